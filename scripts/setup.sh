@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs everything the build, the demo and the tests need on Debian 12. Idempotent: each step
+# checks first and skips what is already there. Run as root or with passwordless sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# --- Debian packages -------------------------------------------------------------------------
+APT_PKGS=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 pkg-config)
+# Debian's wasm-capable Rust, only when rustup has no wasm32 target of its own.
+if ! (command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown); then
+  APT_PKGS+=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22)
+fi
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    log "missing system packages: ${missing[*]} (install them with your package manager)"; exit 1
+  fi
+  log "apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  log "system packages present"
+fi
+
+# --- Rust: native toolchain and wasm-bindgen-cli at exactly Cargo.lock's version ---------------
+command -v cargo >/dev/null || { log "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
+WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION" ]; then
+  log "cargo install wasm-bindgen-cli $WB_VERSION (builds from source, ~5 min)"
+  # No --locked: its lock file pins crates some registry mirrors lack.
+  cargo install wasm-bindgen-cli --version "$WB_VERSION" --force --quiet
+else
+  log "wasm-bindgen-cli $WB_VERSION present"
+fi
+
+# --- npm packages for the tests (playwright-core drives Debian's Chromium; no browser download) --
+command -v npm >/dev/null || { log "npm not found: apt-get install nodejs npm"; exit 1; }
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+else
+  log "npm packages present"
+fi
+log "done"

@@ -1,0 +1,135 @@
+//! Adapter discovery: the ground floor of the GPU backend.
+
+use serde::Serialize;
+
+/// What the adapter is, in the terms a user can act on.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuAdapterInfo {
+    /// Adapter name (native) or description (browsers often leave it empty for privacy).
+    pub name: String,
+    /// `"discrete"`, `"integrated"`, `"virtual"`, `"cpu"` (a software rasteriser) or `"other"`.
+    pub device_type: &'static str,
+    /// The API wgpu drives: `"vulkan"`, `"metal"`, `"dx12"`, `"gl"` or `"webgpu"` (browser).
+    pub api: &'static str,
+    pub driver: String,
+    pub is_fallback_adapter: bool,
+    pub subgroups: bool,
+    pub shader_f16: bool,
+    pub timestamp_query: bool,
+    pub subgroup_min_size: u32,
+    pub subgroup_max_size: u32,
+    pub max_buffer_size: u64,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_compute_workgroup_storage_size: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+}
+
+/// Whether WebGPU can run here, and if not, why.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuStatus {
+    pub available: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<GpuAdapterInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl GpuStatus {
+    fn absent(reason: impl Into<String>) -> Self {
+        GpuStatus { available: false, adapter: None, reason: Some(reason.into()) }
+    }
+}
+
+fn instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    if cfg!(target_arch = "wasm32") {
+        desc.backends = wgpu::Backends::BROWSER_WEBGPU;
+    }
+    wgpu::Instance::new(desc)
+}
+
+/// Requests the high-performance adapter; the instance is dropped with it.
+pub async fn request_adapter() -> Result<wgpu::Adapter, String> {
+    if let Some(reason) = browser_without_webgpu() {
+        return Err(reason);
+    }
+    let opts = wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    };
+    instance().request_adapter(&opts).await.map_err(|e| {
+        if cfg!(target_arch = "wasm32") {
+            format!("the browser offers WebGPU but returned no adapter (GPU blocklisted, disabled, or lost): {e}")
+        } else {
+            format!("no Vulkan/Metal/DX12 adapter found (install a GPU driver or Mesa's lavapipe): {e}")
+        }
+    })
+}
+
+pub async fn probe() -> GpuStatus {
+    match request_adapter().await {
+        Ok(adapter) => GpuStatus { available: true, adapter: Some(describe(&adapter)), reason: None },
+        Err(reason) => GpuStatus::absent(reason),
+    }
+}
+
+fn describe(adapter: &wgpu::Adapter) -> GpuAdapterInfo {
+    let info = adapter.get_info();
+    let features = adapter.features();
+    let limits = adapter.limits();
+    GpuAdapterInfo {
+        name: info.name,
+        device_type: match info.device_type {
+            wgpu::DeviceType::DiscreteGpu => "discrete",
+            wgpu::DeviceType::IntegratedGpu => "integrated",
+            wgpu::DeviceType::VirtualGpu => "virtual",
+            wgpu::DeviceType::Cpu => "cpu",
+            wgpu::DeviceType::Other => "other",
+        },
+        api: match info.backend {
+            wgpu::Backend::Vulkan => "vulkan",
+            wgpu::Backend::Metal => "metal",
+            wgpu::Backend::Dx12 => "dx12",
+            wgpu::Backend::Gl => "gl",
+            wgpu::Backend::BrowserWebGpu => "webgpu",
+            _ => "other",
+        },
+        driver: [info.driver, info.driver_info].join(" ").trim().to_string(),
+        is_fallback_adapter: info.device_type == wgpu::DeviceType::Cpu,
+        subgroups: features.contains(wgpu::Features::SUBGROUP),
+        shader_f16: features.contains(wgpu::Features::SHADER_F16),
+        timestamp_query: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+        subgroup_min_size: info.subgroup_min_size,
+        subgroup_max_size: info.subgroup_max_size,
+        max_buffer_size: limits.max_buffer_size,
+        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
+        max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+        max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+    }
+}
+
+/// In a browser, `navigator.gpu` missing means no WebGPU at all; say so before wgpu tries.
+#[cfg(target_arch = "wasm32")]
+fn browser_without_webgpu() -> Option<String> {
+    let global = js_sys::global();
+    let navigator = js_sys::Reflect::get(&global, &"navigator".into()).ok()?;
+    if navigator.is_undefined() {
+        return Some("no `navigator` here (not a browser): WebGPU needs a browser or a native GPU driver".into());
+    }
+    let gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).ok();
+    match gpu {
+        Some(g) if !g.is_undefined() && !g.is_null() => None,
+        _ => Some(
+            "this browser has no WebGPU (navigator.gpu is missing): use Chrome/Edge 113+ or Safari 26+, \
+             or a secure context (https or localhost)"
+                .into(),
+        ),
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn browser_without_webgpu() -> Option<String> {
+    None
+}

@@ -1,0 +1,73 @@
+//! Execution backends and what this environment offers.
+//!
+//! The CPU backend (tract) is always present. The WebGPU backend needs an adapter, which a
+//! browser (or a native Vulkan/Metal/DX12 driver) may or may not provide: `probe` says which
+//! and why, so the page can tell the user plainly.
+
+pub mod gpu;
+
+use serde::Serialize;
+
+/// Where a model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Cpu,
+    Webgpu,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::Webgpu => "webgpu",
+        }
+    }
+}
+
+/// The CPU path: tract's optimised plan, with the SIMD width this build was compiled for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CpuInfo {
+    pub available: bool,
+    /// wasm `simd128` (browser) or the host's vector ISA (native), as compiled in.
+    pub simd: &'static str,
+    pub threads: usize,
+}
+
+impl CpuInfo {
+    pub fn current() -> Self {
+        CpuInfo { available: true, simd: simd_name(), threads: 1 }
+    }
+}
+
+fn simd_name() -> &'static str {
+    if cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd")) {
+        "relaxed-simd"
+    } else if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+        "simd128"
+    } else if cfg!(target_arch = "wasm32") {
+        "none"
+    } else if cfg!(target_arch = "x86_64") {
+        "x86_64 (runtime-detected AVX2/FMA)"
+    } else if cfg!(target_arch = "aarch64") {
+        "neon"
+    } else {
+        "generic"
+    }
+}
+
+pub use gpu::context::{GpuAdapterInfo, GpuStatus};
+
+/// Everything `backends()` reports.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Backends {
+    pub cpu: CpuInfo,
+    pub webgpu: GpuStatus,
+}
+
+/// Probes both backends. Never fails: an absent GPU is a status with a reason, not an error.
+pub async fn probe() -> Backends {
+    Backends { cpu: CpuInfo::current(), webgpu: gpu::context::probe().await }
+}

@@ -1,0 +1,37 @@
+//! The wasm-bindgen layer: JS values in, JS values out, nothing else. It also compiles natively
+//! so that `cargo test` type-checks it; the logic it calls lives in the modules above.
+
+mod error;
+
+pub use error::to_js_error;
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+/// Runs once when the module is instantiated: Rust panics print a readable stack in the console.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// The SDK version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    crate::VERSION.to_string()
+}
+
+/// Which backends this environment offers: `{ cpu: {...}, webgpu: { available, adapter?, reason? } }`.
+#[wasm_bindgen]
+pub async fn backends() -> Result<JsValue, JsValue> {
+    to_js(&crate::backend::probe().await)
+}
+
+/// Plain JS objects (not `Map`s) for every struct the API returns.
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    let ser = serde_wasm_bindgen::Serializer::new()
+        .serialize_maps_as_objects(true)
+        .serialize_large_number_types_as_bigints(false);
+    value
+        .serialize(&ser)
+        .map_err(|e| to_js_error(&crate::Error::Internal(format!("result conversion: {e}"))))
+}

@@ -1,0 +1,105 @@
+// The demo page in headless Chromium: it loads the package, instantiates the wasm module and
+// reports its backends, with and without WebGPU.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ARTIFACTS, launch, serve, watchErrors } from './browser.mjs';
+
+let server;
+before(async () => {
+  server = await serve();
+});
+after(() => server.close());
+
+async function openDemo(context) {
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  const response = await page.goto(`${server.url}/`);
+  assert.equal(response.status(), 200);
+  assert.equal(response.headers()['cross-origin-opener-policy'], 'same-origin');
+  assert.equal(response.headers()['cross-origin-embedder-policy'], 'require-corp');
+  await page.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 60_000 });
+  const state = await page.evaluate(() => document.body.dataset.state);
+  assert.equal(state, 'ready', `page did not initialise: ${await page.textContent('#status')} ${errors.join('\n')}`);
+  return { page, errors };
+}
+
+test('demo initialises and reports CPU and a WebGPU adapter', async () => {
+  const { context, close } = await launch({ webgpu: true });
+  try {
+    const { page, errors } = await openDemo(context);
+    assert.equal(await page.getAttribute('#cpu-card', 'data-available'), 'true');
+    assert.match(await page.textContent('#cpu-details'), /simd128/);
+    assert.equal(await page.getAttribute('#webgpu-card', 'data-available'), 'true');
+    const gpu = await page.textContent('#webgpu-details');
+    assert.match(gpu, /software fallback/, 'SwiftShader is a fallback adapter and the page should say so');
+    assert.match(gpu, /Max storage binding/);
+    assert.match(await page.textContent('#version'), /shopfloor \d+\.\d+\.\d+/);
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+    assert.deepEqual(errors, []);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-webgpu.png'), fullPage: true });
+  } finally {
+    await close();
+  }
+});
+
+test('without WebGPU the demo says why and still offers the CPU', async () => {
+  const { context, close } = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openDemo(context);
+    assert.equal(await page.getAttribute('#cpu-card', 'data-available'), 'true');
+    assert.equal(await page.getAttribute('#webgpu-card', 'data-available'), 'false');
+    const reason = await page.textContent('#webgpu-reason');
+    assert.match(reason, /WebGPU|adapter/);
+    assert.match(reason, /CPU instead/);
+    assert.match(await page.textContent('#status'), /CPU/);
+    assert.deepEqual(errors, []);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-no-webgpu.png'), fullPage: true });
+  } finally {
+    await close();
+  }
+});
+
+test('the package initialises from the public API and errors carry codes', async () => {
+  const { context, close } = await launch({ webgpu: false });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/www/index.html`);
+    const out = await page.evaluate(async () => {
+      const sf = await import('/pkg/index.js');
+      await sf.init();
+      await sf.init(); // idempotent
+      const e = new sf.ShopfloorError('INPUT_MISMATCH', 'x');
+      return { version: await sf.version(), isError: e instanceof Error, code: e.code, name: e.name };
+    });
+    assert.match(out.version, /^\d+\.\d+\.\d+$/);
+    assert.deepEqual({ ...out, version: undefined }, { version: undefined, isError: true, code: 'INPUT_MISMATCH', name: 'ShopfloorError' });
+  } finally {
+    await close();
+  }
+});
+
+test('a wasm module that cannot be fetched rejects with BACKEND_UNAVAILABLE, and a retry works', async () => {
+  const { context, close } = await launch({ webgpu: false });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/www/index.html`);
+    const out = await page.evaluate(async () => {
+      // A fresh copy of the module, so its init state is not the page's.
+      const sf = await import('/pkg/index.js?fresh');
+      let first;
+      try {
+        await sf.init({ wasm: '/pkg/wasm/does-not-exist.wasm' });
+      } catch (e) {
+        first = { code: e.code, message: e.message };
+      }
+      await sf.init();
+      return { first, version: await sf.version() };
+    });
+    assert.equal(out.first?.code, 'BACKEND_UNAVAILABLE');
+    assert.match(out.first.message, /application\/wasm/);
+    assert.match(out.version, /^\d+\.\d+\.\d+$/);
+  } finally {
+    await close();
+  }
+});

@@ -1,0 +1,46 @@
+// pkg/ is a real npm package: `npm pack` includes the glue, the wasm and the types, the exports
+// map resolves, and the declarations type-check against a consumer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PKG = `${ROOT}pkg`;
+
+test('npm pack contains the API, the glue, the wasm and the types', () => {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: PKG, encoding: 'utf8' });
+  const [info] = JSON.parse(out);
+  const files = info.files.map((f) => f.path).sort();
+  for (const f of ['index.js', 'index.d.ts', 'package.json', 'wasm/shopfloor.js', 'wasm/shopfloor_bg.wasm', 'wasm/shopfloor.d.ts']) {
+    assert.ok(files.includes(f), `${f} missing from the tarball: ${files.join(', ')}`);
+  }
+  const wasm = info.files.find((f) => f.path === 'wasm/shopfloor_bg.wasm');
+  assert.ok(wasm.size > 100_000, 'the wasm module looks empty');
+});
+
+test('package.json is an ESM package with an exports map and types', () => {
+  const pkg = JSON.parse(readFileSync(`${PKG}/package.json`, 'utf8'));
+  assert.equal(pkg.type, 'module');
+  assert.equal(pkg.exports['.'].types, './index.d.ts');
+  assert.equal(pkg.exports['.'].default, './index.js');
+  assert.equal(pkg.types, './index.d.ts');
+});
+
+test('the wasm module is built with SIMD', () => {
+  const bytes = readFileSync(`${PKG}/wasm/shopfloor_bg.wasm`);
+  assert.ok(WebAssembly.validate(bytes));
+  // 0xfd is the SIMD opcode prefix; a simd128 build of tract has thousands of them.
+  let simd = 0;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0xfd) simd++;
+  assert.ok(simd > 5000, `only ${simd} SIMD prefixes: built without +simd128?`);
+});
+
+test('the TypeScript declarations type-check against a consumer', () => {
+  execFileSync(
+    `${ROOT}node_modules/.bin/tsc`,
+    ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--lib', 'es2022,dom', `${ROOT}tests/types/consumer.ts`],
+    { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' },
+  );
+});
