@@ -3,11 +3,11 @@
 #   make test   install what is missing, build, run every test (native, wasm in node and Chromium, e2e)
 PORT ?= 8080
 
-.PHONY: demo test setup build serve test-native test-wasm test-e2e lint
+.PHONY: demo test setup build serve test-data test-native test-wasm test-e2e lint
 
 demo: setup build serve
 
-test: setup build test-native test-wasm test-e2e
+test: setup build test-data test-native test-wasm test-e2e
 
 setup:
 	bash scripts/setup.sh
@@ -18,8 +18,11 @@ build:
 serve:
 	node scripts/serve.mjs --port $(PORT)
 
+test-data:
+	bash scripts/test-data.sh
+
 test-native:
-	SHOPFLOOR_EXPECT_GPU=1 cargo test --all-targets
+	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_REQUIRE_MODELS=1 cargo test --all-targets
 
 test-wasm:
 	bash scripts/test-wasm.sh

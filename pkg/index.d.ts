@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'RESOURCE_LIMIT'
   | 'INVALID_ARGUMENT'
+  | 'FETCH_FAILED'
+  | 'ABORTED'
   | 'INTERNAL';
 
 /** Every error the SDK throws or rejects with. The message says what to fix. */
@@ -89,3 +91,118 @@ export interface Backends {
  * false and `webgpu.reason` says why.
  */
 export function backends(): Promise<Backends>;
+
+/** Element types of tensors. `bool` data is a `Uint8Array` of 0/1. */
+export type DType = 'f32' | 'i32' | 'i64' | 'u8' | 'bool';
+
+/** The typed array that holds each dtype. */
+export interface DTypeArrays {
+  f32: Float32Array;
+  i32: Int32Array;
+  i64: BigInt64Array;
+  u8: Uint8Array;
+  bool: Uint8Array;
+}
+
+/**
+ * A dense row-major tensor. `data.length` must equal the product of `dims`. `dtype` is optional
+ * on inputs (taken from the typed array; set `"bool"` to pass a `Uint8Array` as booleans) and
+ * always present on outputs.
+ */
+export interface Tensor<D extends DType = DType> {
+  dims: number[];
+  data: DTypeArrays[D];
+  dtype?: D;
+}
+
+/** Builds a tensor, converting plain arrays: `tensor('f32', [1, 3], [0.1, 0.2, 0.3])`. */
+export function tensor<D extends DType>(dtype: D, dims: readonly number[], data: DTypeArrays[D] | ArrayLike<number>): Tensor<D> & { dtype: D };
+
+/** A model input or output. Symbolic dimensions are their names (e.g. `"batch"`, `"height"`). */
+export interface IoInfo {
+  name: string;
+  /** The dtype to pass or expect; `null` when the model leaves it open. */
+  dtype: DType | null;
+  /** The model's own element type (`"f32"`, `"f16"`, `"i64"`…): non-public types are converted. */
+  modelDtype: string | null;
+  /** `null` when even the rank is unknown. */
+  shape: (number | string)[] | null;
+}
+
+export interface OpInfo {
+  count: number;
+  backend: 'cpu' | 'webgpu';
+}
+
+/** What `model.info()` reports. */
+export interface ModelInfo {
+  backend: 'cpu' | 'webgpu';
+  /** Why this backend was chosen (for `"auto"`, the decision and its reason). */
+  backendReason: string;
+  opset: number;
+  producer: string;
+  nodeCount: number;
+  parameterCount: number;
+  /** ONNX op types with their counts and the backend each runs on. */
+  ops: Record<string, OpInfo>;
+  /** What the loader adjusted so the file runs as onnxruntime runs it. */
+  loaderFixes: string[];
+  /** `"static"`: one plan compiled at load. `"per-shape"`: compiled per input shape, cached. */
+  plan: 'static' | 'per-shape';
+  cachedPlans: number;
+  /** sha256 of the model bytes (hex). */
+  sha256: string;
+  byteLength: number;
+}
+
+export interface LoadProgress {
+  loaded: number;
+  /** 0 when the server sends no Content-Length. */
+  total: number;
+}
+
+export interface LoadOptions {
+  /** `"auto"` (default) picks the fastest backend available; `"webgpu"` rejects with `BACKEND_UNAVAILABLE` where it cannot run. */
+  backend?: 'auto' | 'cpu' | 'webgpu';
+  /** Refuse the bytes unless their sha256 matches: 64 hex digits or `"sha256-<base64>"`. */
+  sha256?: string;
+  /** Pins input shapes by name; symbolic dims take these values and the plan is compiled at load. */
+  inputShapes?: Record<string, number[]>;
+  /** Largest tensor (weight or input) accepted, in bytes. Default 1 GiB. Larger: `RESOURCE_LIMIT`. */
+  maxTensorBytes?: number;
+  /** Plans kept for models with symbolic input dims (one per distinct input shape). Default 8. */
+  planCacheSize?: number;
+  /** URL downloads: called as bytes arrive. */
+  onProgress?: (progress: LoadProgress) => void;
+  /** URL downloads: abort the fetch (rejects with `ABORTED`). */
+  signal?: AbortSignal;
+}
+
+/**
+ * An ONNX model loaded into the SDK.
+ *
+ * Errors: `MODEL_INVALID` (not ONNX, truncated, corrupt), `UNSUPPORTED_OP` (names the op type and
+ * node), `INPUT_MISMATCH` (names the input; expected vs given dtype/shape), `INTEGRITY_MISMATCH`,
+ * `BACKEND_UNAVAILABLE`, `RESOURCE_LIMIT`, `FETCH_FAILED`, `ABORTED`, `INVALID_ARGUMENT`.
+ */
+export class Model {
+  private constructor();
+  /**
+   * Loads a model from a URL (fetched with progress), an `ArrayBuffer` or a `Uint8Array`.
+   * The only network request the SDK makes is this fetch of the URL you give.
+   */
+  static load(source: string | URL | ArrayBuffer | ArrayBufferView, options?: LoadOptions): Promise<Model>;
+  /** The model's inputs, in order. */
+  readonly inputs: readonly IoInfo[];
+  /** The model's outputs, in order. */
+  readonly outputs: readonly IoInfo[];
+  /** Op histogram, parameter count, backend per op, loader fixes, plan cache state. */
+  info(): ModelInfo;
+  /**
+   * Runs the model. Every input must be given, by name. Models with symbolic dimensions run at
+   * any concrete shape (a plan is compiled per shape and cached).
+   */
+  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor & { dtype: DType }>>;
+  /** Releases the model now (a FinalizationRegistry also frees forgotten models). Later calls throw `INVALID_ARGUMENT`. */
+  free(): void;
+}

@@ -8,7 +8,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # --- Debian packages -------------------------------------------------------------------------
-APT_PKGS=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 pkg-config)
+APT_PKGS=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 pkg-config python3 python3-venv python3-pip)
 # Debian's wasm-capable Rust, only when rustup has no wasm32 target of its own.
 if ! (command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown); then
   APT_PKGS+=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22)
@@ -46,5 +46,15 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 else
   log "npm packages present"
+fi
+# --- Python tools for test data: onnxruntime computes the reference outputs ---------------------
+PY_PKGS=(onnx==1.23.2 onnxruntime==1.31.1 numpy==2.4.6)
+if ! target/py/bin/python -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+  log "python venv target/py: ${PY_PKGS[*]}"
+  rm -rf target/py
+  python3 -m venv target/py
+  target/py/bin/pip install -q --disable-pip-version-check "${PY_PKGS[@]}"
+else
+  log "python venv present"
 fi
 log "done"

@@ -6,9 +6,15 @@
 pub mod backend;
 pub mod error;
 pub mod js;
+pub mod model;
+pub mod tensor;
 
 pub use backend::{BackendKind, Backends, CpuInfo, GpuAdapterInfo, GpuStatus};
 pub use error::{Error, ErrorCode, Result};
+pub use model::{BackendChoice, IoInfo, LoadOptions, Model, ModelInfo};
+pub use tensor::{DType, HostTensor, TensorData};
+/// tract's ndarray, for callers that build tensors from arrays.
+pub use tract_onnx::prelude::tract_ndarray;
 
 /// The crate version, as the npm package reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

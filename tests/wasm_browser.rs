@@ -27,3 +27,95 @@ async fn chromium_offers_cpu_and_a_webgpu_adapter() {
     assert_eq!(get(&gpu, &["adapter", "isFallbackAdapter"]), JsValue::TRUE);
     assert!(get(&gpu, &["adapter", "maxBufferSize"]).as_f64().unwrap() >= 256.0 * 1024.0 * 1024.0);
 }
+
+// --- the CPU path in the browser agrees with onnxruntime (as the native path does) -------------
+
+mod parity {
+    use std::collections::HashMap;
+
+    use ndarray_npy::ReadNpyExt;
+    use shopfloor::tract_ndarray::ArrayD;
+    use shopfloor::{HostTensor, LoadOptions, Model, TensorData};
+    use wasm_bindgen_test::*;
+
+    fn npy(bytes: &[u8]) -> HostTensor {
+        if let Ok(a) = ArrayD::<f32>::read_npy(bytes) {
+            return HostTensor::new(a.shape().to_vec(), TensorData::F32(a.iter().copied().collect())).unwrap();
+        }
+        let a = ArrayD::<i64>::read_npy(bytes).unwrap();
+        HostTensor::new(a.shape().to_vec(), TensorData::I64(a.iter().copied().collect())).unwrap()
+    }
+
+    fn rel_err(got: &HostTensor, want: &HostTensor) -> f64 {
+        let (TensorData::F32(a), TensorData::F32(b)) = (&got.data, &want.data) else { panic!("f32 outputs") };
+        assert_eq!(got.dims, want.dims);
+        let scale = b.iter().fold(0f64, |m, x| m.max(x.abs() as f64)).max(1e-12);
+        a.iter().zip(b).fold(0f64, |m, (x, y)| m.max((x - y).abs() as f64)) / scale
+    }
+
+    fn check(model: &[u8], inputs: &[(&str, &[u8])], outputs: &[&[u8]]) {
+        let mut m = Model::load(model, &LoadOptions::default()).unwrap();
+        let feeds: HashMap<_, _> = inputs.iter().map(|(n, b)| (n.to_string(), npy(b))).collect();
+        let got = m.run(feeds).unwrap();
+        for ((name, g), want) in got.iter().zip(outputs) {
+            let e = rel_err(g, &npy(want));
+            assert!(e <= 1e-4, "{name}: relative error {e:.2e}");
+        }
+    }
+
+    macro_rules! cache {
+        ($p:literal) => {
+            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/cache/", $p)).as_slice()
+        };
+    }
+
+    #[wasm_bindgen_test]
+    fn blazeface_matches_onnxruntime_in_the_browser() {
+        check(
+            cache!("blazeface/face_detection_front_128.onnx"),
+            &[("input:0", cache!("refs/blazeface_128/input_input_0.npy"))],
+            &[
+                cache!("refs/blazeface_128/output_Identity_0.npy"),
+                cache!("refs/blazeface_128/output_Identity_1_0.npy"),
+                cache!("refs/blazeface_128/output_Identity_2_0.npy"),
+                cache!("refs/blazeface_128/output_Identity_3_0.npy"),
+            ],
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn openwakeword_front_end_matches_onnxruntime_in_the_browser() {
+        check(
+            cache!("openwakeword/melspectrogram.onnx"),
+            &[("input", cache!("refs/oww_melspectrogram/input_input.npy"))],
+            &[cache!("refs/oww_melspectrogram/output_output.npy")],
+        );
+        check(
+            cache!("openwakeword/embedding_model.onnx"),
+            &[("input_1", cache!("refs/oww_embedding/input_input_1.npy"))],
+            &[cache!("refs/oww_embedding/output_conv2d_19.npy")],
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn silero_vad_matches_onnxruntime_in_the_browser() {
+        check(
+            cache!("silero/silero_vad_op18_ifless.onnx"),
+            &[
+                ("input", cache!("refs/silero_vad/input_input.npy")),
+                ("sr", cache!("refs/silero_vad/input_sr.npy")),
+                ("state", cache!("refs/silero_vad/input_state.npy")),
+            ],
+            &[cache!("refs/silero_vad/output_output.npy"), cache!("refs/silero_vad/output_stateN.npy")],
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn ppocr_cls_matches_onnxruntime_in_the_browser() {
+        check(
+            cache!("ppocr/ppocr_cls.onnx"),
+            &[("x", cache!("refs/ppocr_cls_48x192/input_x.npy"))],
+            &[cache!("refs/ppocr_cls_48x192/output_save_infer_model_scale_0.tmp_1.npy")],
+        );
+    }
+}

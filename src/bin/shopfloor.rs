@@ -1,37 +1,274 @@
 //! The native command-line tool (feature `cli`, never in the wasm build).
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-const USAGE: &str = "usage: shopfloor <command>
+use shopfloor::tract_ndarray::{ArrayD, IxDyn};
+use shopfloor::{BackendChoice, Error, HostTensor, LoadOptions, Model, TensorData};
+
+const USAGE: &str = "usage: shopfloor <command> [args]
 
 commands:
-  backends    print which backends this machine offers (JSON)
-  version     print the SDK version";
+  info MODEL.onnx [--shape NAME=1x3x224x224 ...]
+      inputs, outputs, op histogram and the backend each op runs on
+  run MODEL.onnx [--backend auto|cpu|webgpu] [--input NAME=FILE.npy ...]
+                 [--shape NAME=1x3x224x224 ...] --out DIR
+      writes each output to DIR/<name>.npy ('/' and ':' become '_'); inputs not given are
+      fixed-seed random tensors, also written to DIR/input_<name>.npy
+  bench MODEL.onnx [--backend ...] [--runs N] [--shape ...] [--input ...]
+      min / median / max latency over N runs (default 20) after 3 warm-up runs
+  backends
+      which backends this machine offers (JSON)
+  version
+
+On failure the first line of stderr is the error code (e.g. MODEL_INVALID) and the exit status is 1.";
+
+struct Args {
+    model: PathBuf,
+    backend: BackendChoice,
+    inputs: Vec<(String, PathBuf)>,
+    shapes: Vec<(String, Vec<usize>)>,
+    out: Option<PathBuf>,
+    runs: usize,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let result = match argv.first().map(String::as_str) {
         Some("backends") => {
             let backends = pollster::block_on(shopfloor::backend::probe());
-            println!("{}", to_json(&backends));
-            ExitCode::SUCCESS
+            println!("{}", serde_json::to_string_pretty(&backends).unwrap_or_default());
+            Ok(())
         }
         Some("version") => {
             println!("{}", shopfloor::VERSION);
-            ExitCode::SUCCESS
+            Ok(())
         }
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
-            ExitCode::SUCCESS
+            Ok(())
         }
+        Some(cmd @ ("info" | "run" | "bench")) => parse_args(&argv[1..]).and_then(|a| match cmd {
+            "info" => info(&a),
+            "run" => run(&a),
+            _ => bench(&a),
+        }),
         other => {
             let what = other.map_or("no command".to_string(), |c| format!("unknown command \"{c}\""));
-            eprintln!("INVALID_ARGUMENT: {what}\n\n{USAGE}");
-            ExitCode::from(2)
+            Err(Error::InvalidArgument(format!("{what}\n\n{USAGE}")))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}: {e}", e.code());
+            ExitCode::from(if e.code() == shopfloor::ErrorCode::InvalidArgument { 2 } else { 1 })
         }
     }
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).expect("plain structs serialise")
+fn parse_args(args: &[String]) -> shopfloor::Result<Args> {
+    let bad = |m: String| Error::InvalidArgument(m);
+    let mut a = Args { model: PathBuf::new(), backend: BackendChoice::Auto, inputs: vec![], shapes: vec![], out: None, runs: 20 };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().cloned().ok_or_else(|| bad(format!("{arg} needs a value")));
+        match arg.as_str() {
+            "--backend" => a.backend = value()?.parse()?,
+            "--input" => {
+                let v = value()?;
+                let (name, file) = v.split_once('=').ok_or_else(|| bad(format!("--input {v}: expected NAME=FILE.npy")))?;
+                a.inputs.push((name.to_string(), file.into()));
+            }
+            "--shape" => {
+                let v = value()?;
+                let (name, dims) = v.split_once('=').ok_or_else(|| bad(format!("--shape {v}: expected NAME=1x3x224x224")))?;
+                let dims = dims
+                    .split('x')
+                    .map(|d| d.parse::<usize>().ok().filter(|&d| d > 0))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| bad(format!("--shape {v}: dims must be positive integers joined by 'x'")))?;
+                a.shapes.push((name.to_string(), dims));
+            }
+            "--out" => a.out = Some(value()?.into()),
+            "--runs" => a.runs = value()?.parse().ok().filter(|&n| n > 0).ok_or_else(|| bad("--runs takes a positive integer".into()))?,
+            s if s.starts_with("--") => return Err(bad(format!("unknown option {s}"))),
+            s if a.model.as_os_str().is_empty() => a.model = s.into(),
+            s => return Err(bad(format!("unexpected argument {s}"))),
+        }
+    }
+    if a.model.as_os_str().is_empty() {
+        return Err(bad(format!("no model given\n\n{USAGE}")));
+    }
+    Ok(a)
+}
+
+fn load(a: &Args) -> shopfloor::Result<Model> {
+    let bytes = std::fs::read(&a.model).map_err(|e| Error::ModelInvalid(format!("reading {}: {e}", a.model.display())))?;
+    // --shape pins the plan at load time, as `inputShapes` does in JS.
+    let opts = LoadOptions { backend: a.backend, input_shapes: a.shapes.clone(), ..Default::default() };
+    Model::load(&bytes, &opts)
+}
+
+fn info(a: &Args) -> shopfloor::Result<()> {
+    let model = load(a)?;
+    let info = model.info();
+    println!("model     {} ({} bytes, sha256 {})", a.model.display(), info.byte_length, info.sha256);
+    println!("producer  {}   opset {}", if info.producer.is_empty() { "?" } else { &info.producer }, info.opset);
+    println!("backend   {} ({})", info.backend.as_str(), info.backend_reason);
+    println!("plan      {}   parameters {}   nodes {}", info.plan, info.parameter_count, info.node_count);
+    for (title, ios) in [("inputs", model.inputs()), ("outputs", model.outputs())] {
+        println!("{title}:");
+        for io in ios {
+            let dt = io.model_dtype.as_deref().unwrap_or("?");
+            println!("  {:<28} {:<5} {}", io.name, dt, io.shape_string());
+        }
+    }
+    println!("ops:");
+    for (op, o) in &info.ops {
+        println!("  {op:<28} {:>5}  {}", o.count, o.backend.as_str());
+    }
+    for f in &info.loader_fixes {
+        println!("loader fix: {f}");
+    }
+    Ok(())
+}
+
+fn feeds(a: &Args, model: &Model, out: Option<&Path>) -> shopfloor::Result<HashMap<String, HostTensor>> {
+    let mut feeds = HashMap::new();
+    for (name, file) in &a.inputs {
+        feeds.insert(name.clone(), read_npy(file)?);
+    }
+    let mut rng = 0x9E3779B97F4A7C15u64;
+    for io in model.inputs() {
+        if feeds.contains_key(&io.name) {
+            continue;
+        }
+        let dims = io
+            .shape
+            .as_ref()
+            .and_then(|s| s.iter().map(|d| d.fixed()).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| Error::InvalidArgument(format!(
+                "input \"{}\" has shape {}: give --shape {}=... or --input {}=FILE.npy",
+                io.name,
+                io.shape_string(),
+                io.name,
+                io.name
+            )))?;
+        let n: usize = dims.iter().product();
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let data = match io.dtype.unwrap_or(shopfloor::DType::F32) {
+            shopfloor::DType::F32 => TensorData::F32((0..n).map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32).collect()),
+            shopfloor::DType::I32 => TensorData::I32((0..n).map(|_| (next() % 10) as i32).collect()),
+            shopfloor::DType::I64 => TensorData::I64((0..n).map(|_| (next() % 10) as i64).collect()),
+            shopfloor::DType::U8 => TensorData::U8((0..n).map(|_| next() as u8).collect()),
+            shopfloor::DType::Bool => TensorData::Bool((0..n).map(|_| (next() & 1) as u8).collect()),
+        };
+        let t = HostTensor::new(dims, data)?;
+        if let Some(dir) = out {
+            write_npy(&dir.join(format!("input_{}.npy", file_safe(&io.name))), &t)?;
+        }
+        feeds.insert(io.name.clone(), t);
+    }
+    Ok(feeds)
+}
+
+fn run(a: &Args) -> shopfloor::Result<()> {
+    let out = a.out.as_deref().ok_or_else(|| Error::InvalidArgument("run needs --out DIR".into()))?;
+    std::fs::create_dir_all(out).map_err(|e| Error::InvalidArgument(format!("creating {}: {e}", out.display())))?;
+    let mut model = load(a)?;
+    let feeds = feeds(a, &model, Some(out))?;
+    let t0 = Instant::now();
+    let outputs = model.run(feeds)?;
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    for (name, t) in &outputs {
+        let path = out.join(format!("{}.npy", file_safe(name)));
+        write_npy(&path, t)?;
+        println!("{name} {:?} {} -> {}", t.dims, t.dtype(), path.display());
+    }
+    println!("ran in {ms:.1} ms on {}", model.info().backend.as_str());
+    Ok(())
+}
+
+fn bench(a: &Args) -> shopfloor::Result<()> {
+    let t0 = Instant::now();
+    let mut model = load(a)?;
+    let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let feeds = feeds(a, &model, None)?;
+    let t1 = Instant::now();
+    model.run(feeds.clone())?;
+    let first_ms = t1.elapsed().as_secs_f64() * 1e3;
+    for _ in 0..3 {
+        model.run(feeds.clone())?;
+    }
+    let mut times = Vec::with_capacity(a.runs);
+    for _ in 0..a.runs {
+        let f = feeds.clone();
+        let t = Instant::now();
+        model.run(f)?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{}: backend {} load {load_ms:.1} ms, first run {first_ms:.1} ms, {} runs: min {:.2} ms  median {:.2} ms  max {:.2} ms",
+        a.model.display(),
+        model.info().backend.as_str(),
+        a.runs,
+        times[0],
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+    Ok(())
+}
+
+fn file_safe(name: &str) -> String {
+    name.replace(['/', ':'], "_")
+}
+
+fn read_npy(path: &Path) -> shopfloor::Result<HostTensor> {
+    use ndarray_npy::ReadNpyExt;
+    let bad = |e: String| Error::InvalidArgument(format!("{}: {e}", path.display()));
+    let open = || std::fs::File::open(path).map_err(|e| bad(e.to_string()));
+    let tensor = |shape: &[usize], data| HostTensor::new(shape.to_vec(), data);
+    if let Ok(a) = ArrayD::<f32>::read_npy(open()?) {
+        return tensor(a.shape(), TensorData::F32(a.iter().copied().collect()));
+    }
+    if let Ok(a) = ArrayD::<i32>::read_npy(open()?) {
+        return tensor(a.shape(), TensorData::I32(a.iter().copied().collect()));
+    }
+    if let Ok(a) = ArrayD::<i64>::read_npy(open()?) {
+        return tensor(a.shape(), TensorData::I64(a.iter().copied().collect()));
+    }
+    if let Ok(a) = ArrayD::<u8>::read_npy(open()?) {
+        return tensor(a.shape(), TensorData::U8(a.iter().copied().collect()));
+    }
+    if let Ok(a) = ArrayD::<bool>::read_npy(open()?) {
+        return tensor(a.shape(), TensorData::Bool(a.iter().map(|&b| u8::from(b)).collect()));
+    }
+    Err(bad("not a .npy of f32, i32, i64, u8 or bool".into()))
+}
+
+fn write_npy(path: &Path, t: &HostTensor) -> shopfloor::Result<()> {
+    use ndarray_npy::WriteNpyExt;
+    let io = |e: String| Error::InvalidArgument(format!("writing {}: {e}", path.display()));
+    let file = std::fs::File::create(path).map_err(|e| io(e.to_string()))?;
+    let shape = IxDyn(&t.dims);
+    let arr_err = |e: shopfloor::tract_ndarray::ShapeError| Error::Internal(e.to_string());
+    let res = match &t.data {
+        TensorData::F32(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
+        TensorData::I32(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
+        TensorData::I64(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
+        TensorData::U8(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
+        TensorData::Bool(v) => {
+            ArrayD::from_shape_vec(shape, v.iter().map(|&b| b != 0).collect::<Vec<_>>()).map_err(arr_err)?.write_npy(file)
+        }
+    };
+    res.map_err(|e| io(e.to_string()))
 }

@@ -2,8 +2,11 @@
 //! so that `cargo test` type-checks it; the logic it calls lives in the modules above.
 
 mod error;
+mod model;
+mod tensor;
 
 pub use error::to_js_error;
+pub use model::WasmModel;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;

@@ -1,0 +1,130 @@
+// `Model`: load an ONNX model from a URL or bytes, describe it, run it.
+import { call, init, normalise, ShopfloorError } from './core.js';
+
+// Frees the wasm side of models the caller forgot to free().
+const finalizer = new FinalizationRegistry((inner) => {
+  try {
+    inner.free();
+  } catch {
+    // already freed
+  }
+});
+
+const TYPED = { f32: Float32Array, i32: Int32Array, i64: BigInt64Array, u8: Uint8Array, bool: Uint8Array };
+
+export class Model {
+  #inner;
+  #inputs;
+  #outputs;
+
+  constructor(inner) {
+    if (!inner || typeof inner.run !== 'function') {
+      throw new ShopfloorError('INVALID_ARGUMENT', 'use `await Model.load(source, options)` to create a Model');
+    }
+    this.#inner = inner;
+    this.#inputs = Object.freeze(call(() => inner.inputs()));
+    this.#outputs = Object.freeze(call(() => inner.outputs()));
+    finalizer.register(this, inner, this);
+  }
+
+  /** See index.d.ts. */
+  static async load(source, options = {}) {
+    const glue = await init();
+    const { backend = 'auto', sha256, inputShapes, maxTensorBytes, planCacheSize } = options ?? {};
+    const bytes = await readSource(source, options ?? {});
+    const opts = { backend, sha256, inputShapes, maxTensorBytes, planCacheSize };
+    for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
+    return new Model(call(() => glue.WasmModel.load(bytes, opts)));
+  }
+
+  get inputs() {
+    return this.#inputs;
+  }
+
+  get outputs() {
+    return this.#outputs;
+  }
+
+  info() {
+    return call(() => this.#live().info());
+  }
+
+  async run(feeds) {
+    const inner = this.#live();
+    if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
+      throw new ShopfloorError('INVALID_ARGUMENT', 'run() takes an object mapping input names to tensors { dims, data }');
+    }
+    return call(() => inner.run(feeds));
+  }
+
+  /** Releases the model's memory now. Further calls reject with INVALID_ARGUMENT. */
+  free() {
+    if (!this.#inner) return;
+    finalizer.unregister(this);
+    const inner = this.#inner;
+    this.#inner = null;
+    inner.free();
+  }
+
+  #live() {
+    if (!this.#inner) throw new ShopfloorError('INVALID_ARGUMENT', 'this model was freed: load it again');
+    return this.#inner;
+  }
+}
+
+/** A tensor from typed-array data: `tensor('f32', [1, 3], [1, 2, 3])`. */
+export function tensor(dtype, dims, data) {
+  const T = TYPED[dtype];
+  if (!T) throw new ShopfloorError('INVALID_ARGUMENT', `dtype "${dtype}" is not one of ${Object.keys(TYPED).join(', ')}`);
+  const arr = data instanceof T ? data : T.from(data, dtype === 'i64' ? (x) => BigInt(x) : undefined);
+  return { dims: [...dims], data: arr, dtype };
+}
+
+async function readSource(source, { onProgress, signal }) {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (typeof source !== 'string' && !(source instanceof URL)) {
+    throw new ShopfloorError('INVALID_ARGUMENT', 'Model.load takes a URL (string or URL), an ArrayBuffer or a Uint8Array');
+  }
+  let response;
+  try {
+    response = await fetch(source, { signal });
+  } catch (cause) {
+    if (cause?.name === 'AbortError') throw new ShopfloorError('ABORTED', `loading ${source} was aborted`, { cause });
+    throw new ShopfloorError('FETCH_FAILED', `could not fetch ${source}: ${cause?.message ?? cause}`, { cause });
+  }
+  if (!response.ok) {
+    throw new ShopfloorError('FETCH_FAILED', `fetching ${source} answered HTTP ${response.status} ${response.statusText}: check the model URL`);
+  }
+  const total = Number(response.headers.get('content-length')) || 0;
+  if (!response.body || typeof onProgress !== 'function') {
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.byteLength;
+      onProgress({ loaded, total });
+    }
+  } catch (cause) {
+    throw cause?.name === 'AbortError'
+      ? new ShopfloorError('ABORTED', `loading ${source} was aborted`, { cause })
+      : normalise(cause);
+  }
+  if (total && loaded !== total) {
+    throw new ShopfloorError('FETCH_FAILED', `${source} ended after ${loaded} of ${total} bytes: the download was cut`);
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return bytes;
+}

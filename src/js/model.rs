@@ -1,0 +1,105 @@
+//! `Model` for JS: load from bytes, describe, run. The npm wrapper (pkg/model.js) adds URL
+//! fetching with progress, async, and the FinalizationRegistry safety net.
+
+use std::collections::HashMap;
+
+use js_sys::{Object, Reflect};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use super::{tensor, to_js, to_js_error};
+use crate::error::Error;
+use crate::model::{BackendChoice, LoadOptions, Model};
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct JsLoadOptions {
+    backend: Option<String>,
+    sha256: Option<String>,
+    input_shapes: Option<HashMap<String, Vec<f64>>>,
+    max_tensor_bytes: Option<f64>,
+    plan_cache_size: Option<f64>,
+}
+
+fn load_options(value: JsValue) -> Result<LoadOptions, Error> {
+    let o: JsLoadOptions = if value.is_undefined() || value.is_null() {
+        JsLoadOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(value).map_err(|e| Error::InvalidArgument(format!("load options: {e}")))?
+    };
+    let mut opts = LoadOptions::default();
+    if let Some(b) = o.backend {
+        opts.backend = b.parse::<BackendChoice>()?;
+    }
+    opts.sha256 = o.sha256;
+    for (name, dims) in o.input_shapes.unwrap_or_default() {
+        let dims = dims
+            .iter()
+            .map(|&d| {
+                (d.fract() == 0.0 && d >= 1.0 && d <= u32::MAX as f64).then_some(d as usize).ok_or_else(|| {
+                    Error::InvalidArgument(format!("inputShapes[\"{name}\"] must hold positive integers, found {d}"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        opts.input_shapes.push((name, dims));
+    }
+    if let Some(m) = o.max_tensor_bytes {
+        if !(m >= 1.0) {
+            return Err(Error::InvalidArgument(format!("maxTensorBytes must be positive, got {m}")));
+        }
+        opts.max_tensor_bytes = m as u64;
+    }
+    if let Some(n) = o.plan_cache_size {
+        if !(1.0..=1024.0).contains(&n) {
+            return Err(Error::InvalidArgument(format!("planCacheSize must be 1..1024, got {n}")));
+        }
+        opts.plan_cache_size = n as usize;
+    }
+    Ok(opts)
+}
+
+/// The wasm side of `Model`; JS users hold the wrapper from pkg/model.js.
+#[wasm_bindgen(js_name = WasmModel)]
+pub struct WasmModel {
+    inner: Model,
+}
+
+#[wasm_bindgen(js_class = WasmModel)]
+impl WasmModel {
+    /// Loads a model from ONNX bytes. Options: `backend`, `sha256`, `inputShapes`, `maxTensorBytes`, `planCacheSize`.
+    pub fn load(bytes: &[u8], options: JsValue) -> Result<WasmModel, JsValue> {
+        let opts = load_options(options).map_err(|e| to_js_error(&e))?;
+        Model::load(bytes, &opts).map(|inner| WasmModel { inner }).map_err(|e| to_js_error(&e))
+    }
+
+    pub fn inputs(&self) -> Result<JsValue, JsValue> {
+        to_js(self.inner.inputs())
+    }
+
+    pub fn outputs(&self) -> Result<JsValue, JsValue> {
+        to_js(self.inner.outputs())
+    }
+
+    pub fn info(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.info())
+    }
+
+    /// `feeds`: `{ [inputName]: { dims, data, dtype? } }` → `{ [outputName]: { dims, data, dtype } }`.
+    pub fn run(&mut self, feeds: &JsValue) -> Result<JsValue, JsValue> {
+        let feeds_obj = feeds.dyn_ref::<Object>().filter(|_| !js_sys::Array::is_array(feeds)).ok_or_else(|| {
+            to_js_error(&Error::InvalidArgument("run() takes an object mapping input names to tensors".into()))
+        })?;
+        let mut given = HashMap::new();
+        for key in Object::keys(feeds_obj).iter() {
+            let name = key.as_string().unwrap_or_default();
+            let value = Reflect::get(feeds_obj, &key).unwrap_or(JsValue::UNDEFINED);
+            given.insert(name.clone(), tensor::from_js(&name, &value).map_err(|e| to_js_error(&e))?);
+        }
+        let outputs = self.inner.run(given).map_err(|e| to_js_error(&e))?;
+        let result = Object::new();
+        for (name, t) in outputs {
+            let _ = Reflect::set(&result, &name.into(), &tensor::to_js(&t));
+        }
+        Ok(result.into())
+    }
+}

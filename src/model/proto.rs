@@ -1,0 +1,332 @@
+//! The ONNX protobuf before tract sees it: decoding, structural checks that keep malformed files
+//! from reaching tract's internals, and the fixes real-world exports need where onnxruntime
+//! accepts the file.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use tract_onnx::pb::{self, attribute_proto::AttributeType, tensor_proto::DataType};
+use tract_onnx::prelude::Framework;
+
+use crate::error::{Error, Result};
+
+/// Decodes the protobuf. Bytes that decode but hold no graph are not a model either.
+pub fn decode(bytes: &[u8]) -> Result<pb::ModelProto> {
+    let proto = tract_onnx::onnx().proto_model_for_read(&mut &bytes[..]).map_err(|e| {
+        Error::ModelInvalid(format!(
+            "not an ONNX model, or a truncated one ({} bytes; protobuf: {e:#}): check the URL serves the .onnx file itself",
+            bytes.len()
+        ))
+    })?;
+    if proto.graph.as_ref().is_none_or(|g| g.node.is_empty() && g.output.is_empty()) {
+        return Err(Error::ModelInvalid(format!(
+            "the {} bytes decode as protobuf but hold no ONNX graph: this is not an .onnx model file",
+            bytes.len()
+        )));
+    }
+    Ok(proto)
+}
+
+/// Checks the graph is wired and sized sanely. tract indexes by value name and allocates
+/// declared sizes, so a name that nothing produces or an absurd initializer must stop here.
+pub fn validate(proto: &pb::ModelProto, max_tensor_bytes: u64) -> Result<()> {
+    let graph = proto.graph.as_ref().ok_or_else(|| Error::ModelInvalid("the model has no graph".into()))?;
+    let mut known: HashSet<&str> = HashSet::new();
+    known.extend(graph.input.iter().map(|i| i.name.as_str()));
+    for init in &graph.initializer {
+        known.insert(init.name.as_str());
+        check_tensor_proto(init, max_tensor_bytes)?;
+    }
+    for node in &graph.node {
+        for attr in &node.attribute {
+            if let Some(t) = &attr.t {
+                check_tensor_proto(t, max_tensor_bytes)?;
+            }
+        }
+        known.extend(node.output.iter().map(String::as_str));
+    }
+    for out in &graph.output {
+        if !known.contains(out.name.as_str()) {
+            return Err(Error::ModelInvalid(format!(
+                "graph output \"{}\" is not produced by any node, input or initializer: the file is corrupt",
+                out.name
+            )));
+        }
+    }
+    if graph.input.is_empty() && graph.initializer.is_empty() && graph.node.is_empty() {
+        return Err(Error::ModelInvalid("the graph is empty".into()));
+    }
+    Ok(())
+}
+
+fn check_tensor_proto(t: &pb::TensorProto, max_bytes: u64) -> Result<()> {
+    if !t.external_data.is_empty() || t.data_location == Some(1) {
+        return Err(Error::ModelInvalid(format!(
+            "tensor \"{}\" keeps its data in an external file, which a browser cannot open: \
+             re-save the model with all weights embedded (onnx.save(model, f, save_as_external_data=False))",
+            t.name
+        )));
+    }
+    let mut elems: u64 = 1;
+    for &d in &t.dims {
+        if d < 0 {
+            return Err(Error::ModelInvalid(format!("tensor \"{}\" has a negative dimension {d}", t.name)));
+        }
+        elems = elems.checked_mul(d as u64).ok_or_else(|| too_big(&t.name, u64::MAX, max_bytes))?;
+    }
+    let declared = elems.saturating_mul(element_size(t.data_type) as u64);
+    if declared > max_bytes {
+        return Err(too_big(&t.name, declared, max_bytes));
+    }
+    // Typed fields must hold what dims say; a short raw_data would make tract read past it.
+    let stored = if !t.raw_data.is_empty() {
+        t.raw_data.len() as u64
+    } else {
+        let n = [
+            t.float_data.len(),
+            t.int32_data.len(),
+            t.int64_data.len(),
+            t.double_data.len(),
+            t.uint64_data.len(),
+            t.string_data.len(),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0) as u64;
+        n.saturating_mul(element_size(t.data_type) as u64)
+    };
+    if t.data_type != DataType::String as i32 && elems > 0 && stored > 0 && stored < declared {
+        return Err(Error::ModelInvalid(format!(
+            "tensor \"{}\" declares {declared} bytes but holds {stored}: the file is truncated or corrupt",
+            t.name
+        )));
+    }
+    Ok(())
+}
+
+fn too_big(name: &str, bytes: u64, max: u64) -> Error {
+    Error::ResourceLimit(format!(
+        "tensor \"{name}\" needs {} MiB, over the {} MiB budget for one tensor: raise `maxTensorBytes` or use a smaller model",
+        bytes / (1 << 20),
+        max / (1 << 20)
+    ))
+}
+
+fn element_size(data_type: i32) -> usize {
+    match DataType::try_from(data_type).unwrap_or(DataType::Undefined) {
+        DataType::Double | DataType::Int64 | DataType::Uint64 | DataType::Complex64 => 8,
+        DataType::Complex128 => 16,
+        DataType::Float | DataType::Int32 | DataType::Uint32 => 4,
+        DataType::Float16 | DataType::Bfloat16 | DataType::Int16 | DataType::Uint16 => 2,
+        _ => 1,
+    }
+}
+
+/// Unregistered op types, each with the first node that uses it, in graph order.
+pub fn unsupported_ops(proto: &pb::ModelProto, onnx: &tract_onnx::Onnx) -> Vec<(String, String)> {
+    let mut seen = HashSet::new();
+    let mut out = vec![];
+    let visit = |g: &pb::GraphProto, out: &mut Vec<(String, String)>, seen: &mut HashSet<String>| {
+        for n in &g.node {
+            if !onnx.op_register.0.contains_key(&n.op_type) && seen.insert(n.op_type.clone()) {
+                let name = if n.name.is_empty() { n.output.first().cloned().unwrap_or_default() } else { n.name.clone() };
+                out.push((n.op_type.clone(), name));
+            }
+        }
+    };
+    for_each_graph(proto.graph.as_ref(), &mut |g| visit(g, &mut out, &mut seen));
+    out
+}
+
+fn for_each_graph(g: Option<&pb::GraphProto>, f: &mut dyn FnMut(&pb::GraphProto)) {
+    let Some(g) = g else { return };
+    f(g);
+    for n in &g.node {
+        for a in &n.attribute {
+            for_each_graph(a.g.as_ref(), f);
+            for sub in &a.graphs {
+                for_each_graph(Some(sub), f);
+            }
+        }
+    }
+}
+
+/// ONNX op types with their counts (sub-graphs included), for `info()`.
+pub fn op_histogram(proto: &pb::ModelProto) -> BTreeMap<String, usize> {
+    let mut h = BTreeMap::new();
+    for_each_graph(proto.graph.as_ref(), &mut |g| {
+        for n in &g.node {
+            *h.entry(n.op_type.clone()).or_insert(0) += 1;
+        }
+    });
+    h
+}
+
+/// value_info entries in all graphs.
+pub fn value_info_count(proto: &pb::ModelProto) -> usize {
+    let mut n = 0;
+    for_each_graph(proto.graph.as_ref(), &mut |g| n += g.value_info.len());
+    n
+}
+
+/// Number of weights: initializer and `Constant` elements.
+pub fn parameter_count(proto: &pb::ModelProto) -> u64 {
+    let count = |t: &pb::TensorProto| t.dims.iter().map(|&d| d.max(0) as u64).product::<u64>();
+    let mut total = 0;
+    for_each_graph(proto.graph.as_ref(), &mut |g| {
+        total += g.initializer.iter().map(count).sum::<u64>();
+        for n in g.node.iter().filter(|n| n.op_type == "Constant") {
+            total += n.attribute.iter().filter_map(|a| a.t.as_ref()).map(count).sum::<u64>();
+        }
+    });
+    total
+}
+
+/// What a fix changed, reported in `info().loaderFixes`.
+pub type FixLog = Vec<String>;
+
+/// Applies every fix; each is a no-op on models that do not need it.
+pub fn apply_fixes(proto: &mut pb::ModelProto) -> FixLog {
+    let mut log = vec![];
+    if let Some(g) = proto.graph.as_mut() {
+        constant_of_shape_default(g, &mut log);
+        fold_constant_ifs(g, &mut log);
+    }
+    log
+}
+
+/// ONNX says a `ConstantOfShape` without `value` fills float32 zeros; tract 0.23 assumes f64.
+fn constant_of_shape_default(g: &mut pb::GraphProto, log: &mut FixLog) {
+    let mut n_fixed = 0;
+    for node in g.node.iter_mut().filter(|n| n.op_type == "ConstantOfShape") {
+        if !node.attribute.iter().any(|a| a.name == "value") {
+            node.attribute.push(pb::AttributeProto {
+                name: "value".into(),
+                r#type: AttributeType::Tensor as i32,
+                t: Some(pb::TensorProto {
+                    dims: vec![1],
+                    data_type: DataType::Float as i32,
+                    float_data: vec![0.0],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+            n_fixed += 1;
+        }
+    }
+    if n_fixed > 0 {
+        log.push(format!("ConstantOfShape without `value`: {n_fixed} node(s) set to float32 0 (ONNX default)"));
+    }
+}
+
+/// Replaces `If` nodes whose condition is a constant by the branch taken, so tract never
+/// analyses the dead branch (which often has shapes that only make sense when it runs).
+fn fold_constant_ifs(g: &mut pb::GraphProto, log: &mut FixLog) {
+    let mut consts: HashMap<String, bool> = HashMap::new();
+    for t in &g.initializer {
+        if let Some(b) = scalar_truth(t) {
+            consts.insert(t.name.clone(), b);
+        }
+    }
+    let mut folded = 0;
+    let mut nodes = Vec::with_capacity(g.node.len());
+    let mut extra_inits = vec![];
+    for node in std::mem::take(&mut g.node) {
+        if node.op_type == "Constant" {
+            if let (Some(out), Some(t)) = (node.output.first(), node.attribute.iter().find_map(|a| a.t.as_ref())) {
+                if let Some(b) = scalar_truth(t) {
+                    consts.insert(out.clone(), b);
+                }
+            }
+        }
+        let cond = (node.op_type == "If").then(|| node.input.first().and_then(|c| consts.get(c))).flatten();
+        match cond {
+            Some(&taken) => {
+                let branch_name = if taken { "then_branch" } else { "else_branch" };
+                let Some(branch) = node.attribute.iter().find(|a| a.name == branch_name).and_then(|a| a.g.clone()) else {
+                    nodes.push(node);
+                    continue;
+                };
+                inline_branch(&node, branch, folded, &mut nodes, &mut extra_inits);
+                folded += 1;
+            }
+            None => nodes.push(node),
+        }
+    }
+    g.node = nodes;
+    g.initializer.extend(extra_inits);
+    if folded > 0 {
+        log.push(format!("If with a constant condition: {folded} node(s) replaced by the branch taken"));
+    }
+}
+
+fn scalar_truth(t: &pb::TensorProto) -> Option<bool> {
+    if t.dims.iter().product::<i64>() != 1 {
+        return None;
+    }
+    match DataType::try_from(t.data_type).ok()? {
+        DataType::Bool | DataType::Uint8 | DataType::Int8 => {
+            t.raw_data.first().map(|&b| b != 0).or_else(|| t.int32_data.first().map(|&v| v != 0))
+        }
+        DataType::Int32 => t.int32_data.first().map(|&v| v != 0),
+        DataType::Int64 => t
+            .int64_data
+            .first()
+            .map(|&v| v != 0)
+            .or_else(|| t.raw_data.get(..8).map(|b| b.iter().any(|&x| x != 0))),
+        _ => None,
+    }
+}
+
+/// Copies a branch's nodes into the parent, renaming the branch's own values so they cannot
+/// collide, and wiring its outputs to the `If` node's output names.
+fn inline_branch(
+    if_node: &pb::NodeProto,
+    branch: pb::GraphProto,
+    ix: usize,
+    nodes: &mut Vec<pb::NodeProto>,
+    inits: &mut Vec<pb::TensorProto>,
+) {
+    let prefix = format!("__if{ix}__");
+    let mut rename: HashMap<String, String> = HashMap::new();
+    for (out, target) in branch.output.iter().zip(&if_node.output) {
+        rename.insert(out.name.clone(), target.clone());
+    }
+    let local = |name: &str, rename: &HashMap<String, String>| {
+        rename.get(name).cloned().unwrap_or_else(|| format!("{prefix}{name}"))
+    };
+    let mut produced: HashSet<String> = HashSet::new();
+    for t in &branch.initializer {
+        produced.insert(t.name.clone());
+    }
+    for n in &branch.node {
+        produced.extend(n.output.iter().cloned());
+    }
+    for mut t in branch.initializer {
+        t.name = local(&t.name, &rename);
+        inits.push(t);
+    }
+    for mut n in branch.node {
+        for i in n.input.iter_mut().filter(|i| produced.contains(i.as_str())) {
+            *i = local(i, &rename);
+        }
+        for o in n.output.iter_mut().filter(|o| !o.is_empty()) {
+            *o = local(o, &rename);
+        }
+        if !n.name.is_empty() {
+            n.name = format!("{prefix}{}", n.name);
+        }
+        nodes.push(n);
+    }
+    // A branch output that is an outer value (not produced inside) needs an Identity.
+    for (out, target) in branch.output.iter().zip(&if_node.output) {
+        if !produced.contains(&out.name) {
+            nodes.push(pb::NodeProto {
+                op_type: "Identity".into(),
+                input: vec![out.name.clone()],
+                output: vec![target.clone()],
+                name: format!("{prefix}identity_{target}"),
+                ..Default::default()
+            });
+        }
+    }
+}

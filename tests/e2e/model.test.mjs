@@ -1,0 +1,161 @@
+// The Model API from the npm package in headless Chromium: load by URL with progress and sha256,
+// run, match onnxruntime's reference, and every error path with a real bad input, after which
+// the module keeps working.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { launch, serve, watchErrors } from './browser.mjs';
+import { readNpy } from './npy.mjs';
+
+const CACHE = fileURLToPath(new URL('../../models/cache/', import.meta.url));
+const FACE = '/models/cache/blazeface/face_detection_front_128.onnx';
+const FACE_SHA = createHash('sha256').update(readFileSync(CACHE + 'blazeface/face_detection_front_128.onnx')).digest('hex');
+
+let server;
+let browser;
+let page;
+let errors;
+before(async () => {
+  server = await serve();
+  browser = await launch({ webgpu: false });
+  page = await browser.context.newPage();
+  errors = watchErrors(page);
+  await page.goto(`${server.url}/www/index.html`);
+  await page.evaluate(async () => {
+    window.sf = await import('/pkg/index.js');
+    await window.sf.init();
+  });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Runs `fn(sf, arg)` in the page and returns `{ ok, value }` or `{ ok: false, code, message }`. */
+async function inPage(fn, arg) {
+  return page.evaluate(
+    async ([src, arg]) => {
+      const f = new Function(`return (${src})`)();
+      try {
+        return { ok: true, value: await f(window.sf, arg) };
+      } catch (e) {
+        return { ok: false, code: e.code, message: e.message, name: e.name, isError: e instanceof Error };
+      }
+    },
+    [fn.toString(), arg],
+  );
+}
+
+test('loads BlazeFace by URL with progress and sha256, and matches onnxruntime', async () => {
+  const input = readNpy(CACHE + 'refs/blazeface_128/input_input_0.npy');
+  const r = await inPage(
+    async (sf, { url, sha, input }) => {
+      const progress = [];
+      const m = await sf.Model.load(url, { sha256: sha, backend: 'cpu', onProgress: (p) => progress.push(p) });
+      const out = await m.run({ 'input:0': { dims: input.dims, data: Float32Array.from(input.data) } });
+      const info = m.info();
+      const res = {
+        inputs: m.inputs,
+        outputs: m.outputs.map((o) => o.name),
+        info: { backend: info.backend, plan: info.plan, sha256: info.sha256, conv: info.ops.Conv, fixes: info.loaderFixes },
+        progress: { calls: progress.length, last: progress.at(-1) },
+        out: Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { dims: t.dims, dtype: t.dtype, data: Array.from(t.data) }])),
+      };
+      m.free();
+      return res;
+    },
+    { url: FACE, sha: FACE_SHA, input },
+  );
+  assert.ok(r.ok, JSON.stringify(r));
+  const v = r.value;
+  assert.deepEqual(v.inputs, [{ name: 'input:0', dtype: 'f32', modelDtype: 'f32', shape: [1, 128, 128, 3] }]);
+  assert.deepEqual(v.outputs, ['Identity:0', 'Identity_1:0', 'Identity_2:0', 'Identity_3:0']);
+  assert.equal(v.info.backend, 'cpu');
+  assert.equal(v.info.plan, 'static');
+  assert.equal(v.info.sha256, FACE_SHA);
+  assert.equal(v.info.conv.backend, 'cpu');
+  assert.ok(v.info.fixes.some((f) => f.includes('ConstantOfShape')));
+  assert.ok(v.progress.calls >= 1);
+  assert.equal(v.progress.last.loaded, v.progress.last.total);
+  for (const [name, file] of [['Identity:0', 'output_Identity_0'], ['Identity_3:0', 'output_Identity_3_0']]) {
+    const want = readNpy(`${CACHE}refs/blazeface_128/${file}.npy`);
+    const got = v.out[name];
+    assert.deepEqual(got.dims, want.dims);
+    assert.equal(got.dtype, 'f32');
+    const scale = Math.max(...want.data.map(Math.abs));
+    const err = Math.max(...got.data.map((x, i) => Math.abs(x - want.data[i]))) / scale;
+    assert.ok(err <= 1e-4, `${name}: relative error ${err}`);
+  }
+});
+
+test('symbolic dims: one model runs at several shapes; i64 and scalar inputs work', async () => {
+  const r = await inPage(async (sf) => {
+    const m = await sf.Model.load('/models/cache/silero/silero_vad_op18_ifless.onnx');
+    const shapes = m.inputs.map((i) => i.shape);
+    const outs = [];
+    for (const n of [512, 1024]) {
+      const out = await m.run({
+        input: sf.tensor('f32', [1, n], new Float32Array(n)),
+        sr: sf.tensor('i64', [], [16000]),
+        state: sf.tensor('f32', [2, 1, 128], new Float32Array(256)),
+      });
+      outs.push(out.stateN.dims);
+    }
+    return { shapes, outs, plans: m.info().cachedPlans };
+  });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.value.shapes, [['batch', 'sequence'], [], [2, 'batch', 128]]);
+  assert.deepEqual(r.value.outs, [[2, 1, 128], [2, 1, 128]]);
+  assert.equal(r.value.plans, 2);
+});
+
+const ERROR_CASES = [
+  ['a URL that answers 404', 'FETCH_FAILED', async (sf) => sf.Model.load('/models/cache/nope.onnx')],
+  ['random bytes', 'MODEL_INVALID', async (sf) => sf.Model.load(Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919) % 251))],
+  ['a truncated real model', 'MODEL_INVALID', async (sf, { url }) => {
+    const b = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    return sf.Model.load(b.subarray(0, b.length >> 1));
+  }],
+  ['an op tract lacks', 'UNSUPPORTED_OP', async (sf) => sf.Model.load('/models/cache/fixtures/unsupported_op.onnx')],
+  ['a wrong sha256', 'INTEGRITY_MISMATCH', async (sf, { url }) => sf.Model.load(url, { sha256: '0'.repeat(64) })],
+  ['backend webgpu', 'BACKEND_UNAVAILABLE', async (sf, { url }) => sf.Model.load(url, { backend: 'webgpu' })],
+  ['an unknown backend', 'INVALID_ARGUMENT', async (sf, { url }) => sf.Model.load(url, { backend: 'tpu' })],
+  ['a weight over maxTensorBytes', 'RESOURCE_LIMIT', async (sf, { url }) => sf.Model.load(url, { maxTensorBytes: 4096 })],
+  ['a wrong input name', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ image: sf.tensor('f32', [1], [0]) })],
+  ['a wrong dtype', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ 'input:0': { dims: [1, 128, 128, 3], data: new Int32Array(49152) } })],
+  ['a Float64Array', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ 'input:0': { dims: [1, 128, 128, 3], data: new Float64Array(49152) } })],
+  ['a wrong shape', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ 'input:0': { dims: [1, 3, 128, 128], data: new Float32Array(49152) } })],
+  ['data shorter than dims', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ 'input:0': { dims: [1, 128, 128, 3], data: new Float32Array(10) } })],
+  ['negative dims', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ 'input:0': { dims: [1, -128, 128, 3], data: new Float32Array(10) } })],
+  ['a non-object feed', 'INVALID_ARGUMENT', async (sf, { url }) => (await sf.Model.load(url)).run([1, 2])],
+  ['a freed model', 'INVALID_ARGUMENT', async (sf, { url }) => {
+    const m = await sf.Model.load(url);
+    m.free();
+    return m.run({});
+  }],
+];
+
+for (const [what, code, fn] of ERROR_CASES) {
+  test(`${what} rejects with ${code}, then the module still runs a model`, async () => {
+    const r = await inPage(fn, { url: FACE });
+    assert.equal(r.ok, false, `${what} should fail`);
+    assert.equal(r.code, code, `${what}: ${r.code} ${r.message}`);
+    assert.equal(r.isError, true);
+    assert.equal(r.name, 'ShopfloorError');
+    assert.ok(r.message.length > 20, r.message);
+    const again = await inPage(async (sf, { url }) => {
+      const m = await sf.Model.load(url);
+      const out = await m.run({ 'input:0': sf.tensor('f32', [1, 128, 128, 3], new Float32Array(49152).fill(0.5)) });
+      m.free();
+      return out['Identity:0'].dims;
+    }, { url: FACE });
+    assert.ok(again.ok, JSON.stringify(again));
+    assert.deepEqual(again.value, [1, 512, 1]);
+  });
+}
+
+test('no uncaught errors in the page', () => {
+  assert.deepEqual(errors.filter((e) => !e.includes('404')), []);
+});

@@ -1,0 +1,364 @@
+//! Loading: every error code from a real bad input, the loader fixes for real-world exports, and
+//! the model still working after each failure.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::*;
+use prost::Message;
+use shopfloor::{BackendChoice, ErrorCode, HostTensor, LoadOptions, Model, TensorData};
+use tract_onnx::pb;
+
+fn blazeface() -> Option<Vec<u8>> {
+    cached("blazeface/face_detection_front_128.onnx").map(|p| std::fs::read(p).unwrap())
+}
+
+fn code_of(r: shopfloor::Result<Model>) -> (ErrorCode, String) {
+    match r {
+        Ok(_) => panic!("expected an error, the model loaded"),
+        Err(e) => (e.code(), e.to_string()),
+    }
+}
+
+fn face_input(v: f32) -> HashMap<String, HostTensor> {
+    HashMap::from([("input:0".into(), HostTensor::f32(vec![1, 128, 128, 3], vec![v; 128 * 128 * 3]).unwrap())])
+}
+
+/// After any error, loading and running a good model still works.
+fn still_works(bytes: &[u8]) {
+    let mut m = Model::load(bytes, &LoadOptions::default()).unwrap();
+    let out = m.run(face_input(0.5)).unwrap();
+    assert_eq!(out[0].1.dims, vec![1, 512, 1]);
+}
+
+// --- tiny hand-built models -------------------------------------------------------------------
+
+fn value_info(name: &str, elem: i32, dims: &[i64]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{dimension::Value as D, Dimension};
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: elem,
+                shape: Some(pb::TensorShapeProto {
+                    dim: dims
+                        .iter()
+                        .map(|&d| Dimension { value: Some(if d < 0 { D::DimParam(format!("d{}", -d)) } else { D::DimValue(d) }), ..Default::default() })
+                        .collect(),
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<pb::AttributeProto>) -> pb::NodeProto {
+    pb::NodeProto {
+        op_type: op.into(),
+        name: format!("{op}_{}", outputs[0]),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        attribute: attrs,
+        ..Default::default()
+    }
+}
+
+fn model(nodes: Vec<pb::NodeProto>, inputs: Vec<pb::ValueInfoProto>, outputs: Vec<pb::ValueInfoProto>, extra: impl FnOnce(&mut pb::GraphProto)) -> Vec<u8> {
+    let mut graph = pb::GraphProto { node: nodes, input: inputs, output: outputs, name: "g".into(), ..Default::default() };
+    extra(&mut graph);
+    pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 17 }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+const F32: i32 = 1;
+const BOOL: i32 = 9;
+
+fn scalar_bool(name: &str, v: bool) -> pb::TensorProto {
+    pb::TensorProto { name: name.into(), data_type: BOOL, raw_data: vec![u8::from(v)], ..Default::default() }
+}
+
+fn graph_attr(name: &str, g: pb::GraphProto) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), r#type: 5, g: Some(g), ..Default::default() }
+}
+
+fn relu_model() -> Vec<u8> {
+    model(vec![node("Relu", &["x"], &["y"], vec![])], vec![value_info("x", F32, &[2, 3])], vec![value_info("y", F32, &[2, 3])], |_| {})
+}
+
+fn run1(bytes: &[u8], name: &str, t: HostTensor) -> shopfloor::Result<Vec<(String, HostTensor)>> {
+    Model::load(bytes, &LoadOptions::default())?.run(HashMap::from([(name.to_string(), t)]))
+}
+
+// --- MODEL_INVALID ------------------------------------------------------------------------------
+
+#[test]
+fn random_bytes_are_model_invalid() {
+    let mut state = 0x2545F4914F6CDD1Du64;
+    for len in [0usize, 1, 7, 100, 4096, 100_000] {
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let (code, msg) = code_of(Model::load(&bytes, &LoadOptions::default()));
+        assert_eq!(code, ErrorCode::ModelInvalid, "{len} bytes: {msg}");
+    }
+}
+
+#[test]
+fn truncated_real_model_is_model_invalid() {
+    let Some(bytes) = blazeface() else { return };
+    for cut in [bytes.len() / 2, bytes.len() - 1, 10] {
+        let (code, msg) = code_of(Model::load(&bytes[..cut], &LoadOptions::default()));
+        assert_eq!(code, ErrorCode::ModelInvalid, "cut at {cut}: {msg}");
+    }
+    still_works(&bytes);
+}
+
+#[test]
+fn output_that_nothing_produces_is_model_invalid() {
+    let bytes = model(vec![node("Relu", &["x"], &["y"], vec![])], vec![value_info("x", F32, &[2])], vec![value_info("nope", F32, &[2])], |_| {});
+    let (code, msg) = code_of(Model::load(&bytes, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid);
+    assert!(msg.contains("nope"), "{msg}");
+}
+
+#[test]
+fn initializer_shorter_than_its_dims_is_model_invalid() {
+    let bytes = model(vec![node("Add", &["x", "w"], &["y"], vec![])], vec![value_info("x", F32, &[4])], vec![value_info("y", F32, &[4])], |g| {
+        g.initializer.push(pb::TensorProto { name: "w".into(), dims: vec![4], data_type: F32, raw_data: vec![0; 8], ..Default::default() })
+    });
+    let (code, msg) = code_of(Model::load(&bytes, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
+}
+
+// --- UNSUPPORTED_OP -----------------------------------------------------------------------------
+
+#[test]
+fn unknown_op_names_the_op_and_node() {
+    let bytes = model(vec![node("FrobnicateQuux", &["x"], &["y"], vec![])], vec![value_info("x", F32, &[2])], vec![value_info("y", F32, &[2])], |_| {});
+    let (code, msg) = code_of(Model::load(&bytes, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::UnsupportedOp);
+    assert!(msg.contains("FrobnicateQuux") && msg.contains("FrobnicateQuux_y"), "{msg}");
+}
+
+#[test]
+fn real_model_with_an_op_removed_from_the_registry() {
+    let Some(bytes) = blazeface() else { return };
+    let mut onnx = tract_onnx::onnx();
+    onnx.op_register.0.remove("Conv");
+    let (code, msg) = code_of(Model::load_with(&bytes, &LoadOptions::default(), onnx));
+    assert_eq!(code, ErrorCode::UnsupportedOp);
+    assert!(msg.contains("Conv") && msg.contains("node"), "{msg}");
+    still_works(&bytes);
+}
+
+// --- INTEGRITY_MISMATCH, BACKEND_UNAVAILABLE, RESOURCE_LIMIT -------------------------------------
+
+#[test]
+fn sha256_pinning() {
+    let Some(bytes) = blazeface() else { return };
+    let right = shopfloor::model::integrity::sha256_hex(&bytes);
+    let ok = LoadOptions { sha256: Some(right.clone()), ..Default::default() };
+    assert_eq!(Model::load(&bytes, &ok).unwrap().info().sha256, right);
+    let wrong = LoadOptions { sha256: Some("0".repeat(64)), ..Default::default() };
+    let (code, msg) = code_of(Model::load(&bytes, &wrong));
+    assert_eq!(code, ErrorCode::IntegrityMismatch);
+    assert!(msg.contains(&right), "{msg}");
+    still_works(&bytes);
+}
+
+#[test]
+fn webgpu_backend_is_unavailable_in_this_version() {
+    let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
+    let (code, msg) = code_of(Model::load(&relu_model(), &opts));
+    assert_eq!(code, ErrorCode::BackendUnavailable);
+    assert!(msg.contains("cpu"), "{msg}");
+}
+
+#[test]
+fn weights_over_the_budget_are_refused_before_loading() {
+    let Some(bytes) = blazeface() else { return };
+    let opts = LoadOptions { max_tensor_bytes: 4096, ..Default::default() };
+    let (code, msg) = code_of(Model::load(&bytes, &opts));
+    assert_eq!(code, ErrorCode::ResourceLimit, "{msg}");
+    still_works(&bytes);
+}
+
+#[test]
+fn absurd_declared_initializer_is_refused_without_allocating() {
+    let bytes = model(vec![node("Add", &["x", "w"], &["y"], vec![])], vec![value_info("x", F32, &[4])], vec![value_info("y", F32, &[4])], |g| {
+        g.initializer.push(pb::TensorProto { name: "w".into(), dims: vec![1 << 20, 1 << 20, 1 << 10], data_type: F32, ..Default::default() })
+    });
+    let (code, _) = code_of(Model::load(&bytes, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ResourceLimit);
+}
+
+#[test]
+fn input_over_the_budget_is_a_resource_limit() {
+    let bytes = model(vec![node("Relu", &["x"], &["y"], vec![])], vec![value_info("x", F32, &[-1])], vec![value_info("y", F32, &[-1])], |_| {});
+    let opts = LoadOptions { max_tensor_bytes: 1024, ..Default::default() };
+    let mut m = Model::load(&bytes, &opts).unwrap();
+    let big = HostTensor::f32(vec![1000], vec![1.0; 1000]).unwrap();
+    let e = m.run(HashMap::from([("x".to_string(), big)])).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ResourceLimit);
+    let small = HostTensor::f32(vec![3], vec![-1.0, 0.0, 2.0]).unwrap();
+    let out = m.run(HashMap::from([("x".to_string(), small)])).unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![0.0, 0.0, 2.0]));
+}
+
+// --- INPUT_MISMATCH -----------------------------------------------------------------------------
+
+#[test]
+fn input_mismatches_name_the_input_and_say_what_was_expected() {
+    let Some(bytes) = blazeface() else { return };
+    let mut m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+    let good = HostTensor::f32(vec![1, 128, 128, 3], vec![0.5; 49152]).unwrap();
+    let cases: Vec<(HashMap<String, HostTensor>, &str)> = vec![
+        (HashMap::from([("image".into(), good.clone())]), "no such input"),
+        (HashMap::new(), "missing"),
+        (HashMap::from([("input:0".into(), HostTensor::new(vec![1, 128, 128, 3], TensorData::I32(vec![0; 49152])).unwrap())]), "expected dtype f32, got i32"),
+        (HashMap::from([("input:0".into(), HostTensor::f32(vec![1, 128, 128], vec![0.5; 16384]).unwrap())]), "expected rank 4"),
+        (HashMap::from([("input:0".into(), HostTensor::f32(vec![1, 3, 128, 128], vec![0.5; 49152]).unwrap())]), "axis 1 must be 128"),
+    ];
+    for (feeds, expect) in cases {
+        let e = m.run(feeds).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InputMismatch, "{e}");
+        assert!(e.to_string().contains(expect), "{e} (wanted \"{expect}\")");
+        assert!(e.to_string().contains("input"), "{e}");
+    }
+    // The same model instance still runs.
+    assert_eq!(m.run(face_input(0.5)).unwrap().len(), 4);
+}
+
+#[test]
+fn a_symbol_shared_by_two_inputs_must_agree() {
+    let Some(path) = cached("silero/silero_vad_op18_ifless.onnx") else { return };
+    let mut m = Model::load(&std::fs::read(path).unwrap(), &LoadOptions::default()).unwrap();
+    let feeds = |batch_state: usize| {
+        HashMap::from([
+            ("input".to_string(), HostTensor::f32(vec![1, 512], vec![0.0; 512]).unwrap()),
+            ("sr".to_string(), HostTensor::new(vec![], TensorData::I64(vec![16000])).unwrap()),
+            ("state".to_string(), HostTensor::f32(vec![2, batch_state, 128], vec![0.0; 256 * batch_state]).unwrap()),
+        ])
+    };
+    let e = m.run(feeds(2)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InputMismatch, "{e}");
+    assert!(e.to_string().contains("batch"), "{e}");
+    let out = m.run(feeds(1)).unwrap();
+    assert_eq!(out[1].1.dims, vec![2, 1, 128]);
+}
+
+// --- loader fixes ---------------------------------------------------------------------------------
+
+#[test]
+fn constant_of_shape_without_value_is_float32_zero() {
+    let shape = pb::TensorProto { name: "s".into(), dims: vec![1], data_type: 7, int64_data: vec![3], ..Default::default() };
+    let bytes = model(
+        vec![node("ConstantOfShape", &["s"], &["z"], vec![]), node("Add", &["x", "z"], &["y"], vec![])],
+        vec![value_info("x", F32, &[3])],
+        vec![value_info("y", F32, &[3])],
+        |g| g.initializer.push(shape),
+    );
+    let m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+    assert!(m.info().loader_fixes.iter().any(|f| f.contains("ConstantOfShape")));
+    let out = run1(&bytes, "x", HostTensor::f32(vec![3], vec![1.0, -2.0, 3.5]).unwrap()).unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![1.0, -2.0, 3.5]));
+}
+
+#[test]
+fn blazeface_needs_and_gets_the_constant_of_shape_fix() {
+    let Some(bytes) = blazeface() else { return };
+    let info = Model::load(&bytes, &LoadOptions::default()).unwrap().info();
+    assert!(info.loader_fixes.iter().any(|f| f.contains("ConstantOfShape")), "{:?}", info.loader_fixes);
+    assert_eq!(info.plan, "static");
+    assert!(info.parameter_count > 100_000);
+    assert!(info.ops["Conv"].count > 10);
+}
+
+fn if_model(cond: bool) -> Vec<u8> {
+    // then: y = Relu(x); else: a branch whose Reshape to a 7-element shape cannot analyse.
+    let then_g = pb::GraphProto {
+        name: "then".into(),
+        node: vec![node("Relu", &["x"], &["t_out"], vec![])],
+        output: vec![value_info("t_out", F32, &[2, 3])],
+        ..Default::default()
+    };
+    let bad_shape = pb::TensorProto { name: "bad_shape".into(), dims: vec![1], data_type: 7, int64_data: vec![7], ..Default::default() };
+    let else_g = pb::GraphProto {
+        name: "else".into(),
+        node: vec![node("Reshape", &["x", "bad_shape"], &["e_out"], vec![])],
+        initializer: vec![bad_shape],
+        output: vec![value_info("e_out", F32, &[7])],
+        ..Default::default()
+    };
+    model(
+        vec![node("If", &["c"], &["y"], vec![graph_attr("then_branch", then_g), graph_attr("else_branch", else_g)])],
+        vec![value_info("x", F32, &[2, 3])],
+        vec![value_info("y", F32, &[2, 3])],
+        |g| g.initializer.push(scalar_bool("c", cond)),
+    )
+}
+
+#[test]
+fn if_with_a_constant_condition_is_folded_before_analysis() {
+    let bytes = if_model(true);
+    let m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+    assert!(m.info().loader_fixes.iter().any(|f| f.contains("If")), "{:?}", m.info().loader_fixes);
+    let out = run1(&bytes, "x", HostTensor::f32(vec![2, 3], vec![-1.0, 2.0, -3.0, 4.0, -5.0, 6.0]).unwrap()).unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![0.0, 2.0, 0.0, 4.0, 0.0, 6.0]));
+}
+
+#[test]
+fn if_taking_the_broken_branch_is_still_an_error_not_a_panic() {
+    let (code, _) = code_of(Model::load(&if_model(false), &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid);
+}
+
+#[test]
+fn contradicting_value_info_is_ignored() {
+    // value_info claims the intermediate has shape [5, 5]; the inputs say [2, 3].
+    let bytes = model(
+        vec![node("Relu", &["x"], &["h"], vec![]), node("Neg", &["h"], &["y"], vec![])],
+        vec![value_info("x", F32, &[2, 3])],
+        vec![value_info("y", F32, &[2, 3])],
+        |g| g.value_info.push(value_info("h", F32, &[5, 5])),
+    );
+    let m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+    assert!(m.info().loader_fixes.iter().any(|f| f.contains("value_info")), "{:?}", m.info().loader_fixes);
+    let out = run1(&bytes, "x", HostTensor::f32(vec![2, 3], vec![1.0, -1.0, 2.0, -2.0, 3.0, -3.0]).unwrap()).unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![-1.0, 0.0, -2.0, 0.0, -3.0, 0.0]));
+}
+
+#[test]
+fn pinned_shapes_compile_a_static_plan_and_are_checked() {
+    let Some(path) = cached("ppocr/ppocrv4_rec.onnx") else { return };
+    let bytes = std::fs::read(path).unwrap();
+    let opts = LoadOptions { input_shapes: vec![("x".into(), vec![1, 3, 48, 320])], ..Default::default() };
+    let m = Model::load(&bytes, &opts).unwrap();
+    assert_eq!(m.info().plan, "static");
+    assert_eq!(m.inputs()[0].shape_string(), "[1, 3, 48, 320]");
+    let bad = LoadOptions { input_shapes: vec![("nope".into(), vec![1])], ..Default::default() };
+    assert_eq!(code_of(Model::load(&bytes, &bad)).0, ErrorCode::InvalidArgument);
+    let bad_rank = LoadOptions { input_shapes: vec![("x".into(), vec![1, 3])], ..Default::default() };
+    assert_eq!(code_of(Model::load(&bytes, &bad_rank)).0, ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn signature_reports_symbolic_dims_by_name() {
+    let Some(path) = cached("silero/silero_vad_op18_ifless.onnx") else { return };
+    let m = Model::load(&std::fs::read(path).unwrap(), &LoadOptions::default()).unwrap();
+    let names: Vec<_> = m.inputs().iter().map(|i| (i.name.as_str(), i.shape_string())).collect();
+    assert_eq!(names, vec![("input", "[batch, sequence]".to_string()), ("sr", "[]".to_string()), ("state", "[2, batch, 128]".to_string())]);
+    assert_eq!(m.inputs()[1].dtype, Some(shopfloor::DType::I64));
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Reference outputs from onnxruntime for the parity tests: fixed-seed inputs for each real model,
+run through onnxruntime (CPU, all graph optimisations off so it computes what the graph says),
+written as .npy under models/cache/refs/<case>/ with a case.json naming model, inputs, outputs."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / "models" / "cache"
+OUT = CACHE / "refs"
+
+# case name -> model path (under models/cache) and input generators
+CASES = {
+    "blazeface_128": ("blazeface/face_detection_front_128.onnx", {"input:0": ("unit", [1, 128, 128, 3])}),
+    "ppocr_det_640": ("ppocr/ppocrv4_det.onnx", {"x": ("normal", [1, 3, 640, 640])}),
+    "ppocr_det_320x480": ("ppocr/ppocrv4_det.onnx", {"x": ("normal", [1, 3, 320, 480])}),
+    "ppocr_rec_48x320": ("ppocr/ppocrv4_rec.onnx", {"x": ("normal", [1, 3, 48, 320])}),
+    "ppocr_cls_48x192": ("ppocr/ppocr_cls.onnx", {"x": ("normal", [1, 3, 48, 192])}),
+    "oww_melspectrogram": ("openwakeword/melspectrogram.onnx", {"input": ("audio", [1, 16000])}),
+    "oww_embedding": ("openwakeword/embedding_model.onnx", {"input_1": ("unit", [1, 76, 32, 1])}),
+    "silero_vad": (
+        "silero/silero_vad_op18_ifless.onnx",
+        {"input": ("audio_unit", [1, 512]), "sr": ("const_i64", 16000), "state": ("small", [2, 1, 128])},
+    ),
+}
+
+
+def generate(kind, spec, rng):
+    if kind == "unit":
+        return rng.random(spec, dtype=np.float32)
+    if kind == "normal":
+        return rng.standard_normal(spec, dtype=np.float32)
+    if kind == "audio":  # int16-range PCM as openWakeWord feeds it
+        return (rng.standard_normal(spec, dtype=np.float32) * 3000.0).astype(np.float32)
+    if kind == "audio_unit":
+        return (rng.standard_normal(spec, dtype=np.float32) * 0.1).astype(np.float32)
+    if kind == "small":
+        return (rng.standard_normal(spec, dtype=np.float32) * 0.1).astype(np.float32)
+    if kind == "const_i64":
+        return np.array(spec, dtype=np.int64)
+    raise ValueError(kind)
+
+
+def safe(name: str) -> str:
+    return name.replace("/", "_").replace(":", "_")
+
+
+def fixtures() -> None:
+    """Small bad models for the error-path tests in the browser."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    d = CACHE / "fixtures"
+    d.mkdir(parents=True, exist_ok=True)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+    g = helper.make_graph([helper.make_node("FrobnicateQuux", ["x"], ["y"], name="mystery_node")], "g", [x], [y])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "unsupported_op.onnx")
+
+
+def main() -> None:
+    fixtures()
+    only = set(sys.argv[1:])
+    for case, (model, inputs) in CASES.items():
+        if only and case not in only:
+            continue
+        d = OUT / case
+        if (d / "case.json").exists():
+            print(f"[refs] {case}: present")
+            continue
+        d.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(20261123)
+        feeds = {name: generate(kind, spec, rng) for name, (kind, spec) in inputs.items()}
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        opts.intra_op_num_threads = 2
+        opts.log_severity_level = 3
+        sess = ort.InferenceSession(str(CACHE / model), opts, providers=["CPUExecutionProvider"])
+        outs = sess.run(None, feeds)
+        meta = {"model": model, "inputs": {}, "outputs": []}
+        for name, value in feeds.items():
+            f = f"input_{safe(name)}.npy"
+            np.save(d / f, value)
+            meta["inputs"][name] = f
+        for o, value in zip(sess.get_outputs(), outs):
+            f = f"output_{safe(o.name)}.npy"
+            np.save(d / f, value)
+            meta["outputs"].append({"name": o.name, "file": f})
+        (d / "case.json").write_text(json.dumps(meta, indent=1))
+        print(f"[refs] {case}: {', '.join(f'{o.name}{list(v.shape)}' for o, v in zip(sess.get_outputs(), outs))}")
+
+
+if __name__ == "__main__":
+    main()
