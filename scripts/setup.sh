@@ -48,8 +48,8 @@ else
   log "npm packages present"
 fi
 # --- Python tools for test data: onnxruntime computes the reference outputs ---------------------
-PY_PKGS=(onnx==1.23.2 onnxruntime==1.31.1 numpy==2.4.6)
-if ! target/py/bin/python -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+PY_PKGS=(onnx==1.23.2 onnxruntime==1.31.1 numpy==2.4.6 pillow==12.0.0)
+if ! target/py/bin/python -c "import onnx, onnxruntime, numpy, PIL" 2>/dev/null; then
   log "python venv target/py: ${PY_PKGS[*]}"
   rm -rf target/py
   python3 -m venv target/py

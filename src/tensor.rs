@@ -155,7 +155,7 @@ impl HostTensor {
             DatumType::I8 | DatumType::I16 | DatumType::U16 => {
                 TensorData::I32(collect::<i32>(&*t.cast_to::<i32>().map_err(conv)?).map_err(conv)?)
             }
-            DatumType::U32 | DatumType::U64 => {
+            DatumType::U32 | DatumType::U64 | DatumType::TDim => {
                 TensorData::I64(collect::<i64>(&*t.cast_to::<i64>().map_err(conv)?).map_err(conv)?)
             }
             dt => return Err(Error::Internal(format!("the model outputs {dt:?}, which has no JS representation"))),

@@ -95,13 +95,12 @@ fn compile(source: &InferenceModel, key: &[(DatumType, Vec<usize>)]) -> Result<P
     optimized.into_runnable().map_err(|e| Error::Internal(format!("building the plan: {e:#}")))
 }
 
-/// The public dtype a caller must pass for a model input type.
+/// The public dtype a caller passes for a model input type (and gets for an output): types JS
+/// has no array for are widened (f16/f64 → f32, i8/i16/u16 → i32, u32/u64/TDim → i64).
 pub fn public_dtype(dt: DatumType) -> DType {
-    DType::from_datum(dt).unwrap_or(if dt.is_float() {
-        DType::F32
-    } else if dt.is_signed() {
-        DType::I64
-    } else {
-        DType::U8
+    DType::from_datum(dt).unwrap_or(match dt {
+        DatumType::I8 | DatumType::I16 | DatumType::U16 => DType::I32,
+        dt if dt.is_float() => DType::F32,
+        _ => DType::I64,
     })
 }

@@ -170,7 +170,7 @@ impl Model {
         let all_concrete = inputs.iter().all(IoInfo::is_concrete);
         if analysed.typed_error.is_some() && all_concrete {
             return Err(Error::ModelInvalid(format!(
-                "tract could not analyse the model: {}",
+                "tract could not analyse the graph: {}",
                 analysed.typed_error.unwrap_or_default()
             )));
         }
@@ -384,10 +384,11 @@ fn parse(proto: &pb::ModelProto, onnx: tract_onnx::Onnx, pins: &[(String, Vec<us
 
 fn typed(model: &InferenceModel) -> std::result::Result<TypedModel, String> {
     let m = model.clone();
-    guard("analysing the model", || {
-        m.into_typed().and_then(|t| t.into_decluttered()).map_err(|e| Error::ModelInvalid(format!("{e:#}")))
-    })
-    .map_err(|e| e.to_string())
+    match guard("analysing the model", || Ok(m.into_typed().and_then(|t| t.into_decluttered()))) {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn describe(model: InferenceModel, typed: Option<TypedModel>, typed_error: Option<String>) -> Analysed {
