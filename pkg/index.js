@@ -27,6 +27,11 @@ export async function backends() {
         adapter.architecture = info.architecture ?? '';
         adapter.device = info.device ?? '';
         adapter.name ||= info.description || [info.vendor, info.architecture].filter(Boolean).join(' ');
+        adapter.subgroups ||= a.features.has('subgroups');
+        adapter.shaderF16 ||= a.features.has('shader-f16');
+        adapter.timestampQuery ||= a.features.has('timestamp-query');
+        adapter.subgroupMinSize ||= info.subgroupMinSize ?? 0;
+        adapter.subgroupMaxSize ||= info.subgroupMaxSize ?? 0;
       }
     } catch {
       // The wgpu answer stands on its own.

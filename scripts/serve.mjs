@@ -62,6 +62,11 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false } =
       res.writeHead(405, headers).end();
       return;
     }
+    // The demo lives in www/; redirect so its relative URLs resolve there.
+    if ((req.url ?? '/').split('?')[0] === '/') {
+      res.writeHead(302, { ...headers, Location: '/www/' }).end();
+      return;
+    }
     const file = resolvePath(req.url ?? '/');
     if (!file) {
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end('not found\n');

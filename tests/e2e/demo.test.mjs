@@ -83,10 +83,10 @@ test('a wasm module that cannot be fetched rejects with BACKEND_UNAVAILABLE, and
   const { context, close } = await launch({ webgpu: false });
   try {
     const page = await context.newPage();
-    await page.goto(`${server.url}/www/index.html`);
+    // A page that has not loaded the SDK, so the first init() is the one with the bad URL.
+    await page.goto(`${server.url}/pkg/package.json`);
     const out = await page.evaluate(async () => {
-      // A fresh copy of the module, so its init state is not the page's.
-      const sf = await import('/pkg/index.js?fresh');
+      const sf = await import('/pkg/index.js');
       let first;
       try {
         await sf.init({ wasm: '/pkg/wasm/does-not-exist.wasm' });

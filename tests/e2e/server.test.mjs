@@ -10,8 +10,11 @@ before(async () => {
 after(() => server.close());
 
 test('serves wasm and modules with the right types and COOP/COEP', async () => {
+  const root = await fetch(server.url + '/', { redirect: 'manual' });
+  assert.equal(root.status, 302);
+  assert.equal(root.headers.get('location'), '/www/');
   for (const [path, type] of [
-    ['/', 'text/html'],
+    ['/www/', 'text/html'],
     ['/pkg/index.js', 'text/javascript'],
     ['/pkg/wasm/shopfloor_bg.wasm', 'application/wasm'],
   ]) {
