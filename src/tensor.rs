@@ -212,8 +212,11 @@ mod tests {
 
     #[test]
     fn f16_outputs_widen_to_f32() {
-        let t = Tensor::from_shape(&[2], &[tract_onnx::prelude::f16::from_f32(1.5), tract_onnx::prelude::f16::from_f32(-2.0)])
-            .unwrap();
+        let t = Tensor::from_shape(
+            &[2],
+            &[tract_onnx::prelude::f16::from_f32(1.5), tract_onnx::prelude::f16::from_f32(-2.0)],
+        )
+        .unwrap();
         assert_eq!(HostTensor::from_tract(&t).unwrap().data, TensorData::F32(vec![1.5, -2.0]));
     }
 }

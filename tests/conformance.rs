@@ -50,7 +50,11 @@ fn run_case(dir: &Path, rtol: f64, atol: f64, scale_relative: bool) -> Outcome {
         }
         let check = if scale_relative {
             let err = relative_error(got, want);
-            if err <= rtol { Ok(()) } else { Err(format!("relative error {err:.2e}")) }
+            if err <= rtol {
+                Ok(())
+            } else {
+                Err(format!("relative error {err:.2e}"))
+            }
         } else {
             allclose(got, want, rtol, atol)
         };
@@ -76,7 +80,8 @@ fn ignore_list() -> BTreeMap<String, String> {
 fn run_suite(part: &str, rtol: f64, atol: f64, scale_relative: bool) {
     let Some(root) = cached(&format!("onnx-suite/{part}")) else { return };
     let ignore = ignore_list();
-    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<_> =
+        std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
     let (mut passed, mut not_applicable, mut ignored) = (0, 0, 0);
     let mut unexpected = vec![];

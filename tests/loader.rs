@@ -44,7 +44,10 @@ fn value_info(name: &str, elem: i32, dims: &[i64]) -> pb::ValueInfoProto {
                 shape: Some(pb::TensorShapeProto {
                     dim: dims
                         .iter()
-                        .map(|&d| Dimension { value: Some(if d < 0 { D::DimParam(format!("d{}", -d)) } else { D::DimValue(d) }), ..Default::default() })
+                        .map(|&d| Dimension {
+                            value: Some(if d < 0 { D::DimParam(format!("d{}", -d)) } else { D::DimValue(d) }),
+                            ..Default::default()
+                        })
                         .collect(),
                 }),
             })),
@@ -65,8 +68,14 @@ fn node(op: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<pb::AttributePro
     }
 }
 
-fn model(nodes: Vec<pb::NodeProto>, inputs: Vec<pb::ValueInfoProto>, outputs: Vec<pb::ValueInfoProto>, extra: impl FnOnce(&mut pb::GraphProto)) -> Vec<u8> {
-    let mut graph = pb::GraphProto { node: nodes, input: inputs, output: outputs, name: "g".into(), ..Default::default() };
+fn model(
+    nodes: Vec<pb::NodeProto>,
+    inputs: Vec<pb::ValueInfoProto>,
+    outputs: Vec<pb::ValueInfoProto>,
+    extra: impl FnOnce(&mut pb::GraphProto),
+) -> Vec<u8> {
+    let mut graph =
+        pb::GraphProto { node: nodes, input: inputs, output: outputs, name: "g".into(), ..Default::default() };
     extra(&mut graph);
     pb::ModelProto {
         ir_version: 8,
@@ -89,7 +98,12 @@ fn graph_attr(name: &str, g: pb::GraphProto) -> pb::AttributeProto {
 }
 
 fn relu_model() -> Vec<u8> {
-    model(vec![node("Relu", &["x"], &["y"], vec![])], vec![value_info("x", F32, &[2, 3])], vec![value_info("y", F32, &[2, 3])], |_| {})
+    model(
+        vec![node("Relu", &["x"], &["y"], vec![])],
+        vec![value_info("x", F32, &[2, 3])],
+        vec![value_info("y", F32, &[2, 3])],
+        |_| {},
+    )
 }
 
 fn run1(bytes: &[u8], name: &str, t: HostTensor) -> shopfloor::Result<Vec<(String, HostTensor)>> {
@@ -127,7 +141,12 @@ fn truncated_real_model_is_model_invalid() {
 
 #[test]
 fn output_that_nothing_produces_is_model_invalid() {
-    let bytes = model(vec![node("Relu", &["x"], &["y"], vec![])], vec![value_info("x", F32, &[2])], vec![value_info("nope", F32, &[2])], |_| {});
+    let bytes = model(
+        vec![node("Relu", &["x"], &["y"], vec![])],
+        vec![value_info("x", F32, &[2])],
+        vec![value_info("nope", F32, &[2])],
+        |_| {},
+    );
     let (code, msg) = code_of(Model::load(&bytes, &LoadOptions::default()));
     assert_eq!(code, ErrorCode::ModelInvalid);
     assert!(msg.contains("nope"), "{msg}");
@@ -135,9 +154,20 @@ fn output_that_nothing_produces_is_model_invalid() {
 
 #[test]
 fn initializer_shorter_than_its_dims_is_model_invalid() {
-    let bytes = model(vec![node("Add", &["x", "w"], &["y"], vec![])], vec![value_info("x", F32, &[4])], vec![value_info("y", F32, &[4])], |g| {
-        g.initializer.push(pb::TensorProto { name: "w".into(), dims: vec![4], data_type: F32, raw_data: vec![0; 8], ..Default::default() })
-    });
+    let bytes = model(
+        vec![node("Add", &["x", "w"], &["y"], vec![])],
+        vec![value_info("x", F32, &[4])],
+        vec![value_info("y", F32, &[4])],
+        |g| {
+            g.initializer.push(pb::TensorProto {
+                name: "w".into(),
+                dims: vec![4],
+                data_type: F32,
+                raw_data: vec![0; 8],
+                ..Default::default()
+            })
+        },
+    );
     let (code, msg) = code_of(Model::load(&bytes, &LoadOptions::default()));
     assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
 }
@@ -146,7 +176,12 @@ fn initializer_shorter_than_its_dims_is_model_invalid() {
 
 #[test]
 fn unknown_op_names_the_op_and_node() {
-    let bytes = model(vec![node("FrobnicateQuux", &["x"], &["y"], vec![])], vec![value_info("x", F32, &[2])], vec![value_info("y", F32, &[2])], |_| {});
+    let bytes = model(
+        vec![node("FrobnicateQuux", &["x"], &["y"], vec![])],
+        vec![value_info("x", F32, &[2])],
+        vec![value_info("y", F32, &[2])],
+        |_| {},
+    );
     let (code, msg) = code_of(Model::load(&bytes, &LoadOptions::default()));
     assert_eq!(code, ErrorCode::UnsupportedOp);
     assert!(msg.contains("FrobnicateQuux") && msg.contains("FrobnicateQuux_y"), "{msg}");
@@ -197,16 +232,31 @@ fn weights_over_the_budget_are_refused_before_loading() {
 
 #[test]
 fn absurd_declared_initializer_is_refused_without_allocating() {
-    let bytes = model(vec![node("Add", &["x", "w"], &["y"], vec![])], vec![value_info("x", F32, &[4])], vec![value_info("y", F32, &[4])], |g| {
-        g.initializer.push(pb::TensorProto { name: "w".into(), dims: vec![1 << 20, 1 << 20, 1 << 10], data_type: F32, ..Default::default() })
-    });
+    let bytes = model(
+        vec![node("Add", &["x", "w"], &["y"], vec![])],
+        vec![value_info("x", F32, &[4])],
+        vec![value_info("y", F32, &[4])],
+        |g| {
+            g.initializer.push(pb::TensorProto {
+                name: "w".into(),
+                dims: vec![1 << 20, 1 << 20, 1 << 10],
+                data_type: F32,
+                ..Default::default()
+            })
+        },
+    );
     let (code, _) = code_of(Model::load(&bytes, &LoadOptions::default()));
     assert_eq!(code, ErrorCode::ResourceLimit);
 }
 
 #[test]
 fn input_over_the_budget_is_a_resource_limit() {
-    let bytes = model(vec![node("Relu", &["x"], &["y"], vec![])], vec![value_info("x", F32, &[-1])], vec![value_info("y", F32, &[-1])], |_| {});
+    let bytes = model(
+        vec![node("Relu", &["x"], &["y"], vec![])],
+        vec![value_info("x", F32, &[-1])],
+        vec![value_info("y", F32, &[-1])],
+        |_| {},
+    );
     let opts = LoadOptions { max_tensor_bytes: 1024, ..Default::default() };
     let mut m = Model::load(&bytes, &opts).unwrap();
     let big = HostTensor::f32(vec![1000], vec![1.0; 1000]).unwrap();
@@ -227,9 +277,21 @@ fn input_mismatches_name_the_input_and_say_what_was_expected() {
     let cases: Vec<(HashMap<String, HostTensor>, &str)> = vec![
         (HashMap::from([("image".into(), good.clone())]), "no such input"),
         (HashMap::new(), "missing"),
-        (HashMap::from([("input:0".into(), HostTensor::new(vec![1, 128, 128, 3], TensorData::I32(vec![0; 49152])).unwrap())]), "expected dtype f32, got i32"),
-        (HashMap::from([("input:0".into(), HostTensor::f32(vec![1, 128, 128], vec![0.5; 16384]).unwrap())]), "expected rank 4"),
-        (HashMap::from([("input:0".into(), HostTensor::f32(vec![1, 3, 128, 128], vec![0.5; 49152]).unwrap())]), "axis 1 must be 128"),
+        (
+            HashMap::from([(
+                "input:0".into(),
+                HostTensor::new(vec![1, 128, 128, 3], TensorData::I32(vec![0; 49152])).unwrap(),
+            )]),
+            "expected dtype f32, got i32",
+        ),
+        (
+            HashMap::from([("input:0".into(), HostTensor::f32(vec![1, 128, 128], vec![0.5; 16384]).unwrap())]),
+            "expected rank 4",
+        ),
+        (
+            HashMap::from([("input:0".into(), HostTensor::f32(vec![1, 3, 128, 128], vec![0.5; 49152]).unwrap())]),
+            "axis 1 must be 128",
+        ),
     ];
     for (feeds, expect) in cases {
         let e = m.run(feeds).unwrap_err();
@@ -263,7 +325,8 @@ fn a_symbol_shared_by_two_inputs_must_agree() {
 
 #[test]
 fn constant_of_shape_without_value_is_float32_zero() {
-    let shape = pb::TensorProto { name: "s".into(), dims: vec![1], data_type: 7, int64_data: vec![3], ..Default::default() };
+    let shape =
+        pb::TensorProto { name: "s".into(), dims: vec![1], data_type: 7, int64_data: vec![3], ..Default::default() };
     let bytes = model(
         vec![node("ConstantOfShape", &["s"], &["z"], vec![]), node("Add", &["x", "z"], &["y"], vec![])],
         vec![value_info("x", F32, &[3])],
@@ -294,7 +357,13 @@ fn if_model(cond: bool) -> Vec<u8> {
         output: vec![value_info("t_out", F32, &[2, 3])],
         ..Default::default()
     };
-    let bad_shape = pb::TensorProto { name: "bad_shape".into(), dims: vec![1], data_type: 7, int64_data: vec![7], ..Default::default() };
+    let bad_shape = pb::TensorProto {
+        name: "bad_shape".into(),
+        dims: vec![1],
+        data_type: 7,
+        int64_data: vec![7],
+        ..Default::default()
+    };
     let else_g = pb::GraphProto {
         name: "else".into(),
         node: vec![node("Reshape", &["x", "bad_shape"], &["e_out"], vec![])],
@@ -359,6 +428,13 @@ fn signature_reports_symbolic_dims_by_name() {
     let Some(path) = cached("silero/silero_vad_op18_ifless.onnx") else { return };
     let m = Model::load(&std::fs::read(path).unwrap(), &LoadOptions::default()).unwrap();
     let names: Vec<_> = m.inputs().iter().map(|i| (i.name.as_str(), i.shape_string())).collect();
-    assert_eq!(names, vec![("input", "[batch, sequence]".to_string()), ("sr", "[]".to_string()), ("state", "[2, batch, 128]".to_string())]);
+    assert_eq!(
+        names,
+        vec![
+            ("input", "[batch, sequence]".to_string()),
+            ("sr", "[]".to_string()),
+            ("state", "[2, batch, 128]".to_string())
+        ]
+    );
     assert_eq!(m.inputs()[1].dtype, Some(shopfloor::DType::I64));
 }

@@ -14,7 +14,8 @@ fn check(case_name: &str) {
     let Some(dir) = cached(&format!("refs/{case_name}")) else { return };
     let case = read_case(&dir, &cache());
     let bytes = std::fs::read(&case.model).unwrap();
-    let mut model = Model::load(&bytes, &LoadOptions::default()).unwrap_or_else(|e| panic!("{case_name}: {} {e}", e.code()));
+    let mut model =
+        Model::load(&bytes, &LoadOptions::default()).unwrap_or_else(|e| panic!("{case_name}: {} {e}", e.code()));
     let feeds: HashMap<_, _> = case.inputs.iter().map(|(n, f)| (n.clone(), read_npy(f))).collect();
     let outputs = model.run(feeds).unwrap_or_else(|e| panic!("{case_name}: {} {e}", e.code()));
     assert_eq!(outputs.len(), case.outputs.len());

@@ -16,12 +16,7 @@ async fn chromium_offers_cpu_and_a_webgpu_adapter() {
     let b = js::backends().await.unwrap();
     assert_eq!(get(&b, &["cpu", "available"]), JsValue::TRUE);
     let gpu = get(&b, &["webgpu"]);
-    assert_eq!(
-        get(&gpu, &["available"]),
-        JsValue::TRUE,
-        "webgpu: {:?}",
-        get(&gpu, &["reason"]).as_string()
-    );
+    assert_eq!(get(&gpu, &["available"]), JsValue::TRUE, "webgpu: {:?}", get(&gpu, &["reason"]).as_string());
     assert_eq!(get(&gpu, &["adapter", "api"]).as_string().as_deref(), Some("webgpu"));
     // SwiftShader reports itself as a fallback (CPU) adapter.
     assert_eq!(get(&gpu, &["adapter", "isFallbackAdapter"]), JsValue::TRUE);

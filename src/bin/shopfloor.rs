@@ -71,7 +71,14 @@ fn main() -> ExitCode {
 
 fn parse_args(args: &[String]) -> shopfloor::Result<Args> {
     let bad = |m: String| Error::InvalidArgument(m);
-    let mut a = Args { model: PathBuf::new(), backend: BackendChoice::Auto, inputs: vec![], shapes: vec![], out: None, runs: 20 };
+    let mut a = Args {
+        model: PathBuf::new(),
+        backend: BackendChoice::Auto,
+        inputs: vec![],
+        shapes: vec![],
+        out: None,
+        runs: 20,
+    };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().cloned().ok_or_else(|| bad(format!("{arg} needs a value")));
@@ -79,12 +86,14 @@ fn parse_args(args: &[String]) -> shopfloor::Result<Args> {
             "--backend" => a.backend = value()?.parse()?,
             "--input" => {
                 let v = value()?;
-                let (name, file) = v.split_once('=').ok_or_else(|| bad(format!("--input {v}: expected NAME=FILE.npy")))?;
+                let (name, file) =
+                    v.split_once('=').ok_or_else(|| bad(format!("--input {v}: expected NAME=FILE.npy")))?;
                 a.inputs.push((name.to_string(), file.into()));
             }
             "--shape" => {
                 let v = value()?;
-                let (name, dims) = v.split_once('=').ok_or_else(|| bad(format!("--shape {v}: expected NAME=1x3x224x224")))?;
+                let (name, dims) =
+                    v.split_once('=').ok_or_else(|| bad(format!("--shape {v}: expected NAME=1x3x224x224")))?;
                 let dims = dims
                     .split('x')
                     .map(|d| d.parse::<usize>().ok().filter(|&d| d > 0))
@@ -93,7 +102,13 @@ fn parse_args(args: &[String]) -> shopfloor::Result<Args> {
                 a.shapes.push((name.to_string(), dims));
             }
             "--out" => a.out = Some(value()?.into()),
-            "--runs" => a.runs = value()?.parse().ok().filter(|&n| n > 0).ok_or_else(|| bad("--runs takes a positive integer".into()))?,
+            "--runs" => {
+                a.runs = value()?
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| bad("--runs takes a positive integer".into()))?
+            }
             s if s.starts_with("--") => return Err(bad(format!("unknown option {s}"))),
             s if a.model.as_os_str().is_empty() => a.model = s.into(),
             s => return Err(bad(format!("unexpected argument {s}"))),
@@ -106,7 +121,8 @@ fn parse_args(args: &[String]) -> shopfloor::Result<Args> {
 }
 
 fn load(a: &Args) -> shopfloor::Result<Model> {
-    let bytes = std::fs::read(&a.model).map_err(|e| Error::ModelInvalid(format!("reading {}: {e}", a.model.display())))?;
+    let bytes =
+        std::fs::read(&a.model).map_err(|e| Error::ModelInvalid(format!("reading {}: {e}", a.model.display())))?;
     // --shape pins the plan at load time, as `inputShapes` does in JS.
     let opts = LoadOptions { backend: a.backend, input_shapes: a.shapes.clone(), ..Default::default() };
     Model::load(&bytes, &opts)
@@ -146,17 +162,17 @@ fn feeds(a: &Args, model: &Model, out: Option<&Path>) -> shopfloor::Result<HashM
         if feeds.contains_key(&io.name) {
             continue;
         }
-        let dims = io
-            .shape
-            .as_ref()
-            .and_then(|s| s.iter().map(|d| d.fixed()).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| Error::InvalidArgument(format!(
-                "input \"{}\" has shape {}: give --shape {}=... or --input {}=FILE.npy",
-                io.name,
-                io.shape_string(),
-                io.name,
-                io.name
-            )))?;
+        let dims = io.shape.as_ref().and_then(|s| s.iter().map(|d| d.fixed()).collect::<Option<Vec<_>>>()).ok_or_else(
+            || {
+                Error::InvalidArgument(format!(
+                    "input \"{}\" has shape {}: give --shape {}=... or --input {}=FILE.npy",
+                    io.name,
+                    io.shape_string(),
+                    io.name,
+                    io.name
+                ))
+            },
+        )?;
         let n: usize = dims.iter().product();
         let mut next = || {
             rng ^= rng << 13;
@@ -165,7 +181,9 @@ fn feeds(a: &Args, model: &Model, out: Option<&Path>) -> shopfloor::Result<HashM
             rng
         };
         let data = match io.dtype.unwrap_or(shopfloor::DType::F32) {
-            shopfloor::DType::F32 => TensorData::F32((0..n).map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32).collect()),
+            shopfloor::DType::F32 => {
+                TensorData::F32((0..n).map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32).collect())
+            }
             shopfloor::DType::I32 => TensorData::I32((0..n).map(|_| (next() % 10) as i32).collect()),
             shopfloor::DType::I64 => TensorData::I64((0..n).map(|_| (next() % 10) as i64).collect()),
             shopfloor::DType::U8 => TensorData::U8((0..n).map(|_| next() as u8).collect()),
@@ -266,9 +284,9 @@ fn write_npy(path: &Path, t: &HostTensor) -> shopfloor::Result<()> {
         TensorData::I32(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
         TensorData::I64(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
         TensorData::U8(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
-        TensorData::Bool(v) => {
-            ArrayD::from_shape_vec(shape, v.iter().map(|&b| b != 0).collect::<Vec<_>>()).map_err(arr_err)?.write_npy(file)
-        }
+        TensorData::Bool(v) => ArrayD::from_shape_vec(shape, v.iter().map(|&b| b != 0).collect::<Vec<_>>())
+            .map_err(arr_err)?
+            .write_npy(file),
     };
     res.map_err(|e| io(e.to_string()))
 }

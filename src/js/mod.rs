@@ -34,7 +34,5 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue
     let ser = serde_wasm_bindgen::Serializer::new()
         .serialize_maps_as_objects(true)
         .serialize_large_number_types_as_bigints(false);
-    value
-        .serialize(&ser)
-        .map_err(|e| to_js_error(&crate::Error::Internal(format!("result conversion: {e}"))))
+    value.serialize(&ser).map_err(|e| to_js_error(&crate::Error::Internal(format!("result conversion: {e}"))))
 }

@@ -32,13 +32,17 @@ pub fn from_js(name: &str, value: &JsValue) -> Result<HostTensor> {
     let data = Reflect::get(value, &"data".into()).unwrap_or(JsValue::UNDEFINED);
     let dtype = Reflect::get(value, &"dtype".into()).ok().and_then(|d| d.as_string());
     if !Array::is_array(&dims_v) {
-        return Err(mismatch(name, format!("`dims` must be an array of non-negative integers, got {}", type_name(&dims_v))));
+        return Err(mismatch(
+            name,
+            format!("`dims` must be an array of non-negative integers, got {}", type_name(&dims_v)),
+        ));
     }
     let mut dims = vec![];
     for d in Array::from(&dims_v).iter() {
-        let n = d.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= u32::MAX as f64).ok_or_else(|| {
-            mismatch(name, format!("`dims` must hold non-negative integers, found {d:?}"))
-        })?;
+        let n = d
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= u32::MAX as f64)
+            .ok_or_else(|| mismatch(name, format!("`dims` must hold non-negative integers, found {d:?}")))?;
         dims.push(n as usize);
     }
     let data = if let Some(a) = data.dyn_ref::<Float32Array>() {
@@ -56,10 +60,7 @@ pub fn from_js(name: &str, value: &JsValue) -> Result<HostTensor> {
     } else {
         return Err(mismatch(
             name,
-            format!(
-                "`data` must be a Float32Array, Int32Array, BigInt64Array or Uint8Array, got {}",
-                type_name(&data)
-            ),
+            format!("`data` must be a Float32Array, Int32Array, BigInt64Array or Uint8Array, got {}", type_name(&data)),
         ));
     };
     if let Some(d) = &dtype {

@@ -34,9 +34,9 @@ impl std::str::FromStr for BackendChoice {
             "auto" => Ok(BackendChoice::Auto),
             "cpu" => Ok(BackendChoice::Cpu),
             "webgpu" => Ok(BackendChoice::Webgpu),
-            other => Err(Error::InvalidArgument(format!(
-                "backend \"{other}\" is not one of \"auto\", \"cpu\", \"webgpu\""
-            ))),
+            other => {
+                Err(Error::InvalidArgument(format!("backend \"{other}\" is not one of \"auto\", \"cpu\", \"webgpu\"")))
+            }
         }
     }
 }
@@ -157,11 +157,8 @@ impl Model {
         let ops = proto::op_histogram(&proto);
         let parameter_count = proto::parameter_count(&proto);
         let node_count = ops.values().sum();
-        let opset = proto
-            .opset_import
-            .iter()
-            .find(|i| i.domain.is_empty() || i.domain == "ai.onnx")
-            .map_or(0, |i| i.version);
+        let opset =
+            proto.opset_import.iter().find(|i| i.domain.is_empty() || i.domain == "ai.onnx").map_or(0, |i| i.version);
         let producer = format!("{} {}", proto.producer_name, proto.producer_version).trim().to_string();
 
         let analysed = analyse(&proto, &onnx, &opts.input_shapes, &mut fixes)?;
@@ -179,7 +176,9 @@ impl Model {
             let key: Vec<_> = inputs
                 .iter()
                 .zip(&input_dts)
-                .map(|(i, dt)| (dt.unwrap_or(DatumType::F32), i.shape.iter().flatten().filter_map(Dim::fixed).collect()))
+                .map(|(i, dt)| {
+                    (dt.unwrap_or(DatumType::F32), i.shape.iter().flatten().filter_map(Dim::fixed).collect())
+                })
                 .collect();
             cpu.plan_for(&key).map_err(|e| match e {
                 Error::InputMismatch { detail, .. } => Error::ModelInvalid(detail),
@@ -303,7 +302,9 @@ fn check_input(
 
 fn to_model_tensor(t: &HostTensor, model_dt: Option<DatumType>) -> Result<Tensor> {
     let t = match (&t.data, model_dt) {
-        (TensorData::U8(v), Some(DatumType::Bool)) => HostTensor { dims: t.dims.clone(), data: TensorData::Bool(v.clone()) },
+        (TensorData::U8(v), Some(DatumType::Bool)) => {
+            HostTensor { dims: t.dims.clone(), data: TensorData::Bool(v.clone()) }
+        }
         _ => t.clone(),
     };
     let tensor = t.to_tract()?;
@@ -392,21 +393,35 @@ fn typed(model: &InferenceModel) -> std::result::Result<TypedModel, String> {
 }
 
 fn describe(model: InferenceModel, typed: Option<TypedModel>, typed_error: Option<String>) -> Analysed {
-    let name_of = |m: &InferenceModel, o: OutletId| m.outlet_label(o).map(str::to_string).unwrap_or_else(|| m.node(o.node).name.clone());
+    let name_of = |m: &InferenceModel, o: OutletId| {
+        m.outlet_label(o).map(str::to_string).unwrap_or_else(|| m.node(o.node).name.clone())
+    };
     let in_outlets = model.input_outlets().map(|o| o.to_vec()).unwrap_or_default();
     let out_outlets = model.output_outlets().map(|o| o.to_vec()).unwrap_or_default();
-    let input_dts = in_outlets
-        .iter()
-        .map(|&o| model.outlet_fact(o).ok().and_then(|f| f.datum_type.concretize()))
-        .collect();
+    let input_dts =
+        in_outlets.iter().map(|&o| model.outlet_fact(o).ok().and_then(|f| f.datum_type.concretize())).collect();
     let (inputs, outputs) = match &typed {
         Some(t) => (
-            in_outlets.iter().zip(t.input_outlets().unwrap_or(&[])).map(|(&o, &to)| signature::from_typed_fact(&model.node(o.node).name, t.outlet_fact(to).unwrap())).collect(),
-            out_outlets.iter().zip(t.output_outlets().unwrap_or(&[])).map(|(&o, &to)| signature::from_typed_fact(&name_of(&model, o), t.outlet_fact(to).unwrap())).collect(),
+            in_outlets
+                .iter()
+                .zip(t.input_outlets().unwrap_or(&[]))
+                .map(|(&o, &to)| signature::from_typed_fact(&model.node(o.node).name, t.outlet_fact(to).unwrap()))
+                .collect(),
+            out_outlets
+                .iter()
+                .zip(t.output_outlets().unwrap_or(&[]))
+                .map(|(&o, &to)| signature::from_typed_fact(&name_of(&model, o), t.outlet_fact(to).unwrap()))
+                .collect(),
         ),
         None => (
-            in_outlets.iter().map(|&o| signature::from_inference_fact(&model.node(o.node).name, model.outlet_fact(o).unwrap())).collect(),
-            out_outlets.iter().map(|&o| signature::from_inference_fact(&name_of(&model, o), model.outlet_fact(o).unwrap())).collect(),
+            in_outlets
+                .iter()
+                .map(|&o| signature::from_inference_fact(&model.node(o.node).name, model.outlet_fact(o).unwrap()))
+                .collect(),
+            out_outlets
+                .iter()
+                .map(|&o| signature::from_inference_fact(&name_of(&model, o), model.outlet_fact(o).unwrap()))
+                .collect(),
         ),
     };
     Analysed { model, inputs, input_dts, outputs, typed_error }

@@ -128,7 +128,8 @@ pub fn unsupported_ops(proto: &pb::ModelProto, onnx: &tract_onnx::Onnx) -> Vec<(
     let visit = |g: &pb::GraphProto, out: &mut Vec<(String, String)>, seen: &mut HashSet<String>| {
         for n in &g.node {
             if !onnx.op_register.0.contains_key(&n.op_type) && seen.insert(n.op_type.clone()) {
-                let name = if n.name.is_empty() { n.output.first().cloned().unwrap_or_default() } else { n.name.clone() };
+                let name =
+                    if n.name.is_empty() { n.output.first().cloned().unwrap_or_default() } else { n.name.clone() };
                 out.push((n.op_type.clone(), name));
             }
         }
@@ -242,7 +243,8 @@ fn fold_constant_ifs(g: &mut pb::GraphProto, log: &mut FixLog) {
         match cond {
             Some(&taken) => {
                 let branch_name = if taken { "then_branch" } else { "else_branch" };
-                let Some(branch) = node.attribute.iter().find(|a| a.name == branch_name).and_then(|a| a.g.clone()) else {
+                let Some(branch) = node.attribute.iter().find(|a| a.name == branch_name).and_then(|a| a.g.clone())
+                else {
                     nodes.push(node);
                     continue;
                 };
@@ -268,11 +270,9 @@ fn scalar_truth(t: &pb::TensorProto) -> Option<bool> {
             t.raw_data.first().map(|&b| b != 0).or_else(|| t.int32_data.first().map(|&v| v != 0))
         }
         DataType::Int32 => t.int32_data.first().map(|&v| v != 0),
-        DataType::Int64 => t
-            .int64_data
-            .first()
-            .map(|&v| v != 0)
-            .or_else(|| t.raw_data.get(..8).map(|b| b.iter().any(|&x| x != 0))),
+        DataType::Int64 => {
+            t.int64_data.first().map(|&v| v != 0).or_else(|| t.raw_data.get(..8).map(|b| b.iter().any(|&x| x != 0)))
+        }
         _ => None,
     }
 }

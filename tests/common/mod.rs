@@ -70,7 +70,8 @@ pub fn read_case(dir: &Path, model_root: &Path) -> Case {
     let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("case.json")).unwrap()).unwrap();
     let model = meta["model"].as_str().unwrap();
     let model = if dir.join(model).exists() { dir.join(model) } else { model_root.join(model) };
-    let inputs = meta["inputs"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), dir.join(v.as_str().unwrap()))).collect();
+    let inputs =
+        meta["inputs"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), dir.join(v.as_str().unwrap()))).collect();
     let outputs = meta["outputs"]
         .as_array()
         .unwrap()
@@ -85,7 +86,10 @@ pub fn relative_error(got: &HostTensor, want: &HostTensor) -> f64 {
     assert_eq!(got.dims, want.dims, "shape");
     let (a, b) = (as_f64(got), as_f64(want));
     let scale = b.iter().fold(0f64, |m, x| m.max(x.abs())).max(1e-12);
-    let diff = a.iter().zip(&b).fold(0f64, |m, (x, y)| if x.is_nan() || y.is_nan() { f64::INFINITY } else { m.max((x - y).abs()) });
+    let diff = a
+        .iter()
+        .zip(&b)
+        .fold(0f64, |m, (x, y)| if x.is_nan() || y.is_nan() { f64::INFINITY } else { m.max((x - y).abs()) });
     diff / scale
 }
 

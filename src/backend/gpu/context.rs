@@ -55,10 +55,8 @@ pub async fn request_adapter() -> Result<wgpu::Adapter, String> {
     if let Some(reason) = browser_without_webgpu() {
         return Err(reason);
     }
-    let opts = wgpu::RequestAdapterOptions {
-        power_preference: wgpu::PowerPreference::HighPerformance,
-        ..Default::default()
-    };
+    let opts =
+        wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() };
     instance().request_adapter(&opts).await.map_err(|e| {
         if cfg!(target_arch = "wasm32") {
             format!("the browser offers WebGPU but returned no adapter (GPU blocklisted, disabled, or lost): {e}")
