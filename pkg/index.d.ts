@@ -206,3 +206,13 @@ export class Model {
   /** Releases the model now (a FinalizationRegistry also frees forgotten models). Later calls throw `INVALID_ARGUMENT`. */
   free(): void;
 }
+
+export interface MemoryStats {
+  /** Models loaded and not yet freed (by `free()` or the FinalizationRegistry). */
+  liveModels: number;
+  /** Size of the wasm linear memory (it grows, never shrinks). */
+  wasmMemoryBytes: number;
+}
+
+/** Memory the SDK holds, for leak checks in long-running pages. */
+export function memoryStats(): Promise<MemoryStats>;

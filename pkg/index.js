@@ -11,6 +11,12 @@ export async function version() {
   return glue.version();
 }
 
+/** Memory in use by the SDK; see index.d.ts. */
+export async function memoryStats() {
+  await init();
+  return glue.memoryStats();
+}
+
 /** Which backends this browser offers; see index.d.ts. */
 export async function backends() {
   await init();

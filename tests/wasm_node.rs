@@ -2,7 +2,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use shopfloor::js;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 fn get(v: &JsValue, path: &[&str]) -> JsValue {

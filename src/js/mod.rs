@@ -29,6 +29,22 @@ pub async fn backends() -> Result<JsValue, JsValue> {
     to_js(&crate::backend::probe().await)
 }
 
+/// Memory in use: `{ liveModels, wasmMemoryBytes }`. For leak checks in long sessions.
+#[wasm_bindgen(js_name = memoryStats)]
+pub fn memory_stats() -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Stats {
+        live_models: usize,
+        wasm_memory_bytes: f64,
+    }
+    #[cfg(target_arch = "wasm32")]
+    let bytes = (core::arch::wasm32::memory_size(0) * 65536) as f64;
+    #[cfg(not(target_arch = "wasm32"))]
+    let bytes = 0.0;
+    to_js(&Stats { live_models: model::live_models(), wasm_memory_bytes: bytes })
+}
+
 /// Plain JS objects (not `Map`s) for every struct the API returns.
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     let ser = serde_wasm_bindgen::Serializer::new()

@@ -58,10 +58,23 @@ fn load_options(value: JsValue) -> Result<LoadOptions, Error> {
     Ok(opts)
 }
 
+/// Models alive in this wasm instance (loaded and not yet freed), for leak checks.
+static LIVE_MODELS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn live_models() -> usize {
+    LIVE_MODELS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The wasm side of `Model`; JS users hold the wrapper from pkg/model.js.
 #[wasm_bindgen(js_name = WasmModel)]
 pub struct WasmModel {
     inner: Model,
+}
+
+impl Drop for WasmModel {
+    fn drop(&mut self) {
+        LIVE_MODELS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 #[wasm_bindgen(js_class = WasmModel)]
@@ -69,7 +82,9 @@ impl WasmModel {
     /// Loads a model from ONNX bytes. Options: `backend`, `sha256`, `inputShapes`, `maxTensorBytes`, `planCacheSize`.
     pub fn load(bytes: &[u8], options: JsValue) -> Result<WasmModel, JsValue> {
         let opts = load_options(options).map_err(|e| to_js_error(&e))?;
-        Model::load(bytes, &opts).map(|inner| WasmModel { inner }).map_err(|e| to_js_error(&e))
+        let inner = Model::load(bytes, &opts).map_err(|e| to_js_error(&e))?;
+        LIVE_MODELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(WasmModel { inner })
     }
 
     pub fn inputs(&self) -> Result<JsValue, JsValue> {

@@ -159,3 +159,32 @@ for (const [what, code, fn] of ERROR_CASES) {
 test('no uncaught errors in the page', () => {
   assert.deepEqual(errors.filter((e) => !e.includes('404')), []);
 });
+
+test('free() and the FinalizationRegistry release models', async () => {
+  const { context, close } = await launch({ webgpu: false, args: ['--js-flags=--expose-gc'] });
+  try {
+    const p = await context.newPage();
+    await p.goto(`${server.url}/pkg/package.json`);
+    const r = await p.evaluate(async (url) => {
+      const sf = await import('/pkg/index.js');
+      const base = (await sf.memoryStats()).liveModels;
+      const kept = await sf.Model.load(url);
+      const loaded = (await sf.memoryStats()).liveModels;
+      kept.free();
+      kept.free(); // idempotent
+      const afterFree = (await sf.memoryStats()).liveModels;
+      for (let i = 0; i < 4; i++) await sf.Model.load(url); // dropped without free()
+      const leaked = (await sf.memoryStats()).liveModels;
+      let collected = leaked;
+      for (let i = 0; i < 50 && collected > base; i++) {
+        globalThis.gc();
+        await new Promise((r) => setTimeout(r, 50));
+        collected = (await sf.memoryStats()).liveModels;
+      }
+      return { base, loaded, afterFree, leaked, collected };
+    }, FACE);
+    assert.deepEqual(r, { base: 0, loaded: 1, afterFree: 0, leaked: 4, collected: 0 });
+  } finally {
+    await close();
+  }
+});
