@@ -12,7 +12,7 @@ WASM="$WASM_TARGET_DIR/wasm32-unknown-unknown/release/shopfloor.wasm"
 rm -rf pkg/wasm
 # No wasm-opt: binaryen's -O3 measurably slows tract's SIMD matmul kernels (see README, "Build");
 # rustc's LTO at opt-level 3 is the optimisation pass.
-wasm-bindgen --target web --out-dir pkg/wasm --out-name shopfloor "$WASM"
+wasm-bindgen --target web --remove-name-section --out-dir pkg/wasm --out-name shopfloor "$WASM"
 bytes=$(stat -c %s pkg/wasm/shopfloor_bg.wasm)
 gz=$(gzip -9 -c pkg/wasm/shopfloor_bg.wasm | wc -c)
 echo "[build] pkg/wasm/shopfloor_bg.wasm: $((bytes / 1024)) KiB ($((gz / 1024)) KiB gzipped)"
