@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // In-browser latency of shopfloor's CPU path (wasm, one thread) in headless Chromium.
-// usage: node scripts/bench-browser.mjs [--runs N] [--warmup-ms MS] MODEL_URL:INPUT=1x3x640x640 ...
+// usage: node scripts/bench-browser.mjs [--runs N] [--warmup-ms MS] MODEL_URL@INPUT=1x3x640x640 ...
 // MODEL_URL is served from the repository (e.g. /models/cache/blazeface/face_detection_front_128.onnx).
 import { launch, serve } from '../tests/e2e/browser.mjs';
 
@@ -14,7 +14,7 @@ for (let i = 0; i < args.length; i++) {
   else specs.push(args[i]);
 }
 if (!specs.length) {
-  console.error('usage: node scripts/bench-browser.mjs [--runs N] [--warmup-ms MS] MODEL_URL:INPUT=1x3x640x640 ...');
+  console.error('usage: node scripts/bench-browser.mjs [--runs N] [--warmup-ms MS] MODEL_URL@INPUT=1x3x640x640 ...');
   process.exit(2);
 }
 
@@ -24,8 +24,9 @@ try {
   const page = await context.newPage();
   await page.goto(`${server.url}/pkg/package.json`);
   for (const spec of specs) {
-    const [url, input] = spec.split(':').length > 2 ? [spec.slice(0, spec.lastIndexOf(':')), spec.slice(spec.lastIndexOf(':') + 1)] : spec.split(':');
-    const [name, dims] = input.split('=');
+    const at = spec.lastIndexOf('@');
+    const url = spec.slice(0, at);
+    const [name, dims] = spec.slice(at + 1).split('=');
     const r = await page.evaluate(
       async ({ url, name, dims, runs, warmupMs }) => {
         const sf = await import('/pkg/index.js');
