@@ -1,0 +1,74 @@
+//! The native CLI: info, run (outputs as .npy, random inputs written too), bench, and error
+//! codes with a non-zero exit status.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn shopfloor(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_shopfloor")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn info_lists_io_ops_and_backends() {
+    let Some(m) = cached("blazeface/face_detection_front_128.onnx") else { return };
+    let (code, out, err) = shopfloor(&["info", m.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("input:0") && out.contains("[1, 128, 128, 3]"), "{out}");
+    assert!(out.contains("Identity_3:0"), "{out}");
+    assert!(out.lines().any(|l| l.trim_start().starts_with("Conv") && l.trim_end().ends_with("cpu")), "{out}");
+    assert!(out.contains("loader fix: ConstantOfShape"), "{out}");
+}
+
+#[test]
+fn run_writes_outputs_and_generated_inputs_that_reproduce() {
+    let Some(m) = cached("ppocr/ppocr_cls.onnx") else { return };
+    let dir = std::env::temp_dir().join(format!("shopfloor-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let m = m.to_str().unwrap();
+    let (code, _, err) = shopfloor(&["run", m, "--shape", "x=1x3x48x192", "--out", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let out = dir.join("save_infer_model_scale_0.tmp_1.npy");
+    let first = read_npy(&out);
+    assert_eq!(first.dims, vec![1, 2]);
+    // Feeding the written input back gives the same output.
+    let input = dir.join("input_x.npy");
+    let again = dir.join("again");
+    let (code, _, err) = shopfloor(&["run", m, "--input", &format!("x={}", input.display()), "--out", again.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read_npy(&again.join("save_infer_model_scale_0.tmp_1.npy")), first);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bench_prints_latency() {
+    let Some(m) = cached("blazeface/face_detection_front_128.onnx") else { return };
+    let (code, out, err) = shopfloor(&["bench", m.to_str().unwrap(), "--runs", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("min") && out.contains("median") && out.contains("max"), "{out}");
+}
+
+#[test]
+fn failures_print_the_error_code_and_exit_non_zero() {
+    let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let (code, _, err) = shopfloor(&["info", readme]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("MODEL_INVALID:"), "{err}");
+    let (code, _, err) = shopfloor(&["run", readme]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("INVALID_ARGUMENT:"), "{err}");
+    let (code, _, err) = shopfloor(&["frobnicate"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("INVALID_ARGUMENT:"), "{err}");
+    if let Some(m) = cached("ppocr/ppocrv4_det.onnx") {
+        let (code, _, err) = shopfloor(&["run", m.to_str().unwrap(), "--out", "/tmp/unused"]);
+        assert_eq!(code, 2, "symbolic input without --shape");
+        assert!(err.contains("--shape x="), "{err}");
+        let (code, _, err) = shopfloor(&["info", m.to_str().unwrap(), "--backend", "webgpu"]);
+        assert_eq!(code, 1);
+        assert!(err.starts_with("BACKEND_UNAVAILABLE:"), "{err}");
+    }
+}
