@@ -9,7 +9,11 @@ use common::*;
 
 fn shopfloor(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_shopfloor")).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -37,7 +41,8 @@ fn run_writes_outputs_and_generated_inputs_that_reproduce() {
     // Feeding the written input back gives the same output.
     let input = dir.join("input_x.npy");
     let again = dir.join("again");
-    let (code, _, err) = shopfloor(&["run", m, "--input", &format!("x={}", input.display()), "--out", again.to_str().unwrap()]);
+    let (code, _, err) =
+        shopfloor(&["run", m, "--input", &format!("x={}", input.display()), "--out", again.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(read_npy(&again.join("save_infer_model_scale_0.tmp_1.npy")), first);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -8,12 +8,14 @@ use crate::error::{Error, Result};
 use crate::tensor::{DType, HostTensor};
 
 type Plan = Arc<TypedRunnableModel>;
+/// A plan's key: each input's element type and shape.
+type PlanKey = Vec<(DatumType, Vec<usize>)>;
 
 /// Plans by input shapes, most recently used first. Bounded: each plan holds its own packed
 /// weights and scratch buffers.
 pub struct PlanCache {
     capacity: usize,
-    entries: Vec<(Vec<(DatumType, Vec<usize>)>, Plan)>,
+    entries: Vec<(PlanKey, Plan)>,
 }
 
 impl PlanCache {
@@ -37,7 +39,7 @@ impl PlanCache {
         Some(plan)
     }
 
-    fn put(&mut self, key: Vec<(DatumType, Vec<usize>)>, plan: Plan) {
+    fn put(&mut self, key: PlanKey, plan: Plan) {
         self.entries.insert(0, (key, plan));
         self.entries.truncate(self.capacity);
     }
@@ -70,7 +72,7 @@ impl CpuBackend {
 
     /// `inputs` are in model input order, validated and already of the model's element types.
     pub fn run(&mut self, inputs: Vec<Tensor>) -> Result<Vec<HostTensor>> {
-        let key: Vec<(DatumType, Vec<usize>)> = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
+        let key: PlanKey = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
         let plan = self.plan_for(&key)?;
         let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
         let outputs = crate::model::guard("running the CPU plan", || {

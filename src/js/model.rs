@@ -44,7 +44,7 @@ fn load_options(value: JsValue) -> Result<LoadOptions, Error> {
         opts.input_shapes.push((name, dims));
     }
     if let Some(m) = o.max_tensor_bytes {
-        if !(m >= 1.0) {
+        if m.is_nan() || m < 1.0 {
             return Err(Error::InvalidArgument(format!("maxTensorBytes must be positive, got {m}")));
         }
         opts.max_tensor_bytes = m as u64;
