@@ -301,13 +301,14 @@ fn check_input(
 }
 
 fn to_model_tensor(t: &HostTensor, model_dt: Option<DatumType>) -> Result<Tensor> {
-    let t = match (&t.data, model_dt) {
+    // One copy into tract's storage; a Uint8Array fed to a bool input is read as booleans.
+    let tensor = match (&t.data, model_dt) {
         (TensorData::U8(v), Some(DatumType::Bool)) => {
-            HostTensor { dims: t.dims.clone(), data: TensorData::Bool(v.clone()) }
+            let b: Vec<bool> = v.iter().map(|&x| x != 0).collect();
+            Tensor::from_shape(&t.dims, &b).map_err(|e| Error::Internal(format!("building input tensor: {e}")))?
         }
-        _ => t.clone(),
+        _ => t.to_tract()?,
     };
-    let tensor = t.to_tract()?;
     match model_dt {
         Some(dt) if dt != tensor.datum_type() => tensor
             .cast_to_dt(dt)
