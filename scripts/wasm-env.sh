@@ -17,7 +17,7 @@ elif [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust/library ]; then
   export PATH="/usr/bin:$PATH"
   export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
   export RUSTC_BOOTSTRAP=1
-  export CARGO_UNSTABLE_BUILD_STD="std,panic_abort"
+  export CARGO_UNSTABLE_BUILD_STD="std,panic_abort,test"
   # Debian's toolchain gets its own target dir: its host artifacts differ from rustup's.
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/wasm-debian}"
   WASM_CARGO="/usr/bin/cargo"

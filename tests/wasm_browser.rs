@@ -28,17 +28,35 @@ async fn chromium_offers_cpu_and_a_webgpu_adapter() {
 mod parity {
     use std::collections::HashMap;
 
-    use ndarray_npy::ReadNpyExt;
-    use shopfloor::tract_ndarray::ArrayD;
     use shopfloor::{HostTensor, LoadOptions, Model, TensorData};
     use wasm_bindgen_test::*;
 
+    /// Reads the little-endian f32/i64 C-order `.npy` files that make_refs.py writes. Hand-written
+    /// so that the wasm test build needs no dependency the package build lacks (same feature set,
+    /// so `cargo test --release` reuses the package's compiled dependencies).
     fn npy(bytes: &[u8]) -> HostTensor {
-        if let Ok(a) = ArrayD::<f32>::read_npy(bytes) {
-            return HostTensor::new(a.shape().to_vec(), TensorData::F32(a.iter().copied().collect())).unwrap();
+        assert_eq!(&bytes[..6], b"\x93NUMPY", "not an .npy file");
+        let (len, start) = if bytes[6] == 1 {
+            (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10)
+        } else {
+            (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12)
+        };
+        let header = std::str::from_utf8(&bytes[start..start + len]).unwrap();
+        assert!(header.contains("'fortran_order': False"), "C order expected: {header}");
+        let shape_at = header.find("'shape': (").unwrap() + 10;
+        let shape_text = &header[shape_at..shape_at + header[shape_at..].find(')').unwrap()];
+        let dims: Vec<usize> =
+            shape_text.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().unwrap()).collect();
+        let body = &bytes[start + len..];
+        if header.contains("'descr': '<f4'") {
+            let v = body.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+            HostTensor::new(dims, TensorData::F32(v)).unwrap()
+        } else if header.contains("'descr': '<i8'") {
+            let v = body.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
+            HostTensor::new(dims, TensorData::I64(v)).unwrap()
+        } else {
+            panic!("unsupported dtype in {header}")
         }
-        let a = ArrayD::<i64>::read_npy(bytes).unwrap();
-        HostTensor::new(a.shape().to_vec(), TensorData::I64(a.iter().copied().collect())).unwrap()
     }
 
     fn rel_err(got: &HostTensor, want: &HostTensor) -> f64 {

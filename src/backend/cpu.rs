@@ -82,6 +82,27 @@ impl CpuBackend {
     }
 }
 
+impl CpuBackend {
+    /// The decluttered graph at these input shapes: what the GPU translator starts from.
+    pub fn decluttered(&self, key: &[(DatumType, Vec<usize>)]) -> Result<TypedModel> {
+        crate::model::guard("preparing the graph", || {
+            let model = pinned(&self.source, key)?;
+            let typed = model.into_typed().map_err(|e| Error::ModelInvalid(format!("{e:#}")))?;
+            typed.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
+        })
+    }
+}
+
+fn pinned(source: &InferenceModel, key: &[(DatumType, Vec<usize>)]) -> Result<InferenceModel> {
+    let mut model = source.clone();
+    for (ix, (dt, shape)) in key.iter().enumerate() {
+        model
+            .set_input_fact(ix, InferenceFact::dt_shape(*dt, shape.clone()))
+            .map_err(|e| Error::Internal(format!("setting input fact: {e:#}")))?;
+    }
+    Ok(model)
+}
+
 fn compile(source: &InferenceModel, key: &[(DatumType, Vec<usize>)]) -> Result<Plan> {
     let mut model = source.clone();
     for (ix, (dt, shape)) in key.iter().enumerate() {

@@ -13,6 +13,8 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid};
 
 use crate::backend::cpu::{public_dtype, CpuBackend};
+use crate::backend::gpu::session::{GpuPlan, GpuPlanInfo};
+use crate::backend::gpu::{context, poll, translate};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::tensor::{element_count, DType, HostTensor, TensorData};
@@ -95,6 +97,9 @@ pub struct ModelInfo {
     /// `"static"`: one plan compiled at load; `"per-shape"`: compiled per input shape, cached.
     pub plan: &'static str,
     pub cached_plans: usize,
+    /// The WebGPU plan, when the model runs there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<GpuPlanInfo>,
     pub sha256: String,
     pub byte_length: usize,
 }
@@ -107,10 +112,24 @@ pub struct Model {
     info: ModelInfo,
     cpu: CpuBackend,
     max_tensor_bytes: u64,
+    /// Input types and shapes when they are all fixed (the GPU path needs them).
+    static_key: Option<Vec<(DatumType, Vec<usize>)>>,
+    gpu: Option<GpuPlan>,
 }
 
 impl Model {
+    /// Loads synchronously. `"auto"` stays on the CPU here (choosing the GPU means measuring
+    /// it, which is `load_async`'s job); `"webgpu"` builds the GPU plan natively and is refused
+    /// in a browser, where only `load_async` can wait for the device.
     pub fn load(bytes: &[u8], opts: &LoadOptions) -> Result<Model> {
+        if opts.backend == BackendChoice::Webgpu {
+            return block_on(Self::load_async(bytes, opts)).unwrap_or_else(|| {
+                Err(Error::BackendUnavailable {
+                    backend: "webgpu".into(),
+                    reason: "a browser's GPU device can only be awaited: load the model asynchronously".into(),
+                })
+            });
+        }
         Self::load_with(bytes, opts, tract_onnx::onnx())
     }
 
@@ -130,16 +149,8 @@ impl Model {
             integrity::verify(bytes, expected)?;
         }
         let backend_reason = match opts.backend {
-            BackendChoice::Webgpu => {
-                return Err(Error::BackendUnavailable {
-                    backend: "webgpu".into(),
-                    reason: "this version runs models on the CPU only (the WebGPU backend is not built yet): \
-                             use backend \"cpu\" or \"auto\""
-                        .into(),
-                })
-            }
             BackendChoice::Cpu => "requested".to_string(),
-            BackendChoice::Auto => "auto: the WebGPU backend is not built in this version".to_string(),
+            _ => "auto: CPU (a synchronous load does not measure the GPU; load_async does)".to_string(),
         };
 
         let mut proto = proto::decode(bytes)?;
@@ -172,6 +183,7 @@ impl Model {
             )));
         }
         let mut cpu = CpuBackend::new(analysed.model, opts.plan_cache_size);
+        let mut static_key = None;
         let plan = if all_concrete {
             let key: Vec<_> = inputs
                 .iter()
@@ -184,6 +196,7 @@ impl Model {
                 Error::InputMismatch { detail, .. } => Error::ModelInvalid(detail),
                 e => e,
             })?;
+            static_key = Some(key);
             "static"
         } else {
             "per-shape"
@@ -199,10 +212,106 @@ impl Model {
             loader_fixes: fixes,
             plan,
             cached_plans: 0,
+            gpu: None,
             sha256,
             byte_length: bytes.len(),
         };
-        Ok(Model { inputs, outputs: analysed.outputs, input_dts, info, cpu, max_tensor_bytes: opts.max_tensor_bytes })
+        Ok(Model {
+            inputs,
+            outputs: analysed.outputs,
+            input_dts,
+            info,
+            cpu,
+            max_tensor_bytes: opts.max_tensor_bytes,
+            static_key,
+            gpu: None,
+        })
+    }
+
+    /// Loads and, unless the CPU is asked for, tries the WebGPU backend: `"webgpu"` fails with
+    /// `BACKEND_UNAVAILABLE` (and why) where it cannot run; `"auto"` keeps the CPU unless the
+    /// whole graph has GPU kernels and a measured warm-up of both paths favours the GPU.
+    pub async fn load_async(bytes: &[u8], opts: &LoadOptions) -> Result<Model> {
+        let mut model =
+            Self::load_with(bytes, &LoadOptions { backend: BackendChoice::Cpu, ..opts.clone() }, tract_onnx::onnx())?;
+        match opts.backend {
+            BackendChoice::Cpu => {}
+            BackendChoice::Webgpu => {
+                let plan = model
+                    .gpu_plan()
+                    .await
+                    .map_err(|reason| Error::BackendUnavailable { backend: "webgpu".into(), reason })?;
+                model.use_gpu(plan, "requested".into());
+            }
+            BackendChoice::Auto => match model.gpu_plan().await {
+                Err(reason) => model.info.backend_reason = format!("auto: CPU, because {reason}"),
+                Ok(plan) => {
+                    let (gpu_ms, cpu_ms) = model.race(&plan).await?;
+                    if gpu_ms < cpu_ms {
+                        let why = format!("auto: WebGPU measured {gpu_ms:.1} ms per run vs CPU {cpu_ms:.1} ms");
+                        model.use_gpu(plan, why);
+                    } else {
+                        model.info.backend_reason = format!(
+                            "auto: CPU measured {cpu_ms:.1} ms per run vs WebGPU {gpu_ms:.1} ms on this adapter"
+                        );
+                    }
+                }
+            },
+        }
+        Ok(model)
+    }
+
+    /// Translates the graph and builds its GPU plan; the error says why it cannot run there.
+    async fn gpu_plan(&self) -> std::result::Result<GpuPlan, String> {
+        let key = self
+            .static_key
+            .as_ref()
+            .ok_or("the WebGPU backend needs fixed input shapes and this model has symbolic dims: pass inputShapes")?;
+        let typed = self.cpu.decluttered(key).map_err(|e| e.to_string())?;
+        let program = crate::model::guard("translating for the GPU", || {
+            Ok(translate::translate(&typed)
+                .map_err(|u| format!("{u}: no GPU kernel, so the graph stays whole on the CPU")))
+        })
+        .map_err(|e| e.to_string())??;
+        let ctx = context::shared().await?;
+        GpuPlan::new(ctx, &program).await
+    }
+
+    fn use_gpu(&mut self, plan: GpuPlan, reason: String) {
+        self.info.backend = BackendKind::Webgpu;
+        self.info.backend_reason = reason;
+        self.info.gpu = Some(plan.info.clone());
+        for op in self.info.ops.values_mut() {
+            op.backend = BackendKind::Webgpu;
+        }
+        self.gpu = Some(plan);
+    }
+
+    /// Median time per run of each path on zero inputs, after one warm-up each, alternating.
+    async fn race(&mut self, plan: &GpuPlan) -> Result<(f64, f64)> {
+        let key = self.static_key.clone().unwrap_or_default();
+        let zeros: Vec<Vec<f32>> = key.iter().map(|(_, s)| vec![0.0; s.iter().product()]).collect();
+        let slices: Vec<&[f32]> = zeros.iter().map(|z| z.as_slice()).collect();
+        let cpu_inputs = || -> Result<Vec<Tensor>> {
+            key.iter().map(|(dt, s)| Tensor::zero_dt(*dt, s).map_err(|e| Error::Internal(e.to_string()))).collect()
+        };
+        let (mut g, mut c) = (vec![], vec![]);
+        for round in 0..3 {
+            let t0 = poll::now_ms();
+            plan.run(&slices).await.map_err(|e| Error::BackendUnavailable { backend: "webgpu".into(), reason: e })?;
+            let t1 = poll::now_ms();
+            self.cpu.run(cpu_inputs()?)?;
+            let t2 = poll::now_ms();
+            if round > 0 {
+                g.push(t1 - t0);
+                c.push(t2 - t1);
+            }
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(|a, b| a.total_cmp(b));
+            v[v.len() / 2]
+        };
+        Ok((median(g), median(c)))
     }
 
     pub fn inputs(&self) -> &[IoInfo] {
@@ -218,7 +327,49 @@ impl Model {
     }
 
     /// Runs the model. Inputs by name (all of them); outputs in the model's output order.
-    pub fn run(&mut self, mut given: HashMap<String, HostTensor>) -> Result<Vec<(String, HostTensor)>> {
+    /// Natively this also drives the GPU; in a browser a WebGPU model needs `run_async`.
+    pub fn run(&mut self, given: HashMap<String, HostTensor>) -> Result<Vec<(String, HostTensor)>> {
+        block_on(self.run_async(given)).unwrap_or_else(|| {
+            Err(Error::InvalidArgument("a WebGPU model runs asynchronously here: await run_async".into()))
+        })
+    }
+
+    /// Runs the model on its backend. If the GPU fails mid-session (device lost), the model
+    /// moves to the CPU for good, says so in `info()`, and this run still returns a result.
+    pub async fn run_async(&mut self, given: HashMap<String, HostTensor>) -> Result<Vec<(String, HostTensor)>> {
+        let tensors = self.prepare(given)?;
+        if let Some(plan) = &self.gpu {
+            let views: Vec<_> = tensors
+                .iter()
+                .map(|t| t.to_plain_array_view::<f32>())
+                .collect::<TractResult<_>>()
+                .map_err(|e| Error::Internal(format!("GPU inputs must be f32: {e}")))?;
+            let slices: Vec<&[f32]> = views.iter().filter_map(|v| v.as_slice()).collect();
+            match plan.run(&slices).await {
+                Ok(outs) => {
+                    let names = self.outputs.iter().map(|o| o.name.clone());
+                    return names
+                        .zip(outs)
+                        .map(|(n, (dims, data))| Ok((n, HostTensor::new(dims, TensorData::F32(data))?)))
+                        .collect();
+                }
+                Err(e) => {
+                    self.gpu = None;
+                    self.info.backend = BackendKind::Cpu;
+                    self.info.backend_reason = format!("moved to the CPU after a WebGPU failure: {e}");
+                    self.info.gpu = None;
+                    for op in self.info.ops.values_mut() {
+                        op.backend = BackendKind::Cpu;
+                    }
+                }
+            }
+        }
+        let outs = self.cpu.run(tensors)?;
+        Ok(self.outputs.iter().map(|o| o.name.clone()).zip(outs).collect())
+    }
+
+    /// Checks the feeds against the signature and converts them to the model's types.
+    fn prepare(&self, mut given: HashMap<String, HostTensor>) -> Result<Vec<Tensor>> {
         if let Some(unknown) = given.keys().find(|k| !self.inputs.iter().any(|i| &i.name == *k)) {
             return Err(Error::InputMismatch {
                 name: unknown.clone(),
@@ -235,8 +386,7 @@ impl Model {
             check_input(info, *dt, &t, &mut symbols, self.max_tensor_bytes)?;
             tensors.push(to_model_tensor(&t, *dt)?);
         }
-        let outs = self.cpu.run(tensors)?;
-        Ok(self.outputs.iter().map(|o| o.name.clone()).zip(outs).collect())
+        Ok(tensors)
     }
 
     fn input_names(&self) -> String {
@@ -442,4 +592,19 @@ pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
             Err(Error::Internal(format!("tract panicked while {what}: {msg}")))
         }
     }
+}
+
+/// Polls a future to completion where it completes without an event loop: natively every GPU
+/// wait here blocks inside `poll`, so the first poll finishes. None if it would need to yield
+/// (a browser GPU readback).
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for _ in 0..if cfg!(target_arch = "wasm32") { 1 } else { 1_000_000 } {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+        std::thread::yield_now();
+    }
+    None
 }

@@ -131,3 +131,95 @@ fn browser_without_webgpu() -> Option<String> {
 fn browser_without_webgpu() -> Option<String> {
     None
 }
+
+/// A device and queue shared by every model of this process (or page), with the pipeline cache.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: GpuAdapterInfo,
+    pipelines: std::sync::Mutex<std::collections::HashMap<super::kernels::Kernel, wgpu::ComputePipeline>>,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl GpuContext {
+    async fn create() -> Result<GpuContext, String> {
+        let adapter = request_adapter().await?;
+        let info = describe(&adapter);
+        // Ask for what the adapter can do: big activations need more than the default 128 MiB.
+        let limits = adapter.limits();
+        let desc = wgpu::DeviceDescriptor { label: Some("shopfloor"), required_limits: limits, ..Default::default() };
+        let (device, queue) =
+            adapter.request_device(&desc).await.map_err(|e| format!("the GPU adapter refused a device: {e}"))?;
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |_, _| flag.store(true, std::sync::atomic::Ordering::SeqCst));
+        // Errors are collected by error scopes where we can act on them; never abort the process.
+        device.on_uncaptured_error(std::sync::Arc::new(|e| log_error(&format!("shopfloor: WebGPU error: {e}"))));
+        Ok(GpuContext { device, queue, adapter: info, pipelines: Default::default(), lost })
+    }
+
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The pipeline of `kernel`, compiled on first use.
+    pub fn pipeline(&self, kernel: super::kernels::Kernel) -> wgpu::ComputePipeline {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(kernel)
+            .or_insert_with(|| {
+                let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(&kernel.name()),
+                    source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                });
+                let constants = kernel.constants();
+                self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(&kernel.name()),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some("main"),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &constants,
+                        ..Default::default()
+                    },
+                    cache: None,
+                })
+            })
+            .clone()
+    }
+}
+
+fn log_error(msg: &str) {
+    #[cfg(target_arch = "wasm32")]
+    web_sys::console::error_1(&msg.into());
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{msg}");
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+static SHARED: std::sync::Mutex<Option<std::sync::Arc<GpuContext>>> = std::sync::Mutex::new(None);
+
+#[cfg(target_arch = "wasm32")]
+thread_local! {
+    static SHARED: std::cell::RefCell<Option<std::sync::Arc<GpuContext>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The shared context, created on first use and again after a device loss.
+#[allow(clippy::arc_with_non_send_sync)] // wasm: one thread, wgpu's browser types are not Send
+pub async fn shared() -> Result<std::sync::Arc<GpuContext>, String> {
+    #[cfg(not(target_arch = "wasm32"))]
+    let current = SHARED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    #[cfg(target_arch = "wasm32")]
+    let current = SHARED.with(|s| s.borrow().clone());
+    if let Some(ctx) = current.filter(|c| !c.is_lost()) {
+        return Ok(ctx);
+    }
+    let ctx = std::sync::Arc::new(GpuContext::create().await?);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        *SHARED.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.clone());
+    }
+    #[cfg(target_arch = "wasm32")]
+    SHARED.with(|s| *s.borrow_mut() = Some(ctx.clone()));
+    Ok(ctx)
+}

@@ -1,3 +1,15 @@
-//! The WebGPU backend, run by `wgpu` in the browser and natively (Vulkan, Metal, DX12).
+//! The WebGPU backend: tract's decluttered graph translated into WGSL dispatches run by wgpu,
+//! in the browser (WebGPU) and natively (Vulkan, Metal, DX12).
+//!
+//! Layers, each importing only the ones above it: `kernels` (WGSL families) → `program` (the
+//! dispatch list) → `translate` (tract → program, fusion) → `memory` (liveness planner) →
+//! `session` (buffers, pipelines, bind groups; one submit and one readback per run). `context`
+//! owns the device; `poll` holds the wasm/native difference.
 
 pub mod context;
+pub mod kernels;
+pub mod memory;
+pub mod poll;
+pub mod program;
+pub mod session;
+pub mod translate;

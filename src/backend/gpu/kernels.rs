@@ -1,0 +1,138 @@
+//! The WGSL kernel families. A kernel is specialised only by pipeline-overridable constants (its
+//! mode); shapes and strides travel in each dispatch's parameter words, so one pipeline serves
+//! every node of a family. `Kernel` is the pipeline cache key.
+
+/// One compiled pipeline: a family and its override constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kernel {
+    /// Fused element-wise register program (elementwise.wgsl).
+    Elementwise,
+    /// Index-map copy: transpose, slice, concat part, pad, broadcast, upsample (copy.wgsl).
+    Copy,
+    Matmul,
+    Conv,
+    Depthwise,
+    Deconv,
+    Pool(PoolMode),
+    Rows(RowsMode),
+    Lrn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PoolMode {
+    Max = 0,
+    Average = 1,
+    AverageCountPad = 2,
+    Sum = 3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RowsMode {
+    Sum = 0,
+    Max = 1,
+    Min = 2,
+    Prod = 3,
+    MeanOfSquares = 4,
+    Softmax = 10,
+    LogSoftmax = 11,
+    RmsNorm = 12,
+}
+
+impl Kernel {
+    pub fn source(self) -> &'static str {
+        match self {
+            Kernel::Elementwise => include_str!("kernels/elementwise.wgsl"),
+            Kernel::Copy => include_str!("kernels/copy.wgsl"),
+            Kernel::Matmul => include_str!("kernels/matmul.wgsl"),
+            Kernel::Conv => include_str!("kernels/conv.wgsl"),
+            Kernel::Depthwise => include_str!("kernels/depthwise.wgsl"),
+            Kernel::Deconv => include_str!("kernels/deconv.wgsl"),
+            Kernel::Pool(_) => include_str!("kernels/pool.wgsl"),
+            Kernel::Rows(_) => include_str!("kernels/rows.wgsl"),
+            Kernel::Lrn => include_str!("kernels/lrn.wgsl"),
+        }
+    }
+
+    /// Values of the shader's `override` constants.
+    pub fn constants(self) -> Vec<(&'static str, f64)> {
+        match self {
+            Kernel::Pool(m) => vec![("MODE", m as u32 as f64)],
+            Kernel::Rows(m) => vec![("MODE", m as u32 as f64)],
+            _ => vec![],
+        }
+    }
+
+    /// Storage bindings after the parameters (binding 0) and the output (binding 1).
+    pub fn input_bindings(self) -> usize {
+        match self {
+            Kernel::Elementwise => 6,
+            Kernel::Matmul | Kernel::Conv | Kernel::Depthwise | Kernel::Deconv => 3,
+            _ => 1,
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Kernel::Pool(m) => format!("pool/{m:?}"),
+            Kernel::Rows(m) => format!("rows/{m:?}"),
+            k => format!("{k:?}").to_lowercase(),
+        }
+    }
+
+    pub fn all() -> Vec<Kernel> {
+        use RowsMode as R;
+        let mut v = vec![Kernel::Elementwise, Kernel::Copy, Kernel::Matmul, Kernel::Conv, Kernel::Depthwise];
+        v.extend([Kernel::Deconv, Kernel::Lrn]);
+        v.extend([PoolMode::Max, PoolMode::Average, PoolMode::AverageCountPad, PoolMode::Sum].map(Kernel::Pool));
+        v.extend(
+            [R::Sum, R::Max, R::Min, R::Prod, R::MeanOfSquares, R::Softmax, R::LogSoftmax, R::RmsNorm]
+                .map(Kernel::Rows),
+        );
+        v
+    }
+}
+
+/// Element-wise opcodes of elementwise.wgsl. Below 16: both operands are registers; 16..32: the
+/// second operand is an immediate; 32 and up: unary (the immediate is the op's parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EwOp {
+    Add = 0,
+    Sub = 1,
+    Mul = 2,
+    Div = 3,
+    Max = 4,
+    Min = 5,
+    Pow = 6,
+    Sigmoid = 32,
+    Silu = 33,
+    Ln = 34,
+    Exp = 35,
+    Square = 36,
+    Sqrt = 37,
+    Rsqrt = 38,
+    Recip = 39,
+    Abs = 40,
+    Neg = 41,
+    Tanh = 42,
+    Erf = 43,
+    LeakyRelu = 44,
+    HardSwish = 45,
+    Floor = 46,
+    Ceil = 47,
+    Round = 48,
+    Sin = 49,
+    Cos = 50,
+    Sign = 51,
+}
+
+/// Immediate forms: `reg op imm`, and for the non-commutative ops `imm op reg`.
+pub const IMM: u32 = 16;
+pub const IMM_RSUB: u32 = 23;
+pub const IMM_RDIV: u32 = 24;
+pub const IMM_RPOW: u32 = 25;
+
+/// Largest rank the index-mapping kernels handle.
+pub const MAX_RANK: usize = 6;
+/// Element-wise program limits (registers, bound inputs).
+pub const EW_REGISTERS: usize = 24;
+pub const EW_INPUTS: usize = 6;

@@ -1,0 +1,78 @@
+//! The one wasm/native difference of the GPU backend: waiting for a buffer mapping. Natively we
+//! block on `device.poll`; in a browser the event loop resolves the mapping and we await it.
+
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn map_read(device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<(), String> {
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let s = slot.clone();
+    buffer.map_async(wgpu::MapMode::Read, .., move |r| *s.lock().unwrap() = Some(r));
+    device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| format!("waiting for the GPU: {e}"))?;
+    let result = slot.lock().unwrap().take();
+    match result {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => Err(format!("reading results back from the GPU failed: {e}")),
+        None => Err("the GPU did not finish the readback".into()),
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub async fn map_read(_device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<(), String> {
+    use std::cell::RefCell;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::rc::Rc;
+    use std::task::{Context, Poll, Waker};
+
+    type Slot = Rc<RefCell<(Option<Result<(), wgpu::BufferAsyncError>>, Option<Waker>)>>;
+    struct Mapped(Slot);
+    impl Future for Mapped {
+        type Output = Result<(), wgpu::BufferAsyncError>;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            let mut s = self.0.borrow_mut();
+            match s.0.take() {
+                Some(r) => Poll::Ready(r),
+                None => {
+                    s.1 = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        }
+    }
+    let slot: Slot = Rc::new(RefCell::new((None, None)));
+    let s = slot.clone();
+    buffer.map_async(wgpu::MapMode::Read, .., move |r| {
+        let waker = {
+            let mut st = s.borrow_mut();
+            st.0 = Some(r);
+            st.1.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    });
+    Mapped(slot).await.map_err(|e| format!("reading results back from the GPU failed (device lost?): {e}"))
+}
+
+/// Milliseconds from a monotonic clock (`performance.now()` in a browser).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn now_ms() -> f64 {
+    use std::sync::OnceLock;
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn now_ms() -> f64 {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &"performance".into())
+        .ok()
+        .and_then(|p| {
+            let now = js_sys::Reflect::get(&p, &"now".into()).ok()?;
+            let f: js_sys::Function = now.dyn_into().ok()?;
+            f.call0(&p).ok()?.as_f64()
+        })
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen::JsCast;

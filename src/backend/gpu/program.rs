@@ -1,0 +1,88 @@
+//! The GPU program: what the translator produces and the session executes. Values are
+//! contiguous row-major f32 tensors; steps are dispatches in execution order.
+
+use std::sync::Arc;
+
+use super::kernels::Kernel;
+
+pub type ValueId = usize;
+
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// The model's input `ix`, written before each run.
+    Input(usize),
+    /// Weights and other constants, uploaded once at load.
+    Const(Arc<Vec<f32>>),
+    /// Produced by a step; placed in a pooled buffer by the memory planner.
+    Temp,
+    /// The same bytes as another value (reshape, axis insertion/removal).
+    Alias(ValueId),
+}
+
+#[derive(Debug, Clone)]
+pub struct Value {
+    pub shape: Vec<usize>,
+    pub storage: Storage,
+}
+
+impl Value {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// One dispatch.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub kernel: Kernel,
+    pub output: ValueId,
+    pub inputs: Vec<ValueId>,
+    pub params: Vec<u32>,
+    pub workgroups: [u32; 3],
+    /// The tract node this step comes from (for errors and profiles).
+    pub node: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Program {
+    pub values: Vec<Value>,
+    pub steps: Vec<Step>,
+    pub inputs: Vec<ValueId>,
+    pub outputs: Vec<ValueId>,
+}
+
+impl Program {
+    pub fn add(&mut self, shape: Vec<usize>, storage: Storage) -> ValueId {
+        self.values.push(Value { shape, storage });
+        self.values.len() - 1
+    }
+
+    /// Follows aliases to the value that owns the bytes.
+    pub fn root(&self, mut v: ValueId) -> ValueId {
+        while let Storage::Alias(a) = self.values[v].storage {
+            v = a;
+        }
+        v
+    }
+}
+
+/// Row-major strides of a shape, in elements.
+pub fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+/// Workgroup counts for `n` invocations of a 1-D kernel of `size` lanes, folded into 2-D so
+/// no dimension passes WebGPU's 65535 limit (the kernels rebuild the linear index).
+pub fn grid_1d(n: usize, size: usize) -> [u32; 3] {
+    let groups = n.div_ceil(size).max(1);
+    let x = groups.min(65535);
+    [x as u32, groups.div_ceil(x) as u32, 1]
+}
+
+pub fn f(x: f32) -> u32 {
+    x.to_bits()
+}

@@ -1,0 +1,258 @@
+//! A translated program on a device: weights uploaded once, pooled activation buffers, one bind
+//! group per dispatch and every pipeline compiled at load. A run writes the inputs, records all
+//! dispatches and the output copies in one command buffer, submits once and maps one staging
+//! buffer.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use wgpu::util::DeviceExt;
+
+use super::context::GpuContext;
+use super::memory;
+use super::program::{Program, Storage};
+
+/// What `model.info().gpu` reports about the plan.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuPlanInfo {
+    pub dispatches: usize,
+    /// Dispatches per kernel family.
+    pub kernels: std::collections::BTreeMap<String, usize>,
+    pub weight_bytes: u64,
+    /// Pooled activation memory, and what one buffer per value would have taken.
+    pub activation_bytes: u64,
+    pub unpooled_activation_bytes: u64,
+    pub adapter: String,
+}
+
+struct Prepared {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    workgroups: [u32; 3],
+}
+
+pub struct GpuPlan {
+    ctx: Arc<GpuContext>,
+    steps: Vec<Prepared>,
+    inputs: Vec<(wgpu::Buffer, Vec<usize>)>,
+    /// (buffer index in `buffers`, element count, shape) per output.
+    outputs: Vec<(usize, usize, Vec<usize>)>,
+    buffers: Vec<wgpu::Buffer>,
+    staging: wgpu::Buffer,
+    pub info: GpuPlanInfo,
+}
+
+/// Where each value's bytes live: an index into `buffers`.
+fn buffer_index(
+    prog: &Program,
+    slot_base: usize,
+    placement: &memory::Placement,
+    own: &[Option<usize>],
+    v: usize,
+) -> usize {
+    let r = prog.root(v);
+    match placement.slot_of[r] {
+        Some(slot) => slot_base + slot,
+        None => own[r].expect("inputs and constants have their own buffers"),
+    }
+}
+
+impl GpuPlan {
+    pub async fn new(ctx: Arc<GpuContext>, prog: &Program) -> Result<GpuPlan, String> {
+        let device = &ctx.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let plan = Self::build(&ctx, prog);
+        let oom_err = oom.pop().await;
+        let err = scope.pop().await;
+        if let Some(e) = oom_err {
+            return Err(format!("the GPU is out of memory for this model: {e}"));
+        }
+        if let Some(e) = err {
+            return Err(format!("the GPU rejected the plan: {e}"));
+        }
+        plan
+    }
+
+    fn build(ctx: &Arc<GpuContext>, prog: &Program) -> Result<GpuPlan, String> {
+        let device = &ctx.device;
+        let max_binding = device.limits().max_storage_buffer_binding_size;
+        let placement = memory::plan(prog);
+        let mut buffers: Vec<wgpu::Buffer> = vec![];
+        let mut own: Vec<Option<usize>> = vec![None; prog.values.len()];
+        let mut inputs = vec![];
+        let mut weight_bytes = 0u64;
+        for (v, value) in prog.values.iter().enumerate() {
+            let bytes = (value.len().max(1) * 4) as u64;
+            match &value.storage {
+                Storage::Input(_) => {
+                    let b = device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("input"),
+                        size: bytes,
+                        usage: wgpu::BufferUsages::STORAGE
+                            | wgpu::BufferUsages::COPY_DST
+                            | wgpu::BufferUsages::COPY_SRC,
+                        mapped_at_creation: false,
+                    });
+                    inputs.push((b.clone(), value.shape.clone()));
+                    own[v] = Some(buffers.len());
+                    buffers.push(b);
+                }
+                Storage::Const(data) => {
+                    let contents: &[u8] = if data.is_empty() { &[0; 4] } else { bytemuck_f32(data) };
+                    weight_bytes += contents.len() as u64;
+                    let b = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some("weights"),
+                        contents,
+                        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                    });
+                    own[v] = Some(buffers.len());
+                    buffers.push(b);
+                }
+                _ => {}
+            }
+            if bytes > max_binding {
+                return Err(format!(
+                    "a tensor of {} MiB exceeds this adapter's {} MiB storage binding limit",
+                    bytes >> 20,
+                    max_binding >> 20
+                ));
+            }
+        }
+        let slot_base = buffers.len();
+        for &bytes in &placement.slot_bytes {
+            buffers.push(device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("activations"),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }));
+        }
+        // All dispatch parameters in one buffer, each block at the storage offset alignment.
+        let align = (device.limits().min_storage_buffer_offset_alignment as usize / 4).max(1);
+        let mut words: Vec<u32> = vec![];
+        let mut offsets = vec![];
+        for s in &prog.steps {
+            words.resize(words.len().div_ceil(align) * align, 0);
+            offsets.push((words.len() * 4) as u64);
+            words.extend(&s.params);
+        }
+        words.resize(words.len().max(1), 0);
+        let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: bytemuck_u32(&words),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let mut steps = vec![];
+        let mut kernels = std::collections::BTreeMap::new();
+        for (s, step) in prog.steps.iter().enumerate() {
+            let pipeline = ctx.pipeline(step.kernel);
+            *kernels.entry(step.kernel.name()).or_insert(0) += 1;
+            let mut bound: Vec<usize> =
+                step.inputs.iter().map(|&i| buffer_index(prog, slot_base, &placement, &own, i)).collect();
+            let first = *bound.first().ok_or_else(|| format!("step {} has no input", step.node))?;
+            bound.resize(step.kernel.input_bindings(), first);
+            let out = buffer_index(prog, slot_base, &placement, &own, step.output);
+            let mut entries = vec![
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &params,
+                        offset: offsets[s],
+                        size: wgpu::BufferSize::new((step.params.len().max(1) * 4) as u64),
+                    }),
+                },
+                wgpu::BindGroupEntry { binding: 1, resource: buffers[out].as_entire_binding() },
+            ];
+            for (k, &b) in bound.iter().enumerate() {
+                entries.push(wgpu::BindGroupEntry { binding: 2 + k as u32, resource: buffers[b].as_entire_binding() });
+            }
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(&step.node),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+            steps.push(Prepared { pipeline, bind_group, workgroups: step.workgroups });
+        }
+        let outputs: Vec<(usize, usize, Vec<usize>)> = prog
+            .outputs
+            .iter()
+            .map(|&o| {
+                (buffer_index(prog, slot_base, &placement, &own, o), prog.values[o].len(), prog.values[o].shape.clone())
+            })
+            .collect();
+        let staging_bytes = outputs.iter().map(|o| o.1.max(1) as u64 * 4).sum::<u64>();
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: staging_bytes.max(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let info = GpuPlanInfo {
+            dispatches: steps.len(),
+            kernels,
+            weight_bytes,
+            activation_bytes: placement.slot_bytes.iter().sum(),
+            unpooled_activation_bytes: placement.unpooled_bytes,
+            adapter: ctx.adapter.name.clone(),
+        };
+        Ok(GpuPlan { ctx: ctx.clone(), steps, inputs, outputs, buffers, staging, info })
+    }
+
+    /// Runs once: `inputs` in model input order, f32, already checked against the shapes.
+    pub async fn run(&self, inputs: &[&[f32]]) -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> {
+        if self.ctx.is_lost() {
+            return Err("the GPU device was lost".into());
+        }
+        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
+        for ((buffer, _), data) in self.inputs.iter().zip(inputs) {
+            if !data.is_empty() {
+                queue.write_buffer(buffer, 0, bytemuck_f32(data));
+            }
+        }
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("run") });
+        {
+            let mut pass =
+                encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("run"), timestamp_writes: None });
+            for s in &self.steps {
+                pass.set_pipeline(&s.pipeline);
+                pass.set_bind_group(0, &s.bind_group, &[]);
+                pass.dispatch_workgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
+            }
+        }
+        let mut at = 0u64;
+        for &(b, len, _) in &self.outputs {
+            if len > 0 {
+                encoder.copy_buffer_to_buffer(&self.buffers[b], 0, &self.staging, at, (len * 4) as u64);
+            }
+            at += len.max(1) as u64 * 4;
+        }
+        queue.submit([encoder.finish()]);
+        super::poll::map_read(device, &self.staging).await?;
+        let mut results = vec![];
+        {
+            let view = self.staging.get_mapped_range(..).map_err(|e| format!("reading the GPU results: {e}"))?;
+            let mut at = 0usize;
+            for (_, len, shape) in &self.outputs {
+                let bytes = &view[at..at + len * 4];
+                let data: Vec<f32> =
+                    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                results.push((shape.clone(), data));
+                at += len.max(&1) * 4;
+            }
+        }
+        self.staging.unmap();
+        Ok(results)
+    }
+}
+
+fn bytemuck_f32(v: &[f32]) -> &[u8] {
+    // SAFETY: f32 has no padding and any bit pattern is a valid u8; alignment of u8 is 1.
+    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
+}
+
+fn bytemuck_u32(v: &[u32]) -> &[u8] {
+    // SAFETY: as above.
+    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
+}

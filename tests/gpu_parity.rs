@@ -1,0 +1,82 @@
+//! The WebGPU backend on real models (natively: Vulkan, lavapipe in CI): whole-graph plans that
+//! agree with onnxruntime's outputs (tests/parity/make_refs.py) within 1e-3 of each output's
+//! scale, as the issue asks of GPU vs CPU. Models the GPU cannot take whole must say why.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::*;
+use shopfloor::{BackendChoice, BackendKind, LoadOptions, Model};
+
+const TOLERANCE: f64 = 1e-3;
+
+fn gpu_expected() -> bool {
+    std::env::var("SHOPFLOOR_EXPECT_GPU").is_ok_and(|v| v == "1")
+}
+
+fn check(case_name: &str) {
+    let Some(dir) = cached(&format!("refs/{case_name}")) else { return };
+    let case = read_case(&dir, &cache());
+    let bytes = std::fs::read(&case.model).unwrap();
+    let feeds: HashMap<_, _> = case.inputs.iter().map(|(n, f)| (n.clone(), read_npy(f))).collect();
+    let input_shapes = feeds.iter().map(|(n, t)| (n.clone(), t.dims.clone())).collect();
+    let opts = LoadOptions { backend: BackendChoice::Webgpu, input_shapes, ..Default::default() };
+    let mut model = match Model::load(&bytes, &opts) {
+        Ok(m) => m,
+        Err(e) if !gpu_expected() && e.code() == shopfloor::ErrorCode::BackendUnavailable => {
+            eprintln!("{case_name}: skipped, no GPU here: {e}");
+            return;
+        }
+        Err(e) => panic!("{case_name}: {} {e}", e.code()),
+    };
+    let info = model.info();
+    assert_eq!(info.backend, BackendKind::Webgpu);
+    let gpu = info.gpu.expect("a GPU plan");
+    println!("{case_name}: {} dispatches {:?}", gpu.dispatches, gpu.kernels);
+    let t0 = std::time::Instant::now();
+    let outputs = model.run(feeds).unwrap_or_else(|e| panic!("{case_name}: {} {e}", e.code()));
+    println!("{case_name}: first run {:.1} ms", t0.elapsed().as_secs_f64() * 1e3);
+    assert_eq!(model.info().backend, BackendKind::Webgpu, "{}", model.info().backend_reason);
+    for ((want_name, file), (name, got)) in case.outputs.iter().zip(&outputs) {
+        assert_eq!(want_name, name);
+        let err = relative_error(got, &read_npy(file));
+        println!("{case_name} {name}: relative error {err:.2e}");
+        assert!(err <= TOLERANCE, "{case_name} output {name}: relative error {err:.2e} > {TOLERANCE:.0e}");
+    }
+}
+
+#[test]
+fn blazeface_front_128() {
+    check("blazeface_128");
+}
+
+#[test]
+fn ppocr_v4_det_640() {
+    check("ppocr_det_640");
+}
+
+#[test]
+fn ppocr_v4_det_320x480() {
+    check("ppocr_det_320x480");
+}
+
+#[test]
+fn ppocr_v4_rec_48x320() {
+    check("ppocr_rec_48x320");
+}
+
+#[test]
+fn ppocr_cls_48x192() {
+    check("ppocr_cls_48x192");
+}
+
+#[test]
+fn openwakeword_melspectrogram() {
+    check("oww_melspectrogram");
+}
+
+#[test]
+fn openwakeword_embedding() {
+    check("oww_embedding");
+}
