@@ -3,23 +3,31 @@
 #   make test   install what is missing, build, run every test (native, wasm in node and Chromium, e2e)
 PORT ?= 8080
 
-.PHONY: demo test setup build serve test-data test-native test-wasm test-e2e lint
+.PHONY: demo test setup build serve test-data build-native-tests test-native test-wasm test-e2e lint
 
 demo: setup build serve
 
-test: setup build test-data test-native test-wasm test-e2e
+# The native test build overlaps the wasm package build and the test-data downloads: cargo
+# shares make's job slots, so the two compiles never oversubscribe the cores.
+test: setup
+	$(MAKE) --no-print-directory -j3 build test-data build-native-tests
+	$(MAKE) --no-print-directory test-native test-wasm test-e2e
 
 setup:
 	bash scripts/setup.sh
 
+# "+": keep make's jobserver open for cargo.
 build:
-	bash scripts/build.sh
+	+bash scripts/build.sh
 
 serve:
 	node scripts/serve.mjs --port $(PORT)
 
 test-data:
 	bash scripts/test-data.sh
+
+build-native-tests:
+	+cargo test --all-targets --no-run
 
 test-native:
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_REQUIRE_MODELS=1 cargo test --all-targets
