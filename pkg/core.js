@@ -46,6 +46,15 @@ export function call(fn) {
   }
 }
 
+/** `call` for promises: awaits inside the same normalisation. */
+export async function callAsync(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    throw normalise(e);
+  }
+}
+
 export function normalise(e) {
   if (e instanceof ShopfloorError) return e;
   if (e && typeof e === 'object' && typeof e.code === 'string' && e.name === 'ShopfloorError') {

@@ -1,5 +1,5 @@
 // `Model`: load an ONNX model from a URL or bytes, describe it, run it.
-import { call, init, normalise, ShopfloorError } from './core.js';
+import { call, callAsync, init, normalise, ShopfloorError } from './core.js';
 
 // Frees the wasm side of models the caller forgot to free().
 const finalizer = new FinalizationRegistry((inner) => {
@@ -34,7 +34,7 @@ export class Model {
     const bytes = await readSource(source, options ?? {});
     const opts = { backend, sha256, inputShapes, maxTensorBytes, planCacheSize };
     for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
-    return new Model(call(() => glue.WasmModel.load(bytes, opts)));
+    return new Model(await callAsync(() => glue.WasmModel.load(bytes, opts)));
   }
 
   get inputs() {
@@ -54,7 +54,7 @@ export class Model {
     if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
       throw new ShopfloorError('INVALID_ARGUMENT', 'run() takes an object mapping input names to tensors { dims, data }');
     }
-    return call(() => inner.run(feeds));
+    return callAsync(() => inner.run(feeds));
   }
 
   /** Releases the model's memory now. Further calls reject with INVALID_ARGUMENT. */

@@ -14,6 +14,7 @@ pub enum ErrorCode {
     BackendUnavailable,
     ResourceLimit,
     InvalidArgument,
+    Busy,
     Internal,
 }
 
@@ -27,6 +28,7 @@ impl ErrorCode {
             ErrorCode::BackendUnavailable => "BACKEND_UNAVAILABLE",
             ErrorCode::ResourceLimit => "RESOURCE_LIMIT",
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::Busy => "BUSY",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -55,6 +57,8 @@ pub enum Error {
     ResourceLimit(String),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    #[error("busy: {0}")]
+    Busy(String),
     #[error("internal error (please report it): {0}")]
     Internal(String),
 }
@@ -69,6 +73,7 @@ impl Error {
             Error::BackendUnavailable { .. } => ErrorCode::BackendUnavailable,
             Error::ResourceLimit(_) => ErrorCode::ResourceLimit,
             Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Error::Busy(_) => ErrorCode::Busy,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

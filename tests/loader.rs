@@ -5,9 +5,9 @@ mod common;
 
 use std::collections::HashMap;
 
+use common::onnx::*;
 use common::*;
-use prost::Message;
-use shopfloor::{BackendChoice, ErrorCode, HostTensor, LoadOptions, Model, TensorData};
+use shopfloor::{ErrorCode, HostTensor, LoadOptions, Model, TensorData};
 use tract_onnx::pb;
 
 fn blazeface() -> Option<Vec<u8>> {
@@ -34,76 +34,12 @@ fn still_works(bytes: &[u8]) {
 
 // --- tiny hand-built models -------------------------------------------------------------------
 
-fn value_info(name: &str, elem: i32, dims: &[i64]) -> pb::ValueInfoProto {
-    use pb::tensor_shape_proto::{dimension::Value as D, Dimension};
-    pb::ValueInfoProto {
-        name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: elem,
-                shape: Some(pb::TensorShapeProto {
-                    dim: dims
-                        .iter()
-                        .map(|&d| Dimension {
-                            value: Some(if d < 0 { D::DimParam(format!("d{}", -d)) } else { D::DimValue(d) }),
-                            ..Default::default()
-                        })
-                        .collect(),
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn node(op: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<pb::AttributeProto>) -> pb::NodeProto {
-    pb::NodeProto {
-        op_type: op.into(),
-        name: format!("{op}_{}", outputs[0]),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: outputs.iter().map(|s| s.to_string()).collect(),
-        attribute: attrs,
-        ..Default::default()
-    }
-}
-
-fn model(
-    nodes: Vec<pb::NodeProto>,
-    inputs: Vec<pb::ValueInfoProto>,
-    outputs: Vec<pb::ValueInfoProto>,
-    extra: impl FnOnce(&mut pb::GraphProto),
-) -> Vec<u8> {
-    let mut graph =
-        pb::GraphProto { node: nodes, input: inputs, output: outputs, name: "g".into(), ..Default::default() };
-    extra(&mut graph);
-    pb::ModelProto {
-        ir_version: 8,
-        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 17 }],
-        graph: Some(graph),
-        ..Default::default()
-    }
-    .encode_to_vec()
-}
-
-const F32: i32 = 1;
-const BOOL: i32 = 9;
-
 fn scalar_bool(name: &str, v: bool) -> pb::TensorProto {
     pb::TensorProto { name: name.into(), data_type: BOOL, raw_data: vec![u8::from(v)], ..Default::default() }
 }
 
 fn graph_attr(name: &str, g: pb::GraphProto) -> pb::AttributeProto {
     pb::AttributeProto { name: name.into(), r#type: 5, g: Some(g), ..Default::default() }
-}
-
-fn relu_model() -> Vec<u8> {
-    model(
-        vec![node("Relu", &["x"], &["y"], vec![])],
-        vec![value_info("x", F32, &[2, 3])],
-        vec![value_info("y", F32, &[2, 3])],
-        |_| {},
-    )
 }
 
 fn run1(bytes: &[u8], name: &str, t: HostTensor) -> shopfloor::Result<Vec<(String, HostTensor)>> {
@@ -211,14 +147,6 @@ fn sha256_pinning() {
     assert_eq!(code, ErrorCode::IntegrityMismatch);
     assert!(msg.contains(&right), "{msg}");
     still_works(&bytes);
-}
-
-#[test]
-fn webgpu_backend_is_unavailable_in_this_version() {
-    let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
-    let (code, msg) = code_of(Model::load(&relu_model(), &opts));
-    assert_eq!(code, ErrorCode::BackendUnavailable);
-    assert!(msg.contains("cpu"), "{msg}");
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! `Model` for JS: load from bytes, describe, run. The npm wrapper (pkg/model.js) adds URL
 //! fetching with progress, async, and the FinalizationRegistry safety net.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use js_sys::{Object, Reflect};
 use serde::Deserialize;
@@ -65,10 +67,11 @@ pub fn live_models() -> usize {
     LIVE_MODELS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// The wasm side of `Model`; JS users hold the wrapper from pkg/model.js.
+/// The wasm side of `Model`; JS users hold the wrapper from pkg/model.js. Shared with the
+/// promise of a pending run, so `free()` during a run is safe (the run finishes first).
 #[wasm_bindgen(js_name = WasmModel)]
 pub struct WasmModel {
-    inner: Model,
+    inner: Rc<RefCell<Model>>,
 }
 
 impl Drop for WasmModel {
@@ -77,30 +80,38 @@ impl Drop for WasmModel {
     }
 }
 
+fn busy() -> JsValue {
+    to_js_error(&Error::Busy(
+        "a run of this model is still pending: await it before starting the next (or load a second model)".into(),
+    ))
+}
+
 #[wasm_bindgen(js_class = WasmModel)]
 impl WasmModel {
-    /// Loads a model from ONNX bytes. Options: `backend`, `sha256`, `inputShapes`, `maxTensorBytes`, `planCacheSize`.
-    pub fn load(bytes: &[u8], options: JsValue) -> Result<WasmModel, JsValue> {
+    /// Loads a model from ONNX bytes; resolves once the chosen backend is ready. Options:
+    /// `backend`, `sha256`, `inputShapes`, `maxTensorBytes`, `planCacheSize`.
+    pub async fn load(bytes: Vec<u8>, options: JsValue) -> Result<WasmModel, JsValue> {
         let opts = load_options(options).map_err(|e| to_js_error(&e))?;
-        let inner = Model::load(bytes, &opts).map_err(|e| to_js_error(&e))?;
+        let inner = Model::load_async(&bytes, &opts).await.map_err(|e| to_js_error(&e))?;
         LIVE_MODELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(WasmModel { inner })
+        Ok(WasmModel { inner: Rc::new(RefCell::new(inner)) })
     }
 
     pub fn inputs(&self) -> Result<JsValue, JsValue> {
-        to_js(self.inner.inputs())
+        to_js(self.inner.try_borrow().map_err(|_| busy())?.inputs())
     }
 
     pub fn outputs(&self) -> Result<JsValue, JsValue> {
-        to_js(self.inner.outputs())
+        to_js(self.inner.try_borrow().map_err(|_| busy())?.outputs())
     }
 
     pub fn info(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.info())
+        to_js(&self.inner.try_borrow().map_err(|_| busy())?.info())
     }
 
-    /// `feeds`: `{ [inputName]: { dims, data, dtype? } }` → `{ [outputName]: { dims, data, dtype } }`.
-    pub fn run(&mut self, feeds: &JsValue) -> Result<JsValue, JsValue> {
+    /// `feeds`: `{ [inputName]: { dims, data, dtype? } }` → a promise of
+    /// `{ [outputName]: { dims, data, dtype } }`. Feeds are copied before this returns.
+    pub fn run(&self, feeds: &JsValue) -> Result<js_sys::Promise, JsValue> {
         let feeds_obj = feeds.dyn_ref::<Object>().filter(|_| !js_sys::Array::is_array(feeds)).ok_or_else(|| {
             to_js_error(&Error::InvalidArgument("run() takes an object mapping input names to tensors".into()))
         })?;
@@ -110,11 +121,15 @@ impl WasmModel {
             let value = Reflect::get(feeds_obj, &key).unwrap_or(JsValue::UNDEFINED);
             given.insert(name.clone(), tensor::from_js(&name, &value).map_err(|e| to_js_error(&e))?);
         }
-        let outputs = self.inner.run(given).map_err(|e| to_js_error(&e))?;
-        let result = Object::new();
-        for (name, t) in outputs {
-            let _ = Reflect::set(&result, &name.into(), &tensor::to_js(&t));
-        }
-        Ok(result.into())
+        let inner = self.inner.clone();
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let mut model = inner.try_borrow_mut().map_err(|_| busy())?;
+            let outputs = model.run_async(given).await.map_err(|e| to_js_error(&e))?;
+            let result = Object::new();
+            for (name, t) in outputs {
+                let _ = Reflect::set(&result, &name.into(), &tensor::to_js(&t));
+            }
+            Ok(result.into())
+        }))
     }
 }

@@ -1,6 +1,9 @@
 //! Helpers shared by the native test files.
 #![allow(dead_code)]
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod onnx;
+
 use std::path::{Path, PathBuf};
 
 use shopfloor::tract_ndarray::ArrayD;

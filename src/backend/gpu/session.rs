@@ -86,7 +86,7 @@ impl GpuPlan {
         for (v, value) in prog.values.iter().enumerate() {
             let bytes = (value.len().max(1) * 4) as u64;
             match &value.storage {
-                Storage::Input(_) => {
+                &Storage::Input(ix) => {
                     let b = device.create_buffer(&wgpu::BufferDescriptor {
                         label: Some("input"),
                         size: bytes,
@@ -95,7 +95,7 @@ impl GpuPlan {
                             | wgpu::BufferUsages::COPY_SRC,
                         mapped_at_creation: false,
                     });
-                    inputs.push((b.clone(), value.shape.clone()));
+                    inputs.push((ix, b.clone(), value.shape.clone()));
                     own[v] = Some(buffers.len());
                     buffers.push(b);
                 }
@@ -120,6 +120,9 @@ impl GpuPlan {
                 ));
             }
         }
+        // In model input order, whatever order the graph visits its sources in.
+        inputs.sort_by_key(|i| i.0);
+        let inputs: Vec<(wgpu::Buffer, Vec<usize>)> = inputs.into_iter().map(|(_, b, s)| (b, s)).collect();
         let slot_base = buffers.len();
         for &bytes in &placement.slot_bytes {
             buffers.push(device.create_buffer(&wgpu::BufferDescriptor {

@@ -148,7 +148,8 @@ impl<'m> Translator<'m> {
             if fact.datum_type != f32::datum_type() {
                 return Err(format!("input of type {:?} (the GPU path takes f32 inputs)", fact.datum_type));
             }
-            let ix = self.prog.inputs.len();
+            let outlets = self.model.input_outlets().map_err(|e| e.to_string())?;
+            let ix = outlets.iter().position(|o| o.node == node.id).ok_or("a source that is not a model input")?;
             let v = self.output(node, Storage::Input(ix))?;
             self.prog.inputs.push(v);
             return Ok(());
@@ -510,7 +511,7 @@ impl<'m> Translator<'m> {
             }
             let st = |p: Option<usize>, d: usize, s: &[usize]| p.filter(|_| d != 1).map_or(0, |p| s[p]);
             let ax = Ax { size, a: st(pa, da, &ta), b: st(pb, db, &tb), c: st(pc, dc, &tc) };
-            match (pa.is_some() && da > 1, pb.is_some() && db > 1, pc.is_some()) {
+            match (pa.is_some(), pb.is_some(), pc.is_some()) {
                 (true, true, true) | (false, false, true) => batch.push((pc, ax)),
                 (true, false, true) => ms.push((pc, ax)),
                 (false, true, true) => ns.push((pc, ax)),

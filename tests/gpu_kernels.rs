@@ -1,0 +1,425 @@
+//! Every GPU kernel family against tract's CPU result on the same random inputs, over randomised
+//! shapes and attributes (odd sizes, 1x1 spatial, sizes off the 64-wide tiles, asymmetric padding,
+//! every broadcast rank combination). Each case is a one-op ONNX model loaded twice: backend
+//! "cpu" and backend "webgpu". Natively the GPU is Vulkan (Mesa's lavapipe in CI).
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::onnx::*;
+use common::relative_error;
+use shopfloor::{BackendChoice, BackendKind, ErrorCode, HostTensor, LoadOptions, Model};
+use tract_onnx::pb;
+
+const TOLERANCE: f64 = 1e-4;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// Uniform in lo..=hi.
+    fn int(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next() % (hi - lo + 1) as u64) as usize
+    }
+    fn f(&mut self) -> f32 {
+        (self.next() % 20001) as f32 / 5000.0 - 2.0
+    }
+    fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.f()).collect()
+    }
+    fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+        v[self.int(0, v.len() - 1)]
+    }
+}
+
+fn gpu_expected() -> bool {
+    std::env::var("SHOPFLOOR_EXPECT_GPU").is_ok_and(|v| v == "1")
+}
+
+fn any_f32(name: &str) -> pb::ValueInfoProto {
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor { elem_type: F32, shape: None })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A graph of `nodes` whose inputs are `inputs` (name, shape) and whose output is "out".
+fn graph(nodes: Vec<pb::NodeProto>, inputs: &[(&str, Vec<usize>)], inits: Vec<pb::TensorProto>) -> Vec<u8> {
+    let ins =
+        inputs.iter().map(|(n, s)| value_info(n, F32, &s.iter().map(|&d| d as i64).collect::<Vec<_>>())).collect();
+    model(nodes, ins, vec![any_f32("out")], |g| g.initializer = inits)
+}
+
+/// Loads on both backends, runs on the same random inputs, compares. Returns false (skipped)
+/// when this machine has no GPU and none is expected.
+fn compare(what: &str, bytes: &[u8], inputs: &[(&str, Vec<usize>)], rng: &mut Rng) -> bool {
+    let cpu_opts = LoadOptions { backend: BackendChoice::Cpu, ..Default::default() };
+    let mut cpu = Model::load(bytes, &cpu_opts).unwrap_or_else(|e| panic!("{what}: cpu load: {} {e}", e.code()));
+    let gpu_opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
+    let mut gpu = match Model::load(bytes, &gpu_opts) {
+        Ok(m) => m,
+        Err(e) if e.code() == ErrorCode::BackendUnavailable && !gpu_expected() && e.to_string().contains("adapter") => {
+            eprintln!("{what}: skipped, no GPU: {e}");
+            return false;
+        }
+        Err(e) => panic!("{what}: webgpu load: {} {e}", e.code()),
+    };
+    assert_eq!(gpu.info().backend, BackendKind::Webgpu);
+    let feeds: HashMap<String, HostTensor> = inputs
+        .iter()
+        .map(|(n, s)| (n.to_string(), HostTensor::f32(s.clone(), rng.vec(s.iter().product())).unwrap()))
+        .collect();
+    let want = cpu.run(feeds.clone()).unwrap_or_else(|e| panic!("{what}: cpu run: {e}"));
+    let got = gpu.run(feeds).unwrap_or_else(|e| panic!("{what}: gpu run: {e}"));
+    assert_eq!(gpu.info().backend, BackendKind::Webgpu, "{what}: {}", gpu.info().backend_reason);
+    for ((name, w), (_, g)) in want.iter().zip(&got) {
+        assert_eq!(g.dims, w.dims, "{what}: output {name} shape");
+        let err = relative_error(g, w);
+        assert!(err <= TOLERANCE, "{what}: output {name} relative error {err:.2e}");
+    }
+    true
+}
+
+fn conv_case(rng: &mut Rng, spatial: usize, depthwise: bool) -> (String, Vec<u8>, Vec<usize>) {
+    let n = rng.int(1, 2);
+    let (cin, group, cout) = if depthwise {
+        let c = rng.int(1, 70);
+        (c, c, c * rng.int(1, 2))
+    } else {
+        let group = rng.pick(&[1, 1, 1, 2, 3]);
+        (group * rng.int(1, 24), group, group * rng.int(1, 70))
+    };
+    let k: Vec<usize> = (0..spatial).map(|_| rng.pick(&[1, 2, 3, 5])).collect();
+    let stride: Vec<usize> = (0..spatial).map(|_| rng.int(1, 2)).collect();
+    let dil: Vec<usize> = (0..spatial).map(|_| rng.pick(&[1, 1, 2])).collect();
+    let pads: Vec<usize> = (0..2 * spatial).map(|_| rng.int(0, 2)).collect();
+    let size: Vec<usize> = (0..spatial)
+        .map(|i| {
+            let min = (k[i] - 1) * dil[i] + 1;
+            rng.int(min.saturating_sub(pads[i] + pads[i + spatial]).max(1), min + 14)
+        })
+        .collect();
+    let mut x = vec![n, cin];
+    x.extend(&size);
+    let mut wdims = vec![cout as i64, (cin / group) as i64];
+    wdims.extend(k.iter().map(|&v| v as i64));
+    let wlen: i64 = wdims.iter().product();
+    let mut inits = vec![f32_init("w", &wdims, &rng.vec(wlen as usize))];
+    let mut ins = vec!["x", "w"];
+    if rng.int(0, 1) == 1 {
+        inits.push(f32_init("b", &[cout as i64], &rng.vec(cout)));
+        ins.push("b");
+    }
+    let attrs = vec![
+        int("group", group as i64),
+        ints("kernel_shape", &k.iter().map(|&v| v as i64).collect::<Vec<_>>()),
+        ints("strides", &stride.iter().map(|&v| v as i64).collect::<Vec<_>>()),
+        ints("dilations", &dil.iter().map(|&v| v as i64).collect::<Vec<_>>()),
+        ints("pads", &pads.iter().map(|&v| v as i64).collect::<Vec<_>>()),
+    ];
+    let what = format!("Conv x{x:?} w{wdims:?} group {group} stride {stride:?} dil {dil:?} pads {pads:?}");
+    (what, graph(vec![node("Conv", &ins, &["out"], attrs)], &[("x", x.clone())], inits), x)
+}
+
+#[test]
+fn conv_2d_random() {
+    let mut rng = Rng(0x9E3779B97F4A7C15);
+    for _ in 0..14 {
+        let (what, bytes, x) = conv_case(&mut rng, 2, false);
+        if !compare(&what, &bytes, &[("x", x)], &mut rng) {
+            return;
+        }
+    }
+}
+
+#[test]
+fn conv_1d_and_depthwise_random() {
+    let mut rng = Rng(0xD1B54A32D192ED03);
+    for i in 0..14 {
+        let (what, bytes, x) = if i % 2 == 0 { conv_case(&mut rng, 1, false) } else { conv_case(&mut rng, 2, true) };
+        if !compare(&what, &bytes, &[("x", x)], &mut rng) {
+            return;
+        }
+    }
+}
+
+#[test]
+fn conv_transpose_random() {
+    let mut rng = Rng(0x94D049BB133111EB);
+    for _ in 0..10 {
+        let group = rng.pick(&[1, 1, 2]);
+        let (cin, cout_g) = (group * rng.int(1, 8), rng.int(1, 8));
+        let k = [rng.int(1, 4), rng.int(1, 4)];
+        let s = [rng.int(1, 3), rng.int(1, 3)];
+        let pads: Vec<i64> = (0..4).map(|i| rng.int(0, k[i % 2] - 1) as i64).collect();
+        let outpad: Vec<i64> = (0..2).map(|i| rng.int(0, s[i] - 1) as i64).collect();
+        let x = vec![1, cin, rng.int(1, 9), rng.int(1, 9)];
+        let wdims = [cin as i64, cout_g as i64, k[0] as i64, k[1] as i64];
+        let attrs = vec![
+            int("group", group as i64),
+            ints("strides", &[s[0] as i64, s[1] as i64]),
+            ints("pads", &pads),
+            ints("output_padding", &outpad),
+        ];
+        let inits = vec![
+            f32_init("w", &wdims, &rng.vec(wdims.iter().product::<i64>() as usize)),
+            f32_init("b", &[(group * cout_g) as i64], &rng.vec(group * cout_g)),
+        ];
+        let what =
+            format!("ConvTranspose x{x:?} w{wdims:?} group {group} strides {s:?} pads {pads:?} outpad {outpad:?}");
+        let bytes = graph(vec![node("ConvTranspose", &["x", "w", "b"], &["out"], attrs)], &[("x", x.clone())], inits);
+        if !compare(&what, &bytes, &[("x", x)], &mut rng) {
+            return;
+        }
+    }
+}
+
+#[test]
+fn matmul_and_gemm_random() {
+    let mut rng = Rng(0xBF58476D1CE4E5B9);
+    for _ in 0..10 {
+        let (m, k, n) = (rng.int(1, 130), rng.int(1, 100), rng.int(1, 130));
+        let batch: Vec<usize> = (0..rng.int(0, 2)).map(|_| rng.int(1, 4)).collect();
+        let mut a = batch.iter().map(|&b| if rng.int(0, 2) == 0 { 1 } else { b }).collect::<Vec<_>>();
+        let mut b = batch.clone();
+        a.extend([m, k]);
+        b.extend([k, n]);
+        let what = format!("MatMul {a:?} x {b:?}");
+        let bytes =
+            graph(vec![node("MatMul", &["a", "b"], &["out"], vec![])], &[("a", a.clone()), ("b", b.clone())], vec![]);
+        if !compare(&what, &bytes, &[("a", a), ("b", b)], &mut rng) {
+            return;
+        }
+        let (ta, tb) = (rng.int(0, 1), rng.int(0, 1));
+        let a = if ta == 1 { vec![k, m] } else { vec![m, k] };
+        let wdims = if tb == 1 { [n as i64, k as i64] } else { [k as i64, n as i64] };
+        let inits = vec![f32_init("w", &wdims, &rng.vec(k * n)), f32_init("c", &[n as i64], &rng.vec(n))];
+        let attrs = vec![int("transA", ta as i64), int("transB", tb as i64), float("alpha", 0.5), float("beta", 2.0)];
+        let what = format!("Gemm a{a:?} transA {ta} transB {tb}");
+        let bytes = graph(vec![node("Gemm", &["a", "w", "c"], &["out"], attrs)], &[("a", a.clone())], inits);
+        compare(&what, &bytes, &[("a", a)], &mut rng);
+    }
+}
+
+#[test]
+fn elementwise_binary_broadcasting_every_rank_combination() {
+    let mut rng = Rng(0x2545F4914F6CDD1D);
+    let ops = ["Add", "Sub", "Mul", "Div", "Max", "Min"];
+    for ra in 1..=4 {
+        for rb in 1..=4 {
+            let full: Vec<usize> = (0..ra.max(rb)).map(|_| rng.int(2, 7)).collect();
+            let shape = |r: usize, rng: &mut Rng| -> Vec<usize> {
+                full[full.len() - r..].iter().map(|&d| if rng.int(0, 2) == 0 { 1 } else { d }).collect()
+            };
+            let (a, b) = (shape(ra, &mut rng), shape(rb, &mut rng));
+            let op = ops[(ra * 4 + rb) % ops.len()];
+            let what = format!("{op} {a:?} with {b:?}");
+            let bytes =
+                graph(vec![node(op, &["a", "b"], &["out"], vec![])], &[("a", a.clone()), ("b", b.clone())], vec![]);
+            if !compare(&what, &bytes, &[("a", a), ("b", b)], &mut rng) {
+                return;
+            }
+        }
+    }
+}
+
+#[test]
+fn elementwise_unary_chains_fuse_into_one_program() {
+    let mut rng = Rng(0x853C49E6748FEA9B);
+    let shape = vec![2, 3, 17, 5];
+    // Positive-domain ops read Abs(x) + 0.5.
+    let nodes = vec![
+        node("Abs", &["x"], &["ax"], vec![]),
+        node("Add", &["ax", "half"], &["pos"], vec![]),
+        node("Log", &["pos"], &["l"], vec![]),
+        node("Sqrt", &["pos"], &["s"], vec![]),
+        node("Reciprocal", &["pos"], &["r"], vec![]),
+        node("Pow", &["pos", "x"], &["p"], vec![]),
+        node("Sigmoid", &["x"], &["sg"], vec![]),
+        node("Tanh", &["x"], &["th"], vec![]),
+        node("Exp", &["x"], &["ex"], vec![]),
+        node("Erf", &["x"], &["er"], vec![]),
+        node("HardSwish", &["x"], &["hs"], vec![]),
+        node("LeakyRelu", &["x"], &["lr"], vec![float("alpha", 0.1)]),
+        node("HardSigmoid", &["x"], &["hsg"], vec![float("alpha", 0.2), float("beta", 0.5)]),
+        node("Clip", &["x", "lo", "hi"], &["cl"], vec![]),
+        node("Relu", &["x"], &["re"], vec![]),
+        node("Neg", &["x"], &["ng"], vec![]),
+        node("Floor", &["x"], &["fl"], vec![]),
+        node("Sum", &["l", "s", "r", "p", "sg", "th", "ex", "er"], &["s1"], vec![]),
+        node("Sum", &["hs", "lr", "hsg", "cl", "re", "ng", "fl"], &["s2"], vec![]),
+        node("Mul", &["s1", "s2"], &["out"], vec![]),
+    ];
+    let inits = vec![f32_init("half", &[], &[0.5]), f32_init("lo", &[], &[-0.7]), f32_init("hi", &[], &[1.2])];
+    let bytes = graph(nodes, &[("x", shape.clone())], inits);
+    compare("unary chains", &bytes, &[("x", shape)], &mut rng);
+}
+
+#[test]
+fn pools_random() {
+    let mut rng = Rng(0xA0761D6478BD642F);
+    for i in 0..12 {
+        let x = vec![rng.int(1, 2), rng.int(1, 9), rng.int(1, 12), rng.int(1, 12)];
+        let k = [rng.int(1, 3.min(x[2])), rng.int(1, 3.min(x[3]))];
+        let s = [rng.int(1, 2), rng.int(1, 2)];
+        let pads: Vec<i64> = (0..4).map(|j| rng.int(0, k[j % 2] - 1) as i64).collect();
+        let (op, mut attrs) = match i % 4 {
+            0 => ("MaxPool", vec![]),
+            1 => ("AveragePool", vec![int("count_include_pad", 0)]),
+            2 => ("AveragePool", vec![int("count_include_pad", 1)]),
+            _ => (if rng.int(0, 1) == 0 { "GlobalAveragePool" } else { "GlobalMaxPool" }, vec![]),
+        };
+        if !op.starts_with("Global") {
+            attrs.extend([
+                ints("kernel_shape", &[k[0] as i64, k[1] as i64]),
+                ints("strides", &[s[0] as i64, s[1] as i64]),
+                ints("pads", &pads),
+            ]);
+        }
+        let what = format!("{op} x{x:?} k{k:?} s{s:?} pads {pads:?}");
+        let bytes = graph(vec![node(op, &["x"], &["out"], attrs)], &[("x", x.clone())], vec![]);
+        if !compare(&what, &bytes, &[("x", x)], &mut rng) {
+            return;
+        }
+    }
+}
+
+#[test]
+fn reductions_softmax_and_lrn() {
+    let mut rng = Rng(0xE7037ED1A0B428DB);
+    for i in 0..10 {
+        let x: Vec<usize> = vec![rng.int(1, 3), rng.int(1, 70), rng.int(1, 9), rng.int(1, 300)];
+        let axis = rng.int(0, 3);
+        let (op, attrs) = match i % 5 {
+            0 => ("ReduceMean", vec![ints("axes", &[axis as i64]), int("keepdims", 1)]),
+            1 => ("ReduceMax", vec![ints("axes", &[axis as i64, (axis + 1).min(3) as i64]), int("keepdims", 0)]),
+            2 => ("ReduceMin", vec![ints("axes", &[axis as i64]), int("keepdims", 1)]),
+            3 => ("Softmax", vec![int("axis", axis as i64)]),
+            _ => (
+                "LRN",
+                vec![
+                    int("size", rng.pick(&[3, 5]) as i64),
+                    float("alpha", 1e-3),
+                    float("beta", 0.75),
+                    float("bias", 1.0),
+                ],
+            ),
+        };
+        let what = format!("{op} x{x:?} {attrs:?}");
+        let bytes = graph(vec![node(op, &["x"], &["out"], attrs)], &[("x", x.clone())], vec![]);
+        if !compare(&what, &bytes, &[("x", x)], &mut rng) {
+            return;
+        }
+    }
+    let x = vec![2, 5, 40];
+    let nodes = vec![node("ReduceSum", &["x", "axes"], &["out"], vec![int("keepdims", 1)])];
+    let bytes = graph(nodes, &[("x", x.clone())], vec![i64_init("axes", &[2], &[1, 2])]);
+    compare("ReduceSum over two axes", &bytes, &[("x", x)], &mut rng);
+}
+
+#[test]
+fn layout_ops_random() {
+    let mut rng = Rng(0x8EBC6AF09C88C6E3);
+    for _ in 0..6 {
+        let rank = rng.int(2, 5);
+        let x: Vec<usize> = (0..rank).map(|_| rng.int(1, 6)).collect();
+        let mut perm: Vec<i64> = (0..rank as i64).collect();
+        for i in (1..rank).rev() {
+            perm.swap(i, rng.int(0, i));
+        }
+        let what = format!("Transpose x{x:?} perm {perm:?}");
+        // Sigmoid after the transpose so the graph computes something besides moving bytes.
+        let nodes = vec![
+            node("Transpose", &["x"], &["t"], vec![ints("perm", &perm)]),
+            node("Sigmoid", &["t"], &["out"], vec![]),
+        ];
+        if !compare(&what, &graph(nodes, &[("x", x.clone())], vec![]), &[("x", x)], &mut rng) {
+            return;
+        }
+    }
+    let a = vec![2, 3, 5];
+    let b = vec![2, 4, 5];
+    let nodes = vec![node("Concat", &["a", "b", "a"], &["out"], vec![int("axis", 1)])];
+    compare("Concat", &graph(nodes, &[("a", a.clone()), ("b", b.clone())], vec![]), &[("a", a), ("b", b)], &mut rng);
+
+    let x = vec![3, 10, 9];
+    let inits = vec![
+        i64_init("starts", &[2], &[1, 2]),
+        i64_init("ends", &[2], &[9, 8]),
+        i64_init("axes", &[2], &[1, 2]),
+        i64_init("steps", &[2], &[2, 1]),
+    ];
+    let nodes = vec![node("Slice", &["x", "starts", "ends", "axes", "steps"], &["out"], vec![])];
+    compare("Slice with a step", &graph(nodes, &[("x", x.clone())], inits), &[("x", x)], &mut rng);
+
+    let x = vec![1, 3, 4, 5];
+    let inits = vec![i64_init("pads", &[8], &[0, 0, 1, 2, 0, 1, 3, 0]), f32_init("v", &[], &[0.25])];
+    let nodes = vec![node("Pad", &["x", "pads", "v"], &["out"], vec![string("mode", "constant")])];
+    compare("Pad", &graph(nodes, &[("x", x.clone())], inits), &[("x", x)], &mut rng);
+
+    let x = vec![1, 2, 3, 4];
+    let inits = vec![f32_init("scales", &[4], &[1.0, 1.0, 2.0, 3.0])];
+    let nodes = vec![node("Resize", &["x", "", "scales"], &["out"], vec![string("mode", "nearest")])];
+    compare("Resize nearest x2 x3", &graph(nodes, &[("x", x.clone())], inits), &[("x", x)], &mut rng);
+
+    let x = vec![2, 6, 3];
+    let nodes = vec![
+        node("Split", &["x", "sizes"], &["p", "q"], vec![int("axis", 1)]),
+        node("Sub", &["p", "q"], &["out"], vec![]),
+    ];
+    let bytes = graph(nodes, &[("x", x.clone())], vec![i64_init("sizes", &[2], &[3, 3])]);
+    compare("Split", &bytes, &[("x", x)], &mut rng);
+}
+
+#[test]
+fn what_the_gpu_cannot_take_is_refused_with_the_reason() {
+    // Symbolic dims without inputShapes: the GPU plans are static.
+    let x = value_info("x", F32, &[-1, 3]);
+    let bytes = model(vec![node("Relu", &["x"], &["out"], vec![])], vec![x], vec![any_f32("out")], |_| {});
+    let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
+    let e = Model::load(&bytes, &opts).err().expect("refused");
+    assert_eq!(e.code(), ErrorCode::BackendUnavailable);
+    assert!(e.to_string().contains("inputShapes"), "{e}");
+    // The same model with its shape pinned runs there (when there is a GPU).
+    let pinned = LoadOptions { input_shapes: vec![("x".into(), vec![2, 3])], ..opts.clone() };
+    match Model::load(&bytes, &pinned) {
+        Ok(m) => assert_eq!(m.info().backend, BackendKind::Webgpu),
+        Err(e) => assert!(!gpu_expected(), "{e}"),
+    }
+    // An op with no GPU kernel (ArgMax): "webgpu" names it; "auto" keeps the whole graph on the CPU.
+    let x = value_info("x", F32, &[2, 3]);
+    let bytes = model(vec![node("ArgMax", &["x"], &["out"], vec![int("axis", 1)])], vec![x], vec![], |g| {
+        g.output = vec![value_info("out", I64, &[2, 1])]
+    });
+    if gpu_expected() {
+        let e = Model::load(&bytes, &opts).err().expect("refused");
+        assert_eq!(e.code(), ErrorCode::BackendUnavailable);
+        assert!(e.to_string().contains("no GPU kernel"), "{e}");
+        let m = pollster::block_on(Model::load_async(&bytes, &LoadOptions::default())).unwrap();
+        assert_eq!(m.info().backend, BackendKind::Cpu);
+        assert!(m.info().backend_reason.contains("no GPU kernel"), "{}", m.info().backend_reason);
+    }
+}
+
+#[test]
+fn auto_measures_both_paths_and_says_which_won() {
+    let Some(path) = common::cached("blazeface/face_detection_front_128.onnx") else { return };
+    let bytes = std::fs::read(path).unwrap();
+    let m = pollster::block_on(Model::load_async(&bytes, &LoadOptions::default())).unwrap();
+    let info = m.info();
+    let reason = &info.backend_reason;
+    if gpu_expected() {
+        assert!(reason.contains("measured") && reason.contains("ms"), "{reason}");
+    }
+    println!("auto chose {}: {reason}", info.backend.as_str());
+}
