@@ -6,12 +6,18 @@ pub async fn map_read(device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<()
     let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
     let s = slot.clone();
     buffer.map_async(wgpu::MapMode::Read, .., move |r| *s.lock().unwrap() = Some(r));
-    device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| format!("waiting for the GPU: {e}"))?;
-    let result = slot.lock().unwrap().take();
-    match result {
-        Some(Ok(())) => Ok(()),
-        Some(Err(e)) => Err(format!("reading results back from the GPU failed: {e}")),
-        None => Err("the GPU did not finish the readback".into()),
+    // Another thread polling the same device may be the one that runs our callback: wait for
+    // the slot, not only for the poll.
+    let start = std::time::Instant::now();
+    loop {
+        device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| format!("waiting for the GPU: {e}"))?;
+        if let Some(result) = slot.lock().unwrap().take() {
+            return result.map_err(|e| format!("reading results back from the GPU failed: {e}"));
+        }
+        if start.elapsed() > std::time::Duration::from_secs(600) {
+            return Err("the GPU did not finish the readback within 10 minutes".into());
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
     }
 }
 
