@@ -19,6 +19,8 @@ commands:
       fixed-seed random tensors, also written to DIR/input_<name>.npy
   bench MODEL.onnx [--backend ...] [--runs N] [--shape ...] [--input ...]
       min / median / max latency over N runs (default 20) after 3 warm-up runs
+  bench-kernels
+      GFLOP/s of the GPU's matmul (1024³, 2048³) and 3x3 conv kernels on this machine's adapter
   backends
       which backends this machine offers (JSON)
   version
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
             println!("{}", serde_json::to_string_pretty(&backends).unwrap_or_default());
             Ok(())
         }
+        Some("bench-kernels") => bench_kernels(),
         Some("version") => {
             println!("{}", shopfloor::VERSION);
             Ok(())
@@ -125,7 +128,22 @@ fn load(a: &Args) -> shopfloor::Result<Model> {
         std::fs::read(&a.model).map_err(|e| Error::ModelInvalid(format!("reading {}: {e}", a.model.display())))?;
     // --shape pins the plan at load time, as `inputShapes` does in JS.
     let opts = LoadOptions { backend: a.backend, input_shapes: a.shapes.clone(), ..Default::default() };
-    Model::load(&bytes, &opts)
+    // The asynchronous load is the one that measures both backends for "auto".
+    pollster::block_on(Model::load_async(&bytes, &opts))
+}
+
+fn bench_kernels() -> shopfloor::Result<()> {
+    let status = pollster::block_on(shopfloor::backend::probe()).webgpu;
+    let Some(adapter) = status.adapter else {
+        return Err(Error::BackendUnavailable { backend: "webgpu".into(), reason: status.reason.unwrap_or_default() });
+    };
+    println!("adapter: {} ({}, {})", adapter.name, adapter.device_type, adapter.api);
+    let results = pollster::block_on(shopfloor::backend::gpu::bench::run_all())
+        .map_err(|reason| Error::BackendUnavailable { backend: "webgpu".into(), reason })?;
+    for r in results {
+        println!("{:<28} {:>8.3} GFLOP  {:>9.2} ms  {:>8.1} GFLOP/s", r.name, r.gflop, r.ms, r.gflops);
+    }
+    Ok(())
 }
 
 fn info(a: &Args) -> shopfloor::Result<()> {
@@ -134,6 +152,18 @@ fn info(a: &Args) -> shopfloor::Result<()> {
     println!("model     {} ({} bytes, sha256 {})", a.model.display(), info.byte_length, info.sha256);
     println!("producer  {}   opset {}", if info.producer.is_empty() { "?" } else { &info.producer }, info.opset);
     println!("backend   {} ({})", info.backend.as_str(), info.backend_reason);
+    if let Some(gpu) = &info.gpu {
+        println!(
+            "gpu plan  {} dispatches on {}, weights {} KiB, activations {} KiB pooled ({} KiB unpooled)",
+            gpu.dispatches,
+            gpu.adapter,
+            gpu.weight_bytes >> 10,
+            gpu.activation_bytes >> 10,
+            gpu.unpooled_activation_bytes >> 10
+        );
+        let kernels: Vec<String> = gpu.kernels.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        println!("kernels   {}", kernels.join(", "));
+    }
     println!("plan      {}   parameters {}   nodes {}", info.plan, info.parameter_count, info.node_count);
     for (title, ios) in [("inputs", model.inputs()), ("outputs", model.outputs())] {
         println!("{title}:");

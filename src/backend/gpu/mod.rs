@@ -6,6 +6,7 @@
 //! `session` (buffers, pipelines, bind groups; one submit and one readback per run). `context`
 //! owns the device; `poll` holds the wasm/native difference.
 
+pub mod bench;
 pub mod context;
 pub mod kernels;
 pub mod memory;

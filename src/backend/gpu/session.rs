@@ -203,6 +203,30 @@ impl GpuPlan {
         Ok(GpuPlan { ctx: ctx.clone(), steps, inputs, outputs, buffers, staging, info })
     }
 
+    /// Wall time of `reps` passes over every dispatch in one submission, waited for by mapping
+    /// the readback buffer: the kernels' cost without uploads or per-run overhead.
+    pub async fn time_dispatches(&self, reps: usize) -> Result<f64, String> {
+        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
+        let t0 = super::poll::now_ms();
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("bench") });
+        {
+            let mut pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("bench"), timestamp_writes: None });
+            for _ in 0..reps {
+                for s in &self.steps {
+                    pass.set_pipeline(&s.pipeline);
+                    pass.set_bind_group(0, &s.bind_group, &[]);
+                    pass.dispatch_workgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
+                }
+            }
+        }
+        encoder.copy_buffer_to_buffer(&self.buffers[self.outputs[0].0], 0, &self.staging, 0, 4);
+        queue.submit([encoder.finish()]);
+        super::poll::map_read(device, &self.staging).await?;
+        self.staging.unmap();
+        Ok(super::poll::now_ms() - t0)
+    }
+
     /// Runs once: `inputs` in model input order, f32, already checked against the shapes.
     pub async fn run(&self, inputs: &[&[f32]]) -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> {
         if self.ctx.is_lost() {
