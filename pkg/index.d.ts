@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'RESOURCE_LIMIT'
   | 'INVALID_ARGUMENT'
+  | 'BUSY'
   | 'FETCH_FAILED'
   | 'ABORTED'
   | 'INTERNAL';
@@ -150,9 +151,27 @@ export interface ModelInfo {
   /** `"static"`: one plan compiled at load. `"per-shape"`: compiled per input shape, cached. */
   plan: 'static' | 'per-shape';
   cachedPlans: number;
+  /** The WebGPU plan, present when the model runs on the GPU. */
+  gpu?: GpuPlanInfo;
   /** sha256 of the model bytes (hex). */
   sha256: string;
   byteLength: number;
+}
+
+/** How a model runs on the GPU. */
+export interface GpuPlanInfo {
+  /** Compute dispatches per run (all in one command buffer, one submit). */
+  dispatches: number;
+  /** Dispatches per kernel family, e.g. `{ conv: 6, elementwise: 99, matmul: 42 }`. */
+  kernels: Record<string, number>;
+  /** Weights uploaded once at load. */
+  weightBytes: number;
+  /** Activation memory after liveness pooling. */
+  activationBytes: number;
+  /** What one buffer per intermediate tensor would have taken. */
+  unpooledActivationBytes: number;
+  /** The adapter's name (browsers may leave it empty). */
+  adapter: string;
 }
 
 export interface LoadProgress {
@@ -162,7 +181,12 @@ export interface LoadProgress {
 }
 
 export interface LoadOptions {
-  /** `"auto"` (default) picks the fastest backend available; `"webgpu"` rejects with `BACKEND_UNAVAILABLE` where it cannot run. */
+  /**
+   * `"auto"` (default): WebGPU only when the whole graph has GPU kernels and a short measured warm-up
+   * of both paths on this device favours it (the decision and timings are in `info().backendReason`);
+   * `"cpu"`; `"webgpu"`: rejects with `BACKEND_UNAVAILABLE` saying why where it cannot run (no adapter,
+   * symbolic input dims without `inputShapes`, an op without a GPU kernel).
+   */
   backend?: 'auto' | 'cpu' | 'webgpu';
   /** Refuse the bytes unless their sha256 matches: 64 hex digits or `"sha256-<base64>"`. */
   sha256?: string;
@@ -183,7 +207,7 @@ export interface LoadOptions {
  *
  * Errors: `MODEL_INVALID` (not ONNX, truncated, corrupt), `UNSUPPORTED_OP` (names the op type and
  * node), `INPUT_MISMATCH` (names the input; expected vs given dtype/shape), `INTEGRITY_MISMATCH`,
- * `BACKEND_UNAVAILABLE`, `RESOURCE_LIMIT`, `FETCH_FAILED`, `ABORTED`, `INVALID_ARGUMENT`.
+ * `BACKEND_UNAVAILABLE`, `RESOURCE_LIMIT`, `FETCH_FAILED`, `ABORTED`, `INVALID_ARGUMENT`, `BUSY`.
  */
 export class Model {
   private constructor();
@@ -200,7 +224,9 @@ export class Model {
   info(): ModelInfo;
   /**
    * Runs the model. Every input must be given, by name. Models with symbolic dimensions run at
-   * any concrete shape (a plan is compiled per shape and cached).
+   * any concrete shape (a plan is compiled per shape and cached). Rejects with `BUSY` while a
+   * previous run of this model is pending. If the GPU device is lost, the model moves to the CPU
+   * for good and this run still answers (`info().backendReason` says so).
    */
   run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor & { dtype: DType }>>;
   /** Releases the model now (a FinalizationRegistry also frees forgotten models). Later calls throw `INVALID_ARGUMENT`. */

@@ -28,7 +28,7 @@ async fn chromium_offers_cpu_and_a_webgpu_adapter() {
 mod parity {
     use std::collections::HashMap;
 
-    use shopfloor::{HostTensor, LoadOptions, Model, TensorData};
+    use shopfloor::{BackendChoice, BackendKind, HostTensor, LoadOptions, Model, TensorData};
     use wasm_bindgen_test::*;
 
     /// Reads the little-endian f32/i64 C-order `.npy` files that make_refs.py writes. Hand-written
@@ -130,5 +130,74 @@ mod parity {
             &[("x", cache!("refs/ppocr_cls_48x192/input_x.npy"))],
             &[cache!("refs/ppocr_cls_48x192/output_save_infer_model_scale_0.tmp_1.npy")],
         );
+    }
+
+    // --- the WebGPU backend in Chromium (SwiftShader): the same answers as onnxruntime ---------
+
+    async fn check_gpu(model: &[u8], inputs: &[(&str, &[u8])], outputs: &[&[u8]]) -> Model {
+        let feeds: HashMap<_, _> = inputs.iter().map(|(n, b)| (n.to_string(), npy(b))).collect();
+        let input_shapes = feeds.iter().map(|(n, t)| (n.clone(), t.dims.clone())).collect();
+        let opts = LoadOptions { backend: BackendChoice::Webgpu, input_shapes, ..Default::default() };
+        let mut m = Model::load_async(model, &opts).await.unwrap();
+        assert_eq!(m.info().backend, BackendKind::Webgpu);
+        let got = m.run_async(feeds).await.unwrap();
+        assert_eq!(m.info().backend, BackendKind::Webgpu, "{}", m.info().backend_reason);
+        for ((name, g), want) in got.iter().zip(outputs) {
+            let e = rel_err(g, &npy(want));
+            assert!(e <= 1e-3, "{name}: relative error {e:.2e}");
+        }
+        m
+    }
+
+    #[wasm_bindgen_test]
+    async fn blazeface_on_webgpu_matches_onnxruntime() {
+        check_gpu(
+            cache!("blazeface/face_detection_front_128.onnx"),
+            &[("input:0", cache!("refs/blazeface_128/input_input_0.npy"))],
+            &[
+                cache!("refs/blazeface_128/output_Identity_0.npy"),
+                cache!("refs/blazeface_128/output_Identity_1_0.npy"),
+                cache!("refs/blazeface_128/output_Identity_2_0.npy"),
+                cache!("refs/blazeface_128/output_Identity_3_0.npy"),
+            ],
+        )
+        .await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn ppocr_cls_and_openwakeword_on_webgpu_match_onnxruntime() {
+        check_gpu(
+            cache!("ppocr/ppocr_cls.onnx"),
+            &[("x", cache!("refs/ppocr_cls_48x192/input_x.npy"))],
+            &[cache!("refs/ppocr_cls_48x192/output_save_infer_model_scale_0.tmp_1.npy")],
+        )
+        .await;
+        check_gpu(
+            cache!("openwakeword/melspectrogram.onnx"),
+            &[("input", cache!("refs/oww_melspectrogram/input_input.npy"))],
+            &[cache!("refs/oww_melspectrogram/output_output.npy")],
+        )
+        .await;
+        check_gpu(
+            cache!("openwakeword/embedding_model.onnx"),
+            &[("input_1", cache!("refs/oww_embedding/input_input_1.npy"))],
+            &[cache!("refs/oww_embedding/output_conv2d_19.npy")],
+        )
+        .await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_lost_device_moves_the_model_to_the_cpu_and_the_run_still_answers() {
+        let input = cache!("refs/blazeface_128/input_input_0.npy");
+        let want = cache!("refs/blazeface_128/output_Identity_0.npy");
+        let mut m = check_gpu(cache!("blazeface/face_detection_front_128.onnx"), &[("input:0", input)], &[want]).await;
+        shopfloor::backend::gpu::context::shared().await.unwrap().device.destroy();
+        let got = m.run_async(HashMap::from([("input:0".to_string(), npy(input))])).await.unwrap();
+        let info = m.info();
+        assert_eq!(info.backend, BackendKind::Cpu);
+        assert!(info.backend_reason.contains("WebGPU failure"), "{}", info.backend_reason);
+        assert!(rel_err(&got[0].1, &npy(want)) <= 1e-4);
+        // A model loaded afterwards gets a fresh device.
+        check_gpu(cache!("blazeface/face_detection_front_128.onnx"), &[("input:0", input)], &[want]).await;
     }
 }

@@ -16,6 +16,11 @@
 @group(0) @binding(6) var<storage, read> x4: array<f32>;
 @group(0) @binding(7) var<storage, read> x5: array<f32>;
 
+// WGSL rejects infinities and NaN in constant expressions (Tint does), so build them at run time.
+fn bits(b: u32) -> f32 {
+    return bitcast<f32>(b | (p[0] & 0u));
+}
+
 const PROGRAM: u32 = 52u;
 
 fn input_index(k: u32, i: u32) -> u32 {
@@ -67,7 +72,7 @@ fn powf(a: f32, b: f32) -> f32 {
         }
         return m;
     }
-    return bitcast<f32>(0x7fc00000u);
+    return bits(0x7fc00000u);
 }
 
 fn sigmoid(v: f32) -> f32 {

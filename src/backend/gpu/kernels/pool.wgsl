@@ -10,6 +10,11 @@ override MODE: u32 = 0u;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 
+// WGSL rejects infinities and NaN in constant expressions (Tint does), so build them at run time.
+fn bits(b: u32) -> f32 {
+    return bitcast<f32>(b | (p[0] & 0u));
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
@@ -25,7 +30,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let xb = n * p[14] + c * p[15];
     var acc = 0.0;
     if (MODE == 0u) {
-        acc = bitcast<f32>(0xff800000u);
+        acc = bits(0xff800000u);
     }
     var count = 0u;
     for (var ky = 0u; ky < p[2]; ky = ky + 1u) {

@@ -10,6 +10,11 @@ override MODE: u32 = 0u;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 
+// WGSL rejects infinities and NaN in constant expressions (Tint does), so build them at run time.
+fn bits(b: u32) -> f32 {
+    return bitcast<f32>(b | (p[0] & 0u));
+}
+
 const WG: u32 = 64u;
 var<workgroup> part: array<f32, 64>;
 
@@ -24,8 +29,8 @@ fn combine(op: u32, a: f32, b: f32) -> f32 {
 
 fn identity(op: u32) -> f32 {
     switch op {
-        case 1u: { return bitcast<f32>(0xff800000u); }
-        case 2u: { return bitcast<f32>(0x7f800000u); }
+        case 1u: { return bits(0xff800000u); }
+        case 2u: { return bits(0x7f800000u); }
         case 3u: { return 1.0; }
         default: { return 0.0; }
     }
@@ -97,7 +102,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         return;
     }
     // softmax / log-softmax
-    var m = bitcast<f32>(0xff800000u);
+    var m = bits(0xff800000u);
     for (var i = t; i < len; i = i + WG) {
         m = max(m, x[base + i * inner]);
     }

@@ -1,0 +1,92 @@
+// The WebGPU backend through the npm package in headless Chromium (SwiftShader adapter): the same
+// answers as the CPU, "auto" measuring both, overlapping runs refused with BUSY by design.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { launch, serve, watchErrors } from './browser.mjs';
+import { readNpy } from './npy.mjs';
+
+const CACHE = fileURLToPath(new URL('../../models/cache/', import.meta.url));
+const FACE = '/models/cache/blazeface/face_detection_front_128.onnx';
+
+let server;
+let browser;
+let page;
+let errors;
+before(async () => {
+  server = await serve();
+  browser = await launch({ webgpu: true });
+  page = await browser.context.newPage();
+  errors = watchErrors(page);
+  await page.goto(`${server.url}/www/index.html`);
+  await page.evaluate(async () => {
+    window.sf = await import('/pkg/index.js');
+    await window.sf.init();
+  });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function inPage(fn, arg) {
+  return page.evaluate(
+    async ([src, arg]) => {
+      const f = new Function(`return (${src})`)();
+      try {
+        return { ok: true, value: await f(window.sf, arg) };
+      } catch (e) {
+        return { ok: false, code: e.code, message: e.message };
+      }
+    },
+    [fn.toString(), arg],
+  );
+}
+
+test('backend "webgpu" runs BlazeFace on the GPU with the CPU\'s answers', async () => {
+  const input = readNpy(CACHE + 'refs/blazeface_128/input_input_0.npy');
+  const r = await inPage(
+    async (sf, { url, input }) => {
+      const feeds = { 'input:0': { dims: input.dims, data: Float32Array.from(input.data) } };
+      const gpu = await sf.Model.load(url, { backend: 'webgpu' });
+      const cpu = await sf.Model.load(url, { backend: 'cpu' });
+      const [g, c] = [await gpu.run(feeds), await cpu.run(feeds)];
+      let worst = 0;
+      for (const k of Object.keys(c)) {
+        const scale = c[k].data.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-12);
+        for (let i = 0; i < c[k].data.length; i++) worst = Math.max(worst, Math.abs(g[k].data[i] - c[k].data[i]) / scale);
+      }
+      const info = gpu.info();
+      return { worst, backend: info.backend, gpu: info.gpu, ops: Object.values(info.ops).map((o) => o.backend) };
+    },
+    { url: FACE, input },
+  );
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.equal(r.value.backend, 'webgpu');
+  assert.ok(r.value.worst <= 1e-3, `GPU vs CPU relative error ${r.value.worst}`);
+  assert.ok(r.value.gpu.dispatches > 10 && r.value.gpu.dispatches < 200, JSON.stringify(r.value.gpu));
+  assert.ok(r.value.ops.every((b) => b === 'webgpu'));
+});
+
+test('"auto" measures both backends and says why it chose one', async () => {
+  const r = await inPage(async (sf, { url }) => (await sf.Model.load(url)).info(), { url: FACE });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.match(r.value.backendReason, /^auto: (CPU|WebGPU) measured [\d.]+ ms per run vs (WebGPU|CPU) [\d.]+ ms/);
+});
+
+test('overlapping runs on one GPU model: one answers, the other rejects with BUSY', async () => {
+  const r = await inPage(
+    async (sf, { url }) => {
+      const m = await sf.Model.load(url, { backend: 'webgpu' });
+      const feeds = { 'input:0': sf.tensor('f32', [1, 128, 128, 3], new Float32Array(49152).fill(0.5)) };
+      const settled = await Promise.allSettled([m.run(feeds), m.run(feeds)]);
+      const after = await m.run(feeds); // and the model still works
+      return { states: settled.map((s) => s.status === 'fulfilled' ? 'ok' : s.reason.code), after: Object.keys(after).length };
+    },
+    { url: FACE },
+  );
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.value.states, ['ok', 'BUSY']);
+  assert.equal(r.value.after, 4);
+  assert.deepEqual(errors.filter((e) => !e.includes('WebGPU')), []);
+});
