@@ -2,7 +2,9 @@
 //! tests/conformance/gen_onnx_suite.py) on the CPU backend: the single-op node cases and the
 //! `light_*` CNNs with the outputs the package ships. Cases tract cannot run are listed, with
 //! the reason, in tests/conformance/cpu-ignore.txt; a listed case that starts passing fails the
-//! test too, so the list stays true.
+//! test too, so the list stays true. The same suite runs through the WebGPU backend (lavapipe in
+//! CI): every case whose whole graph the GPU claims must pass there too, or be listed in
+//! tests/conformance/gpu-ignore.txt.
 
 mod common;
 
@@ -10,16 +12,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use common::*;
-use shopfloor::{LoadOptions, Model};
+use shopfloor::{BackendChoice, ErrorCode, LoadOptions, Model};
 
 enum Outcome {
     Pass,
+    /// The GPU does not claim the graph (an op without a kernel, non-f32 tensors): it runs on the CPU.
+    NotOnGpu,
     /// Uses element types the SDK has no public form for (f16, strings...).
     NotApplicable,
     Fail(String),
 }
 
-fn run_case(dir: &Path, rtol: f64, atol: f64, scale_relative: bool) -> Outcome {
+fn run_case(dir: &Path, rtol: f64, atol: f64, scale_relative: bool, backend: BackendChoice) -> Outcome {
     let case = read_case(dir, dir);
     let mut feeds = HashMap::new();
     for (name, file) in &case.inputs {
@@ -36,8 +40,22 @@ fn run_case(dir: &Path, rtol: f64, atol: f64, scale_relative: bool) -> Outcome {
         }
     }
     let bytes = std::fs::read(&case.model).unwrap();
-    let mut model = match Model::load(&bytes, &LoadOptions::default()) {
+    let input_shapes =
+        feeds.iter().map(|(n, t): (&String, &shopfloor::HostTensor)| (n.clone(), t.dims.clone())).collect();
+    let opts = match backend {
+        BackendChoice::Webgpu => LoadOptions { backend, input_shapes, ..Default::default() },
+        _ => LoadOptions { backend, ..Default::default() },
+    };
+    let mut model = match Model::load(&bytes, &opts) {
         Ok(m) => m,
+        Err(e) if backend == BackendChoice::Webgpu && e.code() == ErrorCode::BackendUnavailable => {
+            let msg = e.to_string();
+            // No kernel for an op, non-f32 tensors, or a tensor over this adapter's binding limit.
+            if msg.contains("no GPU kernel") || msg.contains("the GPU path") || msg.contains("binding limit") {
+                return Outcome::NotOnGpu;
+            }
+            return Outcome::Fail(format!("load: {} {e}", e.code()));
+        }
         Err(e) => return Outcome::Fail(format!("load: {} {e}", e.code())),
     };
     let outputs = match model.run(feeds) {
@@ -65,8 +83,7 @@ fn run_case(dir: &Path, rtol: f64, atol: f64, scale_relative: bool) -> Outcome {
     Outcome::Pass
 }
 
-fn ignore_list() -> BTreeMap<String, String> {
-    let text = include_str!("conformance/cpu-ignore.txt");
+fn ignore_list(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -77,19 +94,28 @@ fn ignore_list() -> BTreeMap<String, String> {
         .collect()
 }
 
-fn run_suite(part: &str, rtol: f64, atol: f64, scale_relative: bool) {
+const CPU_IGNORE: &str = include_str!("conformance/cpu-ignore.txt");
+const GPU_IGNORE: &str = include_str!("conformance/gpu-ignore.txt");
+
+fn run_suite(part: &str, rtol: f64, atol: f64, scale_relative: bool, backend: BackendChoice) {
     let Some(root) = cached(&format!("onnx-suite/{part}")) else { return };
-    let ignore = ignore_list();
+    let cpu_ignore = ignore_list(CPU_IGNORE);
+    let on_gpu = backend == BackendChoice::Webgpu;
+    let ignore = if on_gpu { ignore_list(GPU_IGNORE) } else { cpu_ignore.clone() };
     let mut dirs: Vec<_> =
         std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
-    let (mut passed, mut not_applicable, mut ignored) = (0, 0, 0);
+    let (mut passed, mut not_applicable, mut ignored, mut not_on_gpu) = (0, 0, 0, 0);
     let mut unexpected = vec![];
     let mut now_passing = vec![];
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let outcome = run_case(dir, rtol, atol, scale_relative);
+        if on_gpu && cpu_ignore.contains_key(&name) {
+            continue; // tract cannot run it: nothing for the GPU to translate
+        }
+        let outcome = run_case(dir, rtol, atol, scale_relative, backend);
         match (outcome, ignore.contains_key(&name)) {
+            (Outcome::NotOnGpu, _) => not_on_gpu += 1,
             (Outcome::Pass, false) => passed += 1,
             (Outcome::Pass, true) => now_passing.push(name),
             (Outcome::NotApplicable, _) => not_applicable += 1,
@@ -97,23 +123,44 @@ fn run_suite(part: &str, rtol: f64, atol: f64, scale_relative: bool) {
             (Outcome::Fail(why), false) => unexpected.push(format!("{name}: {why}")),
         }
     }
+    let list = if on_gpu { "gpu-ignore.txt" } else { "cpu-ignore.txt" };
     println!(
-        "ONNX {part} suite on cpu: {passed} passed, {} failed, {ignored} ignored (tracked in cpu-ignore.txt), \
-         {not_applicable} not applicable (f16/string types)",
+        "ONNX {part} suite on {}: {passed} passed, {} failed, {ignored} ignored (tracked in {list}), \
+         {not_applicable} not applicable (f16/string types), {not_on_gpu} not claimed by the GPU (run on the CPU)",
+        if on_gpu { "webgpu" } else { "cpu" },
         unexpected.len()
     );
     assert!(unexpected.is_empty(), "{} unexpected failures:\n{}", unexpected.len(), unexpected.join("\n"));
-    assert!(now_passing.is_empty(), "now passing, remove from cpu-ignore.txt: {now_passing:?}");
+    assert!(now_passing.is_empty(), "now passing, remove from {list}: {now_passing:?}");
     assert!(passed > 0);
 }
 
 #[test]
 fn onnx_node_suite_on_cpu() {
     // The suite's own tolerances for node tests.
-    run_suite("node", 1e-3, 1e-7, false);
+    run_suite("node", 1e-3, 1e-7, false, BackendChoice::Cpu);
 }
 
 #[test]
 fn onnx_light_models_match_the_shipped_outputs() {
-    run_suite("light", 1e-4, 0.0, true);
+    run_suite("light", 1e-4, 0.0, true, BackendChoice::Cpu);
+}
+
+fn gpu_here() -> bool {
+    std::env::var("SHOPFLOOR_EXPECT_GPU").is_ok_and(|v| v == "1")
+        || pollster::block_on(shopfloor::backend::probe()).webgpu.available
+}
+
+#[test]
+fn onnx_node_suite_on_webgpu() {
+    if gpu_here() {
+        run_suite("node", 1e-3, 1e-5, false, BackendChoice::Webgpu);
+    }
+}
+
+#[test]
+fn onnx_light_models_on_webgpu() {
+    if gpu_here() {
+        run_suite("light", 1e-4, 0.0, true, BackendChoice::Webgpu);
+    }
 }

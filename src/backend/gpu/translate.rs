@@ -59,6 +59,17 @@ pub fn translate(model: &TypedModel) -> std::result::Result<Program, Unsupported
         order: order.iter().enumerate().map(|(i, &n)| (n, i)).collect(),
         fused: HashSet::new(),
     };
+    for &o in model.input_outlets().map_err(|e| Unsupported { op: "-".into(), node: "-".into(), why: e.to_string() })? {
+        let fact = t.fact(o);
+        if fact.datum_type != f32::datum_type() {
+            let node = &model.node(o.node).name;
+            return Err(Unsupported {
+                op: "input".into(),
+                node: node.clone(),
+                why: format!("type {:?} (the GPU path takes f32 inputs)", fact.datum_type),
+            });
+        }
+    }
     t.plan_fusion(&order);
     for &id in &order {
         let node = model.node(id);
