@@ -423,3 +423,35 @@ fn auto_measures_both_paths_and_says_which_won() {
     }
     println!("auto chose {}: {reason}", info.backend.as_str());
 }
+
+#[test]
+fn residual_and_activation_tails_fold_into_conv_and_matmul() {
+    let mut rng = Rng(0x1B873593CC9E2D51);
+    let x = vec![1, 8, 9, 7];
+    let w = f32_init("w", &[8, 8, 3, 3], &rng.vec(8 * 8 * 9));
+    let b = f32_init("b", &[8], &rng.vec(8));
+    let lo = f32_init("lo", &[], &[0.0]);
+    let hi = f32_init("hi", &[], &[6.0]);
+    let nodes = vec![
+        node("Conv", &["x", "w", "b"], &["c"], vec![ints("pads", &[1, 1, 1, 1])]),
+        node("Add", &["c", "x"], &["r"], vec![]),
+        node("Clip", &["r", "lo", "hi"], &["out"], vec![]),
+    ];
+    let bytes = graph(nodes, &[("x", x.clone())], vec![w, b, lo, hi]);
+    if !compare("conv + residual + relu6", &bytes, &[("x", x.clone())], &mut rng) {
+        return;
+    }
+    let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
+    let gpu = Model::load(&bytes, &opts).unwrap().info().gpu.unwrap();
+    assert_eq!(gpu.dispatches, 1, "{:?}", gpu.kernels);
+
+    let a = vec![3, 40];
+    let nodes = vec![
+        node("MatMul", &["a", "w"], &["m"], vec![]),
+        node("Relu", &["m"], &["out"], vec![]),
+    ];
+    let bytes = graph(nodes, &[("a", a.clone())], vec![f32_init("w", &[40, 70], &rng.vec(2800))]);
+    compare("matmul + relu", &bytes, &[("a", a)], &mut rng);
+    let gpu = Model::load(&bytes, &opts).unwrap().info().gpu.unwrap();
+    assert_eq!(gpu.dispatches, 1, "{:?}", gpu.kernels);
+}

@@ -43,9 +43,9 @@ impl Kernel {
         match self {
             Kernel::Elementwise => include_str!("kernels/elementwise.wgsl"),
             Kernel::Copy => include_str!("kernels/copy.wgsl"),
-            Kernel::Matmul => include_str!("kernels/matmul.wgsl"),
-            Kernel::Conv => include_str!("kernels/conv.wgsl"),
-            Kernel::Depthwise => include_str!("kernels/depthwise.wgsl"),
+            Kernel::Matmul => concat!(include_str!("kernels/matmul.wgsl"), include_str!("kernels/epilogue.wgsl")),
+            Kernel::Conv => concat!(include_str!("kernels/conv.wgsl"), include_str!("kernels/epilogue.wgsl")),
+            Kernel::Depthwise => concat!(include_str!("kernels/depthwise.wgsl"), include_str!("kernels/epilogue.wgsl")),
             Kernel::Deconv => include_str!("kernels/deconv.wgsl"),
             Kernel::Pool(_) => include_str!("kernels/pool.wgsl"),
             Kernel::Rows(_) => include_str!("kernels/rows.wgsl"),
@@ -66,7 +66,8 @@ impl Kernel {
     pub fn input_bindings(self) -> usize {
         match self {
             Kernel::Elementwise => 6,
-            Kernel::Matmul | Kernel::Conv | Kernel::Depthwise | Kernel::Deconv => 3,
+            Kernel::Matmul | Kernel::Conv | Kernel::Depthwise => 3 + EPILOGUE_OPS,
+            Kernel::Deconv => 3,
             _ => 1,
         }
     }
@@ -130,6 +131,11 @@ pub const IMM: u32 = 16;
 pub const IMM_RSUB: u32 = 23;
 pub const IMM_RDIV: u32 = 24;
 pub const IMM_RPOW: u32 = 25;
+
+/// Where epilogue.wgsl's words start in conv/depthwise/matmul parameters, and how many
+/// element-wise operations it applies.
+pub const EPILOGUE_AT: usize = 32;
+pub const EPILOGUE_OPS: usize = 3;
 
 /// Largest rank the index-mapping kernels handle.
 pub const MAX_RANK: usize = 6;

@@ -2,12 +2,14 @@
 //! in the browser (WebGPU) and natively (Vulkan, Metal, DX12).
 //!
 //! Layers, each importing only the ones above it: `kernels` (WGSL families) → `program` (the
-//! dispatch list) → `translate` (tract → program, fusion) → `memory` (liveness planner) →
+//! dispatch list) → `translate` (tract → program, element-wise fusion) → `epilogue` (element-wise
+//! tails folded into conv/matmul) → `memory` (liveness planner) →
 //! `session` (buffers, pipelines, bind groups; one submit and one readback per run). `context`
 //! owns the device; `poll` holds the wasm/native difference.
 
 pub mod bench;
 pub mod context;
+pub mod epilogue;
 pub mod kernels;
 pub mod memory;
 pub mod poll;

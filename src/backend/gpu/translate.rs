@@ -21,7 +21,8 @@ use tract_onnx::tract_core::ops::nn::{self as tnn, DataFormat, Reduce, Reducer, 
 use tract_onnx::tract_core::ops::source::TypedSource;
 
 use super::kernels::{
-    EwOp, Kernel, PoolMode, RowsMode, EW_INPUTS, EW_REGISTERS, IMM, IMM_RDIV, IMM_RPOW, IMM_RSUB, MAX_RANK,
+    EwOp, Kernel, PoolMode, RowsMode, EPILOGUE_AT, EPILOGUE_OPS, EW_INPUTS, EW_REGISTERS, IMM, IMM_RDIV, IMM_RPOW, IMM_RSUB,
+    MAX_RANK,
 };
 use super::program::{f, grid_1d, strides, Program, Step, Storage, ValueId};
 
@@ -80,6 +81,7 @@ pub fn translate(model: &TypedModel) -> std::result::Result<Program, Unsupported
         let v = t.value(*o).map_err(out_err)?;
         t.prog.outputs.push(v);
     }
+    super::epilogue::fuse(&mut t.prog);
     Ok(t.prog)
 }
 
@@ -575,6 +577,7 @@ impl<'m> Translator<'m> {
         p.extend(b.iter().map(|x| x.c));
         let mut params: Vec<u32> = p.iter().map(|&x| x as u32).collect();
         params.extend([f(f32::NEG_INFINITY), f(f32::INFINITY), 0, 0]);
+        let params = with_epilogue(params, &sc);
         let wg = [m_groups(n.size), m_groups(m.size), batch_total as u32];
         self.step(Kernel::Matmul, out, vec![a_in, b_in, a_in], params, wg, node);
         Ok(())
@@ -596,6 +599,7 @@ impl<'m> Translator<'m> {
         let mut params = geo.words(og, k, ig, bias.is_some());
         let total = geo.n * g * og * geo.out_hw[0] * geo.out_hw[1];
         params.extend([total as u32, (g * og) as u32]);
+        let params = with_epilogue(params, &concrete(&node.outputs[0].fact)?);
         let inputs = vec![x, w, bias.unwrap_or(w)];
         if ig == 1 {
             self.step(Kernel::Depthwise, out, inputs, params, grid_1d(total, 256), node);
@@ -721,6 +725,22 @@ impl<'m> Translator<'m> {
         self.step(Kernel::Lrn, out, vec![x], params, grid_1d(total, 256), node);
         Ok(())
     }
+}
+
+/// Padding to `EPILOGUE_AT`, then epilogue.wgsl's words with no operation yet (epilogue.rs adds them).
+fn epilogue_words(out_shape: &[usize]) -> Vec<u32> {
+    let mut w: Vec<u32> = vec![];
+    w.extend(pad_to_rank(out_shape, 1).iter().map(|&d| d as u32));
+    w.push(0);
+    w.resize(7 + 8 * EPILOGUE_OPS, 0);
+    w
+}
+
+/// Appends the epilogue words at `EPILOGUE_AT`.
+fn with_epilogue(mut params: Vec<u32>, out_shape: &[usize]) -> Vec<u32> {
+    params.resize(EPILOGUE_AT, 0);
+    params.extend(epilogue_words(out_shape));
+    params
 }
 
 fn m_groups(n: usize) -> u32 {

@@ -1,7 +1,8 @@
 // Convolution as an implicit GEMM per group: M = output channels of the group, N = batch x output
 // pixels, K = input channels of the group x kernel taps. The im2col matrix is never stored: B tiles
 // are gathered from the input (any layout, by strides) with padding. Epilogue: bias, clamp.
-// Same 64x64 tiling as matmul.wgsl. 1-D convolutions run with H = KH = 1.
+// Same 64x64 tiling as matmul.wgsl. 1-D convolutions run with H = KH = 1. Epilogue: + bias,
+// then epilogue.wgsl's operations, then clamp.
 //
 // Params (u32 words): [0] Og, [1] N (batch*OH*OW), [2] K, [3] flags (bit0 bias), [4] Ig, [5] KH,
 // [6] KW, [7] OH, [8] OW, [9] H, [10] W, [11] stride h, [12] stride w, [13] dilation h,
@@ -116,8 +117,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let q = n % pix;
             let oy = q / p[8];
             let ox = q % p[8];
-            let v = acc[i * 4u + j] + bv;
-            y[bn * p[21] + oc * p[22] + oy * p[23] + ox * p[24]] = clamp(v, lo, hi);
+            let at = bn * p[21] + oc * p[22] + oy * p[23] + ox * p[24];
+            var v = acc[i * 4u + j] + bv;
+            v = epilogue(at, v);
+            y[at] = clamp(v, lo, hi);
         }
     }
 }

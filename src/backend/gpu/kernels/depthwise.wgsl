@@ -1,5 +1,6 @@
 // Convolution where each group has one input channel (depthwise, with any channel multiplier):
-// one invocation per output element, a direct loop over the kernel taps. Epilogue: bias, clamp.
+// one invocation per output element, a direct loop over the kernel taps. Epilogue: bias,
+// epilogue.wgsl's operations, clamp.
 // Params: as conv.wgsl, plus [27] total outputs, [28] C out.
 
 @group(0) @binding(0) var<storage, read> p: array<u32>;
@@ -41,5 +42,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             acc = fma(x[xb + u32(iy) * p[19] + u32(ix) * p[20]], w[oc * taps + ky * p[6] + kx], acc);
         }
     }
-    y[n * p[21] + oc * p[22] + oh * p[23] + ow * p[24]] = clamp(acc, bitcast<f32>(p[25]), bitcast<f32>(p[26]));
+    let at = n * p[21] + oc * p[22] + oh * p[23] + ow * p[24];
+    acc = epilogue(at, acc);
+    y[at] = clamp(acc, bitcast<f32>(p[25]), bitcast<f32>(p[26]));
 }

@@ -1,4 +1,5 @@
-// Batched strided matrix product with a fused epilogue: C = clamp(A·B + bias, lo, hi).
+// Batched strided matrix product with a fused epilogue: C = clamp(epilogue(A·B + bias), lo, hi)
+// (bias: flags bit 0, by strides; epilogue: epilogue.wgsl).
 // Serves every EinSum tract produces once its axes are grouped into batch (up to 3), m, n, k.
 // Tiling: a 16x16 workgroup computes a 64x64 block of C, 4x4 per invocation, over K tiles of 16
 // staged in workgroup memory.
@@ -99,7 +100,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             if ((p[3] & 1u) != 0u) {
                 v = v + bias[m * p[10] + n * p[11]];
             }
-            c[c_base + m * p[8] + n * p[9]] = clamp(v, lo, hi);
+            let at = c_base + m * p[8] + n * p[9];
+            v = epilogue(at, v);
+            c[at] = clamp(v, lo, hi);
         }
     }
 }
