@@ -446,10 +446,7 @@ fn residual_and_activation_tails_fold_into_conv_and_matmul() {
     assert_eq!(gpu.dispatches, 1, "{:?}", gpu.kernels);
 
     let a = vec![3, 40];
-    let nodes = vec![
-        node("MatMul", &["a", "w"], &["m"], vec![]),
-        node("Relu", &["m"], &["out"], vec![]),
-    ];
+    let nodes = vec![node("MatMul", &["a", "w"], &["m"], vec![]), node("Relu", &["m"], &["out"], vec![])];
     let bytes = graph(nodes, &[("a", a.clone())], vec![f32_init("w", &[40, 70], &rng.vec(2800))]);
     compare("matmul + relu", &bytes, &[("a", a)], &mut rng);
     let gpu = Model::load(&bytes, &opts).unwrap().info().gpu.unwrap();

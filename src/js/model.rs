@@ -111,6 +111,7 @@ impl WasmModel {
 
     /// `feeds`: `{ [inputName]: { dims, data, dtype? } }` → a promise of
     /// `{ [outputName]: { dims, data, dtype } }`. Feeds are copied before this returns.
+    #[allow(clippy::await_holding_refcell_ref)]
     pub fn run(&self, feeds: &JsValue) -> Result<js_sys::Promise, JsValue> {
         let feeds_obj = feeds.dyn_ref::<Object>().filter(|_| !js_sys::Array::is_array(feeds)).ok_or_else(|| {
             to_js_error(&Error::InvalidArgument("run() takes an object mapping input names to tensors".into()))
@@ -123,6 +124,8 @@ impl WasmModel {
         }
         let inner = self.inner.clone();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
+            // Held across the GPU wait on purpose: a second run meanwhile gets BUSY, never
+            // interleaved state (the page is single-threaded, so this cannot deadlock).
             let mut model = inner.try_borrow_mut().map_err(|_| busy())?;
             let outputs = model.run_async(given).await.map_err(|e| to_js_error(&e))?;
             let result = Object::new();

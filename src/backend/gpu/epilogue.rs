@@ -121,7 +121,7 @@ fn candidate(prog: &Program, readers: &[usize], e: usize) -> Option<(usize, Vec<
         let untouched = producer.params[EPILOGUE_AT + 6] == 0
             && f32::from_bits(producer.params[lo_w]) == f32::NEG_INFINITY
             && f32::from_bits(producer.params[hi_w]) == f32::INFINITY;
-        if !untouched || prog.values[root].shape.iter().product::<usize>() != prog.values[ew.step.output].len() {
+        if !untouched || prog.values[root].shape.iter().product::<usize>() != prog.values[ew.step.output].elements() {
             continue;
         }
         if let Some((ops, lo, hi)) = as_epilogue(&ew, k) {

@@ -36,7 +36,7 @@ pub fn plan(prog: &Program) -> Placement {
         if placement.slot_of[v].is_some() || !matches!(prog.values[v].storage, Storage::Temp) {
             continue;
         }
-        let bytes = (prog.values[v].len().max(1) * 4) as u64;
+        let bytes = (prog.values[v].elements().max(1) * 4) as u64;
         placement.unpooled_bytes += bytes;
         let free = |k: &usize| busy_until[*k] < s;
         let fitting = (0..busy_until.len()).filter(free).filter(|&k| placement.slot_bytes[k] >= bytes);

@@ -26,7 +26,7 @@ pub struct Value {
 }
 
 impl Value {
-    pub fn len(&self) -> usize {
+    pub fn elements(&self) -> usize {
         self.shape.iter().product()
     }
 }

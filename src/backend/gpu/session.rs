@@ -84,7 +84,7 @@ impl GpuPlan {
         let mut inputs = vec![];
         let mut weight_bytes = 0u64;
         for (v, value) in prog.values.iter().enumerate() {
-            let bytes = (value.len().max(1) * 4) as u64;
+            let bytes = (value.elements().max(1) * 4) as u64;
             match &value.storage {
                 &Storage::Input(ix) => {
                     let b = device.create_buffer(&wgpu::BufferDescriptor {
@@ -182,7 +182,11 @@ impl GpuPlan {
             .outputs
             .iter()
             .map(|&o| {
-                (buffer_index(prog, slot_base, &placement, &own, o), prog.values[o].len(), prog.values[o].shape.clone())
+                (
+                    buffer_index(prog, slot_base, &placement, &own, o),
+                    prog.values[o].elements(),
+                    prog.values[o].shape.clone(),
+                )
             })
             .collect();
         let staging_bytes = outputs.iter().map(|o| o.1.max(1) as u64 * 4).sum::<u64>();

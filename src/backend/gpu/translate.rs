@@ -21,8 +21,8 @@ use tract_onnx::tract_core::ops::nn::{self as tnn, DataFormat, Reduce, Reducer, 
 use tract_onnx::tract_core::ops::source::TypedSource;
 
 use super::kernels::{
-    EwOp, Kernel, PoolMode, RowsMode, EPILOGUE_AT, EPILOGUE_OPS, EW_INPUTS, EW_REGISTERS, IMM, IMM_RDIV, IMM_RPOW, IMM_RSUB,
-    MAX_RANK,
+    EwOp, Kernel, PoolMode, RowsMode, EPILOGUE_AT, EPILOGUE_OPS, EW_INPUTS, EW_REGISTERS, IMM, IMM_RDIV, IMM_RPOW,
+    IMM_RSUB, MAX_RANK,
 };
 use super::program::{f, grid_1d, strides, Program, Step, Storage, ValueId};
 
