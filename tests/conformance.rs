@@ -147,8 +147,7 @@ fn onnx_light_models_match_the_shipped_outputs() {
 }
 
 fn gpu_here() -> bool {
-    std::env::var("SHOPFLOOR_EXPECT_GPU").is_ok_and(|v| v == "1")
-        || pollster::block_on(shopfloor::backend::probe()).webgpu.available
+    gpu_expected() || pollster::block_on(shopfloor::backend::probe()).webgpu.available
 }
 
 #[test]

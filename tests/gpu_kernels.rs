@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::onnx::*;
-use common::relative_error;
+use common::{gpu_expected, relative_error};
 use shopfloor::{BackendChoice, BackendKind, ErrorCode, HostTensor, LoadOptions, Model};
 use tract_onnx::pb;
 
@@ -36,10 +36,6 @@ impl Rng {
     fn pick<T: Copy>(&mut self, v: &[T]) -> T {
         v[self.int(0, v.len() - 1)]
     }
-}
-
-fn gpu_expected() -> bool {
-    std::env::var("SHOPFLOOR_EXPECT_GPU").is_ok_and(|v| v == "1")
 }
 
 fn any_f32(name: &str) -> pb::ValueInfoProto {

@@ -11,10 +11,6 @@ use shopfloor::{BackendChoice, BackendKind, LoadOptions, Model};
 
 const TOLERANCE: f64 = 1e-3;
 
-fn gpu_expected() -> bool {
-    std::env::var("SHOPFLOOR_EXPECT_GPU").is_ok_and(|v| v == "1")
-}
-
 fn check(case_name: &str) {
     let Some(dir) = cached(&format!("refs/{case_name}")) else { return };
     let case = read_case(&dir, &cache());

@@ -118,3 +118,8 @@ pub fn allclose(got: &HostTensor, want: &HostTensor, rtol: f64, atol: f64) -> Re
     }
     Ok(())
 }
+
+/// `make test` sets SHOPFLOOR_EXPECT_GPU=1: a missing adapter is then a failure, not a skip.
+pub fn gpu_expected() -> bool {
+    std::env::var("SHOPFLOOR_EXPECT_GPU").is_ok_and(|v| v == "1")
+}
