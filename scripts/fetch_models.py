@@ -95,6 +95,38 @@ def unpack(pkg: dict, archive: Path) -> None:
         (CACHE / dest / ".complete").write_text(archive.name + "\n")
 
 
+def export(spec: dict) -> None:
+    """Runs a converter (e.g. .pth → .onnx) and pins its output like a download."""
+    out = CACHE / spec["output"]
+    if out.exists() and sha256(out) == spec["sha256"]:
+        print(f"[models] {spec['output']}: present")
+        return
+    print(f"[models] {spec['output']}: exporting with {spec['script']}")
+    tmp = out.with_suffix(".tmp")
+    subprocess.run([sys.executable, str(ROOT / spec["script"]), *[str(CACHE / i) for i in spec["inputs"]], str(tmp)], check=True)
+    digest = sha256(tmp)
+    if digest != spec["sha256"]:
+        tmp.unlink()
+        sys.exit(f"fetch_models: the export {spec['output']} has sha256 {digest}, expected {spec['sha256']}")
+    tmp.replace(out)
+
+
+def write_manifest(dest: str, spec: dict) -> None:
+    """A pipeline manifest next to its models: the sha256 of each model file filled in, labels
+    resolved from the file the registry package ships."""
+    spec = json.loads(json.dumps(spec))
+    folder = (CACHE / dest).parent
+    for ref in [spec.get("model")] + list(spec.get("models", {}).values()):
+        if ref:
+            ref["sha256"] = sha256(folder / ref["file"])
+    labels = spec.get("labels")
+    if isinstance(labels, dict):
+        table = json.loads((folder / labels["fromJson"]).read_text())
+        names = [table[str(i)] for i in range(len(table))] if isinstance(table, dict) else table
+        spec["labels"] = [n.split(",")[0].strip() for n in names] if labels.get("firstSynonym") else names
+    (CACHE / dest).write_text(json.dumps(spec, indent=1, ensure_ascii=False) + "\n")
+
+
 def main() -> None:
     sources = json.loads((ROOT / "models" / "sources.json").read_text())
     for pkg in sources["packages"]:
@@ -104,6 +136,11 @@ def main() -> None:
             continue
         print(f"[models] {label}: fetching from {pkg['registry']}")
         unpack(pkg, download(pkg))
+    for spec in sources.get("exports", []):
+        export(spec)
+    for dest, spec in sources.get("manifests", {}).items():
+        write_manifest(dest, spec)
+    print(f"[models] manifests: {', '.join(sources.get('manifests', {}))}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ pub mod error;
 pub mod js;
 pub mod model;
 pub mod tensor;
+pub mod vision;
 
 pub use backend::{BackendKind, Backends, CpuInfo, GpuAdapterInfo, GpuStatus};
 pub use error::{Error, ErrorCode, Result};
