@@ -165,7 +165,7 @@ pub fn decode_ssd(
     (w, h): (f32, f32),
 ) -> Result<Vec<Candidate>> {
     let n = boxes.len() / 4;
-    if boxes.len() % 4 != 0 || scores.len() != n * classes {
+    if !boxes.len().is_multiple_of(4) || scores.len() != n * classes {
         return Err(Error::ModelInvalid(format!(
             "SSD outputs hold {} box values and {} scores: expected N×4 and N×{classes}",
             boxes.len(),

@@ -107,7 +107,8 @@ pub struct TextManifest {
     pub recognition: super::ocr::RecParams,
 }
 
-/// Every manifest, tagged by `task`.
+/// Every manifest, tagged by `task`. Parsed once per pipeline, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "task", rename_all = "kebab-case")]
 pub enum Manifest {

@@ -7,6 +7,7 @@ pub mod classify;
 pub mod detect;
 pub mod faces;
 pub mod image;
+pub mod load;
 pub mod manifest;
 pub mod ocr;
 pub mod preprocess;

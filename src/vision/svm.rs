@@ -72,7 +72,8 @@ impl LinearSvm {
         if dim == 0 || dim > 1 << 16 {
             return Err(Error::InvalidArgument(format!("feature size {dim} is out of range (1..=65536)")));
         }
-        if !(options.c > 0.0 && options.c.is_finite()) || !(options.tolerance > 0.0) || options.max_iterations == 0 {
+        let positive = |v: f32| v.is_finite() && v > 0.0;
+        if !positive(options.c) || !positive(options.tolerance) || options.max_iterations == 0 {
             return Err(Error::InvalidArgument(
                 "SVM options: c and tolerance must be positive, maxIterations ≥ 1".into(),
             ));

@@ -193,10 +193,8 @@ impl TextReader {
             std::mem::swap(&mut cw, &mut ch);
         }
         let mut rotated = false;
-        if self.cls.is_some() {
-            let spec = self.manifest.models.orientation.clone().expect("checked at creation");
-            let t = line_tensor(img, origin, ex, ey, cw, ch, &spec, spec.input.width)?;
-            let cls = self.cls.as_mut().expect("checked");
+        if let (Some(cls), Some(spec)) = (self.cls.as_mut(), self.manifest.models.orientation.as_ref()) {
+            let t = line_tensor(img, origin, ex, ey, cw, ch, spec, spec.input.width)?;
             let mut outs = forward(cls, &self.names[2], t).await?;
             let (_, probs) = outs
                 .drain()
@@ -214,7 +212,12 @@ impl TextReader {
         let spec = self.manifest.models.recognizer.clone();
         let h = spec.input.height as f32;
         let want = ((h * cw / ch).ceil() as usize).clamp(1, r.max_width);
-        let t = line_tensor(img, origin, ex, ey, cw, ch, &spec, want.max(r.min_width))?;
+        // Widths come in a few buckets so the CPU backend's per-shape plans are reused across
+        // lines and frames instead of compiled for every line length.
+        let bucket =
+            WIDTH_BUCKETS.iter().map(|m| m * r.min_width / 2).find(|&b| b >= want).unwrap_or(want.max(r.min_width));
+        let t =
+            line_tensor(img, origin, ex, ey, cw, ch, &spec, bucket.max(r.min_width).min(r.max_width.max(r.min_width)))?;
         let mut outs = forward(&mut self.rec, &self.names[1], t).await?;
         let name = self.rec.outputs()[0].name.clone();
         let (dims, probs) = take(&mut outs, &name)?;
@@ -236,6 +239,9 @@ impl TextReader {
         Ok(Some(TextLine { text, confidence, corners: q.map(|(x, y)| [x, y]), chars, rotated }))
     }
 }
+
+/// Recogniser input widths, in halves of `minWidth`: 320, 480, 640, 960, 1280, 1600 for PP-OCR.
+const WIDTH_BUCKETS: [usize; 6] = [2, 3, 4, 6, 8, 10];
 
 fn dist(a: Pt, b: Pt) -> f32 {
     ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()

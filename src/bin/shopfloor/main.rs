@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod vision;
+
 use shopfloor::tract_ndarray::{ArrayD, IxDyn};
 use shopfloor::{BackendChoice, Error, HostTensor, LoadOptions, Model, TensorData};
 
@@ -21,6 +23,12 @@ commands:
       min / median / max latency over N runs (default 20) after 3 warm-up runs
   bench-kernels
       GFLOP/s of the GPU's matmul (1024³, 2048³) and 3x3 conv kernels on this machine's adapter
+  classify IMAGE [--top 5] [--model MANIFEST.json] [--backend auto|cpu|webgpu]
+      ImageNet labels (EfficientNet-Lite0 by default) as JSON: label, score, classIndex
+  faces IMAGE [--model MANIFEST.json] [--backend ...]
+      face boxes and 6 landmarks in image pixels (BlazeFace by default)
+  read-text IMAGE [--model MANIFEST.json] [--backend auto|cpu]
+      text lines with corner points, text and per-character confidence (PP-OCRv4 by default)
   backends
       which backends this machine offers (JSON)
   version
@@ -53,6 +61,11 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             Ok(())
         }
+        Some(cmd @ ("classify" | "faces" | "read-text")) => vision::parse(&argv[1..]).and_then(|a| match cmd {
+            "classify" => vision::classify(&a),
+            "faces" => vision::faces(&a),
+            _ => vision::read_text(&a),
+        }),
         Some(cmd @ ("info" | "run" | "bench")) => parse_args(&argv[1..]).and_then(|a| match cmd {
             "info" => info(&a),
             "run" => run(&a),
