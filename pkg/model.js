@@ -80,7 +80,7 @@ export function tensor(dtype, dims, data) {
   return { dims: [...dims], data: arr, dtype };
 }
 
-async function readSource(source, { onProgress, signal }) {
+export async function readSource(source, { onProgress, signal }) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);

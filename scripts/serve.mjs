@@ -58,6 +58,9 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false } =
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'no-cache',
     };
+    // The sample photos may be embedded by other origins (without CORS, so their pixels stay
+    // unreadable there): the browser tests use that to make a tainted image.
+    if ((req.url ?? '').startsWith('/models/cache/images/')) headers['Cross-Origin-Resource-Policy'] = 'cross-origin';
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, headers).end();
       return;

@@ -7,3 +7,4 @@ PY=target/py/bin/python
 "$PY" scripts/fetch_models.py
 "$PY" -W ignore tests/conformance/gen_onnx_suite.py models/cache/onnx-suite
 "$PY" tests/parity/make_refs.py
+"$PY" tests/e2e/make_y4m.py

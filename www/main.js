@@ -1,4 +1,5 @@
 import { backends, init, version } from '../pkg/index.js';
+import { setupCamera } from './camera.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -59,6 +60,7 @@ async function main() {
     ? 'Ready: models can run on WebGPU or the CPU.'
     : 'Ready: models run on the CPU (no WebGPU in this browser).';
   document.body.dataset.state = 'ready';
+  await setupCamera();
 }
 
 main().catch((err) => {

@@ -4,9 +4,11 @@
 mod error;
 mod model;
 mod tensor;
+mod vision;
 
 pub use error::to_js_error;
 pub use model::WasmModel;
+pub use vision::{WasmFaceDetector, WasmImageClassifier, WasmLinearSvm, WasmObjectDetector, WasmTextReader};
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;

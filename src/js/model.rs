@@ -23,7 +23,7 @@ struct JsLoadOptions {
     plan_cache_size: Option<f64>,
 }
 
-fn load_options(value: JsValue) -> Result<LoadOptions, Error> {
+pub(crate) fn load_options(value: JsValue) -> Result<LoadOptions, Error> {
     let o: JsLoadOptions = if value.is_undefined() || value.is_null() {
         JsLoadOptions::default()
     } else {
@@ -80,7 +80,7 @@ impl Drop for WasmModel {
     }
 }
 
-fn busy() -> JsValue {
+pub(crate) fn busy() -> JsValue {
     to_js_error(&Error::Busy(
         "a run of this model is still pending: await it before starting the next (or load a second model)".into(),
     ))

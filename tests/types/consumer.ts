@@ -1,6 +1,9 @@
 // Compiled by tests/e2e/package.test.mjs with `tsc --strict --noEmit`: the public types must
 // let a user write this without casts.
-import { backends, init, memoryStats, Model, ShopfloorError, tensor, version, type Backends, type ErrorCode } from '../../pkg/index.js';
+import {
+  backends, blurFaces, Embedder, FaceDetector, ImageClassifier, init, LinearSvm, memoryStats, Model, readFrame, ShopfloorError, tensor, TextReader, version,
+  type Backends, type Classification, type ErrorCode, type Explanation, type Face, type TextLine,
+} from '../../pkg/index.js';
 
 async function main(): Promise<string> {
   await init();
@@ -32,3 +35,22 @@ async function useModel(pixels: Float32Array): Promise<number> {
 
 void main();
 void useModel;
+
+async function useVision(video: HTMLVideoElement, canvas: HTMLCanvasElement): Promise<number> {
+  const classifier = await ImageClassifier.create({ model: '/models/cache/efficientnet/manifest.json', backend: 'auto' });
+  const top: Classification[] = await classifier.classify(video, { topK: 3 });
+  const why: Explanation = await classifier.explain(video, top[0].classIndex);
+  const faces = await FaceDetector.create({ model: '/models/cache/blazeface/manifest.json' });
+  const found: Face[] = await blurFaces(video, canvas, { detector: faces });
+  const reader = await TextReader.create({ model: new URL('https://example.invalid/ppocr/manifest.json'), backend: 'cpu' });
+  const lines: TextLine[] = await reader.read(canvas);
+  const svm = await LinearSvm.create({ embedder: new Embedder(classifier) });
+  await svm.addExample(video, 'ok part');
+  await svm.addExample(new Float32Array(1280), 'scratched');
+  const report = svm.train();
+  const p = await svm.predict(video);
+  const again = await LinearSvm.fromJSON(svm.toJSON());
+  const frame: ImageData = readFrame(canvas);
+  return top.length + why.heatmap.width + found.length + lines.length + report.iterations + p.decision + again.classes.length + frame.width;
+}
+void useVision;
