@@ -42,7 +42,7 @@ test-wasm:
 	bash scripts/test-wasm.sh
 
 test-e2e:
-	node --test tests/e2e/
+	SHOPFLOOR_REQUIRE_MODELS=1 node --test tests/e2e/
 
 lint:
 	cargo fmt --check

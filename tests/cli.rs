@@ -77,3 +77,42 @@ fn failures_print_the_error_code_and_exit_non_zero() {
         assert!(err.starts_with("BACKEND_UNAVAILABLE:"), "{err}");
     }
 }
+
+#[test]
+fn vision_commands_print_one_json_document() {
+    let (Some(coffee), Some(astro), Some(page)) =
+        (cached("images/coffee.png"), cached("images/astronaut.png"), cached("images/page.png"))
+    else {
+        return;
+    };
+    if cached("efficientnet/manifest.json").is_none() {
+        return;
+    }
+    let json = |args: &[&str]| -> serde_json::Value {
+        let (code, out, err) = shopfloor(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {out}"))
+    };
+    let c = json(&["classify", coffee.to_str().unwrap(), "--top", "3", "--backend", "cpu"]);
+    assert_eq!(c["classes"].as_array().unwrap().len(), 3);
+    assert_eq!(c["classes"][0]["label"], "espresso");
+    assert_eq!((c["width"].as_u64(), c["height"].as_u64()), (Some(600), Some(400)));
+    let f = json(&["faces", astro.to_str().unwrap(), "--backend", "cpu"]);
+    assert_eq!(f["faces"].as_array().unwrap().len(), 1);
+    assert_eq!(f["faces"][0]["keypoints"].as_array().unwrap().len(), 6);
+    let t = json(&["read-text", page.to_str().unwrap()]);
+    assert_eq!(t["lines"][0]["text"], "Region-based segmentation");
+    assert_eq!(t["lines"][0]["box"].as_array().unwrap().len(), 4);
+
+    // Errors: exit status and the code first on stderr.
+    let (code, _, err) = shopfloor(&["classify", "/nonexistent.png"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("INVALID_ARGUMENT"), "{err}");
+    let manifest = cached("blazeface/manifest.json").unwrap();
+    let (code, _, err) = shopfloor(&["classify", coffee.to_str().unwrap(), "--model", manifest.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("face-detection") && err.contains("classification"), "{err}");
+    let (code, _, err) = shopfloor(&["read-text", page.to_str().unwrap(), "--backend", "webgpu"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("BACKEND_UNAVAILABLE"), "{err}");
+}

@@ -48,7 +48,11 @@ pub struct WasmImageClassifier {
 
 #[wasm_bindgen(js_class = WasmImageClassifier)]
 impl WasmImageClassifier {
-    pub async fn create(manifest_json: String, model: Vec<u8>, options: JsValue) -> Result<WasmImageClassifier, JsValue> {
+    pub async fn create(
+        manifest_json: String,
+        model: Vec<u8>,
+        options: JsValue,
+    ) -> Result<WasmImageClassifier, JsValue> {
         let Manifest::Classification(m) = manifest(&manifest_json, "classification")? else { unreachable!() };
         let opts = load_options(options).map_err(js_err)?;
         let c = load::classifier(m, &model, &opts).await.map_err(js_err)?;
@@ -82,7 +86,13 @@ impl WasmImageClassifier {
     }
 
     /// Resolves to `{ label, score, classIndex, width, height, heat: Float32Array, rgba: Uint8ClampedArray }`.
-    pub fn explain(&self, width: u32, height: u32, rgba: Vec<u8>, class_index: Option<u32>) -> Result<js_sys::Promise, JsValue> {
+    pub fn explain(
+        &self,
+        width: u32,
+        height: u32,
+        rgba: Vec<u8>,
+        class_index: Option<u32>,
+    ) -> Result<js_sys::Promise, JsValue> {
         let img = frame(width, height, rgba)?;
         Ok(with_pipeline!(self.inner, |c| {
             let (cls, sal) = c.explain(&img, class_index.map(|i| i as usize)).await.map_err(js_err)?;
@@ -132,7 +142,11 @@ pub struct WasmObjectDetector {
 
 #[wasm_bindgen(js_class = WasmObjectDetector)]
 impl WasmObjectDetector {
-    pub async fn create(manifest_json: String, model: Vec<u8>, options: JsValue) -> Result<WasmObjectDetector, JsValue> {
+    pub async fn create(
+        manifest_json: String,
+        model: Vec<u8>,
+        options: JsValue,
+    ) -> Result<WasmObjectDetector, JsValue> {
         let Manifest::ObjectDetection(m) = manifest(&manifest_json, "object-detection")? else { unreachable!() };
         let opts = load_options(options).map_err(js_err)?;
         let d = load::object_detector(m, &model, &opts).await.map_err(js_err)?;
@@ -157,7 +171,11 @@ pub struct WasmTextReader {
 #[wasm_bindgen(js_class = WasmTextReader)]
 impl WasmTextReader {
     /// `files`: the detector, recogniser and (if the manifest names one) orientation model bytes.
-    pub async fn create(manifest_json: String, files: Vec<js_sys::Uint8Array>, options: JsValue) -> Result<WasmTextReader, JsValue> {
+    pub async fn create(
+        manifest_json: String,
+        files: Vec<js_sys::Uint8Array>,
+        options: JsValue,
+    ) -> Result<WasmTextReader, JsValue> {
         let Manifest::TextReading(m) = manifest(&manifest_json, "text-reading")? else { unreachable!() };
         let opts = load_options(options).map_err(js_err)?;
         let files: Vec<Vec<u8>> = files.iter().map(|f| f.to_vec()).collect();

@@ -10,6 +10,7 @@ import { ARTIFACTS, launch, serve, watchErrors } from './browser.mjs';
 
 const VIDEO = fileURLToPath(new URL('../../models/cache/video/', import.meta.url));
 const haveData = existsSync(join(VIDEO, 'coffee.y4m')) && existsSync(fileURLToPath(new URL('../../models/cache/efficientnet/manifest.json', import.meta.url)));
+if (!haveData && process.env.SHOPFLOOR_REQUIRE_MODELS) throw new Error('vision test data missing: run scripts/test-data.sh');
 const skip = haveData ? false : 'test data missing: run scripts/test-data.sh';
 
 let server;

@@ -23,12 +23,13 @@ commands:
       min / median / max latency over N runs (default 20) after 3 warm-up runs
   bench-kernels
       GFLOP/s of the GPU's matmul (1024³, 2048³) and 3x3 conv kernels on this machine's adapter
-  classify IMAGE [--top 5] [--model MANIFEST.json] [--backend auto|cpu|webgpu]
+  classify IMAGE [--top 5] [--model MANIFEST.json] [--backend auto|cpu|webgpu] [--runs N]
       ImageNet labels (EfficientNet-Lite0 by default) as JSON: label, score, classIndex
   faces IMAGE [--model MANIFEST.json] [--backend ...]
       face boxes and 6 landmarks in image pixels (BlazeFace by default)
   read-text IMAGE [--model MANIFEST.json] [--backend auto|cpu]
       text lines with corner points, text and per-character confidence (PP-OCRv4 by default)
+  (classify, faces, read-text: --runs N repeats the pipeline; latencyMs gives the first and median)
   backends
       which backends this machine offers (JSON)
   version
