@@ -1,5 +1,8 @@
 //! The vision pipelines for JS. Frames arrive as RGBA bytes (pkg/vision.js turns videos, images,
 //! canvases, bitmaps and `VideoFrame`s into `ImageData`); results leave as plain objects.
+// Each pipeline's borrow is held across its model's await on purpose, as in model.rs: a second
+// call meanwhile gets BUSY, never interleaved state (the page is single-threaded).
+#![allow(clippy::await_holding_refcell_ref)]
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -34,7 +37,6 @@ macro_rules! with_pipeline {
     ($inner:expr, |$p:ident| $body:expr) => {{
         let inner = $inner.clone();
         future_to_promise(async move {
-            #[allow(clippy::await_holding_refcell_ref)]
             let mut $p = inner.try_borrow_mut().map_err(|_| busy())?;
             $body
         })
