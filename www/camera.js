@@ -197,10 +197,25 @@ function classRow(name = '') {
   count.className = 'count';
   add.addEventListener('click', async () => {
     if (!input.value.trim() || !lastFrame) return;
-    const s = await ensureSvm();
-    await s.addExample(lastFrame, input.value.trim());
-    await idb('readwrite', (st) => st.put(s.toJSON(), 'head'));
-    refreshCounts();
+    try {
+      const frame = await createImageBitmap(lastFrame); // before any await: the loop replaces lastFrame
+      const s = await ensureSvm();
+      // The live prediction shares the classifier: wait for its turn instead of failing.
+      for (let tries = 0; ; tries++) {
+        try {
+          await s.addExample(frame, input.value.trim());
+          break;
+        } catch (e) {
+          if (e.code !== 'BUSY' || tries > 50) throw e;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      frame.close();
+      await idb('readwrite', (st) => st.put(s.toJSON(), 'head'));
+      refreshCounts();
+    } catch (e) {
+      $('teach-status').textContent = `${e.message}${e.code ? ` (${e.code})` : ''}`;
+    }
   });
   div.append(input, add, count);
   $('teach-classes').append(div);
@@ -243,7 +258,8 @@ export async function setupCamera() {
     $('teach-status').textContent = 'Forgotten.';
   });
   const saved = await idb('readonly', (s) => s.get('head')).catch(() => null);
-  const names = saved?.classes?.length ? saved.classes : ['', ''];
+  const names = [...(saved?.classes ?? [])];
+  while (names.length < 2) names.push('');
   for (const n of names) classRow(n);
   if (saved) {
     await ensureSvm().catch(() => null);

@@ -21,8 +21,9 @@ const BASE_ARGS = [
 const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader'];
 
 /** Launches Chromium; `webgpu: false` hides WebGPU entirely, as on a browser without it. */
-export async function launch({ webgpu = true, args = [] } = {}) {
-  const profile = mkdtempSync(join(tmpdir(), 'shopfloor-chromium-'));
+export async function launch({ webgpu = true, args = [], profileDir } = {}) {
+  // A given profile directory is kept (IndexedDB across launches); the caller removes it.
+  const profile = profileDir ?? mkdtempSync(join(tmpdir(), 'shopfloor-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
@@ -30,7 +31,7 @@ export async function launch({ webgpu = true, args = [] } = {}) {
   });
   const close = async () => {
     await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    if (!profileDir) rmSync(profile, { recursive: true, force: true });
   };
   return { context, close };
 }

@@ -3,7 +3,8 @@
 // give typed errors.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARTIFACTS, launch, serve, watchErrors } from './browser.mjs';
@@ -206,5 +207,51 @@ test('SDK: bad frame sources are typed errors', { skip }, async () => {
     });
   } finally {
     await close();
+  }
+});
+
+test('demo teach mode: two classes from two fake cameras, kept in IndexedDB across launches', { skip }, async () => {
+  const profileDir = mkdtempSync(join(tmpdir(), 'shopfloor-teach-'));
+  // One launch per camera file (Chromium's fake camera plays one file); the profile persists.
+  const session = async (file, work) => {
+    const { context, close } = await launch({ webgpu: false, args: camera(file), profileDir });
+    try {
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+      await page.selectOption('#mode', 'teach');
+      await page.selectOption('#backend', 'cpu');
+      await page.click('#start');
+      await page.waitForFunction(() => document.getElementById('camera').dataset.ready === 'true', null, { timeout: 120_000 });
+      const out = await work(page);
+      assert.deepEqual(errors, []);
+      return out;
+    } finally {
+      await close();
+    }
+  };
+  const teach = async (page, row, name) => {
+    const div = page.locator('#teach-classes > div').nth(row);
+    await div.locator('input').fill(name);
+    for (let i = 1; i <= 3; i++) {
+      await div.locator('button').click();
+      await page.waitForFunction(([r, n]) => document.querySelectorAll('#teach-classes .count')[r].textContent.includes(`${n} examples`), [row, i], { timeout: 60_000 });
+    }
+  };
+  const prediction = (page, label) =>
+    page.waitForFunction((l) => document.getElementById('results').textContent.startsWith(`${l} (margin`), label, { timeout: 60_000 });
+  try {
+    await session('coffee.y4m', (page) => teach(page, 0, 'cup'));
+    await session('chelsea.y4m', async (page) => {
+      assert.equal(await page.locator('#teach-classes input').first().inputValue(), 'cup', 'the first class was not restored');
+      await teach(page, 1, 'cat');
+      await page.click('#teach-train');
+      await page.waitForFunction(() => /Trained on 6 examples of 2 classes/.test(document.getElementById('teach-status').textContent), null, { timeout: 60_000 });
+      await prediction(page, 'cat');
+    });
+    await session('coffee.y4m', (page) => prediction(page, 'cup'));
+  } finally {
+    rmSync(profileDir, { recursive: true, force: true });
   }
 });
