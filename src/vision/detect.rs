@@ -93,12 +93,7 @@ fn activate(v: &mut [f32], a: Activation) {
     match a {
         Activation::None => {}
         Activation::Sigmoid => v.iter_mut().for_each(|x| *x = 1.0 / (1.0 + (-*x).exp())),
-        Activation::Softmax => {
-            let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            v.iter_mut().for_each(|x| *x = (*x - m).exp());
-            let s: f32 = v.iter().sum();
-            v.iter_mut().for_each(|x| *x /= s);
-        }
+        Activation::Softmax => super::classify::softmax_in_place(v),
     }
 }
 

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use super::boxes::{weighted_nms, BBox, Candidate};
 use super::image::RgbaImage;
 use super::manifest::FaceManifest;
-use super::preprocess::ToSource;
 use super::run::{check_outputs, forward, input_name, take};
 use crate::{Error, Model, Result};
 
@@ -167,15 +166,15 @@ impl FaceDetector {
             }
         }
         let faces = weighted_nms(cands, d.iou_threshold, d.max_faces);
-        Ok(faces.into_iter().map(|c| to_face(c, &to_source, img)).collect())
-    }
-}
-
-fn to_face(c: Candidate, _map: &ToSource, img: &RgbaImage) -> Face {
-    Face {
-        bbox: c.bbox.clip(img.width as f32, img.height as f32),
-        score: c.score,
-        keypoints: c.keypoints.into_iter().map(|(x, y)| [x, y]).collect(),
+        let (w, h) = (img.width as f32, img.height as f32);
+        Ok(faces
+            .into_iter()
+            .map(|c| Face {
+                bbox: c.bbox.clip(w, h),
+                score: c.score,
+                keypoints: c.keypoints.into_iter().map(|(x, y)| [x, y]).collect(),
+            })
+            .collect())
     }
 }
 

@@ -40,8 +40,8 @@ pub async fn text_reader(m: TextManifest, files: &[Vec<u8>], opts: &LoadOptions)
             files.len()
         )));
     }
-    // The detector's input size follows each frame; the CPU plans per shape, so keep it there
-    // unless the caller insists.
+    // PP-OCR's models have symbolic shapes: the CPU compiles a plan per shape (cached), and
+    // `"webgpu"` is refused by the loader with the reason.
     let det = model(&files[0], &m.models.detector, opts).await?;
     let rec = model(&files[1], &m.models.recognizer, opts).await?;
     let cls = match &m.models.orientation {
