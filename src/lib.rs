@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod audio;
 pub mod js;
 pub mod model;
 pub mod tensor;

@@ -3,11 +3,13 @@
 
 mod error;
 mod model;
+mod speech;
 mod tensor;
 mod vision;
 
 pub use error::to_js_error;
 pub use model::WasmModel;
+pub use speech::{WasmKeywordSpotter, WasmVad, WasmVoiceCommands};
 pub use vision::{WasmFaceDetector, WasmImageClassifier, WasmLinearSvm, WasmObjectDetector, WasmTextReader};
 
 use serde::Serialize;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod speech;
 mod vision;
 
 use shopfloor::tract_ndarray::{ArrayD, IxDyn};
@@ -30,6 +31,17 @@ commands:
   read-text IMAGE [--model MANIFEST.json] [--backend auto|cpu]
       text lines with corner points, text and per-character confidence (PP-OCRv4 by default)
   (classify, faces, read-text: --runs N repeats the pipeline; latencyMs gives the first and median)
+  commands AUDIO.wav [--enrolled FILE.json ...] [--model MANIFEST.json] [--backend cpu|webgpu]
+                     [--threshold T] [--chunk SAMPLES]
+      each voice command as a JSON line {command, confidence, start, end} (seconds); any WAV rate
+      and channel count; fed in chunks (default 4096 samples) as a microphone would
+  vad AUDIO.wav [--model MANIFEST.json]
+      speech segments as JSON lines {start, end} (Silero VAD)
+  enrol NAME TAKE1.wav TAKE2.wav TAKE3.wav [...] [--out FILE.json]
+      trains a custom command (left-to-right HMM, Baum-Welch) from 3-10 takes of a phrase
+  bench-commands [DIR] [--backend ...] [--threshold T]
+      detection rate per command at clean / 10 dB / 0 dB, false alarms per hour, latency and
+      real-time factor on the test speech (default DIR models/cache/speech-test)
   backends
       which backends this machine offers (JSON)
   version
@@ -66,6 +78,12 @@ fn main() -> ExitCode {
             "classify" => vision::classify(&a),
             "faces" => vision::faces(&a),
             _ => vision::read_text(&a),
+        }),
+        Some(cmd @ ("commands" | "vad" | "enrol" | "bench-commands")) => speech::parse(&argv[1..]).and_then(|a| match cmd {
+            "commands" => speech::commands(&a),
+            "vad" => speech::vad(&a),
+            "enrol" => speech::enrol(&a),
+            _ => speech::bench(&a),
         }),
         Some(cmd @ ("info" | "run" | "bench")) => parse_args(&argv[1..]).and_then(|a| match cmd {
             "info" => info(&a),

@@ -1,0 +1,370 @@
+// Speech: VoiceCommands, KeywordSpotter, Vad, MicrophoneStream. Audio is captured and processed on
+// this device; nothing is sent anywhere. Documented in index.d.ts.
+import { call, callAsync, init, ShopfloorError } from './core.js';
+import { readSource } from './model.js';
+
+const finalizer = new FinalizationRegistry((inner) => {
+  try {
+    inner.free();
+  } catch {
+    // already freed
+  }
+});
+
+function wasmOptions({ backend = 'auto', maxTensorBytes } = {}) {
+  const o = { backend, maxTensorBytes };
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+async function loadSpeechManifest(model, options) {
+  let manifest;
+  let base;
+  if (typeof model === 'string' || model instanceof URL) {
+    base = new URL(model, globalThis.location?.href);
+    const text = new TextDecoder().decode(await readSource(base.href, { signal: options.signal }));
+    try {
+      manifest = JSON.parse(text);
+    } catch (cause) {
+      throw new ShopfloorError('INVALID_ARGUMENT', `${base.href} is not a JSON manifest: ${cause.message}`, { cause });
+    }
+  } else if (model && typeof model === 'object') {
+    manifest = model;
+    base = new URL(model.baseUrl ?? '.', globalThis.location?.href);
+  } else {
+    throw new ShopfloorError('INVALID_ARGUMENT', '`model` must be the URL of a voice-command manifest.json or the manifest object (with `baseUrl`)');
+  }
+  if (manifest?.task !== 'voice-commands') {
+    throw new ShopfloorError('INVALID_ARGUMENT', `the manifest's task is "${manifest?.task}", expected "voice-commands"`);
+  }
+  const refs = [manifest.frontend?.melspectrogram, manifest.frontend?.embedding, manifest.head, manifest.vad];
+  if (refs.some((r) => !r || typeof r.file !== 'string')) {
+    throw new ShopfloorError('INVALID_ARGUMENT', 'the manifest must name frontend.melspectrogram, frontend.embedding, head and vad files');
+  }
+  const files = await Promise.all(refs.map((r) => readSource(new URL(r.file, base).href, options)));
+  return { manifest, json: JSON.stringify(manifest), files };
+}
+
+function checkSamples(samples, sampleRate) {
+  if (!(samples instanceof Float32Array)) {
+    throw new ShopfloorError('INVALID_ARGUMENT', 'samples must be a Float32Array of mono audio in [-1, 1]');
+  }
+  if (!Number.isInteger(sampleRate) || sampleRate <= 0) {
+    throw new ShopfloorError('INVALID_ARGUMENT', `sampleRate must be the audio's rate in Hz (e.g. 48000), not ${sampleRate}`);
+  }
+}
+
+class Pipeline {
+  #inner;
+  #queue = Promise.resolve();
+  constructor(inner) {
+    this.#inner = inner;
+    finalizer.register(this, inner, this);
+  }
+  get _inner() {
+    if (!this.#inner) throw new ShopfloorError('INVALID_ARGUMENT', `this ${this.constructor.name} was freed: create it again`);
+    return this.#inner;
+  }
+  /** Runs calls one after another: chunks from a microphone never overlap (no BUSY). */
+  _serial(fn) {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+  info() {
+    return call(() => this._inner.info());
+  }
+  free() {
+    if (!this.#inner) return;
+    finalizer.unregister(this);
+    const inner = this.#inner;
+    this.#inner = null;
+    inner.free();
+  }
+}
+
+/** Streams audio into `pipeline.feed` from a MicrophoneStream; returns a function that stops it. */
+function attach(pipeline, mic, onError) {
+  if (!(mic instanceof MicrophoneStream)) {
+    throw new ShopfloorError('INVALID_ARGUMENT', 'listen() takes a MicrophoneStream (MicrophoneStream.open())');
+  }
+  return mic.on('data', (samples) => {
+    pipeline.feed(samples, mic.sampleRate).catch(onError);
+  });
+}
+
+export class VoiceCommands extends Pipeline {
+  #listeners = new Map();
+  #words;
+  static async create(options) {
+    if (!options || typeof options !== 'object') {
+      throw new ShopfloorError('INVALID_ARGUMENT', 'VoiceCommands.create takes { model, backend?, commands?, threshold?, vad? }');
+    }
+    const { commands, threshold, vad } = options;
+    if (commands !== undefined && !(Array.isArray(commands) && commands.every((c) => typeof c === 'string'))) {
+      throw new ShopfloorError('INVALID_ARGUMENT', '`commands` must be an array of command names (e.g. ["stop", "line two"])');
+    }
+    const glue = await init();
+    const { json, files } = await loadSpeechManifest(options.model, options);
+    const voice = { commands: commands ?? [], threshold, vad };
+    for (const k of Object.keys(voice)) if (voice[k] === undefined) delete voice[k];
+    const inner = await callAsync(() => glue.WasmVoiceCommands.create(json, files, wasmOptions(options), voice));
+    return new VoiceCommands(inner);
+  }
+  constructor(inner) {
+    super(inner);
+    this.#words = Object.freeze(call(() => inner.info()).words);
+  }
+  /** The commands it listens for (grammar and enrolled). */
+  get commands() {
+    return call(() => this._inner.info()).commands;
+  }
+  get words() {
+    return this.#words;
+  }
+  /** Speech probability of the latest 32 ms window (0-1). */
+  get vadProbability() {
+    return call(() => this._inner.vadProbability());
+  }
+  /** `type`: 'command' | 'vad' | 'error'. Returns a function that removes the listener. */
+  on(type, listener) {
+    if (!['command', 'vad', 'error'].includes(type)) {
+      throw new ShopfloorError('INVALID_ARGUMENT', `unknown event "${type}": use "command", "vad" or "error"`);
+    }
+    if (typeof listener !== 'function') throw new ShopfloorError('INVALID_ARGUMENT', 'the listener must be a function');
+    if (!this.#listeners.has(type)) this.#listeners.set(type, new Set());
+    this.#listeners.get(type).add(listener);
+    return () => this.off(type, listener);
+  }
+  off(type, listener) {
+    this.#listeners.get(type)?.delete(listener);
+  }
+  #emit(events) {
+    const out = events.map((e) =>
+      e.type === 'command'
+        ? { type: 'command', command: e.command, confidence: e.confidence, start: e.start, end: e.end, decidedAt: e.decidedAt }
+        : e,
+    );
+    for (const e of out) {
+      const type = e.type === 'command' ? 'command' : 'vad';
+      for (const l of this.#listeners.get(type) ?? []) l(e);
+    }
+    return out;
+  }
+  /** Feeds mono samples at `sampleRate`; resolves to (and emits) the events they settled. */
+  feed(samples, sampleRate) {
+    checkSamples(samples, sampleRate);
+    return this._serial(() => callAsync(() => this._inner.feed(samples, sampleRate)).then((ev) => this.#emit(ev)));
+  }
+  /** Ends the stream: decodes what the last audio holds. */
+  finish() {
+    return this._serial(() => callAsync(() => this._inner.finish()).then((ev) => this.#emit(ev)));
+  }
+  reset() {
+    return this._serial(() => call(() => this._inner.reset()));
+  }
+  /** Feeds a MicrophoneStream's chunks; returns a function that stops listening. */
+  listen(mic) {
+    return attach(this, mic, (error) => {
+      const ls = this.#listeners.get('error');
+      if (ls?.size) for (const l of ls) l(error);
+      else console.error(error);
+    });
+  }
+  /**
+   * Trains a custom command from 3-10 recordings of a phrase (`[{ samples, sampleRate }]`) and
+   * starts detecting it. Resolves to its saved form (a plain object for `addEnrolled`).
+   */
+  enrol(name, recordings) {
+    if (typeof name !== 'string' || !name.trim()) throw new ShopfloorError('INVALID_ARGUMENT', 'give the command a name');
+    if (!Array.isArray(recordings)) throw new ShopfloorError('INVALID_ARGUMENT', 'recordings must be an array of { samples, sampleRate }');
+    for (const r of recordings) checkSamples(r?.samples, r?.sampleRate);
+    return this._serial(() => callAsync(() => this._inner.enrol(name, recordings)).then((json) => JSON.parse(json)));
+  }
+  /** Adds a saved enrolled command (what `enrol` or `enrolled` gave). */
+  addEnrolled(saved) {
+    const json = typeof saved === 'string' ? saved : JSON.stringify(saved);
+    return call(() => this._inner.addEnrolled(json));
+  }
+  removeEnrolled(name) {
+    return call(() => this._inner.removeEnrolled(name));
+  }
+  /** The enrolled commands, as plain objects to store (e.g. in IndexedDB). */
+  get enrolled() {
+    return call(() => this._inner.enrolled()).map((j) => JSON.parse(j));
+  }
+}
+
+export class KeywordSpotter extends Pipeline {
+  #words;
+  static async create(options) {
+    if (!options || typeof options !== 'object') throw new ShopfloorError('INVALID_ARGUMENT', 'KeywordSpotter.create takes { model, backend? }');
+    const glue = await init();
+    const { manifest, json, files } = await loadSpeechManifest(options.model, options);
+    const inner = await callAsync(() => glue.WasmKeywordSpotter.create(json, files.slice(0, 3), wasmOptions(options)));
+    const k = new KeywordSpotter(inner);
+    k.#words = Object.freeze([...manifest.words, 'filler']);
+    return k;
+  }
+  /** Labels of `posteriors`: the vocabulary, then "filler". */
+  get labels() {
+    return this.#words;
+  }
+  /** Resolves to one frame per 80 ms completed: `{ index, time, posteriors }`. */
+  feed(samples, sampleRate) {
+    checkSamples(samples, sampleRate);
+    return this._serial(() => callAsync(() => this._inner.feed(samples, sampleRate)));
+  }
+  reset() {
+    return this._serial(() => call(() => this._inner.reset()));
+  }
+}
+
+export class Vad extends Pipeline {
+  static async create(options) {
+    if (!options || typeof options !== 'object') throw new ShopfloorError('INVALID_ARGUMENT', 'Vad.create takes { model, sha256?, backend?, threshold?, ... }');
+    const glue = await init();
+    const url = new URL(options.model, globalThis.location?.href).href;
+    const bytes = await readSource(url, options);
+    const { threshold, negThreshold, minSpeechSeconds, minSilenceSeconds } = options;
+    const vad = { threshold, negThreshold, minSpeechSeconds, minSilenceSeconds };
+    for (const k of Object.keys(vad)) if (vad[k] === undefined) delete vad[k];
+    const inner = await callAsync(() => glue.WasmVad.create(bytes, options.sha256, wasmOptions(options), vad));
+    return new Vad(inner);
+  }
+  /** Resolves to `{ probabilities: [[time, p], ...], events: [...] }`. */
+  feed(samples, sampleRate) {
+    checkSamples(samples, sampleRate);
+    return this._serial(() => callAsync(() => this._inner.feed(samples, sampleRate)));
+  }
+  reset() {
+    return this._serial(() => call(() => this._inner.reset()));
+  }
+}
+
+// The capture worklet: mixes to mono and posts fixed-size chunks (transferred, not copied).
+const WORKLET = `
+class ShopfloorCapture extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    this.size = options.processorOptions.chunkSize;
+    this.buf = new Float32Array(this.size);
+    this.n = 0;
+    this.port.onmessage = (e) => { if (e.data === 'stop') this.stopped = true; };
+  }
+  process(inputs) {
+    const input = inputs[0];
+    if (this.stopped) return false;
+    if (!input || input.length === 0) return true;
+    const frames = input[0].length;
+    for (let i = 0; i < frames; i++) {
+      let s = 0;
+      for (let c = 0; c < input.length; c++) s += input[c][i];
+      this.buf[this.n++] = s / input.length;
+      if (this.n === this.size) {
+        this.port.postMessage(this.buf, [this.buf.buffer]);
+        this.buf = new Float32Array(this.size);
+        this.n = 0;
+      }
+    }
+    return true;
+  }
+}
+registerProcessor('shopfloor-capture', ShopfloorCapture);
+`;
+
+/** The microphone as chunks of mono Float32 samples at the device's rate (see index.d.ts). */
+export class MicrophoneStream {
+  #ctx;
+  #stream;
+  #node;
+  #source;
+  #listeners = new Set();
+  static async open({ deviceId, chunkSize = 2048, stream } = {}) {
+    if (!Number.isInteger(chunkSize) || chunkSize < 128 || chunkSize > 65536) {
+      throw new ShopfloorError('INVALID_ARGUMENT', 'chunkSize must be an integer between 128 and 65536 samples');
+    }
+    if (typeof AudioWorkletNode === 'undefined') {
+      throw new ShopfloorError('BACKEND_UNAVAILABLE', 'this browser has no AudioWorklet (or the page is not a secure context: serve it over https or from localhost)');
+    }
+    let media = stream;
+    if (!media) {
+      if (!navigator.mediaDevices?.getUserMedia) {
+        throw new ShopfloorError('BACKEND_UNAVAILABLE', 'no microphone access here: serve the page over https or from localhost');
+      }
+      try {
+        media = await navigator.mediaDevices.getUserMedia({
+          audio: { deviceId: deviceId ? { exact: deviceId } : undefined, channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+        });
+      } catch (cause) {
+        const code = cause?.name === 'NotAllowedError' ? 'PERMISSION_DENIED' : 'SOURCE_NOT_READY';
+        throw new ShopfloorError(code, `the microphone could not be opened (${cause?.name}: ${cause?.message}): allow microphone access for this page`, { cause });
+      }
+    }
+    const m = new MicrophoneStream();
+    m.#stream = media;
+    m.#ctx = new AudioContext();
+    const url = URL.createObjectURL(new Blob([WORKLET], { type: 'text/javascript' }));
+    try {
+      await m.#ctx.audioWorklet.addModule(url);
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+    m.#source = m.#ctx.createMediaStreamSource(media);
+    m.#node = new AudioWorkletNode(m.#ctx, 'shopfloor-capture', { numberOfOutputs: 0, processorOptions: { chunkSize } });
+    m.#node.port.onmessage = (e) => {
+      for (const l of m.#listeners) l(e.data);
+    };
+    m.#source.connect(m.#node);
+    if (m.#ctx.state === 'suspended') await m.#ctx.resume().catch(() => {});
+    return m;
+  }
+  /** The device's sample rate (the core converts to 16 kHz). */
+  get sampleRate() {
+    return this.#ctx.sampleRate;
+  }
+  /** The AudioContext, e.g. to attach an AnalyserNode for a spectrogram. */
+  get context() {
+    return this.#ctx;
+  }
+  /** The source node (connect an AnalyserNode to it). */
+  get source() {
+    return this.#source;
+  }
+  /** `'data'`: `listener(Float32Array)` per chunk. Returns a function that removes it. */
+  on(type, listener) {
+    if (type !== 'data') throw new ShopfloorError('INVALID_ARGUMENT', 'MicrophoneStream emits "data" only');
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  /** Records `seconds` of audio: resolves to `{ samples, sampleRate }` (for `enrol`). */
+  record(seconds) {
+    if (!(seconds > 0 && seconds <= 30)) throw new ShopfloorError('INVALID_ARGUMENT', 'record between 0 and 30 seconds');
+    const want = Math.round(seconds * this.sampleRate);
+    const parts = [];
+    let have = 0;
+    return new Promise((resolve) => {
+      const off = this.on('data', (c) => {
+        parts.push(c);
+        have += c.length;
+        if (have >= want) {
+          off();
+          const samples = new Float32Array(have);
+          let o = 0;
+          for (const p of parts) {
+            samples.set(p, o);
+            o += p.length;
+          }
+          resolve({ samples: samples.subarray(0, want), sampleRate: this.sampleRate });
+        }
+      });
+    });
+  }
+  async close() {
+    this.#node?.port.postMessage('stop');
+    this.#source?.disconnect();
+    this.#stream?.getTracks().forEach((t) => t.stop());
+    this.#listeners.clear();
+    await this.#ctx?.close().catch(() => {});
+  }
+}

@@ -1,0 +1,121 @@
+"""Synthetic speech for training and testing the command heads: espeak-ng voices, sox resampling
+and noise, and openWakeWord's streaming front-end (the same framing as src/audio/frontend.rs)."""
+import hashlib
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+import onnxruntime as ort
+
+SR = 16000
+CHUNK = 1280  # 80 ms: one embedding per chunk
+CONTEXT = 480  # samples of the previous chunk the mel model also sees
+MEL_FRAMES = 76
+WORDS = ["start", "stop", "pause", "next", "part", "line", "one", "two", "three", "emergency"]
+COMMANDS = {
+    "start": ["start"], "stop": ["stop"], "pause": ["pause"], "next part": ["next", "part"],
+    "line one": ["line", "one"], "line two": ["line", "two"], "line three": ["line", "three"],
+    "emergency stop": ["emergency", "stop"],
+}
+BASES_TRAIN = ["en-gb", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-029"]
+BASES_TEST = ["en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc"]
+VARIANTS_TRAIN = ["", "m1", "m2", "m3", "m4", "m5", "f1", "f2", "f3", "f4", "Alex", "Andy", "Annie", "Denis",
+                  "Gene", "Jacky", "Mario", "Michael", "Mike", "Storm", "adam", "anika", "boris", "caleb",
+                  "david", "ed", "grandma", "john", "linda", "max", "paul", "klatt", "klatt2", "croak"]
+VARIANTS_TEST = ["m6", "m7", "f5", "Lee", "Marco", "Hugo", "Andrea", "belinda", "benjamin", "edward", "norbert",
+                 "klatt3", "aunty", "iven", "pablo", "michel"]
+# Other speech: common words, and words that sound like the commands.
+OTHER = ("star stark stock top shop spot stone store step sport post paws pose pass paste text nest net neck "
+         "part-time art heart cart dart mine nine fine lion light lie lime won when want too to tool tree "
+         "free three-day thee merge emerge urgent agency urgency the of and a in is it you that he was for on "
+         "are with as his they be at have this from or had by word but what some we can out other were all "
+         "there use your how said an each she which do their time if will way about many then them write "
+         "would like so these her long make thing see him look more day could go come did number sound no "
+         "most people my over know water than call first who may down side been now find any new work take "
+         "get place made live where after back little only round man year came show every good me give our "
+         "under name very through just form sentence great think say help low line-up turn cause much mean "
+         "before move right boy old same tell does set want air well also play small end put home read hand "
+         "port large spell add even land here must big high such follow act why ask men change went kind off "
+         "need house picture try us again animal point mother world near build self earth father head stand "
+         "own page should country found answer school grow study still learn plant cover food sun four "
+         "between state keep eye never last let thought city cross farm hard start-up might story saw far sea "
+         "draw left late run while press close night real life few north open seem together begin").split()
+
+
+def voices(bases, variants):
+    return [b + ("+" + v if v else "") for b in bases for v in variants]
+
+
+def espeak(text, voice, rate=170, pitch=50, cache_dir=None):
+    """One utterance as float32 at 16 kHz, silence trimmed; cached by its arguments."""
+    key = hashlib.sha1(f"{text}|{voice}|{rate}|{pitch}".encode()).hexdigest()[:16]
+    path = os.path.join(cache_dir, key + ".npy") if cache_dir else None
+    if path and os.path.exists(path):
+        return np.load(path)
+    with tempfile.TemporaryDirectory() as d:
+        raw, out = os.path.join(d, "raw.wav"), os.path.join(d, "out.raw")
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", raw, text],
+                       check=True, capture_output=True)
+        subprocess.run(["sox", raw, "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw",
+                        out, "rate", "-v"], check=True, capture_output=True)
+        x = np.fromfile(out, dtype="<i2").astype(np.float32) / 32768.0
+    x = trim(x)
+    if path:
+        os.makedirs(cache_dir, exist_ok=True)
+        np.save(path, x)
+    return x
+
+
+def trim(x, thresh=0.01):
+    """Cuts leading/trailing silence (espeak pads each utterance)."""
+    env = np.convolve(np.abs(x), np.ones(160) / 160, mode="same")
+    idx = np.nonzero(env > thresh * max(env.max(), 1e-9))[0]
+    return x[idx[0]:idx[-1] + 1] if len(idx) else x[:0]
+
+
+def noise(kind, n, seed):
+    """Noise made by sox's synth (white, pink or brown), at unit RMS."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "n.raw")
+        subprocess.run(["sox", "-r", str(SR), "-n", "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw",
+                        "-R", out, "synth", f"{n}s", kind + "noise", "vol", "0.5"],
+                       check=True, capture_output=True, env={**os.environ, "SOX_OPTS": ""})
+        x = np.fromfile(out, dtype="<i2").astype(np.float32)[:n]
+    # sox -R is repeatable: shift by the seed so clips get different noise.
+    x = np.roll(x, (seed * 7919) % max(n, 1))
+    return x / max(np.sqrt(np.mean(x ** 2)), 1e-9)
+
+
+def mix(speech, snr_db, kind, seed, speech_rms=None):
+    if snr_db is None:
+        return speech
+    rms = speech_rms or np.sqrt(np.mean(speech[np.abs(speech) > 1e-3] ** 2) + 1e-12)
+    return speech + noise(kind, len(speech), seed) * rms / (10 ** (snr_db / 20))
+
+
+class Frontend:
+    """openWakeWord's mel + embedding models, one 96-d embedding per 80 ms chunk."""
+
+    def __init__(self, root="models/cache/openwakeword"):
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        self.mel = ort.InferenceSession(f"{root}/melspectrogram.onnx", opts)
+        self.emb = ort.InferenceSession(f"{root}/embedding_model.onnx", opts)
+
+    def embeddings(self, audio):
+        """audio: float32 in [-1, 1] at 16 kHz → (n_chunks, 96); chunk i ends at sample 1280(i+1)."""
+        n = len(audio) // CHUNK
+        x = np.concatenate([np.zeros(CONTEXT, np.float32), audio[:n * CHUNK]]) * 32767.0
+        # One window per call, as the stream sees it: the mel model clips 80 dB under the loudest
+        # value of its whole input (batch included), so longer inputs give different frames.
+        x = x.astype(np.float32)
+        mel = [self.mel.run(None, {"input": x[None, CHUNK * i:CHUNK * i + CHUNK + CONTEXT]})[0].reshape(-1, 32) for i in range(n)]
+        mel = np.concatenate(mel) if n else np.zeros((0, 32), np.float32)
+        mel = mel / 10.0 + 2.0
+        mel = np.concatenate([np.ones((MEL_FRAMES, 32), np.float32), mel[:n * 8]])
+        windows = np.stack([mel[8 * (i + 1):8 * (i + 1) + MEL_FRAMES] for i in range(n)]) if n else np.zeros((0, MEL_FRAMES, 32), np.float32)
+        out = []
+        for s in range(0, n, 512):
+            out.append(self.emb.run(None, {"input_1": windows[s:s + 512, :, :, None]})[0].reshape(-1, 96))
+        return np.concatenate(out) if out else np.zeros((0, 96), np.float32)

@@ -1,0 +1,209 @@
+"""Trains the voice-command head: frame-level word posteriors on openWakeWord embeddings.
+
+Training speech is synthesised by espeak-ng with the training voices only (synth.BASES_TRAIN ×
+VARIANTS_TRAIN, random rate and pitch), words concatenated with random gaps so every word's end is
+known, mixed with sox noise at random SNRs. The head sees the last STACK embeddings and says which
+word ended within the last ~0.4 s (or "filler"). Deterministic for a given espeak-ng; writes
+models/speech/head.onnx and models/speech/manifest.json.
+
+    target/py/bin/python scripts/speech/train_commands.py [--out models/speech]
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(__file__))
+import synth  # noqa: E402
+
+STACK = 8
+LABELS = synth.WORDS + ["filler"]
+FILLER = len(synth.WORDS)
+# A word is "just ended" at the frame ending at time e when its end lies in [e - POS_HI, e - POS_LO].
+POS_LO, POS_HI = 0.04, 0.40
+MARGIN = 0.12
+
+
+def stream(rng, voices, cache, seconds):
+    """A long recording of random commands, lone words and other speech, with each word's span."""
+    parts, spans, t = [], [], 0
+    def add(x, word=None):
+        nonlocal t
+        if word is not None:
+            spans.append((word, t / synth.SR, (t + len(x)) / synth.SR))
+        parts.append(x)
+        t += len(x)
+    def gap(lo, hi):
+        add(np.zeros(int(rng.uniform(lo, hi) * synth.SR), np.float32))
+    while t < seconds * synth.SR:
+        voice = voices[rng.integers(len(voices))]
+        rate, pitch = int(rng.integers(120, 215)), int(rng.integers(20, 80))
+        kind = rng.random()
+        if kind < 0.45:
+            words = synth.COMMANDS[list(synth.COMMANDS)[rng.integers(len(synth.COMMANDS))]]
+        elif kind < 0.65:
+            words = [synth.WORDS[rng.integers(len(synth.WORDS))]]
+        else:
+            words = [synth.OTHER[rng.integers(len(synth.OTHER))] for _ in range(rng.integers(1, 5))]
+        gain = 10 ** rng.uniform(-1.2, 0)
+        for i, w in enumerate(words):
+            if i:
+                gap(0.03, 0.3)
+            x = synth.espeak(w.replace("-", " "), voice, rate, pitch, cache) * gain
+            add(x, w if w in synth.WORDS else None)
+        gap(0.25, 1.2)
+    return np.concatenate(parts), spans
+
+
+def labels(n_frames, spans):
+    y = np.full(n_frames, FILLER, np.int64)
+    w = np.ones(n_frames, np.float32)
+    ends = np.array([(i + 1) * synth.CHUNK / synth.SR for i in range(n_frames)])
+    for word, _, end in spans:
+        lag = ends - end
+        pos = (lag >= POS_LO) & (lag <= POS_HI)
+        near = (lag >= POS_LO - MARGIN) & (lag <= POS_HI + MARGIN) & ~pos
+        w[near] = 0.0
+        y[pos] = synth.WORDS.index(word)
+        w[pos] = 1.0
+    return y, w
+
+
+def stacks(emb):
+    pad = np.concatenate([np.repeat(emb[:1] * 0, STACK - 1, 0), emb])
+    return np.stack([pad[i:i + STACK] for i in range(len(emb))]).reshape(len(emb), -1)
+
+
+def train_mlp(x, y, w, hidden, epochs, seed):
+    rng = np.random.default_rng(seed)
+    d, k = x.shape[1], len(LABELS)
+    params = [rng.normal(0, np.sqrt(2 / d), (d, hidden)).astype(np.float32), np.zeros(hidden, np.float32),
+              rng.normal(0, np.sqrt(1 / hidden), (hidden, k)).astype(np.float32), np.zeros(k, np.float32)]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    counts = np.bincount(y[w > 0], minlength=k).astype(np.float32)
+    cw = (counts.sum() / np.maximum(counts, 1) / k) ** 0.5  # soften the filler's majority
+    step, lr, batch, l2 = 0, 1e-3, 256, 1e-4
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))
+        total = 0.0
+        for s in range(0, len(x), batch):
+            idx = order[s:s + batch]
+            xb, yb, wb = x[idx], y[idx], w[idx] * cw[y[idx]]
+            h = np.maximum(xb @ params[0] + params[1], 0)
+            drop = (rng.random(h.shape) > 0.2) / 0.8
+            hd = h * drop
+            z = hd @ params[2] + params[3]
+            z -= z.max(1, keepdims=True)
+            p = np.exp(z); p /= p.sum(1, keepdims=True)
+            total += float(-(wb * np.log(p[np.arange(len(yb)), yb] + 1e-9)).sum())
+            g = p.copy(); g[np.arange(len(yb)), yb] -= 1; g *= wb[:, None] / max(wb.sum(), 1e-9)
+            gw2 = hd.T @ g + l2 * params[2]; gb2 = g.sum(0)
+            gh = (g @ params[2].T) * drop * (h > 0)
+            gw1 = xb.T @ gh + l2 * params[0]; gb1 = gh.sum(0)
+            step += 1
+            for i, gr in enumerate([gw1, gb1, gw2, gb2]):
+                m[i] = 0.9 * m[i] + 0.1 * gr
+                v[i] = 0.999 * v[i] + 0.001 * gr ** 2
+                params[i] -= lr * (m[i] / (1 - 0.9 ** step)) / (np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
+        print(f"epoch {epoch + 1}: loss {total / len(x):.4f}", flush=True)
+    return params
+
+
+def predict(params, x):
+    h = np.maximum(x @ params[0] + params[1], 0)
+    z = h @ params[2] + params[3]
+    z -= z.max(1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(1, keepdims=True)
+
+
+def export(params, mean, std, path):
+    """[1, STACK, 96] embeddings → [1, words + 1] posteriors; the standardisation is folded in."""
+    w1 = params[0] / std[:, None]
+    b1 = params[1] - (mean / std) @ params[0]
+    nodes = [
+        helper.make_node("Reshape", ["embeddings", "flat_shape"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "w1", "b1"], ["h"]),
+        helper.make_node("Relu", ["h"], ["hr"]),
+        helper.make_node("Gemm", ["hr", "w2", "b2"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["posteriors"], axis=1),
+    ]
+    inits = [numpy_helper.from_array(np.array([1, -1], np.int64), "flat_shape"),
+             numpy_helper.from_array(w1.astype(np.float32), "w1"), numpy_helper.from_array(b1.astype(np.float32), "b1"),
+             numpy_helper.from_array(params[2].astype(np.float32), "w2"), numpy_helper.from_array(params[3].astype(np.float32), "b2")]
+    graph = helper.make_graph(nodes, "shopfloor_commands", [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, [1, STACK, 96])],
+                              [helper.make_tensor_value_info("posteriors", TensorProto.FLOAT, [1, len(LABELS)])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="shopfloor-train-commands")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    data = model.SerializeToString()
+    with open(path, "wb") as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="models/speech")
+    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--cache", default="target/speech-cache")
+    args = ap.parse_args()
+    rng = np.random.default_rng(20261123)
+    voices = synth.voices(synth.BASES_TRAIN, synth.VARIANTS_TRAIN)
+    fe = synth.Frontend()
+    xs, ys, ws, durs = [], [], [], {w: [] for w in synth.WORDS}
+    n_streams = int(args.minutes)
+    for s in range(n_streams):
+        audio, spans = stream(rng, voices, args.cache, 60)
+        snr = [None, 30, 20, 10, 5, 0][s % 6]
+        audio = synth.mix(audio, snr, ["white", "pink", "brown"][s % 3], s)
+        emb = fe.embeddings(audio.astype(np.float32))
+        y, w = labels(len(emb), spans)
+        xs.append(stacks(emb)); ys.append(y); ws.append(w)
+        for word, a, b in spans:
+            durs[word].append(b - a)
+        print(f"stream {s + 1}/{n_streams}: {len(emb)} frames, snr {snr}", flush=True)
+    x, y, w = np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
+    emb_all = x[:, -96:]
+    mean, std = x.mean(0), x.std(0) + 1e-3
+    dev = np.arange(len(x)) >= int(0.9 * len(x))
+    params = train_mlp((x[~dev] - mean) / std, y[~dev], w[~dev], 128, args.epochs, 1)
+    p = predict(params, (x[dev] - mean) / std)
+    keep = w[dev] > 0
+    acc = (p.argmax(1)[keep] == y[dev][keep]).mean()
+    print(f"dev frame accuracy {acc:.3f} over {keep.sum()} frames")
+    os.makedirs(args.out, exist_ok=True)
+    sha = export(params, mean, std, os.path.join(args.out, "head.onnx"))
+    prior = np.bincount(y[w > 0], minlength=len(LABELS)) / (w > 0).sum()
+    manifest = {
+        "task": "voice-commands",
+        "name": "shopfloor voice commands (English)",
+        "licence": "MIT OR Apache-2.0 (head trained by this project on espeak-ng speech); front-end Apache-2.0 (Google speech_embedding via openWakeWord); VAD MIT (Silero)",
+        "source": "scripts/speech/train_commands.py: espeak-ng voices " + ", ".join(synth.BASES_TRAIN) + " with variants " + ", ".join(v or "default" for v in synth.VARIANTS_TRAIN),
+        "frontend": {
+            "melspectrogram": {"file": "../cache/openwakeword/melspectrogram.onnx", "sha256": "ba2b0e0f8b7b875369a2c89cb13360ff53bac436f2895cced9f479fa65eb176f"},
+            "embedding": {"file": "../cache/openwakeword/embedding_model.onnx", "sha256": "70d164290c1d095d1d4ee149bc5e00543250a7316b59f31d056cff7bd3075c1f"},
+        },
+        "vad": {"file": "../cache/silero/silero_vad_op18_ifless.onnx", "sha256": "7671cd04b004e9076da0d4a7b1a5aec36adf161c39230c1cb94a4fd5db6bbd28"},
+        "head": {"file": "head.onnx", "sha256": sha, "stack": STACK},
+        "words": synth.WORDS,
+        "priors": [round(float(v), 6) for v in prior],
+        "wordDurations": {k: round(float(np.mean(v)), 3) for k, v in durs.items() if v},
+        "commands": [{"name": k, "words": v} for k, v in synth.COMMANDS.items()],
+        "background": {"mean": [round(float(v), 5) for v in emb_all.mean(0)], "var": [round(float(v), 5) for v in emb_all.var(0)]},
+        "devFrameAccuracy": round(float(acc), 4),
+    }
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    print(f"wrote {args.out}/head.onnx ({sha[:12]}) and manifest.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+//! The command grammar: each command is a sequence of vocabulary words ("line" + "two"), each
+//! word a two-state left-to-right HMM, optional short pauses between words. Decoded frame by frame
+//! with Viterbi against a filler model: emissions are the log ratio of the word's posterior to the
+//! filler's (the hybrid NN/HMM "scaled likelihood" with the filler as reference), a path may enter
+//! a command at any frame, and a command fires when its best path's score reaches the threshold.
+//! Competing commands (stop / emergency stop) are settled one frame later by score.
+
+use serde::Serialize;
+
+use super::FRAME_SECONDS;
+use crate::{Error, Result};
+
+/// A detected command, with its time span in seconds since the stream began.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Detection {
+    pub command: String,
+    /// Mean posterior of the command's words over the frames Viterbi assigned to them, in [0, 1].
+    pub confidence: f32,
+    pub start: f64,
+    pub end: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum State {
+    Word(usize),
+    Gap,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    score: f64,
+    /// Frame the path entered the command, and the last word.
+    entered: u64,
+    last_word_entered: u64,
+    post_sum: f64,
+    word_frames: u32,
+}
+
+const DEAD: Token = Token { score: f64::NEG_INFINITY, entered: 0, last_word_entered: 0, post_sum: 0.0, word_frames: 0 };
+const LN_HALF: f64 = -std::f64::consts::LN_2;
+/// Pauses between words cost this much per frame, so they stay short.
+const GAP_STAY: f64 = -1.2;
+const MAX_RATIO: f64 = 12.0;
+
+struct Command {
+    name: String,
+    first_word: usize,
+    states: Vec<State>,
+    /// For each state: the states it can come from, with the log transition probability.
+    preds: Vec<Vec<(usize, f64)>>,
+    last_word_start: usize,
+    tokens: Vec<Token>,
+}
+
+impl Command {
+    fn new(name: &str, words: &[usize]) -> Command {
+        let mut states = vec![];
+        let mut preds: Vec<Vec<(usize, f64)>> = vec![];
+        let mut last_word_start = 0;
+        for (i, &w) in words.iter().enumerate() {
+            let a = states.len();
+            if i > 0 {
+                // Gap after the previous word, entered from its last state; the word is entered from
+                // the previous word's last state (no pause) or from the gap.
+                states.push(State::Gap);
+                preds.push(vec![(a - 1, LN_HALF), (a, GAP_STAY)]);
+                let gap = a;
+                states.push(State::Word(w));
+                preds.push(vec![(gap - 1, LN_HALF), (gap, 0.0), (gap + 1, LN_HALF)]);
+                last_word_start = gap + 1;
+            } else {
+                states.push(State::Word(w));
+                preds.push(vec![(a, LN_HALF)]);
+            }
+            let first = states.len() - 1;
+            states.push(State::Word(w));
+            preds.push(vec![(first, LN_HALF), (first + 1, LN_HALF)]);
+        }
+        let n = states.len();
+        Command { name: name.into(), first_word: words[0], states, preds, last_word_start, tokens: vec![DEAD; n] }
+    }
+
+    fn step(&mut self, frame: u64, post: &[f32], ratio: &[f64], entry_open: bool) {
+        let old = std::mem::replace(&mut self.tokens, vec![DEAD; self.states.len()]);
+        for s in 0..self.states.len() {
+            let mut best = DEAD;
+            for &(p, lt) in &self.preds[s] {
+                let cand = old[p].score + lt;
+                if cand > best.score {
+                    best = Token { score: cand, ..old[p] };
+                    if s == self.last_word_start && p != s {
+                        best.last_word_entered = frame;
+                    }
+                }
+            }
+            if s == 0 && entry_open && 0.0 > best.score {
+                best = Token { score: 0.0, entered: frame, last_word_entered: frame, post_sum: 0.0, word_frames: 0 };
+            }
+            if best.score == f64::NEG_INFINITY {
+                continue;
+            }
+            match self.states[s] {
+                State::Word(w) => {
+                    best.score += ratio[w];
+                    best.post_sum += post[w] as f64;
+                    best.word_frames += 1;
+                }
+                State::Gap => {}
+            }
+            self.tokens[s] = best;
+        }
+    }
+
+    fn final_token(&self) -> Token {
+        self.tokens[self.states.len() - 1]
+    }
+
+    fn reset(&mut self) {
+        self.tokens.fill(DEAD);
+    }
+}
+
+/// The streaming decoder over frame-level word posteriors (`words + 1` per frame, filler last).
+pub struct GrammarDecoder {
+    commands: Vec<Command>,
+    n_words: usize,
+    word_durations: Vec<f64>,
+    threshold: f64,
+    frame: u64,
+    pending: Option<(usize, Token, u64)>,
+    /// After a detection, nothing new starts until the filler dominates again.
+    refractory: bool,
+}
+
+impl GrammarDecoder {
+    /// `commands`: (name, word indices); `word_durations`: typical seconds per word (for the
+    /// span's start); `threshold`: the path score (sum of log posterior ratios) to fire at.
+    pub fn new(commands: &[(String, Vec<usize>)], n_words: usize, word_durations: Vec<f64>, threshold: f64) -> Result<Self> {
+        if commands.is_empty() {
+            return Err(Error::InvalidArgument("give at least one command".into()));
+        }
+        if !(threshold.is_finite() && threshold > 0.0) {
+            return Err(Error::InvalidArgument(format!("the threshold must be a positive number, not {threshold}")));
+        }
+        for (name, words) in commands {
+            if words.is_empty() || words.iter().any(|&w| w >= n_words) {
+                return Err(Error::InvalidArgument(format!("command \"{name}\" must be a non-empty sequence of vocabulary words")));
+            }
+        }
+        Ok(GrammarDecoder {
+            commands: commands.iter().map(|(n, w)| Command::new(n, w)).collect(),
+            n_words,
+            word_durations,
+            threshold,
+            frame: 0,
+            pending: None,
+            refractory: false,
+        })
+    }
+
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// One frame: the head's posteriors (filler last), and whether the VAD heard speech recently
+    /// (when not, every word is scored as absent). Returns a detection when one is settled.
+    pub fn push(&mut self, posteriors: &[f32], speech: bool) -> Option<Detection> {
+        let filler = posteriors[self.n_words].max(1e-7) as f64;
+        let ratio: Vec<f64> = posteriors[..self.n_words]
+            .iter()
+            .map(|&p| if speech { ((p.max(1e-7) as f64) / filler).ln().clamp(-MAX_RATIO, MAX_RATIO) } else { -MAX_RATIO })
+            .collect();
+        if self.refractory && (!speech || filler >= 0.5) {
+            self.refractory = false;
+        }
+        let frame = self.frame;
+        for c in &mut self.commands {
+            c.step(frame, posteriors, &ratio, !self.refractory);
+        }
+        let best = self
+            .commands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.final_token()))
+            .filter(|(_, t)| t.score >= self.threshold)
+            .max_by(|a, b| a.1.score.total_cmp(&b.1.score));
+        if let Some((i, tok)) = best {
+            match self.pending {
+                None => self.pending = Some((i, tok, frame + 1)),
+                Some((_, p, deadline)) if tok.score > p.score => self.pending = Some((i, tok, deadline)),
+                _ => {}
+            }
+        }
+        self.frame += 1;
+        match self.pending {
+            Some((i, tok, deadline)) if frame >= deadline => {
+                self.pending = None;
+                self.refractory = true;
+                self.commands.iter_mut().for_each(Command::reset);
+                Some(self.detection(i, tok))
+            }
+            _ => None,
+        }
+    }
+
+    fn detection(&self, i: usize, tok: Token) -> Detection {
+        let c = &self.commands[i];
+        // Frame f ends at (f + 1) × 80 ms; the head marks a word within ~40-120 ms after it ends.
+        let end_of = |f: u64| (f + 1) as f64 * FRAME_SECONDS - 0.08;
+        let dur = self.word_durations.get(c.first_word).copied().unwrap_or(0.4);
+        Detection {
+            command: c.name.clone(),
+            confidence: (tok.post_sum / tok.word_frames.max(1) as f64) as f32,
+            start: (end_of(tok.entered) - dur).max(0.0),
+            end: end_of(tok.last_word_entered),
+        }
+    }
+}
