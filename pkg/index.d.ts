@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ABORTED'
   | 'SOURCE_NOT_READY'
   | 'TAINTED_SOURCE'
+  | 'PERMISSION_DENIED'
   | 'INTERNAL';
 
 /** Every error the SDK throws or rejects with. The message says what to fix. */
@@ -446,3 +447,147 @@ export function blurFaces(
   canvas: HTMLCanvasElement | OffscreenCanvas,
   options: { detector: FaceDetector; radius?: number; margin?: number },
 ): Promise<Face[]>;
+
+// ---- Speech ------------------------------------------------------------------------------------
+
+/** Options for `VoiceCommands.create`. */
+export interface VoiceCommandsOptions {
+  /** URL of the voice-command manifest (`models/speech/manifest.json`) or the object with `baseUrl`. */
+  model: string | URL | (Record<string, unknown> & { baseUrl?: string });
+  backend?: 'auto' | 'cpu' | 'webgpu';
+  /**
+   * Which commands to listen for: names from the manifest's grammar ("stop", "line two") or new
+   * sequences of its vocabulary words ("stop line two"). Default: all of the manifest's.
+   */
+  commands?: string[];
+  /** Path score to fire at (default: the manifest's); higher means fewer false alarms, more misses. */
+  threshold?: number;
+  /** Silero VAD settings (defaults: Silero's own). */
+  vad?: VadOptions;
+  signal?: AbortSignal;
+}
+
+export interface VadOptions {
+  /** Speech starts above this probability (default 0.5). */
+  threshold?: number;
+  /** …and ends after `minSilenceSeconds` below this one (default 0.35). */
+  negThreshold?: number;
+  /** Shorter segments are dropped (default 0.25 s). */
+  minSpeechSeconds?: number;
+  minSilenceSeconds?: number;
+}
+
+/** A detected command; times in seconds since the stream began. */
+export interface CommandEvent {
+  type: 'command';
+  command: string;
+  /** Mean posterior of the command's words over the frames Viterbi gave them (0-1). */
+  confidence: number;
+  start: number;
+  end: number;
+  /** Stream time at which it was decided: `decidedAt - end` is the latency. */
+  decidedAt: number;
+}
+
+export type VadEvent = { type: 'speechStart'; time: number } | { type: 'speechEnd'; start: number; end: number };
+
+/** A custom command as `enrol` returns it: store it and pass it to `addEnrolled` later. */
+export interface EnrolledCommand {
+  name: string;
+  hmm: { start: number[]; trans: number[][]; states: { mean: number[]; var: number[] }[] };
+  background: { mean: number[]; var: number[] };
+  threshold: number;
+  recordings: number;
+}
+
+export interface Recording {
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+/**
+ * Voice commands from a microphone (or any audio): 16 kHz conversion, Silero VAD, openWakeWord's
+ * speech embeddings, our command head's word posteriors, and an HMM grammar decoded by Viterbi
+ * against a filler model; custom phrases enrolled from 3-10 recordings (Baum-Welch).
+ */
+export class VoiceCommands {
+  private constructor();
+  static create(options: VoiceCommandsOptions): Promise<VoiceCommands>;
+  /** The commands it listens for (grammar, then enrolled). */
+  readonly commands: string[];
+  /** The head's vocabulary. */
+  readonly words: readonly string[];
+  /** Speech probability of the latest 32 ms window. */
+  readonly vadProbability: number;
+  on(type: 'command', listener: (e: CommandEvent) => void): () => void;
+  on(type: 'vad', listener: (e: VadEvent) => void): () => void;
+  /** Errors from chunks fed by `listen` (otherwise logged). */
+  on(type: 'error', listener: (e: ShopfloorError) => void): () => void;
+  off(type: 'command' | 'vad' | 'error', listener: (...args: never[]) => void): void;
+  /** Feeds mono samples in [-1, 1] at `sampleRate` Hz (8-384 kHz); resolves to the events they settled (also emitted). Calls queue. */
+  feed(samples: Float32Array, sampleRate: number): Promise<(CommandEvent | VadEvent)[]>;
+  /** Ends the stream: decodes the last audio and closes an open speech segment. */
+  finish(): Promise<(CommandEvent | VadEvent)[]>;
+  /** Starts a new stream (enrolled commands stay). */
+  reset(): Promise<void>;
+  /** Feeds a microphone's chunks as they come; returns a function that stops. */
+  listen(mic: MicrophoneStream): () => void;
+  /** Trains a custom command from 3-10 recordings of one phrase and starts detecting it. */
+  enrol(name: string, recordings: Recording[]): Promise<EnrolledCommand>;
+  /** Adds a saved custom command; returns its name. */
+  addEnrolled(saved: EnrolledCommand | string): string;
+  removeEnrolled(name: string): boolean;
+  readonly enrolled: EnrolledCommand[];
+  info(): { commands: string[]; words: string[]; threshold: number; models: ModelInfo[] };
+  free(): void;
+}
+
+/** One 80 ms frame of the keyword spotter. */
+export interface WordFrame {
+  index: number;
+  /** End of the frame, seconds since the stream began. */
+  time: number;
+  /** P(word ended within the last ~0.4 s) for each of `labels` (vocabulary, then "filler"). */
+  posteriors: number[];
+}
+
+/** The lower level under `VoiceCommands`: audio → per-frame word posteriors. */
+export class KeywordSpotter {
+  private constructor();
+  static create(options: { model: VoiceCommandsOptions['model']; backend?: 'auto' | 'cpu' | 'webgpu'; signal?: AbortSignal }): Promise<KeywordSpotter>;
+  readonly labels: readonly string[];
+  feed(samples: Float32Array, sampleRate: number): Promise<WordFrame[]>;
+  reset(): Promise<void>;
+  info(): ModelInfo[];
+  free(): void;
+}
+
+/** Silero VAD on a stream: a probability per 32 ms window and speech segments. */
+export class Vad {
+  private constructor();
+  /** `model`: URL of `silero_vad_op18_ifless.onnx`; `sha256` pins it. */
+  static create(options: { model: string | URL; sha256?: string; backend?: 'auto' | 'cpu' | 'webgpu'; signal?: AbortSignal } & VadOptions): Promise<Vad>;
+  feed(samples: Float32Array, sampleRate: number): Promise<{ probabilities: [number, number][]; events: VadEvent[] }>;
+  reset(): Promise<void>;
+  info(): ModelInfo;
+  free(): void;
+}
+
+/**
+ * The microphone through an AudioWorklet: mono chunks of `chunkSize` samples at the device's
+ * rate (the core converts to 16 kHz with an anti-aliasing filter). Echo cancellation, noise
+ * suppression and gain control are off: the models want the raw signal.
+ */
+export class MicrophoneStream {
+  private constructor();
+  /** Rejects with PERMISSION_DENIED when the user refuses, BACKEND_UNAVAILABLE without AudioWorklet or a secure context. */
+  static open(options?: { deviceId?: string; chunkSize?: number; stream?: MediaStream }): Promise<MicrophoneStream>;
+  readonly sampleRate: number;
+  readonly context: AudioContext;
+  /** Connect an AnalyserNode here for a spectrogram. */
+  readonly source: MediaStreamAudioSourceNode;
+  on(type: 'data', listener: (samples: Float32Array) => void): () => void;
+  /** The next `seconds` of audio (for `enrol`). */
+  record(seconds: number): Promise<Recording>;
+  close(): Promise<void>;
+}

@@ -1,5 +1,6 @@
 import { backends, init, version } from '../pkg/index.js';
 import { setupCamera } from './camera.js';
+import { setupMicrophone } from './mic.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,6 +61,7 @@ async function main() {
     ? 'Ready: models can run on WebGPU or the CPU.'
     : 'Ready: models run on the CPU (no WebGPU in this browser).';
   document.body.dataset.state = 'ready';
+  setupMicrophone();
   await setupCamera();
 }
 

@@ -8,6 +8,7 @@ command said N times, and 30+ minutes of other speech and noise for false alarms
 import argparse
 import json
 import os
+import subprocess
 import sys
 import wave
 
@@ -74,10 +75,11 @@ def main():
     ap.add_argument("--per-command", type=int, default=20)
     ap.add_argument("--other-minutes", type=float, default=30)
     ap.add_argument("--cache", default="target/speech-cache")
+    ap.add_argument("--dev", action="store_true", help="training voices, other takes: for choosing the threshold")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    voices = synth.voices(synth.BASES_TEST, synth.VARIANTS_TEST)
-    rng = np.random.default_rng(7)
+    voices = synth.voices(synth.BASES_TRAIN, synth.VARIANTS_TRAIN) if args.dev else synth.voices(synth.BASES_TEST, synth.VARIANTS_TEST)
+    rng = np.random.default_rng(11 if args.dev else 7)
     clean, spans = commands_recording(rng, voices, args.per_command, args.cache)
     for name, snr in [("clean", None), ("snr10", 10), ("snr0", 0)]:
         x = synth.mix(clean, snr, "pink", 5)
@@ -88,11 +90,16 @@ def main():
     write_wav(os.path.join(args.out, "other.wav"), other)
     with open(os.path.join(args.out, "other.json"), "w") as f:
         json.dump({"snr": 20, "commands": []}, f)
+    if args.dev:
+        return
     # One command, for the browser's fake microphone and the sample-rate tests.
     x = np.concatenate([np.zeros(int(0.5 * synth.SR), np.float32),
                         synth.espeak("line", voices[0], 160, 50, args.cache), np.zeros(2400, np.float32),
                         synth.espeak("two", voices[0], 160, 50, args.cache), np.zeros(int(1.5 * synth.SR), np.float32)])
-    write_wav(os.path.join(args.out, "line_two.wav"), x)
+    line_two = os.path.join(args.out, "line_two.wav")
+    write_wav(line_two, x)
+    for name, opts in [("line_two_8k.wav", ["-r", "8000"]), ("line_two_44k_stereo.wav", ["-r", "44100", "-c", "2"]), ("line_two_96k.wav", ["-r", "96000", "-b", "24"])]:
+        subprocess.run(["sox", line_two, *opts, os.path.join(args.out, name)], check=True)
     # Enrolment: a phrase outside the vocabulary, 4 takes by one voice, tests by other voices.
     phrase = "conveyor jam"
     for i in range(4):

@@ -151,7 +151,7 @@ def export(params, mean, std, path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/speech")
-    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--minutes", type=float, default=90)
     ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--cache", default="target/speech-cache")
     args = ap.parse_args()
@@ -162,7 +162,7 @@ def main():
     n_streams = int(args.minutes)
     for s in range(n_streams):
         audio, spans = stream(rng, voices, args.cache, 60)
-        snr = [None, 30, 20, 10, 5, 0][s % 6]
+        snr = [None, 20, 10, 5, 0, 0][s % 6]
         audio = synth.mix(audio, snr, ["white", "pink", "brown"][s % 3], s)
         emb = fe.embeddings(audio.astype(np.float32))
         y, w = labels(len(emb), spans)
@@ -174,7 +174,7 @@ def main():
     emb_all = x[:, -96:]
     mean, std = x.mean(0), x.std(0) + 1e-3
     dev = np.arange(len(x)) >= int(0.9 * len(x))
-    params = train_mlp((x[~dev] - mean) / std, y[~dev], w[~dev], 128, args.epochs, 1)
+    params = train_mlp((x[~dev] - mean) / std, y[~dev], w[~dev], 192, args.epochs, 1)
     p = predict(params, (x[dev] - mean) / std)
     keep = w[dev] > 0
     acc = (p.argmax(1)[keep] == y[dev][keep]).mean()

@@ -1,9 +1,12 @@
 //! The command grammar: each command is a sequence of vocabulary words ("line" + "two"), each
 //! word a two-state left-to-right HMM, optional short pauses between words. Decoded frame by frame
-//! with Viterbi against a filler model: emissions are the log ratio of the word's posterior to the
-//! filler's (the hybrid NN/HMM "scaled likelihood" with the filler as reference), a path may enter
-//! a command at any frame, and a command fires when its best path's score reaches the threshold.
-//! Competing commands (stop / emergency stop) are settled one frame later by score.
+//! with Viterbi against a filler model: a word state emits the log-odds of its word's posterior
+//! (the hybrid NN/HMM scaled likelihood against every other label), the filler path scores 0, a
+//! path may enter a command at any frame, and a command fires when its best path's score reaches
+//! the threshold and each of its words has evidence of its own. The log-odds are capped (+4 for
+//! a confident frame, −12 for an absent word), so a long, clear first word cannot carry a second
+//! word that was never said. Competing commands (stop / emergency stop) are settled
+//! by score on the frame the first one fires: the longer one, when said, scores higher.
 
 use serde::Serialize;
 
@@ -34,18 +37,34 @@ struct Token {
     last_word_entered: u64,
     post_sum: f64,
     word_frames: u32,
+    /// Evidence of the current word, and the weakest of the words before it.
+    word_score: f64,
+    weakest_word: f64,
 }
 
-const DEAD: Token = Token { score: f64::NEG_INFINITY, entered: 0, last_word_entered: 0, post_sum: 0.0, word_frames: 0 };
+const DEAD: Token = Token {
+    score: f64::NEG_INFINITY,
+    entered: 0,
+    last_word_entered: 0,
+    post_sum: 0.0,
+    word_frames: 0,
+    word_score: 0.0,
+    weakest_word: f64::INFINITY,
+};
 const LN_HALF: f64 = -std::f64::consts::LN_2;
 /// Pauses between words cost this much per frame, so they stay short.
 const GAP_STAY: f64 = -1.2;
-const MAX_RATIO: f64 = 12.0;
+const MAX_LOG_ODDS: f64 = 3.0;
+const MIN_LOG_ODDS: f64 = -12.0;
+/// Every word of a command must gather this much evidence on its own.
+const MIN_WORD_SCORE: f64 = 4.0;
 
 struct Command {
     name: String,
     first_word: usize,
     states: Vec<State>,
+    /// States where a word begins.
+    word_starts: Vec<bool>,
     /// For each state: the states it can come from, with the log transition probability.
     preds: Vec<Vec<(usize, f64)>>,
     last_word_start: usize,
@@ -77,10 +96,14 @@ impl Command {
             preds.push(vec![(first, LN_HALF), (first + 1, LN_HALF)]);
         }
         let n = states.len();
-        Command { name: name.into(), first_word: words[0], states, preds, last_word_start, tokens: vec![DEAD; n] }
+        let mut word_starts = vec![false; n];
+        for (s, st) in states.iter().enumerate() {
+            word_starts[s] = matches!(st, State::Word(_)) && (s == 0 || matches!(states[s - 1], State::Gap));
+        }
+        Command { name: name.into(), first_word: words[0], states, word_starts, preds, last_word_start, tokens: vec![DEAD; n] }
     }
 
-    fn step(&mut self, frame: u64, post: &[f32], ratio: &[f64], entry_open: bool) {
+    fn step(&mut self, frame: u64, post: &[f32], log_odds: &[f64], entry_open: bool) {
         let old = std::mem::replace(&mut self.tokens, vec![DEAD; self.states.len()]);
         for s in 0..self.states.len() {
             let mut best = DEAD;
@@ -88,20 +111,26 @@ impl Command {
                 let cand = old[p].score + lt;
                 if cand > best.score {
                     best = Token { score: cand, ..old[p] };
-                    if s == self.last_word_start && p != s {
-                        best.last_word_entered = frame;
+                    if self.word_starts[s] && p != s {
+                        // A new word: the one before is complete.
+                        best.weakest_word = best.weakest_word.min(best.word_score);
+                        best.word_score = 0.0;
+                        if s == self.last_word_start {
+                            best.last_word_entered = frame;
+                        }
                     }
                 }
             }
             if s == 0 && entry_open && 0.0 > best.score {
-                best = Token { score: 0.0, entered: frame, last_word_entered: frame, post_sum: 0.0, word_frames: 0 };
+                best = Token { score: 0.0, entered: frame, last_word_entered: frame, ..DEAD };
             }
             if best.score == f64::NEG_INFINITY {
                 continue;
             }
             match self.states[s] {
                 State::Word(w) => {
-                    best.score += ratio[w];
+                    best.score += log_odds[w];
+                    best.word_score += log_odds[w];
                     best.post_sum += post[w] as f64;
                     best.word_frames += 1;
                 }
@@ -127,14 +156,13 @@ pub struct GrammarDecoder {
     word_durations: Vec<f64>,
     threshold: f64,
     frame: u64,
-    pending: Option<(usize, Token, u64)>,
     /// After a detection, nothing new starts until the filler dominates again.
     refractory: bool,
 }
 
 impl GrammarDecoder {
     /// `commands`: (name, word indices); `word_durations`: typical seconds per word (for the
-    /// span's start); `threshold`: the path score (sum of log posterior ratios) to fire at.
+    /// span's start); `threshold`: the path score (sum of capped log-odds) to fire at.
     pub fn new(commands: &[(String, Vec<usize>)], n_words: usize, word_durations: Vec<f64>, threshold: f64) -> Result<Self> {
         if commands.is_empty() {
             return Err(Error::InvalidArgument("give at least one command".into()));
@@ -153,7 +181,6 @@ impl GrammarDecoder {
             word_durations,
             threshold,
             frame: 0,
-            pending: None,
             refractory: false,
         })
     }
@@ -165,42 +192,36 @@ impl GrammarDecoder {
     /// One frame: the head's posteriors (filler last), and whether the VAD heard speech recently
     /// (when not, every word is scored as absent). Returns a detection when one is settled.
     pub fn push(&mut self, posteriors: &[f32], speech: bool) -> Option<Detection> {
-        let filler = posteriors[self.n_words].max(1e-7) as f64;
-        let ratio: Vec<f64> = posteriors[..self.n_words]
+        let filler = posteriors[self.n_words] as f64;
+        let log_odds: Vec<f64> = posteriors[..self.n_words]
             .iter()
-            .map(|&p| if speech { ((p.max(1e-7) as f64) / filler).ln().clamp(-MAX_RATIO, MAX_RATIO) } else { -MAX_RATIO })
+            .map(|&p| {
+                let p = (p as f64).clamp(1e-9, 1.0 - 1e-9);
+                if speech {
+                    (p / (1.0 - p)).ln().clamp(MIN_LOG_ODDS, MAX_LOG_ODDS)
+                } else {
+                    MIN_LOG_ODDS
+                }
+            })
             .collect();
         if self.refractory && (!speech || filler >= 0.5) {
             self.refractory = false;
         }
         let frame = self.frame;
+        self.frame += 1;
         for c in &mut self.commands {
-            c.step(frame, posteriors, &ratio, !self.refractory);
+            c.step(frame, posteriors, &log_odds, !self.refractory);
         }
-        let best = self
+        let (i, tok) = self
             .commands
             .iter()
             .enumerate()
             .map(|(i, c)| (i, c.final_token()))
-            .filter(|(_, t)| t.score >= self.threshold)
-            .max_by(|a, b| a.1.score.total_cmp(&b.1.score));
-        if let Some((i, tok)) = best {
-            match self.pending {
-                None => self.pending = Some((i, tok, frame + 1)),
-                Some((_, p, deadline)) if tok.score > p.score => self.pending = Some((i, tok, deadline)),
-                _ => {}
-            }
-        }
-        self.frame += 1;
-        match self.pending {
-            Some((i, tok, deadline)) if frame >= deadline => {
-                self.pending = None;
-                self.refractory = true;
-                self.commands.iter_mut().for_each(Command::reset);
-                Some(self.detection(i, tok))
-            }
-            _ => None,
-        }
+            .filter(|(_, t)| t.score >= self.threshold && t.weakest_word.min(t.word_score) >= MIN_WORD_SCORE)
+            .max_by(|a, b| a.1.score.total_cmp(&b.1.score))?;
+        self.refractory = true;
+        self.commands.iter_mut().for_each(Command::reset);
+        Some(self.detection(i, tok))
     }
 
     fn detection(&self, i: usize, tok: Token) -> Detection {

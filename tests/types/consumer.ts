@@ -1,8 +1,8 @@
 // Compiled by tests/e2e/package.test.mjs with `tsc --strict --noEmit`: the public types must
 // let a user write this without casts.
 import {
-  backends, blurFaces, Embedder, FaceDetector, ImageClassifier, init, LinearSvm, memoryStats, Model, readFrame, ShopfloorError, tensor, TextReader, version,
-  type Backends, type Classification, type ErrorCode, type Explanation, type Face, type TextLine,
+  backends, blurFaces, Embedder, FaceDetector, ImageClassifier, init, KeywordSpotter, LinearSvm, memoryStats, MicrophoneStream, Model, readFrame, ShopfloorError, tensor, TextReader, Vad, version, VoiceCommands,
+  type Backends, type Classification, type CommandEvent, type EnrolledCommand, type ErrorCode, type Explanation, type Face, type Recording, type TextLine, type VadEvent, type WordFrame,
 } from '../../pkg/index.js';
 
 async function main(): Promise<string> {
@@ -54,3 +54,25 @@ async function useVision(video: HTMLVideoElement, canvas: HTMLCanvasElement): Pr
   return top.length + why.heatmap.width + found.length + lines.length + report.iterations + p.decision + again.classes.length + frame.width;
 }
 void useVision;
+
+async function useSpeech(): Promise<number> {
+  const cmds = await VoiceCommands.create({ model: '/models/speech/manifest.json', backend: 'cpu', commands: ['stop', 'line two'], threshold: 10 });
+  const off = cmds.on('command', (e: CommandEvent) => console.log(e.command, e.confidence, e.start, e.end, e.decidedAt - e.end));
+  cmds.on('vad', (e: VadEvent) => console.log(e.type === 'speechEnd' ? e.end - e.start : e.time));
+  const mic = await MicrophoneStream.open({ chunkSize: 2048 });
+  const stop = cmds.listen(mic);
+  const takes: Recording[] = [await mic.record(2), await mic.record(2), await mic.record(2)];
+  const saved: EnrolledCommand = await cmds.enrol('conveyor jam', takes);
+  cmds.removeEnrolled(saved.name);
+  cmds.addEnrolled(saved);
+  const events = await cmds.feed(new Float32Array(4800), 48000);
+  const spotter = await KeywordSpotter.create({ model: '/models/speech/manifest.json' });
+  const frames: WordFrame[] = await spotter.feed(new Float32Array(16000), 16000);
+  const vad = await Vad.create({ model: '/models/cache/silero/silero_vad_op18_ifless.onnx', threshold: 0.6 });
+  const v = await vad.feed(new Float32Array(16000), 16000);
+  stop();
+  off();
+  await mic.close();
+  return events.length + frames.length + v.probabilities.length + cmds.vadProbability + cmds.enrolled.length + spotter.labels.length;
+}
+void useSpeech;

@@ -1,0 +1,338 @@
+//! Speech: HMM numerics against brute force and hmmlearn, the resampler's filter, the grammar
+//! decoder on constructed posteriors, and the whole pipeline on espeak-ng speech from voices the
+//! command head never heard (detection rate, false alarms, latency, chunking, bad input).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::cached;
+use shopfloor::audio::grammar::GrammarDecoder;
+use shopfloor::audio::hmm::{left_to_right, log_sum_exp, DiagGaussian, GaussianHmm};
+use shopfloor::audio::{load, EnrolledCommand, Resampler, SpeechEvent, SpeechManifest, VoiceCommands, VoiceOptions};
+use shopfloor::{BackendChoice, ErrorCode, LoadOptions};
+
+fn g1(mean: f64, var: f64) -> DiagGaussian {
+    DiagGaussian { mean: vec![mean], var: vec![var] }
+}
+
+fn small_hmm() -> GaussianHmm {
+    GaussianHmm {
+        start: vec![0.6, 0.4],
+        trans: vec![vec![0.7, 0.3], vec![0.2, 0.8]],
+        states: vec![g1(0.0, 1.0), g1(2.0, 0.5)],
+    }
+}
+
+/// Every state path, by enumeration: the definition the dynamic programmes must agree with.
+fn brute_force(h: &GaussianHmm, xs: &[Vec<f32>]) -> (f64, Vec<usize>, f64) {
+    let n = h.n_states();
+    let (mut total, mut best, mut best_p) = (0.0f64, vec![], f64::NEG_INFINITY);
+    for code in 0..n.pow(xs.len() as u32) {
+        let path: Vec<usize> = (0..xs.len()).map(|t| code / n.pow(t as u32) % n).collect();
+        let mut lp = h.start[path[0]].ln() + h.states[path[0]].log_pdf(&xs[0]);
+        for t in 1..xs.len() {
+            lp += h.trans[path[t - 1]][path[t]].ln() + h.states[path[t]].log_pdf(&xs[t]);
+        }
+        total += lp.exp();
+        if lp > best_p {
+            best_p = lp;
+            best = path;
+        }
+    }
+    (total.ln(), best, best_p)
+}
+
+#[test]
+fn forward_and_viterbi_equal_enumeration_of_every_path() {
+    let h = small_hmm();
+    let xs: Vec<Vec<f32>> = [0.1f32, 1.9, 2.2, -0.3, 1.0].iter().map(|&v| vec![v]).collect();
+    let (ll, path, score) = brute_force(&h, &xs);
+    assert!((h.log_likelihood(&xs) - ll).abs() < 1e-10, "{} vs {ll}", h.log_likelihood(&xs));
+    let (vpath, vscore) = h.viterbi(&xs);
+    assert_eq!(vpath, path);
+    assert!((vscore - score).abs() < 1e-10);
+    // By hand for one frame: log(0.6 N(0.1; 0, 1) + 0.4 N(0.1; 2, 0.5)).
+    let n = |x: f64, m: f64, v: f64| (-(x - m).powi(2) / (2.0 * v)).exp() / (2.0 * std::f64::consts::PI * v).sqrt();
+    let x0 = 0.1f32 as f64;
+    let one = (0.6 * n(x0, 0.0, 1.0) + 0.4 * n(x0, 2.0, 0.5)).ln();
+    assert!((h.log_likelihood(&xs[..1]) - one).abs() < 1e-12);
+}
+
+#[test]
+fn log_space_stays_finite_over_long_inputs() {
+    // 50,000 frames: a probability-space forward pass would underflow after a few hundred.
+    let h = small_hmm();
+    let xs: Vec<Vec<f32>> = (0..50_000).map(|i| vec![((i * 7919) % 1000) as f32 / 400.0]).collect();
+    let ll = h.log_likelihood(&xs);
+    assert!(ll.is_finite() && ll < -10_000.0, "{ll}");
+    let (path, score) = h.viterbi(&xs);
+    assert_eq!(path.len(), xs.len());
+    assert!(score.is_finite() && score <= ll);
+    assert_eq!(log_sum_exp([-1e5, -1e5]), -1e5 + 2f64.ln());
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    start: Vec<f64>,
+    trans: Vec<Vec<f64>>,
+    means: Vec<Vec<f64>>,
+    vars: Vec<Vec<f64>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HmmReference {
+    sequences: Vec<Vec<Vec<f32>>>,
+    init: Params,
+    initial_log_likelihood: f64,
+    viterbi_paths: Vec<Vec<usize>>,
+    viterbi_scores: Vec<f64>,
+    iterations: usize,
+    fitted: Params,
+    log_likelihoods: Vec<f64>,
+    final_log_likelihood: f64,
+}
+
+fn to_hmm(p: &Params) -> GaussianHmm {
+    GaussianHmm {
+        start: p.start.clone(),
+        trans: p.trans.clone(),
+        states: p.means.iter().zip(&p.vars).map(|(m, v)| DiagGaussian { mean: m.clone(), var: v.clone() }).collect(),
+    }
+}
+
+#[test]
+fn baum_welch_and_viterbi_match_hmmlearn() {
+    let r: HmmReference = serde_json::from_str(include_str!("fixtures/hmm_reference.json")).unwrap();
+    let mut h = to_hmm(&r.init);
+    let ll0: f64 = r.sequences.iter().map(|s| h.log_likelihood(s)).sum();
+    assert!((ll0 - r.initial_log_likelihood).abs() < 1e-8, "{ll0} vs {}", r.initial_log_likelihood);
+    for (i, s) in r.sequences.iter().enumerate() {
+        let (path, score) = h.viterbi(s);
+        assert_eq!(path, r.viterbi_paths[i]);
+        assert!((score - r.viterbi_scores[i]).abs() < 1e-8);
+    }
+    let report = h.fit(&r.sequences, r.iterations, 0.0).unwrap();
+    for (a, b) in report.log_likelihoods.iter().zip(&r.log_likelihoods) {
+        assert!((a - b).abs() < 1e-7 * b.abs(), "{a} vs {b}");
+    }
+    // EM never lowers the likelihood.
+    assert!(report.log_likelihoods.windows(2).all(|w| w[1] >= w[0] - 1e-9));
+    let want = to_hmm(&r.fitted);
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
+    assert!(close(&h.start, &want.start));
+    for k in 0..3 {
+        assert!(close(&h.trans[k], &want.trans[k]), "{:?} vs {:?}", h.trans[k], want.trans[k]);
+        assert!(close(&h.states[k].mean, &want.states[k].mean));
+        assert!(close(&h.states[k].var, &want.states[k].var), "{:?} vs {:?}", h.states[k].var, want.states[k].var);
+    }
+    let ll: f64 = r.sequences.iter().map(|s| h.log_likelihood(s)).sum();
+    assert!((ll - r.final_log_likelihood).abs() < 1e-6);
+    // Left-to-right zeros stay zero.
+    assert_eq!(h.trans[1][0], 0.0);
+    assert_eq!(h.trans[2][1], 0.0);
+}
+
+#[test]
+fn baum_welch_refuses_bad_sequences() {
+    let mut h = left_to_right(vec![g1(0.0, 1.0), g1(1.0, 1.0), g1(2.0, 1.0)], 0.5);
+    let e = h.fit(&[vec![vec![0.0], vec![f32::NAN]]], 3, 1e-3).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    let e = h.fit(&[vec![]], 3, 1e-3).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    let e = h.fit(&[vec![vec![0.0, 1.0]]], 3, 1e-3).unwrap_err();
+    assert!(e.to_string().contains("1 finite values"), "{e}");
+    let mut bad = small_hmm();
+    bad.trans[0] = vec![0.9, 0.3];
+    assert_eq!(bad.validate().unwrap_err().code(), ErrorCode::InvalidArgument);
+}
+
+fn sine(rate: u32, freq: f64, secs: f64) -> Vec<f32> {
+    (0..(rate as f64 * secs) as usize).map(|i| (2.0 * std::f64::consts::PI * freq * i as f64 / rate as f64).sin() as f32 * 0.5).collect()
+}
+
+fn rms(x: &[f32]) -> f64 {
+    (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+}
+
+#[test]
+fn resampler_keeps_speech_band_and_blocks_aliases() {
+    for rate in [44_100, 48_000, 96_000] {
+        let mut r = Resampler::new(rate, 16_000).unwrap();
+        let mut out = vec![];
+        r.push(&sine(rate, 1000.0, 1.0), &mut out);
+        let expect = 16_000.0 * (1.0 - 16.0 / 16_000.0 * rate as f64 / 16_000.0 * 0.0);
+        assert!((out.len() as f64 - expect).abs() < 64.0, "{rate}: {} samples", out.len());
+        let passband = rms(&out[2000..14000]) / (0.5 / 2f64.sqrt());
+        assert!((passband - 1.0).abs() < 0.01, "{rate} Hz: 1 kHz gain {passband}");
+        // 11 kHz would fold onto 5 kHz without the low-pass filter.
+        let mut out = vec![];
+        Resampler::new(rate, 16_000).unwrap().push(&sine(rate, 11_000.0, 1.0), &mut out);
+        let alias_db = 20.0 * (rms(&out[2000..14000]) / (0.5 / 2f64.sqrt())).log10();
+        assert!(alias_db < -60.0, "{rate} Hz: 11 kHz leaks at {alias_db:.1} dB");
+    }
+    // 8 kHz up to 16 kHz keeps a 1 kHz tone.
+    let mut out = vec![];
+    Resampler::new(8_000, 16_000).unwrap().push(&sine(8_000, 1000.0, 1.0), &mut out);
+    assert!((rms(&out[2000..14000]) / (0.5 / 2f64.sqrt()) - 1.0).abs() < 0.01);
+}
+
+#[test]
+fn resampler_output_does_not_depend_on_chunking() {
+    let x = sine(48_000, 440.0, 0.5);
+    let mut whole = vec![];
+    Resampler::new(48_000, 16_000).unwrap().push(&x, &mut whole);
+    let mut parts = vec![];
+    let mut r = Resampler::new(48_000, 16_000).unwrap();
+    for c in x.chunks(777) {
+        r.push(c, &mut parts);
+    }
+    assert_eq!(whole, parts);
+    assert!(Resampler::new(4_000, 16_000).is_err());
+    assert!(Resampler::new(1_000_000, 16_000).is_err());
+}
+
+const WORDS: usize = 4; // a, b, c, d; filler last
+
+/// Posteriors with `word` at `p` (filler the rest).
+fn frame(word: Option<usize>, p: f32) -> Vec<f32> {
+    let mut v = vec![0.002; WORDS + 1];
+    match word {
+        Some(w) => {
+            v[w] = p;
+            v[WORDS] = 1.0 - p - 0.002 * (WORDS - 1) as f32;
+        }
+        None => v[WORDS] = 1.0 - 0.002 * WORDS as f32,
+    }
+    v
+}
+
+fn decode(d: &mut GrammarDecoder, frames: &[Vec<f32>], speech: bool) -> Vec<(String, u64)> {
+    frames.iter().enumerate().filter_map(|(i, f)| d.push(f, speech).map(|x| (x.command, i as u64))).collect()
+}
+
+fn grammar() -> GrammarDecoder {
+    let cmds = vec![("stop".to_string(), vec![1]), ("a stop".to_string(), vec![0, 1]), ("c d".to_string(), vec![2, 3])];
+    GrammarDecoder::new(&cmds, WORDS, vec![0.4; WORDS], 8.0).unwrap()
+}
+
+#[test]
+fn grammar_prefers_the_longer_command_and_needs_every_word() {
+    let mut seq = vec![frame(None, 0.0); 5];
+    seq.extend(vec![frame(Some(0), 0.95); 4]); // "a"
+    seq.extend(vec![frame(None, 0.0); 2]); // a short pause
+    seq.extend(vec![frame(Some(1), 0.95); 4]); // "stop"
+    seq.extend(vec![frame(None, 0.0); 10]);
+    let got = decode(&mut grammar(), &seq, true);
+    assert_eq!(got.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(), ["a stop"], "{got:?}");
+    // "d" alone is half of "c d": nothing.
+    let mut seq = vec![frame(None, 0.0); 5];
+    seq.extend(vec![frame(Some(3), 0.95); 4]);
+    seq.extend(vec![frame(None, 0.0); 10]);
+    assert!(decode(&mut grammar(), &seq, true).is_empty());
+    // "stop" alone fires once, within two frames of the threshold crossing.
+    let mut seq = vec![frame(None, 0.0); 5];
+    seq.extend(vec![frame(Some(1), 0.95); 4]);
+    seq.extend(vec![frame(None, 0.0); 10]);
+    let got = decode(&mut grammar(), &seq, true);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, "stop");
+    assert!(got[0].1 <= 5 + 4 + 1, "{got:?}");
+    // Without voice activity nothing fires, however confident the head.
+    assert!(decode(&mut grammar(), &seq, false).is_empty());
+    // Weak evidence stays below the threshold.
+    let mut seq = vec![frame(None, 0.0); 5];
+    seq.extend(vec![frame(Some(1), 0.3); 2]);
+    seq.extend(vec![frame(None, 0.0); 10]);
+    assert!(decode(&mut grammar(), &seq, true).is_empty());
+    assert!(GrammarDecoder::new(&[("x".into(), vec![9])], WORDS, vec![], 8.0).is_err());
+    assert!(GrammarDecoder::new(&[("x".into(), vec![0])], WORDS, vec![], f64::NAN).is_err());
+}
+
+// ---- The pipeline on test speech -------------------------------------------------------------
+
+fn speech_manifest() -> Option<(SpeechManifest, Vec<Vec<u8>>)> {
+    cached("openwakeword/embedding_model.onnx")?;
+    cached("silero/silero_vad_op18_ifless.onnx")?;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/speech");
+    let m = SpeechManifest::parse(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let files = load::files(&m).iter().map(|f| std::fs::read(dir.join(&f.file)).unwrap()).collect();
+    Some((m, files))
+}
+
+fn pipeline(opts: VoiceOptions) -> Option<VoiceCommands> {
+    let (m, files) = speech_manifest()?;
+    let lo = LoadOptions { backend: BackendChoice::Cpu, ..Default::default() };
+    Some(pollster::block_on(load::voice_commands(m, &files, &lo, opts)).unwrap())
+}
+
+fn wav(rel: &str) -> Option<(Vec<f32>, u32)> {
+    let p: PathBuf = cached(&format!("speech-test/{rel}"))?;
+    let mut r = hound::WavReader::open(p).unwrap();
+    let spec = r.spec();
+    let ch = spec.channels as usize;
+    let scale = 1.0 / (1u32 << (spec.bits_per_sample - 1)) as f32;
+    let x: Vec<f32> = r.samples::<i32>().map(|s| s.unwrap() as f32 * scale).collect();
+    Some((x.chunks(ch).map(|c| c.iter().sum::<f32>() / ch as f32).collect(), spec.sample_rate))
+}
+
+fn run(vc: &mut VoiceCommands, x: &[f32], rate: u32, chunk: usize) -> Vec<SpeechEvent> {
+    vc.reset();
+    pollster::block_on(async {
+        let mut ev = vec![];
+        for c in x.chunks(chunk) {
+            ev.extend(vc.feed(c, rate).await.unwrap());
+        }
+        ev.extend(vc.finish().await.unwrap());
+        ev
+    })
+}
+
+fn commands(ev: &[SpeechEvent]) -> Vec<(String, f64, f64, f64)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            SpeechEvent::Command { detection: d, decided_at } => Some((d.command.clone(), d.start, d.end, *decided_at)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn line_two_at_every_sample_rate_and_any_chunking() {
+    let Some(mut vc) = pipeline(VoiceOptions::default()) else { return };
+    let Some((x, rate)) = wav("line_two.wav") else { return };
+    let one_shot = run(&mut vc, &x, rate, x.len());
+    let got = commands(&one_shot);
+    assert_eq!(got.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["line two"], "{got:?}");
+    for chunk in [160, 1000, 4096] {
+        assert_eq!(run(&mut vc, &x, rate, chunk), one_shot, "chunks of {chunk}");
+    }
+    for file in ["line_two_8k.wav", "line_two_44k_stereo.wav", "line_two_96k.wav"] {
+        let (y, r) = wav(file).unwrap();
+        let got = commands(&run(&mut vc, &y, r, 4096));
+        assert_eq!(got.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["line two"], "{file}: {got:?}");
+    }
+}
+
+#[test]
+fn silence_clipping_nan_and_empty_chunks() {
+    let Some(mut vc) = pipeline(VoiceOptions::default()) else { return };
+    assert!(commands(&run(&mut vc, &vec![0.0; 48_000 * 3], 48_000, 4800)).is_empty());
+    // Square wave far beyond full scale: clamped like a sound card, no command, no panic.
+    let square: Vec<f32> = (0..16_000 * 3).map(|i| if (i / 40) % 2 == 0 { 7.0 } else { -7.0 }).collect();
+    assert!(commands(&run(&mut vc, &square, 16_000, 4000)).is_empty());
+    pollster::block_on(async {
+        assert!(vc.feed(&[], 16_000).await.unwrap().is_empty());
+        let e = vc.feed(&[0.0, f32::NAN], 16_000).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+        assert!(e.to_string().contains("sample 1"), "{e}");
+        let e = vc.feed(&[0.0; 10], 2_000).await.unwrap_err();
+        assert!(e.to_string().contains("2000 Hz"), "{e}");
+    });
+    let (m, files) = speech_manifest().unwrap();
+    let opts = VoiceOptions { commands: vec!["stop the belt".into()], ..Default::default() };
+    let e = pollster::block_on(load::voice_commands(m, &files, &LoadOptions::default(), opts)).err().unwrap();
+    assert!(e.to_string().contains("\"the\" is not in the vocabulary"), "{e}");
+}
