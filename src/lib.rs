@@ -3,9 +3,9 @@
 //! Data flows one way: bytes → model → plan → backend → tensors → post-processing → typed results.
 //! This file only wires the modules together and re-exports the public surface.
 
+pub mod audio;
 pub mod backend;
 pub mod error;
-pub mod audio;
 pub mod js;
 pub mod model;
 pub mod tensor;

@@ -150,7 +150,9 @@ fn baum_welch_refuses_bad_sequences() {
 }
 
 fn sine(rate: u32, freq: f64, secs: f64) -> Vec<f32> {
-    (0..(rate as f64 * secs) as usize).map(|i| (2.0 * std::f64::consts::PI * freq * i as f64 / rate as f64).sin() as f32 * 0.5).collect()
+    (0..(rate as f64 * secs) as usize)
+        .map(|i| (2.0 * std::f64::consts::PI * freq * i as f64 / rate as f64).sin() as f32 * 0.5)
+        .collect()
 }
 
 fn rms(x: &[f32]) -> f64 {
@@ -306,8 +308,12 @@ fn line_two_at_every_sample_rate_and_any_chunking() {
     let one_shot = run(&mut vc, &x, rate, x.len());
     let got = commands(&one_shot);
     assert_eq!(got.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["line two"], "{got:?}");
+    // Chunking changes nothing but how a chunk's VAD and command events interleave.
+    let vad = |ev: &[SpeechEvent]| ev.iter().filter(|e| matches!(e, SpeechEvent::Vad(_))).cloned().collect::<Vec<_>>();
     for chunk in [160, 1000, 4096] {
-        assert_eq!(run(&mut vc, &x, rate, chunk), one_shot, "chunks of {chunk}");
+        let ev = run(&mut vc, &x, rate, chunk);
+        assert_eq!(commands(&ev), got, "chunks of {chunk}");
+        assert_eq!(vad(&ev), vad(&one_shot), "chunks of {chunk}");
     }
     for file in ["line_two_8k.wav", "line_two_44k_stereo.wav", "line_two_96k.wav"] {
         let (y, r) = wav(file).unwrap();
@@ -335,4 +341,114 @@ fn silence_clipping_nan_and_empty_chunks() {
     let opts = VoiceOptions { commands: vec!["stop the belt".into()], ..Default::default() };
     let e = pollster::block_on(load::voice_commands(m, &files, &LoadOptions::default(), opts)).err().unwrap();
     assert!(e.to_string().contains("\"the\" is not in the vocabulary"), "{e}");
+}
+
+#[derive(serde::Deserialize)]
+struct Truth {
+    command: String,
+    start: f64,
+    end: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct Labels {
+    commands: Vec<Truth>,
+}
+
+fn labels(rel: &str) -> Vec<Truth> {
+    let p = cached(&format!("speech-test/{rel}")).unwrap();
+    serde_json::from_str::<Labels>(&std::fs::read_to_string(p).unwrap()).unwrap().commands
+}
+
+/// (hits per true command, latencies of the hits, detections matching nothing said).
+fn score(found: &[(String, f64, f64, f64)], truth: &[Truth]) -> (Vec<bool>, Vec<f64>, usize) {
+    let mut hit = vec![false; truth.len()];
+    let (mut lat, mut wrong) = (vec![], 0);
+    for (cmd, start, end, decided) in found {
+        match truth
+            .iter()
+            .enumerate()
+            .position(|(i, t)| !hit[i] && &t.command == cmd && *end >= t.start - 0.3 && *start <= t.end + 0.3)
+        {
+            Some(i) => {
+                hit[i] = true;
+                lat.push(decided - truth[i].end);
+            }
+            None => wrong += 1,
+        }
+    }
+    (hit, lat, wrong)
+}
+
+/// What `shopfloor bench-commands` measures in full (README, "Speech"), on 160 commands said by
+/// 48 espeak-ng voices the head never heard and 10 of the 30 minutes of other speech.
+#[test]
+fn commands_from_unheard_voices_are_found_without_false_alarms() {
+    let Some(mut vc) = pipeline(VoiceOptions::default()) else { return };
+    let Some((x, rate)) = wav("commands_clean.wav") else { return };
+    let t0 = std::time::Instant::now();
+    let found = commands(&run(&mut vc, &x, rate, 4096));
+    let rtf = t0.elapsed().as_secs_f64() / (x.len() as f64 / rate as f64);
+    let truth = labels("commands_clean.json");
+    let (hit, mut lat, wrong) = score(&found, &truth);
+    let rate_found = hit.iter().filter(|h| **h).count() as f64 / hit.len() as f64;
+    lat.sort_by(f64::total_cmp);
+    let p50 = lat[lat.len() / 2];
+    eprintln!(
+        "clean: {:.1} % of {} commands, {wrong} wrong, latency p50 {:.0} ms, real-time factor {rtf:.3} (test build)",
+        rate_found * 100.0,
+        truth.len(),
+        p50 * 1e3
+    );
+    // Measured 74 % on these voices (97.5 % on the training voices' dev takes): the 90 %
+    // target is not met yet; this floor catches regressions without pretending it is.
+    assert!(rate_found >= 0.65, "clean detection {rate_found}");
+    assert!(wrong <= 2, "{wrong} detections match nothing said");
+    assert!(p50 < 0.3, "median latency {p50} s");
+    // Latency is measured from the true end of the command to the frame that decided it.
+    assert!(lat.iter().all(|l| *l > 0.0 && *l < 0.6), "{lat:?}");
+
+    let (other, rate) = wav("other.wav").unwrap();
+    let ten_minutes = &other[..(600 * rate) as usize];
+    let fa = commands(&run(&mut vc, ten_minutes, rate, 4096));
+    eprintln!("other speech and noise, 10 min: {} false alarms {fa:?}", fa.len());
+    assert!(fa.len() <= 3, "{} false alarms in 10 minutes: {fa:?}", fa.len());
+}
+
+#[test]
+fn an_enrolled_phrase_is_found_in_other_voices_and_round_trips_as_json() {
+    let Some(mut vc) = pipeline(VoiceOptions::default()) else { return };
+    let Some(_) = wav("enrol_0.wav") else { return };
+    let takes: Vec<(Vec<f32>, u32)> = (0..4).map(|i| wav(&format!("enrol_{i}.wav")).unwrap()).collect();
+    let cmd = pollster::block_on(vc.enrol("conveyor jam", &takes)).unwrap();
+    assert!(cmd.hmm.n_states() >= 2 && cmd.threshold > 0.0);
+    let (x, rate) = wav("enrol_test.wav").unwrap();
+    let found = commands(&run(&mut vc, &x, rate, 4096));
+    let truth = labels("enrol_test.json");
+    let (hit, _, wrong) = score(&found, &truth);
+    let n = hit.iter().filter(|h| **h).count();
+    eprintln!("enrolled from one voice: {n} of {} takes by 10 other voices found, {wrong} false alarms on \"conveyor belt\" / \"jam jar\"", truth.len());
+    assert!(n >= 4, "{n} found");
+    assert_eq!(wrong, 0);
+    // Saved and loaded: the same command, the same detections.
+    let back = EnrolledCommand::from_json(&cmd.to_json()).unwrap();
+    assert_eq!((&back.name, back.recordings, back.hmm.n_states()), (&cmd.name, cmd.recordings, cmd.hmm.n_states()));
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12 * x.abs().max(1.0));
+    assert!(back.hmm.states.iter().zip(&cmd.hmm.states).all(|(a, b)| close(&a.mean, &b.mean) && close(&a.var, &b.var)));
+    assert!(close(&[back.threshold], &[cmd.threshold]));
+    let mut fresh = pipeline(VoiceOptions::default()).unwrap();
+    fresh.add_enrolled(back).unwrap();
+    assert_eq!(commands(&run(&mut fresh, &x, rate, 4096)), found);
+    // Bad input: too few takes, a duplicate name, silence, corrupt JSON.
+    let e = pollster::block_on(vc.enrol("other", &takes[..2])).unwrap_err();
+    assert!(e.to_string().contains("3 to 10 recordings"), "{e}");
+    let e = pollster::block_on(vc.enrol("conveyor jam", &takes)).unwrap_err();
+    assert!(e.to_string().contains("already exists"), "{e}");
+    let silent = vec![(vec![0.0f32; 32_000], 16_000); 3];
+    let e = pollster::block_on(vc.enrol("quiet", &silent)).unwrap_err();
+    assert!(e.to_string().contains("no speech"), "{e}");
+    assert_eq!(EnrolledCommand::from_json("{\"name\": 1}").unwrap_err().code(), ErrorCode::InvalidArgument);
+    let mut broken = cmd.clone();
+    broken.hmm.states[0].var[0] = -1.0;
+    assert_eq!(EnrolledCommand::from_json(&broken.to_json()).unwrap_err().code(), ErrorCode::InvalidArgument);
 }

@@ -42,9 +42,9 @@ fn flat_start(seqs: &[Vec<Vec<f32>>], n: usize, bg: &DiagGaussian) -> GaussianHm
     for s in seqs {
         for (t, x) in s.iter().enumerate() {
             let k = t * n / s.len();
-            for j in 0..d {
-                sums[k].0[j] += x[j] as f64;
-                sums[k].1[j] += (x[j] as f64).powi(2);
+            for (j, &v) in x.iter().enumerate().take(d) {
+                sums[k].0[j] += v as f64;
+                sums[k].1[j] += (v as f64).powi(2);
             }
             sums[k].2 += 1.0;
         }
@@ -53,7 +53,8 @@ fn flat_start(seqs: &[Vec<Vec<f32>>], n: usize, bg: &DiagGaussian) -> GaussianHm
         .into_iter()
         .map(|(s, ss, c)| {
             let mean: Vec<f64> = s.iter().map(|v| v / c.max(1.0)).collect();
-            let var = (0..d).map(|j| smooth_var((ss[j] / c.max(1.0) - mean[j].powi(2)).max(0.0), c, bg.var[j])).collect();
+            let var =
+                (0..d).map(|j| smooth_var((ss[j] / c.max(1.0) - mean[j].powi(2)).max(0.0), c, bg.var[j])).collect();
             DiagGaussian { mean, var }
         })
         .collect();
@@ -118,7 +119,7 @@ impl EnrolledCommand {
             loo.push(best_score(&hmm, background, &recordings[i]));
         }
         let weakest = loo.iter().copied().fold(f64::INFINITY, f64::min);
-        if !(weakest > 0.0) {
+        if weakest.is_nan() || weakest <= 0.0 {
             return Err(Error::InvalidArgument(format!(
                 "the recordings of \"{name}\" do not sound like one phrase (a recording scores {weakest:.1} against the others): record the same phrase again"
             )));
@@ -139,16 +140,18 @@ impl EnrolledCommand {
 
     /// Reads and checks a saved command (JSON from untrusted storage).
     pub fn from_json(json: &str) -> Result<Self> {
-        let c: EnrolledCommand =
-            serde_json::from_str(json).map_err(|e| Error::InvalidArgument(format!("not a saved enrolled command: {e}")))?;
+        let c: EnrolledCommand = serde_json::from_str(json)
+            .map_err(|e| Error::InvalidArgument(format!("not a saved enrolled command: {e}")))?;
         c.validate()?;
         Ok(c)
     }
 
     pub fn validate(&self) -> Result<()> {
         self.hmm.validate()?;
-        if self.background.mean.len() != self.hmm.dims() || self.background.var.iter().any(|v| !(*v > 0.0)) {
-            return Err(Error::InvalidArgument("enrolled command: background must match the HMM's dimensions, variances > 0".into()));
+        if self.background.mean.len() != self.hmm.dims() || self.background.var.iter().any(|v| v.is_nan() || *v <= 0.0) {
+            return Err(Error::InvalidArgument(
+                "enrolled command: background must match the HMM's dimensions, variances > 0".into(),
+            ));
         }
         if !(self.threshold.is_finite() && self.threshold > 0.0) {
             return Err(Error::InvalidArgument("enrolled command: threshold must be a positive number".into()));
@@ -171,7 +174,11 @@ impl Spotter {
     pub fn new(hmm: &GaussianHmm, bg: &DiagGaussian) -> Spotter {
         let n = hmm.n_states();
         Spotter {
-            log_trans: hmm.trans.iter().map(|r| r.iter().map(|&p| if p > 0.0 { p.ln() } else { LOG_ZERO }).collect()).collect(),
+            log_trans: hmm
+                .trans
+                .iter()
+                .map(|r| r.iter().map(|&p| if p > 0.0 { p.ln() } else { LOG_ZERO }).collect())
+                .collect(),
             states: hmm.states.clone(),
             bg: bg.clone(),
             score: vec![LOG_ZERO; n],

@@ -85,9 +85,17 @@ impl Frontend {
                 self.mels.push_back(row);
             }
             let window: Vec<f32> = self.mels.iter().flatten().copied().collect();
-            let emb = super::run_f32(&mut self.embed, &self.embed_input, HostTensor::f32(vec![1, MEL_WINDOW, MEL_BANDS, 1], window)?).await?;
+            let emb = super::run_f32(
+                &mut self.embed,
+                &self.embed_input,
+                HostTensor::f32(vec![1, MEL_WINDOW, MEL_BANDS, 1], window)?,
+            )
+            .await?;
             if emb.len() != EMBEDDING_DIMS {
-                return Err(crate::Error::ModelInvalid(format!("the embedding model gave {} values, expected 96", emb.len())));
+                return Err(crate::Error::ModelInvalid(format!(
+                    "the embedding model gave {} values, expected 96",
+                    emb.len()
+                )));
             }
             out.push(emb);
             self.raw.drain(..CHUNK);

@@ -100,7 +100,15 @@ impl Command {
         for (s, st) in states.iter().enumerate() {
             word_starts[s] = matches!(st, State::Word(_)) && (s == 0 || matches!(states[s - 1], State::Gap));
         }
-        Command { name: name.into(), first_word: words[0], states, word_starts, preds, last_word_start, tokens: vec![DEAD; n] }
+        Command {
+            name: name.into(),
+            first_word: words[0],
+            states,
+            word_starts,
+            preds,
+            last_word_start,
+            tokens: vec![DEAD; n],
+        }
     }
 
     fn step(&mut self, frame: u64, post: &[f32], log_odds: &[f64], entry_open: bool) {
@@ -163,7 +171,12 @@ pub struct GrammarDecoder {
 impl GrammarDecoder {
     /// `commands`: (name, word indices); `word_durations`: typical seconds per word (for the
     /// span's start); `threshold`: the path score (sum of capped log-odds) to fire at.
-    pub fn new(commands: &[(String, Vec<usize>)], n_words: usize, word_durations: Vec<f64>, threshold: f64) -> Result<Self> {
+    pub fn new(
+        commands: &[(String, Vec<usize>)],
+        n_words: usize,
+        word_durations: Vec<f64>,
+        threshold: f64,
+    ) -> Result<Self> {
         if commands.is_empty() {
             return Err(Error::InvalidArgument("give at least one command".into()));
         }
@@ -172,7 +185,9 @@ impl GrammarDecoder {
         }
         for (name, words) in commands {
             if words.is_empty() || words.iter().any(|&w| w >= n_words) {
-                return Err(Error::InvalidArgument(format!("command \"{name}\" must be a non-empty sequence of vocabulary words")));
+                return Err(Error::InvalidArgument(format!(
+                    "command \"{name}\" must be a non-empty sequence of vocabulary words"
+                )));
             }
         }
         Ok(GrammarDecoder {

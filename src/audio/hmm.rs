@@ -83,7 +83,8 @@ impl GaussianHmm {
             ));
         }
         let d = self.dims();
-        let prob_row = |r: &[f64]| r.iter().all(|p| p.is_finite() && *p >= 0.0) && (r.iter().sum::<f64>() - 1.0).abs() < 1e-6;
+        let prob_row =
+            |r: &[f64]| r.iter().all(|p| p.is_finite() && *p >= 0.0) && (r.iter().sum::<f64>() - 1.0).abs() < 1e-6;
         if !prob_row(&self.start) {
             return bad("start probabilities must be ≥ 0 and sum to 1".into());
         }
@@ -241,15 +242,17 @@ pub fn viterbi(log_start: &[f64], log_trans: &[Vec<f64>], log_b: &[Vec<f64>]) ->
     for t in 1..log_b.len() {
         let mut next = vec![LOG_ZERO; n];
         for j in 0..n {
-            let (bi, bv) = (0..n)
-                .map(|i| (i, delta[i] + log_trans[i][j]))
-                .fold((0, LOG_ZERO), |acc, x| if x.1 > acc.1 { x } else { acc });
+            let (bi, bv) =
+                (0..n)
+                    .map(|i| (i, delta[i] + log_trans[i][j]))
+                    .fold((0, LOG_ZERO), |acc, x| if x.1 > acc.1 { x } else { acc });
             next[j] = bv + log_b[t][j];
             back[t][j] = bi;
         }
         delta = next;
     }
-    let (mut k, score) = delta.iter().copied().enumerate().fold((0, LOG_ZERO), |acc, x| if x.1 > acc.1 { x } else { acc });
+    let (mut k, score) =
+        delta.iter().copied().enumerate().fold((0, LOG_ZERO), |acc, x| if x.1 > acc.1 { x } else { acc });
     let mut path = vec![0; log_b.len()];
     for t in (0..log_b.len()).rev() {
         path[t] = k;

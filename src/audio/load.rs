@@ -41,7 +41,15 @@ async fn head(m: &SpeechManifest, bytes: &[u8], opts: &LoadOptions) -> Result<Mo
     model(bytes, &m.head.file, opts, &[]).await.and_then(|h| {
         let want = [1, m.head.stack, EMBEDDING_DIMS];
         match h.inputs() {
-            [i] if i.shape.as_ref().and_then(|s| s.iter().map(crate::model::Dim::fixed).collect::<Option<Vec<_>>>()).as_deref() == Some(&want[..]) => Ok(h),
+            [i] if i
+                .shape
+                .as_ref()
+                .and_then(|s| s.iter().map(crate::model::Dim::fixed).collect::<Option<Vec<_>>>())
+                .as_deref()
+                == Some(&want[..]) =>
+            {
+                Ok(h)
+            }
             _ => Err(Error::ModelInvalid(format!("the command head must take one input of shape {want:?}"))),
         }
     })
@@ -54,7 +62,12 @@ pub async fn vad(m: &FileRef, bytes: &[u8], vad_opts: VadOptions, opts: &LoadOpt
 }
 
 /// `files`: mel spectrogram, embedding, command head, VAD (see `files`).
-pub async fn voice_commands(m: SpeechManifest, files: &[Vec<u8>], opts: &LoadOptions, vo: VoiceOptions) -> Result<VoiceCommands> {
+pub async fn voice_commands(
+    m: SpeechManifest,
+    files: &[Vec<u8>],
+    opts: &LoadOptions,
+    vo: VoiceOptions,
+) -> Result<VoiceCommands> {
     check_count(files, 4, "voice commands")?;
     let fe = frontend(&m, &files[0], &files[1], opts).await?;
     let h = head(&m, &files[2], opts).await?;

@@ -62,7 +62,7 @@ pub struct SpeechManifest {
 }
 
 fn default_threshold() -> f64 {
-    12.0
+    9.0
 }
 
 impl SpeechManifest {
@@ -83,7 +83,7 @@ impl SpeechManifest {
         }
         if self.background.mean.len() != super::frontend::EMBEDDING_DIMS
             || self.background.var.len() != super::frontend::EMBEDDING_DIMS
-            || self.background.var.iter().any(|v| !(*v > 0.0))
+            || self.background.var.iter().any(|v| v.is_nan() || *v <= 0.0)
         {
             return bad("background needs 96 means and 96 positive variances".into());
         }

@@ -57,7 +57,11 @@ impl Resampler {
         let table = (0..n)
             .map(|m| {
                 let x = m as f64 / PHASES as f64 - half as f64;
-                let s = if x == 0.0 { 1.0 } else { (2.0 * std::f64::consts::PI * fc * x).sin() / (2.0 * std::f64::consts::PI * fc * x) };
+                let s = if x == 0.0 {
+                    1.0
+                } else {
+                    (2.0 * std::f64::consts::PI * fc * x).sin() / (2.0 * std::f64::consts::PI * fc * x)
+                };
                 let r = x / half as f64;
                 let w = bessel_i0(KAISER_BETA * (1.0 - r * r).max(0.0).sqrt()) / bessel_i0(KAISER_BETA);
                 (2.0 * fc * s * w) as f32

@@ -32,15 +32,8 @@ impl KeywordSpotter {
     /// `labels`: the head's outputs (vocabulary + filler).
     pub fn new(frontend: Frontend, head: Model, depth: usize, labels: usize) -> Result<Self> {
         let head_input = super::single_input(&head, "command head")?;
-        let mut s = KeywordSpotter {
-            to16k: To16k::new(),
-            frontend,
-            head,
-            head_input,
-            stack: VecDeque::new(),
-            depth,
-            labels,
-        };
+        let mut s =
+            KeywordSpotter { to16k: To16k::new(), frontend, head, head_input, stack: VecDeque::new(), depth, labels };
         s.reset();
         Ok(s)
     }
@@ -75,7 +68,12 @@ impl KeywordSpotter {
             self.stack.pop_front();
             self.stack.push_back(e.clone());
             let x: Vec<f32> = self.stack.iter().flatten().copied().collect();
-            let post = super::run_f32(&mut self.head, &self.head_input, HostTensor::f32(vec![1, self.depth, EMBEDDING_DIMS], x)?).await?;
+            let post = super::run_f32(
+                &mut self.head,
+                &self.head_input,
+                HostTensor::f32(vec![1, self.depth, EMBEDDING_DIMS], x)?,
+            )
+            .await?;
             if post.len() != self.labels {
                 return Err(Error::ModelInvalid(format!(
                     "the command head gave {} posteriors, the manifest has {} words + filler",

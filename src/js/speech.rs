@@ -14,7 +14,9 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::model::{busy, load_options};
 use super::{to_js, to_js_error};
-use crate::audio::{load, EnrolledCommand, KeywordSpotter, SpeechManifest, Vad, VadOptions, VoiceCommands, VoiceOptions};
+use crate::audio::{
+    load, EnrolledCommand, KeywordSpotter, SpeechManifest, Vad, VadOptions, VoiceCommands, VoiceOptions,
+};
 use crate::error::Error;
 
 fn js_err(e: Error) -> JsValue {
@@ -70,7 +72,12 @@ struct VoiceInfo {
 #[wasm_bindgen(js_class = WasmVoiceCommands)]
 impl WasmVoiceCommands {
     /// `files`: mel spectrogram, embedding, command head, VAD bytes (the manifest's order).
-    pub async fn create(manifest_json: String, files: Vec<js_sys::Uint8Array>, options: JsValue, voice: JsValue) -> Result<WasmVoiceCommands, JsValue> {
+    pub async fn create(
+        manifest_json: String,
+        files: Vec<js_sys::Uint8Array>,
+        options: JsValue,
+        voice: JsValue,
+    ) -> Result<WasmVoiceCommands, JsValue> {
         let m = manifest(&manifest_json)?;
         let opts = load_options(options).map_err(js_err)?;
         let vo: VoiceOptions = self::options(&voice, "voice options")?;
@@ -116,7 +123,9 @@ impl WasmVoiceCommands {
             let samples = Reflect::get(&r, &"samples".into())?
                 .dyn_into::<Float32Array>()
                 .map_err(|_| bad("each recording is { samples: Float32Array, sampleRate: number }"))?;
-            let sr = Reflect::get(&r, &"sampleRate".into())?.as_f64().ok_or_else(|| bad("each recording needs a numeric sampleRate"))?;
+            let sr = Reflect::get(&r, &"sampleRate".into())?
+                .as_f64()
+                .ok_or_else(|| bad("each recording needs a numeric sampleRate"))?;
             takes.push((samples.to_vec(), rate(sr)?));
         }
         Ok(with_inner!(self.inner, |v| Ok(JsValue::from_str(&v.enrol(&name, &takes).await.map_err(js_err)?.to_json()))))
@@ -149,7 +158,11 @@ pub struct WasmKeywordSpotter {
 #[wasm_bindgen(js_class = WasmKeywordSpotter)]
 impl WasmKeywordSpotter {
     /// `files`: mel spectrogram, embedding, command head bytes.
-    pub async fn create(manifest_json: String, files: Vec<js_sys::Uint8Array>, options: JsValue) -> Result<WasmKeywordSpotter, JsValue> {
+    pub async fn create(
+        manifest_json: String,
+        files: Vec<js_sys::Uint8Array>,
+        options: JsValue,
+    ) -> Result<WasmKeywordSpotter, JsValue> {
         let m = manifest(&manifest_json)?;
         let opts = load_options(options).map_err(js_err)?;
         let files: Vec<Vec<u8>> = files.iter().map(|f| f.to_vec()).collect();
@@ -187,7 +200,12 @@ struct VadOut {
 #[wasm_bindgen(js_class = WasmVad)]
 impl WasmVad {
     /// `sha256`: the pinned hash of the Silero VAD file (or undefined).
-    pub async fn create(model: Vec<u8>, sha256: Option<String>, options: JsValue, vad: JsValue) -> Result<WasmVad, JsValue> {
+    pub async fn create(
+        model: Vec<u8>,
+        sha256: Option<String>,
+        options: JsValue,
+        vad: JsValue,
+    ) -> Result<WasmVad, JsValue> {
         let opts = load_options(options).map_err(js_err)?;
         let vo: VadOptions = self::options(&vad, "VAD options")?;
         let f = crate::audio::manifest::FileRef { file: String::new(), sha256 };

@@ -79,12 +79,14 @@ fn main() -> ExitCode {
             "faces" => vision::faces(&a),
             _ => vision::read_text(&a),
         }),
-        Some(cmd @ ("commands" | "vad" | "enrol" | "bench-commands")) => speech::parse(&argv[1..]).and_then(|a| match cmd {
-            "commands" => speech::commands(&a),
-            "vad" => speech::vad(&a),
-            "enrol" => speech::enrol(&a),
-            _ => speech::bench(&a),
-        }),
+        Some(cmd @ ("commands" | "vad" | "enrol" | "bench-commands")) => {
+            speech::parse(&argv[1..]).and_then(|a| match cmd {
+                "commands" => speech::commands(&a),
+                "vad" => speech::vad(&a),
+                "enrol" => speech::enrol(&a),
+                _ => speech::bench(&a),
+            })
+        }
         Some(cmd @ ("info" | "run" | "bench")) => parse_args(&argv[1..]).and_then(|a| match cmd {
             "info" => info(&a),
             "run" => run(&a),

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
-use shopfloor::audio::{load, Detection, EnrolledCommand, SpeechEvent, SpeechManifest, VadEvent, VoiceCommands, VoiceOptions};
+use shopfloor::audio::{
+    load, Detection, EnrolledCommand, SpeechEvent, SpeechManifest, VadEvent, VoiceCommands, VoiceOptions,
+};
 use shopfloor::{BackendChoice, Error, LoadOptions, Result};
 
 pub struct SpeechArgs {
@@ -38,10 +40,20 @@ pub fn parse(args: &[String]) -> Result<SpeechArgs> {
             "--enrolled" => a.enrolled.push(value()?.into()),
             "--out" => a.out = Some(value()?.into()),
             "--chunk" => {
-                a.chunk = value()?.parse().ok().filter(|&n| n > 0).ok_or_else(|| bad("--chunk takes a positive number of samples".into()))?
+                a.chunk = value()?
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| bad("--chunk takes a positive number of samples".into()))?
             }
             "--threshold" => {
-                a.threshold = Some(value()?.parse().ok().filter(|t: &f64| *t > 0.0).ok_or_else(|| bad("--threshold takes a positive number".into()))?)
+                a.threshold = Some(
+                    value()?
+                        .parse()
+                        .ok()
+                        .filter(|t: &f64| *t > 0.0)
+                        .ok_or_else(|| bad("--threshold takes a positive number".into()))?,
+                )
             }
             s if s.starts_with("--") => return Err(bad(format!("unknown option {s}"))),
             s => a.positional.push(s.to_string()),
@@ -76,7 +88,10 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, u32)> {
         hound::SampleFormat::Float => r.samples::<f32>().collect::<std::result::Result<_, _>>().map_err(bad)?,
         hound::SampleFormat::Int => {
             let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
-            r.samples::<i32>().map(|s| s.map(|v| v as f32 * scale)).collect::<std::result::Result<_, _>>().map_err(bad)?
+            r.samples::<i32>()
+                .map(|s| s.map(|v| v as f32 * scale))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(bad)?
         }
     };
     let mono = interleaved.chunks(ch).map(|c| c.iter().sum::<f32>() / ch as f32).collect();
@@ -85,7 +100,8 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, u32)> {
 
 async fn pipeline(a: &SpeechArgs) -> Result<VoiceCommands> {
     let path = manifest_path(a);
-    let text = String::from_utf8(read(&path)?).map_err(|_| Error::InvalidArgument(format!("{} is not UTF-8", path.display())))?;
+    let text = String::from_utf8(read(&path)?)
+        .map_err(|_| Error::InvalidArgument(format!("{} is not UTF-8", path.display())))?;
     let m = SpeechManifest::parse(&text)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let files = load::files(&m).iter().map(|f| read(&dir.join(&f.file))).collect::<Result<Vec<_>>>()?;
@@ -125,10 +141,18 @@ pub fn commands(a: &SpeechArgs) -> Result<()> {
         let (events, secs) = stream(&mut vc, &samples, rate, a.chunk).await?;
         for e in events {
             if let SpeechEvent::Command { detection: d, .. } = e {
-                println!("{}", json!({"command": d.command, "confidence": round(d.confidence as f64, 3), "start": round(d.start, 2), "end": round(d.end, 2)}));
+                println!(
+                    "{}",
+                    json!({"command": d.command, "confidence": round(d.confidence as f64, 3), "start": round(d.start, 2), "end": round(d.end, 2)})
+                );
             }
         }
-        eprintln!("real-time factor {:.4} ({:.2} s for {:.1} s of audio)", secs / audio_secs(&samples, rate), secs, audio_secs(&samples, rate));
+        eprintln!(
+            "real-time factor {:.4} ({:.2} s for {:.1} s of audio)",
+            secs / audio_secs(&samples, rate),
+            secs,
+            audio_secs(&samples, rate)
+        );
         Ok(())
     })
 }
@@ -150,14 +174,18 @@ pub fn vad(a: &SpeechArgs) -> Result<()> {
 pub fn enrol(a: &SpeechArgs) -> Result<()> {
     pollster::block_on(async {
         let [name, wavs @ ..] = a.positional.as_slice() else {
-            return Err(Error::InvalidArgument("usage: enrol NAME TAKE1.wav TAKE2.wav TAKE3.wav [...] --out FILE.json".into()));
+            return Err(Error::InvalidArgument(
+                "usage: enrol NAME TAKE1.wav TAKE2.wav TAKE3.wav [...] --out FILE.json".into(),
+            ));
         };
         let takes = wavs.iter().map(|w| read_wav(Path::new(w))).collect::<Result<Vec<_>>>()?;
         let mut vc = pipeline(a).await?;
         let cmd = vc.enrol(name, &takes).await?;
         let text = cmd.to_json();
         match &a.out {
-            Some(p) => std::fs::write(p, text).map_err(|e| Error::InvalidArgument(format!("writing {}: {e}", p.display())))?,
+            Some(p) => {
+                std::fs::write(p, text).map_err(|e| Error::InvalidArgument(format!("writing {}: {e}", p.display())))?
+            }
             None => println!("{text}"),
         }
         eprintln!("enrolled \"{name}\": {} states, threshold {:.1}", cmd.hmm.n_states(), cmd.threshold);
@@ -195,7 +223,11 @@ fn score(events: &[SpeechEvent], truth: &[Truth]) -> (Vec<bool>, Vec<f64>, usize
     for e in events {
         let SpeechEvent::Command { detection: d, decided_at } = e else { continue };
         let found = truth.iter().enumerate().position(|(i, t)| {
-            !hit[i] && t.command == d.command && d.end >= t.start - 0.3 && d.start <= t.end + 0.3 && *decided_at >= t.start
+            !hit[i]
+                && t.command == d.command
+                && d.end >= t.start - 0.3
+                && d.start <= t.end + 0.3
+                && *decided_at >= t.start
         });
         match found {
             Some(i) => {
@@ -209,7 +241,8 @@ fn score(events: &[SpeechEvent], truth: &[Truth]) -> (Vec<bool>, Vec<f64>, usize
 }
 
 fn labels(path: &Path) -> Result<Vec<Truth>> {
-    let l: Labels = serde_json::from_slice(&read(path)?).map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))?;
+    let l: Labels =
+        serde_json::from_slice(&read(path)?).map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))?;
     Ok(l.commands)
 }
 
@@ -245,7 +278,8 @@ pub fn bench(a: &SpeechArgs) -> Result<()> {
             let (hit, mut lat, fa) = score(&events, &truth);
             fa_in_commands += fa;
             for (i, n) in names.iter().enumerate() {
-                let said: Vec<bool> = truth.iter().zip(&hit).filter(|(t, _)| &t.command == n).map(|(_, h)| *h).collect();
+                let said: Vec<bool> =
+                    truth.iter().zip(&hit).filter(|(t, _)| &t.command == n).map(|(_, h)| *h).collect();
                 rates[i][k] = said.iter().filter(|h| **h).count() as f64 / said.len().max(1) as f64;
             }
             let overall = hit.iter().filter(|h| **h).count() as f64 / hit.len().max(1) as f64;
@@ -258,25 +292,56 @@ pub fn bench(a: &SpeechArgs) -> Result<()> {
             all_lat.extend(lat);
         }
         for (i, n) in names.iter().enumerate() {
-            println!("{:<16} {:>7.1}% {:>7.1}% {:>7.1}%", n, rates[i][0] * 100.0, rates[i][1] * 100.0, rates[i][2] * 100.0);
+            println!(
+                "{:<16} {:>7.1}% {:>7.1}% {:>7.1}%",
+                n,
+                rates[i][0] * 100.0,
+                rates[i][1] * 100.0,
+                rates[i][2] * 100.0
+            );
         }
-        report.insert("per_command".into(), json!(names.iter().zip(&rates).map(|(n, r)| (n.clone(), json!(r))).collect::<serde_json::Map<_, _>>()));
+        report.insert(
+            "per_command".into(),
+            json!(names.iter().zip(&rates).map(|(n, r)| (n.clone(), json!(r))).collect::<serde_json::Map<_, _>>()),
+        );
         let (samples, rate) = read_wav(&dir.join("other.wav"))?;
         vc.reset();
         let (events, secs) = stream(&mut vc, &samples, rate, a.chunk).await?;
         total_secs += secs;
         let hours = audio_secs(&samples, rate) / 3600.0;
         total_audio += audio_secs(&samples, rate);
-        let fas: Vec<&Detection> = events.iter().filter_map(|e| match e { SpeechEvent::Command { detection, .. } => Some(detection), _ => None }).collect();
+        let fas: Vec<&Detection> = events
+            .iter()
+            .filter_map(|e| match e {
+                SpeechEvent::Command { detection, .. } => Some(detection),
+                _ => None,
+            })
+            .collect();
         for d in &fas {
             eprintln!("false alarm: {} at {:.2}-{:.2} s ({:.2})", d.command, d.start, d.end, d.confidence);
         }
-        println!("false alarms: {} in {:.1} min of other speech and noise = {:.2} per hour; {} in the command recordings", fas.len(), hours * 60.0, fas.len() as f64 / hours, fa_in_commands);
+        println!(
+            "false alarms: {} in {:.1} min of other speech and noise = {:.2} per hour; {} in the command recordings",
+            fas.len(),
+            hours * 60.0,
+            fas.len() as f64 / hours,
+            fa_in_commands
+        );
         report.insert("false_alarms_per_hour".into(), json!(round(fas.len() as f64 / hours, 2)));
         report.insert("other_minutes".into(), json!(round(hours * 60.0, 1)));
         report.insert("rtf".into(), json!(round(total_secs / total_audio, 4)));
-        println!("latency (decision − end of the command): p50 {:.0} ms, p95 {:.0} ms", percentile(&mut all_lat.clone(), 0.5) * 1e3, percentile(&mut all_lat, 0.95) * 1e3);
-        println!("real-time factor {:.4} on {} ({:.0} s for {:.0} s of audio)", total_secs / total_audio, a.backend_name(), total_secs, total_audio);
+        println!(
+            "latency (decision − end of the command): p50 {:.0} ms, p95 {:.0} ms",
+            percentile(&mut all_lat.clone(), 0.5) * 1e3,
+            percentile(&mut all_lat, 0.95) * 1e3
+        );
+        println!(
+            "real-time factor {:.4} on {} ({:.0} s for {:.0} s of audio)",
+            total_secs / total_audio,
+            a.backend_name(),
+            total_secs,
+            total_audio
+        );
         println!("{}", serde_json::Value::Object(report));
         Ok(())
     })
