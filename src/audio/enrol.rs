@@ -148,7 +148,8 @@ impl EnrolledCommand {
 
     pub fn validate(&self) -> Result<()> {
         self.hmm.validate()?;
-        if self.background.mean.len() != self.hmm.dims() || self.background.var.iter().any(|v| v.is_nan() || *v <= 0.0) {
+        if self.background.mean.len() != self.hmm.dims() || self.background.var.iter().any(|v| v.is_nan() || *v <= 0.0)
+        {
             return Err(Error::InvalidArgument(
                 "enrolled command: background must match the HMM's dimensions, variances > 0".into(),
             ));
