@@ -405,8 +405,9 @@ fn commands_from_unheard_voices_are_found_without_false_alarms() {
     assert!(rate_found >= 0.65, "clean detection {rate_found}");
     assert!(wrong <= 5, "{wrong} detections match nothing said (3 measured)");
     assert!(p50 < 0.3, "median latency {p50} s");
-    // Latency is measured from the true end of the command to the frame that decided it.
-    assert!(lat.iter().all(|l| *l > 0.0 && *l < 0.6), "{lat:?}");
+    // Latency: from the true end of the command (the last sample espeak-ng wrote) to the frame that
+    // decided it; a trailing consonant's release can still be under way at the decision (−0.11 s seen).
+    assert!(lat.iter().all(|l| *l > -0.2 && *l < 0.6), "{lat:?}");
 
     let (other, rate) = wav("other.wav").unwrap();
     let ten_minutes = &other[..(600 * rate) as usize];
