@@ -10,6 +10,8 @@ use shopfloor::audio::{
 };
 use shopfloor::{BackendChoice, Error, LoadOptions, Result};
 
+use crate::vision::read;
+
 pub struct SpeechArgs {
     positional: Vec<String>,
     manifest: Option<PathBuf>,
@@ -72,10 +74,6 @@ fn manifest_path(a: &SpeechArgs) -> PathBuf {
     } else {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
     }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::InvalidArgument(format!("reading {}: {e}", path.display())))
 }
 
 /// Mono samples in [-1, 1] and the rate, from any PCM or float WAV (channels averaged).

@@ -65,7 +65,7 @@ fn manifest_path(a: &VisionArgs, dir: &str) -> PathBuf {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
+pub fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::InvalidArgument(format!("reading {}: {e}", path.display())))
 }
 
