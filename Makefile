@@ -1,11 +1,12 @@
 # Two commands on a fresh Debian 12 machine:
 #   make demo   install what is missing, build, serve the demo on http://127.0.0.1:$(PORT)
 #   make test   install what is missing, build, run every test (native, wasm in node and Chromium, e2e)
+#   make bench  shopfloor vs onnxruntime-web in headless Chromium (+ native), report in target/bench/
 PORT ?= 8080
 
 PY := target/py/bin/python
 
-.PHONY: demo test setup build models serve test-data build-native-tests test-native test-wasm test-e2e lint
+.PHONY: demo test bench build-native-release bench-deps setup build models serve test-data build-native-tests test-native test-wasm test-e2e lint
 
 demo: setup build models serve
 
@@ -14,6 +15,19 @@ demo: setup build models serve
 test: setup
 	$(MAKE) --no-print-directory -j3 build test-data build-native-tests
 	$(MAKE) --no-print-directory test-native test-wasm test-e2e
+
+# Not part of `make test`: it measures, never fails on a figure. BENCH_ARGS, e.g.
+# "--paths cpu,webgpu --models blazeface --runs 40" (see bench/run.mjs).
+bench: setup
+	$(MAKE) --no-print-directory -j2 build test-data build-native-release bench-deps
+	node bench/run.mjs $(BENCH_ARGS)
+
+build-native-release:
+	+cargo build --release --bin shopfloor
+
+# onnxruntime-web at the version bench/package-lock.json pins, served locally to the page.
+bench-deps:
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
 
 setup:
 	bash scripts/setup.sh

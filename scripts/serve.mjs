@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A small static server for the demo and the browser tests: correct MIME types for .wasm/.mjs,
 // and COOP/COEP so the page is cross-origin isolated (threaded wasm needs SharedArrayBuffer).
-// Serves only www/, pkg/ and models/ from the repository root; `/` is the demo page.
+// Serves only www/, pkg/ and models/ from the repository root (plus `extraRoots`, e.g. the
+// benchmark's bench/); `/` is the demo page.
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -27,7 +28,7 @@ const MIME = {
 };
 
 /** Resolves a URL path to a file under one of the served folders, or null. */
-export function resolvePath(urlPath) {
+export function resolvePath(urlPath, roots = SERVED) {
   let p;
   try {
     p = decodeURIComponent(urlPath.split('?')[0]);
@@ -37,19 +38,20 @@ export function resolvePath(urlPath) {
   if (p === '/' || p === '') p = '/www/index.html';
   const rel = normalize(p).replace(/^[/\\]+/, '');
   const top = rel.split(sep)[0];
-  if (!SERVED.includes(top)) return null;
+  if (!roots.includes(top)) return null;
   const abs = join(ROOT, rel);
   if (!abs.startsWith(join(ROOT, top))) return null;
   try {
     const st = statSync(abs);
-    if (st.isDirectory()) return resolvePath(`/${rel}/index.html`);
+    if (st.isDirectory()) return resolvePath(`/${rel}/index.html`, roots);
     return st.isFile() ? abs : null;
   } catch {
     return null;
   }
 }
 
-export function startServer({ port = 8080, host = '127.0.0.1', quiet = false } = {}) {
+export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, extraRoots = [] } = {}) {
+  const roots = [...SERVED, ...extraRoots];
   const server = createServer((req, res) => {
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
@@ -70,7 +72,7 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false } =
       res.writeHead(302, { ...headers, Location: '/www/' }).end();
       return;
     }
-    const file = resolvePath(req.url ?? '/');
+    const file = resolvePath(req.url ?? '/', roots);
     if (!file) {
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end('not found\n');
       if (!quiet) console.log(`404 ${req.url}`);

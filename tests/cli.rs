@@ -54,6 +54,37 @@ fn bench_prints_latency() {
     let (code, out, err) = shopfloor(&["bench", m.to_str().unwrap(), "--runs", "3"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("min") && out.contains("median") && out.contains("max"), "{out}");
+    // The line `make bench` reads.
+    let (code, out, err) = shopfloor(&["bench", m.to_str().unwrap(), "--runs", "4", "--warmup", "0", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["runs"], 4);
+    assert_eq!(v["backend"], "cpu");
+    let (min, median, p90) = (v["min"].as_f64().unwrap(), v["median"].as_f64().unwrap(), v["p90"].as_f64().unwrap());
+    assert!(0.0 < min && min <= median && median <= p90, "{v}");
+    let (code, _, err) = shopfloor(&["bench", m.to_str().unwrap(), "--warmup", "some"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--warmup takes a whole number"), "{err}");
+}
+
+#[test]
+fn profile_splits_a_run_by_op() {
+    let Some(m) = cached("blazeface/face_detection_front_128.onnx") else { return };
+    let (code, out, err) = shopfloor(&["profile", m.to_str().unwrap(), "--runs", "3", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let ops = v["ops"].as_array().unwrap();
+    let ms: Vec<f64> = ops.iter().map(|o| o["ms"].as_f64().unwrap()).collect();
+    assert!(ms.windows(2).all(|w| w[0] >= w[1]), "largest first: {ms:?}");
+    let total = v["totalMs"].as_f64().unwrap();
+    assert!((ms.iter().sum::<f64>() - total).abs() < 1e-6 * total.max(1.0));
+    // BlazeFace is convolutions: tract runs them as matmuls and depthwise convolutions.
+    let names: Vec<&str> = ops.iter().map(|o| o["op"].as_str().unwrap()).collect();
+    assert!(names.contains(&"OptMatMul") && names.contains(&"DepthWiseConv"), "{names:?}");
+    assert_eq!(v["slowestNodes"].as_array().unwrap().len(), 10);
+    let (code, out, err) = shopfloor(&["profile", m.to_str().unwrap(), "--runs", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ms per run in nodes") && out.contains("slowest nodes:"), "{out}");
 }
 
 #[test]

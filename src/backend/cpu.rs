@@ -82,7 +82,39 @@ impl CpuBackend {
     }
 }
 
+/// One node's share of a profiled run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodeTime {
+    /// tract's name for the optimised op (e.g. `OptMatMul`, `Im2col`), what the time is spent in.
+    pub op: String,
+    pub node: String,
+    pub ms: f64,
+}
+
 impl CpuBackend {
+    /// Runs once with each node timed: where a run's time goes, for `shopfloor profile`.
+    /// Native only: wasm32 has no `std::time::Instant`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn profile(&mut self, inputs: Vec<Tensor>) -> Result<Vec<NodeTime>> {
+        let key: PlanKey = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
+        let plan = self.plan_for(&key)?;
+        let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
+        let mut times = vec![];
+        crate::model::guard("profiling the CPU plan", || {
+            let mut state = plan.spawn().map_err(|e| Error::Internal(format!("{e:#}")))?;
+            state
+                .run_plan_with_eval(values, |ctx, op_state, node, input| {
+                    let t = std::time::Instant::now();
+                    let r = tract_onnx::tract_core::plan::eval(ctx, op_state, node, input);
+                    let op = node.op().name().to_string();
+                    times.push(NodeTime { op, node: node.name.clone(), ms: t.elapsed().as_secs_f64() * 1e3 });
+                    r
+                })
+                .map_err(|e| Error::Internal(format!("tract failed during inference: {e:#}")))
+        })?;
+        Ok(times)
+    }
+
     /// The decluttered graph at these input shapes: what the GPU translator starts from.
     pub fn decluttered(&self, key: &[(DatumType, Vec<usize>)]) -> Result<TypedModel> {
         crate::model::guard("preparing the graph", || {

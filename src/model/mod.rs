@@ -146,7 +146,7 @@ impl Model {
         }
         let sha256 = integrity::sha256_hex(bytes);
         if let Some(expected) = &opts.sha256 {
-            integrity::verify(bytes, expected)?;
+            integrity::verify_hex(&sha256, expected)?;
         }
         let backend_reason = match opts.backend {
             BackendChoice::Cpu => "requested".to_string(),
@@ -366,6 +366,14 @@ impl Model {
         }
         let outs = self.cpu.run(tensors)?;
         Ok(self.outputs.iter().map(|o| o.name.clone()).zip(outs).collect())
+    }
+
+    /// One CPU run with every node timed (whatever backend the model is on): see
+    /// `CpuBackend::profile`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn profile_cpu(&mut self, given: HashMap<String, HostTensor>) -> Result<Vec<crate::backend::cpu::NodeTime>> {
+        let tensors = self.prepare(given)?;
+        self.cpu.profile(tensors)
     }
 
     /// Checks the feeds against the signature and converts them to the model's types.

@@ -36,8 +36,8 @@ export async function launch({ webgpu = true, args = [], profileDir } = {}) {
   return { context, close };
 }
 
-export async function serve() {
-  const server = await startServer({ port: 0, quiet: true });
+export async function serve({ extraRoots = [] } = {}) {
+  const server = await startServer({ port: 0, quiet: true, extraRoots });
   const url = `http://127.0.0.1:${server.address().port}`;
   return { url, close: () => new Promise((ok) => server.close(ok)) };
 }

@@ -20,8 +20,12 @@ commands:
                  [--shape NAME=1x3x224x224 ...] --out DIR
       writes each output to DIR/<name>.npy ('/' and ':' become '_'); inputs not given are
       fixed-seed random tensors, also written to DIR/input_<name>.npy
-  bench MODEL.onnx [--backend ...] [--runs N] [--shape ...] [--input ...]
-      min / median / max latency over N runs (default 20) after 3 warm-up runs
+  bench MODEL.onnx [--backend ...] [--runs N] [--warmup N] [--shape ...] [--input ...] [--json]
+      min / median / p90 / max latency over N runs (default 20) after the first run and
+      --warmup runs (default 3); --json: one JSON line
+  profile MODEL.onnx [--runs N] [--shape ...] [--input ...] [--json]
+      where a CPU run's time goes: milliseconds per run by op (tract's optimised ops), largest
+      first, and the ten slowest nodes
   bench-kernels
       GFLOP/s of the GPU's matmul (1024³, 2048³) and 3x3 conv kernels on this machine's adapter
   classify IMAGE [--top 5] [--model MANIFEST.json] [--backend auto|cpu|webgpu] [--runs N]
@@ -48,6 +52,7 @@ commands:
 
 On failure the first line of stderr is the error code (e.g. MODEL_INVALID) and the exit status is 1.";
 
+#[derive(Clone)]
 struct Args {
     model: PathBuf,
     backend: BackendChoice,
@@ -55,6 +60,8 @@ struct Args {
     shapes: Vec<(String, Vec<usize>)>,
     out: Option<PathBuf>,
     runs: usize,
+    warmup: usize,
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -87,9 +94,10 @@ fn main() -> ExitCode {
                 _ => speech::bench(&a),
             })
         }
-        Some(cmd @ ("info" | "run" | "bench")) => parse_args(&argv[1..]).and_then(|a| match cmd {
+        Some(cmd @ ("info" | "run" | "bench" | "profile")) => parse_args(&argv[1..]).and_then(|a| match cmd {
             "info" => info(&a),
             "run" => run(&a),
+            "profile" => profile(&a),
             _ => bench(&a),
         }),
         other => {
@@ -115,6 +123,8 @@ fn parse_args(args: &[String]) -> shopfloor::Result<Args> {
         shapes: vec![],
         out: None,
         runs: 20,
+        warmup: 3,
+        json: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -139,6 +149,10 @@ fn parse_args(args: &[String]) -> shopfloor::Result<Args> {
                 a.shapes.push((name.to_string(), dims));
             }
             "--out" => a.out = Some(value()?.into()),
+            "--json" => a.json = true,
+            "--warmup" => {
+                a.warmup = value()?.parse().map_err(|_| bad("--warmup takes a whole number of runs".into()))?
+            }
             "--runs" => {
                 a.runs = value()?
                     .parse()
@@ -287,7 +301,7 @@ fn bench(a: &Args) -> shopfloor::Result<()> {
     let t1 = Instant::now();
     model.run(feeds.clone())?;
     let first_ms = t1.elapsed().as_secs_f64() * 1e3;
-    for _ in 0..3 {
+    for _ in 0..a.warmup {
         model.run(feeds.clone())?;
     }
     let mut times = Vec::with_capacity(a.runs);
@@ -298,15 +312,69 @@ fn bench(a: &Args) -> shopfloor::Result<()> {
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
+    let q = |p: f64| times[((p * times.len() as f64) as usize).min(times.len() - 1)];
+    let backend = model.info().backend.as_str();
+    if a.json {
+        // One line for `make bench` to collect.
+        let line = serde_json::json!({
+            "model": a.model.display().to_string(), "backend": backend, "loadMs": load_ms,
+            "firstMs": first_ms, "runs": a.runs, "min": times[0], "median": q(0.5), "p90": q(0.9),
+            "max": times[times.len() - 1],
+        });
+        println!("{line}");
+        return Ok(());
+    }
     println!(
-        "{}: backend {} load {load_ms:.1} ms, first run {first_ms:.1} ms, {} runs: min {:.2} ms  median {:.2} ms  max {:.2} ms",
+        "{}: backend {backend} load {load_ms:.1} ms, first run {first_ms:.1} ms, {} runs: min {:.2} ms  median {:.2} ms  p90 {:.2} ms  max {:.2} ms",
         a.model.display(),
-        model.info().backend.as_str(),
         a.runs,
         times[0],
-        times[times.len() / 2],
+        q(0.5),
+        q(0.9),
         times[times.len() - 1]
     );
+    Ok(())
+}
+
+fn profile(a: &Args) -> shopfloor::Result<()> {
+    let mut model = load(&Args { backend: BackendChoice::Cpu, ..a.clone() })?;
+    let feeds = feeds(a, &model, None)?;
+    model.profile_cpu(feeds.clone())?; // compiles the plan, warms the caches
+    let mut by_op: HashMap<String, (f64, usize)> = HashMap::new();
+    let mut by_node: HashMap<String, (String, f64)> = HashMap::new();
+    for _ in 0..a.runs {
+        for t in model.profile_cpu(feeds.clone())? {
+            let e = by_op.entry(t.op.clone()).or_default();
+            e.0 += t.ms / a.runs as f64;
+            e.1 += 1;
+            by_node.entry(t.node).or_insert_with(|| (t.op, 0.0)).1 += t.ms / a.runs as f64;
+        }
+    }
+    let total: f64 = by_op.values().map(|v| v.0).sum();
+    let mut ops: Vec<_> = by_op.into_iter().map(|(op, (ms, n))| (op, ms, n / a.runs)).collect();
+    ops.sort_by(|x, y| y.1.total_cmp(&x.1));
+    let mut nodes: Vec<_> = by_node.into_iter().collect();
+    nodes.sort_by(|x, y| y.1 .1.total_cmp(&x.1 .1));
+    nodes.truncate(10);
+    if a.json {
+        let ops: Vec<_> = ops.iter().map(|(op, ms, n)| serde_json::json!({"op": op, "ms": ms, "nodes": n})).collect();
+        let top: Vec<_> =
+            nodes.iter().map(|(n, (op, ms))| serde_json::json!({"node": n, "op": op, "ms": ms})).collect();
+        println!(
+            "{}",
+            serde_json::json!({"model": a.model.display().to_string(), "totalMs": total, "ops": ops, "slowestNodes": top})
+        );
+        return Ok(());
+    }
+    println!("{}: {total:.2} ms per run in nodes (mean of {} runs, CPU)", a.model.display(), a.runs);
+    println!("{:<28} {:>10} {:>7} {:>6}", "op", "ms/run", "share", "nodes");
+    for (op, ms, n) in &ops {
+        println!("{op:<28} {ms:>10.3} {:>6.1}% {n:>6}", 100.0 * ms / total);
+    }
+    println!("\nslowest nodes:");
+    for (node, (op, ms)) in &nodes {
+        println!("{ms:>10.3} ms  {op:<20} {node}");
+    }
     Ok(())
 }
 

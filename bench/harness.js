@@ -1,0 +1,200 @@
+// In-page side of `make bench`: the same model, input and timing loop for shopfloor and for
+// onnxruntime-web, so the only difference between the two columns is the runtime.
+// Served at /bench/harness.js; driven by bench/run.mjs through playwright.
+
+const ORT_DIST = '/bench/node_modules/onnxruntime-web/dist/';
+
+/** A deterministic, image-like input (values in [-1, 1]), identical for both runtimes. */
+export function makeInput(dims) {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let s = 12345;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    data[i] = 0.6 * Math.sin(i * 0.013) + 0.4 * (s / 2 ** 32 - 0.5);
+  }
+  return data;
+}
+
+/**
+ * A real photo (`spec.image`) resized to the input and normalised as the model's manifest says,
+ * so outputs are far from trivial and the cross-check between runtimes means something.
+ */
+async function makeImageInput(dims, { url, mean, std }) {
+  const nhwc = dims[3] === 3;
+  const [h, w] = nhwc ? [dims[1], dims[2]] : [dims[2], dims[3]];
+  const bitmap = await createImageBitmap(await (await fetch(url)).blob());
+  const ctx = new OffscreenCanvas(w, h).getContext('2d');
+  ctx.drawImage(bitmap, 0, 0, w, h);
+  const px = ctx.getImageData(0, 0, w, h).data;
+  const data = new Float32Array(3 * h * w);
+  for (let i = 0; i < h * w; i++) {
+    for (let c = 0; c < 3; c++) data[nhwc ? i * 3 + c : c * h * w + i] = (px[i * 4 + c] - mean) / std;
+  }
+  return data;
+}
+
+function input(spec) {
+  return spec.image ? makeImageInput(spec.dims, spec.image) : makeInput(spec.dims);
+}
+
+/** Runtime adapters: `open(spec)` → `{ run() → {name: Float32Array}, free() }`. */
+const RUNTIMES = {
+  async shopfloor({ path }) {
+    const sf = await import('/pkg/index.js');
+    await sf.init();
+    return {
+      info: async () => ({ version: await sf.version() }),
+      async open(spec, data) {
+        const backend = path === 'webgpu' ? 'webgpu' : 'cpu';
+        const m = await sf.Model.load(spec.url, { backend, inputShapes: { [spec.input]: spec.dims } });
+        const feeds = () => ({ [spec.input]: sf.tensor('f32', spec.dims, data) });
+        return {
+          backend: m.info().backend,
+          async run() {
+            const out = await m.run(feeds());
+            return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, toF32(t.data)]));
+          },
+          free: () => m.free(),
+        };
+      },
+    };
+  },
+
+  async ort({ path, threads }) {
+    const ort = await import(ORT_DIST + (path === 'webgpu' ? 'ort.webgpu.min.mjs' : 'ort.wasm.min.mjs'));
+    ort.env.wasm.wasmPaths = ORT_DIST;
+    ort.env.wasm.numThreads = threads;
+    ort.env.logLevel = 'error';
+    return {
+      info: async () => ({ version: ort.env.versions?.web ?? ort.env.versions?.common }),
+      async open(spec, data) {
+        const bytes = new Uint8Array(await (await fetch(spec.url)).arrayBuffer());
+        const s = await ort.InferenceSession.create(bytes, {
+          executionProviders: [path === 'webgpu' ? 'webgpu' : 'wasm'],
+          graphOptimizationLevel: 'all',
+        });
+        return {
+          backend: path === 'webgpu' ? 'webgpu' : 'wasm',
+          async run() {
+            const out = await s.run({ [spec.input]: new ort.Tensor('float32', data, spec.dims) });
+            const r = {};
+            for (const [k, t] of Object.entries(out)) {
+              r[k] = toF32(await t.getData());
+              t.dispose?.();
+            }
+            return r;
+          },
+          free: () => s.release(),
+        };
+      },
+    };
+  },
+};
+
+function toF32(a) {
+  return a instanceof Float32Array ? a : Float32Array.from(a, Number);
+}
+
+/** Bytes of every wasm memory created so far (the init script in run.mjs records them). */
+function wasmMemoryBytes() {
+  return (globalThis.__benchMemories ?? []).reduce((sum, m) => sum + m.buffer.byteLength, 0);
+}
+
+/**
+ * Cold start in a fresh profile: import + wasm init + model fetch + compile + first run, then a
+ * few runs so the wasm memory reaches its steady-state peak (wasm memory never shrinks).
+ */
+export async function cold({ runtime, path, threads, spec }) {
+  const data = await input(spec);
+  const t0 = performance.now();
+  const rt = await RUNTIMES[runtime]({ path, threads });
+  const t1 = performance.now();
+  const session = await rt.open(spec, data);
+  const t2 = performance.now();
+  await session.run();
+  const t3 = performance.now();
+  const firstMs = t3 - t0;
+  // Where the first inference goes: module import + wasm instantiation (ORT instantiates its
+  // wasm lazily, inside the first session's creation), model fetch + load, first run.
+  const stages = { initMs: t1 - t0, loadMs: t2 - t1, firstRunMs: t3 - t2 };
+  for (let i = 0; i < 2; i++) await session.run();
+  const peakWasmBytes = wasmMemoryBytes();
+  session.free();
+  return { firstMs, stages, peakWasmBytes, backend: session.backend, ...(await rt.info()) };
+}
+
+/** Compares two outputs: max |a - b| over the largest |b| (b the peer's), per output name. */
+export function compare(a, b) {
+  let worst = 0;
+  const names = Object.keys(b);
+  for (const k of names) {
+    const x = a[k];
+    const y = b[k];
+    if (!x || x.length !== y.length) return { maxRelDiff: Infinity, why: `output ${k} missing or of another size` };
+    let scale = 0;
+    let diff = 0;
+    for (let i = 0; i < y.length; i++) {
+      scale = Math.max(scale, Math.abs(y[i]));
+      const d = Math.abs(x[i] - y[i]);
+      diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
+    }
+    worst = Math.max(worst, diff / Math.max(scale, 1e-30));
+  }
+  return { maxRelDiff: worst };
+}
+
+export function stats(times) {
+  const t = [...times].sort((a, b) => a - b);
+  const q = (p) => t[Math.min(t.length - 1, Math.floor(p * t.length))];
+  return { runs: t.length, min: t[0], median: q(0.5), p90: q(0.9), max: t[t.length - 1] };
+}
+
+/**
+ * Warm latency, both runtimes in one page: outputs compared (that run also warms up), a
+ * time-boxed warm-up of each (V8 tiers wasm up lazily), then A B A B rounds so drift hits both
+ * sides equally, until `rounds` or, past `minRounds`, the time budget.
+ */
+export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, minRounds, budgetMs }) {
+  const data = await input(spec);
+  const ours = await (await RUNTIMES.shopfloor({ path })).open(spec, data);
+  const peer = await (await RUNTIMES.ort({ path, threads })).open(spec, data);
+  try {
+    const check = compare(await ours.run(), await peer.run());
+    for (const s of [ours, peer]) {
+      const w = performance.now();
+      let n = 0;
+      while (n < minWarmup || performance.now() - w < warmupMs) {
+        await s.run();
+        n++;
+      }
+    }
+    const a = [];
+    const b = [];
+    const start = performance.now();
+    for (let i = 0; i < rounds; i++) {
+      for (const [s, times] of i % 2 ? [[peer, b], [ours, a]] : [[ours, a], [peer, b]]) {
+        const t = performance.now();
+        await s.run();
+        times.push(performance.now() - t);
+      }
+      if (i + 1 >= minRounds && performance.now() - start > budgetMs) break;
+    }
+    return { ...check, shopfloor: stats(a), ort: stats(b), oursBackend: ours.backend };
+  } finally {
+    ours.free();
+    peer.free();
+  }
+}
+
+/** What this browser offers, for the report's header. */
+export async function environment() {
+  const gpu = globalThis.navigator?.gpu ? await navigator.gpu.requestAdapter() : null;
+  const info = gpu?.info;
+  return {
+    userAgent: navigator.userAgent,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    webgpuAdapter: info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'yes' : null,
+  };
+}

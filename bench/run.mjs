@@ -1,0 +1,244 @@
+#!/usr/bin/env node
+// `make bench`: shopfloor against onnxruntime-web in the same headless Chromium, same models,
+// same inputs, pairs alternated; plus the native `shopfloor bench` for reference. Prints a
+// Markdown table and writes results.json and chart.svg under target/bench/ (git-ignored).
+// It reports; it never fails on a slow figure (only on a broken setup).
+//
+// usage: node bench/run.mjs [--paths cpu,cpu-mt,webgpu,native] [--models a,b] [--runs N]
+//                           [--budget-s S] [--warmup-ms MS] [--native-gpu-runs N] [--out DIR]
+// --budget-s caps each model's A B rounds (after 5 on the CPU, 1 on WebGPU); software WebGPU
+// adapters (SwiftShader, lavapipe) take seconds per run, so they get few runs.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { launch, serve } from '../tests/e2e/browser.mjs';
+import { renderChart, renderMarkdown } from './report.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+const IMG = '/models/cache/images/';
+const PM1 = { mean: 127.5, std: 127.5 }; // [-1, 1], as the manifests in models/ say
+export const MODELS = [
+  { id: 'efficientnet-lite0', title: 'EfficientNet-Lite0 224²', url: '/models/cache/efficientnet/efficientnet_lite0.onnx', input: 'input', dims: [1, 3, 224, 224], image: { url: `${IMG}coffee.png`, mean: 127, std: 128 } },
+  { id: 'blazeface', title: 'BlazeFace front 128²', url: '/models/cache/blazeface/face_detection_front_128.onnx', input: 'input:0', dims: [1, 128, 128, 3], image: { url: `${IMG}astronaut.png`, ...PM1 } },
+  { id: 'ppocr-det', title: 'PP-OCRv4 det 640²', url: '/models/cache/ppocr/ppocrv4_det.onnx', input: 'x', dims: [1, 3, 640, 640], image: { url: `${IMG}page.png`, ...PM1 } },
+  { id: 'ppocr-rec', title: 'PP-OCRv4 rec 48×320', url: '/models/cache/ppocr/ppocrv4_rec.onnx', input: 'x', dims: [1, 3, 48, 320], image: { url: `${IMG}page.png`, ...PM1 } },
+  { id: 'oww-embedding', title: 'openWakeWord embedding', url: '/models/cache/openwakeword/embedding_model.onnx', input: 'input_1', dims: [1, 76, 32, 1] },
+  // light_resnet50 (Caffe2's ResNet-50): ImageNet mean / std in 0..255 units.
+  { id: 'light-resnet50', title: 'ONNX light_resnet50', url: '/models/cache/onnx-tests/light/light_resnet50.onnx', input: 'gpu_0/data_0', dims: [1, 3, 224, 224], image: { url: `${IMG}chelsea.png`, mean: 114, std: 57 } },
+];
+
+function parseArgs(argv) {
+  const o = { paths: ['cpu', 'cpu-mt', 'webgpu', 'native'], models: MODELS.map((m) => m.id), runs: 20, nativeGpuRuns: 2, budgetS: 60, warmupMs: 3000, out: join(ROOT, 'target/bench') };
+  for (let i = 0; i < argv.length; i++) {
+    const v = () => argv[++i];
+    switch (argv[i]) {
+      case '--paths': o.paths = v().split(','); break;
+      case '--models': o.models = v().split(','); break;
+      case '--runs': o.runs = Number(v()); break;
+      case '--budget-s': o.budgetS = Number(v()); break;
+      case '--native-gpu-runs': o.nativeGpuRuns = Number(v()); break;
+      case '--warmup-ms': o.warmupMs = Number(v()); break;
+      case '--out': o.out = v(); break;
+      default: throw new Error(`unknown argument ${argv[i]} (see the usage at the top of bench/run.mjs)`);
+    }
+  }
+  const unknown = o.models.filter((id) => !MODELS.some((m) => m.id === id));
+  if (unknown.length) throw new Error(`unknown model(s) ${unknown.join(', ')}; known: ${MODELS.map((m) => m.id).join(', ')}`);
+  return o;
+}
+
+// Records every wasm memory the page creates (exported by an instance or made in JS and
+// imported, as Emscripten's threaded builds do), so both runtimes are measured the same way.
+const MEMORY_HOOK = `(() => {
+  const list = (globalThis.__benchMemories = []);
+  const M = WebAssembly.Memory;
+  const Hooked = function (d) { const m = new M(d); list.push(m); return m; };
+  Hooked.prototype = M.prototype;
+  WebAssembly.Memory = Hooked;
+  const note = (inst) => { for (const v of Object.values(inst.exports)) if (v instanceof M && !list.includes(v)) list.push(v); };
+  for (const fn of ['instantiate', 'instantiateStreaming']) {
+    const orig = WebAssembly[fn];
+    WebAssembly[fn] = async function (...a) { const r = await orig.apply(this, a); note(r.instance ?? r); return r; };
+  }
+})();`;
+
+async function withPage(webgpu, server, fn) {
+  const { context, close } = await launch({ webgpu });
+  try {
+    await context.addInitScript(MEMORY_HOOK);
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const requests = [];
+    page.on('requestfinished', async (req) => {
+      const size = (await req.sizes().catch(() => null))?.responseBodySize ?? 0;
+      requests.push({ url: new URL(req.url()).pathname, size });
+    });
+    await page.goto(`${server.url}/bench/index.html`);
+    try {
+      return await fn(page, requests);
+    } catch (e) {
+      throw new Error(`${e.message.split('\n')[0]}${errors.length ? ` (page errors: ${errors.join('; ')})` : ''}`);
+    }
+  } finally {
+    await close();
+  }
+}
+
+const PEERS = { cpu: { path: 'cpu', threads: 1 }, webgpu: { path: 'webgpu', threads: 1 } };
+
+/** Cold start of one runtime in a fresh profile (empty HTTP and code caches). */
+async function cold(server, runtime, pathName, threads, spec) {
+  const path = pathName === 'webgpu' ? 'webgpu' : 'cpu';
+  return withPage(path === 'webgpu', server, async (page, requests) => {
+    const r = await page.evaluate((a) => import('/bench/harness.js').then((h) => h.cold(a)), { runtime, path, threads, spec });
+    await page.waitForTimeout(100); // let the last requestfinished events land
+    const code = requests.filter((q) => !q.url.startsWith('/models/') && !q.url.startsWith('/bench/') || q.url.startsWith('/bench/node_modules/'));
+    return { ...r, files: code };
+  });
+}
+
+function nativeBench(spec, backend, runs, warmup) {
+  const bin = join(ROOT, 'target/release/shopfloor');
+  const args = ['bench', join(ROOT, spec.url.slice(1)), '--backend', backend, '--shape', `${spec.input}=${spec.dims.join('x')}`, '--runs', String(runs), '--warmup', String(warmup), '--json'];
+  try {
+    return JSON.parse(execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop());
+  } catch (e) {
+    return { error: (e.stderr?.toString() || e.message).trim().split('\n').pop() };
+  }
+}
+
+function nativeOrt(spec, runs) {
+  const py = join(ROOT, 'target/py/bin/python');
+  try {
+    const out = execFileSync(py, [join(ROOT, 'bench/ort_native.py'), join(ROOT, spec.url.slice(1)), spec.input, spec.dims.join('x'), String(runs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out.trim().split('\n').pop());
+  } catch (e) {
+    return { error: (e.stderr?.toString() || e.message).trim().split('\n').pop() };
+  }
+}
+
+function sizes(files) {
+  const seen = new Map();
+  for (const f of files) seen.set(f.url, f);
+  let raw = 0;
+  let gz = 0;
+  const list = [];
+  for (const url of seen.keys()) {
+    const local = join(ROOT, url.slice(1));
+    if (!existsSync(local)) continue;
+    const bytes = readFileSync(local);
+    const g = gzipSync(bytes, { level: 9 }).length;
+    raw += bytes.length;
+    gz += g;
+    list.push({ url, raw: bytes.length, gz: g });
+  }
+  return { raw, gz, files: list };
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  for (const need of ['pkg/wasm/shopfloor_bg.wasm', 'bench/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs']) {
+    if (!existsSync(join(ROOT, need))) throw new Error(`${need} is missing: run \`make bench\` (it builds and installs what the benchmark needs)`);
+  }
+  const specs = MODELS.filter((m) => o.models.includes(m.id));
+  for (const s of specs) if (!existsSync(join(ROOT, s.url.slice(1)))) throw new Error(`${s.url} is missing: run \`make test-data\``);
+  mkdirSync(o.out, { recursive: true });
+
+  const server = await serve({ extraRoots: ['bench'] });
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+    options: o,
+    models: specs.map(({ id, title, dims }) => ({ id, title, dims })),
+    paths: {},
+    bundle: {},
+  };
+  const log = (...a) => console.error('[bench]', ...a);
+  try {
+    for (const pathName of o.paths.filter((p) => p !== 'native')) {
+      const webgpu = pathName === 'webgpu';
+      const threads = pathName === 'cpu-mt' ? Math.max(2, cpus().length) : 1;
+      const env = await withPage(webgpu, server, (page) => page.evaluate(() => import('/bench/harness.js').then((h) => h.environment())));
+      if (pathName === 'cpu-mt' && !env.crossOriginIsolated) {
+        report.paths[pathName] = { skipped: 'page not cross-origin isolated: no threads' };
+        continue;
+      }
+      if (webgpu && !env.webgpuAdapter) {
+        report.paths[pathName] = { skipped: 'no WebGPU adapter in this browser' };
+        continue;
+      }
+      const entry = (report.paths[pathName] = { env, threads, models: {} });
+      const files = { shopfloor: [], ort: [] };
+      for (const spec of specs) {
+        const m = (entry.models[spec.id] = {});
+        for (const runtime of ['shopfloor', 'ort']) {
+          if (runtime === 'shopfloor' && pathName === 'cpu-mt') continue; // single-threaded build: same as `cpu`
+          log(`${pathName} ${spec.id}: cold start, ${runtime}`);
+          try {
+            const c = await cold(server, runtime, pathName, runtime === 'ort' ? threads : 1, spec);
+            files[runtime].push(...c.files);
+            delete c.files;
+            m[`${runtime}Cold`] = c;
+          } catch (e) {
+            m[`${runtime}Cold`] = { error: e.message };
+          }
+        }
+      }
+      log(`${pathName}: warm runs, A B A B`);
+      await withPage(webgpu, server, async (page) => {
+        for (const spec of specs) {
+          log(`${pathName} ${spec.id}: warm`);
+          try {
+            entry.models[spec.id].warm = await page.evaluate((a) => import('/bench/harness.js').then((h) => h.warm(a)), {
+              path: webgpu ? 'webgpu' : 'cpu',
+              threads,
+              spec,
+              // Software WebGPU adapters take seconds per run: the check run is their warm-up.
+              warmupMs: webgpu ? 0 : o.warmupMs,
+              minWarmup: webgpu ? 0 : 2,
+              rounds: o.runs,
+              minRounds: webgpu ? 1 : 5,
+              budgetMs: o.budgetS * 1000,
+            });
+          } catch (e) {
+            entry.models[spec.id].warm = { error: e.message };
+          }
+        }
+      });
+      for (const runtime of ['shopfloor', 'ort']) if (files[runtime].length) report.bundle[`${runtime}:${pathName}`] = sizes(files[runtime]);
+    }
+    if (o.paths.includes('native')) {
+      const native = (report.paths.native = { models: {} });
+      const bin = join(ROOT, 'target/release/shopfloor');
+      if (!existsSync(bin)) native.skipped = 'target/release/shopfloor not built';
+      else {
+        for (const spec of specs) {
+          log(`native ${spec.id}`);
+          native.models[spec.id] = {
+            cpu: nativeBench(spec, 'cpu', o.runs, 3),
+            webgpu: nativeBench(spec, 'webgpu', o.nativeGpuRuns, 0),
+            ortCpu: nativeOrt(spec, o.runs),
+          };
+        }
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  const md = renderMarkdown(report);
+  console.log(md);
+  writeFileSync(join(o.out, 'results.json'), JSON.stringify(report, null, 1));
+  writeFileSync(join(o.out, 'results.md'), md);
+  writeFileSync(join(o.out, 'chart.svg'), renderChart(report));
+  log(`wrote ${join(o.out, 'results.json')}, results.md and chart.svg (${statSync(join(o.out, 'chart.svg')).size} B)`);
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.message}`);
+  process.exit(1);
+});
