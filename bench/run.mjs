@@ -97,7 +97,9 @@ async function cold(server, runtime, pathName, threads, spec) {
   return withPage(path === 'webgpu', server, async (page, requests) => {
     const r = await page.evaluate((a) => import('/bench/harness.js').then((h) => h.cold(a)), { runtime, path, threads, spec });
     await page.waitForTimeout(100); // let the last requestfinished events land
-    const code = requests.filter((q) => !q.url.startsWith('/models/') && !q.url.startsWith('/bench/') || q.url.startsWith('/bench/node_modules/'));
+    // The runtime's own files: not the model, not the benchmark page (but ORT under bench/node_modules).
+    const isRuntime = (u) => u.startsWith('/bench/node_modules/') || !(u.startsWith('/models/') || u.startsWith('/bench/'));
+    const code = requests.filter((q) => isRuntime(q.url));
     return { ...r, files: code };
   });
 }
