@@ -242,6 +242,48 @@ export class Vad extends Pipeline {
   }
 }
 
+// The Rust side ignores fields it does not know (serde-wasm-bindgen reads only its own), so a
+// typo such as `nFFT` would silently fall back to the default: refuse it here.
+const FEATURE_OPTIONS = ['kind', 'sampleRate', 'nFft', 'hopLength', 'winLength', 'center', 'power', 'nMels', 'fmin', 'fmax', 'htk', 'norm', 'amin', 'ref', 'topDb', 'nMfcc', 'lifter'];
+
+/** Log-mel, mel and MFCC features as librosa defines them (see index.d.ts). */
+export class AudioFeatures extends Pipeline {
+  static async create(options) {
+    if (!options || typeof options !== 'object') {
+      throw new ShopfloorError('INVALID_ARGUMENT', 'AudioFeatures.create takes { sampleRate, kind?, nFft?, hopLength?, nMels?, ... } (librosa\'s parameters)');
+    }
+    const unknown = Object.keys(options).filter((k) => !FEATURE_OPTIONS.includes(k));
+    if (unknown.length) {
+      throw new ShopfloorError('INVALID_ARGUMENT', `unknown field \`${unknown[0]}\` in AudioFeatures options: use ${FEATURE_OPTIONS.join(', ')}`);
+    }
+    const glue = await init();
+    return new AudioFeatures(call(() => new glue.WasmAudioFeatures(options)));
+  }
+  /** The whole clip's features, `topDb` included. */
+  compute(samples) {
+    checkChunk(samples);
+    return call(() => this._inner.compute(samples));
+  }
+  /** Streams samples in; returns the frames they complete (`topDb` must be null). */
+  push(samples) {
+    checkChunk(samples);
+    return call(() => this._inner.push(samples));
+  }
+  /** Ends the stream: the last frames (the centre padding's). */
+  finish() {
+    return call(() => this._inner.finish());
+  }
+  reset() {
+    call(() => this._inner.reset());
+  }
+}
+
+function checkChunk(samples) {
+  if (!(samples instanceof Float32Array)) {
+    throw new ShopfloorError('INVALID_ARGUMENT', 'samples must be a Float32Array of mono audio at the sampleRate given to create()');
+  }
+}
+
 // The capture worklet: mixes to mono and posts fixed-size chunks (transferred, not copied).
 const WORKLET = `
 class ShopfloorCapture extends AudioWorkletProcessor {

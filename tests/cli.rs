@@ -147,3 +147,70 @@ fn vision_commands_print_one_json_document() {
     assert_eq!(code, 1);
     assert!(err.starts_with("BACKEND_UNAVAILABLE"), "{err}");
 }
+
+#[test]
+fn features_prints_librosa_frames_and_writes_npy() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("features_reference.json")).unwrap()).unwrap();
+    let case = &reference["cases"][0]; // speech log-mel, 16 kHz
+    let shopfloor::TensorData::F32(x) = try_read_npy(&dir.join("features_speech_16k.npy")).unwrap().data else {
+        panic!("f32 input")
+    };
+    let tmp = std::env::temp_dir().join(format!("shopfloor-features-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let wav = tmp.join("speech.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&wav, spec).unwrap();
+    x.iter().for_each(|&s| w.write_sample(s).unwrap());
+    w.finalize().unwrap();
+
+    let mut options = case["options"].clone();
+    options.as_object_mut().unwrap().remove("sampleRate"); // the file's rate
+    let (code, out, err) = shopfloor(&["features", wav.to_str().unwrap(), "--options", &options.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((doc["frames"].as_u64(), doc["bins"].as_u64()), (case["frames"].as_u64(), case["bins"].as_u64()));
+    assert_eq!(doc["hopSeconds"].as_f64(), Some(0.01));
+    let got: Vec<f64> = doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
+        .collect();
+    let want: Vec<f64> = case["data"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(err <= 1e-4, "max |cli - librosa| {err}");
+
+    // Resampled to 8 kHz on the way, written as .npy of frames × bins.
+    let npy = tmp.join("f.npy");
+    let (code, out, err) = shopfloor(&[
+        "features",
+        wav.to_str().unwrap(),
+        "--options",
+        r#"{"kind":"mfcc","sampleRate":8000,"nFft":256,"hopLength":80,"nMels":32,"nMfcc":13}"#,
+        "--out",
+        npy.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"sampleRate\":8000"), "{out}");
+    let t = try_read_npy(&npy).unwrap();
+    assert_eq!(t.dims, vec![x.len() / 2 / 80 + 1, 13]);
+
+    for (opts, needle) in [
+        (r#"{"nFFT":512}"#, "unknown field `nFFT`"),
+        ("[1]", "JSON object"),
+        ("{", "not JSON"),
+        (r#"{"fmax":9000}"#, "fmax"),
+    ] {
+        let (code, _, err) = shopfloor(&["features", wav.to_str().unwrap(), "--options", opts]);
+        assert_eq!(code, 2, "{opts}");
+        assert!(err.starts_with("INVALID_ARGUMENT") && err.contains(needle), "{opts}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}

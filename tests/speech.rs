@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use common::cached;
 use shopfloor::audio::grammar::GrammarDecoder;
 use shopfloor::audio::hmm::{left_to_right, log_sum_exp, DiagGaussian, GaussianHmm};
-use shopfloor::audio::{load, EnrolledCommand, Resampler, SpeechEvent, SpeechManifest, VoiceCommands, VoiceOptions};
+use shopfloor::audio::{
+    load, EnrolledCommand, FeatureExtractor, FeatureKind, FeatureOptions, Features, Resampler, SpeechEvent,
+    SpeechManifest, VoiceCommands, VoiceOptions,
+};
 use shopfloor::{BackendChoice, ErrorCode, LoadOptions};
 
 fn g1(mean: f64, var: f64) -> DiagGaussian {
@@ -452,4 +455,101 @@ fn an_enrolled_phrase_is_found_in_other_voices_and_round_trips_as_json() {
     let mut broken = cmd.clone();
     broken.hmm.states[0].var[0] = -1.0;
     assert_eq!(EnrolledCommand::from_json(&broken.to_json()).unwrap_err().code(), ErrorCode::InvalidArgument);
+}
+
+// ---- classic features (log-mel, mel, MFCC) against librosa 0.11.0 ----
+
+fn feature_reference() -> (serde_json::Value, Vec<f32>, Vec<f32>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let json = std::fs::read_to_string(dir.join("features_reference.json")).expect("reference committed");
+    let read = |f: &str| -> Vec<f32> {
+        match common::try_read_npy(&dir.join(f)).expect("input committed").data {
+            shopfloor::TensorData::F32(v) => v,
+            other => panic!("{f}: {other:?}"),
+        }
+    };
+    (serde_json::from_str(&json).unwrap(), read("features_speech_16k.npy"), read("features_chord_22k.npy"))
+}
+
+/// |ours - librosa|, relative to the largest librosa value for linear (mel power) features:
+/// dB and MFCC values are compared as they are.
+fn max_error(case: &serde_json::Value, got: &Features) -> f64 {
+    let want: Vec<f64> = case["data"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(
+        (got.frames, got.bins),
+        (case["frames"].as_u64().unwrap() as usize, case["bins"].as_u64().unwrap() as usize)
+    );
+    let scale = if case["options"]["kind"] == "mel" { want.iter().fold(0.0f64, |a, b| a.max(b.abs())) } else { 1.0 };
+    got.data.iter().zip(&want).map(|(&g, &w)| (g as f64 - w).abs() / scale).fold(0.0, f64::max)
+}
+
+#[test]
+fn features_match_librosa_within_1e_4() {
+    let (reference, speech, chord) = feature_reference();
+    for case in reference["cases"].as_array().unwrap() {
+        let options: FeatureOptions = serde_json::from_value(case["options"].clone()).unwrap();
+        let x = if case["input"] == "speech" { &speech } else { &chord };
+        let fx = FeatureExtractor::new(options).unwrap();
+        let err = max_error(case, &fx.compute(x).unwrap());
+        println!(
+            "{}: max |ours - librosa| {err:.2e} (librosa's own float32 path: {:.2e})",
+            case["name"],
+            case["float32_max_abs_diff"].as_f64().unwrap()
+        );
+        assert!(err <= 1e-4, "{}: {err}", case["name"]);
+    }
+}
+
+#[test]
+fn streamed_features_equal_the_whole_clip_for_any_chunking() {
+    let (reference, speech, _) = feature_reference();
+    let case = &reference["cases"][2]; // MFCC without topDb: streamable
+    let options: FeatureOptions = serde_json::from_value(case["options"].clone()).unwrap();
+    let whole = FeatureExtractor::new(options.clone()).unwrap().compute(&speech).unwrap();
+    let mut fx = FeatureExtractor::new(options).unwrap();
+    for chunk in [1, 159, 160, 512, 4000, 16000] {
+        let mut data = Vec::new();
+        for c in speech.chunks(chunk) {
+            data.extend(fx.push(c).unwrap().data);
+        }
+        data.extend(fx.finish().unwrap().data);
+        assert_eq!(data, whole.data, "chunks of {chunk}");
+    }
+    assert!(fx.push(&[]).unwrap().data.is_empty());
+}
+
+#[test]
+fn feature_options_and_samples_are_checked() {
+    let ok = FeatureOptions { sample_rate: 16000, ..FeatureOptions::default() };
+    let bad = [
+        FeatureOptions { sample_rate: 0, ..ok.clone() },
+        FeatureOptions { n_fft: 1, ..ok.clone() },
+        FeatureOptions { hop_length: Some(0), ..ok.clone() },
+        FeatureOptions { win_length: Some(4096), ..ok.clone() },
+        FeatureOptions { fmin: 9000.0, ..ok.clone() },
+        FeatureOptions { fmax: Some(8001.0), ..ok.clone() },
+        FeatureOptions { n_mels: 0, ..ok.clone() },
+        FeatureOptions { power: f64::NAN, ..ok.clone() },
+        FeatureOptions { amin: 0.0, ..ok.clone() },
+        FeatureOptions { top_db: Some(-1.0), ..ok.clone() },
+        FeatureOptions { kind: FeatureKind::Mfcc, n_mfcc: 200, ..ok.clone() },
+        FeatureOptions { lifter: -1.0, ..ok.clone() },
+    ];
+    for o in bad {
+        let e = FeatureExtractor::new(o.clone()).err().unwrap_or_else(|| panic!("accepted {o:?}"));
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{o:?}");
+    }
+    let mut fx = FeatureExtractor::new(ok.clone()).unwrap();
+    assert_eq!(fx.compute(&[0.0, f32::NAN]).unwrap_err().code(), ErrorCode::InvalidArgument);
+    // topDb needs the whole clip.
+    let e = fx.push(&[0.0; 100]).unwrap_err();
+    assert!(e.to_string().contains("topDb"), "{e}");
+    // Silence and a clip shorter than one frame: floor values, no NaN.
+    let silent = fx.compute(&vec![0.0; 3000]).unwrap();
+    assert!(silent.data.iter().all(|&v| v == -100.0), "10·log10(amin) everywhere");
+    let short = fx.compute(&[0.5; 10]).unwrap();
+    assert_eq!(short.frames, 1);
+    assert!(short.data.iter().all(|v| v.is_finite()));
+    let serde = serde_json::from_str::<FeatureOptions>(r#"{"sampleRate":16000,"nFFT":512}"#).unwrap_err();
+    assert!(serde.to_string().contains("nFFT"), "unknown options are named: {serde}");
 }

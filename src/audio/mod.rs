@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod enrol;
+pub mod features;
 pub mod frontend;
 pub mod grammar;
 pub mod hmm;
@@ -15,6 +16,7 @@ pub mod vad;
 
 pub use commands::{SpeechEvent, VoiceCommands, VoiceOptions};
 pub use enrol::EnrolledCommand;
+pub use features::{FeatureExtractor, FeatureKind, FeatureOptions, Features, MelNorm};
 pub use grammar::Detection;
 pub use manifest::SpeechManifest;
 pub use resample::Resampler;

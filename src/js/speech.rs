@@ -235,3 +235,64 @@ impl WasmVad {
         to_js(&self.inner.try_borrow().map_err(|_| busy())?.0.model().info())
     }
 }
+
+/// Classic features (log-mel, mel, MFCC; librosa's definitions) of samples at the configured rate.
+#[wasm_bindgen(js_name = WasmAudioFeatures)]
+pub struct WasmAudioFeatures {
+    inner: crate::audio::FeatureExtractor,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FeatureInfo {
+    #[serde(flatten)]
+    options: crate::audio::FeatureOptions,
+    hop_length: usize,
+    win_length: usize,
+    fmax: f64,
+    bins: usize,
+}
+
+fn features_js(f: crate::audio::Features) -> Result<JsValue, JsValue> {
+    let out = js_sys::Object::new();
+    Reflect::set(&out, &"frames".into(), &(f.frames as f64).into())?;
+    Reflect::set(&out, &"bins".into(), &(f.bins as f64).into())?;
+    Reflect::set(&out, &"data".into(), &Float32Array::from(&f.data[..]))?;
+    Ok(out.into())
+}
+
+#[wasm_bindgen(js_class = WasmAudioFeatures)]
+impl WasmAudioFeatures {
+    #[wasm_bindgen(constructor)]
+    pub fn new(opts: JsValue) -> Result<WasmAudioFeatures, JsValue> {
+        let opts: crate::audio::FeatureOptions = options(&opts, "AudioFeatures options")?;
+        Ok(WasmAudioFeatures { inner: crate::audio::FeatureExtractor::new(opts).map_err(js_err)? })
+    }
+
+    pub fn info(&self) -> Result<JsValue, JsValue> {
+        let o = self.inner.options();
+        to_js(&FeatureInfo {
+            options: o.clone(),
+            hop_length: self.inner.hop_length(),
+            win_length: o.win_length.unwrap_or(o.n_fft),
+            fmax: o.fmax.unwrap_or(o.sample_rate as f64 / 2.0),
+            bins: self.inner.bins(),
+        })
+    }
+
+    pub fn compute(&self, samples: Float32Array) -> Result<JsValue, JsValue> {
+        features_js(self.inner.compute(&samples.to_vec()).map_err(js_err)?)
+    }
+
+    pub fn push(&mut self, samples: Float32Array) -> Result<JsValue, JsValue> {
+        features_js(self.inner.push(&samples.to_vec()).map_err(js_err)?)
+    }
+
+    pub fn finish(&mut self) -> Result<JsValue, JsValue> {
+        features_js(self.inner.finish().map_err(js_err)?)
+    }
+
+    pub fn reset(&mut self) {
+        self.inner.reset();
+    }
+}

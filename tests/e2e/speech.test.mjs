@@ -2,10 +2,11 @@
 // lists that command; the SDK detects it from samples fed directly; bad input gives typed errors.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARTIFACTS, launch, serve, watchErrors } from './browser.mjs';
+import { readNpy } from './npy.mjs';
 
 const AUDIO = fileURLToPath(new URL('../../models/cache/speech-test/', import.meta.url));
 const haveData = existsSync(join(AUDIO, 'line_two.wav')) && existsSync(fileURLToPath(new URL('../../models/cache/openwakeword/embedding_model.onnx', import.meta.url)));
@@ -90,6 +91,76 @@ test('SDK: VoiceCommands fed samples finds the command; bad input is refused wit
     assert.match(r.codes.fewTakes, /^INVALID_ARGUMENT: .*enrol "jam" with 3 to 10 recordings/);
     assert.match(r.codes.silentTakes, /^INVALID_ARGUMENT: .*the recording has no speech/);
     assert.equal(r.empty, 0);
+  } finally {
+    await close();
+  }
+});
+
+// No model needed: the features are computed in wasm and compared with librosa's values.
+test('SDK: AudioFeatures gives librosa\'s log-mel / mel / MFCC values, streamed or whole; bad options are refused', async () => {
+  const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
+  const reference = JSON.parse(readFileSync(join(fixtures, 'features_reference.json'), 'utf8'));
+  const inputs = { speech: readNpy(join(fixtures, 'features_speech_16k.npy')).data, chord: readNpy(join(fixtures, 'features_chord_22k.npy')).data };
+  const { context, close } = await launch({});
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    const r = await page.evaluate(async ({ cases, inputs }) => {
+      const { AudioFeatures } = await import('/pkg/index.js');
+      const errors = [];
+      for (const c of cases) {
+        const fx = await AudioFeatures.create(c.options);
+        const out = fx.compute(new Float32Array(inputs[c.input]));
+        const scale = c.options.kind === 'mel' ? Math.max(...c.data.map(Math.abs)) : 1;
+        let err = 0;
+        for (let i = 0; i < c.data.length; i++) err = Math.max(err, Math.abs(out.data[i] - c.data[i]) / scale);
+        errors.push({ name: c.name, frames: out.frames, bins: out.bins, err, isF32: out.data instanceof Float32Array });
+        fx.free();
+      }
+      // Streaming equals the whole clip (MFCC without topDb).
+      const fx = await AudioFeatures.create(cases[2].options);
+      const whole = fx.compute(new Float32Array(inputs.speech));
+      const parts = [];
+      const x = new Float32Array(inputs.speech);
+      for (let i = 0; i < x.length; i += 777) parts.push(...fx.push(x.subarray(i, i + 777)).data);
+      parts.push(...fx.finish().data);
+      const streamed = parts.length === whole.data.length && parts.every((v, i) => v === whole.data[i]);
+      const info = fx.info();
+      const codes = {};
+      const code = async (name, fn) => {
+        try {
+          await fn();
+          codes[name] = 'no error';
+        } catch (e) {
+          codes[name] = `${e.code}: ${e.message}`;
+        }
+      };
+      await code('noRate', () => AudioFeatures.create({ kind: 'mfcc' }));
+      await code('typo', () => AudioFeatures.create({ sampleRate: 16000, nFFT: 512 }));
+      await code('fmax', () => AudioFeatures.create({ sampleRate: 16000, fmax: 9000 }));
+      await code('kind', () => AudioFeatures.create({ sampleRate: 16000, kind: 'spectrogram' }));
+      await code('stream', async () => (await AudioFeatures.create({ sampleRate: 16000 })).push(new Float32Array(10)));
+      await code('nan', () => fx.compute(new Float32Array([0, NaN])));
+      await code('array', () => fx.compute([0, 1]));
+      return { errors, streamed, info, codes };
+    }, { cases: reference.cases, inputs });
+    for (const e of r.errors) {
+      console.log(`# ${e.name}: max |browser - librosa| ${e.err.toExponential(2)}`);
+      const c = reference.cases.find((c) => c.name === e.name);
+      assert.deepEqual([e.frames, e.bins, e.isF32], [c.frames, c.bins, true]);
+      assert.ok(e.err <= 1e-4, `${e.name}: ${e.err}`);
+    }
+    assert.ok(r.streamed, 'streamed frames equal the whole clip');
+    assert.equal(r.info.hopLength, 160);
+    assert.equal(r.info.bins, 13);
+    assert.equal(r.info.fmax, 8000);
+    assert.match(r.codes.noRate, /^INVALID_ARGUMENT: .*sampleRate 0 Hz/);
+    assert.match(r.codes.typo, /^INVALID_ARGUMENT: .*unknown field `nFFT`/);
+    assert.match(r.codes.fmax, /^INVALID_ARGUMENT: .*fmax 9000/);
+    assert.match(r.codes.kind, /^INVALID_ARGUMENT: .*spectrogram/);
+    assert.match(r.codes.stream, /^INVALID_ARGUMENT: .*topDb .*cannot stream/);
+    assert.match(r.codes.nan, /^INVALID_ARGUMENT: .*sample 1 is NaN/);
+    assert.match(r.codes.array, /^INVALID_ARGUMENT: samples must be a Float32Array/);
   } finally {
     await close();
   }

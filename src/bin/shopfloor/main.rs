@@ -46,6 +46,12 @@ commands:
   bench-commands [DIR] [--backend ...] [--threshold T]
       detection rate per command at clean / 10 dB / 0 dB, false alarms per hour, latency and
       real-time factor on the test speech (default DIR models/cache/speech-test)
+  features AUDIO.wav [--options JSON] [--out FILE.npy]
+      log-mel (default), mel or MFCC frames of the file as librosa computes them; JSON options
+      as the JS AudioFeatures takes them, e.g. '{\"kind\":\"mfcc\",\"nFft\":512,\"hopLength\":160,
+      \"nMels\":40,\"nMfcc\":13}' (sampleRate: the file's unless given, then resampled); prints
+      {frames, bins, sampleRate, hopSeconds, data: [[...] per frame]} or writes frames x bins
+      to FILE.npy
   backends
       which backends this machine offers (JSON)
   version
@@ -86,14 +92,14 @@ fn main() -> ExitCode {
             "faces" => vision::faces(&a),
             _ => vision::read_text(&a),
         }),
-        Some(cmd @ ("commands" | "vad" | "enrol" | "bench-commands")) => {
-            speech::parse(&argv[1..]).and_then(|a| match cmd {
+        Some(cmd @ ("commands" | "vad" | "enrol" | "bench-commands" | "features")) => speech::parse(&argv[1..])
+            .and_then(|a| match cmd {
                 "commands" => speech::commands(&a),
                 "vad" => speech::vad(&a),
                 "enrol" => speech::enrol(&a),
+                "features" => speech::features(&a),
                 _ => speech::bench(&a),
-            })
-        }
+            }),
         Some(cmd @ ("info" | "run" | "bench" | "profile")) => parse_args(&argv[1..]).and_then(|a| match cmd {
             "info" => info(&a),
             "run" => run(&a),
@@ -405,7 +411,7 @@ fn read_npy(path: &Path) -> shopfloor::Result<HostTensor> {
     Err(bad("not a .npy of f32, i32, i64, u8 or bool".into()))
 }
 
-fn write_npy(path: &Path, t: &HostTensor) -> shopfloor::Result<()> {
+pub(crate) fn write_npy(path: &Path, t: &HostTensor) -> shopfloor::Result<()> {
     use ndarray_npy::WriteNpyExt;
     let io = |e: String| Error::InvalidArgument(format!("writing {}: {e}", path.display()));
     let file = std::fs::File::create(path).map_err(|e| io(e.to_string()))?;

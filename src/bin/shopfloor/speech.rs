@@ -1,4 +1,4 @@
-//! `commands`, `vad`, `enrol`, `bench-commands`: the browser's speech pipeline over WAV files,
+//! `commands`, `vad`, `enrol`, `bench-commands`, `features`: the browser's speech pipeline over WAV files,
 //! fed in chunks as a microphone would feed it.
 
 use std::path::{Path, PathBuf};
@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use serde_json::json;
 use shopfloor::audio::{
-    load, Detection, EnrolledCommand, SpeechEvent, SpeechManifest, VadEvent, VoiceCommands, VoiceOptions,
+    load, Detection, EnrolledCommand, FeatureExtractor, FeatureOptions, Resampler, SpeechEvent, SpeechManifest,
+    VadEvent, VoiceCommands, VoiceOptions,
 };
 use shopfloor::{BackendChoice, Error, LoadOptions, Result};
 
@@ -20,6 +21,8 @@ pub struct SpeechArgs {
     out: Option<PathBuf>,
     chunk: usize,
     threshold: Option<f64>,
+    /// `features`: librosa's parameters as JSON (the JS API's `AudioFeatures` options).
+    options: Option<String>,
 }
 
 pub fn parse(args: &[String]) -> Result<SpeechArgs> {
@@ -32,6 +35,7 @@ pub fn parse(args: &[String]) -> Result<SpeechArgs> {
         out: None,
         chunk: 4096,
         threshold: None,
+        options: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -41,6 +45,7 @@ pub fn parse(args: &[String]) -> Result<SpeechArgs> {
             "--model" => a.manifest = Some(value()?.into()),
             "--enrolled" => a.enrolled.push(value()?.into()),
             "--out" => a.out = Some(value()?.into()),
+            "--options" => a.options = Some(value()?),
             "--chunk" => {
                 a.chunk = value()?
                     .parse()
@@ -189,6 +194,56 @@ pub fn enrol(a: &SpeechArgs) -> Result<()> {
         eprintln!("enrolled \"{name}\": {} states, threshold {:.1}", cmd.hmm.n_states(), cmd.threshold);
         Ok(())
     })
+}
+
+/// `features AUDIO.wav [--options JSON] [--out FILE.npy]`: log-mel / mel / MFCC frames of the
+/// whole file (librosa's definitions), at the file's rate unless `sampleRate` asks for another.
+pub fn features(a: &SpeechArgs) -> Result<()> {
+    let (samples, rate) = read_wav(&wav_arg(a)?)?;
+    let mut options: serde_json::Value = match &a.options {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            Error::InvalidArgument(format!("--options is not JSON ({e}): e.g. '{{\"kind\":\"mfcc\",\"nMfcc\":13}}'"))
+        })?,
+        None => json!({}),
+    };
+    let obj =
+        options.as_object_mut().ok_or_else(|| Error::InvalidArgument("--options must be a JSON object".into()))?;
+    let target = obj.entry("sampleRate").or_insert(json!(rate)).as_u64().unwrap_or(0) as u32;
+    let options: FeatureOptions =
+        serde_json::from_value(options).map_err(|e| Error::InvalidArgument(format!("--options: {e}")))?;
+    let fx = FeatureExtractor::new(options)?;
+    let samples = if target == rate {
+        samples
+    } else {
+        // The converter holds back half its kernel (≤ 768 input samples): flush it with zeros.
+        let want = (samples.len() as u64 * target as u64).div_ceil(rate as u64) as usize;
+        let mut out = Vec::with_capacity(want + 1);
+        let mut r = Resampler::new(rate, target)?;
+        r.push(&samples, &mut out);
+        r.push(&[0.0; 1024], &mut out);
+        out.truncate(want);
+        out
+    };
+    let f = fx.compute(&samples)?;
+    let hop_seconds = fx.hop_length() as f64 / target as f64;
+    match &a.out {
+        Some(path) => {
+            let t = shopfloor::HostTensor::new(vec![f.frames, f.bins], shopfloor::TensorData::F32(f.data))?;
+            crate::write_npy(path, &t)?;
+            println!(
+                "{}",
+                json!({"frames": f.frames, "bins": f.bins, "sampleRate": target, "hopSeconds": hop_seconds, "npy": path})
+            );
+        }
+        None => {
+            let rows: Vec<&[f32]> = f.data.chunks(f.bins.max(1)).collect();
+            println!(
+                "{}",
+                json!({"frames": f.frames, "bins": f.bins, "sampleRate": target, "hopSeconds": hop_seconds, "data": rows})
+            );
+        }
+    }
+    Ok(())
 }
 
 fn audio_secs(samples: &[f32], rate: u32) -> f64 {
