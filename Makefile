@@ -40,8 +40,9 @@ build:
 models:
 	$(PY) scripts/fetch_models.py
 
+# Under the strict Content-Security-Policy the SDK promises to work with (README, "Embedding").
 serve:
-	node scripts/serve.mjs --port $(PORT)
+	node scripts/serve.mjs --port $(PORT) --csp
 
 test-data:
 	bash scripts/test-data.sh

@@ -284,37 +284,6 @@ function checkChunk(samples) {
   }
 }
 
-// The capture worklet: mixes to mono and posts fixed-size chunks (transferred, not copied).
-const WORKLET = `
-class ShopfloorCapture extends AudioWorkletProcessor {
-  constructor(options) {
-    super();
-    this.size = options.processorOptions.chunkSize;
-    this.buf = new Float32Array(this.size);
-    this.n = 0;
-    this.port.onmessage = (e) => { if (e.data === 'stop') this.stopped = true; };
-  }
-  process(inputs) {
-    const input = inputs[0];
-    if (this.stopped) return false;
-    if (!input || input.length === 0) return true;
-    const frames = input[0].length;
-    for (let i = 0; i < frames; i++) {
-      let s = 0;
-      for (let c = 0; c < input.length; c++) s += input[c][i];
-      this.buf[this.n++] = s / input.length;
-      if (this.n === this.size) {
-        this.port.postMessage(this.buf, [this.buf.buffer]);
-        this.buf = new Float32Array(this.size);
-        this.n = 0;
-      }
-    }
-    return true;
-  }
-}
-registerProcessor('shopfloor-capture', ShopfloorCapture);
-`;
-
 /** The microphone as chunks of mono Float32 samples at the device's rate (see index.d.ts). */
 export class MicrophoneStream {
   #ctx;
@@ -346,11 +315,12 @@ export class MicrophoneStream {
     const m = new MicrophoneStream();
     m.#stream = media;
     m.#ctx = new AudioContext();
-    const url = URL.createObjectURL(new Blob([WORKLET], { type: 'text/javascript' }));
+    // A file next to this module, not a blob: URL, so a strict CSP (script-src 'self') allows it.
     try {
-      await m.#ctx.audioWorklet.addModule(url);
-    } finally {
-      URL.revokeObjectURL(url);
+      await m.#ctx.audioWorklet.addModule(new URL('./capture-worklet.js', import.meta.url));
+    } catch (cause) {
+      await m.close();
+      throw new ShopfloorError('BACKEND_UNAVAILABLE', `the capture worklet (capture-worklet.js next to speech.js) could not be loaded: ${cause?.message ?? cause}; serve it with the package`, { cause });
     }
     m.#source = m.#ctx.createMediaStreamSource(media);
     m.#node = new AudioWorkletNode(m.#ctx, 'shopfloor-capture', { numberOfOutputs: 0, processorOptions: { chunkSize } });

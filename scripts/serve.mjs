@@ -8,6 +8,9 @@ import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The policy the demo and the SDK are tested under (`--csp`): no inline script, no eval. */
+export const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const SERVED = ['www', 'pkg', 'models'];
 const MIME = {
@@ -50,9 +53,10 @@ export function resolvePath(urlPath, roots = SERVED) {
   }
 }
 
-export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, extraRoots = [] } = {}) {
+export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, extraRoots = [], csp = null, onRequest = null } = {}) {
   const roots = [...SERVED, ...extraRoots];
   const server = createServer((req, res) => {
+    onRequest?.(req);
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cross-Origin-Embedder-Policy': 'require-corp',
@@ -60,6 +64,7 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, ex
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'no-cache',
     };
+    if (csp) headers['Content-Security-Policy'] = csp;
     // The sample photos may be embedded by other origins (without CORS, so their pixels stay
     // unreadable there): the browser tests use that to make a tainted image.
     if ((req.url ?? '').startsWith('/models/cache/images/')) headers['Cross-Origin-Resource-Policy'] = 'cross-origin';
@@ -92,6 +97,6 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, ex
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--port');
   const port = i > 0 ? Number(process.argv[i + 1]) : 8080;
-  const server = await startServer({ port });
+  const server = await startServer({ port, csp: process.argv.includes('--csp') ? STRICT_CSP : null });
   console.log(`shopfloor demo: http://127.0.0.1:${server.address().port}/  (Ctrl-C to stop)`);
 }

@@ -122,8 +122,11 @@ async function loop(video) {
   while (running) {
     const t0 = performance.now();
     try {
-      await step(video, ctx, $('mode').value, $('backend').value);
+      const mode = $('mode').value;
+      await step(video, ctx, mode, $('backend').value);
       $('camera').dataset.ready = 'true';
+      // For tests and portal scripts: which mode the last finished frame ran.
+      $('camera').dataset.lastMode = mode;
       $('camera-status').textContent = 'Running: frames are processed in this tab and never uploaded.';
     } catch (e) {
       console.error(e);

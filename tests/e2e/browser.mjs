@@ -36,10 +36,50 @@ export async function launch({ webgpu = true, args = [], profileDir } = {}) {
   return { context, close };
 }
 
-export async function serve({ extraRoots = [] } = {}) {
-  const server = await startServer({ port: 0, quiet: true, extraRoots });
+/** The demo server on a free port; `served` lists every path it was asked for, in order. */
+export async function serve({ extraRoots = [], csp = null } = {}) {
+  const served = [];
+  const server = await startServer({ port: 0, quiet: true, extraRoots, csp, onRequest: (req) => served.push(req.url) });
   const url = `http://127.0.0.1:${server.address().port}`;
-  return { url, close: () => new Promise((ok) => server.close(ok)) };
+  return { url, served, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+/**
+ * A proxy that forwards nothing and records every host a browser tried to reach through it.
+ * Launch Chromium with `proxyArgs(trap)`: requests to any origin but loopback land here,
+ * whichever context made them (page, worker, worklet), so a test can assert that none did.
+ */
+export async function egressTrap() {
+  const { createServer } = await import('node:http');
+  const hosts = [];
+  const server = createServer((req, res) => {
+    hosts.push(req.headers.host ?? req.url);
+    res.writeHead(403).end();
+  });
+  server.on('connect', (req, socket) => {
+    hosts.push(req.url);
+    socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { port: server.address().port, hosts, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+export function proxyArgs(trap) {
+  // "<-loopback>" removes Chromium's implicit bypass of localhost; the page's own server is
+  // then listed explicitly, so only it is reached directly.
+  // The rest silences Chromium's own services (sign-in, autofill, updates), which the
+  // background-networking switches leave on, so the trap sees only what the page asked for.
+  return [
+    `--proxy-server=http://127.0.0.1:${trap.port}`,
+    '--proxy-bypass-list=127.0.0.1',
+    '--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter,DialMediaRouteProvider,Translate,CertificateTransparencyComponentUpdater,AccountConsistency',
+    '--disable-domain-reliability',
+    '--disable-client-side-phishing-detection',
+    '--disable-default-apps',
+    '--no-pings',
+    '--allow-browser-signin=false',
+    '--disable-breakpad',
+  ];
 }
 
 /** Collects console errors and uncaught exceptions so a test can show them on failure. */

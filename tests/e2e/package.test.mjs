@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,6 +16,14 @@ test('npm pack contains the API, the glue, the wasm and the types', () => {
   const files = info.files.map((f) => f.path).sort();
   for (const f of ['index.js', 'index.d.ts', 'package.json', 'wasm/shopfloor.js', 'wasm/shopfloor_bg.wasm', 'wasm/shopfloor.d.ts']) {
     assert.ok(files.includes(f), `${f} missing from the tarball: ${files.join(', ')}`);
+  }
+  // Every file a module of the package imports or loads next to itself ships with it.
+  for (const f of files.filter((f) => f.endsWith('.js'))) {
+    const src = readFileSync(join(PKG, f), 'utf8');
+    for (const [, ref] of src.matchAll(/(?:from |import\(|new URL\()\s*'(\.\/[^']+)'/g)) {
+      const path = join(dirname(f), ref).replace(/\\/g, '/');
+      assert.ok(files.includes(path), `${f} needs ${ref}, which is missing from the tarball`);
+    }
   }
   const wasm = info.files.find((f) => f.path === 'wasm/shopfloor_bg.wasm');
   assert.ok(wasm.size > 100_000, 'the wasm module looks empty');
