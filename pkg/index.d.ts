@@ -181,6 +181,8 @@ export interface LoadProgress {
   loaded: number;
   /** 0 when the server sends no Content-Length. */
   total: number;
+  /** True when the bytes came from the model cache (one event, `loaded === total`). */
+  fromCache: boolean;
 }
 
 export interface LoadOptions {
@@ -203,6 +205,11 @@ export interface LoadOptions {
   onProgress?: (progress: LoadProgress) => void;
   /** URL downloads: abort the fetch (rejects with `ABORTED`). */
   signal?: AbortSignal;
+  /**
+   * URL downloads with a `sha256`: keep the model in the Cache API under its hash and read it from
+   * there next time (default true). See `modelCache`.
+   */
+  cache?: boolean;
 }
 
 /**
@@ -286,6 +293,8 @@ export interface PipelineOptions {
   planCacheSize?: number;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
+  /** Cache the manifest's model files under their sha256 (default true); see `modelCache`. */
+  cache?: boolean;
 }
 
 /** A box in source pixels. */
@@ -656,3 +665,26 @@ export class MicrophoneStream {
   record(seconds: number): Promise<Recording>;
   close(): Promise<void>;
 }
+
+/** A model file in the cache. */
+export interface CachedModel {
+  /** 64 lowercase hex digits: the key, and the hash the bytes were checked against. */
+  sha256: string;
+  bytes: number;
+}
+
+/**
+ * The model cache: files loaded from a URL with a known sha256 (`Model.load(url, { sha256 })`
+ * and every pipeline's manifest files) are kept in the Cache API (`shopfloor-models-v1`) under
+ * their hash. A later load, in this or another page of the origin, reads them from there; an entry
+ * whose bytes no longer match its hash is deleted and fetched again (with a console warning).
+ * When storage is full or blocked the model still loads, uncached. Needs a secure context
+ * (https or localhost); elsewhere nothing is cached.
+ */
+export declare const modelCache: {
+  list(): Promise<CachedModel[]>;
+  /** Removes one model; resolves to whether it was there. `INVALID_ARGUMENT` for a malformed hash. */
+  delete(sha256: string): Promise<boolean>;
+  /** Removes every cached model. */
+  clear(): Promise<boolean>;
+};

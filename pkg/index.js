@@ -4,6 +4,7 @@ import * as glue from './wasm/shopfloor.js';
 
 export { init, ShopfloorError } from './core.js';
 export { Model, tensor } from './model.js';
+export { modelCache } from './cache.js';
 
 /** The SDK version. */
 export async function version() {

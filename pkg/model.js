@@ -1,4 +1,5 @@
 // `Model`: load an ONNX model from a URL or bytes, describe it, run it.
+import { lookup, sha256Hex, store, digestHex } from './cache.js';
 import { call, callAsync, init, normalise, ShopfloorError } from './core.js';
 
 // Frees the wasm side of models the caller forgot to free().
@@ -31,6 +32,9 @@ export class Model {
   static async load(source, options = {}) {
     const glue = await init();
     const { backend = 'auto', sha256, inputShapes, maxTensorBytes, planCacheSize } = options ?? {};
+    if (sha256 !== undefined && typeof sha256 !== 'string') {
+      throw new ShopfloorError('INVALID_ARGUMENT', 'sha256 must be a string: 64 hex digits or "sha256-<base64>"');
+    }
     const bytes = await readSource(source, options ?? {});
     const opts = { backend, sha256, inputShapes, maxTensorBytes, planCacheSize };
     for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
@@ -80,13 +84,29 @@ export function tensor(dtype, dims, data) {
   return { dims: [...dims], data: arr, dtype };
 }
 
-export async function readSource(source, { onProgress, signal }) {
+export async function readSource(source, { onProgress, signal, sha256, cache = true }) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   if (typeof source !== 'string' && !(source instanceof URL)) {
     throw new ShopfloorError('INVALID_ARGUMENT', 'Model.load takes a URL (string or URL), an ArrayBuffer or a Uint8Array');
   }
+  // With a sha256 the bytes are their own cache key: read them from the Cache API when present
+  // and intact, and keep a verified download for the next page load.
+  const hex = cache === false ? null : sha256Hex(sha256);
+  if (hex) {
+    const cached = await lookup(hex, () => console.warn(`shopfloor: the cached copy of ${source} (sha256 ${hex}) was corrupt; fetching it again`));
+    if (cached) {
+      if (typeof onProgress === 'function') onProgress({ loaded: cached.byteLength, total: cached.byteLength, fromCache: true });
+      return cached;
+    }
+  }
+  const bytes = await download(source, { onProgress, signal });
+  if (hex && (await digestHex(bytes)) === hex) await store(hex, bytes);
+  return bytes;
+}
+
+async function download(source, { onProgress, signal }) {
   let response;
   try {
     response = await fetch(source, { signal });
@@ -110,7 +130,7 @@ export async function readSource(source, { onProgress, signal }) {
       if (done) break;
       chunks.push(value);
       loaded += value.byteLength;
-      onProgress({ loaded, total });
+      onProgress({ loaded, total, fromCache: false });
     }
   } catch (cause) {
     throw cause?.name === 'AbortError'

@@ -41,7 +41,7 @@ async function loadSpeechManifest(model, options) {
   if (refs.some((r) => !r || typeof r.file !== 'string')) {
     throw new ShopfloorError('INVALID_ARGUMENT', 'the manifest must name frontend.melspectrogram, frontend.embedding, head and vad files');
   }
-  const files = await Promise.all(refs.map((r) => readSource(new URL(r.file, base).href, options)));
+  const files = await Promise.all(refs.map((r) => readSource(new URL(r.file, base).href, { ...options, sha256: r.sha256 })));
   return { manifest, json: JSON.stringify(manifest), files };
 }
 

@@ -122,7 +122,7 @@ async function loadManifest(model, options) {
   if (refs.some((r) => !r || typeof r.file !== 'string')) {
     throw new ShopfloorError('INVALID_ARGUMENT', 'the manifest names no model file (`model.file` or `models.*.file`)');
   }
-  const files = await Promise.all(refs.map((r) => readSource(new URL(r.file, base).href, options)));
+  const files = await Promise.all(refs.map((r) => readSource(new URL(r.file, base).href, { ...options, sha256: r.sha256 })));
   return { json: JSON.stringify(manifest), files };
 }
 
