@@ -1,6 +1,7 @@
 // `Model`: load an ONNX model from a URL or bytes, describe it, run it.
 import { lookup, sha256Hex, store, digestHex } from './cache.js';
 import { call, callAsync, init, normalise, ShopfloorError } from './core.js';
+import { createRemote } from './remote.js';
 
 // Frees the wasm side of models the caller forgot to free().
 const finalizer = new FinalizationRegistry((inner) => {
@@ -30,6 +31,7 @@ export class Model {
 
   /** See index.d.ts. */
   static async load(source, options = {}) {
+    if (options?.worker) return createRemote('Model', options, source);
     const glue = await init();
     const { backend = 'auto', sha256, inputShapes, maxTensorBytes, planCacheSize } = options ?? {};
     if (sha256 !== undefined && typeof sha256 !== 'string') {

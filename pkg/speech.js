@@ -2,6 +2,7 @@
 // this device; nothing is sent anywhere. Documented in index.d.ts.
 import { call, callAsync, init, ShopfloorError } from './core.js';
 import { readSource } from './model.js';
+import { createRemote } from './remote.js';
 
 const finalizer = new FinalizationRegistry((inner) => {
   try {
@@ -98,8 +99,9 @@ export class VoiceCommands extends Pipeline {
   #words;
   static async create(options) {
     if (!options || typeof options !== 'object') {
-      throw new ShopfloorError('INVALID_ARGUMENT', 'VoiceCommands.create takes { model, backend?, commands?, threshold?, vad? }');
+      throw new ShopfloorError('INVALID_ARGUMENT', 'VoiceCommands.create takes { model, backend?, commands?, threshold?, vad?, worker? }');
     }
+    if (options.worker) return createRemote('VoiceCommands', options);
     const { commands, threshold, vad } = options;
     if (commands !== undefined && !(Array.isArray(commands) && commands.every((c) => typeof c === 'string'))) {
       throw new ShopfloorError('INVALID_ARGUMENT', '`commands` must be an array of command names (e.g. ["stop", "line two"])');
@@ -198,7 +200,8 @@ export class VoiceCommands extends Pipeline {
 export class KeywordSpotter extends Pipeline {
   #words;
   static async create(options) {
-    if (!options || typeof options !== 'object') throw new ShopfloorError('INVALID_ARGUMENT', 'KeywordSpotter.create takes { model, backend? }');
+    if (!options || typeof options !== 'object') throw new ShopfloorError('INVALID_ARGUMENT', 'KeywordSpotter.create takes { model, backend?, worker? }');
+    if (options.worker) return createRemote('KeywordSpotter', options);
     const glue = await init();
     const { manifest, json, files } = await loadSpeechManifest(options.model, options);
     const inner = await callAsync(() => glue.WasmKeywordSpotter.create(json, files.slice(0, 3), wasmOptions(options)));
@@ -222,7 +225,8 @@ export class KeywordSpotter extends Pipeline {
 
 export class Vad extends Pipeline {
   static async create(options) {
-    if (!options || typeof options !== 'object') throw new ShopfloorError('INVALID_ARGUMENT', 'Vad.create takes { model, sha256?, backend?, threshold?, ... }');
+    if (!options || typeof options !== 'object') throw new ShopfloorError('INVALID_ARGUMENT', 'Vad.create takes { model, sha256?, backend?, threshold?, worker?, ... }');
+    if (options.worker) return createRemote('Vad', options);
     const glue = await init();
     const url = new URL(options.model, globalThis.location?.href).href;
     const bytes = await readSource(url, options);
@@ -252,10 +256,11 @@ export class AudioFeatures extends Pipeline {
     if (!options || typeof options !== 'object') {
       throw new ShopfloorError('INVALID_ARGUMENT', 'AudioFeatures.create takes { sampleRate, kind?, nFft?, hopLength?, nMels?, ... } (librosa\'s parameters)');
     }
-    const unknown = Object.keys(options).filter((k) => !FEATURE_OPTIONS.includes(k));
+    const unknown = Object.keys(options).filter((k) => !FEATURE_OPTIONS.includes(k) && k !== 'worker');
     if (unknown.length) {
       throw new ShopfloorError('INVALID_ARGUMENT', `unknown field \`${unknown[0]}\` in AudioFeatures options: use ${FEATURE_OPTIONS.join(', ')}`);
     }
+    if (options.worker) return createRemote('AudioFeatures', options);
     const glue = await init();
     return new AudioFeatures(call(() => new glue.WasmAudioFeatures(options)));
   }

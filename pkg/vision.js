@@ -3,6 +3,10 @@
 // sent anywhere. Documented in index.d.ts.
 import { call, callAsync, init, ShopfloorError } from './core.js';
 import { readSource } from './model.js';
+import { createRemote } from './remote.js';
+import { readFrame } from './frames.js';
+
+export { readFrame };
 
 const finalizer = new FinalizationRegistry((inner) => {
   try {
@@ -11,90 +15,6 @@ const finalizer = new FinalizationRegistry((inner) => {
     // already freed
   }
 });
-
-let scratch;
-function scratchContext(width, height) {
-  if (!scratch) {
-    scratch =
-      typeof OffscreenCanvas !== 'undefined'
-        ? new OffscreenCanvas(width, height)
-        : Object.assign(document.createElement('canvas'), { width, height });
-  }
-  if (scratch.width !== width) scratch.width = width;
-  if (scratch.height !== height) scratch.height = height;
-  return scratch.getContext('2d', { willReadFrequently: true });
-}
-
-const is = (v, name) => typeof globalThis[name] !== 'undefined' && v instanceof globalThis[name];
-
-/**
- * Any frame source → `ImageData` (RGBA). Throws SOURCE_NOT_READY for a video without a frame yet
- * or an image still loading, TAINTED_SOURCE for cross-origin pixels the page may not read, and
- * INVALID_ARGUMENT for anything else that is not a frame.
- */
-export function readFrame(source) {
-  if (is(source, 'ImageData')) return source;
-  let width;
-  let height;
-  if (is(source, 'HTMLVideoElement')) {
-    if (source.readyState < 2 || !source.videoWidth) {
-      throw new ShopfloorError('SOURCE_NOT_READY', 'the video has no frame yet (not playing or still loading): wait for its `loadeddata` event');
-    }
-    [width, height] = [source.videoWidth, source.videoHeight];
-  } else if (is(source, 'HTMLImageElement')) {
-    if (!source.complete || !source.naturalWidth) {
-      throw new ShopfloorError('SOURCE_NOT_READY', 'the image has not loaded (or failed to): await `img.decode()` first');
-    }
-    [width, height] = [source.naturalWidth, source.naturalHeight];
-  } else if (is(source, 'VideoFrame')) {
-    if (!source.format && !source.displayWidth) {
-      throw new ShopfloorError('INVALID_ARGUMENT', 'the VideoFrame is closed: read it before calling close()');
-    }
-    [width, height] = [source.displayWidth, source.displayHeight];
-  } else if (is(source, 'ImageBitmap') || is(source, 'HTMLCanvasElement') || is(source, 'OffscreenCanvas')) {
-    if (is(source, 'HTMLCanvasElement')) {
-      // An unknown context id is side-effect free: null normally, InvalidStateError on a canvas
-      // whose control went to an OffscreenCanvas (it would draw as a blank placeholder).
-      try {
-        source.getContext('shopfloor-probe');
-      } catch (cause) {
-        throw new ShopfloorError('INVALID_ARGUMENT', 'the canvas was handed to transferControlToOffscreen(): read frames from its OffscreenCanvas instead', { cause });
-      }
-    }
-    [width, height] = [source.width, source.height];
-    if (!width || !height) {
-      const what = is(source, 'ImageBitmap') ? 'the ImageBitmap is closed or empty' : 'the canvas has no pixels (0 × 0)';
-      throw new ShopfloorError('INVALID_ARGUMENT', what);
-    }
-  } else {
-    throw new ShopfloorError(
-      'INVALID_ARGUMENT',
-      'a frame must be an HTMLVideoElement, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, ImageBitmap, ImageData or VideoFrame',
-    );
-  }
-  let ctx;
-  try {
-    ctx = scratchContext(width, height);
-    ctx.drawImage(source, 0, 0, width, height);
-  } catch (cause) {
-    if (cause?.name === 'InvalidStateError') {
-      throw new ShopfloorError('INVALID_ARGUMENT', `the source cannot be drawn (${cause.message}): a canvas handed to transferControlToOffscreen() or a closed bitmap has no pixels here`, { cause });
-    }
-    throw new ShopfloorError('INVALID_ARGUMENT', `the source cannot be drawn: ${cause?.message ?? cause}`, { cause });
-  }
-  try {
-    return ctx.getImageData(0, 0, width, height);
-  } catch (cause) {
-    if (cause?.name === 'SecurityError') {
-      throw new ShopfloorError(
-        'TAINTED_SOURCE',
-        'the frame comes from another origin without CORS, so the page may not read its pixels: serve it with Access-Control-Allow-Origin and set crossOrigin="anonymous" on the element',
-        { cause },
-      );
-    }
-    throw new ShopfloorError('INVALID_ARGUMENT', `the frame's pixels cannot be read: ${cause?.message ?? cause}`, { cause });
-  }
-}
 
 function bytesOf(frame) {
   return new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
@@ -155,9 +75,11 @@ class Pipeline {
 }
 
 async function create(Kind, wasmName, options) {
+  const kind = wasmName.slice('Wasm'.length); // not Kind.name: minifiers rename classes
   if (!options || typeof options !== 'object') {
-    throw new ShopfloorError('INVALID_ARGUMENT', `${Kind.name}.create takes { model, backend? }`);
+    throw new ShopfloorError('INVALID_ARGUMENT', `${kind}.create takes { model, backend?, worker? }`);
   }
+  if (options.worker) return createRemote(kind, options);
   const glue = await init();
   const { json, files } = await loadManifest(options.model, options);
   const Wasm = glue[wasmName];
@@ -176,6 +98,10 @@ export class ImageClassifier extends Pipeline {
   }
   get labels() {
     return this.#labels;
+  }
+  /** Length of `embed`'s vectors. */
+  get embeddingSize() {
+    return call(() => this._inner.embeddingSize());
   }
   async classify(source, { topK = 5 } = {}) {
     if (!Number.isInteger(topK) || topK < 1) throw new ShopfloorError('INVALID_ARGUMENT', 'topK must be a positive integer');
@@ -235,14 +161,15 @@ export class TextReader extends Pipeline {
 export class Embedder {
   #classifier;
   constructor(classifier) {
-    if (!(classifier instanceof ImageClassifier)) throw new ShopfloorError('INVALID_ARGUMENT', 'new Embedder(classifier) takes an ImageClassifier');
+    const remote = classifier?.worker === true && classifier.kind === 'ImageClassifier';
+    if (!(classifier instanceof ImageClassifier) && !remote) throw new ShopfloorError('INVALID_ARGUMENT', 'new Embedder(classifier) takes an ImageClassifier');
     this.#classifier = classifier;
   }
   static async create(options) {
     return new Embedder(await ImageClassifier.create(options));
   }
   get size() {
-    return call(() => this.#classifier._inner.embeddingSize());
+    return this.#classifier.embeddingSize;
   }
   embed(source) {
     return this.#classifier.embed(source);
@@ -326,11 +253,12 @@ export class LinearSvm {
  * Resolves to the faces found.
  */
 export async function blurFaces(source, canvas, { detector, radius, margin = 0.2 } = {}) {
-  if (!(detector instanceof FaceDetector)) throw new ShopfloorError('INVALID_ARGUMENT', 'blurFaces needs { detector: await FaceDetector.create(...) }');
+  const remote = detector?.worker === true && detector.kind === 'FaceDetector';
+  if (!(detector instanceof FaceDetector) && !remote) throw new ShopfloorError('INVALID_ARGUMENT', 'blurFaces needs { detector: await FaceDetector.create(...) }');
   const ctx = canvas?.getContext?.('2d');
   if (!ctx) throw new ShopfloorError('INVALID_ARGUMENT', 'blurFaces draws on a canvas (HTMLCanvasElement or OffscreenCanvas) with a 2d context');
   const frame = readFrame(source);
-  const faces = await callAsync(() => detector._inner.detect(frame.width, frame.height, bytesOf(frame)));
+  const faces = remote ? await detector.detect(frame) : await callAsync(() => detector._inner.detect(frame.width, frame.height, bytesOf(frame)));
   canvas.width = frame.width;
   canvas.height = frame.height;
   ctx.putImageData(frame, 0, 0);

@@ -13,12 +13,13 @@ let running = false;
 let svm = null;
 
 async function pipeline(kind, backend) {
-  const key = `${kind}:${backend}`;
+  const worker = $('worker').checked;
+  const key = `${kind}:${backend}:${worker}`;
   if (!pipelines.has(key)) {
     const make = { classify: ImageClassifier, faces: FaceDetector, text: TextReader }[kind];
     // PP-OCR's models take any frame size: the text reader runs on the CPU.
     const b = kind === 'text' ? 'cpu' : backend;
-    pipelines.set(key, make.create({ model: MODELS[kind], backend: b }));
+    pipelines.set(key, make.create({ model: MODELS[kind], backend: b, worker }));
   }
   try {
     return await pipelines.get(key);
@@ -28,8 +29,9 @@ async function pipeline(kind, backend) {
   }
 }
 
-function backendOf(p) {
-  const info = p.info();
+async function backendOf(p) {
+  // In a worker every call, info() included, answers with a promise.
+  const info = await p.info();
   const first = Array.isArray(info) ? info[0] : info;
   return `${first.backend} (${first.backendReason})`;
 }
@@ -108,7 +110,7 @@ async function step(video, ctx, mode, backend) {
     frame.close();
   }
   const t2 = performance.now();
-  $('stat-backend').textContent = backendOf(p);
+  $('stat-backend').textContent = `${await backendOf(p)}${p.worker ? ' · in a Web Worker' : ''}`;
   $('stat-read').textContent = ms(t1 - t0);
   $('stat-infer').textContent = ms(t2 - t1);
   return t2 - t0;

@@ -65,17 +65,18 @@ async function start() {
   try {
     status('Loading the speech models…');
     const t0 = performance.now();
-    cmds = await VoiceCommands.create({ model: MANIFEST, backend: $('mic-backend').value });
+    const worker = $('worker').checked;
+    cmds = await VoiceCommands.create({ model: MANIFEST, backend: $('mic-backend').value, worker });
     const saved = (await store('readonly', (s) => s.get('enrolled')).catch(() => null)) ?? [];
     for (const c of saved) {
       try {
-        cmds.addEnrolled(c);
+        await cmds.addEnrolled(c);
       } catch (e) {
         console.warn('dropping a saved command', e);
       }
     }
-    const info = cmds.info();
-    $('mic-backend-used').textContent = [...new Set(info.models.map((m) => m.backend))].join(' + ');
+    const info = await cmds.info();
+    $('mic-backend-used').textContent = [...new Set(info.models.map((m) => m.backend))].join(' + ') + (worker ? ' · in a Web Worker' : '');
     $('mic-vocab').textContent = cmds.commands.join(', ');
     cmds.on('command', addDetection);
     cmds.on('vad', (e) => {

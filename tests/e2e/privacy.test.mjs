@@ -70,7 +70,7 @@ test('a full demo session without WebGPU, under a strict CSP, talks to nobody bu
     await lastFrame('text');
     await page.selectOption('#mode', 'teach');
     await lastFrame('teach', /Not trained yet/);
-    assert.match(await page.textContent('#stat-backend'), /^cpu/);
+    assert.match(await page.textContent('#stat-backend'), /^cpu .* · in a Web Worker$/);
 
     await page.click('#mic-start');
     try {
