@@ -185,7 +185,32 @@ export interface LoadProgress {
   fromCache: boolean;
 }
 
+/**
+ * An object created with `{ worker: true }`: it lives in the SDK's Web Worker (`worker.js`, next
+ * to `index.js`; one worker per page, shared by every such object) and the page holds this proxy.
+ * Same members, but every method answers with a promise (`info()` included); properties
+ * (`labels`, `inputs`, `commands`, `vadProbability`…) are mirrored after each call. Frames cross
+ * as `ImageBitmap`/`VideoFrame` copies transferred without a further copy (the caller's source is
+ * left untouched), results come back transferred. Calls on one object run in order (no `BUSY`).
+ * Needs a module worker from the page's origin (CSP `worker-src 'self'`, the default of
+ * `default-src 'self'`); `BACKEND_UNAVAILABLE` where there is none.
+ */
+export type Remote<T> = {
+  readonly [K in keyof T]: K extends 'free' | 'on' | 'off' | 'listen'
+    ? T[K]
+    : T[K] extends (...args: infer A) => infer R
+      ? (...args: A) => Promise<Awaited<R>>
+      : T[K];
+} & { readonly worker: true; readonly kind: string };
+
+/** `{ worker: true }`: create the object in the SDK's Web Worker (see `Remote`). */
+export interface InWorker {
+  worker: true;
+}
+
 export interface LoadOptions {
+  /** Run the model in the SDK's Web Worker (see `Remote`); default false. */
+  worker?: boolean;
   /**
    * `"auto"` (default): WebGPU only when the whole graph has GPU kernels and a short measured warm-up
    * of both paths on this device favours it (the decision and timings are in `info().backendReason`);
@@ -225,6 +250,7 @@ export class Model {
    * Loads a model from a URL (fetched with progress), an `ArrayBuffer` or a `Uint8Array`.
    * The only network request the SDK makes is this fetch of the URL you give.
    */
+  static load(source: string | URL | ArrayBuffer | ArrayBufferView, options: LoadOptions & InWorker): Promise<Remote<Model>>;
   static load(source: string | URL | ArrayBuffer | ArrayBufferView, options?: LoadOptions): Promise<Model>;
   /** The model's inputs, in order. */
   readonly inputs: readonly IoInfo[];
@@ -285,6 +311,8 @@ export interface Manifest {
 }
 
 export interface PipelineOptions {
+  /** Run the pipeline in the SDK's Web Worker (see `Remote`); default false. */
+  worker?: boolean;
   /** The URL of a `manifest.json`, or the manifest itself (with `baseUrl`). Model files are fetched relative to it and checked against its sha256. */
   model: string | URL | Manifest;
   /** As for `Model.load`. The text reader's models take any frame size, so it runs on the CPU (`"webgpu"` rejects with `BACKEND_UNAVAILABLE`). */
@@ -334,8 +362,11 @@ declare class Pipeline {
  * previous call on the same instance is pending.
  */
 export class ImageClassifier extends Pipeline {
+  static create(options: PipelineOptions & InWorker): Promise<Remote<ImageClassifier>>;
   static create(options: PipelineOptions): Promise<ImageClassifier>;
   readonly labels: readonly string[];
+  /** Length of `embed`'s vectors (1280 for EfficientNet-Lite0). */
+  readonly embeddingSize: number;
   /** The `topK` (default 5) most likely classes, best first. */
   classify(source: FrameSource, options?: { topK?: number }): Promise<Classification[]>;
   /** The L2-normalised penultimate features (1280 for EfficientNet-Lite0). */
@@ -353,6 +384,7 @@ export interface Face {
 
 /** Face detection (MediaPipe BlazeFace): anchors, weighted NMS, boxes in source pixels. */
 export class FaceDetector extends Pipeline {
+  static create(options: PipelineOptions & InWorker): Promise<Remote<FaceDetector>>;
   static create(options: PipelineOptions): Promise<FaceDetector>;
   detect(source: FrameSource): Promise<Face[]>;
   /** Overrides the manifest's score (default 0.5) and IoU (0.3) thresholds; values in 0..1. */
@@ -368,6 +400,7 @@ export interface Detection {
 
 /** YOLO-style (`[1, 4+C, N]` / `[1, N, 4(+1)+C]`) or SSD-style (boxes + scores) heads, per the manifest's `decoder`; per-class NMS. */
 export class ObjectDetector extends Pipeline {
+  static create(options: PipelineOptions & InWorker): Promise<Remote<ObjectDetector>>;
   static create(options: PipelineOptions): Promise<ObjectDetector>;
   detect(source: FrameSource): Promise<Detection[]>;
 }
@@ -385,13 +418,14 @@ export interface TextLine {
 
 /** Text reading (PP-OCRv4): DB boxes, upright crops, 0°/180° classifier, CTC decoding. Lines top to bottom. */
 export class TextReader extends Pipeline {
+  static create(options: PipelineOptions & InWorker): Promise<Remote<TextReader>>;
   static create(options: PipelineOptions): Promise<TextReader>;
   read(source: FrameSource): Promise<TextLine[]>;
 }
 
 /** Frames → feature vectors for a trainable head (a classifier's pooled penultimate layer). */
 export class Embedder {
-  constructor(classifier: ImageClassifier);
+  constructor(classifier: ImageClassifier | Remote<ImageClassifier>);
   static create(options: PipelineOptions): Promise<Embedder>;
   /** Feature size. */
   readonly size: number;
@@ -454,7 +488,7 @@ export class LinearSvm {
 export function blurFaces(
   source: FrameSource,
   canvas: HTMLCanvasElement | OffscreenCanvas,
-  options: { detector: FaceDetector; radius?: number; margin?: number },
+  options: { detector: FaceDetector | Remote<FaceDetector>; radius?: number; margin?: number },
 ): Promise<Face[]>;
 
 // ---- Speech ------------------------------------------------------------------------------------
@@ -474,6 +508,8 @@ export interface VoiceCommandsOptions {
   /** Silero VAD settings (defaults: Silero's own). */
   vad?: VadOptions;
   signal?: AbortSignal;
+  /** Run the pipeline in the SDK's Web Worker (see `Remote`); events are still emitted on this thread. */
+  worker?: boolean;
 }
 
 export interface VadOptions {
@@ -521,6 +557,7 @@ export interface Recording {
  */
 export class VoiceCommands {
   private constructor();
+  static create(options: VoiceCommandsOptions & InWorker): Promise<Remote<VoiceCommands>>;
   static create(options: VoiceCommandsOptions): Promise<VoiceCommands>;
   /** The commands it listens for (grammar, then enrolled). */
   readonly commands: string[];
@@ -563,7 +600,8 @@ export interface WordFrame {
 /** The lower level under `VoiceCommands`: audio → per-frame word posteriors. */
 export class KeywordSpotter {
   private constructor();
-  static create(options: { model: VoiceCommandsOptions['model']; backend?: 'auto' | 'cpu' | 'webgpu'; signal?: AbortSignal }): Promise<KeywordSpotter>;
+  static create(options: { model: VoiceCommandsOptions['model']; backend?: 'auto' | 'cpu' | 'webgpu'; signal?: AbortSignal } & InWorker): Promise<Remote<KeywordSpotter>>;
+  static create(options: { model: VoiceCommandsOptions['model']; backend?: 'auto' | 'cpu' | 'webgpu'; signal?: AbortSignal; worker?: boolean }): Promise<KeywordSpotter>;
   readonly labels: readonly string[];
   feed(samples: Float32Array, sampleRate: number): Promise<WordFrame[]>;
   reset(): Promise<void>;
@@ -575,7 +613,8 @@ export class KeywordSpotter {
 export class Vad {
   private constructor();
   /** `model`: URL of `silero_vad_op18_ifless.onnx`; `sha256` pins it. */
-  static create(options: { model: string | URL; sha256?: string; backend?: 'auto' | 'cpu' | 'webgpu'; signal?: AbortSignal } & VadOptions): Promise<Vad>;
+  static create(options: { model: string | URL; sha256?: string; backend?: 'auto' | 'cpu' | 'webgpu'; signal?: AbortSignal } & VadOptions & InWorker): Promise<Remote<Vad>>;
+  static create(options: { model: string | URL; sha256?: string; backend?: 'auto' | 'cpu' | 'webgpu'; signal?: AbortSignal; worker?: boolean } & VadOptions): Promise<Vad>;
   feed(samples: Float32Array, sampleRate: number): Promise<{ probabilities: [number, number][]; events: VadEvent[] }>;
   reset(): Promise<void>;
   info(): ModelInfo;
@@ -631,7 +670,8 @@ export interface AudioFeatureFrames {
  */
 export class AudioFeatures {
   private constructor();
-  static create(options: AudioFeatureOptions): Promise<AudioFeatures>;
+  static create(options: AudioFeatureOptions & InWorker): Promise<Remote<AudioFeatures>>;
+  static create(options: AudioFeatureOptions & { worker?: false }): Promise<AudioFeatures>;
   /** The whole clip's features (including `topDb`, which clips against the clip's loudest value). */
   compute(samples: Float32Array): AudioFeatureFrames;
   /**

@@ -1,8 +1,8 @@
 // Compiled by tests/e2e/package.test.mjs with `tsc --strict --noEmit`: the public types must
 // let a user write this without casts.
 import {
-  backends, blurFaces, Embedder, FaceDetector, ImageClassifier, init, KeywordSpotter, LinearSvm, memoryStats, MicrophoneStream, Model, readFrame, ShopfloorError, tensor, TextReader, Vad, version, VoiceCommands,
-  type Backends, type Classification, type CommandEvent, type EnrolledCommand, type ErrorCode, type Explanation, type Face, type Recording, type TextLine, type VadEvent, type WordFrame,
+  AudioFeatures, backends, blurFaces, modelCache, Embedder, FaceDetector, ImageClassifier, init, KeywordSpotter, LinearSvm, memoryStats, MicrophoneStream, Model, readFrame, ShopfloorError, tensor, TextReader, Vad, version, VoiceCommands,
+  type Backends, type CachedModel, type Remote, type Classification, type CommandEvent, type EnrolledCommand, type ErrorCode, type Explanation, type Face, type Recording, type TextLine, type VadEvent, type WordFrame,
 } from '../../pkg/index.js';
 
 async function main(): Promise<string> {
@@ -76,3 +76,27 @@ async function useSpeech(): Promise<number> {
   return events.length + frames.length + v.probabilities.length + cmds.vadProbability + cmds.enrolled.length + spotter.labels.length;
 }
 void useSpeech;
+
+async function useWorkersCacheAndFeatures(video: HTMLVideoElement): Promise<number> {
+  const m: Remote<Model> = await Model.load('/m.onnx', { worker: true, sha256: 'ab'.repeat(32), cache: true, onProgress: (p) => console.log(p.fromCache) });
+  const out = await m.run({ [m.inputs[0].name]: tensor('f32', [1], [0]) });
+  const info = await m.info();
+  const classifier = await ImageClassifier.create({ model: '/manifest.json', worker: true });
+  const top: Classification[] = await classifier.classify(video);
+  const svm = await LinearSvm.create({ embedder: new Embedder(classifier) });
+  const faces = await FaceDetector.create({ model: '/faces.json', worker: true });
+  const found: Face[] = await blurFaces(video, document.createElement('canvas'), { detector: faces });
+  const cmds = await VoiceCommands.create({ model: '/speech.json', worker: true });
+  const off = cmds.on('command', (e: CommandEvent) => console.log(e.command));
+  const events = await cmds.feed(new Float32Array(10), 16000);
+  const cached: CachedModel[] = await modelCache.list();
+  await modelCache.delete(cached[0].sha256);
+  const fx = await AudioFeatures.create({ sampleRate: 16000, kind: 'mfcc', nMfcc: 13, topDb: null });
+  const frames = fx.compute(new Float32Array(16000));
+  const remoteFx = await AudioFeatures.create({ sampleRate: 16000, worker: true });
+  const remoteFrames = await remoteFx.compute(new Float32Array(16000));
+  off();
+  m.free();
+  return Object.keys(out).length + info.parameterCount + top.length + svm.classes.length + found.length + events.length + frames.data.length + remoteFrames.bins + classifier.labels.length + cmds.vadProbability;
+}
+void useWorkersCacheAndFeatures;
