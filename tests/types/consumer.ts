@@ -100,3 +100,13 @@ async function useWorkersCacheAndFeatures(video: HTMLVideoElement): Promise<numb
   return Object.keys(out).length + info.parameterCount + top.length + svm.classes.length + found.length + events.length + frames.data.length + remoteFrames.bins + classifier.labels.length + cmds.vadProbability;
 }
 void useWorkersCacheAndFeatures;
+
+import type { CameraResultDetail, ShopfloorCamera } from '../../pkg/elements.js';
+
+function usePortalElements(): void {
+  const cam: ShopfloorCamera | null = document.querySelector('shopfloor-camera');
+  cam?.addEventListener('result', (e: CustomEvent<CameraResultDetail>) => console.log(e.detail.task, e.detail.latencyMs));
+  document.querySelector('shopfloor-voice')?.addEventListener('command', (e) => console.log(e.detail.command, e.detail.confidence));
+  void cam?.start();
+}
+void usePortalElements;

@@ -1,0 +1,52 @@
+// Importing 'shopfloor/elements' defines <shopfloor-camera> and <shopfloor-voice>.
+import type { Classification, CommandEvent, Face, TextLine, VadEvent } from './index.js';
+
+/** `detail` of a `<shopfloor-camera>` `result` event. */
+export interface CameraResultDetail {
+  task: 'classify' | 'faces' | 'text';
+  results: Classification[] | Face[] | TextLine[];
+  /** Model + post-processing time of the frame. */
+  latencyMs: number;
+}
+
+/** `detail` of an `error` event from either element. */
+export interface ElementErrorDetail {
+  code: string;
+  message: string;
+}
+
+/**
+ * `<shopfloor-camera model="…/manifest.json" task="classify|faces|text" backend="auto|cpu|webgpu"
+ * worker="false" autostart top-k="3">`: the webcam through a vision pipeline, results drawn over
+ * the video. Events (bubbling, composed): `result`, `error`. CSS parts: `video`, `overlay`,
+ * `results`, `result`, `status`, `button`; `--shopfloor-box-color` colours the boxes. Models run in
+ * the SDK's worker unless `worker="false"`.
+ */
+export class ShopfloorCamera extends HTMLElement {
+  readonly running: boolean;
+  start(): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * `<shopfloor-voice model="…/manifest.json" commands="stop, line two" backend worker="false"
+ * autostart>`: voice commands from the microphone. Events: `command` (detail: CommandEvent),
+ * `vad` (detail: VadEvent), `error`. CSS parts: `button`, `status`, `vad`, `commands`, `command`.
+ */
+export class ShopfloorVoice extends HTMLElement {
+  readonly running: boolean;
+  start(): Promise<void>;
+  stop(): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'shopfloor-camera': ShopfloorCamera;
+    'shopfloor-voice': ShopfloorVoice;
+  }
+  interface HTMLElementEventMap {
+    result: CustomEvent<CameraResultDetail>;
+    command: CustomEvent<CommandEvent>;
+    vad: CustomEvent<VadEvent>;
+  }
+}
