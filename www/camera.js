@@ -118,6 +118,20 @@ async function step(video, ctx, mode, backend) {
 
 let lastFrame = null;
 
+// Long tasks (> 50 ms) on this thread in the last 10 s: what makes a page stutter. With the
+// models in a worker only the frame copy is left here.
+const longTasks = [];
+if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
+  new PerformanceObserver((list) => longTasks.push(...list.getEntries().map((e) => ({ end: e.startTime + e.duration, ms: e.duration })))).observe({ type: 'longtask' });
+}
+function mainThreadStat() {
+  const since = performance.now() - 10_000;
+  while (longTasks.length && longTasks[0].end < since) longTasks.shift();
+  const blocked = longTasks.reduce((a, t) => a + t.ms, 0);
+  $('camera').dataset.blockedMs = blocked.toFixed(0);
+  return `${longTasks.length} long tasks, ${blocked.toFixed(0)} ms blocked in the last 10 s`;
+}
+
 async function loop(video) {
   const ctx = $('overlay').getContext('2d');
   let fps = 0;
@@ -138,6 +152,7 @@ async function loop(video) {
     const dt = performance.now() - t0;
     fps = fps ? 0.8 * fps + 0.2 * (1000 / dt) : 1000 / dt;
     $('stat-fps').textContent = fps.toFixed(1);
+    $('stat-main').textContent = mainThreadStat();
     await new Promise((r) => requestAnimationFrame(r));
   }
 }

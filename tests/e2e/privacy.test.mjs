@@ -64,6 +64,10 @@ test('a full demo session without WebGPU, under a strict CSP, talks to nobody bu
     await page.check('#saliency');
     await page.click('#start');
     await lastFrame('classify', /espresso/);
+    // The demo's own measure of stutter, models in the worker (a figure, not a pass/fail bound:
+    // tests/e2e/worker.test.mjs compares main thread and worker).
+    await page.waitForTimeout(10_000);
+    console.log(`# demo, classifying in a worker for 10 s: page's main thread ${await page.textContent('#stat-main')}`);
     await page.selectOption('#mode', 'faces');
     await lastFrame('faces');
     await page.selectOption('#mode', 'text');
