@@ -226,6 +226,11 @@ export interface LoadOptions {
   maxTensorBytes?: number;
   /** Plans kept for models with symbolic input dims (one per distinct input shape). Default 8. */
   planCacheSize?: number;
+  /**
+   * Accept NaN and ±Infinity in float inputs. Default false: `run` rejects them with
+   * `INPUT_MISMATCH` naming the input and the element (they silently poison every output).
+   */
+  allowNonFinite?: boolean;
   /** URL downloads: called as bytes arrive. */
   onProgress?: (progress: LoadProgress) => void;
   /** URL downloads: abort the fetch (rejects with `ABORTED`). */

@@ -1,6 +1,6 @@
 // `Model`: load an ONNX model from a URL or bytes, describe it, run it.
 import { lookup, sha256Hex, store, digestHex } from './cache.js';
-import { call, callAsync, init, normalise, ShopfloorError } from './core.js';
+import { call, callAsync, init, ShopfloorError } from './core.js';
 import { createRemote } from './remote.js';
 
 // Frees the wasm side of models the caller forgot to free().
@@ -33,12 +33,12 @@ export class Model {
   static async load(source, options = {}) {
     if (options?.worker) return createRemote('Model', options, source);
     const glue = await init();
-    const { backend = 'auto', sha256, inputShapes, maxTensorBytes, planCacheSize } = options ?? {};
+    const { backend = 'auto', sha256, inputShapes, maxTensorBytes, planCacheSize, allowNonFinite } = options ?? {};
     if (sha256 !== undefined && typeof sha256 !== 'string') {
       throw new ShopfloorError('INVALID_ARGUMENT', 'sha256 must be a string: 64 hex digits or "sha256-<base64>"');
     }
     const bytes = await readSource(source, options ?? {});
-    const opts = { backend, sha256, inputShapes, maxTensorBytes, planCacheSize };
+    const opts = { backend, sha256, inputShapes, maxTensorBytes, planCacheSize, allowNonFinite };
     for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
     return new Model(await callAsync(() => glue.WasmModel.load(bytes, opts)));
   }
@@ -120,8 +120,16 @@ async function download(source, { onProgress, signal }) {
     throw new ShopfloorError('FETCH_FAILED', `fetching ${source} answered HTTP ${response.status} ${response.statusText}: check the model URL`);
   }
   const total = Number(response.headers.get('content-length')) || 0;
+  const cut = (cause) =>
+    cause?.name === 'AbortError'
+      ? new ShopfloorError('ABORTED', `loading ${source} was aborted`, { cause })
+      : new ShopfloorError('FETCH_FAILED', `the download of ${source} broke off (${cause?.message ?? cause}): check the connection and load it again`, { cause });
   if (!response.body || typeof onProgress !== 'function') {
-    return new Uint8Array(await response.arrayBuffer());
+    try {
+      return new Uint8Array(await response.arrayBuffer());
+    } catch (cause) {
+      throw cut(cause);
+    }
   }
   const reader = response.body.getReader();
   const chunks = [];
@@ -135,9 +143,7 @@ async function download(source, { onProgress, signal }) {
       onProgress({ loaded, total, fromCache: false });
     }
   } catch (cause) {
-    throw cause?.name === 'AbortError'
-      ? new ShopfloorError('ABORTED', `loading ${source} was aborted`, { cause })
-      : normalise(cause);
+    throw cut(cause);
   }
   if (total && loaded !== total) {
     throw new ShopfloorError('FETCH_FAILED', `${source} ended after ${loaded} of ${total} bytes: the download was cut`);

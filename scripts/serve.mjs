@@ -56,7 +56,8 @@ export function resolvePath(urlPath, roots = SERVED) {
 export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, extraRoots = [], csp = null, onRequest = null } = {}) {
   const roots = [...SERVED, ...extraRoots];
   const server = createServer((req, res) => {
-    onRequest?.(req);
+    // A hook for the tests: it sees every request and may answer it itself (returns true).
+    if (onRequest?.(req, res) === true) return;
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cross-Origin-Embedder-Policy': 'require-corp',

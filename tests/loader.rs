@@ -232,6 +232,26 @@ fn input_mismatches_name_the_input_and_say_what_was_expected() {
 }
 
 #[test]
+fn non_finite_inputs_are_refused_unless_allowed() {
+    let Some(bytes) = blazeface() else { return };
+    let mut m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+    for (at, bad) in [(0, f32::NAN), (777, f32::INFINITY), (49151, f32::NEG_INFINITY)] {
+        let mut v = vec![0.5; 49152];
+        v[at] = bad;
+        let feeds = HashMap::from([("input:0".into(), HostTensor::f32(vec![1, 128, 128, 3], v).unwrap())]);
+        let e = m.run(feeds).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InputMismatch, "{e}");
+        assert!(
+            e.to_string().contains(&format!("element {at} is {bad}")) && e.to_string().contains("allowNonFinite"),
+            "{e}"
+        );
+    }
+    assert_eq!(m.run(face_input(0.5)).unwrap().len(), 4);
+    let mut lenient = Model::load(&bytes, &LoadOptions { allow_non_finite: true, ..Default::default() }).unwrap();
+    assert_eq!(lenient.run(face_input(f32::NAN)).unwrap().len(), 4);
+}
+
+#[test]
 fn a_symbol_shared_by_two_inputs_must_agree() {
     let Some(path) = cached("silero/silero_vad_op18_ifless.onnx") else { return };
     let mut m = Model::load(&std::fs::read(path).unwrap(), &LoadOptions::default()).unwrap();

@@ -21,6 +21,7 @@ struct JsLoadOptions {
     input_shapes: Option<HashMap<String, Vec<f64>>>,
     max_tensor_bytes: Option<f64>,
     plan_cache_size: Option<f64>,
+    allow_non_finite: Option<bool>,
 }
 
 pub(crate) fn load_options(value: JsValue) -> Result<LoadOptions, Error> {
@@ -57,6 +58,7 @@ pub(crate) fn load_options(value: JsValue) -> Result<LoadOptions, Error> {
         }
         opts.plan_cache_size = n as usize;
     }
+    opts.allow_non_finite = o.allow_non_finite.unwrap_or(false);
     Ok(opts)
 }
 

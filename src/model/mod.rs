@@ -55,6 +55,9 @@ pub struct LoadOptions {
     pub max_tensor_bytes: u64,
     /// Compiled plans kept for models with symbolic input dims.
     pub plan_cache_size: usize,
+    /// Accept NaN and ±Inf in float inputs (refused by default: from a camera or microphone
+    /// path they mean a bug upstream, and they poison every output silently).
+    pub allow_non_finite: bool,
 }
 
 /// wasm32 has a 4 GiB address space that holds everything: one tensor gets at most 1 GiB.
@@ -68,6 +71,7 @@ impl Default for LoadOptions {
             input_shapes: vec![],
             max_tensor_bytes: DEFAULT_MAX_TENSOR_BYTES,
             plan_cache_size: 8,
+            allow_non_finite: false,
         }
     }
 }
@@ -112,6 +116,7 @@ pub struct Model {
     info: ModelInfo,
     cpu: CpuBackend,
     max_tensor_bytes: u64,
+    allow_non_finite: bool,
     /// Input types and shapes when they are all fixed (the GPU path needs them).
     static_key: Option<Vec<(DatumType, Vec<usize>)>>,
     gpu: Option<GpuPlan>,
@@ -223,6 +228,7 @@ impl Model {
             info,
             cpu,
             max_tensor_bytes: opts.max_tensor_bytes,
+            allow_non_finite: opts.allow_non_finite,
             static_key,
             gpu: None,
         })
@@ -392,6 +398,9 @@ impl Model {
                 detail: format!("missing: every input must be given ({})", self.input_names()),
             })?;
             check_input(info, *dt, &t, &mut symbols, self.max_tensor_bytes)?;
+            if !self.allow_non_finite {
+                check_finite(info, &t)?;
+            }
             tensors.push(to_model_tensor(&t, *dt)?);
         }
         Ok(tensors)
@@ -400,6 +409,22 @@ impl Model {
     fn input_names(&self) -> String {
         self.inputs.iter().map(|i| format!("\"{}\" {}", i.name, i.shape_string())).collect::<Vec<_>>().join(", ")
     }
+}
+
+fn check_finite(info: &IoInfo, t: &HostTensor) -> Result<()> {
+    if let TensorData::F32(v) = &t.data {
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::InputMismatch {
+                name: info.name.clone(),
+                detail: format!(
+                    "element {i} is {}: inputs must be finite numbers (fix the pre-processing, or load with \
+                     allowNonFinite if the model expects NaN or infinity)",
+                    v[i]
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn check_input(

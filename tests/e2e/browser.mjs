@@ -36,10 +36,20 @@ export async function launch({ webgpu = true, args = [], profileDir } = {}) {
   return { context, close };
 }
 
-/** The demo server on a free port; `served` lists every path it was asked for, in order. */
-export async function serve({ extraRoots = [], csp = null } = {}) {
+/**
+ * The demo server on a free port; `served` lists every path it was asked for, in order.
+ * `routes`: `{ '/path': (req, res) => … }` answered by the test instead of a file (failures).
+ */
+export async function serve({ extraRoots = [], csp = null, routes = {} } = {}) {
   const served = [];
-  const server = await startServer({ port: 0, quiet: true, extraRoots, csp, onRequest: (req) => served.push(req.url) });
+  const onRequest = (req, res) => {
+    served.push(req.url);
+    const route = routes[(req.url ?? '').split('?')[0]];
+    if (!route) return false;
+    route(req, res);
+    return true;
+  };
+  const server = await startServer({ port: 0, quiet: true, extraRoots, csp, onRequest });
   const url = `http://127.0.0.1:${server.address().port}`;
   return { url, served, close: () => new Promise((ok) => server.close(ok)) };
 }

@@ -17,8 +17,19 @@ let server;
 let browser;
 let page;
 let errors;
+// Failing servers, as a portal's model host can be.
+const ROUTES = {
+  '/flaky/500.onnx': (req, res) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end('internal error\n'),
+  // Promises the whole model, sends half of it, then drops the connection.
+  '/flaky/cut.onnx': (req, res) => {
+    const bytes = readFileSync(CACHE + 'blazeface/face_detection_front_128.onnx');
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.length });
+    res.write(bytes.subarray(0, bytes.length >> 1), () => setTimeout(() => res.destroy(), 50));
+  },
+};
+
 before(async () => {
-  server = await serve();
+  server = await serve({ routes: ROUTES });
   browser = await launch({ webgpu: false });
   page = await browser.context.newPage();
   errors = watchErrors(page);
@@ -113,6 +124,14 @@ test('symbolic dims: one model runs at several shapes; i64 and scalar inputs wor
 
 const ERROR_CASES = [
   ['a URL that answers 404', 'FETCH_FAILED', async (sf) => sf.Model.load('/models/cache/nope.onnx')],
+  ['a URL that answers 500', 'FETCH_FAILED', async (sf) => sf.Model.load('/flaky/500.onnx')],
+  ['a body cut short', 'FETCH_FAILED', async (sf) => sf.Model.load('/flaky/cut.onnx')],
+  ['a body cut short, with progress', 'FETCH_FAILED', async (sf) => sf.Model.load('/flaky/cut.onnx', { onProgress: () => {} })],
+  ['a download aborted half-way', 'ABORTED', async (sf, { url }) => {
+    const ctrl = new AbortController();
+    return sf.Model.load(url, { signal: ctrl.signal, cache: false, onProgress: ({ loaded, total }) => loaded > total / 2 && ctrl.abort() });
+  }],
+  ['a signal aborted before the load', 'ABORTED', async (sf, { url }) => sf.Model.load(url, { signal: AbortSignal.abort() })],
   ['random bytes', 'MODEL_INVALID', async (sf) => sf.Model.load(Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919) % 251))],
   ['a truncated real model', 'MODEL_INVALID', async (sf, { url }) => {
     const b = new Uint8Array(await (await fetch(url)).arrayBuffer());
@@ -128,6 +147,11 @@ const ERROR_CASES = [
   ['a Float64Array', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ 'input:0': { dims: [1, 128, 128, 3], data: new Float64Array(49152) } })],
   ['a wrong shape', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ 'input:0': { dims: [1, 3, 128, 128], data: new Float32Array(49152) } })],
   ['data shorter than dims', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ 'input:0': { dims: [1, 128, 128, 3], data: new Float32Array(10) } })],
+  ['a NaN in the input', 'INPUT_MISMATCH', async (sf, { url }) => {
+    const data = new Float32Array(49152).fill(0.5);
+    data[100] = NaN;
+    return (await sf.Model.load(url)).run({ 'input:0': { dims: [1, 128, 128, 3], data } });
+  }],
   ['negative dims', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ 'input:0': { dims: [1, -128, 128, 3], data: new Float32Array(10) } })],
   ['a non-object feed', 'INVALID_ARGUMENT', async (sf, { url }) => (await sf.Model.load(url)).run([1, 2])],
   ['a freed model', 'INVALID_ARGUMENT', async (sf, { url }) => {
@@ -157,7 +181,7 @@ for (const [what, code, fn] of ERROR_CASES) {
 }
 
 test('no uncaught errors in the page', () => {
-  assert.deepEqual(errors.filter((e) => !e.includes('404')), []);
+  assert.deepEqual(errors.filter((e) => !e.includes('404') && !e.includes('500') && !e.includes('ERR_')), []);
 });
 
 test('free() and the FinalizationRegistry release models', async () => {
@@ -187,4 +211,25 @@ test('free() and the FinalizationRegistry release models', async () => {
   } finally {
     await close();
   }
+});
+
+test('free() while a run is pending: the run settles (answer or code), the module keeps working', async () => {
+  const r = await inPage(async (sf, { url }) => {
+    const input = sf.tensor('f32', [1, 128, 128, 3], new Float32Array(49152).fill(0.5));
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) {
+      const m = await sf.Model.load(url);
+      const pending = m.run({ 'input:0': input });
+      m.free();
+      outcomes.push(await pending.then((o) => `answered ${o['Identity:0'].dims}`, (e) => e.code));
+    }
+    const m = await sf.Model.load(url);
+    const again = (await m.run({ 'input:0': input }))['Identity:0'].dims;
+    m.free();
+    return { outcomes, again, live: (await sf.memoryStats()).liveModels };
+  }, { url: FACE });
+  assert.ok(r.ok, JSON.stringify(r));
+  for (const o of r.value.outcomes) assert.ok(o === 'answered 1,512,1' || o === 'INVALID_ARGUMENT', o);
+  assert.deepEqual(r.value.again, [1, 512, 1]);
+  assert.equal(r.value.live, 0);
 });

@@ -90,3 +90,36 @@ test('overlapping runs on one GPU model: one answers, the other rejects with BUS
   assert.equal(r.value.after, 4);
   assert.deepEqual(errors.filter((e) => !e.includes('WebGPU')), []);
 });
+
+test('requestDevice failing: "webgpu" rejects with BACKEND_UNAVAILABLE, "auto" runs on the CPU and says why', async () => {
+  const p = await browser.context.newPage();
+  const pageErrors = watchErrors(p);
+  // Before any SDK code: every device request fails, as when the GPU process is gone.
+  await p.addInitScript(() => {
+    GPUAdapter.prototype.requestDevice = () => Promise.reject(new DOMException('the GPU process is gone', 'OperationError'));
+  });
+  await p.goto(`${server.url}/www/index.html`);
+  const r = await p.evaluate(async (url) => {
+    const sf = await import('/pkg/index.js');
+    const out = {};
+    try {
+      await sf.Model.load(url, { backend: 'webgpu' });
+      out.webgpu = 'loaded';
+    } catch (e) {
+      out.webgpu = `${e.code}: ${e.message}`;
+    }
+    const m = await sf.Model.load(url);
+    const info = m.info();
+    out.auto = [info.backend, info.backendReason];
+    const o = await m.run({ 'input:0': sf.tensor('f32', [1, 128, 128, 3], new Float32Array(49152).fill(0.5)) });
+    out.outputs = Object.keys(o).length;
+    return out;
+  }, FACE);
+  console.log(`# requestDevice failing: webgpu → ${r.webgpu}; auto → ${r.auto.join(': ')}`);
+  assert.match(r.webgpu, /^BACKEND_UNAVAILABLE: .*refused a device: OperationError: the GPU process is gone$/);
+  assert.equal(r.auto[0], 'cpu');
+  assert.match(r.auto[1], /GPU process is gone|no WebGPU device/i);
+  assert.equal(r.outputs, 4);
+  assert.deepEqual(pageErrors.filter((e) => !e.includes('WebGPU')), []);
+  await p.close();
+});

@@ -132,6 +132,13 @@ fn browser_without_webgpu() -> Option<String> {
     None
 }
 
+/// wgpu prints a browser's rejection as `JsValue(Name: message\n<stack>)`: keep `Name: message`.
+fn tidy(e: impl std::fmt::Display) -> String {
+    let s = e.to_string();
+    let inner = s.strip_prefix("JsValue(").map_or(s.as_str(), |r| r.strip_suffix(')').unwrap_or(r));
+    inner.lines().next().unwrap_or_default().trim().to_string()
+}
+
 /// A device and queue shared by every model of this process (or page), with the pipeline cache.
 pub struct GpuContext {
     pub device: wgpu::Device,
@@ -148,8 +155,10 @@ impl GpuContext {
         // Ask for what the adapter can do: big activations need more than the default 128 MiB.
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor { label: Some("shopfloor"), required_limits: limits, ..Default::default() };
-        let (device, queue) =
-            adapter.request_device(&desc).await.map_err(|e| format!("the GPU adapter refused a device: {e}"))?;
+        let (device, queue) = adapter
+            .request_device(&desc)
+            .await
+            .map_err(|e| format!("the GPU adapter refused a device: {}", tidy(e)))?;
         let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = lost.clone();
         device.set_device_lost_callback(move |_, _| flag.store(true, std::sync::atomic::Ordering::SeqCst));
@@ -222,4 +231,16 @@ pub async fn shared() -> Result<std::sync::Arc<GpuContext>, String> {
     #[cfg(target_arch = "wasm32")]
     SHARED.with(|s| *s.borrow_mut() = Some(ctx.clone()));
     Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn browser_rejections_read_as_one_line() {
+        assert_eq!(
+            super::tidy("JsValue(OperationError: the GPU process is gone\nundefined)"),
+            "OperationError: the GPU process is gone"
+        );
+        assert_eq!(super::tidy("Device limit exceeded"), "Device limit exceeded");
+    }
 }
