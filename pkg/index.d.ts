@@ -279,6 +279,10 @@ export interface MemoryStats {
   liveModels: number;
   /** Size of the wasm linear memory (it grows, never shrinks). */
   wasmMemoryBytes: number;
+  /** Bytes allocated on the wasm heap and not yet freed: returns to its level when models are freed. */
+  heapBytes: number;
+  /** GPU buffers held by live WebGPU plans (destroyed when their model is freed). */
+  gpuBuffers: number;
 }
 
 /** Memory the SDK holds, for leak checks in long-running pages. */

@@ -41,12 +41,19 @@ pub fn memory_stats() -> Result<JsValue, JsValue> {
     struct Stats {
         live_models: usize,
         wasm_memory_bytes: f64,
+        heap_bytes: usize,
+        gpu_buffers: usize,
     }
     #[cfg(target_arch = "wasm32")]
     let bytes = (core::arch::wasm32::memory_size(0) * 65536) as f64;
     #[cfg(not(target_arch = "wasm32"))]
     let bytes = 0.0;
-    to_js(&Stats { live_models: model::live_models(), wasm_memory_bytes: bytes })
+    to_js(&Stats {
+        live_models: model::live_models(),
+        wasm_memory_bytes: bytes,
+        heap_bytes: crate::heap::live_bytes(),
+        gpu_buffers: crate::backend::gpu::session::live_buffers(),
+    })
 }
 
 /// Plain JS objects (not `Map`s) for every struct the API returns.

@@ -39,8 +39,27 @@ pub struct GpuPlan {
     /// (buffer index in `buffers`, element count, shape) per output.
     outputs: Vec<(usize, usize, Vec<usize>)>,
     buffers: Vec<wgpu::Buffer>,
+    params: wgpu::Buffer,
     staging: wgpu::Buffer,
     pub info: GpuPlanInfo,
+}
+
+/// GPU buffers held by live plans, for leak checks (`memoryStats().gpuBuffers`).
+static LIVE_BUFFERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn live_buffers() -> usize {
+    LIVE_BUFFERS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+impl Drop for GpuPlan {
+    fn drop(&mut self) {
+        // Destroyed now rather than when the browser's garbage collector finds the GPUBuffers:
+        // a page that loads and frees models all shift must not wait on GC for GPU memory.
+        for b in self.buffers.iter().chain([&self.params, &self.staging]) {
+            b.destroy();
+        }
+        LIVE_BUFFERS.fetch_sub(self.buffers.len() + 2, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Where each value's bytes live: an index into `buffers`.
@@ -204,7 +223,8 @@ impl GpuPlan {
             unpooled_activation_bytes: placement.unpooled_bytes,
             adapter: ctx.adapter.name.clone(),
         };
-        Ok(GpuPlan { ctx: ctx.clone(), steps, inputs, outputs, buffers, staging, info })
+        LIVE_BUFFERS.fetch_add(buffers.len() + 2, std::sync::atomic::Ordering::Relaxed);
+        Ok(GpuPlan { ctx: ctx.clone(), steps, inputs, outputs, buffers, params, staging, info })
     }
 
     /// Wall time of `reps` passes over every dispatch in one submission, waited for by mapping
