@@ -6,7 +6,7 @@ PORT ?= 8080
 
 PY := target/py/bin/python
 
-.PHONY: demo test bench build-native-release bench-deps setup build models serve test-data build-native-tests test-native test-wasm test-e2e lint
+.PHONY: demo test bench fuzz build-native-release bench-deps setup build models serve test-data build-native-tests test-native test-wasm test-e2e lint
 
 demo: setup build models serve
 
@@ -21,6 +21,10 @@ test: setup
 bench: setup
 	$(MAKE) --no-print-directory -j2 build test-data build-native-release bench-deps
 	node bench/run.mjs $(BENCH_ARGS)
+
+# Not part of `make test` either: every cargo-fuzz target for FUZZ_SECONDS (default 300) each.
+fuzz: setup test-data
+	bash scripts/fuzz.sh
 
 build-native-release:
 	+cargo build --release --bin shopfloor
