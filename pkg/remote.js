@@ -2,6 +2,7 @@
 // keeps a thin proxy; frames cross as ImageBitmaps or VideoFrames (transferred, not copied),
 // results come back with their typed arrays transferred. Documented in index.d.ts ("Workers").
 import { ShopfloorError } from './core.js';
+import { CommandListeners } from './events.js';
 import { frameSize, is } from './frames.js';
 import { FRAME_ARGS, LIVE_PROPS, METHODS } from './remote-props.js';
 
@@ -143,38 +144,24 @@ export class RemoteObject {
 
 /** VoiceCommands in the worker: events are emitted here, from what each call settled. */
 class RemoteVoiceCommands extends RemoteObject {
-  #listeners = new Map();
+  #listeners = new CommandListeners();
   constructor(kind, handle, props) {
     super(kind, handle, props);
     for (const m of ['feed', 'finish']) {
       const call = this[m];
-      this[m] = (...args) => call(...args).then((events) => this.#emit(events));
+      this[m] = (...args) => call(...args).then((events) => this.#listeners.emit(events));
     }
   }
   on(type, listener) {
-    if (!['command', 'vad', 'error'].includes(type)) {
-      throw new ShopfloorError('INVALID_ARGUMENT', `unknown event "${type}": use "command", "vad" or "error"`);
-    }
-    if (typeof listener !== 'function') throw new ShopfloorError('INVALID_ARGUMENT', 'the listener must be a function');
-    if (!this.#listeners.has(type)) this.#listeners.set(type, new Set());
-    this.#listeners.get(type).add(listener);
-    return () => this.off(type, listener);
+    return this.#listeners.on(type, listener);
   }
   off(type, listener) {
-    this.#listeners.get(type)?.delete(listener);
-  }
-  #emit(events) {
-    for (const e of events) for (const l of this.#listeners.get(e.type === 'command' ? 'command' : 'vad') ?? []) l(e);
-    return events;
+    this.#listeners.off(type, listener);
   }
   listen(mic) {
     if (!mic || typeof mic.on !== 'function') throw new ShopfloorError('INVALID_ARGUMENT', 'listen() takes a MicrophoneStream (MicrophoneStream.open())');
     return mic.on('data', (samples) =>
-      this.feed(samples, mic.sampleRate).catch((error) => {
-        const ls = this.#listeners.get('error');
-        if (ls?.size) for (const l of ls) l(error);
-        else console.error(error);
-      }),
+      this.feed(samples, mic.sampleRate).catch((error) => this.#listeners.error(error)),
     );
   }
 }

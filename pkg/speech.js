@@ -2,6 +2,7 @@
 // this device; nothing is sent anywhere. Documented in index.d.ts.
 import { call, callAsync, init, ShopfloorError } from './core.js';
 import { readSource } from './model.js';
+import { CommandListeners } from './events.js';
 import { createRemote } from './remote.js';
 
 const finalizer = new FinalizationRegistry((inner) => {
@@ -95,7 +96,7 @@ function attach(pipeline, mic, onError) {
 }
 
 export class VoiceCommands extends Pipeline {
-  #listeners = new Map();
+  #listeners = new CommandListeners();
   #words;
   static async create(options) {
     if (!options || typeof options !== 'object') {
@@ -130,16 +131,10 @@ export class VoiceCommands extends Pipeline {
   }
   /** `type`: 'command' | 'vad' | 'error'. Returns a function that removes the listener. */
   on(type, listener) {
-    if (!['command', 'vad', 'error'].includes(type)) {
-      throw new ShopfloorError('INVALID_ARGUMENT', `unknown event "${type}": use "command", "vad" or "error"`);
-    }
-    if (typeof listener !== 'function') throw new ShopfloorError('INVALID_ARGUMENT', 'the listener must be a function');
-    if (!this.#listeners.has(type)) this.#listeners.set(type, new Set());
-    this.#listeners.get(type).add(listener);
-    return () => this.off(type, listener);
+    return this.#listeners.on(type, listener);
   }
   off(type, listener) {
-    this.#listeners.get(type)?.delete(listener);
+    this.#listeners.off(type, listener);
   }
   #emit(events) {
     const out = events.map((e) =>
@@ -147,11 +142,7 @@ export class VoiceCommands extends Pipeline {
         ? { type: 'command', command: e.command, confidence: e.confidence, start: e.start, end: e.end, decidedAt: e.decidedAt }
         : e,
     );
-    for (const e of out) {
-      const type = e.type === 'command' ? 'command' : 'vad';
-      for (const l of this.#listeners.get(type) ?? []) l(e);
-    }
-    return out;
+    return this.#listeners.emit(out);
   }
   /** Feeds mono samples at `sampleRate`; resolves to (and emits) the events they settled. */
   feed(samples, sampleRate) {
@@ -167,11 +158,7 @@ export class VoiceCommands extends Pipeline {
   }
   /** Feeds a MicrophoneStream's chunks; returns a function that stops listening. */
   listen(mic) {
-    return attach(this, mic, (error) => {
-      const ls = this.#listeners.get('error');
-      if (ls?.size) for (const l of ls) l(error);
-      else console.error(error);
-    });
+    return attach(this, mic, (error) => this.#listeners.error(error));
   }
   /**
    * Trains a custom command from 3-10 recordings of a phrase (`[{ samples, sampleRate }]`) and

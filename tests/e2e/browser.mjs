@@ -29,6 +29,17 @@ export async function launch({ webgpu = true, args = [], profileDir } = {}) {
     headless: true,
     args: [...BASE_ARGS, ...(webgpu ? WEBGPU_ARGS : ['--disable-webgpu']), ...args],
   });
+  // In every page: `codeOf(fn)` → "CODE: message" of what `fn` throws (or "no error").
+  await context.addInitScript(() => {
+    window.codeOf = async (fn) => {
+      try {
+        await fn();
+        return 'no error';
+      } catch (e) {
+        return `${e.code}: ${e.message}`;
+      }
+    };
+  });
   const close = async () => {
     await context.close();
     if (!profileDir) rmSync(profile, { recursive: true, force: true });

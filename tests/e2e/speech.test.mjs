@@ -63,14 +63,7 @@ test('SDK: VoiceCommands fed samples finds the command; bad input is refused wit
       await cmds.finish();
       const ms = performance.now() - t0;
       const codes = {};
-      const code = async (name, fn) => {
-        try {
-          await fn();
-          codes[name] = 'no error';
-        } catch (e) {
-          codes[name] = `${e.code}: ${e.message}`;
-        }
-      };
+      const code = async (name, fn) => (codes[name] = await window.codeOf(fn));
       await code('nan', () => cmds.feed(new Float32Array([0, NaN, 0]), 16000));
       await code('rate', () => cmds.feed(new Float32Array(100), 4000));
       await code('array', () => cmds.feed([0, 0, 0], 16000));
@@ -127,14 +120,7 @@ test('SDK: AudioFeatures gives librosa\'s log-mel / mel / MFCC values, streamed 
       const streamed = parts.length === whole.data.length && parts.every((v, i) => v === whole.data[i]);
       const info = fx.info();
       const codes = {};
-      const code = async (name, fn) => {
-        try {
-          await fn();
-          codes[name] = 'no error';
-        } catch (e) {
-          codes[name] = `${e.code}: ${e.message}`;
-        }
-      };
+      const code = async (name, fn) => (codes[name] = await window.codeOf(fn));
       await code('noRate', () => AudioFeatures.create({ kind: 'mfcc' }));
       await code('typo', () => AudioFeatures.create({ sampleRate: 16000, nFFT: 512 }));
       await code('fmax', () => AudioFeatures.create({ sampleRate: 16000, fmax: 9000 }));

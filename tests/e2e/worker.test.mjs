@@ -68,14 +68,7 @@ test('vision in the worker gives the main thread\'s answers; frames of every kin
     const blurred = await sdk.blurFaces(astro, out, { detector: faces });
     const info = await remote.info();
     const codes = {};
-    const code = async (name, fn) => {
-      try {
-        await fn();
-        codes[name] = 'no error';
-      } catch (e) {
-        codes[name] = `${e.code}: ${e.message}`;
-      }
-    };
+    const code = async (name, fn) => (codes[name] = await window.codeOf(fn));
     await code('notPlaying', () => remote.classify(document.createElement('video')));
     await code('notAFrame', () => remote.classify({ width: 3 }));
     await code('topK', () => remote.classify(img, { topK: 0 }));
@@ -122,14 +115,7 @@ test('Model and speech in the worker: progress, abort, fetch errors, voice comma
     const [a, b] = await Promise.all([m.run({ [m.inputs[0].name]: input }), local.run({ [local.inputs[0].name]: input })]);
     const same = Object.keys(b).every((k) => a[k].data instanceof Float32Array && a[k].data.every((v, i) => v === b[k].data[i]));
     const codes = {};
-    const code = async (name, fn) => {
-      try {
-        await fn();
-        codes[name] = 'no error';
-      } catch (e) {
-        codes[name] = `${e.code}: ${e.message}`;
-      }
-    };
+    const code = async (name, fn) => (codes[name] = await window.codeOf(fn));
     await code('missing', () => sdk.Model.load('/models/nope.onnx', { worker: true }));
     const ctrl = new AbortController();
     const pending = sdk.Model.load('/models/cache/efficientnet/efficientnet_lite0.onnx', { worker: true, cache: false, signal: ctrl.signal, onProgress: () => ctrl.abort() });
