@@ -47,7 +47,9 @@ async function create(id, kind, source, options) {
 
 async function call(handle, method, args) {
   const entry = objects.get(handle);
-  if (!entry) throw Object.assign(new Error('this object was freed: create it again'), { code: 'INVALID_ARGUMENT' });
+  if (!entry) {
+    throw Object.assign(new Error('this object no longer exists in the SDK worker (it was freed, or the worker was restarted after a failure): create it again'), { code: 'INVALID_ARGUMENT' });
+  }
   const { kind, obj } = entry;
   try {
     const result = await obj[method](...args);
