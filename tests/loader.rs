@@ -177,6 +177,52 @@ fn absurd_declared_initializer_is_refused_without_allocating() {
     assert_eq!(code, ErrorCode::ResourceLimit);
 }
 
+/// A model whose graph holds `n` empty nodes: 2 bytes each in the file, ~160 once decoded.
+fn empty_nodes(n: usize) -> Vec<u8> {
+    let mut graph = Vec::with_capacity(2 * n);
+    for _ in 0..n {
+        graph.extend([0x0a, 0x00]);
+    }
+    [vec![0x08, 0x08], field(7, &graph)].concat() // ir_version 8, graph
+}
+
+fn field(number: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![(number << 3) | 2];
+    let mut len = body.len();
+    loop {
+        let b = (len & 0x7f) as u8;
+        len >>= 7;
+        out.push(if len == 0 { b } else { b | 0x80 });
+        if len == 0 {
+            break;
+        }
+    }
+    out.extend(body);
+    out
+}
+
+#[test]
+fn a_file_that_would_decode_into_gigabytes_is_refused_before_decoding() {
+    // 16 MiB of empty nodes would take ~1.3 GiB decoded (measured before this check: a 40 MB
+    // file took 3.4 GB and a minute).
+    let bytes = empty_nodes(8 << 20);
+    // Decoded, this file is an UNSUPPORTED_OP (nodes without an op type) after gigabytes.
+    let (code, msg) = code_of(Model::load(&bytes, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ResourceLimit, "{msg}");
+    assert!(msg.contains("8388608 graph entries"), "{msg}");
+    // Subgraphs nested 40 deep (If inside If…): refused, no stack overflow.
+    let mut g = field(1, b"");
+    for _ in 0..40 {
+        g = field(1, &field(5, &field(6, &g)));
+    }
+    let nested: Vec<u8> = field(7, &g);
+    let (code, msg) = code_of(Model::load(&nested, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
+    if let Some(bytes) = blazeface() {
+        still_works(&bytes);
+    }
+}
+
 #[test]
 fn input_over_the_budget_is_a_resource_limit() {
     let bytes = model(

@@ -4,6 +4,7 @@
 pub mod integrity;
 pub mod proto;
 pub mod signature;
+pub mod wire;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -152,6 +153,21 @@ impl Model {
         let sha256 = integrity::sha256_hex(bytes);
         if let Some(expected) = &opts.sha256 {
             integrity::verify_hex(&sha256, expected)?;
+        }
+        // The decoding budget: the tensor budget, but never below 64 MiB (small budgets are
+        // about tensors; any real graph's structure fits in a few MiB).
+        let decode_budget = opts.max_tensor_bytes.max(64 << 20);
+        let tally = wire::tally(bytes)?;
+        if tally.estimated_bytes() > decode_budget {
+            return Err(Error::ResourceLimit(format!(
+                "decoding this file would take about {} MiB ({} graph entries, {} names): over the {} MiB \
+                 budget (maxTensorBytes); a real model of {} MiB needs far less, so it is corrupt or hostile",
+                tally.estimated_bytes() >> 20,
+                tally.messages,
+                tally.strings,
+                decode_budget >> 20,
+                bytes.len() >> 20
+            )));
         }
         let backend_reason = match opts.backend {
             BackendChoice::Cpu => "requested".to_string(),
