@@ -115,7 +115,7 @@ fn graph(bytes: &[u8], depth: usize, t: &mut Tally) -> Result<()> {
                 t.messages += 1;
                 tensor(x, t);
             }
-            (11 | 12 | 13 | 14, Value::Len(_)) => t.messages += 1,
+            (11..=14, Value::Len(_)) => t.messages += 1,
             (_, Value::Len(_)) => t.strings += 1,
             _ => {}
         }
