@@ -216,6 +216,8 @@ test('free() and the FinalizationRegistry release models', async () => {
 test('free() while a run is pending: the run settles (answer or code), the module keeps working', async () => {
   const r = await inPage(async (sf, { url }) => {
     const input = sf.tensor('f32', [1, 128, 128, 3], new Float32Array(49152).fill(0.5));
+    // Earlier tests in this page leave models to the FinalizationRegistry: count from here.
+    const before = (await sf.memoryStats()).liveModels;
     const outcomes = [];
     for (let i = 0; i < 5; i++) {
       const m = await sf.Model.load(url);
@@ -226,10 +228,10 @@ test('free() while a run is pending: the run settles (answer or code), the modul
     const m = await sf.Model.load(url);
     const again = (await m.run({ 'input:0': input }))['Identity:0'].dims;
     m.free();
-    return { outcomes, again, live: (await sf.memoryStats()).liveModels };
+    return { outcomes, again, before, live: (await sf.memoryStats()).liveModels };
   }, { url: FACE });
   assert.ok(r.ok, JSON.stringify(r));
   for (const o of r.value.outcomes) assert.ok(o === 'answered 1,512,1' || o === 'INVALID_ARGUMENT', o);
   assert.deepEqual(r.value.again, [1, 512, 1]);
-  assert.equal(r.value.live, 0);
+  assert.ok(r.value.live <= r.value.before, `live models ${r.value.before} before, ${r.value.live} after`);
 });
