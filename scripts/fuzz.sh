@@ -24,7 +24,7 @@ seed() {
     cp "$f" "$dir/$(basename "$f")"
     head -c $(( $(stat -c %s "$f") / 2 )) "$f" > "$dir/half_$(basename "$f")"
   done
-  find models/cache/onnx-tests -name model.onnx -size -64k 2>/dev/null | head -300 | while read -r f; do
+  find models/cache/onnx-suite/node -name model.onnx -size -64k 2>/dev/null | awk 'NR <= 300' | while read -r f; do
     cp "$f" "$dir/node_$(basename "$(dirname "$f")").onnx"
   done
   log "load_model corpus: $(ls "$dir" | wc -l) files"

@@ -432,3 +432,22 @@ fn signature_reports_symbolic_dims_by_name() {
     );
     assert_eq!(m.inputs()[1].dtype, Some(shopfloor::DType::I64));
 }
+
+/// Inputs the fuzzer (`make fuzz`) found crashing, kept and replayed: each must be a typed error.
+#[test]
+fn fuzz_findings_are_typed_errors() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let opts =
+            LoadOptions { backend: shopfloor::BackendChoice::Cpu, max_tensor_bytes: 16 << 20, ..Default::default() };
+        match Model::load(&bytes, &opts) {
+            Err(e) => assert!(e.to_string().len() > 10, "{}: {e}", path.display()),
+            Ok(_) => panic!("{} loads: it should be refused", path.display()),
+        }
+        seen += 1;
+    }
+    assert!(seen >= 1, "the findings are committed under {}", dir.display());
+}

@@ -26,6 +26,35 @@ pub fn decode(bytes: &[u8]) -> Result<pb::ModelProto> {
     Ok(proto)
 }
 
+/// Conv and pooling windows: tract indexes `pads`, `strides` and `dilations` by spatial axis and
+/// divides by strides, so lengths that disagree with `kernel_shape` or zero/negative values must
+/// stop here (the fuzzer found a pool whose `pads` were shorter than its kernel's rank).
+fn check_window_attributes(node: &pb::NodeProto) -> Result<()> {
+    if !matches!(node.op_type.as_str(), "Conv" | "ConvTranspose" | "MaxPool" | "AveragePool" | "LpPool") {
+        return Ok(());
+    }
+    let ints = |name: &str| node.attribute.iter().find(|a| a.name == name).map(|a| a.ints.as_slice());
+    let bad = |what: String| Err(Error::ModelInvalid(format!("{} node \"{}\": {what}", node.op_type, node.name)));
+    let Some(kernel) = ints("kernel_shape") else {
+        return Ok(()); // Conv takes it from the weights; tract checks those shapes
+    };
+    let k = kernel.len();
+    if kernel.iter().any(|&v| v < 1) {
+        return bad(format!("kernel_shape {kernel:?} must be positive"));
+    }
+    for (name, len, min) in [("strides", k, 1), ("dilations", k, 1), ("pads", 2 * k, 0)] {
+        if let Some(v) = ints(name) {
+            if v.len() != len {
+                return bad(format!("{name} has {} values, the {k}-d kernel needs {len}", v.len()));
+            }
+            if v.iter().any(|&x| x < min || x > 1 << 20) {
+                return bad(format!("{name} {v:?} out of range"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the graph is wired and sized sanely. tract indexes by value name and allocates
 /// declared sizes, so a name that nothing produces or an absurd initializer must stop here.
 pub fn validate(proto: &pb::ModelProto, max_tensor_bytes: u64) -> Result<()> {
@@ -42,6 +71,7 @@ pub fn validate(proto: &pb::ModelProto, max_tensor_bytes: u64) -> Result<()> {
                 check_tensor_proto(t, max_tensor_bytes)?;
             }
         }
+        check_window_attributes(node)?;
         known.extend(node.output.iter().map(String::as_str));
     }
     for out in &graph.output {
