@@ -43,6 +43,8 @@ fi
 
 # --- npm packages for the tests (playwright-core drives Debian's Chromium; no browser download) --
 command -v npm >/dev/null || { log "npm not found: apt-get install nodejs npm"; exit 1; }
+# package.json pins rollup (Vite's bundler) in "overrides": the newest rollup's per-platform
+# packages are not all on every registry mirror yet, and `npm ci` refuses a lock file that lacks them.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
