@@ -448,3 +448,67 @@ fn residual_and_activation_tails_fold_into_conv_and_matmul() {
     let gpu = Model::load(&bytes, &opts).unwrap().info().gpu.unwrap();
     assert_eq!(gpu.dispatches, 1, "{:?}", gpu.kernels);
 }
+
+/// Vision pre-processing on the GPU (frame.wgsl) against the CPU's (`InputSpec::apply`): a
+/// "× 2" model receives the frame's tensor made on the GPU; its output must be twice the CPU
+/// tensor, over random frame sizes (down- and upscaling, 1-pixel frames, odd sizes), every fit,
+/// layout and colour order, and frames of changing size through the same plan.
+#[test]
+fn frame_preprocessing_matches_the_cpu() {
+    use shopfloor::vision::preprocess::{ColourOrder, Fit, InputSpec, Layout};
+    use shopfloor::vision::RgbaImage;
+    let mut rng = Rng(0x5eed_f4a3e);
+    let (mut cases, mut worst) = (0, 0f32);
+    for (k, layout) in [Layout::Nchw, Layout::Nhwc, Layout::Nchw, Layout::Nhwc].into_iter().enumerate() {
+        let (w, h) = (rng.int(1, 40), rng.int(1, 40));
+        let dims = if layout == Layout::Nchw { vec![1, 3, h, w] } else { vec![1, h, w, 3] };
+        let bytes = graph(
+            vec![node("Mul", &["x", "two"], &["out"], vec![])],
+            &[("x", dims.clone())],
+            vec![f32_init("two", &[], &[2.0])],
+        );
+        let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
+        let mut gpu = match Model::load(&bytes, &opts) {
+            Ok(m) => m,
+            Err(e) if e.code() == ErrorCode::BackendUnavailable && !gpu_expected() => {
+                eprintln!("frame: skipped, no GPU: {e}");
+                return;
+            }
+            Err(e) => panic!("frame model: {} {e}", e.code()),
+        };
+        for _ in 0..6 {
+            let fit = match rng.int(0, 2) {
+                0 => Fit::Stretch,
+                1 => Fit::CenterCrop { fraction: [0.875, 1.0, 0.5][rng.int(0, 2)] },
+                _ => Fit::Letterbox,
+            };
+            let colour = rng.pick(&[ColourOrder::Rgb, ColourOrder::Bgr]);
+            let mean = [rng.f() * 60.0 + 120.0, rng.f() * 60.0 + 120.0, rng.f() * 60.0 + 120.0];
+            let std = [rng.f().abs() * 30.0 + 1.0, rng.f().abs() * 30.0 + 1.0, rng.f().abs() * 30.0 + 1.0];
+            let spec = InputSpec { name: None, width: w, height: h, layout, colour, mean, std, fit };
+            let (iw, ih) = match rng.int(0, 3) {
+                0 => (1, 1),
+                1 => (rng.int(1, 9), rng.int(1, 9)),
+                2 => (rng.int(30, 130), rng.int(30, 130)),
+                _ => (rng.int(300, 700), rng.int(200, 500)),
+            };
+            let data: Vec<u8> = (0..iw * ih * 4).map(|_| rng.next() as u8).collect();
+            let img = RgbaImage::new(iw, ih, data).unwrap();
+            let (want, _) = spec.apply(&img).unwrap();
+            let g = spec.geometry(iw, ih);
+            let t = spec.frame_transform(&g, ih);
+            let what = format!("{w}×{h} {layout:?} {colour:?} {fit:?} from {iw}×{ih}");
+            let got = pollster::block_on(gpu.run_frame_async("x", &img.data, (iw as u32, ih as u32), &t))
+                .unwrap_or_else(|e| panic!("{what}: {e}"))
+                .unwrap_or_else(|| panic!("{what}: the GPU path was not taken: {}", gpu.info().backend_reason));
+            let shopfloor::TensorData::F32(want) = want.data else { unreachable!() };
+            let shopfloor::TensorData::F32(got) = &got[0].1.data else { panic!("f32 output") };
+            let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+            let err = got.iter().zip(&want).map(|(g, w)| (g - 2.0 * w).abs()).fold(0f32, f32::max) / (2.0 * scale);
+            assert!(err <= 1e-5, "{what}: max error {err:.2e} of the range");
+            (cases, worst) = (cases + 1, worst.max(err));
+        }
+        assert_eq!(gpu.info().backend, BackendKind::Webgpu, "case set {k}: {}", gpu.info().backend_reason);
+    }
+    eprintln!("frame pre-processing: {cases} cases agree with the CPU, worst error {worst:.1e} of the range");
+}

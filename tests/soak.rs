@@ -40,6 +40,43 @@ fn cycle(bytes: &[u8], backend: BackendChoice, runs: usize) -> shopfloor::Result
     Ok(())
 }
 
+/// GPU pre-processing keeps its own frame buffers, regrown for larger frames: they are counted
+/// and destroyed with the plan.
+fn frames_through_a_plan_return_their_buffers(baseline: usize) {
+    use shopfloor::vision::preprocess::{Fit, InputSpec};
+    let bytes = model(
+        vec![node("Mul", &["x", "two"], &["out"], vec![])],
+        vec![value_info("x", F32, &[1, 3, 32, 32])],
+        vec![value_info("out", F32, &[1, 3, 32, 32])],
+        |g| g.initializer = vec![f32_init("two", &[], &[2.0])],
+    );
+    let mut m = Model::load(&bytes, &LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() }).unwrap();
+    let plan_buffers = live_buffers();
+    let spec = InputSpec {
+        name: None,
+        width: 32,
+        height: 32,
+        layout: Default::default(),
+        colour: Default::default(),
+        mean: [0.0; 3],
+        std: [1.0; 3],
+        fit: Fit::Letterbox,
+    };
+    for (w, h) in [(64, 48), (640, 480), (320, 240), (1280, 720), (64, 48)] {
+        let rgba = vec![7u8; w * h * 4];
+        let t = spec.frame_transform(&spec.geometry(w, h), h);
+        let out = pollster::block_on(m.run_frame_async("x", &rgba, (w as u32, h as u32), &t)).unwrap();
+        assert!(out.is_some(), "{w}×{h}: not run on the GPU");
+    }
+    assert_eq!(
+        live_buffers(),
+        plan_buffers + shopfloor::backend::gpu::frame::BUFFERS,
+        "frame buffers are replaced, not added"
+    );
+    drop(m);
+    assert_eq!(live_buffers(), baseline, "frame buffers leaked");
+}
+
 #[test]
 fn create_run_free_cycles_return_gpu_buffers_and_stop_growing() {
     let bytes = small_cnn();
@@ -56,6 +93,7 @@ fn create_run_free_cycles_return_gpu_buffers_and_stop_growing() {
     assert!(live_buffers() > buffers, "a live GPU model holds buffers");
     drop(held);
     assert_eq!(live_buffers(), buffers);
+    frames_through_a_plan_return_their_buffers(buffers);
 
     let t0 = std::time::Instant::now();
     let mut rss = vec![];

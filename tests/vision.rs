@@ -314,3 +314,29 @@ fn webgpu_classification_agrees_with_the_cpu() {
         assert!((a.score - b.score).abs() < 1e-3, "{a:?} vs {b:?}");
     }
 }
+
+/// BlazeFace on the WebGPU path, where the frame is pre-processed on the GPU (letterbox, NHWC,
+/// [-1, 1]): the same face as the CPU pipeline, within a pixel.
+#[test]
+fn webgpu_faces_agree_with_the_cpu() {
+    if !common::gpu_expected() {
+        return;
+    }
+    let (Some((Manifest::FaceDetection(m), dir)), Some(img)) = (manifest("blazeface"), image("images/astronaut.png"))
+    else {
+        return;
+    };
+    let bytes = std::fs::read(dir.join(&m.model.file)).unwrap();
+    let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
+    let mut gpu = pollster::block_on(load::face_detector(m.clone(), &bytes, &opts)).unwrap();
+    let mut cpu_d = pollster::block_on(load::face_detector(m, &bytes, &cpu())).unwrap();
+    assert_eq!(gpu.model().info().backend, shopfloor::BackendKind::Webgpu);
+    let (g, c) = (pollster::block_on(gpu.detect(&img)).unwrap(), pollster::block_on(cpu_d.detect(&img)).unwrap());
+    assert_eq!((g.len(), c.len()), (1, 1), "{g:?} {c:?}");
+    let (a, b) = (&g[0].bbox, &c[0].bbox);
+    for (x, y) in [(a.x, b.x), (a.y, b.y), (a.width, b.width), (a.height, b.height)] {
+        assert!((x - y).abs() < 1.0, "{a:?} vs {b:?}");
+    }
+    assert!((g[0].score - c[0].score).abs() < 1e-3);
+    assert_eq!(gpu.model().info().backend, shopfloor::BackendKind::Webgpu, "{}", gpu.model().info().backend_reason);
+}

@@ -14,6 +14,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid};
 
 use crate::backend::cpu::{public_dtype, CpuBackend};
+use crate::backend::gpu::frame::FrameTransform;
 use crate::backend::gpu::session::{GpuPlan, GpuPlanInfo};
 use crate::backend::gpu::{context, poll, translate};
 use crate::backend::BackendKind;
@@ -375,19 +376,57 @@ impl Model {
                         .map(|(n, (dims, data))| Ok((n, HostTensor::new(dims, TensorData::F32(data))?)))
                         .collect();
                 }
-                Err(e) => {
-                    self.gpu = None;
-                    self.info.backend = BackendKind::Cpu;
-                    self.info.backend_reason = format!("moved to the CPU after a WebGPU failure: {e}");
-                    self.info.gpu = None;
-                    for op in self.info.ops.values_mut() {
-                        op.backend = BackendKind::Cpu;
-                    }
-                }
+                Err(e) => self.leave_gpu(&e),
             }
         }
         let outs = self.cpu.run(tensors)?;
         Ok(self.outputs.iter().map(|o| o.name.clone()).zip(outs).collect())
+    }
+
+    /// Runs the model with its only input made on the GPU from an RGBA frame by `t` (vision
+    /// pre-processing in the same submission as the model). `None` when the model does not run
+    /// there, has other inputs, or the frame is over the adapter's binding limit: the caller then
+    /// makes the tensor on the CPU. A GPU failure moves the model to the CPU, as `run_async` does.
+    pub async fn run_frame_async(
+        &mut self,
+        input: &str,
+        rgba: &[u8],
+        size: (u32, u32),
+        t: &FrameTransform,
+    ) -> Result<Option<Vec<(String, HostTensor)>>> {
+        let Some(plan) = &self.gpu else { return Ok(None) };
+        if self.inputs.len() != 1 || self.inputs[0].name != input || self.input_dts[0] != Some(DatumType::F32) {
+            return Ok(None);
+        }
+        t.check(rgba, size.0, size.1).map_err(Error::Internal)?;
+        if !plan.frame_fits(rgba.len() as u64, t) {
+            return Ok(None);
+        }
+        match plan.run_frame(0, rgba, size, t).await {
+            Ok(outs) => {
+                let names = self.outputs.iter().map(|o| o.name.clone());
+                names
+                    .zip(outs)
+                    .map(|(n, (dims, data))| Ok((n, HostTensor::new(dims, TensorData::F32(data))?)))
+                    .collect::<Result<Vec<_>>>()
+                    .map(Some)
+            }
+            Err(e) => {
+                self.leave_gpu(&e);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The GPU failed mid-session (device lost): the model stays on the CPU from now on.
+    fn leave_gpu(&mut self, e: &str) {
+        self.gpu = None;
+        self.info.backend = BackendKind::Cpu;
+        self.info.backend_reason = format!("moved to the CPU after a WebGPU failure: {e}");
+        self.info.gpu = None;
+        for op in self.info.ops.values_mut() {
+            op.backend = BackendKind::Cpu;
+        }
     }
 
     /// One CPU run with every node timed (whatever backend the model is on): see

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::image::RgbaImage;
 use super::manifest::ClassifierManifest;
-use super::run::{check_outputs, forward, input_name, take};
+use super::run::{check_outputs, forward_frame, input_name, take};
 use super::saliency::{class_activation_map, Saliency};
 use crate::model::proto;
 use crate::{Error, Model, Result};
@@ -79,8 +79,7 @@ impl ImageClassifier {
 
     /// The `top_k` most likely classes, best first.
     pub async fn classify(&mut self, img: &RgbaImage, top_k: usize) -> Result<Vec<Classification>> {
-        let (tensor, _) = self.manifest.model.input.apply(img)?;
-        let mut outs = forward(&mut self.model, &self.input, tensor).await?;
+        let (mut outs, _) = forward_frame(&mut self.model, &self.input, &self.manifest.model.input, img).await?;
         let (_, logits) = take(&mut outs, &self.manifest.outputs.logits)?;
         Ok(self.top_k(&logits, top_k))
     }
@@ -101,8 +100,7 @@ impl ImageClassifier {
             self.manifest.outputs.embedding.clone().ok_or_else(|| {
                 Error::InvalidArgument("this classifier's manifest names no `embedding` output".into())
             })?;
-        let (tensor, _) = self.manifest.model.input.apply(img)?;
-        let mut outs = forward(&mut self.model, &self.input, tensor).await?;
+        let (mut outs, _) = forward_frame(&mut self.model, &self.input, &self.manifest.model.input, img).await?;
         let (_, mut v) = take(&mut outs, &name)?;
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         if norm > 0.0 {
@@ -126,8 +124,8 @@ impl ImageClassifier {
                 )));
             }
         }
-        let (tensor, to_source) = self.manifest.model.input.apply(img)?;
-        let mut outs = forward(&mut self.model, &self.input, tensor).await?;
+        let (mut outs, to_source) =
+            forward_frame(&mut self.model, &self.input, &self.manifest.model.input, img).await?;
         let (_, logits) = take(&mut outs, &self.manifest.outputs.logits)?;
         let feats_name = self.manifest.outputs.features.as_ref().expect("checked at creation");
         let (dims, feats) = take(&mut outs, feats_name)?;

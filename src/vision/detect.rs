@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::boxes::{hard_nms, BBox, Candidate};
 use super::image::RgbaImage;
 use super::manifest::DetectorManifest;
-use super::run::{check_outputs, forward, input_name, take};
+use super::run::{check_outputs, forward_frame, input_name, take};
 use crate::{Error, Model, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,8 +223,7 @@ impl ObjectDetector {
 
     pub async fn detect(&mut self, img: &RgbaImage) -> Result<Vec<Detection>> {
         let spec = &self.manifest.model.input;
-        let (tensor, to_source) = spec.apply(img)?;
-        let mut outs = forward(&mut self.model, &self.input, tensor).await?;
+        let (mut outs, to_source) = forward_frame(&mut self.model, &self.input, spec, img).await?;
         let classes = self.manifest.labels.len();
         let size = (spec.width as f32, spec.height as f32);
         let (cands, iou, max) = match &self.manifest.decoder {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::boxes::{weighted_nms, BBox, Candidate};
 use super::image::RgbaImage;
 use super::manifest::FaceManifest;
-use super::run::{check_outputs, forward, input_name, take};
+use super::run::{check_outputs, forward_frame, input_name, take};
 use crate::{Error, Model, Result};
 
 /// Decoder settings (MediaPipe's `SsdAnchorsCalculator` + `TensorsToDetectionsCalculator` options).
@@ -124,8 +124,7 @@ impl FaceDetector {
 
     pub async fn detect(&mut self, img: &RgbaImage) -> Result<Vec<Face>> {
         let spec = &self.manifest.model.input;
-        let (tensor, to_source) = spec.apply(img)?;
-        let mut outs = forward(&mut self.model, &self.input, tensor).await?;
+        let (mut outs, to_source) = forward_frame(&mut self.model, &self.input, spec, img).await?;
         let d = &self.manifest.decoder;
         let (w, h) = (spec.width as f32, spec.height as f32);
         let logit_min = -(1.0 / d.score_threshold.max(1e-6) - 1.0).ln();

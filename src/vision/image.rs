@@ -102,14 +102,25 @@ impl Taps {
     }
 }
 
+/// The source rows [first, end) that resampling `rect` to `out_h` rows reads.
+pub fn rows_read(rect: Rect, out_h: usize, src_h: usize) -> (usize, usize) {
+    let ty = Taps::new(rect.y, rect.height, out_h, src_h);
+    row_span(&ty)
+}
+
+fn row_span(ty: &Taps) -> (usize, usize) {
+    let lo = ty.spans.iter().map(|s| s.0).min().unwrap_or(0);
+    let hi = ty.spans.iter().map(|s| s.0 + s.1.len()).max().unwrap_or(0);
+    (lo, hi)
+}
+
 /// Resamples `rect` of `src` to `out_w × out_h` RGB floats in 0..255 (alpha dropped), row-major
 /// interleaved.
 pub fn resize_rect(src: &RgbaImage, rect: Rect, out_w: usize, out_h: usize) -> Vec<f32> {
     let tx = Taps::new(rect.x, rect.width, out_w, src.width);
     let ty = Taps::new(rect.y, rect.height, out_h, src.height);
     // Horizontal pass over only the source rows the vertical pass will read.
-    let row_lo = ty.spans.iter().map(|s| s.0).min().unwrap_or(0);
-    let row_hi = ty.spans.iter().map(|s| s.0 + s.1.len()).max().unwrap_or(0);
+    let (row_lo, row_hi) = row_span(&ty);
     let mut tmp = vec![0f32; (row_hi - row_lo) * out_w * 3];
     for y in row_lo..row_hi {
         let row = &src.data[y * src.width * 4..(y + 1) * src.width * 4];

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::image::{resize_rect, Rect, RgbaImage};
+use super::image::{resize_rect, rows_read, Rect, RgbaImage};
+use crate::backend::gpu::frame::FrameTransform;
 use crate::{Error, HostTensor, Result};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +68,16 @@ pub struct ToSource {
     pub content: Rect,
 }
 
+/// What `InputSpec::geometry` decides for one frame size.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Geometry {
+    /// The source rectangle that is resampled.
+    pub source: Rect,
+    /// The input pixels it fills: x, y, width, height.
+    pub content: (usize, usize, usize, usize),
+    pub to_source: ToSource,
+}
+
 impl ToSource {
     pub fn point(&self, x: f32, y: f32) -> (f32, f32) {
         (x * self.scale_x + self.offset_x, y * self.scale_y + self.offset_y)
@@ -92,46 +103,80 @@ impl InputSpec {
         Ok(())
     }
 
-    /// The input tensor for `img` and the map back to its pixels.
-    pub fn apply(&self, img: &RgbaImage) -> Result<(HostTensor, ToSource)> {
+    /// Where a `iw × ih` frame goes in the input: the source rectangle, the input rectangle it
+    /// fills (the rest is zero before normalisation), and the map back. One definition for the
+    /// CPU and the GPU paths.
+    pub fn geometry(&self, iw: usize, ih: usize) -> Geometry {
         let (w, h) = (self.width, self.height);
-        let (iw, ih) = (img.width as f32, img.height as f32);
-        let (rgb, to_source) = match self.fit {
-            Fit::Stretch => {
-                let rect = Rect { x: 0.0, y: 0.0, width: iw, height: ih };
-                (resize_rect(img, rect, w, h), stretch_map(rect, w, h))
-            }
+        let (iw, ih) = (iw as f32, ih as f32);
+        let whole = Rect { x: 0.0, y: 0.0, width: iw, height: ih };
+        match self.fit {
+            Fit::Stretch => Geometry { source: whole, content: (0, 0, w, h), to_source: stretch_map(whole, w, h) },
             Fit::CenterCrop { fraction } => {
                 // The crop has the model's aspect ratio and `fraction` of the frame's matching side.
                 let target = w as f32 / h as f32;
                 let (cw, ch) = if iw / ih > target { (ih * target, ih) } else { (iw, iw / target) };
                 let (cw, ch) = (cw * fraction, ch * fraction);
                 let rect = Rect { x: (iw - cw) / 2.0, y: (ih - ch) / 2.0, width: cw, height: ch };
-                (resize_rect(img, rect, w, h), stretch_map(rect, w, h))
+                Geometry { source: rect, content: (0, 0, w, h), to_source: stretch_map(rect, w, h) }
             }
             Fit::Letterbox => {
                 let scale = (w as f32 / iw).min(h as f32 / ih);
                 let cw = ((iw * scale).round() as usize).clamp(1, w);
                 let ch = ((ih * scale).round() as usize).clamp(1, h);
                 let (px, py) = ((w - cw) / 2, (h - ch) / 2);
-                let inner = resize_rect(img, Rect { x: 0.0, y: 0.0, width: iw, height: ih }, cw, ch);
-                let mut rgb = vec![0f32; w * h * 3];
-                for y in 0..ch {
-                    rgb[((y + py) * w + px) * 3..((y + py) * w + px + cw) * 3]
-                        .copy_from_slice(&inner[y * cw * 3..(y + 1) * cw * 3]);
-                }
                 let (sx, sy) = (iw / cw as f32, ih / ch as f32);
-                let map = ToSource {
+                let to_source = ToSource {
                     scale_x: sx,
                     scale_y: sy,
                     offset_x: -(px as f32) * sx,
                     offset_y: -(py as f32) * sy,
                     content: Rect { x: px as f32, y: py as f32, width: cw as f32, height: ch as f32 },
                 };
-                (rgb, map)
+                Geometry { source: whole, content: (px, py, cw, ch), to_source }
             }
+        }
+    }
+
+    /// The input tensor for `img` and the map back to its pixels.
+    pub fn apply(&self, img: &RgbaImage) -> Result<(HostTensor, ToSource)> {
+        let (w, h) = (self.width, self.height);
+        let g = self.geometry(img.width, img.height);
+        let (px, py, cw, ch) = g.content;
+        let inner = resize_rect(img, g.source, cw, ch);
+        let rgb = if (cw, ch) == (w, h) {
+            inner
+        } else {
+            let mut rgb = vec![0f32; w * h * 3];
+            for y in 0..ch {
+                rgb[((y + py) * w + px) * 3..((y + py) * w + px + cw) * 3]
+                    .copy_from_slice(&inner[y * cw * 3..(y + 1) * cw * 3]);
+            }
+            rgb
         };
-        Ok((self.to_tensor(&rgb, w, h)?, to_source))
+        Ok((self.to_tensor(&rgb, w, h)?, g.to_source))
+    }
+
+    /// The same pre-processing as `apply`, described for the GPU (backend/gpu/frame.rs).
+    pub fn frame_transform(&self, g: &Geometry, src_h: usize) -> FrameTransform {
+        let (px, py, cw, ch) = g.content;
+        let (lo, hi) = rows_read(g.source, ch, src_h);
+        let order = match self.colour {
+            ColourOrder::Rgb => [0, 1, 2],
+            ColourOrder::Bgr => [2, 1, 0],
+        };
+        let r = g.source;
+        FrameTransform {
+            width: self.width as u32,
+            height: self.height as u32,
+            content: [px, py, cw, ch].map(|v| v as u32),
+            rect: [r.x, r.y, r.width, r.height],
+            rows: [lo as u32, hi as u32],
+            nhwc: self.layout == Layout::Nhwc,
+            order,
+            mean: self.mean,
+            scale: self.std.map(|s| 1.0 / s),
+        }
     }
 
     /// Interleaved RGB (0..255) of `w × h` → the normalised tensor in the manifest's layout.

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use super::image::RgbaImage;
+use super::preprocess::{InputSpec, ToSource};
 use crate::{Error, HostTensor, Model, Result, TensorData};
 
 /// The input name a manifest means: its own, or the model's first input.
@@ -37,7 +39,28 @@ pub fn check_outputs<'a>(model: &Model, names: impl IntoIterator<Item = &'a Stri
 pub type F32Out = (Vec<usize>, Vec<f32>);
 
 pub async fn forward(model: &mut Model, input: &str, tensor: HostTensor) -> Result<HashMap<String, F32Out>> {
-    let outs = model.run_async(HashMap::from([(input.to_string(), tensor)])).await?;
+    f32_outputs(model.run_async(HashMap::from([(input.to_string(), tensor)])).await?)
+}
+
+/// `img` pre-processed as `spec` says and run: on a WebGPU model the pre-processing runs on the
+/// GPU in the same submission (the frame's bytes are the only upload), else on the CPU.
+pub async fn forward_frame(
+    model: &mut Model,
+    input: &str,
+    spec: &InputSpec,
+    img: &RgbaImage,
+) -> Result<(HashMap<String, F32Out>, ToSource)> {
+    let g = spec.geometry(img.width, img.height);
+    let t = spec.frame_transform(&g, img.height);
+    let size = (img.width as u32, img.height as u32);
+    if let Some(outs) = model.run_frame_async(input, &img.data, size, &t).await? {
+        return Ok((f32_outputs(outs)?, g.to_source));
+    }
+    let (tensor, to_source) = spec.apply(img)?;
+    Ok((forward(model, input, tensor).await?, to_source))
+}
+
+fn f32_outputs(outs: Vec<(String, HostTensor)>) -> Result<HashMap<String, F32Out>> {
     outs.into_iter()
         .map(|(name, t)| match t.data {
             TensorData::F32(v) => Ok((name, (t.dims, v))),

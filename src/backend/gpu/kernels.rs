@@ -16,6 +16,14 @@ pub enum Kernel {
     Pool(PoolMode),
     Rows(RowsMode),
     Lrn,
+    /// Frame → input tensor, ahead of a vision model's dispatches (frame.wgsl).
+    Frame(FramePass),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FramePass {
+    Horizontal = 0,
+    Vertical = 1,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,6 +58,7 @@ impl Kernel {
             Kernel::Pool(_) => include_str!("kernels/pool.wgsl"),
             Kernel::Rows(_) => include_str!("kernels/rows.wgsl"),
             Kernel::Lrn => include_str!("kernels/lrn.wgsl"),
+            Kernel::Frame(_) => include_str!("kernels/frame.wgsl"),
         }
     }
 
@@ -58,6 +67,7 @@ impl Kernel {
         match self {
             Kernel::Pool(m) => vec![("MODE", m as u32 as f64)],
             Kernel::Rows(m) => vec![("MODE", m as u32 as f64)],
+            Kernel::Frame(m) => vec![("MODE", m as u32 as f64)],
             _ => vec![],
         }
     }
@@ -76,6 +86,7 @@ impl Kernel {
         match self {
             Kernel::Pool(m) => format!("pool/{m:?}"),
             Kernel::Rows(m) => format!("rows/{m:?}"),
+            Kernel::Frame(m) => format!("frame/{m:?}"),
             k => format!("{k:?}").to_lowercase(),
         }
     }
@@ -83,7 +94,12 @@ impl Kernel {
     pub fn all() -> Vec<Kernel> {
         use RowsMode as R;
         let mut v = vec![Kernel::Elementwise, Kernel::Copy, Kernel::Matmul, Kernel::Conv, Kernel::Depthwise];
-        v.extend([Kernel::Deconv, Kernel::Lrn]);
+        v.extend([
+            Kernel::Deconv,
+            Kernel::Lrn,
+            Kernel::Frame(FramePass::Horizontal),
+            Kernel::Frame(FramePass::Vertical),
+        ]);
         v.extend([PoolMode::Max, PoolMode::Average, PoolMode::AverageCountPad, PoolMode::Sum].map(Kernel::Pool));
         v.extend(
             [R::Sum, R::Max, R::Min, R::Prod, R::MeanOfSquares, R::Softmax, R::LogSoftmax, R::RmsNorm]

@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod context;
 pub mod epilogue;
+pub mod frame;
 pub mod kernels;
 pub mod memory;
 pub mod poll;

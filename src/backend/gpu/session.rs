@@ -9,6 +9,7 @@ use serde::Serialize;
 use wgpu::util::DeviceExt;
 
 use super::context::GpuContext;
+use super::frame::{FrameBuffers, FrameTransform};
 use super::memory;
 use super::program::{Program, Storage};
 
@@ -41,6 +42,8 @@ pub struct GpuPlan {
     buffers: Vec<wgpu::Buffer>,
     params: wgpu::Buffer,
     staging: wgpu::Buffer,
+    /// Created by the first frame run (vision models only).
+    frame: std::sync::Mutex<Option<Arc<FrameBuffers>>>,
     pub info: GpuPlanInfo,
 }
 
@@ -51,6 +54,14 @@ pub fn live_buffers() -> usize {
     LIVE_BUFFERS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+pub(super) fn count_buffers(delta: isize) {
+    if delta >= 0 {
+        LIVE_BUFFERS.fetch_add(delta as usize, std::sync::atomic::Ordering::Relaxed);
+    } else {
+        LIVE_BUFFERS.fetch_sub((-delta) as usize, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl Drop for GpuPlan {
     fn drop(&mut self) {
         // Destroyed now rather than when the browser's garbage collector finds the GPUBuffers:
@@ -59,6 +70,9 @@ impl Drop for GpuPlan {
             b.destroy();
         }
         LIVE_BUFFERS.fetch_sub(self.buffers.len() + 2, std::sync::atomic::Ordering::Relaxed);
+        if let Some(f) = self.frame.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+            f.destroy();
+        }
     }
 }
 
@@ -224,7 +238,17 @@ impl GpuPlan {
             adapter: ctx.adapter.name.clone(),
         };
         LIVE_BUFFERS.fetch_add(buffers.len() + 2, std::sync::atomic::Ordering::Relaxed);
-        Ok(GpuPlan { ctx: ctx.clone(), steps, inputs, outputs, buffers, params, staging, info })
+        Ok(GpuPlan {
+            ctx: ctx.clone(),
+            steps,
+            inputs,
+            outputs,
+            buffers,
+            params,
+            staging,
+            frame: std::sync::Mutex::new(None),
+            info,
+        })
     }
 
     /// Wall time of `reps` passes over every dispatch in one submission, waited for by mapping
@@ -256,16 +280,72 @@ impl GpuPlan {
         if self.ctx.is_lost() {
             return Err("the GPU device was lost".into());
         }
-        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
         for ((buffer, _), data) in self.inputs.iter().zip(inputs) {
             if !data.is_empty() {
-                queue.write_buffer(buffer, 0, bytemuck_f32(data));
+                self.ctx.queue.write_buffer(buffer, 0, bytemuck_f32(data));
             }
         }
+        self.submit_and_read(|_| {}).await
+    }
+
+    /// Whether `run_frame` can take a frame of `bytes` with `t` (the adapter's binding limit).
+    pub fn frame_fits(&self, bytes: u64, t: &FrameTransform) -> bool {
+        FrameBuffers::fits(&self.ctx, bytes, t)
+    }
+
+    /// Runs once with input `input` made on the GPU from an RGBA frame (frame.wgsl); the
+    /// model's other inputs, if any, keep their last values.
+    pub async fn run_frame(
+        &self,
+        input: usize,
+        rgba: &[u8],
+        size: (u32, u32),
+        t: &FrameTransform,
+    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> {
+        if self.ctx.is_lost() {
+            return Err("the GPU device was lost".into());
+        }
+        let (buffer, shape) = self.inputs.get(input).ok_or("no such input")?;
+        if shape.iter().product::<usize>() != (t.width * t.height * 3) as usize {
+            return Err(format!("input shape {shape:?} does not hold a {}×{}×3 frame", t.width, t.height));
+        }
+        t.check(rgba, size.0, size.1)?;
+        let bytes = rgba.len() as u64;
+        let held = self.frame.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let frames = match held {
+            Some(f) if f.holds(bytes, t) => f,
+            old => {
+                if let Some(old) = old {
+                    old.destroy();
+                }
+                // Checked like the plan: a rejected buffer or bind group must fail the run, not
+                // hand back whatever the output buffers held.
+                let scope = self.ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+                let oom = self.ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+                let f = Arc::new(FrameBuffers::new(&self.ctx, bytes, t, buffer));
+                let (oom, invalid) = (oom.pop().await, scope.pop().await);
+                *self.frame.lock().unwrap_or_else(|e| e.into_inner()) = Some(f.clone());
+                if let Some(e) = oom.or(invalid) {
+                    return Err(format!("the GPU rejected the frame buffers: {e}"));
+                }
+                f
+            }
+        };
+        self.submit_and_read(|pass| frames.record(&self.ctx, pass, rgba, size, t)).await
+    }
+
+    /// One command buffer: `before` (uploads already queued), every dispatch, the output copies;
+    /// one submit, one mapped readback.
+    async fn submit_and_read(
+        &self,
+        before: impl FnOnce(&mut wgpu::ComputePass),
+    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> {
+        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("run") });
         {
             let mut pass =
                 encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("run"), timestamp_writes: None });
+            before(&mut pass);
             for s in &self.steps {
                 pass.set_pipeline(&s.pipeline);
                 pass.set_bind_group(0, &s.bind_group, &[]);

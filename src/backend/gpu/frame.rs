@@ -1,0 +1,147 @@
+//! Vision pre-processing on the GPU: a frame's RGBA bytes are uploaded as they are and two
+//! dispatches (frame.wgsl) make the model's input tensor in place, ahead of the model's own
+//! dispatches in the same command buffer. A frame then costs one upload and no CPU resize.
+//! The geometry (which source rectangle lands where) is decided by the caller, the vision
+//! layer, so that both paths share one definition of it.
+
+use super::context::GpuContext;
+use super::kernels::{FramePass, Kernel};
+
+/// Where a frame's pixels go in the input tensor, and how they are normalised.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameTransform {
+    /// The input's width and height.
+    pub width: u32,
+    pub height: u32,
+    /// The part of the input that holds image (x, y, width, height); zero pixels elsewhere.
+    pub content: [u32; 4],
+    /// The source rectangle resampled into `content` (x, y, width, height), in source pixels.
+    pub rect: [f32; 4],
+    /// The source rows the vertical filter reads: [first, end).
+    pub rows: [u32; 2],
+    pub nhwc: bool,
+    /// Per input channel, the frame channel it takes (0 red, 1 green, 2 blue).
+    pub order: [u32; 3],
+    pub mean: [f32; 3],
+    pub scale: [f32; 3],
+}
+
+impl FrameTransform {
+    fn params(&self, src_w: u32, src_h: u32) -> Vec<u32> {
+        let [cx, cy, cw, ch] = self.content;
+        let mut p = vec![self.width, self.height, cx, cy, cw, ch, src_w, src_h, self.rows[0]];
+        p.push(self.rows[1] - self.rows[0]);
+        p.push(self.nhwc as u32);
+        p.extend(self.order);
+        p.extend(self.mean.map(f32::to_bits));
+        p.extend(self.scale.map(f32::to_bits));
+        p.extend(self.rect.map(f32::to_bits));
+        p
+    }
+
+    fn tmp_bytes(&self) -> u64 {
+        (self.rows[1].saturating_sub(self.rows[0]) as u64 * self.content[2] as u64 * 3 * 4).max(4)
+    }
+
+    /// Inconsistent geometry would read outside the frame or the temporary rows.
+    pub fn check(&self, rgba: &[u8], src_w: u32, src_h: u32) -> Result<(), String> {
+        let [cx, cy, cw, ch] = self.content;
+        let ok = rgba.len() as u64 == src_w as u64 * src_h as u64 * 4
+            && cw > 0
+            && ch > 0
+            && cx + cw <= self.width
+            && cy + ch <= self.height
+            && self.rows[0] < self.rows[1]
+            && self.rows[1] <= src_h
+            && src_w > 0
+            && self.order.iter().all(|&c| c < 3)
+            && self.rect.iter().chain(&self.mean).chain(&self.scale).all(|v| v.is_finite());
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("inconsistent frame transform {self:?} for a {src_w}×{src_h} frame"))
+        }
+    }
+}
+
+/// Buffers for frames, grown to the largest frame seen; the bind groups follow them.
+pub struct FrameBuffers {
+    frame: wgpu::Buffer,
+    tmp: wgpu::Buffer,
+    params: wgpu::Buffer,
+    groups: [wgpu::BindGroup; 2],
+    pipelines: [wgpu::ComputePipeline; 2],
+}
+
+/// Buffers a `FrameBuffers` holds (for `memoryStats().gpuBuffers`).
+pub const BUFFERS: usize = 3;
+const PARAM_WORDS: usize = 24;
+
+impl FrameBuffers {
+    /// Whether a frame of `bytes` and its temporary rows fit the adapter's binding limit.
+    pub fn fits(ctx: &GpuContext, frame_bytes: u64, t: &FrameTransform) -> bool {
+        let max = ctx.device.limits().max_storage_buffer_binding_size as u64;
+        frame_bytes <= max && t.tmp_bytes() <= max
+    }
+
+    pub fn holds(&self, frame_bytes: u64, t: &FrameTransform) -> bool {
+        self.frame.size() >= frame_bytes && self.tmp.size() >= t.tmp_bytes()
+    }
+
+    /// Buffers for frames of `frame_bytes` with `t`, writing into the model's `input` buffer.
+    pub fn new(ctx: &GpuContext, frame_bytes: u64, t: &FrameTransform, input: &wgpu::Buffer) -> FrameBuffers {
+        let device = &ctx.device;
+        let buffer = |label, size: u64, usage| {
+            device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false })
+        };
+        let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        // Grown with headroom, so a camera that renegotiates a slightly larger size does not
+        // reallocate on every frame.
+        let frame = buffer("frame", (frame_bytes + frame_bytes / 4).next_multiple_of(4).max(4), storage);
+        let tmp =
+            buffer("frame rows", (t.tmp_bytes() + t.tmp_bytes() / 4).next_multiple_of(4), wgpu::BufferUsages::STORAGE);
+        let params = buffer("frame params", (PARAM_WORDS * 4) as u64, storage);
+        let pipelines = [FramePass::Horizontal, FramePass::Vertical].map(|m| ctx.pipeline(Kernel::Frame(m)));
+        let group = |k: usize, out: &wgpu::Buffer, src: &wgpu::Buffer| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("frame"),
+                layout: &pipelines[k].get_bind_group_layout(0),
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: out.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: src.as_entire_binding() },
+                ],
+            })
+        };
+        let groups = [group(0, &tmp, &frame), group(1, input, &tmp)];
+        super::session::count_buffers(BUFFERS as isize);
+        FrameBuffers { frame, tmp, params, groups, pipelines }
+    }
+
+    /// Queues the frame's upload and records its two dispatches into `pass`.
+    pub fn record(
+        &self,
+        ctx: &GpuContext,
+        pass: &mut wgpu::ComputePass,
+        rgba: &[u8],
+        src: (u32, u32),
+        t: &FrameTransform,
+    ) {
+        ctx.queue.write_buffer(&self.frame, 0, rgba);
+        let words = t.params(src.0, src.1);
+        ctx.queue.write_buffer(&self.params, 0, &words.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>());
+        let rows = t.rows[1] - t.rows[0];
+        for (k, (gx, gy)) in [(t.content[2], rows), (t.width, t.height)].into_iter().enumerate() {
+            pass.set_pipeline(&self.pipelines[k]);
+            pass.set_bind_group(0, &self.groups[k], &[]);
+            pass.dispatch_workgroups(gx.div_ceil(8), gy.div_ceil(8), 1);
+        }
+    }
+
+    pub fn destroy(&self) {
+        for b in [&self.frame, &self.tmp, &self.params] {
+            b.destroy();
+        }
+        super::session::count_buffers(-(BUFFERS as isize));
+    }
+}
