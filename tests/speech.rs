@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::cached;
-use shopfloor::audio::grammar::GrammarDecoder;
+use shopfloor::audio::grammar::{Evidence, GrammarDecoder};
 use shopfloor::audio::hmm::{left_to_right, log_sum_exp, DiagGaussian, GaussianHmm};
 use shopfloor::audio::{
     load, EnrolledCommand, FeatureExtractor, FeatureKind, FeatureOptions, Features, Resampler, SpeechEvent,
@@ -254,6 +254,19 @@ fn grammar_prefers_the_longer_command_and_needs_every_word() {
     assert!(decode(&mut grammar(), &seq, true).is_empty());
     assert!(GrammarDecoder::new(&[("x".into(), vec![9])], WORDS, vec![], 8.0).is_err());
     assert!(GrammarDecoder::new(&[("x".into(), vec![0])], WORDS, vec![], f64::NAN).is_err());
+    // The evidence calibration: a higher per-frame cap lets the same 0.99-posterior "stop" fire a
+    // frame earlier; nonsense values are refused.
+    let mut seq = vec![frame(None, 0.0); 5];
+    seq.extend(vec![frame(Some(1), 0.99); 4]);
+    seq.extend(vec![frame(None, 0.0); 10]);
+    let default_frame = decode(&mut grammar(), &seq, true)[0].1;
+    let eager = Evidence { max_log_odds: 4.5, min_word_score: 4.0 };
+    let eager_frame = decode(&mut grammar().with_evidence(eager).unwrap(), &seq, true)[0].1;
+    assert!(eager_frame < default_frame, "{eager_frame} vs {default_frame}");
+    for bad in [(0.0, 4.0), (3.0, f64::NAN), (-1.0, 4.0), (3.0, 100.0)] {
+        let e = grammar().with_evidence(Evidence { max_log_odds: bad.0, min_word_score: bad.1 }).err().unwrap();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    }
 }
 
 // ---- The pipeline on test speech -------------------------------------------------------------

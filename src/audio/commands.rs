@@ -73,7 +73,8 @@ impl VoiceCommands {
         let commands = manifest.select(&opts.commands)?;
         let resolved = manifest.resolve(&commands)?;
         let threshold = opts.threshold.unwrap_or(manifest.threshold);
-        let decoder = GrammarDecoder::new(&resolved, manifest.words.len(), manifest.durations(), threshold)?;
+        let decoder = GrammarDecoder::new(&resolved, manifest.words.len(), manifest.durations(), threshold)?
+            .with_evidence(manifest.decoder)?;
         let spotter = KeywordSpotter::new(frontend, head, manifest.head.stack, manifest.words.len() + 1)?;
         Ok(VoiceCommands {
             commands,
@@ -174,6 +175,7 @@ impl VoiceCommands {
             self.manifest.durations(),
             self.decoder.threshold(),
         )
+        .and_then(|d| d.with_evidence(self.manifest.decoder))
         .expect("valid at creation");
         let enrolled: Vec<EnrolledCommand> = self.enrolled.drain(..).map(|e| e.command).collect();
         self.enrolled = enrolled.into_iter().map(EnrolledDetector::new).collect();

@@ -3,8 +3,8 @@
 //! with Viterbi against a filler model: a word state emits the log-odds of its word's posterior
 //! (the hybrid NN/HMM scaled likelihood against every other label), the filler path scores 0, a
 //! path may enter a command at any frame, and a command fires when its best path's score reaches
-//! the threshold and each of its words has evidence of its own. The log-odds are capped (+4 for
-//! a confident frame, −12 for an absent word), so a long, clear first word cannot carry a second
+//! the threshold and each of its words has evidence of its own. The log-odds are capped (by default
+//! +3 for a confident frame, −12 for an absent word), so a long, clear first word cannot carry a second
 //! word that was never said. Competing commands (stop / emergency stop) are settled
 //! by score on the frame the first one fires: the longer one, when said, scores higher.
 
@@ -54,10 +54,35 @@ const DEAD: Token = Token {
 const LN_HALF: f64 = -std::f64::consts::LN_2;
 /// Pauses between words cost this much per frame, so they stay short.
 const GAP_STAY: f64 = -1.2;
-const MAX_LOG_ODDS: f64 = 3.0;
 const MIN_LOG_ODDS: f64 = -12.0;
-/// Every word of a command must gather this much evidence on its own.
-const MIN_WORD_SCORE: f64 = 4.0;
+
+/// How much one frame can count and how much each word must gather: calibrated with the head
+/// that makes the posteriors (its manifest's `decoder`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Evidence {
+    /// Cap on a frame's log-odds: a long, clear word cannot outweigh a missing one.
+    pub max_log_odds: f64,
+    /// Evidence every word of a command must gather on its own.
+    pub min_word_score: f64,
+}
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence { max_log_odds: 3.0, min_word_score: 4.0 }
+    }
+}
+
+impl Evidence {
+    pub fn validate(&self) -> Result<()> {
+        let ok = |v: f64| v.is_finite() && v > 0.0 && v <= 20.0;
+        if ok(self.max_log_odds) && ok(self.min_word_score) {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!("decoder evidence {self:?}: both must be in (0, 20]")))
+        }
+    }
+}
 
 struct Command {
     name: String,
@@ -163,6 +188,7 @@ pub struct GrammarDecoder {
     n_words: usize,
     word_durations: Vec<f64>,
     threshold: f64,
+    evidence: Evidence,
     frame: u64,
     /// After a detection, nothing new starts until the filler dominates again.
     refractory: bool,
@@ -195,9 +221,21 @@ impl GrammarDecoder {
             n_words,
             word_durations,
             threshold,
+            evidence: Evidence::default(),
             frame: 0,
             refractory: false,
         })
+    }
+
+    /// Uses `evidence` instead of the defaults.
+    pub fn with_evidence(mut self, evidence: Evidence) -> Result<Self> {
+        evidence.validate()?;
+        self.evidence = evidence;
+        Ok(self)
+    }
+
+    pub fn evidence(&self) -> Evidence {
+        self.evidence
     }
 
     pub fn threshold(&self) -> f64 {
@@ -208,12 +246,13 @@ impl GrammarDecoder {
     /// (when not, every word is scored as absent). Returns a detection when one is settled.
     pub fn push(&mut self, posteriors: &[f32], speech: bool) -> Option<Detection> {
         let filler = posteriors[self.n_words] as f64;
+        let Evidence { max_log_odds, min_word_score } = self.evidence;
         let log_odds: Vec<f64> = posteriors[..self.n_words]
             .iter()
             .map(|&p| {
                 let p = (p as f64).clamp(1e-9, 1.0 - 1e-9);
                 if speech {
-                    (p / (1.0 - p)).ln().clamp(MIN_LOG_ODDS, MAX_LOG_ODDS)
+                    (p / (1.0 - p)).ln().clamp(MIN_LOG_ODDS, max_log_odds)
                 } else {
                     MIN_LOG_ODDS
                 }
@@ -232,7 +271,7 @@ impl GrammarDecoder {
             .iter()
             .enumerate()
             .map(|(i, c)| (i, c.final_token()))
-            .filter(|(_, t)| t.score >= self.threshold && t.weakest_word.min(t.word_score) >= MIN_WORD_SCORE)
+            .filter(|(_, t)| t.score >= self.threshold && t.weakest_word.min(t.word_score) >= min_word_score)
             .max_by(|a, b| a.1.score.total_cmp(&b.1.score))?;
         self.refractory = true;
         self.commands.iter_mut().for_each(Command::reset);

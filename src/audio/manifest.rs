@@ -58,6 +58,9 @@ pub struct SpeechManifest {
     /// Path score a command must reach (sum over its frames of log posterior ratios).
     #[serde(default = "default_threshold")]
     pub threshold: f64,
+    /// The decoder's per-frame cap and per-word evidence, calibrated with this head.
+    #[serde(default)]
+    pub decoder: super::grammar::Evidence,
     pub background: Background,
 }
 
@@ -74,6 +77,7 @@ impl SpeechManifest {
     }
 
     fn validate(&self) -> Result<()> {
+        self.decoder.validate()?;
         let bad = |m: String| Err(Error::InvalidArgument(format!("voice-command manifest: {m}")));
         if self.task != "voice-commands" {
             return bad(format!("task is \"{}\", expected \"voice-commands\"", self.task));

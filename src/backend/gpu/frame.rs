@@ -80,7 +80,7 @@ const PARAM_WORDS: usize = 24;
 impl FrameBuffers {
     /// Whether a frame of `bytes` and its temporary rows fit the adapter's binding limit.
     pub fn fits(ctx: &GpuContext, frame_bytes: u64, t: &FrameTransform) -> bool {
-        let max = ctx.device.limits().max_storage_buffer_binding_size as u64;
+        let max = ctx.device.limits().max_storage_buffer_binding_size;
         frame_bytes <= max && t.tmp_bytes() <= max
     }
 
