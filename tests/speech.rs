@@ -416,10 +416,11 @@ fn commands_from_unheard_voices_are_found_without_false_alarms() {
         truth.len(),
         p50 * 1e3
     );
-    // Measured 74 % on these voices (97.5 % on the training voices' dev takes): the 90 %
-    // target is not met yet; this floor catches regressions without pretending it is.
-    assert!(rate_found >= 0.65, "clean detection {rate_found}");
-    assert!(wrong <= 5, "{wrong} detections match nothing said (3 measured)");
+    // Measured 80 % on these voices (81 % on the held-out validation variants; the previous head
+    // 74 %): the 90 % target is not met yet; this floor catches regressions without
+    // pretending it is.
+    assert!(rate_found >= 0.72, "clean detection {rate_found}");
+    assert!(wrong <= 5, "{wrong} detections match nothing said (1 measured)");
     assert!(p50 < 0.3, "median latency {p50} s");
     // Latency: from the true end of the command (the last sample espeak-ng wrote) to the frame that
     // decided it; a trailing consonant's release can still be under way at the decision (−0.11 s seen).

@@ -75,11 +75,17 @@ def main():
     ap.add_argument("--per-command", type=int, default=20)
     ap.add_argument("--other-minutes", type=float, default=30)
     ap.add_argument("--cache", default="target/speech-cache")
-    ap.add_argument("--dev", action="store_true", help="training voices, other takes: for choosing the threshold")
+    ap.add_argument("--dev", action="store_true", help="training voices, other takes")
+    ap.add_argument("--val", action="store_true", help="training accents, variants held out of training: for choosing the threshold")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    voices = synth.voices(synth.BASES_TRAIN, synth.VARIANTS_TRAIN) if args.dev else synth.voices(synth.BASES_TEST, synth.VARIANTS_TEST)
-    rng = np.random.default_rng(11 if args.dev else 7)
+    if args.dev:
+        voices, seed = synth.voices(synth.BASES_TRAIN, synth.VARIANTS_TRAIN), 11
+    elif args.val:
+        voices, seed = synth.voices(synth.BASES_TRAIN, synth.VARIANTS_VAL), 13
+    else:
+        voices, seed = synth.voices(synth.BASES_TEST, synth.VARIANTS_TEST), 7
+    rng = np.random.default_rng(seed)
     clean, spans = commands_recording(rng, voices, args.per_command, args.cache)
     for name, snr in [("clean", None), ("snr10", 10), ("snr0", 0)]:
         x = synth.mix(clean, snr, "pink", 5)
@@ -90,7 +96,7 @@ def main():
     write_wav(os.path.join(args.out, "other.wav"), other)
     with open(os.path.join(args.out, "other.json"), "w") as f:
         json.dump({"snr": 20, "commands": []}, f)
-    if args.dev:
+    if args.dev or args.val:
         return
     # One command, for the browser's fake microphone and the sample-rate tests.
     x = np.concatenate([np.zeros(int(0.5 * synth.SR), np.float32),

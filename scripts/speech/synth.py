@@ -18,11 +18,18 @@ COMMANDS = {
     "line one": ["line", "one"], "line two": ["line", "two"], "line three": ["line", "three"],
     "emergency stop": ["emergency", "stop"],
 }
-BASES_TRAIN = ["en-gb", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-029"]
+# "en", not "en-gb": espeak-ng 1.51 ignores a "+variant" on "en-gb" (every en-gb+X is the default
+# voice, byte for byte), while "en" is the same British voice and takes its variants.
+BASES_TRAIN = ["en", "en-us", "en-gb-x-rp", "en-gb-scotland", "en-029"]
 BASES_TEST = ["en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc"]
 VARIANTS_TRAIN = ["", "m1", "m2", "m3", "m4", "m5", "f1", "f2", "f3", "f4", "Alex", "Andy", "Annie", "Denis",
                   "Gene", "Jacky", "Mario", "Michael", "Mike", "Storm", "adam", "anika", "boris", "caleb",
                   "david", "ed", "grandma", "john", "linda", "max", "paul", "klatt", "klatt2", "croak"]
+# espeak-ng variants the first head did not use (named derivatives of test variants, such as iven2 or
+# edward2, left out): VARIANTS_VAL are held out of training to choose the threshold on unheard voices.
+VARIANTS_MORE = ["Alicia", "antonio", "Gene2", "gustave", "marcelo", "miguel", "Nguyen", "pedro", "quincy", "rob",
+                 "robert", "steph", "steph3", "Tweaky", "AnxiousAndy", "klatt4", "klatt6", "m8", "sandro", "victor"]
+VARIANTS_VAL = ["Diogo", "steph2", "zac", "klatt5", "shelby", "grandpa", "Henrique", "travis"]
 VARIANTS_TEST = ["m6", "m7", "f5", "Lee", "Marco", "Hugo", "Andrea", "belinda", "benjamin", "edward", "norbert",
                  "klatt3", "aunty", "iven", "pablo", "michel"]
 # Other speech: common words, and words that sound like the commands.
@@ -87,6 +94,33 @@ def noise(kind, n, seed):
     return x / max(np.sqrt(np.mean(x ** 2)), 1e-9)
 
 
+def augment(x, rng):
+    """A different room, microphone and vocal tract for a whole stream, by sox: speed (pitch, formants
+    and tempo together, as vocal-tract-length perturbation does), EQ and reverb. Returns the audio and
+    the factor its times were scaled by."""
+    effects, scale = [], 1.0
+    if rng.random() < 0.7:
+        speed = float(rng.uniform(0.88, 1.14))
+        effects += ["speed", f"{speed:.4f}", "rate", "-h", str(SR)]
+        scale = 1.0 / speed
+    if rng.random() < 0.4:
+        effects += ["highpass", str(int(rng.uniform(80, 400)))]
+    if rng.random() < 0.4:
+        effects += ["lowpass", str(int(rng.uniform(3000, 7500)))]
+    for _ in range(int(rng.integers(0, 3))):
+        effects += ["equalizer", str(int(rng.uniform(200, 5000))), f"{rng.uniform(0.5, 2):.2f}q", f"{rng.uniform(-10, 10):.1f}"]
+    if rng.random() < 0.4:
+        effects += ["reverb", str(int(rng.uniform(10, 70))), "50", str(int(rng.uniform(10, 70)))]
+    if not effects:
+        return x, scale
+    fmt = ["-t", "f32", "-r", str(SR), "-c", "1"]
+    out = subprocess.run(["sox", *fmt, "-", *fmt, "-", *effects], input=x.astype("<f4").tobytes(),
+                         check=True, capture_output=True).stdout
+    y = np.frombuffer(out, "<f4")[:int(len(x) * scale)].copy()
+    peak = np.abs(y).max()
+    return (y / peak * np.abs(x).max() if peak > 1 else y), scale
+
+
 def mix(speech, snr_db, kind, seed, speech_rms=None):
     if snr_db is None:
         return speech
@@ -97,9 +131,10 @@ def mix(speech, snr_db, kind, seed, speech_rms=None):
 class Frontend:
     """openWakeWord's mel + embedding models, one 96-d embedding per 80 ms chunk."""
 
-    def __init__(self, root="models/cache/openwakeword"):
+    def __init__(self, root="models/cache/openwakeword", threads=0):
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
+        opts.intra_op_num_threads = threads
         self.mel = ort.InferenceSession(f"{root}/melspectrogram.onnx", opts)
         self.emb = ort.InferenceSession(f"{root}/embedding_model.onnx", opts)
 
