@@ -369,13 +369,7 @@ impl Model {
                 .map_err(|e| Error::Internal(format!("GPU inputs must be f32: {e}")))?;
             let slices: Vec<&[f32]> = views.iter().filter_map(|v| v.as_slice()).collect();
             match plan.run(&slices).await {
-                Ok(outs) => {
-                    let names = self.outputs.iter().map(|o| o.name.clone());
-                    return names
-                        .zip(outs)
-                        .map(|(n, (dims, data))| Ok((n, HostTensor::new(dims, TensorData::F32(data))?)))
-                        .collect();
-                }
+                Ok(outs) => return self.named_gpu_outputs(outs),
                 Err(e) => self.leave_gpu(&e),
             }
         }
@@ -395,7 +389,7 @@ impl Model {
         t: &FrameTransform,
     ) -> Result<Option<Vec<(String, HostTensor)>>> {
         let Some(plan) = &self.gpu else { return Ok(None) };
-        if self.inputs.len() != 1 || self.inputs[0].name != input || self.input_dts[0] != Some(DatumType::F32) {
+        if !self.takes_gpu_frames(input) {
             return Ok(None);
         }
         t.check(rgba, size.0, size.1).map_err(Error::Internal)?;
@@ -403,19 +397,26 @@ impl Model {
             return Ok(None);
         }
         match plan.run_frame(0, rgba, size, t).await {
-            Ok(outs) => {
-                let names = self.outputs.iter().map(|o| o.name.clone());
-                names
-                    .zip(outs)
-                    .map(|(n, (dims, data))| Ok((n, HostTensor::new(dims, TensorData::F32(data))?)))
-                    .collect::<Result<Vec<_>>>()
-                    .map(Some)
-            }
+            Ok(outs) => self.named_gpu_outputs(outs).map(Some),
             Err(e) => {
                 self.leave_gpu(&e);
                 Ok(None)
             }
         }
+    }
+
+    /// Whether `run_frame_async` can make `input` on the GPU: the model runs there and that is its
+    /// only input, f32. Callers check this before describing a frame for it.
+    pub fn takes_gpu_frames(&self, input: &str) -> bool {
+        self.gpu.is_some()
+            && self.inputs.len() == 1
+            && self.inputs[0].name == input
+            && self.input_dts[0] == Some(DatumType::F32)
+    }
+
+    fn named_gpu_outputs(&self, outs: Vec<(Vec<usize>, Vec<f32>)>) -> Result<Vec<(String, HostTensor)>> {
+        let names = self.outputs.iter().map(|o| o.name.clone());
+        names.zip(outs).map(|(n, (dims, data))| Ok((n, HostTensor::new(dims, TensorData::F32(data))?))).collect()
     }
 
     /// The GPU failed mid-session (device lost): the model stays on the CPU from now on.

@@ -50,11 +50,15 @@ pub async fn forward_frame(
     spec: &InputSpec,
     img: &RgbaImage,
 ) -> Result<(HashMap<String, F32Out>, ToSource)> {
-    let g = spec.geometry(img.width, img.height);
-    let t = spec.frame_transform(&g, img.height);
-    let size = (img.width as u32, img.height as u32);
-    if let Some(outs) = model.run_frame_async(input, &img.data, size, &t).await? {
-        return Ok((f32_outputs(outs)?, g.to_source));
+    // The GPU description of the frame is built only for a model that can use it: a CPU model's
+    // frames pay for one resize, not two sets of filter taps.
+    if model.takes_gpu_frames(input) {
+        let g = spec.geometry(img.width, img.height);
+        let t = spec.frame_transform(&g, img.height);
+        let size = (img.width as u32, img.height as u32);
+        if let Some(outs) = model.run_frame_async(input, &img.data, size, &t).await? {
+            return Ok((f32_outputs(outs)?, g.to_source));
+        }
     }
     let (tensor, to_source) = spec.apply(img)?;
     Ok((forward(model, input, tensor).await?, to_source))
