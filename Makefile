@@ -54,8 +54,11 @@ test-data:
 build-native-tests:
 	+cargo test --all-targets --no-run
 
+# The matmul cases once more per GPU matmul kernel (the full run uses the one measured faster).
 test-native:
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_REQUIRE_MODELS=1 cargo test --all-targets
+	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_MATMUL=tiled cargo test --test gpu_kernels matmul
+	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_MATMUL=subgroup cargo test --test gpu_kernels matmul
 
 test-wasm:
 	bash scripts/test-wasm.sh

@@ -88,6 +88,32 @@ fn profile_splits_a_run_by_op() {
 }
 
 #[test]
+fn profile_on_webgpu_times_each_dispatch_on_the_gpu_clock() {
+    let Some(m) = cached("blazeface/face_detection_front_128.onnx") else { return };
+    let (code, out, err) = shopfloor(&["profile", m.to_str().unwrap(), "--backend", "webgpu", "--runs", "1", "--json"]);
+    if code != 0 && !gpu_expected() && err.starts_with("BACKEND_UNAVAILABLE:") {
+        eprintln!("skipped, no GPU: {err}");
+        return;
+    }
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["backend"], "webgpu");
+    let ops = v["ops"].as_array().unwrap();
+    let ms: Vec<f64> = ops.iter().map(|o| o["ms"].as_f64().unwrap()).collect();
+    assert!(ms.windows(2).all(|w| w[0] >= w[1]) && ms.iter().all(|&t| t > 0.0), "largest first, each timed: {ms:?}");
+    let total = v["totalMs"].as_f64().unwrap();
+    assert!((ms.iter().sum::<f64>() - total).abs() < 1e-6 * total.max(1.0));
+    // Kernel families, one entry per family; every dispatch of the plan counted once.
+    let names: Vec<&str> = ops.iter().map(|o| o["op"].as_str().unwrap()).collect();
+    assert!(names.contains(&"depthwise") && names.iter().any(|n| n.starts_with("matmul")), "{names:?}");
+    let dispatches: u64 = ops.iter().map(|o| o["nodes"].as_u64().unwrap()).sum();
+    assert_eq!(dispatches, 63, "BlazeFace's plan is 63 dispatches: {ops:?}");
+    let (code, out, err) = shopfloor(&["profile", m.to_str().unwrap(), "--backend", "webgpu", "--runs", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("GPU time in dispatches") && out.contains("WebGPU"), "{out}");
+}
+
+#[test]
 fn failures_print_the_error_code_and_exit_non_zero() {
     let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
     let (code, _, err) = shopfloor(&["info", readme]);

@@ -71,6 +71,7 @@ fn compare(what: &str, bytes: &[u8], inputs: &[(&str, Vec<usize>)], rng: &mut Rn
         Err(e) => panic!("{what}: webgpu load: {} {e}", e.code()),
     };
     assert_eq!(gpu.info().backend, BackendKind::Webgpu);
+    assert_matmul_path(what, &gpu);
     let feeds: HashMap<String, HostTensor> = inputs
         .iter()
         .map(|(n, s)| (n.to_string(), HostTensor::f32(s.clone(), rng.vec(s.iter().product())).unwrap()))
@@ -177,6 +178,20 @@ fn conv_transpose_random() {
         if !compare(&what, &bytes, &[("x", x)], &mut rng) {
             return;
         }
+    }
+}
+
+/// `make test` runs the matmul cases once per kernel (`SHOPFLOOR_GPU_MATMUL=tiled|subgroup`):
+/// check the plan really uses the one asked for (lavapipe has fixed 8-wide subgroups).
+fn assert_matmul_path(what: &str, gpu: &Model) {
+    let Ok(path) = std::env::var("SHOPFLOOR_GPU_MATMUL") else { return };
+    let info = gpu.info();
+    let kernels = &info.gpu.as_ref().expect("a WebGPU model reports its plan").kernels;
+    let (tiled, subgroup) = (kernels.contains_key("matmul"), kernels.keys().any(|k| k.starts_with("matmul/subgroup")));
+    match path.as_str() {
+        "tiled" => assert!(!subgroup, "{what}: asked for the tiled matmul, plan has {kernels:?}"),
+        "subgroup" if gpu_expected() => assert!(!tiled, "{what}: asked for the subgroup matmul, plan has {kernels:?}"),
+        _ => {}
     }
 }
 
@@ -511,4 +526,32 @@ fn frame_preprocessing_matches_the_cpu() {
         assert_eq!(gpu.info().backend, BackendKind::Webgpu, "case set {k}: {}", gpu.info().backend_reason);
     }
     eprintln!("frame pre-processing: {cases} cases agree with the CPU, worst error {worst:.1e} of the range");
+}
+
+#[test]
+fn gpu_profile_times_every_dispatch_and_refuses_a_cpu_model() {
+    let bytes = graph(
+        vec![node("MatMul", &["a", "b"], &["t"], vec![]), node("Relu", &["t"], &["out"], vec![])],
+        &[("a", vec![33, 20]), ("b", vec![20, 70])],
+        vec![],
+    );
+    let feeds: HashMap<String, HostTensor> = [("a", vec![33, 20]), ("b", vec![20, 70])]
+        .into_iter()
+        .map(|(n, s)| (n.to_string(), HostTensor::f32(s.clone(), vec![0.5; s.iter().product()]).unwrap()))
+        .collect();
+    let mut cpu = Model::load(&bytes, &LoadOptions { backend: BackendChoice::Cpu, ..Default::default() }).unwrap();
+    let e = pollster::block_on(cpu.profile_gpu(feeds.clone())).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::BackendUnavailable);
+    assert!(e.to_string().contains("on the CPU"), "{e}");
+    let Ok(mut gpu) = Model::load(&bytes, &LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() }) else {
+        assert!(!gpu_expected(), "no GPU");
+        return;
+    };
+    let steps = pollster::block_on(gpu.profile_gpu(feeds)).unwrap();
+    let plan = gpu.info().gpu.unwrap();
+    assert_eq!(steps.len(), plan.dispatches, "{steps:?}");
+    assert!(steps.iter().all(|s| s.ms > 0.0 && s.ms.is_finite()), "{steps:?}");
+    assert!(steps.iter().all(|s| plan.kernels.contains_key(&s.op)), "{steps:?} vs {:?}", plan.kernels);
+    // The relu is the matmul's epilogue: one dispatch, named for both nodes.
+    assert_eq!(steps.len(), 1, "{steps:?}");
 }

@@ -362,11 +362,7 @@ impl Model {
     pub async fn run_async(&mut self, given: HashMap<String, HostTensor>) -> Result<Vec<(String, HostTensor)>> {
         let tensors = self.prepare(given)?;
         if let Some(plan) = &self.gpu {
-            let views: Vec<_> = tensors
-                .iter()
-                .map(|t| t.to_plain_array_view::<f32>())
-                .collect::<TractResult<_>>()
-                .map_err(|e| Error::Internal(format!("GPU inputs must be f32: {e}")))?;
+            let views = f32_views(&tensors)?;
             let slices: Vec<&[f32]> = views.iter().filter_map(|v| v.as_slice()).collect();
             match plan.run(&slices).await {
                 Ok(outs) => return self.named_gpu_outputs(outs),
@@ -428,6 +424,23 @@ impl Model {
         for op in self.info.ops.values_mut() {
             op.backend = BackendKind::Cpu;
         }
+    }
+
+    /// One WebGPU run with every dispatch timed by the GPU (timestamp queries, `GpuPlan::profile`);
+    /// `op` is the kernel family. The model must be on WebGPU.
+    pub async fn profile_gpu(
+        &mut self,
+        given: HashMap<String, HostTensor>,
+    ) -> Result<Vec<crate::backend::cpu::NodeTime>> {
+        let tensors = self.prepare(given)?;
+        let unavailable = |reason: String| Error::BackendUnavailable { backend: "webgpu".into(), reason };
+        let Some(plan) = &self.gpu else {
+            return Err(unavailable(format!("the model is on the CPU ({})", self.info.backend_reason)));
+        };
+        let views = f32_views(&tensors)?;
+        let slices: Vec<&[f32]> = views.iter().filter_map(|v| v.as_slice()).collect();
+        let steps = plan.profile(&slices).await.map_err(unavailable)?;
+        Ok(steps.into_iter().map(|s| crate::backend::cpu::NodeTime { op: s.kernel, node: s.node, ms: s.ms }).collect())
     }
 
     /// One CPU run with every node timed (whatever backend the model is on): see
@@ -696,4 +709,13 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> Option<F::Output> {
         std::thread::yield_now();
     }
     None
+}
+
+/// The inputs as f32 views for the GPU plan (its inputs are f32 by construction).
+fn f32_views(tensors: &[Tensor]) -> Result<Vec<tract_onnx::prelude::tract_ndarray::ArrayViewD<'_, f32>>> {
+    tensors
+        .iter()
+        .map(|t| t.to_plain_array_view::<f32>())
+        .collect::<TractResult<_>>()
+        .map_err(|e| Error::Internal(format!("GPU inputs must be f32: {e}")))
 }

@@ -6,7 +6,8 @@ use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-use super::context;
+use super::context::{self, GpuContext};
+use super::kernels::Kernel;
 use super::session::GpuPlan;
 use super::translate;
 
@@ -48,24 +49,62 @@ fn conv_model(c: usize, hw: usize) -> TractResult<TypedModel> {
     Ok(m)
 }
 
-async fn time(name: String, model: TractResult<TypedModel>, gflop: f64, reps: usize) -> Result<KernelBench, String> {
+async fn time(
+    name: String,
+    model: TractResult<TypedModel>,
+    gflop: f64,
+    reps: usize,
+    matmul: Option<Kernel>,
+) -> Result<KernelBench, String> {
     let model = model.map_err(|e| e.to_string())?;
     let program = translate::translate(&model).map_err(|e| e.to_string())?;
-    let plan = GpuPlan::new(context::shared().await?, &program).await?;
+    let ctx = context::shared().await?;
+    let plan = match matmul {
+        Some(k) => GpuPlan::with_matmul(ctx, &program, k).await?,
+        None => GpuPlan::new(ctx, &program).await?,
+    };
     plan.time_dispatches(1).await?; // compiles the pipelines on drivers that do it lazily
     let ms = plan.time_dispatches(reps).await? / reps as f64;
     Ok(KernelBench { name, gflop, ms, gflops: gflop / ms * 1e3 })
 }
 
-/// Matmul at 1024³ and 2048³, and a 3x3 convolution of 64 channels at 112².
+/// Matmul at 1024³ and 2048³ with each matmul kernel this device can run, and a 3x3
+/// convolution of 64 channels at 112².
 pub async fn run_all() -> Result<Vec<KernelBench>, String> {
+    let ctx = context::shared().await?;
+    let mut kernels = vec![Kernel::Matmul];
+    kernels.extend(ctx.fixed_subgroup_size().map(Kernel::MatmulSubgroup));
     let mut out = vec![];
     for (n, reps) in [(1024usize, 10), (2048, 4)] {
-        let gflop = 2.0 * (n * n * n) as f64 / 1e9;
-        out.push(time(format!("matmul {n}x{n}x{n}"), matmul_model(n), gflop, reps).await?);
+        for &k in &kernels {
+            let gflop = 2.0 * (n * n * n) as f64 / 1e9;
+            let name = format!("{} {n}x{n}x{n}", k.name());
+            out.push(time(name, matmul_model(n), gflop, reps, Some(k)).await?);
+        }
     }
     let (c, hw) = (64usize, 112usize);
     let gflop = 2.0 * (c * c * 9 * hw * hw) as f64 / 1e9;
-    out.push(time(format!("conv 3x3 {c}->{c} at {hw}x{hw}"), conv_model(c, hw), gflop, 10).await?);
+    out.push(time(format!("conv 3x3 {c}->{c} at {hw}x{hw}"), conv_model(c, hw), gflop, 10, None).await?);
     Ok(out)
+}
+
+/// The faster matrix-product kernel on this device, tiled or subgroup, timed on a 256³ product
+/// (medians of 3 alternating rounds after one warm-up each). Once per device.
+pub async fn faster_matmul(ctx: &std::sync::Arc<GpuContext>, size: u32) -> Result<Kernel, String> {
+    let model = matmul_model(256).map_err(|e| e.to_string())?;
+    let program = translate::translate(&model).map_err(|e| e.to_string())?;
+    let tiled = GpuPlan::with_matmul(ctx.clone(), &program, Kernel::Matmul).await?;
+    let subgroup = GpuPlan::with_matmul(ctx.clone(), &program, Kernel::MatmulSubgroup(size)).await?;
+    tiled.time_dispatches(1).await?;
+    subgroup.time_dispatches(1).await?;
+    let (mut t, mut s) = (vec![], vec![]);
+    for _ in 0..3 {
+        t.push(tiled.time_dispatches(1).await?);
+        s.push(subgroup.time_dispatches(1).await?);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[1]
+    };
+    Ok(if median(s) < median(t) { Kernel::MatmulSubgroup(size) } else { Kernel::Matmul })
 }

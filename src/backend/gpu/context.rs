@@ -146,6 +146,8 @@ pub struct GpuContext {
     pub adapter: GpuAdapterInfo,
     pipelines: std::sync::Mutex<std::collections::HashMap<super::kernels::Kernel, wgpu::ComputePipeline>>,
     lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The matrix-product kernel of this device, chosen on first use (`matmul_kernel`).
+    matmul: std::sync::Mutex<Option<super::kernels::Kernel>>,
 }
 
 impl GpuContext {
@@ -154,7 +156,15 @@ impl GpuContext {
         let info = describe(&adapter);
         // Ask for what the adapter can do: big activations need more than the default 128 MiB.
         let limits = adapter.limits();
-        let desc = wgpu::DeviceDescriptor { label: Some("shopfloor"), required_limits: limits, ..Default::default() };
+        // Asked for where offered: timestamp queries serve profiles, subgroups the barrier-free
+        // matmul (wgpu's browser backend offers neither subgroups nor, often, timestamps).
+        let required_features = adapter.features() & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP);
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("shopfloor"),
+            required_limits: limits,
+            required_features,
+            ..Default::default()
+        };
         let (device, queue) = adapter
             .request_device(&desc)
             .await
@@ -164,7 +174,39 @@ impl GpuContext {
         device.set_device_lost_callback(move |_, _| flag.store(true, std::sync::atomic::Ordering::SeqCst));
         // Errors are collected by error scopes where we can act on them; never abort the process.
         device.on_uncaptured_error(std::sync::Arc::new(|e| log_error(&format!("shopfloor: WebGPU error: {e}"))));
-        Ok(GpuContext { device, queue, adapter: info, pipelines: Default::default(), lost })
+        Ok(GpuContext { device, queue, adapter: info, pipelines: Default::default(), lost, matmul: Default::default() })
+    }
+
+    /// The subgroup size `matmul_subgroup.wgsl` can rely on: the device has subgroups and the
+    /// adapter runs every compute shader at one fixed size.
+    pub fn fixed_subgroup_size(&self) -> Option<u32> {
+        let (min, max) = (self.adapter.subgroup_min_size, self.adapter.subgroup_max_size);
+        let usable = self.device.features().contains(wgpu::Features::SUBGROUP)
+            && min == max
+            && (4..=64).contains(&min)
+            && min <= self.device.limits().max_compute_invocations_per_workgroup;
+        usable.then_some(min)
+    }
+
+    /// The matrix-product kernel plans on this device use: the subgroup one where the device can
+    /// run it and it measured faster here than the tiled one (`bench::faster_matmul`), else the
+    /// tiled one. Natively, `SHOPFLOOR_GPU_MATMUL=tiled|subgroup` skips the measurement (tests
+    /// cover both paths that way).
+    pub async fn matmul_kernel(self: &std::sync::Arc<Self>) -> Result<super::kernels::Kernel, String> {
+        use super::kernels::Kernel;
+        if let Some(k) = *self.matmul.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Ok(k);
+        }
+        let kernel = match self.fixed_subgroup_size() {
+            None => Kernel::Matmul,
+            Some(size) => match forced_matmul().as_deref() {
+                Some("tiled") => Kernel::Matmul,
+                Some("subgroup") => Kernel::MatmulSubgroup(size),
+                _ => super::bench::faster_matmul(self, size).await?,
+            },
+        };
+        *self.matmul.lock().unwrap_or_else(|e| e.into_inner()) = Some(kernel);
+        Ok(kernel)
     }
 
     pub fn is_lost(&self) -> bool {
@@ -196,6 +238,16 @@ impl GpuContext {
             })
             .clone()
     }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn forced_matmul() -> Option<String> {
+    std::env::var("SHOPFLOOR_GPU_MATMUL").ok()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn forced_matmul() -> Option<String> {
+    None
 }
 
 fn log_error(msg: &str) {

@@ -10,6 +10,8 @@ pub enum Kernel {
     /// Index-map copy: transpose, slice, concat part, pad, broadcast, upsample (copy.wgsl).
     Copy,
     Matmul,
+    /// The matrix product without workgroup memory, for a fixed subgroup size (its argument).
+    MatmulSubgroup(u32),
     Conv,
     Depthwise,
     Deconv,
@@ -52,6 +54,9 @@ impl Kernel {
             Kernel::Elementwise => include_str!("kernels/elementwise.wgsl"),
             Kernel::Copy => include_str!("kernels/copy.wgsl"),
             Kernel::Matmul => concat!(include_str!("kernels/matmul.wgsl"), include_str!("kernels/epilogue.wgsl")),
+            Kernel::MatmulSubgroup(_) => {
+                concat!(include_str!("kernels/matmul_subgroup.wgsl"), include_str!("kernels/epilogue.wgsl"))
+            }
             Kernel::Conv => concat!(include_str!("kernels/conv.wgsl"), include_str!("kernels/epilogue.wgsl")),
             Kernel::Depthwise => concat!(include_str!("kernels/depthwise.wgsl"), include_str!("kernels/epilogue.wgsl")),
             Kernel::Deconv => include_str!("kernels/deconv.wgsl"),
@@ -68,6 +73,7 @@ impl Kernel {
             Kernel::Pool(m) => vec![("MODE", m as u32 as f64)],
             Kernel::Rows(m) => vec![("MODE", m as u32 as f64)],
             Kernel::Frame(m) => vec![("MODE", m as u32 as f64)],
+            Kernel::MatmulSubgroup(size) => vec![("SG", size as f64)],
             _ => vec![],
         }
     }
@@ -76,7 +82,7 @@ impl Kernel {
     pub fn input_bindings(self) -> usize {
         match self {
             Kernel::Elementwise => 6,
-            Kernel::Matmul | Kernel::Conv | Kernel::Depthwise => 3 + EPILOGUE_OPS,
+            Kernel::Matmul | Kernel::MatmulSubgroup(_) | Kernel::Conv | Kernel::Depthwise => 3 + EPILOGUE_OPS,
             Kernel::Deconv => 3,
             _ => 1,
         }
@@ -87,6 +93,7 @@ impl Kernel {
             Kernel::Pool(m) => format!("pool/{m:?}"),
             Kernel::Rows(m) => format!("rows/{m:?}"),
             Kernel::Frame(m) => format!("frame/{m:?}"),
+            Kernel::MatmulSubgroup(size) => format!("matmul/subgroup{size}"),
             k => format!("{k:?}").to_lowercase(),
         }
     }

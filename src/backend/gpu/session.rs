@@ -10,6 +10,7 @@ use wgpu::util::DeviceExt;
 
 use super::context::GpuContext;
 use super::frame::{FrameBuffers, FrameTransform};
+use super::kernels::Kernel;
 use super::memory;
 use super::program::{Program, Storage};
 
@@ -31,7 +32,21 @@ struct Prepared {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
+    /// For profiles: the kernel family and the tract node.
+    kernel: String,
+    node: String,
 }
+
+/// One dispatch's GPU time in a profiled run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepTime {
+    pub kernel: String,
+    pub node: String,
+    pub ms: f64,
+}
+
+/// Timestamp queries per query set (wgpu's limit), two per dispatch.
+const QUERIES: usize = 4096;
 
 pub struct GpuPlan {
     ctx: Arc<GpuContext>,
@@ -93,10 +108,16 @@ fn buffer_index(
 
 impl GpuPlan {
     pub async fn new(ctx: Arc<GpuContext>, prog: &Program) -> Result<GpuPlan, String> {
+        let matmul = ctx.matmul_kernel().await?;
+        Self::with_matmul(ctx, prog, matmul).await
+    }
+
+    /// The plan with `matmul` (`Kernel::Matmul` or `Kernel::MatmulSubgroup`) for its products.
+    pub async fn with_matmul(ctx: Arc<GpuContext>, prog: &Program, matmul: Kernel) -> Result<GpuPlan, String> {
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let plan = Self::build(&ctx, prog);
+        let plan = Self::build(&ctx, prog, matmul);
         let oom_err = oom.pop().await;
         let err = scope.pop().await;
         if let Some(e) = oom_err {
@@ -108,7 +129,7 @@ impl GpuPlan {
         plan
     }
 
-    fn build(ctx: &Arc<GpuContext>, prog: &Program) -> Result<GpuPlan, String> {
+    fn build(ctx: &Arc<GpuContext>, prog: &Program, matmul: Kernel) -> Result<GpuPlan, String> {
         let device = &ctx.device;
         let max_binding = device.limits().max_storage_buffer_binding_size;
         let placement = memory::plan(prog);
@@ -182,13 +203,19 @@ impl GpuPlan {
         });
         let mut steps = vec![];
         let mut kernels = std::collections::BTreeMap::new();
+        let max_groups = device.limits().max_compute_workgroups_per_dimension;
         for (s, step) in prog.steps.iter().enumerate() {
-            let pipeline = ctx.pipeline(step.kernel);
-            *kernels.entry(step.kernel.name()).or_insert(0) += 1;
+            let (kernel, workgroups) = match (step.kernel, matmul) {
+                (Kernel::Matmul, Kernel::MatmulSubgroup(size)) => subgroup_matmul_grid(&step.params, size, max_groups)
+                    .map_or((step.kernel, step.workgroups), |wg| (matmul, wg)),
+                _ => (step.kernel, step.workgroups),
+            };
+            let pipeline = ctx.pipeline(kernel);
+            *kernels.entry(kernel.name()).or_insert(0) += 1;
             let mut bound: Vec<usize> =
                 step.inputs.iter().map(|&i| buffer_index(prog, slot_base, &placement, &own, i)).collect();
             let first = *bound.first().ok_or_else(|| format!("step {} has no input", step.node))?;
-            bound.resize(step.kernel.input_bindings(), first);
+            bound.resize(kernel.input_bindings(), first);
             let out = buffer_index(prog, slot_base, &placement, &own, step.output);
             let mut entries = vec![
                 wgpu::BindGroupEntry {
@@ -209,7 +236,7 @@ impl GpuPlan {
                 layout: &pipeline.get_bind_group_layout(0),
                 entries: &entries,
             });
-            steps.push(Prepared { pipeline, bind_group, workgroups: step.workgroups });
+            steps.push(Prepared { pipeline, bind_group, workgroups, kernel: kernel.name(), node: step.node.clone() });
         }
         let outputs: Vec<(usize, usize, Vec<usize>)> = prog
             .outputs
@@ -273,6 +300,83 @@ impl GpuPlan {
         super::poll::map_read(device, &self.staging).await?;
         self.staging.unmap();
         Ok(super::poll::now_ms() - t0)
+    }
+
+    /// Runs once with every dispatch in its own pass between two timestamp queries: the GPU time
+    /// of each dispatch, in execution order (the run's outputs are not read back).
+    pub async fn profile(&self, inputs: &[&[f32]]) -> Result<Vec<StepTime>, String> {
+        let (device, queue) = (&self.ctx.device, &self.ctx.queue);
+        if !device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+            return Err(format!(
+                "the adapter {:?} offers no timestamp queries (in Chromium: --enable-dawn-features=allow_unsafe_apis)",
+                self.ctx.adapter.name
+            ));
+        }
+        if self.ctx.is_lost() {
+            return Err("the GPU device was lost".into());
+        }
+        for ((buffer, _), data) in self.inputs.iter().zip(inputs) {
+            if !data.is_empty() {
+                queue.write_buffer(buffer, 0, bytemuck_f32(data));
+            }
+        }
+        // Nanoseconds per tick (1 in browsers).
+        let period = queue.get_timestamp_period() as f64;
+        let mut times = Vec::with_capacity(self.steps.len());
+        for chunk in self.steps.chunks(QUERIES / 2) {
+            let n = chunk.len() as u32 * 2;
+            let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("profile"),
+                ty: wgpu::QueryType::Timestamp,
+                count: n,
+            });
+            let resolved = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("profile"),
+                size: n as u64 * 8,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            let read = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("profile readback"),
+                size: n as u64 * 8,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("profile") });
+            for (i, s) in chunk.iter().enumerate() {
+                let writes = wgpu::ComputePassTimestampWrites {
+                    query_set: &set,
+                    beginning_of_pass_write_index: Some(2 * i as u32),
+                    end_of_pass_write_index: Some(2 * i as u32 + 1),
+                };
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(&s.node),
+                    timestamp_writes: Some(writes),
+                });
+                pass.set_pipeline(&s.pipeline);
+                pass.set_bind_group(0, &s.bind_group, &[]);
+                pass.dispatch_workgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
+            }
+            encoder.resolve_query_set(&set, 0..n, &resolved, 0);
+            encoder.copy_buffer_to_buffer(&resolved, 0, &read, 0, n as u64 * 8);
+            queue.submit([encoder.finish()]);
+            let mapped = super::poll::map_read(device, &read).await;
+            if mapped.is_ok() {
+                let view = read.get_mapped_range(..).map_err(|e| format!("reading the GPU timestamps: {e}"))?;
+                let ticks: Vec<u64> = view.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+                for (s, t) in chunk.iter().zip(ticks.chunks_exact(2)) {
+                    let ms = t[1].saturating_sub(t[0]) as f64 * period / 1e6;
+                    times.push(StepTime { kernel: s.kernel.clone(), node: s.node.clone(), ms });
+                }
+                drop(view);
+                read.unmap();
+            }
+            for b in [&read, &resolved] {
+                b.destroy();
+            }
+            mapped?;
+        }
+        Ok(times)
     }
 
     /// Runs once: `inputs` in model input order, f32, already checked against the shapes.
@@ -376,6 +480,15 @@ impl GpuPlan {
         self.staging.unmap();
         Ok(results)
     }
+}
+
+/// Workgroups of `matmul_subgroup.wgsl` for a matmul step's words (4 rows × 4·size columns
+/// each), or `None` when a dimension would pass the adapter's limit.
+fn subgroup_matmul_grid(params: &[u32], size: u32, max: u32) -> Option<[u32; 3]> {
+    let (m, n) = (params[0], params[1]);
+    let batch = params[12] * params[13] * params[14];
+    let grid = [n.div_ceil(4 * size).max(1), m.div_ceil(4).max(1), batch.max(1)];
+    grid.iter().all(|&g| g <= max).then_some(grid)
 }
 
 fn bytemuck_f32(v: &[f32]) -> &[u8] {

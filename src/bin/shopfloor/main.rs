@@ -23,9 +23,10 @@ commands:
   bench MODEL.onnx [--backend ...] [--runs N] [--warmup N] [--shape ...] [--input ...] [--json]
       min / median / p90 / max latency over N runs (default 20) after the first run and
       --warmup runs (default 3); --json: one JSON line
-  profile MODEL.onnx [--runs N] [--shape ...] [--input ...] [--json]
-      where a CPU run's time goes: milliseconds per run by op (tract's optimised ops), largest
-      first, and the ten slowest nodes
+  profile MODEL.onnx [--backend cpu|webgpu] [--runs N] [--shape ...] [--input ...] [--json]
+      where a run's time goes, largest first, and the ten slowest nodes: on the CPU ms per
+      tract op; with --backend webgpu the GPU's time per kernel family (timestamp queries,
+      one pass per dispatch)
   bench-kernels
       GFLOP/s of the GPU's matmul (1024³, 2048³) and 3x3 conv kernels on this machine's adapter
   classify IMAGE [--top 5] [--model MANIFEST.json] [--backend auto|cpu|webgpu] [--runs N]
@@ -343,13 +344,22 @@ fn bench(a: &Args) -> shopfloor::Result<()> {
 }
 
 fn profile(a: &Args) -> shopfloor::Result<()> {
-    let mut model = load(&Args { backend: BackendChoice::Cpu, ..a.clone() })?;
+    // The GPU's own clock when asked for WebGPU; tract's plan on the CPU otherwise.
+    let gpu = a.backend == BackendChoice::Webgpu;
+    let mut model = load(&Args { backend: if gpu { BackendChoice::Webgpu } else { BackendChoice::Cpu }, ..a.clone() })?;
     let feeds = feeds(a, &model, None)?;
-    model.profile_cpu(feeds.clone())?; // compiles the plan, warms the caches
+    let mut timed = |feeds: HashMap<String, HostTensor>| {
+        if gpu {
+            pollster::block_on(model.profile_gpu(feeds))
+        } else {
+            model.profile_cpu(feeds)
+        }
+    };
+    timed(feeds.clone())?; // compiles the plan, warms the caches
     let mut by_op: HashMap<String, (f64, usize)> = HashMap::new();
     let mut by_node: HashMap<String, (String, f64)> = HashMap::new();
     for _ in 0..a.runs {
-        for t in model.profile_cpu(feeds.clone())? {
+        for t in timed(feeds.clone())? {
             let e = by_op.entry(t.op.clone()).or_default();
             e.0 += t.ms / a.runs as f64;
             e.1 += 1;
@@ -366,14 +376,17 @@ fn profile(a: &Args) -> shopfloor::Result<()> {
         let ops: Vec<_> = ops.iter().map(|(op, ms, n)| serde_json::json!({"op": op, "ms": ms, "nodes": n})).collect();
         let top: Vec<_> =
             nodes.iter().map(|(n, (op, ms))| serde_json::json!({"node": n, "op": op, "ms": ms})).collect();
+        let backend = if gpu { "webgpu" } else { "cpu" };
         println!(
             "{}",
-            serde_json::json!({"model": a.model.display().to_string(), "totalMs": total, "ops": ops, "slowestNodes": top})
+            serde_json::json!({"model": a.model.display().to_string(), "backend": backend, "totalMs": total, "ops": ops, "slowestNodes": top})
         );
         return Ok(());
     }
-    println!("{}: {total:.2} ms per run in nodes (mean of {} runs, CPU)", a.model.display(), a.runs);
-    println!("{:<28} {:>10} {:>7} {:>6}", "op", "ms/run", "share", "nodes");
+    let (what, column) = if gpu { ("GPU time in dispatches", "kernel") } else { ("in nodes", "op") };
+    let on = if gpu { "WebGPU" } else { "CPU" };
+    println!("{}: {total:.2} ms per run {what} (mean of {} runs, {on})", a.model.display(), a.runs);
+    println!("{column:<28} {:>10} {:>7} {:>6}", "ms/run", "share", "nodes");
     for (op, ms, n) in &ops {
         println!("{op:<28} {ms:>10.3} {:>6.1}% {n:>6}", 100.0 * ms / total);
     }
