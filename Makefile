@@ -54,11 +54,12 @@ test-data:
 build-native-tests:
 	+cargo test --all-targets --no-run
 
-# The matmul cases once more per GPU matmul kernel (the full run uses the one measured faster).
+# The matmul and conv cases once more per GPU GEMM kernel pair (the full run uses the pair
+# measured faster here).
 test-native:
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_REQUIRE_MODELS=1 cargo test --all-targets
-	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_MATMUL=tiled cargo test --test gpu_kernels matmul
-	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_MATMUL=subgroup cargo test --test gpu_kernels matmul
+	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=tiled cargo test --test gpu_kernels -- matmul conv
+	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=subgroup cargo test --test gpu_kernels -- matmul conv
 
 test-wasm:
 	bash scripts/test-wasm.sh

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
 
 echo "[build] wasm32 release with $SHOPFLOOR_WASM_TOOLCHAIN"
-"$WASM_CARGO" build --release --lib --no-default-features --target wasm32-unknown-unknown
-WASM="$WASM_TARGET_DIR/wasm32-unknown-unknown/release/shopfloor.wasm"
+"$WASM_CARGO" build --profile wasm-release --lib --no-default-features --target wasm32-unknown-unknown
+WASM="$WASM_TARGET_DIR/wasm32-unknown-unknown/wasm-release/shopfloor.wasm"
 
 rm -rf pkg/wasm
 # No wasm-opt: binaryen's -O3 measurably slows tract's SIMD matmul kernels (see README, "Build");

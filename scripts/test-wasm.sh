@@ -7,8 +7,8 @@ source scripts/wasm-env.sh
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/tests/webdriver.json"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
-# --release: the same profile and feature set as scripts/build.sh, so the dependencies the
+# --profile wasm-release: the same profile and feature set as scripts/build.sh, so the dependencies the
 # package build compiled are reused (a debug build would compile tract a third time), and the
 # tests exercise the optimised code that ships.
-"$WASM_CARGO" test --release --no-default-features --target wasm32-unknown-unknown \
+"$WASM_CARGO" test --profile wasm-release --no-default-features --target wasm32-unknown-unknown \
   --test wasm_node --test wasm_browser "$@"

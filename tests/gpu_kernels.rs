@@ -181,16 +181,18 @@ fn conv_transpose_random() {
     }
 }
 
-/// `make test` runs the matmul cases once per kernel (`SHOPFLOOR_GPU_MATMUL=tiled|subgroup`):
-/// check the plan really uses the one asked for (lavapipe has fixed 8-wide subgroups).
+/// `make test` runs the matmul and conv cases once per GEMM kernel pair
+/// (`SHOPFLOOR_GPU_GEMM=tiled|subgroup`): check the plan really uses the one asked for
+/// (lavapipe has fixed 8-wide subgroups).
 fn assert_matmul_path(what: &str, gpu: &Model) {
-    let Ok(path) = std::env::var("SHOPFLOOR_GPU_MATMUL") else { return };
+    let Ok(path) = std::env::var("SHOPFLOOR_GPU_GEMM") else { return };
     let info = gpu.info();
     let kernels = &info.gpu.as_ref().expect("a WebGPU model reports its plan").kernels;
-    let (tiled, subgroup) = (kernels.contains_key("matmul"), kernels.keys().any(|k| k.starts_with("matmul/subgroup")));
+    let tiled = kernels.contains_key("matmul") || kernels.contains_key("conv");
+    let subgroup = kernels.keys().any(|k| k.contains("/subgroup"));
     match path.as_str() {
-        "tiled" => assert!(!subgroup, "{what}: asked for the tiled matmul, plan has {kernels:?}"),
-        "subgroup" if gpu_expected() => assert!(!tiled, "{what}: asked for the subgroup matmul, plan has {kernels:?}"),
+        "tiled" => assert!(!subgroup, "{what}: asked for the tiled kernels, plan has {kernels:?}"),
+        "subgroup" if gpu_expected() => assert!(!tiled, "{what}: asked for the subgroup kernels, plan has {kernels:?}"),
         _ => {}
     }
 }

@@ -190,7 +190,7 @@ impl GpuContext {
 
     /// The matrix-product kernel plans on this device use: the subgroup one where the device can
     /// run it and it measured faster here than the tiled one (`bench::faster_matmul`), else the
-    /// tiled one. Natively, `SHOPFLOOR_GPU_MATMUL=tiled|subgroup` skips the measurement (tests
+    /// tiled one. Natively, `SHOPFLOOR_GPU_GEMM=tiled|subgroup` skips the measurement (tests
     /// cover both paths that way).
     pub async fn matmul_kernel(self: &std::sync::Arc<Self>) -> Result<super::kernels::Kernel, String> {
         use super::kernels::Kernel;
@@ -242,7 +242,7 @@ impl GpuContext {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn forced_matmul() -> Option<String> {
-    std::env::var("SHOPFLOOR_GPU_MATMUL").ok()
+    std::env::var("SHOPFLOOR_GPU_GEMM").ok()
 }
 
 #[cfg(target_arch = "wasm32")]

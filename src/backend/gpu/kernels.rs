@@ -13,6 +13,8 @@ pub enum Kernel {
     /// The matrix product without workgroup memory, for a fixed subgroup size (its argument).
     MatmulSubgroup(u32),
     Conv,
+    /// The convolution without workgroup memory, for a fixed subgroup size (its argument).
+    ConvSubgroup(u32),
     Depthwise,
     Deconv,
     Pool(PoolMode),
@@ -58,6 +60,9 @@ impl Kernel {
                 concat!(include_str!("kernels/matmul_subgroup.wgsl"), include_str!("kernels/epilogue.wgsl"))
             }
             Kernel::Conv => concat!(include_str!("kernels/conv.wgsl"), include_str!("kernels/epilogue.wgsl")),
+            Kernel::ConvSubgroup(_) => {
+                concat!(include_str!("kernels/conv_subgroup.wgsl"), include_str!("kernels/epilogue.wgsl"))
+            }
             Kernel::Depthwise => concat!(include_str!("kernels/depthwise.wgsl"), include_str!("kernels/epilogue.wgsl")),
             Kernel::Deconv => include_str!("kernels/deconv.wgsl"),
             Kernel::Pool(_) => include_str!("kernels/pool.wgsl"),
@@ -73,7 +78,7 @@ impl Kernel {
             Kernel::Pool(m) => vec![("MODE", m as u32 as f64)],
             Kernel::Rows(m) => vec![("MODE", m as u32 as f64)],
             Kernel::Frame(m) => vec![("MODE", m as u32 as f64)],
-            Kernel::MatmulSubgroup(size) => vec![("SG", size as f64)],
+            Kernel::MatmulSubgroup(size) | Kernel::ConvSubgroup(size) => vec![("SG", size as f64)],
             _ => vec![],
         }
     }
@@ -82,7 +87,9 @@ impl Kernel {
     pub fn input_bindings(self) -> usize {
         match self {
             Kernel::Elementwise => 6,
-            Kernel::Matmul | Kernel::MatmulSubgroup(_) | Kernel::Conv | Kernel::Depthwise => 3 + EPILOGUE_OPS,
+            Kernel::Matmul | Kernel::MatmulSubgroup(_) | Kernel::Conv | Kernel::ConvSubgroup(_) | Kernel::Depthwise => {
+                3 + EPILOGUE_OPS
+            }
             Kernel::Deconv => 3,
             _ => 1,
         }
@@ -94,6 +101,7 @@ impl Kernel {
             Kernel::Rows(m) => format!("rows/{m:?}"),
             Kernel::Frame(m) => format!("frame/{m:?}"),
             Kernel::MatmulSubgroup(size) => format!("matmul/subgroup{size}"),
+            Kernel::ConvSubgroup(size) => format!("conv/subgroup{size}"),
             k => format!("{k:?}").to_lowercase(),
         }
     }

@@ -112,7 +112,8 @@ impl GpuPlan {
         Self::with_matmul(ctx, prog, matmul).await
     }
 
-    /// The plan with `matmul` (`Kernel::Matmul` or `Kernel::MatmulSubgroup`) for its products.
+    /// The plan with `matmul` (`Kernel::Matmul` or `Kernel::MatmulSubgroup`) for its products;
+    /// the subgroup choice takes the subgroup convolution with it.
     pub async fn with_matmul(ctx: Arc<GpuContext>, prog: &Program, matmul: Kernel) -> Result<GpuPlan, String> {
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -205,11 +206,21 @@ impl GpuPlan {
         let mut kernels = std::collections::BTreeMap::new();
         let max_groups = device.limits().max_compute_workgroups_per_dimension;
         for (s, step) in prog.steps.iter().enumerate() {
-            let (kernel, workgroups) = match (step.kernel, matmul) {
-                (Kernel::Matmul, Kernel::MatmulSubgroup(size)) => subgroup_matmul_grid(&step.params, size, max_groups)
-                    .map_or((step.kernel, step.workgroups), |wg| (matmul, wg)),
-                _ => (step.kernel, step.workgroups),
+            // The subgroup GEMMs: matmul 4 rows × 4·size columns per workgroup, conv 4·size
+            // output channels × 4 positions. Past the grid limit a step keeps the tiled kernel.
+            let (m, n) = (step.params[0], step.params[1]);
+            let subgroup = match (step.kernel, matmul) {
+                (Kernel::Matmul, Kernel::MatmulSubgroup(size)) => {
+                    let batch = step.params[12] * step.params[13] * step.params[14];
+                    gemm_grid(m, n, (4, 4 * size), batch, max_groups).map(|wg| (matmul, wg))
+                }
+                (Kernel::Conv, Kernel::MatmulSubgroup(size)) => {
+                    gemm_grid(m, n, (4 * size, 4), step.workgroups[2], max_groups)
+                        .map(|wg| (Kernel::ConvSubgroup(size), wg))
+                }
+                _ => None,
             };
+            let (kernel, workgroups) = subgroup.unwrap_or((step.kernel, step.workgroups));
             let pipeline = ctx.pipeline(kernel);
             *kernels.entry(kernel.name()).or_insert(0) += 1;
             let mut bound: Vec<usize> =
@@ -482,12 +493,10 @@ impl GpuPlan {
     }
 }
 
-/// Workgroups of `matmul_subgroup.wgsl` for a matmul step's words (4 rows × 4·size columns
-/// each), or `None` when a dimension would pass the adapter's limit.
-fn subgroup_matmul_grid(params: &[u32], size: u32, max: u32) -> Option<[u32; 3]> {
-    let (m, n) = (params[0], params[1]);
-    let batch = params[12] * params[13] * params[14];
-    let grid = [n.div_ceil(4 * size).max(1), m.div_ceil(4).max(1), batch.max(1)];
+/// Workgroups covering an M×N product `per` (rows, columns) at a time, `z` deep, or `None` when
+/// a dimension would pass the adapter's limit.
+fn gemm_grid(m: u32, n: u32, per: (u32, u32), z: u32, max: u32) -> Option<[u32; 3]> {
+    let grid = [n.div_ceil(per.1).max(1), m.div_ceil(per.0).max(1), z.max(1)];
     grid.iter().all(|&g| g <= max).then_some(grid)
 }
 

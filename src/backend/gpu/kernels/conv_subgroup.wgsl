@@ -1,0 +1,98 @@
+// Convolution as conv.wgsl's implicit GEMM, for adapters with a fixed subgroup size, without
+// workgroup memory or barriers (see matmul_subgroup.wgsl). A workgroup is one subgroup of SG
+// lanes computing 4·SG output channels × 4 output positions, 4×4 per lane (channels
+// lane + i·SG). The gathered input is the costly operand (index arithmetic, padding), so it is
+// the shared one: each lane gathers one tap of the 4 positions per strip of SG taps and the
+// strip goes round by subgroupShuffle; each (tap, position) is gathered once per 4·SG channels.
+// Same parameter words and epilogue as conv.wgsl.
+
+override SG: u32 = 8u;
+
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+fn gather(g: u32, k: u32, n: u32) -> f32 {
+    let taps = p[5] * p[6];
+    let ci = k / taps;
+    let t = k % taps;
+    let ky = t / p[6];
+    let kx = t % p[6];
+    let pix = p[7] * p[8];
+    let bn = n / pix;
+    let q = n % pix;
+    let oy = q / p[8];
+    let ox = q % p[8];
+    let iy = i32(oy * p[11] + ky * p[13]) - i32(p[15]);
+    let ix = i32(ox * p[12] + kx * p[14]) - i32(p[16]);
+    if (iy < 0 || ix < 0 || u32(iy) >= p[9] || u32(ix) >= p[10]) {
+        return 0.0;
+    }
+    let c = g * p[4] + ci;
+    return x[bn * p[17] + c * p[18] + u32(iy) * p[19] + u32(ix) * p[20]];
+}
+
+@compute @workgroup_size(SG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    let M = p[0];
+    let N = p[1];
+    let K = p[2];
+    let g = wg.z;
+    let w_base = g * M * K;
+    let row0 = wg.y * 4u * SG + lane;
+    let col0 = wg.x * 4u;
+    var acc: array<vec4<f32>, 4>; // [channel i][position j]
+    for (var k0 = 0u; k0 < K; k0 = k0 + SG) {
+        let kb = k0 + lane;
+        var strip = vec4<f32>(0.0);
+        for (var j = 0u; j < 4u; j = j + 1u) {
+            let n = col0 + j;
+            if (n < N && kb < K) {
+                strip[j] = gather(g, kb, n);
+            }
+        }
+        let steps = min(SG, K - k0);
+        for (var kk = 0u; kk < steps; kk = kk + 1u) {
+            let bv = subgroupShuffle(strip, kk);
+            let k = k0 + kk;
+            for (var i = 0u; i < 4u; i = i + 1u) {
+                let m = row0 + i * SG;
+                var wv = 0.0;
+                if (m < M) {
+                    wv = w[w_base + m * K + k];
+                }
+                acc[i] = fma(vec4<f32>(wv), bv, acc[i]);
+            }
+        }
+    }
+    let lo = bitcast<f32>(p[25]);
+    let hi = bitcast<f32>(p[26]);
+    let pix = p[7] * p[8];
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        let m = row0 + i * SG;
+        if (m >= M) {
+            continue;
+        }
+        let oc = g * M + m;
+        var bv = 0.0;
+        if ((p[3] & 1u) != 0u) {
+            bv = bias[oc];
+        }
+        for (var j = 0u; j < 4u; j = j + 1u) {
+            let n = col0 + j;
+            if (n >= N) {
+                continue;
+            }
+            let bn = n / pix;
+            let q = n % pix;
+            let oy = q / p[8];
+            let ox = q % p[8];
+            let at = bn * p[21] + oc * p[22] + oy * p[23] + ox * p[24];
+            var v = acc[i][j] + bv;
+            v = epilogue(at, v);
+            y[at] = clamp(v, lo, hi);
+        }
+    }
+}
