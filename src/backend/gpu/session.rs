@@ -37,6 +37,14 @@ struct Prepared {
     node: String,
 }
 
+impl Prepared {
+    fn record(&self, pass: &mut wgpu::ComputePass) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(self.workgroups[0], self.workgroups[1], self.workgroups[2]);
+    }
+}
+
 /// One dispatch's GPU time in a profiled run.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepTime {
@@ -208,14 +216,13 @@ impl GpuPlan {
         for (s, step) in prog.steps.iter().enumerate() {
             // The subgroup GEMMs: matmul 4 rows × 4·size columns per workgroup, conv 4·size
             // output channels × 4 positions. Past the grid limit a step keeps the tiled kernel.
-            let (m, n) = (step.params[0], step.params[1]);
+            let p = &step.params;
             let subgroup = match (step.kernel, matmul) {
                 (Kernel::Matmul, Kernel::MatmulSubgroup(size)) => {
-                    let batch = step.params[12] * step.params[13] * step.params[14];
-                    gemm_grid(m, n, (4, 4 * size), batch, max_groups).map(|wg| (matmul, wg))
+                    gemm_grid(p[0], p[1], (4, 4 * size), p[12] * p[13] * p[14], max_groups).map(|wg| (matmul, wg))
                 }
                 (Kernel::Conv, Kernel::MatmulSubgroup(size)) => {
-                    gemm_grid(m, n, (4 * size, 4), step.workgroups[2], max_groups)
+                    gemm_grid(p[0], p[1], (4 * size, 4), step.workgroups[2], max_groups)
                         .map(|wg| (Kernel::ConvSubgroup(size), wg))
                 }
                 _ => None,
@@ -300,9 +307,7 @@ impl GpuPlan {
                 .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("bench"), timestamp_writes: None });
             for _ in 0..reps {
                 for s in &self.steps {
-                    pass.set_pipeline(&s.pipeline);
-                    pass.set_bind_group(0, &s.bind_group, &[]);
-                    pass.dispatch_workgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
+                    s.record(&mut pass);
                 }
             }
         }
@@ -323,14 +328,7 @@ impl GpuPlan {
                 self.ctx.adapter.name
             ));
         }
-        if self.ctx.is_lost() {
-            return Err("the GPU device was lost".into());
-        }
-        for ((buffer, _), data) in self.inputs.iter().zip(inputs) {
-            if !data.is_empty() {
-                queue.write_buffer(buffer, 0, bytemuck_f32(data));
-            }
-        }
+        self.write_inputs(inputs)?;
         // Nanoseconds per tick (1 in browsers).
         let period = queue.get_timestamp_period() as f64;
         let mut times = Vec::with_capacity(self.steps.len());
@@ -364,9 +362,7 @@ impl GpuPlan {
                     label: Some(&s.node),
                     timestamp_writes: Some(writes),
                 });
-                pass.set_pipeline(&s.pipeline);
-                pass.set_bind_group(0, &s.bind_group, &[]);
-                pass.dispatch_workgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
+                s.record(&mut pass);
             }
             encoder.resolve_query_set(&set, 0..n, &resolved, 0);
             encoder.copy_buffer_to_buffer(&resolved, 0, &read, 0, n as u64 * 8);
@@ -392,6 +388,12 @@ impl GpuPlan {
 
     /// Runs once: `inputs` in model input order, f32, already checked against the shapes.
     pub async fn run(&self, inputs: &[&[f32]]) -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> {
+        self.write_inputs(inputs)?;
+        self.submit_and_read(|_| {}).await
+    }
+
+    /// Queues the inputs' upload, unless the device is gone.
+    fn write_inputs(&self, inputs: &[&[f32]]) -> Result<(), String> {
         if self.ctx.is_lost() {
             return Err("the GPU device was lost".into());
         }
@@ -400,7 +402,7 @@ impl GpuPlan {
                 self.ctx.queue.write_buffer(buffer, 0, bytemuck_f32(data));
             }
         }
-        self.submit_and_read(|_| {}).await
+        Ok(())
     }
 
     /// Whether `run_frame` can take a frame of `bytes` with `t` (the adapter's binding limit).
@@ -462,9 +464,7 @@ impl GpuPlan {
                 encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("run"), timestamp_writes: None });
             before(&mut pass);
             for s in &self.steps {
-                pass.set_pipeline(&s.pipeline);
-                pass.set_bind_group(0, &s.bind_group, &[]);
-                pass.dispatch_workgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
+                s.record(&mut pass);
             }
         }
         let mut at = 0u64;
