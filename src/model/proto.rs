@@ -55,10 +55,29 @@ fn check_window_attributes(node: &pb::NodeProto) -> Result<()> {
     Ok(())
 }
 
-/// Checks the graph is wired and sized sanely. tract indexes by value name and allocates
-/// declared sizes, so a name that nothing produces or an absurd initializer must stop here.
+/// Checks the graph is wired and sized sanely, sub-graphs (Scan, Loop, If bodies) included.
+/// tract indexes by value name and allocates declared sizes, so a name that nothing produces or
+/// an absurd initializer must stop here.
 pub fn validate(proto: &pb::ModelProto, max_tensor_bytes: u64) -> Result<()> {
     let graph = proto.graph.as_ref().ok_or_else(|| Error::ModelInvalid("the model has no graph".into()))?;
+    if graph.input.is_empty() && graph.initializer.is_empty() && graph.node.is_empty() {
+        return Err(Error::ModelInvalid("the graph is empty".into()));
+    }
+    let mut result = validate_graph(graph, None, max_tensor_bytes);
+    for node in &graph.node {
+        for_each_subgraph(node, &mut |owner, g| {
+            if result.is_ok() {
+                result = validate_graph(g, Some(owner), max_tensor_bytes);
+            }
+        });
+    }
+    result
+}
+
+/// One graph's own checks. `owner` is the node whose attribute holds a sub-graph: a sub-graph may
+/// read values of the enclosing scopes (tract wires them in as extra inputs), but its outputs must
+/// be made inside it, or tract's parser indexes a missing name.
+fn validate_graph(graph: &pb::GraphProto, owner: Option<&pb::NodeProto>, max_tensor_bytes: u64) -> Result<()> {
     let mut known: HashSet<&str> = HashSet::new();
     known.extend(graph.input.iter().map(|i| i.name.as_str()));
     for init in &graph.initializer {
@@ -67,25 +86,45 @@ pub fn validate(proto: &pb::ModelProto, max_tensor_bytes: u64) -> Result<()> {
     }
     for node in &graph.node {
         for attr in &node.attribute {
-            if let Some(t) = &attr.t {
+            for t in attr.t.iter().chain(&attr.tensors) {
                 check_tensor_proto(t, max_tensor_bytes)?;
             }
         }
         check_window_attributes(node)?;
         known.extend(node.output.iter().map(String::as_str));
-    }
-    for out in &graph.output {
-        if !known.contains(out.name.as_str()) {
-            return Err(Error::ModelInvalid(format!(
-                "graph output \"{}\" is not produced by any node, input or initializer: the file is corrupt",
-                out.name
-            )));
+        if owner.is_some() {
+            known.extend(node.input.iter().map(String::as_str));
         }
     }
-    if graph.input.is_empty() && graph.initializer.is_empty() && graph.node.is_empty() {
-        return Err(Error::ModelInvalid("the graph is empty".into()));
+    known.remove("");
+    for out in &graph.output {
+        if !known.contains(out.name.as_str()) {
+            return Err(Error::ModelInvalid(match owner {
+                None => format!(
+                    "graph output \"{}\" is not produced by any node, input or initializer: the file is corrupt",
+                    out.name
+                ),
+                Some(n) => format!(
+                    "the sub-graph of {} node \"{}\" has output \"{}\", which nothing inside it produces: \
+                     the file is corrupt, or returns an outer value directly (make it an Identity node's output)",
+                    n.op_type, n.name, out.name
+                ),
+            }));
+        }
     }
     Ok(())
+}
+
+/// Every sub-graph below `node`, each with the node that holds it, depth first.
+fn for_each_subgraph<'a>(node: &'a pb::NodeProto, f: &mut dyn FnMut(&'a pb::NodeProto, &'a pb::GraphProto)) {
+    for a in &node.attribute {
+        for g in a.g.iter().chain(&a.graphs) {
+            f(node, g);
+            for inner in &g.node {
+                for_each_subgraph(inner, f);
+            }
+        }
+    }
 }
 
 fn check_tensor_proto(t: &pb::TensorProto, max_bytes: u64) -> Result<()> {
