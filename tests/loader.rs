@@ -129,6 +129,49 @@ fn subgraph_output_that_nothing_inside_produces_is_model_invalid() {
     assert!(matches!(last, Some(TensorData::F32(v)) if v == [9.0, 12.0]));
 }
 
+/// QLinearMatMul clamps to its output zero point's range; tract's codegen panics on a zero point
+/// that has none (bool, string: fuzz findings), so those are refused at load. A uint8 one runs.
+#[test]
+fn quantized_matmul_needs_an_integer_zero_point() {
+    let raw = |name: &str, data_type: i32, dims: &[i64], raw_data: Vec<u8>| pb::TensorProto {
+        name: name.into(),
+        data_type,
+        dims: dims.to_vec(),
+        raw_data,
+        ..Default::default()
+    };
+    let qmatmul = |y_zero_point: pb::TensorProto| {
+        model(
+            vec![node("QLinearMatMul", &["a", "s", "z", "b", "s", "z", "s", "yz"], &["y"], vec![])],
+            vec![value_info("a", 2, &[2, 2])],
+            vec![value_info("y", y_zero_point.data_type, &[2, 2])],
+            |g| {
+                g.initializer = vec![
+                    f32_init("s", &[], &[1.0]),
+                    raw("z", 2, &[], vec![0]),
+                    raw("b", 2, &[2, 2], vec![5, 6, 7, 8]),
+                    pb::TensorProto { name: "yz".into(), ..y_zero_point },
+                ]
+            },
+        )
+    };
+    for (what, dt, data) in [("bool", BOOL, vec![0u8]), ("string", 8, vec![])] {
+        let zp =
+            pb::TensorProto { data_type: dt, raw_data: data, string_data: vec![b"0".to_vec()], ..Default::default() };
+        let zp = if dt == 8 { zp } else { pb::TensorProto { string_data: vec![], ..zp } };
+        let (code, msg) = code_of(Model::load(&qmatmul(zp), &LoadOptions::default()));
+        assert_eq!(code, ErrorCode::ModelInvalid, "{what}: {msg}");
+        assert!(msg.contains("zero point"), "{what}: {msg}");
+    }
+    let mut m =
+        Model::load(&qmatmul(raw("yz", 2, &[], vec![0])), &LoadOptions::default()).expect("uint8 zero point loads");
+    let out = m.run(HashMap::from([(
+        "a".to_string(),
+        HostTensor::new(vec![2, 2], TensorData::U8(vec![1, 2, 3, 4])).unwrap(),
+    )]));
+    assert!(matches!(&out.unwrap()[0].1.data, TensorData::U8(v) if v == &[19, 22, 43, 50]));
+}
+
 #[test]
 fn initializer_shorter_than_its_dims_is_model_invalid() {
     let bytes = model(

@@ -119,10 +119,28 @@ impl CpuBackend {
     pub fn decluttered(&self, key: &[(DatumType, Vec<usize>)]) -> Result<TypedModel> {
         crate::model::guard("preparing the graph", || {
             let model = pinned(&self.source, key)?;
-            let typed = model.into_typed().map_err(|e| Error::ModelInvalid(format!("{e:#}")))?;
-            typed.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
+            into_typed(model)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
         })
     }
+}
+
+/// tract's analysis, then what it lets through but its later passes panic on: a quantized matmul
+/// (QLinearMatMul, MatMulInteger) is clamped to its output zero point's range, and a zero point of
+/// a type without one (bool, string: a fuzz finding) panics in codegen.
+pub(crate) fn into_typed(model: InferenceModel) -> Result<TypedModel> {
+    use tract_onnx::tract_core::ops::einsum::EinSum;
+    let typed = model.into_typed().map_err(|e| Error::ModelInvalid(format!("{e:#}")))?;
+    for node in typed.nodes() {
+        let Some(dt) = node.op_as::<EinSum>().and_then(|e| e.q_params) else { continue };
+        use DatumType::*;
+        if !matches!(dt.unquantized(), U8 | U16 | U32 | U64 | I8 | I16 | I32 | I64 | F16 | F32 | F64) {
+            return Err(Error::ModelInvalid(format!(
+                "node \"{}\" is a quantized matmul whose output zero point is {dt:?}: it must be an integer type (uint8 or int8)",
+                node.name
+            )));
+        }
+    }
+    Ok(typed)
 }
 
 fn pinned(source: &InferenceModel, key: &[(DatumType, Vec<usize>)]) -> Result<InferenceModel> {
@@ -143,7 +161,7 @@ fn compile(source: &InferenceModel, key: &[(DatumType, Vec<usize>)]) -> Result<P
             .map_err(|e| Error::Internal(format!("setting input fact: {e:#}")))?;
     }
     let shapes = key.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ");
-    let optimized = model.into_optimized().map_err(|e| Error::InputMismatch {
+    let optimized = into_typed(model)?.into_optimized().map_err(|e| Error::InputMismatch {
         name: "(all inputs)".into(),
         detail: format!("the model cannot run at input shapes {shapes}: {e:#}"),
     })?;

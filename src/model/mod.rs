@@ -295,7 +295,10 @@ impl Model {
             Ok(translate::translate(&typed)
                 .map_err(|u| format!("{u}: no GPU kernel, so the graph stays whole on the CPU")))
         })
-        .map_err(|e| e.to_string())??;
+        .map_err(|e| match e {
+            Error::ModelInvalid(m) => m,
+            e => e.to_string(),
+        })??;
         let ctx = context::shared().await?;
         GpuPlan::new(ctx, &program).await
     }
@@ -638,11 +641,13 @@ fn parse(proto: &pb::ModelProto, onnx: tract_onnx::Onnx, pins: &[(String, Vec<us
 
 fn typed(model: &InferenceModel) -> std::result::Result<TypedModel, String> {
     let m = model.clone();
-    match guard("analysing the model", || Ok(m.into_typed().and_then(|t| t.into_decluttered()))) {
-        Ok(Ok(t)) => Ok(t),
-        Ok(Err(e)) => Err(format!("{e:#}")),
-        Err(e) => Err(e.to_string()),
-    }
+    guard("analysing the model", || {
+        crate::backend::cpu::into_typed(m)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
+    })
+    .map_err(|e| match e {
+        Error::ModelInvalid(m) => m,
+        e => e.to_string(),
+    })
 }
 
 fn describe(model: InferenceModel, typed: Option<TypedModel>, typed_error: Option<String>) -> Analysed {

@@ -207,16 +207,12 @@ pub fn unsupported_ops(proto: &pb::ModelProto, onnx: &tract_onnx::Onnx) -> Vec<(
     out
 }
 
+/// The main graph, then every sub-graph below it.
 fn for_each_graph(g: Option<&pb::GraphProto>, f: &mut dyn FnMut(&pb::GraphProto)) {
     let Some(g) = g else { return };
     f(g);
     for n in &g.node {
-        for a in &n.attribute {
-            for_each_graph(a.g.as_ref(), f);
-            for sub in &a.graphs {
-                for_each_graph(Some(sub), f);
-            }
-        }
+        for_each_subgraph(n, &mut |_, sub| f(sub));
     }
 }
 
