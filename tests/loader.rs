@@ -172,6 +172,27 @@ fn quantized_matmul_needs_an_integer_zero_point() {
     assert!(matches!(&out.unwrap()[0].1.data, TensorData::U8(v) if v == &[19, 22, 43, 50]));
 }
 
+/// A window needs one entry per spatial axis of its input, which only analysis knows: a 2-d
+/// kernel over a 1-d signal made tract index past its padding (a fuzz finding).
+#[test]
+fn window_rank_must_match_the_input() {
+    let pool = |kernel: &[i64]| {
+        model(
+            vec![node("MaxPool", &["x"], &["y"], vec![ints("kernel_shape", kernel)])],
+            vec![value_info("x", F32, &[1, 2, 4])],
+            vec![value_info("y", F32, &[])],
+            |_| {},
+        )
+    };
+    let (code, msg) = code_of(Model::load(&pool(&[2, 2]), &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
+    assert!(msg.contains("2-d window") && msg.contains("rank-3"), "{msg}");
+    let mut m = Model::load(&pool(&[2]), &LoadOptions::default()).expect("a 1-d pool over a 1-d signal loads");
+    let x = HostTensor::new(vec![1, 2, 4], TensorData::F32(vec![1.0, 5.0, 2.0, 3.0, 0.0, -1.0, 4.0, 2.0])).unwrap();
+    let out = m.run(HashMap::from([("x".to_string(), x)])).unwrap();
+    assert!(matches!(&out[0].1.data, TensorData::F32(v) if v == &[5.0, 5.0, 3.0, 0.0, 4.0, 4.0]));
+}
+
 #[test]
 fn initializer_shorter_than_its_dims_is_model_invalid() {
     let bytes = model(

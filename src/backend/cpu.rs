@@ -124,23 +124,63 @@ impl CpuBackend {
     }
 }
 
-/// tract's analysis, then what it lets through but its later passes panic on: a quantized matmul
-/// (QLinearMatMul, MatMulInteger) is clamped to its output zero point's range, and a zero point of
-/// a type without one (bool, string: a fuzz finding) panics in codegen.
+/// tract's analysis, then what it lets through but its later passes panic on (fuzz findings).
 pub(crate) fn into_typed(model: InferenceModel) -> Result<TypedModel> {
-    use tract_onnx::tract_core::ops::einsum::EinSum;
     let typed = model.into_typed().map_err(|e| Error::ModelInvalid(format!("{e:#}")))?;
     for node in typed.nodes() {
-        let Some(dt) = node.op_as::<EinSum>().and_then(|e| e.q_params) else { continue };
-        use DatumType::*;
-        if !matches!(dt.unquantized(), U8 | U16 | U32 | U64 | I8 | I16 | I32 | I64 | F16 | F32 | F64) {
-            return Err(Error::ModelInvalid(format!(
-                "node \"{}\" is a quantized matmul whose output zero point is {dt:?}: it must be an integer type (uint8 or int8)",
-                node.name
-            )));
-        }
+        check_quantized_matmul(node).and_then(|_| check_window(&typed, node))?;
     }
     Ok(typed)
+}
+
+/// A quantized matmul (QLinearMatMul, MatMulInteger) is clamped to its output zero point's
+/// range; a zero point of a type without one (bool, string) panics in codegen.
+fn check_quantized_matmul(node: &TypedNode) -> Result<()> {
+    use tract_onnx::tract_core::ops::einsum::EinSum;
+    use DatumType::*;
+    let Some(dt) = node.op_as::<EinSum>().and_then(|e| e.q_params) else { return Ok(()) };
+    if matches!(dt.unquantized(), U8 | U16 | U32 | U64 | I8 | I16 | I32 | I64 | F16 | F32 | F64) {
+        return Ok(());
+    }
+    Err(Error::ModelInvalid(format!(
+        "node \"{}\" is a quantized matmul whose output zero point is {dt:?}: it must be an integer type (uint8 or int8)",
+        node.name
+    )))
+}
+
+/// A convolution's or pool's window must have one entry per spatial axis of its input: tract
+/// indexes the input's padding by the kernel's axes, so a 2-d kernel over a 1-d signal panics.
+fn check_window(model: &TypedModel, node: &TypedNode) -> Result<()> {
+    use tract_onnx::tract_core::ops::cnn::{Conv, Deconv, MaxPool, PaddingSpec, PoolSpec, SumPool};
+    let spec: &PoolSpec = if let Some(op) = node.op_as::<MaxPool>() {
+        &op.pool_spec
+    } else if let Some(op) = node.op_as::<SumPool>() {
+        &op.pool_spec
+    } else if let Some(op) = node.op_as::<Conv>() {
+        &op.pool_spec
+    } else if let Some(op) = node.op_as::<Deconv>() {
+        &op.pool_spec
+    } else {
+        return Ok(());
+    };
+    let Some(input) = node.inputs.first() else { return Ok(()) };
+    let rank = model.outlet_fact(*input).map_err(|e| Error::Internal(format!("{e:#}")))?.rank();
+    let spatial = rank.checked_sub(1 + spec.data_format.has_n() as usize);
+    let k = spec.kernel_shape.len();
+    let pads = match &spec.padding {
+        PaddingSpec::Explicit(b, a) | PaddingSpec::ExplicitOnnxPool(b, a, _) => [Some(b.len()), Some(a.len())],
+        _ => [None, None],
+    };
+    let lens = [spec.dilations.as_ref().map(|d| d.len()), spec.strides.as_ref().map(|s| s.len())];
+    if spatial == Some(k) && lens.iter().chain(&pads).flatten().all(|&n| n == k) {
+        return Ok(());
+    }
+    Err(Error::ModelInvalid(format!(
+        "node \"{}\" ({}): a {k}-d window (kernel {:?}) over a rank-{rank} input: the kernel, strides, dilations and pads need one entry per spatial axis",
+        node.name,
+        node.op.name(),
+        spec.kernel_shape
+    )))
 }
 
 fn pinned(source: &InferenceModel, key: &[(DatumType, Vec<usize>)]) -> Result<InferenceModel> {
