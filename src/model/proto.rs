@@ -55,6 +55,31 @@ fn check_window_attributes(node: &pb::NodeProto) -> Result<()> {
     Ok(())
 }
 
+/// Transpose's `perm` must be a permutation of 0..n: tract indexes the input's shape by each entry
+/// (a fuzz finding); an n that is not the input's rank is an analysis error tract reports itself.
+fn check_permutation(node: &pb::NodeProto) -> Result<()> {
+    if node.op_type != "Transpose" {
+        return Ok(());
+    }
+    let Some(perm) = node.attribute.iter().find(|a| a.name == "perm").map(|a| a.ints.as_slice()) else {
+        return Ok(());
+    };
+    let mut seen = vec![false; perm.len()];
+    for &p in perm {
+        match usize::try_from(p).ok().and_then(|p| seen.get_mut(p)) {
+            Some(s) if !*s => *s = true,
+            _ => {
+                return Err(Error::ModelInvalid(format!(
+                    "Transpose node \"{}\": perm {perm:?} is not a permutation of 0..{}",
+                    node.name,
+                    perm.len()
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the graph is wired and sized sanely, sub-graphs (Scan, Loop, If bodies) included.
 /// tract indexes by value name and allocates declared sizes, so a name that nothing produces or
 /// an absurd initializer must stop here.
@@ -91,6 +116,7 @@ fn validate_graph(graph: &pb::GraphProto, owner: Option<&pb::NodeProto>, max_ten
             }
         }
         check_window_attributes(node)?;
+        check_permutation(node)?;
         known.extend(node.output.iter().map(String::as_str));
         if owner.is_some() {
             known.extend(node.input.iter().map(String::as_str));
