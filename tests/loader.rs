@@ -193,6 +193,43 @@ fn window_rank_must_match_the_input() {
     assert!(matches!(&out[0].1.data, TensorData::F32(v) if v == &[5.0, 5.0, 3.0, 0.0, 4.0, 4.0]));
 }
 
+/// ConvTranspose's `output_shape` sets the output padding to `output_shape + pads − natural size`;
+/// tract subtracts unsigned, so a shape below the natural one overflowed (a fuzz finding). An
+/// absurd `axis` (LayerNormalization, -3.6e16) made tract loop for ever (another).
+#[test]
+fn conv_transpose_output_shape_and_absurd_axes_are_checked() {
+    let deconv = |output_shape: &[i64]| {
+        model(
+            vec![node(
+                "ConvTranspose",
+                &["x", "w"],
+                &["y"],
+                vec![ints("strides", &[2, 2]), ints("output_shape", output_shape)],
+            )],
+            vec![value_info("x", F32, &[1, 1, 3, 3])],
+            vec![value_info("y", F32, &[])],
+            |g| g.initializer = vec![f32_init("w", &[1, 1, 3, 3], &[1.0; 9])],
+        )
+    };
+    // Natural size: 2 * (3 - 1) + 3 = 7.
+    let (code, msg) = code_of(Model::load(&deconv(&[6, 7]), &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
+    assert!(msg.contains("smaller on axis 0 than the 7"), "{msg}");
+    let mut m = Model::load(&deconv(&[8, 7]), &LoadOptions::default()).expect("output padding of 1 loads");
+    let x = HostTensor::new(vec![1, 1, 3, 3], TensorData::F32(vec![1.0; 9])).unwrap();
+    assert_eq!(m.run(HashMap::from([("x".to_string(), x)])).unwrap()[0].1.dims, vec![1, 1, 8, 7]);
+
+    let norm = model(
+        vec![node("LayerNormalization", &["x", "s"], &["y"], vec![int("axis", -36028797018963971)])],
+        vec![value_info("x", F32, &[2, 3])],
+        vec![value_info("y", F32, &[2, 3])],
+        |g| g.initializer = vec![f32_init("s", &[3], &[1.0; 3])],
+    );
+    let (code, msg) = code_of(Model::load(&norm, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
+    assert!(msg.contains("outside any tensor's rank"), "{msg}");
+}
+
 #[test]
 fn initializer_shorter_than_its_dims_is_model_invalid() {
     let bytes = model(

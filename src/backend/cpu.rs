@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::model::proto::DeconvShape;
 use crate::tensor::{DType, HostTensor};
 
 type Plan = Arc<TypedRunnableModel>;
@@ -48,12 +49,14 @@ impl PlanCache {
 /// Runs a (fixed-up, shape-pinned) inference model on the CPU.
 pub struct CpuBackend {
     source: InferenceModel,
+    deconvs: Vec<DeconvShape>,
     cache: PlanCache,
 }
 
 impl CpuBackend {
-    pub fn new(source: InferenceModel, cache_capacity: usize) -> Self {
-        CpuBackend { source, cache: PlanCache::new(cache_capacity) }
+    /// `deconvs`: the model's ConvTranspose nodes with an `output_shape`, checked at each shape.
+    pub fn new(source: InferenceModel, deconvs: Vec<DeconvShape>, cache_capacity: usize) -> Self {
+        CpuBackend { source, deconvs, cache: PlanCache::new(cache_capacity) }
     }
 
     pub fn cached_plans(&self) -> usize {
@@ -65,7 +68,7 @@ impl CpuBackend {
         if let Some(p) = self.cache.get(key) {
             return Ok(p);
         }
-        let plan = crate::model::guard("compiling the CPU plan", || compile(&self.source, key))?;
+        let plan = crate::model::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, key))?;
         self.cache.put(key.to_vec(), plan.clone());
         Ok(plan)
     }
@@ -119,18 +122,58 @@ impl CpuBackend {
     pub fn decluttered(&self, key: &[(DatumType, Vec<usize>)]) -> Result<TypedModel> {
         crate::model::guard("preparing the graph", || {
             let model = pinned(&self.source, key)?;
-            into_typed(model)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
+            into_typed(model, &self.deconvs)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
         })
     }
 }
 
 /// tract's analysis, then what it lets through but its later passes panic on (fuzz findings).
-pub(crate) fn into_typed(model: InferenceModel) -> Result<TypedModel> {
+pub(crate) fn into_typed(mut model: InferenceModel, deconvs: &[DeconvShape]) -> Result<TypedModel> {
+    if !deconvs.is_empty() {
+        // Errors here are tract's to report, from into_typed below.
+        let _ = model.analyse(false);
+        for d in deconvs {
+            check_deconv_output_shape(&model, d)?;
+        }
+    }
     let typed = model.into_typed().map_err(|e| Error::ModelInvalid(format!("{e:#}")))?;
     for node in typed.nodes() {
         check_quantized_matmul(node).and_then(|_| check_window(&typed, node))?;
     }
     Ok(typed)
+}
+
+/// tract computes a ConvTranspose's output padding as `output_shape + pads − natural size` in
+/// unsigned arithmetic; an `output_shape` below the natural size must be refused first.
+fn check_deconv_output_shape(model: &InferenceModel, d: &DeconvShape) -> Result<()> {
+    use tract_onnx::tract_hir::infer::Factoid;
+    let Ok(node) = model.node_by_name(&d.node) else { return Ok(()) };
+    let dims = |ix: usize| -> Option<Vec<i64>> {
+        let fact = model.outlet_fact(*node.inputs.get(ix)?).ok()?;
+        fact.shape.concretize()?.iter().map(|d| d.to_i64().ok()).collect()
+    };
+    // tract itself refuses an output_shape over an input of unknown size.
+    let (Some(x), Some(w)) = (dims(0), dims(1)) else { return Ok(()) };
+    let n = d.output_shape.len();
+    let bad = |what: String| Err(Error::ModelInvalid(format!("ConvTranspose node \"{}\": {what}", d.node)));
+    if x.len() != n + 2 || w.len() != n + 2 {
+        return bad(format!("output_shape {:?} has {n} entries for a rank-{} input", d.output_shape, x.len()));
+    }
+    for i in 0..n {
+        let at = |v: &[i64], default: i64| v.get(i).copied().unwrap_or(default) as i128;
+        let pads = if d.pads.len() == 2 * n { (d.pads[i] + d.pads[i + n]) as i128 } else { 0 };
+        let (xi, ki) = (x[i + 2] as i128, w[i + 2] as i128);
+        let natural = at(&d.strides, 1) * (xi - 1) + (ki - 1) * at(&d.dilations, 1) + 1;
+        if xi < 1 || ki < 1 || (d.output_shape[i] as i128) + pads < natural {
+            return bad(format!(
+                "output_shape {:?} is smaller on axis {i} than the {} that this input, kernel, strides and pads make: \
+                 remove output_shape and crop with a Slice",
+                d.output_shape,
+                natural - pads
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A quantized matmul (QLinearMatMul, MatMulInteger) is clamped to its output zero point's
@@ -193,15 +236,10 @@ fn pinned(source: &InferenceModel, key: &[(DatumType, Vec<usize>)]) -> Result<In
     Ok(model)
 }
 
-fn compile(source: &InferenceModel, key: &[(DatumType, Vec<usize>)]) -> Result<Plan> {
-    let mut model = source.clone();
-    for (ix, (dt, shape)) in key.iter().enumerate() {
-        model
-            .set_input_fact(ix, InferenceFact::dt_shape(*dt, shape.clone()))
-            .map_err(|e| Error::Internal(format!("setting input fact: {e:#}")))?;
-    }
+fn compile(source: &InferenceModel, deconvs: &[DeconvShape], key: &[(DatumType, Vec<usize>)]) -> Result<Plan> {
+    let model = pinned(source, key)?;
     let shapes = key.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ");
-    let optimized = into_typed(model)?.into_optimized().map_err(|e| Error::InputMismatch {
+    let optimized = into_typed(model, deconvs)?.into_optimized().map_err(|e| Error::InputMismatch {
         name: "(all inputs)".into(),
         detail: format!("the model cannot run at input shapes {shapes}: {e:#}"),
     })?;

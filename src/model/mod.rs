@@ -194,7 +194,8 @@ impl Model {
             proto.opset_import.iter().find(|i| i.domain.is_empty() || i.domain == "ai.onnx").map_or(0, |i| i.version);
         let producer = format!("{} {}", proto.producer_name, proto.producer_version).trim().to_string();
 
-        let analysed = analyse(&proto, &onnx, &opts.input_shapes, &mut fixes)?;
+        let deconvs = proto::deconvs_with_output_shape(&proto)?;
+        let analysed = analyse(&proto, &onnx, &opts.input_shapes, &deconvs, &mut fixes)?;
         let inputs = analysed.inputs;
         let input_dts = analysed.input_dts;
         let all_concrete = inputs.iter().all(IoInfo::is_concrete);
@@ -204,7 +205,7 @@ impl Model {
                 analysed.typed_error.unwrap_or_default()
             )));
         }
-        let mut cpu = CpuBackend::new(analysed.model, opts.plan_cache_size);
+        let mut cpu = CpuBackend::new(analysed.model, deconvs, opts.plan_cache_size);
         let mut static_key = None;
         let plan = if all_concrete {
             let key: Vec<_> = inputs
@@ -589,11 +590,12 @@ fn analyse(
     proto: &pb::ModelProto,
     onnx: &tract_onnx::Onnx,
     pins: &[(String, Vec<usize>)],
+    deconvs: &[proto::DeconvShape],
     fixes: &mut Vec<String>,
 ) -> Result<Analysed> {
     let hints = proto::value_info_count(proto);
     let without = parse(proto, onnx.clone().with_ignore_value_info(true), pins)?;
-    let err = match typed(&without) {
+    let err = match typed(&without, deconvs) {
         Ok(t) => {
             if hints > 0 {
                 fixes.push(format!("value_info: {hints} shape hint(s) ignored, shapes inferred from the inputs"));
@@ -604,7 +606,7 @@ fn analyse(
     };
     if hints > 0 {
         let with = parse(proto, onnx.clone(), pins)?;
-        if let Ok(t) = typed(&with) {
+        if let Ok(t) = typed(&with, deconvs) {
             return Ok(describe(with, Some(t), None));
         }
     }
@@ -639,10 +641,12 @@ fn parse(proto: &pb::ModelProto, onnx: tract_onnx::Onnx, pins: &[(String, Vec<us
     Ok(model)
 }
 
-fn typed(model: &InferenceModel) -> std::result::Result<TypedModel, String> {
+fn typed(model: &InferenceModel, deconvs: &[proto::DeconvShape]) -> std::result::Result<TypedModel, String> {
     let m = model.clone();
     guard("analysing the model", || {
-        crate::backend::cpu::into_typed(m)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
+        crate::backend::cpu::into_typed(m, deconvs)?
+            .into_decluttered()
+            .map_err(|e| Error::ModelInvalid(format!("{e:#}")))
     })
     .map_err(|e| match e {
         Error::ModelInvalid(m) => m,

@@ -80,6 +80,69 @@ fn check_permutation(node: &pb::NodeProto) -> Result<()> {
     Ok(())
 }
 
+/// No tensor has more than a few dozen axes, so an `axis`/`axes` far outside any rank is corrupt;
+/// tract normalises a negative axis by adding the rank, and an absurd one made it loop for ever
+/// (a fuzz finding: LayerNormalization with axis -3.6e16).
+fn check_axes(node: &pb::NodeProto) -> Result<()> {
+    const MAX_RANK: i64 = 1 << 10;
+    for a in node.attribute.iter().filter(|a| a.name == "axis" || a.name == "axes") {
+        if let Some(v) = std::iter::once(a.i).chain(a.ints.iter().copied()).find(|v| v.unsigned_abs() > MAX_RANK as u64)
+        {
+            return Err(Error::ModelInvalid(format!(
+                "{} node \"{}\": {} {v} is outside any tensor's rank",
+                node.op_type, node.name, a.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A ConvTranspose given its `output_shape`: tract derives the output padding from it and the
+/// input's size without checking the difference is not negative (a fuzz finding: an unsigned
+/// subtraction that overflows). The input's size is known only after analysis, so the check is
+/// `backend::cpu::into_typed`'s.
+#[derive(Debug, Clone)]
+pub struct DeconvShape {
+    /// The node's name in tract's graph: its own, else its first output's.
+    pub node: String,
+    pub output_shape: Vec<i64>,
+    pub strides: Vec<i64>,
+    pub dilations: Vec<i64>,
+    pub pads: Vec<i64>,
+}
+
+/// The main graph's ConvTranspose nodes that give an `output_shape`.
+pub fn deconvs_with_output_shape(proto: &pb::ModelProto) -> Result<Vec<DeconvShape>> {
+    let mut out = vec![];
+    for node in proto.graph.iter().flat_map(|g| &g.node).filter(|n| n.op_type == "ConvTranspose") {
+        let attr = |name: &str| node.attribute.iter().find(|a| a.name == name);
+        let ints = |name: &str| attr(name).map(|a| a.ints.clone()).unwrap_or_default();
+        let output_shape = ints("output_shape");
+        if output_shape.is_empty() {
+            continue;
+        }
+        if attr("auto_pad").is_some_and(|a| a.s.starts_with(b"SAME")) {
+            return Err(Error::UnsupportedOp {
+                op: "ConvTranspose".into(),
+                node: node.name.clone(),
+                detail:
+                    "output_shape with auto_pad SAME_UPPER/SAME_LOWER: give explicit pads (or output_padding) instead"
+                        .into(),
+            });
+        }
+        let name =
+            if node.name.is_empty() { node.output.first().cloned().unwrap_or_default() } else { node.name.clone() };
+        out.push(DeconvShape {
+            node: name,
+            output_shape,
+            strides: ints("strides"),
+            dilations: ints("dilations"),
+            pads: ints("pads"),
+        });
+    }
+    Ok(out)
+}
+
 /// Checks the graph is wired and sized sanely, sub-graphs (Scan, Loop, If bodies) included.
 /// tract indexes by value name and allocates declared sizes, so a name that nothing produces or
 /// an absurd initializer must stop here.
@@ -117,6 +180,7 @@ fn validate_graph(graph: &pb::GraphProto, owner: Option<&pb::NodeProto>, max_ten
         }
         check_window_attributes(node)?;
         check_permutation(node)?;
+        check_axes(node)?;
         known.extend(node.output.iter().map(String::as_str));
         if owner.is_some() {
             known.extend(node.input.iter().map(String::as_str));
