@@ -143,6 +143,72 @@ pub fn deconvs_with_output_shape(proto: &pb::ModelProto) -> Result<Vec<DeconvSha
     Ok(out)
 }
 
+/// LSTM / GRU / RNN tensors are `[directions, gates·hidden, ·]` and the like: tract slices them per
+/// direction and gate while it runs and panics where they disagree (a fuzz finding: an input of 2
+/// features against weights for 1). Checked where the shapes are declared (initializers, typed
+/// graph inputs); analysis does not compare them.
+fn check_recurrent_weights(graph: &pb::GraphProto, node: &pb::NodeProto) -> Result<()> {
+    let gates = match node.op_type.as_str() {
+        "LSTM" => 4,
+        "GRU" => 3,
+        "RNN" => 1,
+        _ => return Ok(()),
+    };
+    let attr = |name: &str| node.attribute.iter().find(|a| a.name == name);
+    let dirs = Some(if attr("direction").is_some_and(|a| a.s == b"bidirectional") { 2 } else { 1 });
+    let batch_first = attr("layout").is_some_and(|a| a.i == 1);
+    let dims = |ix: usize| -> Option<Vec<i64>> {
+        let name = node.input.get(ix).filter(|n| !n.is_empty())?;
+        if let Some(t) = graph.initializer.iter().find(|t| &t.name == name) {
+            return Some(t.dims.clone());
+        }
+        let input = graph.input.iter().find(|i| &i.name == name)?;
+        let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_ref()?.value.as_ref() else { return None };
+        let dim = |d: &pb::tensor_shape_proto::Dimension| match d.value {
+            Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) => v,
+            _ => -1, // symbolic: matches anything below
+        };
+        Some(t.shape.as_ref()?.dim.iter().map(dim).collect())
+    };
+    let (x, w, r) = (dims(0), dims(1), dims(2));
+    let known = |v: &Option<Vec<i64>>, i: usize| v.as_ref().and_then(|v| v.get(i).copied()).filter(|&d| d >= 0);
+    let hidden = attr("hidden_size").map(|a| a.i).or(known(&r, 2));
+    let features = known(&w, 2).or(known(&x, 2));
+    let batch = if batch_first { None } else { known(&x, 1) };
+    let gh = hidden.map(|h| h * gates);
+    let mut expected: Vec<(usize, &str, Vec<Option<i64>>)> = vec![
+        (0, "X", vec![None, None, features]),
+        (1, "W", vec![dirs, gh, features]),
+        (2, "R", vec![dirs, gh, hidden]),
+        (3, "B", vec![dirs, gh.map(|g| 2 * g)]),
+    ];
+    if !batch_first {
+        expected.push((5, "initial_h", vec![dirs, batch, hidden]));
+        if gates == 4 {
+            expected.push((6, "initial_c", vec![dirs, batch, hidden]));
+        }
+    }
+    if gates == 4 {
+        expected.push((7, "P", vec![dirs, hidden.map(|h| 3 * h)]));
+    }
+    for (ix, what, want) in expected {
+        let Some(got) = dims(ix) else { continue };
+        let fits = got.len() == want.len() && got.iter().zip(&want).all(|(&g, w)| g < 0 || w.is_none_or(|w| g == w));
+        if !fits {
+            let want: Vec<String> = want.iter().map(|w| w.map_or("?".into(), |w| w.to_string())).collect();
+            return Err(Error::ModelInvalid(format!(
+                "{} node \"{}\": {what} has shape {got:?}, expected [{}] for {} direction(s), {gates} gate(s) \
+                 and the other inputs' sizes",
+                node.op_type,
+                node.name,
+                want.join(", "),
+                dirs.unwrap_or(1)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Checks the graph is wired and sized sanely, sub-graphs (Scan, Loop, If bodies) included.
 /// tract indexes by value name and allocates declared sizes, so a name that nothing produces or
 /// an absurd initializer must stop here.
@@ -181,6 +247,7 @@ fn validate_graph(graph: &pb::GraphProto, owner: Option<&pb::NodeProto>, max_ten
         check_window_attributes(node)?;
         check_permutation(node)?;
         check_axes(node)?;
+        check_recurrent_weights(graph, node)?;
         known.extend(node.output.iter().map(String::as_str));
         if owner.is_some() {
             known.extend(node.input.iter().map(String::as_str));
