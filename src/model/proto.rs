@@ -155,7 +155,8 @@ fn check_recurrent_weights(graph: &pb::GraphProto, node: &pb::NodeProto) -> Resu
         _ => return Ok(()),
     };
     let attr = |name: &str| node.attribute.iter().find(|a| a.name == name);
-    let dirs = Some(if attr("direction").is_some_and(|a| a.s == b"bidirectional") { 2 } else { 1 });
+    let directions = if attr("direction").is_some_and(|a| a.s == b"bidirectional") { 2 } else { 1 };
+    let dirs = Some(directions);
     let batch_first = attr("layout").is_some_and(|a| a.i == 1);
     let dims = |ix: usize| -> Option<Vec<i64>> {
         let name = node.input.get(ix).filter(|n| !n.is_empty())?;
@@ -202,7 +203,7 @@ fn check_recurrent_weights(graph: &pb::GraphProto, node: &pb::NodeProto) -> Resu
                 node.op_type,
                 node.name,
                 want.join(", "),
-                dirs.unwrap_or(1)
+                directions
             )));
         }
     }
