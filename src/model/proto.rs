@@ -143,6 +143,54 @@ pub fn deconvs_with_output_shape(proto: &pb::ModelProto) -> Result<Vec<DeconvSha
     Ok(out)
 }
 
+/// Where the data input's rank is declared, an `axis`/`axes` of an op that indexes that input must
+/// lie in -rank..rank: tract's shape rules unwrap the normalised axis (a fuzz finding: ArgMin with
+/// axis 3 over a rank-2 input).
+fn check_axes_against_rank(graph: &pb::GraphProto, node: &pb::NodeProto) -> Result<()> {
+    let indexes_input = node.op_type.starts_with("Reduce")
+        || matches!(
+            node.op_type.as_str(),
+            "ArgMax"
+                | "ArgMin"
+                | "Softmax"
+                | "LogSoftmax"
+                | "Hardmax"
+                | "Gather"
+                | "GatherElements"
+                | "Split"
+                | "Concat"
+                | "LayerNormalization"
+                | "Squeeze"
+        );
+    if !indexes_input {
+        return Ok(());
+    }
+    let Some(rank) = node.input.first().and_then(|name| declared_rank(graph, name)) else { return Ok(()) };
+    for a in node.attribute.iter().filter(|a| a.name == "axis" || a.name == "axes") {
+        let values = if a.ints.is_empty() { vec![a.i] } else { a.ints.clone() };
+        if let Some(v) = values.into_iter().find(|&v| v < -rank || v >= rank) {
+            return Err(Error::ModelInvalid(format!(
+                "{} node \"{}\": {} {v} is outside the rank-{rank} input's -{rank}..{}",
+                node.op_type,
+                node.name,
+                a.name,
+                rank - 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The rank of an initializer or a graph input whose type says it.
+fn declared_rank(graph: &pb::GraphProto, name: &str) -> Option<i64> {
+    if let Some(t) = graph.initializer.iter().find(|t| t.name == name) {
+        return Some(t.dims.len() as i64);
+    }
+    let input = graph.input.iter().find(|i| i.name == name)?;
+    let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_ref()?.value.as_ref() else { return None };
+    Some(t.shape.as_ref()?.dim.len() as i64)
+}
+
 /// LSTM / GRU / RNN tensors are `[directions, gates·hidden, ·]` and the like: tract slices them per
 /// direction and gate while it runs and panics where they disagree (a fuzz finding: an input of 2
 /// features against weights for 1). Checked where the shapes are declared (initializers, typed
@@ -249,6 +297,7 @@ fn validate_graph(graph: &pb::GraphProto, owner: Option<&pb::NodeProto>, max_ten
         check_permutation(node)?;
         check_axes(node)?;
         check_recurrent_weights(graph, node)?;
+        check_axes_against_rank(graph, node)?;
         known.extend(node.output.iter().map(String::as_str));
         if owner.is_some() {
             known.extend(node.input.iter().map(String::as_str));
