@@ -143,6 +143,32 @@ pub fn deconvs_with_output_shape(proto: &pb::ModelProto) -> Result<Vec<DeconvSha
     Ok(out)
 }
 
+/// Resize before opset 13 has fixed input slots (10: X, scales; 11-12: X, roi, scales[, sizes]) that
+/// tract indexes without checking they are there (a fuzz finding: an opset-12 Resize with 2 inputs).
+fn check_resize_inputs(node: &pb::NodeProto, opset: i64) -> Result<()> {
+    let needed = match (node.op_type.as_str(), opset) {
+        ("Resize", 10) => 2,
+        ("Resize", 11..=12) => 3,
+        _ => return Ok(()),
+    };
+    if node.input.len() >= needed && !node.input[needed - 1].is_empty() {
+        return Ok(());
+    }
+    if node.input.len() > needed {
+        return Err(Error::UnsupportedOp {
+            op: "Resize".into(),
+            node: node.name.clone(),
+            detail: format!(
+                "opset {opset} with sizes and an empty scales: re-export at opset 13 or later, or give scales"
+            ),
+        });
+    }
+    Err(Error::ModelInvalid(format!(
+        "Resize node \"{}\" (opset {opset}) has inputs {:?}: this opset needs {needed}, the last being the scales",
+        node.name, node.input
+    )))
+}
+
 /// Where the data input's rank is declared, an `axis`/`axes` of an op that indexes that input must
 /// lie in -rank..rank: tract's shape rules unwrap the normalised axis (a fuzz finding: ArgMin with
 /// axis 3 over a rank-2 input).
@@ -266,11 +292,13 @@ pub fn validate(proto: &pb::ModelProto, max_tensor_bytes: u64) -> Result<()> {
     if graph.input.is_empty() && graph.initializer.is_empty() && graph.node.is_empty() {
         return Err(Error::ModelInvalid("the graph is empty".into()));
     }
-    let mut result = validate_graph(graph, None, max_tensor_bytes);
+    let opset =
+        proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(0, |o| o.version);
+    let mut result = validate_graph(graph, None, opset, max_tensor_bytes);
     for node in &graph.node {
         for_each_subgraph(node, &mut |owner, g| {
             if result.is_ok() {
-                result = validate_graph(g, Some(owner), max_tensor_bytes);
+                result = validate_graph(g, Some(owner), opset, max_tensor_bytes);
             }
         });
     }
@@ -280,7 +308,12 @@ pub fn validate(proto: &pb::ModelProto, max_tensor_bytes: u64) -> Result<()> {
 /// One graph's own checks. `owner` is the node whose attribute holds a sub-graph: a sub-graph may
 /// read values of the enclosing scopes (tract wires them in as extra inputs), but its outputs must
 /// be made inside it, or tract's parser indexes a missing name.
-fn validate_graph(graph: &pb::GraphProto, owner: Option<&pb::NodeProto>, max_tensor_bytes: u64) -> Result<()> {
+fn validate_graph(
+    graph: &pb::GraphProto,
+    owner: Option<&pb::NodeProto>,
+    opset: i64,
+    max_tensor_bytes: u64,
+) -> Result<()> {
     let mut known: HashSet<&str> = HashSet::new();
     known.extend(graph.input.iter().map(|i| i.name.as_str()));
     for init in &graph.initializer {
@@ -298,6 +331,7 @@ fn validate_graph(graph: &pb::GraphProto, owner: Option<&pb::NodeProto>, max_ten
         check_axes(node)?;
         check_recurrent_weights(graph, node)?;
         check_axes_against_rank(graph, node)?;
+        check_resize_inputs(node, opset)?;
         known.extend(node.output.iter().map(String::as_str));
         if owner.is_some() {
             known.extend(node.input.iter().map(String::as_str));
