@@ -332,6 +332,13 @@ fn validate_graph(
         check_recurrent_weights(graph, node)?;
         check_axes_against_rank(graph, node)?;
         check_resize_inputs(node, opset)?;
+        // Only generators take no input; tract's shape rules index the first one (a fuzz finding:
+        // a MaxPool with none).
+        let generator = matches!(node.op_type.as_str(), "Constant" | "RandomNormal" | "RandomUniform");
+        if !generator && (node.domain.is_empty() || node.domain == "ai.onnx") && node.input.iter().all(String::is_empty)
+        {
+            return Err(Error::ModelInvalid(format!("{} node \"{}\" has no inputs", node.op_type, node.name)));
+        }
         known.extend(node.output.iter().map(String::as_str));
         if owner.is_some() {
             known.extend(node.input.iter().map(String::as_str));
