@@ -163,6 +163,16 @@ test('the main thread stays free: long tasks while classifying 6 frames, main th
       const tasks = [];
       const obs = new PerformanceObserver((l) => tasks.push(...l.getEntries().map((e) => e.duration)));
       obs.observe({ type: 'longtask' });
+      // A heartbeat on the page's thread: its longest gap is the longest time the page could not
+      // respond, whether or not a task crossed the 50 ms long-task line (a fast machine
+      // classifies in less).
+      let last = performance.now();
+      let maxGap = 0;
+      const beat = setInterval(() => {
+        const now = performance.now();
+        maxGap = Math.max(maxGap, now - last);
+        last = now;
+      }, 0);
       const t0 = performance.now();
       // As a render loop does: each frame in its own task.
       for (let i = 0; i < 6; i++) {
@@ -172,16 +182,19 @@ test('the main thread stays free: long tasks while classifying 6 frames, main th
       const wall = performance.now() - t0;
       await new Promise((r) => setTimeout(r, 100));
       obs.disconnect();
+      clearInterval(beat);
       c.free();
-      return { wall, longTasks: tasks.length, blockedMs: tasks.reduce((a, b) => a + b, 0), longest: Math.max(0, ...tasks) };
+      return { wall, maxGap, longTasks: tasks.length, blockedMs: tasks.reduce((a, b) => a + b, 0), longest: Math.max(0, ...tasks) };
     };
     return { main: await measure(false), worker: await measure(true) };
   });
-  const f = (x) => `${x.longTasks} long tasks, ${x.blockedMs.toFixed(0)} ms blocked (longest ${x.longest.toFixed(0)} ms) in ${x.wall.toFixed(0)} ms`;
+  const f = (x) =>
+    `${x.longTasks} long tasks, ${x.blockedMs.toFixed(0)} ms blocked (longest ${x.longest.toFixed(0)} ms), longest unresponsive ${x.maxGap.toFixed(0)} ms, in ${x.wall.toFixed(0)} ms`;
   console.log(`# main thread: ${f(r.main)}; worker: ${f(r.worker)}`);
-  // Each classification on the main thread is itself a long task; in the worker only the
-  // frame copy (a bitmap) is left on the page's thread.
-  assert.ok(r.main.longTasks >= 6, f(r.main));
-  assert.ok(r.worker.blockedMs < r.main.blockedMs / 4, `${f(r.worker)} vs ${f(r.main)}`);
+  // On the main thread each classification holds the page for its whole run; in the worker only
+  // the frame copy (a bitmap) is left on the page's thread. Compared in the same run, not against
+  // a fixed time (a fast machine classifies under the 50 ms long-task line).
+  assert.ok(r.worker.maxGap < r.main.maxGap / 2, `${f(r.worker)} vs ${f(r.main)}`);
+  assert.ok(r.worker.blockedMs <= r.main.blockedMs, `${f(r.worker)} vs ${f(r.main)}`);
   await p.close();
 });
