@@ -190,8 +190,7 @@ impl Model {
         let ops = proto::op_histogram(&proto);
         let parameter_count = proto::parameter_count(&proto);
         let node_count = ops.values().sum();
-        let opset =
-            proto.opset_import.iter().find(|i| i.domain.is_empty() || i.domain == "ai.onnx").map_or(0, |i| i.version);
+        let opset = proto::default_opset(&proto);
         let producer = format!("{} {}", proto.producer_name, proto.producer_version).trim().to_string();
 
         let deconvs = proto::deconvs_with_output_shape(&proto)?;
@@ -296,10 +295,7 @@ impl Model {
             Ok(translate::translate(&typed)
                 .map_err(|u| format!("{u}: no GPU kernel, so the graph stays whole on the CPU")))
         })
-        .map_err(|e| match e {
-            Error::ModelInvalid(m) => m,
-            e => e.to_string(),
-        })??;
+        .map_err(|e| e.to_string())??;
         let ctx = context::shared().await?;
         GpuPlan::new(ctx, &program).await
     }

@@ -80,23 +80,6 @@ fn check_permutation(node: &pb::NodeProto) -> Result<()> {
     Ok(())
 }
 
-/// No tensor has more than a few dozen axes, so an `axis`/`axes` far outside any rank is corrupt;
-/// tract normalises a negative axis by adding the rank, and an absurd one made it loop for ever
-/// (a fuzz finding: LayerNormalization with axis -3.6e16).
-fn check_axes(node: &pb::NodeProto) -> Result<()> {
-    const MAX_RANK: i64 = 1 << 10;
-    for a in node.attribute.iter().filter(|a| a.name == "axis" || a.name == "axes") {
-        if let Some(v) = std::iter::once(a.i).chain(a.ints.iter().copied()).find(|v| v.unsigned_abs() > MAX_RANK as u64)
-        {
-            return Err(Error::ModelInvalid(format!(
-                "{} node \"{}\": {} {v} is outside any tensor's rank",
-                node.op_type, node.name, a.name
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// A ConvTranspose given its `output_shape`: tract derives the output padding from it and the
 /// input's size without checking the difference is not negative (a fuzz finding: an unsigned
 /// subtraction that overflows). The input's size is known only after analysis, so the check is
@@ -143,6 +126,17 @@ pub fn deconvs_with_output_shape(proto: &pb::ModelProto) -> Result<Vec<DeconvSha
     Ok(out)
 }
 
+/// Only generators take no input; tract's shape rules index the first one (a fuzz finding: a
+/// MaxPool with none).
+fn check_has_inputs(node: &pb::NodeProto) -> Result<()> {
+    let generator = matches!(node.op_type.as_str(), "Constant" | "RandomNormal" | "RandomUniform");
+    let standard = node.domain.is_empty() || node.domain == "ai.onnx";
+    if generator || !standard || node.input.iter().any(|i| !i.is_empty()) {
+        return Ok(());
+    }
+    Err(Error::ModelInvalid(format!("{} node \"{}\" has no inputs", node.op_type, node.name)))
+}
+
 /// Resize before opset 13 has fixed input slots (10: X, scales; 11-12: X, roi, scales[, sizes]) that
 /// tract indexes without checking they are there (a fuzz finding: an opset-12 Resize with 2 inputs).
 fn check_resize_inputs(node: &pb::NodeProto, opset: i64) -> Result<()> {
@@ -169,10 +163,13 @@ fn check_resize_inputs(node: &pb::NodeProto, opset: i64) -> Result<()> {
     )))
 }
 
-/// Where the data input's rank is declared, an `axis`/`axes` of an op that indexes that input must
-/// lie in -rank..rank: tract's shape rules unwrap the normalised axis (a fuzz finding: ArgMin with
-/// axis 3 over a rank-2 input).
-fn check_axes_against_rank(graph: &pb::GraphProto, node: &pb::NodeProto) -> Result<()> {
+/// `axis` / `axes` attributes. No tensor has more than a few dozen axes, so one far outside any
+/// rank is corrupt: tract normalises a negative axis by adding the rank, and an absurd one made it
+/// loop for ever (a fuzz finding: LayerNormalization with axis -3.6e16). For ops that index their
+/// data input, where that input's rank is declared, the axis must lie in -rank..rank: tract's shape
+/// rules unwrap the normalised axis (another: ArgMin with axis 3 over a rank-2 input).
+fn check_axes(graph: &pb::GraphProto, node: &pb::NodeProto) -> Result<()> {
+    const MAX_RANK: i64 = 1 << 10;
     let indexes_input = node.op_type.starts_with("Reduce")
         || matches!(
             node.op_type.as_str(),
@@ -188,33 +185,39 @@ fn check_axes_against_rank(graph: &pb::GraphProto, node: &pb::NodeProto) -> Resu
                 | "LayerNormalization"
                 | "Squeeze"
         );
-    if !indexes_input {
-        return Ok(());
-    }
-    let Some(rank) = node.input.first().and_then(|name| declared_rank(graph, name)) else { return Ok(()) };
+    let mut rank = None;
     for a in node.attribute.iter().filter(|a| a.name == "axis" || a.name == "axes") {
         let values = if a.ints.is_empty() { vec![a.i] } else { a.ints.clone() };
-        if let Some(v) = values.into_iter().find(|&v| v < -rank || v >= rank) {
-            return Err(Error::ModelInvalid(format!(
-                "{} node \"{}\": {} {v} is outside the rank-{rank} input's -{rank}..{}",
-                node.op_type,
-                node.name,
-                a.name,
-                rank - 1
-            )));
+        let bad = |why: String| {
+            Err(Error::ModelInvalid(format!("{} node \"{}\": {} {why}", node.op_type, node.name, a.name)))
+        };
+        if let Some(v) = values.iter().find(|v| v.unsigned_abs() > MAX_RANK as u64) {
+            return bad(format!("{v} is outside any tensor's rank"));
+        }
+        if indexes_input && rank.is_none() {
+            rank = node.input.first().and_then(|n| declared_dims(graph, n)).map(|d| d.len() as i64);
+        }
+        if let Some(r) = rank {
+            if let Some(v) = values.iter().find(|&&v| v < -r || v >= r) {
+                return bad(format!("{v} is outside the rank-{r} input's -{r}..{}", r - 1));
+            }
         }
     }
     Ok(())
 }
 
-/// The rank of an initializer or a graph input whose type says it.
-fn declared_rank(graph: &pb::GraphProto, name: &str) -> Option<i64> {
+/// The shape of an initializer, or of a graph input whose type says it (a symbolic dim is -1).
+fn declared_dims(graph: &pb::GraphProto, name: &str) -> Option<Vec<i64>> {
     if let Some(t) = graph.initializer.iter().find(|t| t.name == name) {
-        return Some(t.dims.len() as i64);
+        return Some(t.dims.clone());
     }
     let input = graph.input.iter().find(|i| i.name == name)?;
     let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_ref()?.value.as_ref() else { return None };
-    Some(t.shape.as_ref()?.dim.len() as i64)
+    let dim = |d: &pb::tensor_shape_proto::Dimension| match d.value {
+        Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) => v,
+        _ => -1,
+    };
+    Some(t.shape.as_ref()?.dim.iter().map(dim).collect())
 }
 
 /// LSTM / GRU / RNN tensors are `[directions, gates·hidden, ·]` and the like: tract slices them per
@@ -232,19 +235,8 @@ fn check_recurrent_weights(graph: &pb::GraphProto, node: &pb::NodeProto) -> Resu
     let directions = if attr("direction").is_some_and(|a| a.s == b"bidirectional") { 2 } else { 1 };
     let dirs = Some(directions);
     let batch_first = attr("layout").is_some_and(|a| a.i == 1);
-    let dims = |ix: usize| -> Option<Vec<i64>> {
-        let name = node.input.get(ix).filter(|n| !n.is_empty())?;
-        if let Some(t) = graph.initializer.iter().find(|t| &t.name == name) {
-            return Some(t.dims.clone());
-        }
-        let input = graph.input.iter().find(|i| &i.name == name)?;
-        let Some(pb::type_proto::Value::TensorType(t)) = input.r#type.as_ref()?.value.as_ref() else { return None };
-        let dim = |d: &pb::tensor_shape_proto::Dimension| match d.value {
-            Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) => v,
-            _ => -1, // symbolic: matches anything below
-        };
-        Some(t.shape.as_ref()?.dim.iter().map(dim).collect())
-    };
+    // A symbolic dim (-1) matches anything below.
+    let dims = |ix: usize| node.input.get(ix).filter(|n| !n.is_empty()).and_then(|n| declared_dims(graph, n));
     let (x, w, r) = (dims(0), dims(1), dims(2));
     let known = |v: &Option<Vec<i64>>, i: usize| v.as_ref().and_then(|v| v.get(i).copied()).filter(|&d| d >= 0);
     let hidden = attr("hidden_size").map(|a| a.i).or(known(&r, 2));
@@ -284,6 +276,11 @@ fn check_recurrent_weights(graph: &pb::GraphProto, node: &pb::NodeProto) -> Resu
     Ok(())
 }
 
+/// The version of the default (ai.onnx) operator set the model imports; 0 if none.
+pub fn default_opset(proto: &pb::ModelProto) -> i64 {
+    proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(0, |o| o.version)
+}
+
 /// Checks the graph is wired and sized sanely, sub-graphs (Scan, Loop, If bodies) included.
 /// tract indexes by value name and allocates declared sizes, so a name that nothing produces or
 /// an absurd initializer must stop here.
@@ -292,8 +289,7 @@ pub fn validate(proto: &pb::ModelProto, max_tensor_bytes: u64) -> Result<()> {
     if graph.input.is_empty() && graph.initializer.is_empty() && graph.node.is_empty() {
         return Err(Error::ModelInvalid("the graph is empty".into()));
     }
-    let opset =
-        proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(0, |o| o.version);
+    let opset = default_opset(proto);
     let mut result = validate_graph(graph, None, opset, max_tensor_bytes);
     for node in &graph.node {
         for_each_subgraph(node, &mut |owner, g| {
@@ -328,17 +324,10 @@ fn validate_graph(
         }
         check_window_attributes(node)?;
         check_permutation(node)?;
-        check_axes(node)?;
+        check_axes(graph, node)?;
         check_recurrent_weights(graph, node)?;
-        check_axes_against_rank(graph, node)?;
         check_resize_inputs(node, opset)?;
-        // Only generators take no input; tract's shape rules index the first one (a fuzz finding:
-        // a MaxPool with none).
-        let generator = matches!(node.op_type.as_str(), "Constant" | "RandomNormal" | "RandomUniform");
-        if !generator && (node.domain.is_empty() || node.domain == "ai.onnx") && node.input.iter().all(String::is_empty)
-        {
-            return Err(Error::ModelInvalid(format!("{} node \"{}\" has no inputs", node.op_type, node.name)));
-        }
+        check_has_inputs(node)?;
         known.extend(node.output.iter().map(String::as_str));
         if owner.is_some() {
             known.extend(node.input.iter().map(String::as_str));
