@@ -193,6 +193,27 @@ fn window_rank_must_match_the_input() {
     assert!(matches!(&out[0].1.data, TensorData::F32(v) if v == &[5.0, 5.0, 3.0, 0.0, 4.0, 4.0]));
 }
 
+/// Without `kernel_shape` a Conv's window rank is in its weights: 3 pads for a 2-d window made
+/// tract index past them (a fuzz finding).
+#[test]
+fn conv_pads_are_checked_against_the_weights_rank() {
+    let conv = |pads: &[i64]| {
+        model(
+            vec![node("Conv", &["x", "w"], &["y"], vec![ints("pads", pads)])],
+            vec![value_info("x", F32, &[1, 1, 3, 3])],
+            vec![value_info("y", F32, &[])],
+            |g| g.initializer = vec![f32_init("w", &[1, 1, 3, 3], &[1.0; 9])],
+        )
+    };
+    let (code, msg) = code_of(Model::load(&conv(&[0, 0, 0]), &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
+    assert!(msg.contains("pads has 3 values, a 2-d window (the rank-4 weights) needs 4"), "{msg}");
+    let mut m = Model::load(&conv(&[1, 1, 1, 1]), &LoadOptions::default()).expect("4 pads load");
+    let x = HostTensor::new(vec![1, 1, 3, 3], TensorData::F32(vec![1.0; 9])).unwrap();
+    let out = m.run(HashMap::from([("x".to_string(), x)])).unwrap();
+    assert!(matches!(&out[0].1.data, TensorData::F32(v) if v[..3] == [4.0, 6.0, 4.0] && v[4] == 9.0));
+}
+
 /// ConvTranspose's `output_shape` sets the output padding to `output_shape + pads − natural size`;
 /// tract subtracts unsigned, so a shape below the natural one overflowed (a fuzz finding). An
 /// absurd `axis` (LayerNormalization, -3.6e16) made tract loop for ever (another).

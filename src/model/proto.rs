@@ -27,25 +27,38 @@ pub fn decode(bytes: &[u8]) -> Result<pb::ModelProto> {
 }
 
 /// Conv and pooling windows: tract indexes `pads`, `strides` and `dilations` by spatial axis and
-/// divides by strides, so lengths that disagree with `kernel_shape` or zero/negative values must
-/// stop here (the fuzzer found a pool whose `pads` were shorter than its kernel's rank).
-fn check_window_attributes(node: &pb::NodeProto) -> Result<()> {
+/// divides by strides, so lengths that disagree with the window's rank or zero/negative values
+/// must stop here (fuzz findings: a pool whose `pads` were shorter than its kernel's rank; a Conv
+/// with 3 pads and no `kernel_shape`, its rank only in the weights' declared shape).
+fn check_window_attributes(graph: &pb::GraphProto, node: &pb::NodeProto) -> Result<()> {
     if !matches!(node.op_type.as_str(), "Conv" | "ConvTranspose" | "MaxPool" | "AveragePool" | "LpPool") {
         return Ok(());
     }
     let ints = |name: &str| node.attribute.iter().find(|a| a.name == name).map(|a| a.ints.as_slice());
     let bad = |what: String| Err(Error::ModelInvalid(format!("{} node \"{}\": {what}", node.op_type, node.name)));
-    let Some(kernel) = ints("kernel_shape") else {
-        return Ok(()); // Conv takes it from the weights; tract checks those shapes
-    };
-    let k = kernel.len();
-    if kernel.iter().any(|&v| v < 1) {
+    let kernel = ints("kernel_shape");
+    if let Some(kernel) = kernel.filter(|k| k.iter().any(|&v| v < 1)) {
         return bad(format!("kernel_shape {kernel:?} must be positive"));
     }
+    // The window's rank: kernel_shape's length, else the weights' (Conv) or the input's declared
+    // rank less batch and channels, else whatever `strides`, `dilations` or `pads` imply.
+    let declared = |ix: usize| node.input.get(ix).and_then(|n| declared_dims(graph, n)).map(|d| d.len());
+    let from_tensor = if node.op_type.starts_with("Conv") { declared(1).or(declared(0)) } else { declared(0) };
+    let (k, source) = match (kernel, from_tensor) {
+        (Some(kernel), _) => (Some(kernel.len()), "kernel_shape".to_string()),
+        (None, Some(r)) if r >= 2 => (
+            Some(r - 2),
+            format!("the rank-{r} {}", if node.op_type.starts_with("Conv") { "weights" } else { "input" }),
+        ),
+        _ => (None, String::new()),
+    };
+    let k = k.or(ints("strides").map(<[i64]>::len)).or(ints("dilations").map(<[i64]>::len));
+    let Some(k) = k.or(ints("pads").map(|p| p.len() / 2)) else { return Ok(()) };
+    let source = if source.is_empty() { "the other window attributes".to_string() } else { source };
     for (name, len, min) in [("strides", k, 1), ("dilations", k, 1), ("pads", 2 * k, 0)] {
         if let Some(v) = ints(name) {
             if v.len() != len {
-                return bad(format!("{name} has {} values, the {k}-d kernel needs {len}", v.len()));
+                return bad(format!("{name} has {} values, a {k}-d window ({source}) needs {len}", v.len()));
             }
             if v.iter().any(|&x| x < min || x > 1 << 20) {
                 return bad(format!("{name} {v:?} out of range"));
@@ -297,7 +310,7 @@ fn validate_graph(
                 check_tensor_proto(t, max_tensor_bytes)?;
             }
         }
-        check_window_attributes(node)?;
+        check_window_attributes(graph, node)?;
         check_permutation(node)?;
         check_axes(node)?;
         check_recurrent_weights(graph, node)?;
