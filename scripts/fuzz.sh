@@ -5,7 +5,8 @@
 # (in fuzz/target/fast): a panic, an abort, a hang or running out of memory needs neither to be
 # seen, and tract's optimiser runs ~10x faster without them, which is what makes a million loader
 # executions a matter of minutes; the default build keeps both, for memory errors in unsafe code. Not part of `make test`: it measures, and a finding is fixed and kept
-# as a regression test. Needs a nightly toolchain (for the sanitizer) and cargo-fuzz, installed
+# as a regression test. FUZZ_JOBS=N runs N processes on the same corpus (each with the
+# FUZZ_RUNS budget; their logs in fuzz/fuzz-<i>.log), e.g. one per core. Needs a nightly toolchain (for the sanitizer) and cargo-fuzz, installed
 # from crates.io if missing. Crashes land in fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ RUNS="${FUZZ_RUNS:-}"
 BUILD=()
 [ -n "${FUZZ_FAST:-}" ] && BUILD=(-s none --no-trace-compares --target-dir target/fast)
 TARGETS="${FUZZ_TARGETS:-load_model run_inputs audio image}"
+JOBS="${FUZZ_JOBS:-1}"
 log() { printf '[fuzz] %s\n' "$*"; }
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
@@ -50,7 +52,12 @@ for t in $TARGETS; do
   fi
   # -rss_limit_mb: the loader must refuse big models before allocating, so 2 GiB is a finding.
   # -timeout=5: a single input taking over 5 s is a hang.
-  (cd fuzz && cargo +nightly fuzz run "${BUILD[@]}" "$t" "corpus/$t" -- "${budget[@]}" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 2>&1) \
+  jobs=()
+  [ "$JOBS" -gt 1 ] && { jobs=(-jobs="$JOBS" -workers="$JOBS"); rm -f fuzz/fuzz-*.log; }
+  (cd fuzz && cargo +nightly fuzz run "${BUILD[@]}" "$t" "corpus/$t" -- "${budget[@]}" "${jobs[@]}" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 2>&1) \
     | tee "fuzz/target-fuzz-$t.log" | grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|.*panicked)' || true
+  for f in fuzz/fuzz-*.log; do
+    [ -f "$f" ] && { printf '%s: ' "$f"; grep -E 'stat::number_of_executed_units|SUMMARY|panicked' "$f" | tr '\n' ' '; echo; }
+  done
 done
 log "crashes (if any): $(find fuzz/artifacts -type f 2>/dev/null | wc -l) files under fuzz/artifacts/"
