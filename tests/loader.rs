@@ -214,6 +214,25 @@ fn conv_pads_are_checked_against_the_weights_rank() {
     assert!(matches!(&out[0].1.data, TensorData::F32(v) if v[..3] == [4.0, 6.0, 4.0] && v[4] == 9.0));
 }
 
+/// Counts (block sizes, groups) are checked: tract divided by a SpaceToDepth blocksize of 0 (a
+/// fuzz finding).
+#[test]
+fn counting_attributes_must_be_positive() {
+    let s2d = |b: i64| {
+        model(
+            vec![node("SpaceToDepth", &["x"], &["y"], vec![int("blocksize", b)])],
+            vec![value_info("x", F32, &[1, 1, 2, 2])],
+            vec![value_info("y", F32, &[])],
+            |_| {},
+        )
+    };
+    let (code, msg) = code_of(Model::load(&s2d(0), &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
+    assert!(msg.contains("blocksize is 0, it must be a count from 1 to 65536"), "{msg}");
+    let out = run1(&s2d(2), "x", HostTensor::new(vec![1, 1, 2, 2], TensorData::F32(vec![1.0, 2.0, 3.0, 4.0])).unwrap());
+    assert_eq!(out.unwrap()[0].1.dims, vec![1, 4, 1, 1]);
+}
+
 /// ConvTranspose's `output_shape` sets the output padding to `output_shape + pads − natural size`;
 /// tract subtracts unsigned, so a shape below the natural one overflowed (a fuzz finding). An
 /// absurd `axis` (LayerNormalization, -3.6e16) made tract loop for ever (another).

@@ -68,6 +68,31 @@ fn check_window_attributes(graph: &pb::GraphProto, node: &pb::NodeProto) -> Resu
     Ok(())
 }
 
+/// Integer attributes that count things (block sizes, groups, heads): tract converts them to
+/// `usize` and divides or multiplies shapes by them, so 0 divided by zero and a huge one
+/// overflowed (a fuzz finding: SpaceToDepth with blocksize 0).
+fn check_counts(node: &pb::NodeProto) -> Result<()> {
+    let names: &[&str] = match node.op_type.as_str() {
+        "SpaceToDepth" | "DepthToSpace" => &["blocksize"],
+        "Conv" | "ConvTranspose" | "ConvInteger" | "QLinearConv" => &["group"],
+        "LRN" => &["size"],
+        "LpPool" | "LpNormalization" => &["p"],
+        "GroupNormalization" => &["num_groups"],
+        "MultiHeadAttention" | "GroupQueryAttention" | "Attention" => &["num_heads", "kv_num_heads"],
+        "MatMulNBits" | "GatherBlockQuantized" => &["bits", "block_size"],
+        _ => return Ok(()),
+    };
+    for a in node.attribute.iter().filter(|a| names.contains(&a.name.as_str())) {
+        if !(1..=1 << 16).contains(&a.i) {
+            return Err(Error::ModelInvalid(format!(
+                "{} node \"{}\": {} is {}, it must be a count from 1 to 65536",
+                node.op_type, node.name, a.name, a.i
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Transpose's `perm` must be a permutation of 0..n: tract indexes the input's shape by each entry
 /// (a fuzz finding); an n that is not the input's rank is an analysis error tract reports itself.
 fn check_permutation(node: &pb::NodeProto) -> Result<()> {
@@ -312,6 +337,7 @@ fn validate_graph(
         }
         check_window_attributes(graph, node)?;
         check_permutation(node)?;
+        check_counts(node)?;
         check_axes(node)?;
         check_recurrent_weights(graph, node)?;
         check_resize_inputs(node, opset)?;
