@@ -187,6 +187,17 @@ fn window_rank_must_match_the_input() {
     let (code, msg) = code_of(Model::load(&pool(&[2, 2]), &LoadOptions::default()));
     assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
     assert!(msg.contains("2-d window") && msg.contains("rank-3"), "{msg}");
+    // The same over an intermediate tensor, whose rank only analysis knows (a fuzz finding: a
+    // 1-d window over a rank-4 input panicked in tract's padding arithmetic).
+    let relu_pool = model(
+        vec![node("Relu", &["x"], &["r"], vec![]), node("MaxPool", &["r"], &["y"], vec![ints("kernel_shape", &[2])])],
+        vec![value_info("x", F32, &[1, 1, 4, 4])],
+        vec![value_info("y", F32, &[])],
+        |_| {},
+    );
+    let (code, msg) = code_of(Model::load(&relu_pool, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
+    assert!(msg.contains("a 1-d window over a rank-4 input") && !msg.contains("panicked"), "{msg}");
     let mut m = Model::load(&pool(&[2]), &LoadOptions::default()).expect("a 1-d pool over a 1-d signal loads");
     let x = HostTensor::new(vec![1, 2, 4], TensorData::F32(vec![1.0, 5.0, 2.0, 3.0, 0.0, -1.0, 4.0, 2.0])).unwrap();
     let out = m.run(HashMap::from([("x".to_string(), x)])).unwrap();
@@ -231,6 +242,28 @@ fn counting_attributes_must_be_positive() {
     assert!(msg.contains("blocksize is 0, it must be a count from 1 to 65536"), "{msg}");
     let out = run1(&s2d(2), "x", HostTensor::new(vec![1, 1, 2, 2], TensorData::F32(vec![1.0, 2.0, 3.0, 4.0])).unwrap());
     assert_eq!(out.unwrap()[0].1.dims, vec![1, 4, 1, 1]);
+}
+
+/// Scan's `num_scan_inputs` splits its body's inputs: more than the body has made tract subtract
+/// past zero while parsing (a fuzz finding).
+#[test]
+fn scan_counts_must_fit_its_body() {
+    let body = pb::GraphProto {
+        name: "body".into(),
+        node: vec![node("Identity", &["s"], &["s_out"], vec![])],
+        input: vec![value_info("s", F32, &[2])],
+        output: vec![value_info("s_out", F32, &[2])],
+        ..Default::default()
+    };
+    let scan = model(
+        vec![node("Scan", &["initial", "x"], &["y"], vec![int("num_scan_inputs", 2), graph_attr("body", body)])],
+        vec![value_info("initial", F32, &[2]), value_info("x", F32, &[3, 2])],
+        vec![value_info("y", F32, &[])],
+        |_| {},
+    );
+    let (code, msg) = code_of(Model::load(&scan, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
+    assert!(msg.contains("num_scan_inputs is 2, its body has 1 inputs"), "{msg}");
 }
 
 /// ConvTranspose's `output_shape` sets the output padding to `output_shape + pads − natural size`;

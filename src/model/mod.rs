@@ -1,7 +1,7 @@
 //! bytes → checked, fixed-up ONNX → tract model → backend plan. `Model` is what the JS layer
 //! and the CLI hold.
 
-mod checked_axes;
+mod checked_ops;
 pub mod integrity;
 pub mod proto;
 pub mod signature;
@@ -144,7 +144,7 @@ impl Model {
     /// Loads with a given tract ONNX framework (tests use one with ops removed).
     #[doc(hidden)]
     pub fn load_with(bytes: &[u8], opts: &LoadOptions, mut onnx: tract_onnx::Onnx) -> Result<Model> {
-        checked_axes::install(&mut onnx.op_register);
+        checked_ops::install(&mut onnx.op_register);
         if bytes.len() as u64 > 2 * opts.max_tensor_bytes.max(1 << 20) {
             return Err(Error::ResourceLimit(format!(
                 "the model is {} MiB, over the {} MiB this SDK accepts with maxTensorBytes = {} MiB",

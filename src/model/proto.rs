@@ -93,6 +93,28 @@ fn check_counts(node: &pb::NodeProto) -> Result<()> {
     Ok(())
 }
 
+/// Scan splits its body's inputs into state and scanned ones by `num_scan_inputs`, and its
+/// outputs by the state count; tract subtracts the counts unsigned while parsing (a fuzz finding:
+/// one scan input, a body of none).
+fn check_scan(node: &pb::NodeProto) -> Result<()> {
+    if node.op_type != "Scan" {
+        return Ok(());
+    }
+    let attr = |name: &str| node.attribute.iter().find(|a| a.name == name);
+    let Some(body) = attr("body").and_then(|a| a.g.as_ref()) else { return Ok(()) };
+    let scans = attr("num_scan_inputs").map_or(0, |a| a.i);
+    let bad = |what: String| Err(Error::ModelInvalid(format!("Scan node \"{}\": {what}", node.name)));
+    let body_inputs = body.input.len() as i64;
+    if scans < 1 || scans > body_inputs {
+        return bad(format!("num_scan_inputs is {scans}, its body has {body_inputs} inputs (states, then scanned)"));
+    }
+    let states = body_inputs - scans;
+    if (body.output.len() as i64) < states {
+        return bad(format!("its body returns {} values, fewer than its {states} states", body.output.len()));
+    }
+    Ok(())
+}
+
 /// Transpose's `perm` must be a permutation of 0..n: tract indexes the input's shape by each entry
 /// (a fuzz finding); an n that is not the input's rank is an analysis error tract reports itself.
 fn check_permutation(node: &pb::NodeProto) -> Result<()> {
@@ -204,7 +226,7 @@ fn check_resize_inputs(node: &pb::NodeProto, opset: i64) -> Result<()> {
 /// `axis` / `axes` attributes. No tensor has more than a few dozen axes, so one far outside any
 /// rank is corrupt: tract normalises a negative axis by adding the rank, and an absurd one made it
 /// loop for ever (a fuzz finding: LayerNormalization with axis -3.6e16). Axes against the actual
-/// rank are checked during analysis (`checked_axes`), where every tensor's rank is known.
+/// rank are checked during analysis (`checked_ops`), where every tensor's rank is known.
 fn check_axes(node: &pb::NodeProto) -> Result<()> {
     const MAX_RANK: i64 = 1 << 10;
     for a in node.attribute.iter().filter(|a| a.name == "axis" || a.name == "axes") {
@@ -338,6 +360,7 @@ fn validate_graph(
         check_window_attributes(graph, node)?;
         check_permutation(node)?;
         check_counts(node)?;
+        check_scan(node)?;
         check_axes(node)?;
         check_recurrent_weights(graph, node)?;
         check_resize_inputs(node, opset)?;
