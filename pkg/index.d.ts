@@ -324,7 +324,7 @@ export interface PipelineOptions {
   worker?: boolean;
   /** The URL of a `manifest.json`, or the manifest itself (with `baseUrl`). Model files are fetched relative to it and checked against its sha256. */
   model: string | URL | Manifest;
-  /** As for `Model.load`. The text reader's models take any frame size, so it runs on the CPU (`"webgpu"` rejects with `BACKEND_UNAVAILABLE`). */
+  /** As for `Model.load`. For `TextReader`, `"webgpu"` runs every model on the GPU at fixed shapes (see `TextReaderOptions.fixedSide`); `"auto"` keeps its lines on the CPU. */
   backend?: 'auto' | 'cpu' | 'webgpu';
   maxTensorBytes?: number;
   planCacheSize?: number;
@@ -425,10 +425,25 @@ export interface TextLine {
   rotated: boolean;
 }
 
-/** Text reading (PP-OCRv4): DB boxes, upright crops, 0°/180° classifier, CTC decoding. Lines top to bottom. */
+export interface TextReaderOptions extends PipelineOptions {
+  /**
+   * Letterbox every frame into one `fixedSide × fixedSide` detector input (32..4096, rounded up
+   * to a multiple of 32) instead of a size that follows the frame's. A GPU plan has one shape,
+   * so on `"webgpu"` it defaults to the manifest's `limitSide` (960): set it to the camera's
+   * longer side to neither shrink nor enlarge frames. Out of range: `INVALID_ARGUMENT`.
+   */
+  fixedSide?: number;
+}
+
+/**
+ * Text reading (PP-OCRv4): DB boxes, upright crops, 0°/180° classifier, CTC decoding. Lines top
+ * to bottom. On `"webgpu"` the detector runs at `fixedSide`², and lines are read by one
+ * recogniser model per width bucket (320, 480, 640, 960, 1280, 1600 pixels), each loaded the
+ * first time a line needs it.
+ */
 export class TextReader extends Pipeline {
-  static create(options: PipelineOptions & InWorker): Promise<Remote<TextReader>>;
-  static create(options: PipelineOptions): Promise<TextReader>;
+  static create(options: TextReaderOptions & InWorker): Promise<Remote<TextReader>>;
+  static create(options: TextReaderOptions): Promise<TextReader>;
   read(source: FrameSource): Promise<TextLine[]>;
 }
 

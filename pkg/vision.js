@@ -81,7 +81,13 @@ async function create(Kind, wasmName, options) {
   }
   if (options.worker) return createRemote(kind, options);
   const glue = await init();
-  const { json, files } = await loadManifest(options.model, options);
+  let { json, files } = await loadManifest(options.model, options);
+  if (options.fixedSide !== undefined) {
+    if (wasmName !== 'WasmTextReader') throw new ShopfloorError('INVALID_ARGUMENT', `fixedSide is a TextReader option, not one of ${kind}`);
+    if (!Number.isInteger(options.fixedSide)) throw new ShopfloorError('INVALID_ARGUMENT', `fixedSide must be a whole number of pixels (32..4096), got ${options.fixedSide}`);
+    const m = JSON.parse(json);
+    json = JSON.stringify({ ...m, detection: { ...m.detection, fixedSide: options.fixedSide } });
+  }
   const Wasm = glue[wasmName];
   const inner = await callAsync(() => (wasmName === 'WasmTextReader' ? Wasm.create(json, files, wasmOptions(options)) : Wasm.create(json, files[0], wasmOptions(options))));
   return new Kind(inner, JSON.parse(json));

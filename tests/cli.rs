@@ -169,9 +169,21 @@ fn vision_commands_print_one_json_document() {
     let (code, _, err) = shopfloor(&["classify", coffee.to_str().unwrap(), "--model", manifest.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("face-detection") && err.contains("classification"), "{err}");
-    let (code, _, err) = shopfloor(&["read-text", page.to_str().unwrap(), "--backend", "webgpu"]);
-    assert_eq!(code, 1);
-    assert!(err.starts_with("BACKEND_UNAVAILABLE"), "{err}");
+    // On WebGPU the detector needs one input size: page.png (384×191) letterboxed into 384².
+    let args = ["read-text", page.to_str().unwrap(), "--backend", "webgpu", "--side", "384"];
+    if common::gpu_expected() {
+        let t = json(&args);
+        assert_eq!(t["backend"], "webgpu");
+        assert_eq!(t["lines"][0]["text"], "Region-based segmentation");
+    } else {
+        let (code, _, err) = shopfloor(&args);
+        if code != 0 {
+            assert!(err.starts_with("BACKEND_UNAVAILABLE"), "{err}");
+        }
+    }
+    let (code, _, err) = shopfloor(&["read-text", page.to_str().unwrap(), "--side", "abc"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--side takes"), "{err}");
 }
 
 #[test]

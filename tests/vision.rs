@@ -340,3 +340,56 @@ fn webgpu_faces_agree_with_the_cpu() {
     assert!((g[0].score - c[0].score).abs() < 1e-3);
     assert_eq!(gpu.model().info().backend, shopfloor::BackendKind::Webgpu, "{}", gpu.model().info().backend_reason);
 }
+
+/// PP-OCR on WebGPU: the detector at one letterboxed size, a recogniser model per line-width
+/// bucket, the orientation model at its size, all on the GPU, reading what the CPU reads with
+/// the same detector size (the CPU's own default size follows the frame's).
+#[test]
+fn webgpu_text_reading_agrees_with_the_cpu() {
+    let (Some((Manifest::TextReading(mut m), dir)), Some(img)) = (manifest("ppocr"), image("images/page.png")) else {
+        return;
+    };
+    let files: Vec<Vec<u8>> = [&m.models.detector, &m.models.recognizer]
+        .into_iter()
+        .chain(&m.models.orientation)
+        .map(|r| std::fs::read(dir.join(&r.file)).unwrap())
+        .collect();
+    m.detection.fixed_side = Some(10);
+    let e = pollster::block_on(load::text_reader(m.clone(), &files, &cpu())).err().unwrap();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("fixedSide 10"), "{e}");
+    if !common::gpu_expected() {
+        return;
+    }
+    // page.png is 384×191: one 384² detector input, letterboxed.
+    m.detection.fixed_side = Some(384);
+    let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
+    let mut gpu = pollster::block_on(load::text_reader(m.clone(), &files, &opts)).unwrap();
+    let mut cpu_r = pollster::block_on(load::text_reader(m, &files, &cpu())).unwrap();
+    let t0 = Instant::now();
+    let g = pollster::block_on(gpu.read(&img)).unwrap();
+    let gpu_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let c = pollster::block_on(cpu_r.read(&img)).unwrap();
+    let infos: Vec<_> = gpu.models().iter().map(|m| m.info()).collect();
+    println!(
+        "page.png on WebGPU: {} lines in {gpu_ms:.0} ms, {} models: {:?}",
+        g.len(),
+        infos.len(),
+        gpu.models().iter().map(|m| (m.info().backend, m.inputs()[0].shape.clone())).collect::<Vec<_>>()
+    );
+    for i in &infos {
+        assert_eq!(i.backend, shopfloor::BackendKind::Webgpu, "{}", i.backend_reason);
+    }
+    // Detector, orientation, and recognisers for more than one width: the lines differ in length.
+    assert!(infos.len() >= 4, "{infos:?}");
+    assert_eq!(g.len(), c.len(), "{g:#?}\n{c:#?}");
+    assert_eq!(g[0].text, "Region-based segmentation");
+    for (a, b) in g.iter().zip(&c) {
+        assert_eq!(a.text, b.text);
+        assert_eq!(a.rotated, b.rotated);
+        assert!((a.confidence - b.confidence).abs() < 1e-3, "{a:?} vs {b:?}");
+        for (p, q) in a.corners.iter().zip(&b.corners) {
+            assert!((p[0] - q[0]).abs() <= 1.0 && (p[1] - q[1]).abs() <= 1.0, "{a:?} vs {b:?}");
+        }
+    }
+}

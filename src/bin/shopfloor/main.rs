@@ -33,8 +33,9 @@ commands:
       ImageNet labels (EfficientNet-Lite0 by default) as JSON: label, score, classIndex
   faces IMAGE [--model MANIFEST.json] [--backend ...]
       face boxes and 6 landmarks in image pixels (BlazeFace by default)
-  read-text IMAGE [--model MANIFEST.json] [--backend auto|cpu]
-      text lines with corner points, text and per-character confidence (PP-OCRv4 by default)
+  read-text IMAGE [--model MANIFEST.json] [--backend auto|cpu|webgpu] [--side N]
+      text lines with corner points, text and per-character confidence (PP-OCRv4 by default);
+      --side N letterboxes the image into one N×N detector input (webgpu: default 960)
   (classify, faces, read-text: --runs N repeats the pipeline; latencyMs gives the first and median)
   commands AUDIO.wav [--enrolled FILE.json ...] [--model MANIFEST.json] [--backend cpu|webgpu]
                      [--threshold T] [--chunk SAMPLES]

@@ -15,11 +15,14 @@ pub struct VisionArgs {
     backend: BackendChoice,
     top: usize,
     runs: usize,
+    /// read-text: the detector's fixed input side.
+    side: Option<usize>,
 }
 
 pub fn parse(args: &[String]) -> Result<VisionArgs> {
     let bad = |m: String| Error::InvalidArgument(m);
-    let mut a = VisionArgs { image: PathBuf::new(), manifest: None, backend: BackendChoice::Auto, top: 5, runs: 1 };
+    let mut a =
+        VisionArgs { image: PathBuf::new(), manifest: None, backend: BackendChoice::Auto, top: 5, runs: 1, side: None };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().cloned().ok_or_else(|| bad(format!("{arg} needs a value")));
@@ -39,6 +42,9 @@ pub fn parse(args: &[String]) -> Result<VisionArgs> {
                     .ok()
                     .filter(|&n| n > 0)
                     .ok_or_else(|| bad("--top takes a positive integer".into()))?
+            }
+            "--side" => {
+                a.side = Some(value()?.parse().map_err(|_| bad("--side takes the detector's side in pixels".into()))?)
             }
             s if s.starts_with("--") => return Err(bad(format!("unknown option {s}"))),
             s if a.image.as_os_str().is_empty() => a.image = s.into(),
@@ -153,7 +159,10 @@ pub fn faces(a: &VisionArgs) -> Result<()> {
 
 pub fn read_text(a: &VisionArgs) -> Result<()> {
     let (m, dir) = manifest(&manifest_path(a, "ppocr"))?;
-    let Manifest::TextReading(m) = m else { return m.expect_task("text-reading") };
+    let Manifest::TextReading(mut m) = m else { return m.expect_task("text-reading") };
+    if a.side.is_some() {
+        m.detection.fixed_side = a.side;
+    }
     let files = m.models.detector.file.clone();
     let mut bytes = vec![read(&dir.join(files))?, read(&dir.join(&m.models.recognizer.file))?];
     if let Some(o) = &m.models.orientation {

@@ -23,6 +23,10 @@ pub struct DbParams {
     pub limit_type: LimitType,
     pub limit_side: usize,
     pub dilate: bool,
+    /// When set, every frame is letterboxed into one `fixedSide × fixedSide` detector input
+    /// instead of a size that follows the frame's: one shape, which the WebGPU backend needs (it
+    /// defaults to `limitSide` there) and which lets the CPU keep a single plan.
+    pub fixed_side: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +47,7 @@ impl Default for DbParams {
             limit_type: LimitType::Max,
             limit_side: 960,
             dilate: true,
+            fixed_side: None,
         }
     }
 }
@@ -51,6 +56,9 @@ impl DbParams {
     /// The detector's input size for a `w × h` frame: scaled by the limit rule, each side a
     /// multiple of 32 (the network's total stride).
     pub fn input_size(&self, w: usize, h: usize) -> (usize, usize) {
+        if let Some(side) = self.fixed_side {
+            return (side, side);
+        }
         let (short, long) = (w.min(h) as f32, w.max(h) as f32);
         let ratio = match self.limit_type {
             LimitType::Max if long > self.limit_side as f32 => self.limit_side as f32 / long,
@@ -60,6 +68,16 @@ impl DbParams {
         let round32 = |v: f32| (((v * ratio) / 32.0).round() as usize * 32).clamp(32, 4096);
         (round32(w as f32), round32(h as f32))
     }
+}
+
+/// The fixed side rounded to the network's stride, or why it cannot be used.
+pub fn round_side(side: usize) -> crate::Result<usize> {
+    if !(32..=4096).contains(&side) {
+        return Err(crate::Error::InvalidArgument(format!(
+            "the text detector's fixedSide {side} is out of range: use 32..4096 pixels (a multiple of 32)"
+        )));
+    }
+    Ok(side.div_ceil(32) * 32)
 }
 
 /// Text regions in detector pixels with their scores, unordered.

@@ -7,16 +7,19 @@ mod db;
 pub mod geometry;
 
 pub use ctc::{ctc_greedy, CharScore};
-pub use db::{boxes_from_map, DbParams, LimitType};
+pub use db::{boxes_from_map, round_side, DbParams, LimitType};
+
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::image::{warp_affine, RgbaImage};
 use super::manifest::{ModelRef, TextManifest};
 use super::preprocess::{Fit, InputSpec};
-use super::run::{forward, input_name, take};
+use super::run::{forward, forward_frame, input_name, take};
 use crate::model::proto;
-use crate::{Error, HostTensor, Model, Result};
+use crate::{BackendChoice, Error, HostTensor, LoadOptions, Model, Result};
 use geometry::Pt;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,16 +72,80 @@ pub struct TextLine {
 
 pub struct TextReader {
     det: Model,
-    rec: Model,
+    rec: Recognizer,
     cls: Option<Model>,
     manifest: TextManifest,
     names: [String; 3],
     charset: Vec<String>,
 }
 
+/// The recogniser: on the CPU one model reads any line width (a plan per width bucket, cached);
+/// a GPU plan has one shape, so on WebGPU there is one model per width bucket, each loaded the
+/// first time a line needs that width (the bytes stay in memory for it).
+pub enum Recognizer {
+    AnyWidth(Box<Model>),
+    PerWidth { bytes: Vec<u8>, opts: LoadOptions, input: String, height: usize, models: BTreeMap<usize, Model> },
+}
+
+impl Recognizer {
+    /// A WebGPU recogniser whose first model (at `width`) is `model`.
+    pub fn per_width(
+        bytes: Vec<u8>,
+        opts: LoadOptions,
+        input: String,
+        height: usize,
+        width: usize,
+        model: Model,
+    ) -> Self {
+        // The bytes were checked against the manifest's hash by the first load.
+        let opts = LoadOptions { sha256: None, ..opts };
+        Recognizer::PerWidth { bytes, opts, input, height, models: BTreeMap::from([(width, model)]) }
+    }
+
+    fn any(&self) -> Result<&Model> {
+        match self {
+            Recognizer::AnyWidth(m) => Ok(m),
+            Recognizer::PerWidth { models, .. } => {
+                models.values().next().ok_or_else(|| Error::InvalidArgument("the recogniser has no model".into()))
+            }
+        }
+    }
+
+    async fn for_width(&mut self, width: usize) -> Result<&mut Model> {
+        match self {
+            Recognizer::AnyWidth(m) => Ok(m),
+            Recognizer::PerWidth { bytes, opts, input, height, models } => match models.entry(width) {
+                Entry::Occupied(e) => Ok(e.into_mut()),
+                Entry::Vacant(e) => {
+                    let pinned = |backend| LoadOptions {
+                        backend,
+                        input_shapes: vec![(input.clone(), vec![1, 3, *height, width])],
+                        ..opts.clone()
+                    };
+                    // A device that has gone away since the reader was made: the new width is
+                    // read on the CPU, like the models already loaded after a device loss.
+                    let m = match Model::load_async(bytes, &pinned(opts.backend)).await {
+                        Err(Error::BackendUnavailable { .. }) => {
+                            Model::load_async(bytes, &pinned(BackendChoice::Cpu)).await?
+                        }
+                        r => r?,
+                    };
+                    Ok(e.insert(m))
+                }
+            },
+        }
+    }
+}
+
 impl TextReader {
     /// `rec_bytes` are the recogniser's bytes (its character list may live in its metadata).
-    pub fn new(det: Model, rec: Model, cls: Option<Model>, manifest: TextManifest, rec_bytes: &[u8]) -> Result<Self> {
+    pub fn new(
+        det: Model,
+        rec: Recognizer,
+        cls: Option<Model>,
+        manifest: TextManifest,
+        rec_bytes: &[u8],
+    ) -> Result<Self> {
         for m in
             [&manifest.models.detector, &manifest.models.recognizer].into_iter().chain(&manifest.models.orientation)
         {
@@ -105,7 +172,7 @@ impl TextReader {
         charset.push(" ".into()); // PP-OCR's `use_space_char`
         let names = [
             input_name(&det, &manifest.models.detector.input.name)?,
-            input_name(&rec, &manifest.models.recognizer.input.name)?,
+            input_name(rec.any()?, &manifest.models.recognizer.input.name)?,
             match (&cls, &manifest.models.orientation) {
                 (Some(c), Some(m)) => input_name(c, &m.input.name)?,
                 _ => String::new(),
@@ -115,7 +182,11 @@ impl TextReader {
     }
 
     pub fn models(&self) -> Vec<&Model> {
-        let mut v = vec![&self.det, &self.rec];
+        let mut v = vec![&self.det];
+        match &self.rec {
+            Recognizer::AnyWidth(m) => v.push(m),
+            Recognizer::PerWidth { models, .. } => v.extend(models.values()),
+        }
         v.extend(self.cls.as_ref());
         v
     }
@@ -140,9 +211,11 @@ impl TextReader {
     pub async fn detect(&mut self, img: &RgbaImage) -> Result<Vec<[Pt; 4]>> {
         let p = self.manifest.detection.clone();
         let (w, h) = p.input_size(img.width, img.height);
-        let spec = InputSpec { width: w, height: h, fit: Fit::Stretch, ..self.manifest.models.detector.input.clone() };
-        let (tensor, to_source) = spec.apply(img)?;
-        let mut outs = forward(&mut self.det, &self.names[0], tensor).await?;
+        // A fixed side keeps the frame's aspect ratio (padding the rest); otherwise the size
+        // already follows the frame's.
+        let fit = if p.fixed_side.is_some() { Fit::Letterbox } else { Fit::Stretch };
+        let spec = InputSpec { width: w, height: h, fit, ..self.manifest.models.detector.input.clone() };
+        let (mut outs, to_source) = forward_frame(&mut self.det, &self.names[0], &spec, img).await?;
         let (dims, prob) = outs
             .drain()
             .next()
@@ -218,8 +291,9 @@ impl TextReader {
             WIDTH_BUCKETS.iter().map(|m| m * r.min_width / 2).find(|&b| b >= want).unwrap_or(want.max(r.min_width));
         let t =
             line_tensor(img, origin, ex, ey, cw, ch, &spec, bucket.max(r.min_width).min(r.max_width.max(r.min_width)))?;
-        let mut outs = forward(&mut self.rec, &self.names[1], t).await?;
-        let name = self.rec.outputs()[0].name.clone();
+        let rec = self.rec.for_width(t.dims[3]).await?;
+        let mut outs = forward(rec, &self.names[1], t).await?;
+        let name = rec.outputs()[0].name.clone();
         let (dims, probs) = take(&mut outs, &name)?;
         let classes = *dims.last().unwrap_or(&0);
         if classes != self.charset.len() {
