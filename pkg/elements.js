@@ -132,8 +132,10 @@ export class ShopfloorCamera extends Base {
         if (!this.#pipeline) {
           this.status(`Loading the ${this.task} model…`);
           const Make = TASKS[this.task];
-          // PP-OCR's models take any frame size: text reading runs on the CPU.
-          this.#pipeline = Make.create({ model: this.getAttribute('model'), backend: this.task === 'text' ? 'cpu' : this.backend, worker: this.inWorker });
+          const options = { model: this.getAttribute('model'), backend: this.backend, worker: this.inWorker };
+          // On WebGPU the text detector takes one input size: the camera's longer side.
+          if (this.task === 'text' && this.backend === 'webgpu') options.fixedSide = Math.max(this.video.videoWidth, this.video.videoHeight, 32);
+          this.#pipeline = Make.create(options);
         }
         const p = await this.#pipeline;
         const t0 = performance.now();

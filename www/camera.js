@@ -12,14 +12,14 @@ const pipelines = new Map();
 let running = false;
 let svm = null;
 
-async function pipeline(kind, backend) {
+async function pipeline(kind, backend, frame) {
   const worker = $('worker').checked;
-  const key = `${kind}:${backend}:${worker}`;
+  // On WebGPU the text detector takes one input size: the camera's longer side.
+  const fixedSide = kind === 'text' && backend === 'webgpu' ? Math.max(frame.width, frame.height, 32) : undefined;
+  const key = `${kind}:${backend}:${worker}:${fixedSide}`;
   if (!pipelines.has(key)) {
     const make = { classify: ImageClassifier, faces: FaceDetector, text: TextReader }[kind];
-    // PP-OCR's models take any frame size: the text reader runs on the CPU.
-    const b = kind === 'text' ? 'cpu' : backend;
-    pipelines.set(key, make.create({ model: MODELS[kind], backend: b, worker }));
+    pipelines.set(key, make.create({ model: MODELS[kind], backend, worker, fixedSide }));
   }
   try {
     return await pipelines.get(key);
@@ -85,7 +85,7 @@ async function step(video, ctx, mode, backend) {
       for (const f of faces) drawBox(ctx, f.box, `${(f.score * 100).toFixed(0)}%`);
       list(faces.map((f) => `face ${(f.score * 100).toFixed(0)}% at x=${f.box.x.toFixed(0)} y=${f.box.y.toFixed(0)} ${f.box.width.toFixed(0)}×${f.box.height.toFixed(0)}`));
     } else if (mode === 'text') {
-      p = await pipeline('text', backend);
+      p = await pipeline('text', backend, frame);
       const lines = await p.read(frame);
       for (const l of lines) {
         ctx.strokeStyle = '#ffd23f';
