@@ -184,6 +184,20 @@ test('SDK: bad frame sources are typed errors', { skip }, async () => {
       } catch (e) {
         missing = e.code;
       }
+      const createCode = async (Kind, options) => {
+        try {
+          (await Kind.create(options)).free();
+          return 'ok';
+        } catch (e) {
+          return `${e.code}: ${e.message}`;
+        }
+      };
+      const ocr = '/models/cache/ppocr/manifest.json';
+      const fixedSide = {
+        fractional: await createCode(sf.TextReader, { model: ocr, backend: 'cpu', fixedSide: 320.5 }),
+        tooSmall: await createCode(sf.TextReader, { model: ocr, backend: 'cpu', fixedSide: 10 }),
+        notAReader: await createCode(sf.FaceDetector, { model: '/models/cache/blazeface/manifest.json', fixedSide: 320 }),
+      };
       return {
         video: await code(video),
         tainted: await code(img),
@@ -193,8 +207,13 @@ test('SDK: bad frame sources are typed errors', { skip }, async () => {
         imageData: await code(new ImageData(64, 48)),
         wrongTask,
         missing,
+        fixedSide,
       };
     });
+    assert.match(codes.fixedSide.fractional, /^INVALID_ARGUMENT: fixedSide must be a whole number/);
+    assert.match(codes.fixedSide.tooSmall, /^INVALID_ARGUMENT: .*fixedSide 10 is out of range/);
+    assert.match(codes.fixedSide.notAReader, /^INVALID_ARGUMENT: fixedSide is a TextReader option/);
+    delete codes.fixedSide;
     assert.deepEqual(codes, {
       video: 'SOURCE_NOT_READY',
       tainted: 'TAINTED_SOURCE',
@@ -205,6 +224,45 @@ test('SDK: bad frame sources are typed errors', { skip }, async () => {
       wrongTask: 'INVALID_ARGUMENT',
       missing: 'FETCH_FAILED',
     });
+  } finally {
+    await close();
+  }
+});
+
+test('SDK: TextReader on WebGPU (SwiftShader) reads a line of page.png as the CPU does', { skip }, async () => {
+  const { context, close } = await launch({ webgpu: true });
+  try {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/www/index.html`);
+    const r = await page.evaluate(async () => {
+      const sf = await import('/pkg/index.js');
+      const img = new Image();
+      img.src = '/models/cache/images/page.png';
+      await img.decode();
+      // The first line only: SwiftShader runs the detector and recogniser on the CPU, slowly.
+      const canvas = new OffscreenCanvas(384, 44);
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const line = ctx.getImageData(0, 0, 384, 44);
+      const model = '/models/cache/ppocr/manifest.json';
+      const gpu = await sf.TextReader.create({ model, backend: 'webgpu', fixedSide: 192 });
+      const cpu = await sf.TextReader.create({ model, backend: 'cpu', fixedSide: 192 });
+      const t0 = performance.now();
+      const g = await gpu.read(line);
+      const ms = performance.now() - t0;
+      const c = await cpu.read(line);
+      const backends = gpu.info().map((i) => i.backend);
+      gpu.free();
+      cpu.free();
+      return { g, c, ms, backends };
+    });
+    console.log(`TextReader on SwiftShader: ${r.ms.toFixed(0)} ms for one line; models on ${r.backends.join(', ')}`);
+    assert.ok(r.backends.length >= 3 && r.backends.every((b) => b === 'webgpu'), r.backends.join());
+    assert.deepEqual(r.g.map((l) => l.text), ['Region-based segmentation']);
+    assert.deepEqual(r.g.map((l) => l.text), r.c.map((l) => l.text));
+    assert.ok(Math.abs(r.g[0].confidence - r.c[0].confidence) < 1e-3, `${r.g[0].confidence} vs ${r.c[0].confidence}`);
+    assert.deepEqual(errors, []);
   } finally {
     await close();
   }
