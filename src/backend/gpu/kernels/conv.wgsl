@@ -1,8 +1,10 @@
 // Convolution as an implicit GEMM per group: M = output channels of the group, N = batch x output
 // pixels, K = input channels of the group x kernel taps. The im2col matrix is never stored: B tiles
 // are gathered from the input (any layout, by strides) with padding. Epilogue: bias, clamp.
-// Same 64x64 tiling as matmul.wgsl. 1-D convolutions run with H = KH = 1. Epilogue: + bias,
-// then epilogue.wgsl's operations, then clamp.
+// Same 64x64 tiling as matmul.wgsl (vec4s in workgroup memory, 4x4 consecutive outputs per
+// invocation); the weight tile is staged k-contiguous (4 taps per vec4, the weights' own order)
+// so that staging reads whole 16-byte runs of them. 1-D convolutions run with H = KH = 1.
+// Epilogue: + bias, then epilogue.wgsl's operations, then clamp.
 //
 // Params (u32 words): [0] Og, [1] N (batch*OH*OW), [2] K, [3] flags (bit0 bias), [4] Ig, [5] KH,
 // [6] KW, [7] OH, [8] OW, [9] H, [10] W, [11] stride h, [12] stride w, [13] dilation h,
@@ -18,8 +20,8 @@
 const TILE: u32 = 64u;
 const TK: u32 = 16u;
 
-var<workgroup> sa: array<f32, 1024>;
-var<workgroup> sb: array<f32, 1024>;
+var<workgroup> sa: array<vec4<f32>, 256>; // [TILE][TK / 4]: 4 consecutive k of one output channel
+var<workgroup> sb: array<vec4<f32>, 256>; // [TK][TILE / 4]: 4 consecutive pixels at one k
 
 fn gather(g: u32, k: u32, n: u32) -> f32 {
     let taps = p[5] * p[6];
@@ -52,45 +54,45 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let col0 = wg.x * TILE;
     let tid = lid.y * 16u + lid.x;
 
-    var acc: array<f32, 16>;
-    for (var i = 0u; i < 16u; i = i + 1u) {
-        acc[i] = 0.0;
+    var acc: array<vec4<f32>, 4>; // acc[i]: channel 4 lid.y + i, pixels 4 lid.x ..+4
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        acc[i] = vec4<f32>(0.0);
     }
+    // Staging, one whole vec4 each (a store per component from four invocations would race on
+    // backends that write a vector element as a read-modify-write of the whole vector).
+    let am = tid / 4u;
+    let ak4 = (tid % 4u) * 4u;
+    let bk = tid / 16u;
+    let bn4 = (tid % 16u) * 4u;
     for (var k0 = 0u; k0 < K; k0 = k0 + TK) {
+        var va = vec4<f32>(0.0);
+        let gm = row0 + am;
+        var vb = vec4<f32>(0.0);
+        let gk2 = k0 + bk;
         for (var l = 0u; l < 4u; l = l + 1u) {
-            let e = tid + l * 256u;
-            // weights: consecutive invocations walk k (contiguous in memory)
-            let ak = e % TK;
-            let am = e / TK;
-            let gm = row0 + am;
-            let gk = k0 + ak;
-            var va = 0.0;
+            let gk = k0 + ak4 + l;
             if (gm < M && gk < K) {
-                va = w[w_base + gm * K + gk];
+                va[l] = w[w_base + gm * K + gk];
             }
-            sa[ak * TILE + am] = va;
-            let bn = e % TILE;
-            let bk = e / TILE;
-            let gn = col0 + bn;
-            let gk2 = k0 + bk;
-            var vb = 0.0;
+            let gn = col0 + bn4 + l;
             if (gn < N && gk2 < K) {
-                vb = gather(g, gk2, gn);
+                vb[l] = gather(g, gk2, gn);
             }
-            sb[bk * TILE + bn] = vb;
         }
+        sa[tid] = va;
+        sb[tid] = vb;
         workgroupBarrier();
-        for (var kk = 0u; kk < TK; kk = kk + 1u) {
-            var ra: array<f32, 4>;
-            var rb: array<f32, 4>;
+        for (var k4 = 0u; k4 < TK / 4u; k4 = k4 + 1u) {
+            let b0 = sb[(k4 * 4u) * 16u + lid.x];
+            let b1 = sb[(k4 * 4u + 1u) * 16u + lid.x];
+            let b2 = sb[(k4 * 4u + 2u) * 16u + lid.x];
+            let b3 = sb[(k4 * 4u + 3u) * 16u + lid.x];
             for (var i = 0u; i < 4u; i = i + 1u) {
-                ra[i] = sa[kk * TILE + lid.y + i * 16u];
-                rb[i] = sb[kk * TILE + lid.x + i * 16u];
-            }
-            for (var i = 0u; i < 4u; i = i + 1u) {
-                for (var j = 0u; j < 4u; j = j + 1u) {
-                    acc[i * 4u + j] = fma(ra[i], rb[j], acc[i * 4u + j]);
-                }
+                let a4 = sa[(lid.y * 4u + i) * 4u + k4];
+                acc[i] = fma(vec4<f32>(a4.x), b0, acc[i]);
+                acc[i] = fma(vec4<f32>(a4.y), b1, acc[i]);
+                acc[i] = fma(vec4<f32>(a4.z), b2, acc[i]);
+                acc[i] = fma(vec4<f32>(a4.w), b3, acc[i]);
             }
         }
         workgroupBarrier();
@@ -99,7 +101,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let hi = bitcast<f32>(p[26]);
     let pix = p[7] * p[8];
     for (var i = 0u; i < 4u; i = i + 1u) {
-        let m = row0 + lid.y + i * 16u;
+        let m = row0 + lid.y * 4u + i;
         if (m >= M) {
             continue;
         }
@@ -109,7 +111,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             bv = bias[oc];
         }
         for (var j = 0u; j < 4u; j = j + 1u) {
-            let n = col0 + lid.x + j * 16u;
+            let n = col0 + lid.x * 4u + j;
             if (n >= N) {
                 continue;
             }
@@ -118,7 +120,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let oy = q / p[8];
             let ox = q % p[8];
             let at = bn * p[21] + oc * p[22] + oy * p[23] + ox * p[24];
-            var v = acc[i * 4u + j] + bv;
+            var v = acc[i][j] + bv;
             v = epilogue(at, v);
             y[at] = clamp(v, lo, hi);
         }

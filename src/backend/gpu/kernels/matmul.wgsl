@@ -1,8 +1,10 @@
 // Batched strided matrix product with a fused epilogue: C = clamp(epilogue(A·B + bias), lo, hi)
 // (bias: flags bit 0, by strides; epilogue: epilogue.wgsl).
 // Serves every EinSum tract produces once its axes are grouped into batch (up to 3), m, n, k.
-// Tiling: a 16x16 workgroup computes a 64x64 block of C, 4x4 per invocation, over K tiles of 16
-// staged in workgroup memory.
+// Tiling: a 16x16 workgroup computes a 64x64 block of C over K tiles of 16 staged in workgroup
+// memory as vec4s; each invocation owns 4 consecutive rows x 4 consecutive columns, so per k it
+// reads one vec4 of A and one of B from workgroup memory (a row of the warp reads 16 distinct B
+// vec4s, the A vec4 is a broadcast) and does 4 vec4 FMAs.
 //
 // Params (u32 words): [0] M, [1] N, [2] K, [3] flags (bit0: bias),
 // [4] a_m, [5] a_k, [6] b_k, [7] b_n, [8] c_m, [9] c_n, [10] bias_m, [11] bias_n,
@@ -18,8 +20,8 @@
 const TILE: u32 = 64u;
 const TK: u32 = 16u;
 
-var<workgroup> sa: array<f32, 1024>; // [TK][TILE] (k-major)
-var<workgroup> sb: array<f32, 1024>; // [TK][TILE]
+var<workgroup> sa: array<vec4<f32>, 256>; // [TK][TILE / 4] (k-major, 4 rows per vec4)
+var<workgroup> sb: array<vec4<f32>, 256>; // [TK][TILE / 4] (4 columns per vec4)
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -38,65 +40,58 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let row0 = wg.y * TILE;
     let col0 = wg.x * TILE;
     let tid = lid.y * 16u + lid.x;
+    // What this invocation stages: 4 consecutive rows (A) / columns (B) at one k of the tile,
+    // stored as one vec4 (a store per component from four invocations would race on backends
+    // that write a vector element as a read-modify-write of the whole vector).
+    let lk = tid / 16u;
+    let l4 = (tid % 16u) * 4u;
 
-    var acc: array<f32, 16>;
-    for (var i = 0u; i < 16u; i = i + 1u) {
-        acc[i] = 0.0;
+    var acc: array<vec4<f32>, 4>; // acc[i]: row 4 lid.y + i, columns 4 lid.x ..+4
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        acc[i] = vec4<f32>(0.0);
     }
     for (var k0 = 0u; k0 < K; k0 = k0 + TK) {
-        // 256 invocations load 1024 elements of each tile: 4 each.
-        for (var l = 0u; l < 4u; l = l + 1u) {
-            let e = tid + l * 256u;
-            // A tile: element (m = e % 64, k = e / 64) -> consecutive invocations walk m.
-            let am = e % TILE;
-            let ak = e / TILE;
-            let gm = row0 + am;
-            let gk = k0 + ak;
-            var va = 0.0;
-            if (gm < M && gk < K) {
-                va = a[a_base + gm * p[4] + gk * p[5]];
-            }
-            sa[ak * TILE + am] = va;
-            // B tile: element (k = e / 64, n = e % 64).
-            let bn = e % TILE;
-            let bk = e / TILE;
-            let gn = col0 + bn;
-            let gk2 = k0 + bk;
-            var vb = 0.0;
-            if (gn < N && gk2 < K) {
-                vb = b[b_base + gk2 * p[6] + gn * p[7]];
-            }
-            sb[bk * TILE + bn] = vb;
-        }
-        workgroupBarrier();
-        for (var kk = 0u; kk < TK; kk = kk + 1u) {
-            var ra: array<f32, 4>;
-            var rb: array<f32, 4>;
-            for (var i = 0u; i < 4u; i = i + 1u) {
-                ra[i] = sa[kk * TILE + lid.y + i * 16u];
-                rb[i] = sb[kk * TILE + lid.x + i * 16u];
-            }
-            for (var i = 0u; i < 4u; i = i + 1u) {
-                for (var j = 0u; j < 4u; j = j + 1u) {
-                    acc[i * 4u + j] = fma(ra[i], rb[j], acc[i * 4u + j]);
+        let gk = k0 + lk;
+        var va = vec4<f32>(0.0);
+        var vb = vec4<f32>(0.0);
+        if (gk < K) {
+            for (var l = 0u; l < 4u; l = l + 1u) {
+                let gm = row0 + l4 + l;
+                if (gm < M) {
+                    va[l] = a[a_base + gm * p[4] + gk * p[5]];
+                }
+                let gn = col0 + l4 + l;
+                if (gn < N) {
+                    vb[l] = b[b_base + gk * p[6] + gn * p[7]];
                 }
             }
+        }
+        sa[tid] = va;
+        sb[tid] = vb;
+        workgroupBarrier();
+        for (var kk = 0u; kk < TK; kk = kk + 1u) {
+            let ra = sa[kk * 16u + lid.y];
+            let rb = sb[kk * 16u + lid.x];
+            acc[0] = fma(vec4<f32>(ra.x), rb, acc[0]);
+            acc[1] = fma(vec4<f32>(ra.y), rb, acc[1]);
+            acc[2] = fma(vec4<f32>(ra.z), rb, acc[2]);
+            acc[3] = fma(vec4<f32>(ra.w), rb, acc[3]);
         }
         workgroupBarrier();
     }
     let lo = bitcast<f32>(p[24]);
     let hi = bitcast<f32>(p[25]);
     for (var i = 0u; i < 4u; i = i + 1u) {
-        let m = row0 + lid.y + i * 16u;
+        let m = row0 + lid.y * 4u + i;
         if (m >= M) {
             continue;
         }
         for (var j = 0u; j < 4u; j = j + 1u) {
-            let n = col0 + lid.x + j * 16u;
+            let n = col0 + lid.x * 4u + j;
             if (n >= N) {
                 continue;
             }
-            var v = acc[i * 4u + j];
+            var v = acc[i][j];
             if ((p[3] & 1u) != 0u) {
                 v = v + bias[m * p[10] + n * p[11]];
             }
