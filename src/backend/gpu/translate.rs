@@ -597,12 +597,17 @@ impl<'m> Translator<'m> {
         let x = self.input(node, 0)?;
         let out = self.output(node, Storage::Temp)?;
         let mut params = geo.words(og, k, ig, bias.is_some());
-        let total = geo.n * g * og * geo.out_hw[0] * geo.out_hw[1];
-        params.extend([total as u32, (g * og) as u32]);
+        // Depthwise: an invocation per 4 consecutive output columns (depthwise.wgsl).
+        let invocations = if ig == 1 {
+            geo.n * g * og * geo.out_hw[0] * geo.out_hw[1].div_ceil(4)
+        } else {
+            geo.n * g * og * geo.out_hw[0] * geo.out_hw[1]
+        };
+        params.extend([invocations as u32, (g * og) as u32]);
         let params = with_epilogue(params, &concrete(&node.outputs[0].fact)?);
         let inputs = vec![x, w, bias.unwrap_or(w)];
         if ig == 1 {
-            self.step(Kernel::Depthwise, out, inputs, params, grid_1d(total, 256), node);
+            self.step(Kernel::Depthwise, out, inputs, params, grid_1d(invocations, 256), node);
         } else {
             let n_cols = geo.n * geo.out_hw[0] * geo.out_hw[1];
             let wg = [m_groups(n_cols), m_groups(og), g as u32];
