@@ -44,6 +44,9 @@ async function useVision(video: HTMLVideoElement, canvas: HTMLCanvasElement): Pr
   const found: Face[] = await blurFaces(video, canvas, { detector: faces });
   const reader = await TextReader.create({ model: new URL('https://example.invalid/ppocr/manifest.json'), backend: 'cpu' });
   const lines: TextLine[] = await reader.read(canvas);
+  const gpuReader = await TextReader.create({ model: '/models/cache/ppocr/manifest.json', backend: 'webgpu', fixedSide: 640 });
+  const remoteReader = await TextReader.create({ model: '/models/cache/ppocr/manifest.json', backend: 'webgpu', fixedSide: 640, worker: true });
+  const gpuLines: TextLine[] = [...(await gpuReader.read(canvas)), ...(await remoteReader.read(canvas))];
   const svm = await LinearSvm.create({ embedder: new Embedder(classifier) });
   await svm.addExample(video, 'ok part');
   await svm.addExample(new Float32Array(1280), 'scratched');
@@ -51,7 +54,7 @@ async function useVision(video: HTMLVideoElement, canvas: HTMLCanvasElement): Pr
   const p = await svm.predict(video);
   const again = await LinearSvm.fromJSON(svm.toJSON());
   const frame: ImageData = readFrame(canvas);
-  return top.length + why.heatmap.width + found.length + lines.length + report.iterations + p.decision + again.classes.length + frame.width;
+  return top.length + why.heatmap.width + found.length + lines.length + gpuLines.length + report.iterations + p.decision + again.classes.length + frame.width;
 }
 void useVision;
 
