@@ -118,9 +118,8 @@ fn parse_checked(ctx: &ParsingContext, node: &pb::NodeProto) -> TractResult<(Box
 }
 
 fn check_for(node: &pb::NodeProto) -> Option<Check> {
-    let ints = |name: &str| node.attribute.iter().find(|a| a.name == name).map(|a| a.ints.len());
     if let Some((_, weights)) = WINDOW_OPS.iter().find(|(n, _)| *n == node.op_type) {
-        let spatial = ints("kernel_shape").or(ints("strides")).or(ints("dilations")).or(ints("pads").map(|p| p / 2));
+        let spatial = super::proto::window_rank(node);
         let weights = weights.filter(|ix| node.input.get(*ix).is_some_and(|n| !n.is_empty()));
         return Some(Check::Window { spatial: spatial.filter(|&k| k > 0), weights });
     }

@@ -50,11 +50,9 @@ fn check_window_attributes(graph: &pb::GraphProto, node: &pb::NodeProto) -> Resu
             Some(r - 2),
             format!("the rank-{r} {}", if node.op_type.starts_with("Conv") { "weights" } else { "input" }),
         ),
-        _ => (None, String::new()),
+        _ => (window_rank(node), "the other window attributes".to_string()),
     };
-    let k = k.or(ints("strides").map(<[i64]>::len)).or(ints("dilations").map(<[i64]>::len));
-    let Some(k) = k.or(ints("pads").map(|p| p.len() / 2)) else { return Ok(()) };
-    let source = if source.is_empty() { "the other window attributes".to_string() } else { source };
+    let Some(k) = k else { return Ok(()) };
     for (name, len, min) in [("strides", k, 1), ("dilations", k, 1), ("pads", 2 * k, 0)] {
         if let Some(v) = ints(name) {
             if v.len() != len {
@@ -66,6 +64,13 @@ fn check_window_attributes(graph: &pb::GraphProto, node: &pb::NodeProto) -> Resu
         }
     }
     Ok(())
+}
+
+/// The spatial rank a conv/pool node's attributes imply: `kernel_shape`'s length, else that of
+/// `strides`, `dilations` or half of `pads`. None when it has none of them.
+pub(crate) fn window_rank(node: &pb::NodeProto) -> Option<usize> {
+    let len = |name: &str| node.attribute.iter().find(|a| a.name == name).map(|a| a.ints.len());
+    len("kernel_shape").or(len("strides")).or(len("dilations")).or(len("pads").map(|p| p / 2))
 }
 
 /// Integer attributes that count things (block sizes, groups, heads): tract converts them to

@@ -71,8 +71,7 @@ pub async fn text_reader(mut m: TextManifest, files: &[Vec<u8>], opts: &LoadOpti
         let (h, w) = (rec_ref.input.height, m.recognition.min_width);
         let rec_opts = pinned(&files[1], rec_ref, vec![1, 3, h, w])?;
         let first = model(&files[1], rec_ref, &rec_opts).await?;
-        let input = rec_opts.input_shapes[0].0.clone();
-        Recognizer::per_width(files[1].clone(), rec_opts, input, h, w, first)
+        Recognizer::per_width(files[1].clone(), rec_opts, h, w, first)
     } else {
         Recognizer::AnyWidth(Box::new(model(&files[1], rec_ref, opts).await?))
     };

@@ -88,15 +88,10 @@ pub enum Recognizer {
 }
 
 impl Recognizer {
-    /// A WebGPU recogniser whose first model (at `width`) is `model`.
-    pub fn per_width(
-        bytes: Vec<u8>,
-        opts: LoadOptions,
-        input: String,
-        height: usize,
-        width: usize,
-        model: Model,
-    ) -> Self {
+    /// A WebGPU recogniser whose first model is `model`, loaded with `opts` pinning its input to
+    /// `[1, 3, height, width]`.
+    pub fn per_width(bytes: Vec<u8>, opts: LoadOptions, height: usize, width: usize, model: Model) -> Self {
+        let input = opts.input_shapes.first().map(|(name, _)| name.clone()).unwrap_or_default();
         // The bytes were checked against the manifest's hash by the first load.
         let opts = LoadOptions { sha256: None, ..opts };
         Recognizer::PerWidth { bytes, opts, input, height, models: BTreeMap::from([(width, model)]) }
