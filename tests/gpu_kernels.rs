@@ -466,6 +466,91 @@ fn residual_and_activation_tails_fold_into_conv_and_matmul() {
     assert_eq!(gpu.dispatches, 1, "{:?}", gpu.kernels);
 }
 
+/// BlazeFace's shortcut: the block's input zero-padded with channels (or padded on one other
+/// axis), added to the conv's output. The padded tensor is read in the conv's epilogue straight
+/// from the unpadded one, so conv + pad + add + relu is one dispatch; pads on two axes, a non-zero
+/// pad value or a padded tensor read twice are not folded (and still agree with the CPU).
+#[test]
+fn zero_padded_shortcuts_fold_into_the_conv_epilogue() {
+    let mut rng = Rng(0x5BD1E9955BD1E995);
+    let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
+    for case in 0..16 {
+        // Not 1x1 spatially: tract folds an add of a [1, C, 1, 1] tensor into the conv's bias.
+        let (n, c, h, w) = (rng.int(1, 2), rng.int(1, 9), rng.int(2, 9), rng.int(2, 9));
+        // Which axis is padded (1 channels, 2 rows, 3 columns), by how much before and after.
+        let axis = if case < 6 { 1 } else { rng.int(1, 3) };
+        let (before, after) = (rng.pick(&[0, 0, 1, 3]), rng.int(1, 5));
+        let mut pads = vec![0i64; 8];
+        pads[axis] = before;
+        pads[4 + axis] = after as i64;
+        let (two_axes, value, read_twice) = match case % 4 {
+            1 if case >= 8 => (true, 0.0, false),
+            2 if case >= 8 => (false, 1.5, false),
+            3 if case >= 8 => (false, 0.0, true),
+            _ => (false, 0.0, false),
+        };
+        if two_axes {
+            pads[if axis == 3 { 2 } else { 3 }] = 1;
+        }
+        let mut out = [n, c, h, w];
+        for d in 0..4 {
+            out[d] += (pads[d] + pads[4 + d]) as usize;
+        }
+        // A 3x3 conv maps x to the padded shape: its own padding adds what the pad adds.
+        let (kh, kw) = (3, 3);
+        let total = [out[2] - h + 2, out[3] - w + 2];
+        let cp = [total[0] / 2, total[1] / 2, total[0] - total[0] / 2, total[1] - total[1] / 2].map(|v| v as i64);
+        let mut inits = vec![
+            f32_init("w", &[out[1] as i64, c as i64, kh as i64, kw as i64], &rng.vec(out[1] * c * kh * kw)),
+            f32_init("b", &[out[1] as i64], &rng.vec(out[1])),
+            i64_init("pads", &[8], &pads),
+            f32_init("value", &[], &[value]),
+        ];
+        // Half the cases as TensorFlow exports a channel pad: a Concat with zero constants.
+        let as_concat = case % 2 == 1 && !two_axes && value == 0.0;
+        let pad = if as_concat {
+            let mut parts = vec![];
+            for (name, size) in [("z0", before as usize), ("z1", after)] {
+                let mut dims = [n, c, h, w].map(|d| d as i64);
+                dims[axis] = size as i64;
+                if size > 0 {
+                    inits.push(f32_init(name, &dims, &vec![0.0; dims.iter().product::<i64>() as usize]));
+                    parts.push(name);
+                }
+            }
+            parts.insert(usize::from(before > 0), "x");
+            node("Concat", &parts, &["p"], vec![int("axis", axis as i64)])
+        } else {
+            node("Pad", &["x", "pads", "value"], &["p"], vec![])
+        };
+        let mut nodes = vec![
+            pad,
+            node("Conv", &["x", "w", "b"], &["c"], vec![ints("pads", &cp)]),
+            node("Add", &["c", "p"], &["r"], vec![]),
+        ];
+        if read_twice {
+            inits.push(f32_init("k", &[], &[0.5]));
+            nodes.push(node("Mul", &["p", "k"], &["q"], vec![]));
+            nodes.push(node("Add", &["r", "q"], &["s"], vec![]));
+            nodes.push(node("Relu", &["s"], &["out"], vec![]));
+        } else {
+            nodes.push(node("Relu", &["r"], &["out"], vec![]));
+        }
+        let what =
+            format!("x {:?} pads {pads:?} value {value} read twice {read_twice} concat {as_concat}", [n, c, h, w]);
+        let bytes = graph(nodes, &[("x", vec![n, c, h, w])], inits);
+        if !compare(&what, &bytes, &[("x", vec![n, c, h, w])], &mut rng) {
+            return;
+        }
+        let gpu = Model::load(&bytes, &opts).unwrap().info().gpu.unwrap();
+        if !two_axes && value == 0.0 && !read_twice {
+            assert_eq!(gpu.dispatches, 1, "{what}: {:?}", gpu.kernels);
+        } else {
+            assert!(gpu.dispatches > 1, "{what}: {:?}", gpu.kernels);
+        }
+    }
+}
+
 /// Vision pre-processing on the GPU (frame.wgsl) against the CPU's (`InputSpec::apply`): a
 /// "× 2" model receives the frame's tensor made on the GPU; its output must be twice the CPU
 /// tensor, over random frame sizes (down- and upscaling, 1-pixel frames, odd sizes), every fit,

@@ -1,10 +1,12 @@
 //! Folds element-wise tails into the conv/matmul step that feeds them: up to three adds or
 //! multiplies by broadcast tensors (folded BatchNorm, a bias, a residual shortcut), then a clamp
 //! (ReLU, ReLU6, Clip), run in the producer's epilogue, so `conv → mul → add → add → relu` is one
-//! dispatch. Runs on the finished program, before memory planning.
+//! dispatch. An added operand that is a zero pad of another tensor on one axis (BlazeFace's
+//! channel-padded shortcuts) is read from the unpadded tensor, and the steps that padded it go.
+//! Runs on the finished program, before memory planning.
 
-use super::kernels::{EwOp, Kernel, EPILOGUE_AT, EPILOGUE_OPS, IMM};
-use super::program::{f, Program, Step, Storage};
+use super::kernels::{EwOp, Kernel, EPILOGUE_AT, EPILOGUE_OPS, IMM, MAX_RANK};
+use super::program::{f, strides, Program, Step, Storage};
 
 /// Where the clamp bounds live in each producer's parameter words.
 fn clamp_words(kernel: Kernel) -> Option<(usize, usize)> {
@@ -91,19 +93,33 @@ pub fn fuse(prog: &mut Program) {
         fused.params[hi_w] = f(hi);
         fused.params[EPILOGUE_AT + 6] = ops.len() as u32;
         fused.inputs.resize(3, fused.inputs[0]);
+        let mut dropped = vec![];
         for (i, &(op, input)) in ops.iter().enumerate() {
             let at = EPILOGUE_AT + 7 + 8 * i;
             fused.params[at] = op;
             // [plain, strides x 6] as the element-wise step had them for this input.
-            fused.params[at + 1..at + 8].copy_from_slice(&tail.params[10 + 7 * input..17 + 7 * input]);
-            fused.inputs.push(tail.inputs[input]);
+            let words = &tail.params[10 + 7 * input..17 + 7 * input];
+            let padded = if op == 0 { zero_pad(prog, &readers, tail.inputs[input], words) } else { None };
+            if let Some((makers, source, layout)) = padded {
+                fused.params[at + 1] = 2;
+                fused.params[at + 2..at + 6].copy_from_slice(&layout);
+                fused.inputs.push(source);
+                dropped.extend(makers);
+            } else {
+                fused.params[at + 1..at + 8].copy_from_slice(words);
+                fused.inputs.push(tail.inputs[input]);
+            }
         }
         fused.output = out;
         fused.node = format!("{} + {}", fused.node, tail.node);
         // The fused step runs where the tail ran: the residual is computed by then.
         prog.steps[e] = fused;
-        prog.steps.remove(s);
-        e = e.max(1) - 1;
+        dropped.push(s);
+        dropped.sort_unstable();
+        for &d in dropped.iter().rev() {
+            prog.steps.remove(d);
+        }
+        e = e.saturating_sub(dropped.len());
     }
 }
 
@@ -129,4 +145,72 @@ fn candidate(prog: &Program, readers: &[usize], e: usize) -> Option<(usize, Vec<
         }
     }
     None
+}
+
+/// If `v` is another tensor zero-padded on one axis, nothing else reads it, and the epilogue
+/// reads it in the output's layout (`words`: [plain, strides x 6]): the steps that make it (to
+/// drop), the unpadded tensor, and [inner size, padded dim, kept dim, zeros before] for
+/// epilogue.wgsl's layout 2. Two forms: a Pad's copy step, or a Concat of the tensor with
+/// all-zero constants (how TensorFlow exports a channel pad): one copy step per part.
+fn zero_pad(prog: &Program, readers: &[usize], v: usize, words: &[u32]) -> Option<(Vec<usize>, usize, [u32; 4])> {
+    let root = prog.root(v);
+    if words[0] != 1 || readers[root] != 1 || !matches!(prog.values[root].storage, Storage::Temp) {
+        return None;
+    }
+    let makers: Vec<usize> = (0..prog.steps.len()).filter(|&i| prog.root(prog.steps[i].output) == root).collect();
+    let mut out_shape = vec![1u32; MAX_RANK - prog.values[root].shape.len()];
+    out_shape.extend(prog.values[root].shape.iter().map(|&d| d as u32));
+    let out_strides: Vec<u32> = strides(&prog.values[root].shape).iter().map(|&s| s as u32).collect();
+    let out_strides = [vec![0; MAX_RANK - out_strides.len()], out_strides].concat();
+    // Strides match `want` on every axis longer than 1.
+    let laid_out = |shape: &[u32], st: &[u32], want: &[u32]| (0..MAX_RANK).all(|d| shape[d] == 1 || st[d] == want[d]);
+    let zeros = |value: usize| match &prog.values[prog.root(value)].storage {
+        Storage::Const(c) => c.iter().all(|&x| x == 0.0),
+        _ => false,
+    };
+    let mut found = None;
+    for &m in &makers {
+        let step = &prog.steps[m];
+        let p = &step.params;
+        // copy.wgsl: [n, out_offset, in_offset, pad], then shape, out_stride, in_stride, mul, before, div, in_dim.
+        let w6 = |at: usize| &p[at..at + MAX_RANK];
+        if step.kernel != Kernel::Copy || w6(22).iter().any(|&x| x != 1) || w6(34).iter().any(|&x| x != 1) {
+            return None;
+        }
+        if makers.len() > 1 && zeros(step.inputs[0]) {
+            continue;
+        }
+        let (shape, in_dim, before) = (w6(4), w6(40), w6(28));
+        let in_strides: Vec<u32> =
+            strides(&in_dim.iter().map(|&d| d as usize).collect::<Vec<_>>()).iter().map(|&s| s as u32).collect();
+        if found.is_some() || p[2] != 0 || f32::from_bits(p[3]) != 0.0 || !laid_out(in_dim, w6(16), &in_strides) {
+            return None;
+        }
+        let axis = (0..MAX_RANK).find(|&d| in_dim[d] != out_shape[d])?;
+        let others_whole = (0..MAX_RANK).all(|d| d == axis || in_dim[d] == out_shape[d]);
+        let zeros_before = if makers.len() == 1 {
+            // A Pad: the step covers the output; `before` shifts the source on the axis.
+            let ok = shape == out_shape.as_slice()
+                && p[1] == 0
+                && laid_out(shape, w6(10), &out_strides)
+                && others_whole
+                && (0..MAX_RANK).all(|d| d == axis || before[d] == 0);
+            (ok && (before[axis] as i32) >= 0).then_some(before[axis])?
+        } else {
+            // A Concat part: the step covers the tensor, written at an offset into the output.
+            let ok = shape == in_dim
+                && laid_out(shape, w6(10), &out_strides)
+                && before.iter().all(|&b| b == 0)
+                && others_whole
+                && p[1].is_multiple_of(out_strides[axis]);
+            ok.then_some(p[1] / out_strides[axis])?
+        };
+        if zeros_before as u64 + in_dim[axis] as u64 > out_shape[axis] as u64 {
+            return None;
+        }
+        let inner: u32 = out_shape[axis + 1..].iter().product();
+        found = Some((step.inputs[0], [inner, out_shape[axis], in_dim[axis], zeros_before]));
+    }
+    let (source, layout) = found?;
+    Some((makers, source, layout))
 }
