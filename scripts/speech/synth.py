@@ -32,6 +32,16 @@ VARIANTS_MORE = ["Alicia", "antonio", "Gene2", "gustave", "marcelo", "miguel", "
 VARIANTS_VAL = ["Diogo", "steph2", "zac", "klatt5", "shelby", "grandpa", "Henrique", "travis"]
 VARIANTS_TEST = ["m6", "m7", "f5", "Lee", "Marco", "Hugo", "Andrea", "belinda", "benjamin", "edward", "norbert",
                  "klatt3", "aunty", "iven", "pablo", "michel"]
+# Other pronunciations of the vocabulary (espeak-ng phoneme mnemonics): the vowels that vary most
+# across English accents (Wells' lexical sets: PRICE aI ~ OI ~ A: ~ a:, STRUT/LOT V ~ 0 ~ U, START
+# and LOT with or without r, GOOSE u: ~ U, FLEECE/happY i: ~ I) and TH-fronting/stopping. espeak-ng's
+# accents differ mostly in how they realise one phoneme string; these give training other strings.
+PRONUNCIATIONS = {
+    "start": ["st'A@rt", "st'a:t"], "stop": ["st'A:p", "st'O:p"], "pause": ["p'A:z", "p'O@z"],
+    "next": ["n'Eks", "n'ekst"], "part": ["p'a:t", "p'A@rt"], "line": ["l'OIn", "l'A:n", "l'a:n"],
+    "one": ["w'Vn", "w'Un", "w'0n"], "two": ["t'U"], "three": ["tr'i:", "fr'i:", "Tr'I"],
+    "emergency": ["I2m'3:dZ@nsI", "i:m'3:dZ@nsi", "I2m'3:rdZ@nsi"],
+}
 # Other speech: common words, and words that sound like the commands.
 OTHER = ("star stark stock top shop spot stone store step sport post paws pose pass paste text nest net neck "
          "part-time art heart cart dart mine nine fine lion light lie lime won when want too to tool tree "
