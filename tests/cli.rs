@@ -107,7 +107,8 @@ fn profile_on_webgpu_times_each_dispatch_on_the_gpu_clock() {
     let names: Vec<&str> = ops.iter().map(|o| o["op"].as_str().unwrap()).collect();
     assert!(names.contains(&"depthwise") && names.iter().any(|n| n.starts_with("matmul")), "{names:?}");
     let dispatches: u64 = ops.iter().map(|o| o["nodes"].as_u64().unwrap()).sum();
-    assert_eq!(dispatches, 63, "BlazeFace's plan is 63 dispatches: {ops:?}");
+    // 41 since the 22 copies that zero-pad its shortcuts are read in the epilogues instead.
+    assert_eq!(dispatches, 41, "BlazeFace's plan is 41 dispatches: {ops:?}");
     let (code, out, err) = shopfloor(&["profile", m.to_str().unwrap(), "--backend", "webgpu", "--runs", "1"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("GPU time in dispatches") && out.contains("WebGPU"), "{out}");
