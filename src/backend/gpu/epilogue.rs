@@ -6,7 +6,7 @@
 //! Runs on the finished program, before memory planning.
 
 use super::kernels::{EwOp, Kernel, EPILOGUE_AT, EPILOGUE_OPS, IMM, MAX_RANK};
-use super::program::{f, strides, Program, Step, Storage};
+use super::program::{f, Program, Step, Storage};
 
 /// Where the clamp bounds live in each producer's parameter words.
 fn clamp_words(kernel: Kernel) -> Option<(usize, usize)> {
@@ -160,8 +160,7 @@ fn zero_pad(prog: &Program, readers: &[usize], v: usize, words: &[u32]) -> Optio
     let makers: Vec<usize> = (0..prog.steps.len()).filter(|&i| prog.root(prog.steps[i].output) == root).collect();
     let mut out_shape = vec![1u32; MAX_RANK - prog.values[root].shape.len()];
     out_shape.extend(prog.values[root].shape.iter().map(|&d| d as u32));
-    let out_strides: Vec<u32> = strides(&prog.values[root].shape).iter().map(|&s| s as u32).collect();
-    let out_strides = [vec![0; MAX_RANK - out_strides.len()], out_strides].concat();
+    let out_strides = contiguous(&out_shape);
     // Strides match `want` on every axis longer than 1.
     let laid_out = |shape: &[u32], st: &[u32], want: &[u32]| (0..MAX_RANK).all(|d| shape[d] == 1 || st[d] == want[d]);
     let zeros = |value: usize| match &prog.values[prog.root(value)].storage {
@@ -181,9 +180,8 @@ fn zero_pad(prog: &Program, readers: &[usize], v: usize, words: &[u32]) -> Optio
             continue;
         }
         let (shape, in_dim, before) = (w6(4), w6(40), w6(28));
-        let in_strides: Vec<u32> =
-            strides(&in_dim.iter().map(|&d| d as usize).collect::<Vec<_>>()).iter().map(|&s| s as u32).collect();
-        if found.is_some() || p[2] != 0 || f32::from_bits(p[3]) != 0.0 || !laid_out(in_dim, w6(16), &in_strides) {
+        if found.is_some() || p[2] != 0 || f32::from_bits(p[3]) != 0.0 || !laid_out(in_dim, w6(16), &contiguous(in_dim))
+        {
             return None;
         }
         let axis = (0..MAX_RANK).find(|&d| in_dim[d] != out_shape[d])?;
@@ -213,4 +211,13 @@ fn zero_pad(prog: &Program, readers: &[usize], v: usize, words: &[u32]) -> Optio
     }
     let (source, layout) = found?;
     Some((makers, source, layout))
+}
+
+/// Row-major strides of a rank-6 shape as copy.wgsl's words hold it.
+fn contiguous(shape: &[u32]) -> [u32; MAX_RANK] {
+    let mut st = [1u32; MAX_RANK];
+    for d in (0..MAX_RANK - 1).rev() {
+        st[d] = st[d + 1] * shape[d + 1];
+    }
+    st
 }
