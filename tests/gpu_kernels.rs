@@ -188,7 +188,7 @@ fn assert_matmul_path(what: &str, gpu: &Model) {
     let Ok(path) = std::env::var("SHOPFLOOR_GPU_GEMM") else { return };
     let info = gpu.info();
     let kernels = &info.gpu.as_ref().expect("a WebGPU model reports its plan").kernels;
-    let tiled = kernels.contains_key("matmul") || kernels.contains_key("conv");
+    let tiled = kernels.keys().any(|k| k == "matmul" || k == "conv" || k.starts_with("matmul/vec4"));
     let subgroup = kernels.keys().any(|k| k.contains("/subgroup"));
     match path.as_str() {
         "tiled" => assert!(!subgroup, "{what}: asked for the tiled kernels, plan has {kernels:?}"),
@@ -221,6 +221,47 @@ fn matmul_and_gemm_random() {
         let what = format!("Gemm a{a:?} transA {ta} transB {tb}");
         let bytes = graph(vec![node("Gemm", &["a", "w", "c"], &["out"], attrs)], &[("a", a.clone())], inits);
         compare(&what, &bytes, &[("a", a)], &mut rng);
+    }
+}
+
+/// The tiled product's vec4 loads (matmul_vec4.wgsl), in each orientation a graph can give it:
+/// A and B each contiguous along k or along m / n, batched, with tails that are not a multiple of
+/// the 64-wide tile; operands that are not aligned in runs of 4 keep the scalar kernel.
+#[test]
+fn matmul_vec4_loads_every_orientation() {
+    let mut rng = Rng(0x94D049BB133111EB);
+    let (m, k, n) = (68, 36, 132);
+    let mut cases = vec![];
+    for (ta, tb) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        let a = if ta == 1 { vec![k, m] } else { vec![m, k] };
+        let b = if tb == 1 { vec![n, k] } else { vec![k, n] };
+        let mut attrs = vec![int("transA", ta), int("transB", tb)];
+        attrs.push(float("alpha", 1.0));
+        let bytes =
+            graph(vec![node("Gemm", &["a", "b"], &["out"], attrs)], &[("a", a.clone()), ("b", b.clone())], vec![]);
+        let kernel = format!("matmul/vec4-{}{}", ["k", "m"][ta as usize], ["n", "k"][tb as usize]);
+        cases.push((format!("Gemm transA {ta} transB {tb}"), bytes, vec![("a", a), ("b", b)], kernel));
+    }
+    let (a, b) = (vec![3, 20, 44], vec![3, 44, 12]);
+    let bytes =
+        graph(vec![node("MatMul", &["a", "b"], &["out"], vec![])], &[("a", a.clone()), ("b", b.clone())], vec![]);
+    cases.push(("batched MatMul".into(), bytes, vec![("a", a), ("b", b)], "matmul/vec4-kn".into()));
+    let (a, b) = (vec![20, 37], vec![37, 12]);
+    let bytes =
+        graph(vec![node("MatMul", &["a", "b"], &["out"], vec![])], &[("a", a.clone()), ("b", b.clone())], vec![]);
+    cases.push(("MatMul with k = 37".into(), bytes, vec![("a", a), ("b", b)], "matmul".into()));
+    let tiled = std::env::var("SHOPFLOOR_GPU_GEMM").is_ok_and(|v| v == "tiled");
+    for (what, bytes, inputs, kernel) in cases {
+        let inputs: Vec<(&str, Vec<usize>)> = inputs;
+        if !compare(&what, &bytes, &inputs, &mut rng) {
+            return;
+        }
+        let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
+        let kernels = Model::load(&bytes, &opts).unwrap().info().gpu.unwrap().kernels;
+        // The kernel family is the device's measured choice unless `make test` forces one.
+        if tiled {
+            assert_eq!(kernels.keys().collect::<Vec<_>>(), [&kernel], "{what}");
+        }
     }
 }
 

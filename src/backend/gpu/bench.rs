@@ -72,7 +72,7 @@ async fn time(
 /// convolution of 64 channels at 112².
 pub async fn run_all() -> Result<Vec<KernelBench>, String> {
     let ctx = context::shared().await?;
-    let mut kernels = vec![Kernel::Matmul];
+    let mut kernels = vec![Kernel::Matmul, Kernel::TILED];
     kernels.extend(ctx.fixed_subgroup_size().map(Kernel::MatmulSubgroup));
     let mut out = vec![];
     for (n, reps) in [(1024usize, 10), (2048, 4)] {
@@ -93,7 +93,7 @@ pub async fn run_all() -> Result<Vec<KernelBench>, String> {
 pub async fn faster_matmul(ctx: &std::sync::Arc<GpuContext>, size: u32) -> Result<Kernel, String> {
     let model = matmul_model(256).map_err(|e| e.to_string())?;
     let program = translate::translate(&model).map_err(|e| e.to_string())?;
-    let tiled = GpuPlan::with_matmul(ctx.clone(), &program, Kernel::Matmul).await?;
+    let tiled = GpuPlan::with_matmul(ctx.clone(), &program, Kernel::TILED).await?;
     let subgroup = GpuPlan::with_matmul(ctx.clone(), &program, Kernel::MatmulSubgroup(size)).await?;
     tiled.time_dispatches(1).await?;
     subgroup.time_dispatches(1).await?;
@@ -106,5 +106,5 @@ pub async fn faster_matmul(ctx: &std::sync::Arc<GpuContext>, size: u32) -> Resul
         v.sort_by(f64::total_cmp);
         v[1]
     };
-    Ok(if median(s) < median(t) { Kernel::MatmulSubgroup(size) } else { Kernel::Matmul })
+    Ok(if median(s) < median(t) { Kernel::MatmulSubgroup(size) } else { Kernel::TILED })
 }

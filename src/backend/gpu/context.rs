@@ -191,16 +191,17 @@ impl GpuContext {
     /// The matrix-product kernel plans on this device use: the subgroup one where the device can
     /// run it and it measured faster here than the tiled one (`bench::faster_matmul`), else the
     /// tiled one. Natively, `SHOPFLOOR_GPU_GEMM=tiled|subgroup` skips the measurement (tests
-    /// cover both paths that way).
+    /// cover both paths that way); `tiled-scalar` keeps the tiled kernel's scalar loads.
     pub async fn matmul_kernel(self: &std::sync::Arc<Self>) -> Result<super::kernels::Kernel, String> {
         use super::kernels::Kernel;
         if let Some(k) = *self.matmul.lock().unwrap_or_else(|e| e.into_inner()) {
             return Ok(k);
         }
-        let kernel = match self.fixed_subgroup_size() {
-            None => Kernel::Matmul,
-            Some(size) => match forced_matmul().as_deref() {
-                Some("tiled") => Kernel::Matmul,
+        let kernel = match (self.fixed_subgroup_size(), forced_matmul().as_deref()) {
+            (_, Some("tiled-scalar")) => Kernel::Matmul,
+            (None, _) => Kernel::TILED,
+            (Some(size), forced) => match forced {
+                Some("tiled") => Kernel::TILED,
                 Some("subgroup") => Kernel::MatmulSubgroup(size),
                 _ => super::bench::faster_matmul(self, size).await?,
             },

@@ -10,6 +10,12 @@ pub enum Kernel {
     /// Index-map copy: transpose, slice, concat part, pad, broadcast, upsample (copy.wgsl).
     Copy,
     Matmul,
+    /// `Matmul` with 16-byte global loads, for operands contiguous in aligned runs of 4: A along
+    /// k (else along m), B along k (else along n).
+    MatmulVec4 {
+        a_k: bool,
+        b_k: bool,
+    },
     /// The matrix product without workgroup memory, for a fixed subgroup size (its argument).
     MatmulSubgroup(u32),
     Conv,
@@ -51,11 +57,18 @@ pub enum RowsMode {
 }
 
 impl Kernel {
+    /// The tiled matrix product as plans ask for it: vec4 loads in each product's own
+    /// orientation where its operands allow (session.rs), scalar loads elsewhere.
+    pub const TILED: Kernel = Kernel::MatmulVec4 { a_k: true, b_k: false };
+
     pub fn source(self) -> &'static str {
         match self {
             Kernel::Elementwise => include_str!("kernels/elementwise.wgsl"),
             Kernel::Copy => include_str!("kernels/copy.wgsl"),
             Kernel::Matmul => concat!(include_str!("kernels/matmul.wgsl"), include_str!("kernels/epilogue.wgsl")),
+            Kernel::MatmulVec4 { .. } => {
+                concat!(include_str!("kernels/matmul_vec4.wgsl"), include_str!("kernels/epilogue.wgsl"))
+            }
             Kernel::MatmulSubgroup(_) => {
                 concat!(include_str!("kernels/matmul_subgroup.wgsl"), include_str!("kernels/epilogue.wgsl"))
             }
@@ -79,6 +92,7 @@ impl Kernel {
             Kernel::Rows(m) => vec![("MODE", m as u32 as f64)],
             Kernel::Frame(m) => vec![("MODE", m as u32 as f64)],
             Kernel::MatmulSubgroup(size) | Kernel::ConvSubgroup(size) => vec![("SG", size as f64)],
+            Kernel::MatmulVec4 { a_k, b_k } => vec![("A_K", a_k as u8 as f64), ("B_K", b_k as u8 as f64)],
             _ => vec![],
         }
     }
@@ -87,9 +101,12 @@ impl Kernel {
     pub fn input_bindings(self) -> usize {
         match self {
             Kernel::Elementwise => 6,
-            Kernel::Matmul | Kernel::MatmulSubgroup(_) | Kernel::Conv | Kernel::ConvSubgroup(_) | Kernel::Depthwise => {
-                3 + EPILOGUE_OPS
-            }
+            Kernel::Matmul
+            | Kernel::MatmulVec4 { .. }
+            | Kernel::MatmulSubgroup(_)
+            | Kernel::Conv
+            | Kernel::ConvSubgroup(_)
+            | Kernel::Depthwise => 3 + EPILOGUE_OPS,
             Kernel::Deconv => 3,
             _ => 1,
         }
@@ -101,6 +118,10 @@ impl Kernel {
             Kernel::Rows(m) => format!("rows/{m:?}"),
             Kernel::Frame(m) => format!("frame/{m:?}"),
             Kernel::MatmulSubgroup(size) => format!("matmul/subgroup{size}"),
+            Kernel::MatmulVec4 { a_k, b_k } => {
+                let axis = |k: bool, other: &str| if k { "k".to_string() } else { other.to_string() };
+                format!("matmul/vec4-{}{}", axis(a_k, "m"), axis(b_k, "n"))
+            }
             Kernel::ConvSubgroup(size) => format!("conv/subgroup{size}"),
             k => format!("{k:?}").to_lowercase(),
         }

@@ -120,8 +120,10 @@ impl GpuPlan {
         Self::with_matmul(ctx, prog, matmul).await
     }
 
-    /// The plan with `matmul` (`Kernel::Matmul` or `Kernel::MatmulSubgroup`) for its products;
-    /// the subgroup choice takes the subgroup convolution with it.
+    /// The plan with `matmul` for its products: `Kernel::Matmul` (scalar loads),
+    /// `Kernel::MatmulVec4` (any orientation: each product whose operands allow it gets the vec4
+    /// kernel in its own orientation, the others `Matmul`) or `Kernel::MatmulSubgroup`, which
+    /// takes the subgroup convolution with it.
     pub async fn with_matmul(ctx: Arc<GpuContext>, prog: &Program, matmul: Kernel) -> Result<GpuPlan, String> {
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -224,6 +226,9 @@ impl GpuPlan {
                 (Kernel::Conv, Kernel::MatmulSubgroup(size)) => {
                     gemm_grid(p[0], p[1], (4 * size, 4), step.workgroups[2], max_groups)
                         .map(|wg| (Kernel::ConvSubgroup(size), wg))
+                }
+                (Kernel::Matmul, Kernel::MatmulVec4 { .. }) => {
+                    vec4_orientation(p).map(|(a_k, b_k)| (Kernel::MatmulVec4 { a_k, b_k }, step.workgroups))
                 }
                 _ => None,
             };
@@ -495,6 +500,31 @@ impl GpuPlan {
 
 /// Workgroups covering an M×N product `per` (rows, columns) at a time, `z` deep, or `None` when
 /// a dimension would pass the adapter's limit.
+/// The orientation (A contiguous along k, B contiguous along k) in which matmul_vec4.wgsl can
+/// load a product's operands as aligned vec4s, from its matmul.wgsl parameter words: each
+/// operand unit-strided along m or k (A), n or k (B), that axis a multiple of 4 long, and every
+/// other stride and offset a multiple of 4, so no vec4 straddles a row or the tensor's end.
+fn vec4_orientation(p: &[u32]) -> Option<(bool, bool)> {
+    let (m, n, k) = (p[0], p[1], p[2]);
+    let x4 = |v: u32| v.is_multiple_of(4);
+    let aligned = |offset: u32, batch: &[u32]| {
+        x4(offset) && batch.iter().zip(&p[12..15]).all(|(&stride, &dim)| dim == 1 || x4(stride))
+    };
+    // (unit stride, its axis length, the other stride) per orientation, contiguous-along-k first.
+    let pick = |along_k: (u32, u32), along_mn: (u32, u32, u32)| {
+        if along_k.0 == 1 && x4(k) && x4(along_k.1) {
+            Some(true)
+        } else if along_mn.0 == 1 && x4(along_mn.1) && x4(along_mn.2) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    let a_k = pick((p[5], p[4]), (p[4], m, p[5]))?;
+    let b_k = pick((p[6], p[7]), (p[7], n, p[6]))?;
+    (aligned(p[26], &p[15..18]) && aligned(p[27], &p[18..21])).then_some((a_k, b_k))
+}
+
 fn gemm_grid(m: u32, n: u32, per: (u32, u32), z: u32, max: u32) -> Option<[u32; 3]> {
     let grid = [n.div_ceil(per.1).max(1), m.div_ceil(per.0).max(1), z.max(1)];
     grid.iter().all(|&g| g <= max).then_some(grid)
