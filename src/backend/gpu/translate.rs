@@ -592,7 +592,14 @@ impl<'m> Translator<'m> {
         let (g, og, k) = (weights.shape()[0], weights.shape()[1], weights.shape()[2]);
         let ig = op.pool_spec.input_channels / op.group;
         let geo = Geometry::new(self, node, &op.pool_spec)?;
-        let w = self.prog.add(weights.shape().to_vec(), Storage::Const(Arc::new(f32_data(&weights)?)));
+        let mut data = f32_data(&weights)?;
+        // The GEMM kernels read each output channel's weights as whole vec4s: rows padded with
+        // zeros to a multiple of 4 (conv.wgsl). Depthwise reads them tap by tap, unpadded.
+        let row = if ig == 1 { k } else { k.next_multiple_of(4) };
+        if row != k {
+            data = data.chunks(k).flat_map(|r| r.iter().copied().chain(std::iter::repeat_n(0.0, row - k))).collect();
+        }
+        let w = self.prog.add(vec![g, og, row], Storage::Const(Arc::new(data)));
         let bias = self.bias(node, 2, g * og)?;
         let x = self.input(node, 0)?;
         let out = self.output(node, Storage::Temp)?;

@@ -2,8 +2,10 @@
 // pixels, K = input channels of the group x kernel taps. The im2col matrix is never stored: B tiles
 // are gathered from the input (any layout, by strides) with padding. Epilogue: bias, clamp.
 // Same 64x64 tiling as matmul.wgsl (vec4s in workgroup memory, 4x4 consecutive outputs per
-// invocation); the weight tile is staged k-contiguous (4 taps per vec4, the weights' own order)
-// so that staging reads whole 16-byte runs of them. 1-D convolutions run with H = KH = 1.
+// invocation); the weight tile is staged k-contiguous (4 taps per vec4, the weights' own order),
+// loaded as vec4s: each output channel's K weights are padded with zeros to K4, a multiple of 4
+// (translate.rs), so every vec4 is aligned and a tail vec4 adds nothing. 1-D convolutions run
+// with H = KH = 1.
 // Epilogue: + bias, then epilogue.wgsl's operations, then clamp.
 //
 // Params (u32 words): [0] Og, [1] N (batch*OH*OW), [2] K, [3] flags (bit0 bias), [4] Ig, [5] KH,
@@ -14,7 +16,7 @@
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> w: array<vec4<f32>>; // [groups][Og][K4 / 4]
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 const TILE: u32 = 64u;
@@ -49,7 +51,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let N = p[1];
     let K = p[2];
     let g = wg.z;
-    let w_base = g * M * K;
+    let k4s = (K + 3u) / 4u; // vec4s per output channel
+    let w_base = g * M * k4s;
     let row0 = wg.y * TILE;
     let col0 = wg.x * TILE;
     let tid = lid.y * 16u + lid.x;
@@ -69,11 +72,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         let gm = row0 + am;
         var vb = vec4<f32>(0.0);
         let gk2 = k0 + bk;
+        if (gm < M && k0 + ak4 < K) {
+            va = w[w_base + gm * k4s + (k0 + ak4) / 4u];
+        }
         for (var l = 0u; l < 4u; l = l + 1u) {
-            let gk = k0 + ak4 + l;
-            if (gm < M && gk < K) {
-                va[l] = w[w_base + gm * K + gk];
-            }
             let gn = col0 + bn4 + l;
             if (gn < N && gk2 < K) {
                 vb[l] = gather(g, gk2, gn);

@@ -40,7 +40,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
     let N = p[1];
     let K = p[2];
     let g = wg.z;
-    let w_base = g * M * K;
+    let k4 = (K + 3u) / 4u * 4u; // weights per output channel, padded (translate.rs)
+    let w_base = g * M * k4;
     let row0 = wg.y * 4u * SG + lane;
     let col0 = wg.x * 4u;
     var acc: array<vec4<f32>, 4>; // [channel i][position j]
@@ -61,7 +62,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
                 let m = row0 + i * SG;
                 var wv = 0.0;
                 if (m < M) {
-                    wv = w[w_base + m * K + k];
+                    wv = w[w_base + m * k4 + k];
                 }
                 acc[i] = fma(vec4<f32>(wv), bv, acc[i]);
             }
