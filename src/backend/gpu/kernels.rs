@@ -65,12 +65,26 @@ impl Kernel {
         match self {
             Kernel::Elementwise => include_str!("kernels/elementwise.wgsl"),
             Kernel::Copy => include_str!("kernels/copy.wgsl"),
-            Kernel::Matmul => concat!(include_str!("kernels/matmul.wgsl"), include_str!("kernels/epilogue.wgsl")),
+            Kernel::Matmul => concat!(
+                include_str!("kernels/matmul.wgsl"),
+                include_str!("kernels/matmul_tile.wgsl"),
+                include_str!("kernels/matmul_common.wgsl"),
+                include_str!("kernels/epilogue.wgsl")
+            ),
             Kernel::MatmulVec4 { .. } => {
-                concat!(include_str!("kernels/matmul_vec4.wgsl"), include_str!("kernels/epilogue.wgsl"))
+                concat!(
+                    include_str!("kernels/matmul_vec4.wgsl"),
+                    include_str!("kernels/matmul_tile.wgsl"),
+                    include_str!("kernels/matmul_common.wgsl"),
+                    include_str!("kernels/epilogue.wgsl")
+                )
             }
             Kernel::MatmulSubgroup(_) => {
-                concat!(include_str!("kernels/matmul_subgroup.wgsl"), include_str!("kernels/epilogue.wgsl"))
+                concat!(
+                    include_str!("kernels/matmul_subgroup.wgsl"),
+                    include_str!("kernels/matmul_common.wgsl"),
+                    include_str!("kernels/epilogue.wgsl")
+                )
             }
             Kernel::Conv => concat!(include_str!("kernels/conv.wgsl"), include_str!("kernels/epilogue.wgsl")),
             Kernel::ConvSubgroup(_) => {

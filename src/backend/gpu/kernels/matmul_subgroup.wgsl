@@ -19,13 +19,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
     let M = p[0];
     let N = p[1];
     let K = p[2];
-    let bz = wg.z;
-    let b2 = bz % p[14];
-    let b1 = (bz / p[14]) % p[13];
-    let b0 = bz / (p[14] * p[13]);
-    let a_base = p[26] + b0 * p[15] + b1 * p[16] + b2 * p[17];
-    let b_base = p[27] + b0 * p[18] + b1 * p[19] + b2 * p[20];
-    let c_base = b0 * p[21] + b1 * p[22] + b2 * p[23];
+    let bases = batch_bases(wg.z);
+    let a_base = bases.a;
+    let b_base = bases.b;
 
     let row0 = wg.y * 4u;
     let col0 = wg.x * 4u * SG + lane;
@@ -57,25 +53,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
             acc[3] = fma(vec4<f32>(av.w), bv, acc[3]);
         }
     }
-    let lo = bitcast<f32>(p[24]);
-    let hi = bitcast<f32>(p[25]);
-    for (var i = 0u; i < 4u; i = i + 1u) {
-        let m = row0 + i;
-        if (m >= M) {
-            continue;
-        }
-        for (var j = 0u; j < 4u; j = j + 1u) {
-            let n = col0 + j * SG;
-            if (n >= N) {
-                continue;
-            }
-            var v = acc[i][j];
-            if ((p[3] & 1u) != 0u) {
-                v = v + bias[m * p[10] + n * p[11]];
-            }
-            let at = c_base + m * p[8] + n * p[9];
-            v = epilogue(at, v);
-            c[at] = clamp(v, lo, hi);
-        }
-    }
+    store_block(acc, row0, col0, SG, bases.c);
 }

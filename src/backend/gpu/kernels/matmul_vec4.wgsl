@@ -20,12 +20,6 @@
 override A_K: bool = true;
 override B_K: bool = false;
 
-const TILE: u32 = 64u;
-const TK: u32 = 16u;
-
-var<workgroup> sa: array<vec4<f32>, 256>; // [TK][TILE / 4] (k-major, 4 rows per vec4)
-var<workgroup> sb: array<vec4<f32>, 256>; // [TK][TILE / 4] (4 columns per vec4)
-
 // The 4x4 block at (outer o..o+4, k..k+4) of an operand contiguous along k, transposed: one vec4
 // of 4 outer indices per k. `base`, `stride` (between outer indices) and `k` in floats.
 fn block_k(is_a: bool, base: u32, stride: u32, o: u32, o_len: u32, k: u32, K: u32) -> array<vec4<f32>, 4> {
@@ -54,13 +48,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let M = p[0];
     let N = p[1];
     let K = p[2];
-    let bz = wg.z;
-    let b2 = bz % p[14];
-    let b1 = (bz / p[14]) % p[13];
-    let b0 = bz / (p[14] * p[13]);
-    let a_base = p[26] + b0 * p[15] + b1 * p[16] + b2 * p[17];
-    let b_base = p[27] + b0 * p[18] + b1 * p[19] + b2 * p[20];
-    let c_base = b0 * p[21] + b1 * p[22] + b2 * p[23];
+    let bases = batch_bases(wg.z);
+    let a_base = bases.a;
+    let b_base = bases.b;
 
     let row0 = wg.y * TILE;
     let col0 = wg.x * TILE;
@@ -108,35 +98,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             sb[tid] = vb;
         }
         workgroupBarrier();
-        for (var kk = 0u; kk < TK; kk = kk + 1u) {
-            let ra = sa[kk * 16u + lid.y];
-            let rb = sb[kk * 16u + lid.x];
-            acc[0] = fma(vec4<f32>(ra.x), rb, acc[0]);
-            acc[1] = fma(vec4<f32>(ra.y), rb, acc[1]);
-            acc[2] = fma(vec4<f32>(ra.z), rb, acc[2]);
-            acc[3] = fma(vec4<f32>(ra.w), rb, acc[3]);
-        }
+        multiply_staged(lid, &acc);
         workgroupBarrier();
     }
-    let lo = bitcast<f32>(p[24]);
-    let hi = bitcast<f32>(p[25]);
-    for (var i = 0u; i < 4u; i = i + 1u) {
-        let m = row0 + lid.y * 4u + i;
-        if (m >= M) {
-            continue;
-        }
-        for (var j = 0u; j < 4u; j = j + 1u) {
-            let n = col0 + lid.x * 4u + j;
-            if (n >= N) {
-                continue;
-            }
-            var v = acc[i][j];
-            if ((p[3] & 1u) != 0u) {
-                v = v + bias[m * p[10] + n * p[11]];
-            }
-            let at = c_base + m * p[8] + n * p[9];
-            v = epilogue(at, v);
-            c[at] = clamp(v, lo, hi);
-        }
-    }
+    store_block(acc, row0 + lid.y * 4u, col0 + lid.x * 4u, 1u, bases.c);
 }

@@ -1,0 +1,21 @@
+
+// The 64x64 tile shared by matmul.wgsl and matmul_vec4.wgsl: what they stage, and the product
+// of one staged K tile into an invocation's 4x4 block.
+
+const TILE: u32 = 64u;
+const TK: u32 = 16u;
+
+var<workgroup> sa: array<vec4<f32>, 256>; // [TK][TILE / 4] (k-major, 4 rows per vec4)
+var<workgroup> sb: array<vec4<f32>, 256>; // [TK][TILE / 4] (4 columns per vec4)
+
+// Per k, one vec4 of A (rows 4 lid.y..+4) and one of B (columns 4 lid.x..+4) and 4 vec4 FMAs.
+fn multiply_staged(lid: vec3<u32>, acc: ptr<function, array<vec4<f32>, 4>>) {
+    for (var kk = 0u; kk < TK; kk = kk + 1u) {
+        let ra = sa[kk * 16u + lid.y];
+        let rb = sb[kk * 16u + lid.x];
+        (*acc)[0] = fma(vec4<f32>(ra.x), rb, (*acc)[0]);
+        (*acc)[1] = fma(vec4<f32>(ra.y), rb, (*acc)[1]);
+        (*acc)[2] = fma(vec4<f32>(ra.z), rb, (*acc)[2]);
+        (*acc)[3] = fma(vec4<f32>(ra.w), rb, (*acc)[3]);
+    }
+}
