@@ -95,12 +95,15 @@ _fe = None
 def stream_embeddings(job):
     """Stream s: (stacked embeddings, labels, weights, word spans), cached on disk."""
     s, voices, cache = job
-    key = hashlib.sha1(json.dumps([SEED, s, voices, AUG_VERSION, POS_LO, POS_HI, MARGIN]).encode()).hexdigest()[:16]
+    # Labels are not part of the key: they are recomputed from the spans, so trying another
+    # label window does not synthesise and embed the streams again.
+    key = hashlib.sha1(json.dumps([SEED, s, voices, AUG_VERSION]).encode()).hexdigest()[:16]
     path = os.path.join(cache, "streams", key + ".npz")
     if os.path.exists(path):
         d = np.load(path, allow_pickle=False)
         spans = json.loads(str(d["spans"]))
-        return d["emb"], d["y"], d["w"], spans
+        y, w = labels(len(d["emb"]), spans)
+        return d["emb"], y, w, spans
     global _fe
     if _fe is None:
         _fe = synth.Frontend(threads=1)
@@ -119,7 +122,7 @@ def stream_embeddings(job):
     return emb, y, w, spans
 
 
-def train_mlp(x, y, w, hidden, epochs, seed, noise=0.1):
+def train_mlp(x, y, w, hidden, epochs, seed, noise=0.1, class_power=0.5):
     rng = np.random.default_rng(seed)
     d, k = x.shape[1], len(LABELS)
     params = [rng.normal(0, np.sqrt(2 / d), (d, hidden)).astype(np.float32), np.zeros(hidden, np.float32),
@@ -127,7 +130,7 @@ def train_mlp(x, y, w, hidden, epochs, seed, noise=0.1):
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     counts = np.bincount(y[w > 0], minlength=k).astype(np.float32)
-    cw = (counts.sum() / np.maximum(counts, 1) / k) ** 0.5  # soften the filler's majority
+    cw = (counts.sum() / np.maximum(counts, 1) / k) ** class_power  # soften the filler's majority
     step, lr, batch, l2 = 0, 1e-3, 256, 1e-4
     for epoch in range(epochs):
         order = rng.permutation(len(x))
@@ -166,6 +169,14 @@ def predict(params, x):
     return p / p.sum(1, keepdims=True)
 
 
+def combine(members):
+    """One MLP whose logits are the members' mean: hidden layers side by side, output layers
+    stacked and scaled (so the posteriors are the members' normalised geometric mean)."""
+    n = len(members)
+    return [np.concatenate([m[0] for m in members], 1), np.concatenate([m[1] for m in members]),
+            np.concatenate([m[2] for m in members], 0) / n, sum(m[3] for m in members) / n]
+
+
 def export(params, mean, std, path):
     """[1, STACK, 96] embeddings → [1, words + 1] posteriors; the standardisation is folded in."""
     w1 = params[0] / std[:, None]
@@ -192,7 +203,7 @@ def export(params, mean, std, path):
 
 
 def main():
-    global STACK
+    global STACK, POS_LO, POS_HI
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/speech")
     ap.add_argument("--minutes", type=int, default=240)
@@ -203,8 +214,16 @@ def main():
     ap.add_argument("--noise", type=float, default=0.1, help="input noise (standardised units) while training")
     ap.add_argument("--cache", default="target/speech-cache")
     ap.add_argument("--threshold", type=float, default=10.0)
+    ap.add_argument("--class-power", type=float, default=0.5,
+                    help="weight each label by (share of frames)^-power: 0 leaves the filler its majority")
+    ap.add_argument("--ensemble", type=int, default=1, help="heads trained with different seeds, logits averaged")
+    ap.add_argument("--hard-negatives", type=float, default=1.0,
+                    help="weight of filler frames a first model takes for a word (1: no mining)")
+    ap.add_argument("--label-window", type=float, nargs=2, default=[POS_LO, POS_HI], metavar=("LO", "HI"),
+                    help="seconds after a word's end during which frames are labelled with it")
     args = ap.parse_args()
     STACK = args.stack
+    POS_LO, POS_HI = args.label_window
     voices = synth.voices(synth.BASES_TRAIN, synth.VARIANTS_TRAIN + synth.VARIANTS_MORE)
     xs, ys, ws, durs = [], [], [], {w: [] for w in synth.WORDS}
     jobs = [(s, voices, args.cache) for s in range(args.minutes)]
@@ -218,7 +237,19 @@ def main():
     emb_all = x[:, -96:]
     mean, std = x.mean(0), x.std(0) + 1e-3
     dev = np.arange(len(x)) >= int(0.9 * len(x))
-    params = train_mlp((x[~dev] - mean) / std, y[~dev], w[~dev], args.hidden, args.epochs, 1, args.noise)
+    xt = (x[~dev] - mean) / std
+    members = []
+    for seed in range(1, args.ensemble + 1):
+        wt = w[~dev].copy()
+        if args.hard_negatives > 1:
+            # Filler frames a first model mistakes for a word (other speech, sound-alikes) count
+            # that much more in a second one trained from scratch.
+            first = train_mlp(xt, y[~dev], wt, args.hidden, args.epochs, seed + 100, args.noise, args.class_power)
+            hard = (y[~dev] == FILLER) & (wt > 0) & (predict(first, xt)[:, :FILLER].max(1) > 0.3)
+            print(f"{hard.sum()} hard negative frames of {(y[~dev] == FILLER).sum()}", flush=True)
+            wt[hard] *= args.hard_negatives
+        members.append(train_mlp(xt, y[~dev], wt, args.hidden, args.epochs, seed, args.noise, args.class_power))
+    params = combine(members)
     p = predict(params, (x[dev] - mean) / std)
     keep = w[dev] > 0
     acc = (p.argmax(1)[keep] == y[dev][keep]).mean()
