@@ -188,23 +188,21 @@ impl GpuContext {
         usable.then_some(min)
     }
 
-    /// The matrix-product kernel plans on this device use: the subgroup one where the device can
-    /// run it and it measured faster here than the tiled one (`bench::faster_matmul`), else the
-    /// tiled one. Natively, `SHOPFLOOR_GPU_GEMM=tiled|subgroup` skips the measurement (tests
-    /// cover both paths that way); `tiled-scalar` keeps the tiled kernel's scalar loads.
+    /// The matrix-product kernel plans on this device use: whichever of the tiled kernel with
+    /// scalar loads, with vec4 loads, and (where the device can run it) the subgroup one measured
+    /// fastest here (`bench::faster_matmul`). Natively, `SHOPFLOOR_GPU_GEMM=tiled|subgroup|
+    /// tiled-scalar` skips the measurement (tests cover each path that way).
     pub async fn matmul_kernel(self: &std::sync::Arc<Self>) -> Result<super::kernels::Kernel, String> {
         use super::kernels::Kernel;
         if let Some(k) = *self.matmul.lock().unwrap_or_else(|e| e.into_inner()) {
             return Ok(k);
         }
-        let kernel = match (self.fixed_subgroup_size(), forced_matmul().as_deref()) {
-            (_, Some("tiled-scalar")) => Kernel::Matmul,
-            (None, _) => Kernel::TILED,
-            (Some(size), forced) => match forced {
-                Some("tiled") => Kernel::TILED,
-                Some("subgroup") => Kernel::MatmulSubgroup(size),
-                _ => super::bench::faster_matmul(self, size).await?,
-            },
+        let size = self.fixed_subgroup_size();
+        let kernel = match (forced_matmul().as_deref(), size) {
+            (Some("tiled-scalar"), _) => Kernel::Matmul,
+            (Some("tiled"), _) => Kernel::TILED,
+            (Some("subgroup"), Some(size)) => Kernel::MatmulSubgroup(size),
+            _ => super::bench::faster_matmul(self, size).await?,
         };
         *self.matmul.lock().unwrap_or_else(|e| e.into_inner()) = Some(kernel);
         Ok(kernel)

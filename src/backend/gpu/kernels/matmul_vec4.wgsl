@@ -1,13 +1,13 @@
-// matmul.wgsl with 16-byte global loads: the same 64x64 tiles, staging layout, inner loop and
-// epilogue, for products whose operands are each contiguous along one axis in runs of 4 that
-// start on a multiple of 4 (checked on the host: session.rs `vec4_orientation`). A and B are
-// bound as arrays of vec4s; indices below are in vec4s.
+// matmul.wgsl with 16-byte global loads, for products whose operands are each contiguous along
+// one axis in runs of 4 that start on a multiple of 4 (checked on the host: session.rs
+// `vec4_orientation`). A and B are bound as arrays of vec4s; indices below are in vec4s.
 // A_K: A is contiguous along k (row-major [M, K]) rather than along m; B_K: B is contiguous
 // along k (a transposed [N, K] operand) rather than along n.
-// Operands contiguous along m (A) or n (B) load straight into the k-major staging layout, one
-// vec4 per invocation. Operands contiguous along k are loaded by 64 invocations, each a 4x4
-// block (4 vec4s: rows/columns r..r+4, k..k+4) transposed in registers, so the inner loop is
-// matmul.wgsl's whatever the operands' order.
+// Every invocation stages one vec4 of each operand as it lies in memory: an operand contiguous
+// along m (n) as 4 rows (columns) at one k, [TK][TILE / 4]; one contiguous along k as 4 k of one
+// row (column), [TILE][TK / 4]. The product of a staged tile turns each group of 4 k into 4x4
+// blocks with the k index outermost (a register transpose where the staging is k-contiguous) and
+// does the same 16 vec4 FMAs per 4 k as matmul_tile.wgsl.
 //
 // Params: matmul.wgsl's.
 
@@ -20,26 +20,12 @@
 override A_K: bool = true;
 override B_K: bool = false;
 
-// The 4x4 block at (outer o..o+4, k..k+4) of an operand contiguous along k, transposed: one vec4
-// of 4 outer indices per k. `base`, `stride` (between outer indices) and `k` in floats.
-fn block_k(is_a: bool, base: u32, stride: u32, o: u32, o_len: u32, k: u32, K: u32) -> array<vec4<f32>, 4> {
-    var rows: array<vec4<f32>, 4>;
-    for (var l = 0u; l < 4u; l = l + 1u) {
-        rows[l] = vec4<f32>(0.0);
-        if (o + l < o_len && k < K) {
-            let at = (base + (o + l) * stride + k) / 4u;
-            if (is_a) {
-                rows[l] = a[at];
-            } else {
-                rows[l] = b[at];
-            }
-        }
-    }
+fn transpose4(v: array<vec4<f32>, 4>) -> array<vec4<f32>, 4> {
     var t: array<vec4<f32>, 4>;
-    t[0] = vec4<f32>(rows[0].x, rows[1].x, rows[2].x, rows[3].x);
-    t[1] = vec4<f32>(rows[0].y, rows[1].y, rows[2].y, rows[3].y);
-    t[2] = vec4<f32>(rows[0].z, rows[1].z, rows[2].z, rows[3].z);
-    t[3] = vec4<f32>(rows[0].w, rows[1].w, rows[2].w, rows[3].w);
+    t[0] = vec4<f32>(v[0].x, v[1].x, v[2].x, v[3].x);
+    t[1] = vec4<f32>(v[0].y, v[1].y, v[2].y, v[3].y);
+    t[2] = vec4<f32>(v[0].z, v[1].z, v[2].z, v[3].z);
+    t[3] = vec4<f32>(v[0].w, v[1].w, v[2].w, v[3].w);
     return t;
 }
 
@@ -49,56 +35,69 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let N = p[1];
     let K = p[2];
     let bases = batch_bases(wg.z);
-    let a_base = bases.a;
-    let b_base = bases.b;
-
     let row0 = wg.y * TILE;
     let col0 = wg.x * TILE;
     let tid = lid.y * 16u + lid.x;
-    // Contiguous along m/n: this invocation's vec4 is 4 rows (columns) at one k of the tile.
-    let lk = tid / 16u;
-    let l4 = (tid % 16u) * 4u;
-    // Contiguous along k: invocations 0..63 stage A's blocks, 64..127 B's: block (o4, k4).
-    let blk = tid % 64u;
-    let o4 = (blk % 16u) * 4u;
-    let k4 = (blk / 16u) * 4u;
+    // Staged by this invocation: along m/n, (k, 4 outer) = (tid / 16, 4 (tid % 16)); along k,
+    // (outer, 4 k) = (tid / 4, 4 (tid % 4)). Either way sa[tid] / sb[tid].
+    let mn_k = tid / 16u;
+    let mn_o = (tid % 16u) * 4u;
+    let k_o = tid / 4u;
+    let k_k = (tid % 4u) * 4u;
 
     var acc: array<vec4<f32>, 4>;
     for (var i = 0u; i < 4u; i = i + 1u) {
         acc[i] = vec4<f32>(0.0);
     }
     for (var k0 = 0u; k0 < K; k0 = k0 + TK) {
-        let gk = k0 + lk;
+        var va = vec4<f32>(0.0);
+        var vb = vec4<f32>(0.0);
         if (A_K) {
-            if (tid < 64u) {
-                let t = block_k(true, a_base, p[4], row0 + o4, M, k0 + k4, K);
-                for (var j = 0u; j < 4u; j = j + 1u) {
-                    sa[(k4 + j) * 16u + o4 / 4u] = t[j];
-                }
+            if (row0 + k_o < M && k0 + k_k < K) {
+                va = a[(bases.a + (row0 + k_o) * p[4] + k0 + k_k) / 4u];
             }
-        } else {
-            var va = vec4<f32>(0.0);
-            if (gk < K && row0 + l4 < M) {
-                va = a[(a_base + gk * p[5] + row0 + l4) / 4u];
-            }
-            sa[tid] = va;
+        } else if (k0 + mn_k < K && row0 + mn_o < M) {
+            va = a[(bases.a + (k0 + mn_k) * p[5] + row0 + mn_o) / 4u];
         }
         if (B_K) {
-            if (tid >= 64u && tid < 128u) {
-                let t = block_k(false, b_base, p[7], col0 + o4, N, k0 + k4, K);
-                for (var j = 0u; j < 4u; j = j + 1u) {
-                    sb[(k4 + j) * 16u + o4 / 4u] = t[j];
+            if (col0 + k_o < N && k0 + k_k < K) {
+                vb = b[(bases.b + (col0 + k_o) * p[7] + k0 + k_k) / 4u];
+            }
+        } else if (k0 + mn_k < K && col0 + mn_o < N) {
+            vb = b[(bases.b + (k0 + mn_k) * p[6] + col0 + mn_o) / 4u];
+        }
+        sa[tid] = va;
+        sb[tid] = vb;
+        workgroupBarrier();
+        for (var q = 0u; q < TK / 4u; q = q + 1u) {
+            // at[t]: A at k = 4q + t for rows 4 lid.y..+4; bt[t]: B there for columns 4 lid.x..+4.
+            var at: array<vec4<f32>, 4>;
+            var bt: array<vec4<f32>, 4>;
+            for (var t = 0u; t < 4u; t = t + 1u) {
+                if (A_K) {
+                    at[t] = sa[(lid.y * 4u + t) * 4u + q]; // row t's 4 k, transposed below
+                } else {
+                    at[t] = sa[(q * 4u + t) * 16u + lid.y];
+                }
+                if (B_K) {
+                    bt[t] = sb[(lid.x * 4u + t) * 4u + q];
+                } else {
+                    bt[t] = sb[(q * 4u + t) * 16u + lid.x];
                 }
             }
-        } else {
-            var vb = vec4<f32>(0.0);
-            if (gk < K && col0 + l4 < N) {
-                vb = b[(b_base + gk * p[6] + col0 + l4) / 4u];
+            if (A_K) {
+                at = transpose4(at);
             }
-            sb[tid] = vb;
+            if (B_K) {
+                bt = transpose4(bt);
+            }
+            for (var t = 0u; t < 4u; t = t + 1u) {
+                acc[0] = fma(vec4<f32>(at[t].x), bt[t], acc[0]);
+                acc[1] = fma(vec4<f32>(at[t].y), bt[t], acc[1]);
+                acc[2] = fma(vec4<f32>(at[t].z), bt[t], acc[2]);
+                acc[3] = fma(vec4<f32>(at[t].w), bt[t], acc[3]);
+            }
         }
-        workgroupBarrier();
-        multiply_staged(lid, &acc);
         workgroupBarrier();
     }
     store_block(acc, row0 + lid.y * 4u, col0 + lid.x * 4u, 1u, bases.c);
