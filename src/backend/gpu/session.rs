@@ -498,8 +498,6 @@ impl GpuPlan {
     }
 }
 
-/// Workgroups covering an M×N product `per` (rows, columns) at a time, `z` deep, or `None` when
-/// a dimension would pass the adapter's limit.
 /// The orientation (A contiguous along k, B contiguous along k) in which matmul_vec4.wgsl can
 /// load a product's operands as aligned vec4s, from its matmul.wgsl parameter words: each
 /// operand unit-strided along m or k (A), n or k (B), that axis a multiple of 4 long, and every
@@ -525,6 +523,8 @@ fn vec4_orientation(p: &[u32]) -> Option<(bool, bool)> {
     (aligned(p[26], &p[15..18]) && aligned(p[27], &p[18..21])).then_some((a_k, b_k))
 }
 
+/// Workgroups covering an M×N product `per` (rows, columns) at a time, `z` deep, or `None` when
+/// a dimension would pass the adapter's limit.
 fn gemm_grid(m: u32, n: u32, per: (u32, u32), z: u32, max: u32) -> Option<[u32; 3]> {
     let grid = [n.div_ceil(per.1).max(1), m.div_ceil(per.0).max(1), z.max(1)];
     grid.iter().all(|&g| g <= max).then_some(grid)
