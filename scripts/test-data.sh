@@ -10,3 +10,5 @@ PY=target/py/bin/python
 "$PY" tests/e2e/make_y4m.py
 # Test speech from espeak-ng voices the command head never heard (needs espeak-ng and sox).
 "$PY" scripts/speech/make_test_audio.py
+# ... and from a speaker of another synthesiser (flite) it never heard.
+"$PY" scripts/speech/make_test_audio.py --engine --out models/cache/speech-engine

@@ -287,7 +287,7 @@ fn pipeline(opts: VoiceOptions) -> Option<VoiceCommands> {
 }
 
 fn wav(rel: &str) -> Option<(Vec<f32>, u32)> {
-    let p: PathBuf = cached(&format!("speech-test/{rel}"))?;
+    let p: PathBuf = cached(rel)?;
     let mut r = hound::WavReader::open(p).unwrap();
     let spec = r.spec();
     let ch = spec.channels as usize;
@@ -320,7 +320,7 @@ fn commands(ev: &[SpeechEvent]) -> Vec<(String, f64, f64, f64)> {
 #[test]
 fn line_two_at_every_sample_rate_and_any_chunking() {
     let Some(mut vc) = pipeline(VoiceOptions::default()) else { return };
-    let Some((x, rate)) = wav("line_two.wav") else { return };
+    let Some((x, rate)) = wav("speech-test/line_two.wav") else { return };
     let one_shot = run(&mut vc, &x, rate, x.len());
     let got = commands(&one_shot);
     assert_eq!(got.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["line two"], "{got:?}");
@@ -332,7 +332,7 @@ fn line_two_at_every_sample_rate_and_any_chunking() {
         assert_eq!(vad(&ev), vad(&one_shot), "chunks of {chunk}");
     }
     for file in ["line_two_8k.wav", "line_two_44k_stereo.wav", "line_two_96k.wav"] {
-        let (y, r) = wav(file).unwrap();
+        let (y, r) = wav(&format!("speech-test/{file}")).unwrap();
         let got = commands(&run(&mut vc, &y, r, 4096));
         assert_eq!(got.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["line two"], "{file}: {got:?}");
     }
@@ -372,7 +372,7 @@ struct Labels {
 }
 
 fn labels(rel: &str) -> Vec<Truth> {
-    let p = cached(&format!("speech-test/{rel}")).unwrap();
+    let p = cached(rel).unwrap();
     serde_json::from_str::<Labels>(&std::fs::read_to_string(p).unwrap()).unwrap().commands
 }
 
@@ -401,11 +401,11 @@ fn score(found: &[(String, f64, f64, f64)], truth: &[Truth]) -> (Vec<bool>, Vec<
 #[test]
 fn commands_from_unheard_voices_are_found_without_false_alarms() {
     let Some(mut vc) = pipeline(VoiceOptions::default()) else { return };
-    let Some((x, rate)) = wav("commands_clean.wav") else { return };
+    let Some((x, rate)) = wav("speech-test/commands_clean.wav") else { return };
     let t0 = std::time::Instant::now();
     let found = commands(&run(&mut vc, &x, rate, 4096));
     let rtf = t0.elapsed().as_secs_f64() / (x.len() as f64 / rate as f64);
-    let truth = labels("commands_clean.json");
+    let truth = labels("speech-test/commands_clean.json");
     let (hit, mut lat, wrong) = score(&found, &truth);
     let rate_found = hit.iter().filter(|h| **h).count() as f64 / hit.len() as f64;
     lat.sort_by(f64::total_cmp);
@@ -416,33 +416,57 @@ fn commands_from_unheard_voices_are_found_without_false_alarms() {
         truth.len(),
         p50 * 1e3
     );
-    // Measured 80 % on these voices (81 % on the held-out validation variants; the previous head
-    // 74 %): the 90 % target is not met yet; this floor catches regressions without
-    // pretending it is.
-    assert!(rate_found >= 0.72, "clean detection {rate_found}");
+    // Measured 91.2 % on these voices (86.9 % on the held-out validation variants): the floor sits
+    // three binomial standard deviations (2.2 % over 160 takes) under it.
+    assert!(rate_found >= 0.85, "clean detection {rate_found}");
     assert!(wrong <= 5, "{wrong} detections match nothing said (1 measured)");
     assert!(p50 < 0.3, "median latency {p50} s");
     // Latency: from the true end of the command (the last sample espeak-ng wrote) to the frame that
     // decided it; a trailing consonant's release can still be under way at the decision (−0.11 s seen).
     assert!(lat.iter().all(|l| *l > -0.2 && *l < 0.6), "{lat:?}");
 
-    let (other, rate) = wav("other.wav").unwrap();
+    let (other, rate) = wav("speech-test/other.wav").unwrap();
     let ten_minutes = &other[..(600 * rate) as usize];
     let fa = commands(&run(&mut vc, ten_minutes, rate, 4096));
     eprintln!("other speech and noise, 10 min: {} false alarms {fa:?}", fa.len());
     assert!(fa.len() <= 3, "{} false alarms in 10 minutes: {fa:?}", fa.len());
 }
 
+/// The same on another synthesiser's speaker (flite's rms) that training never heard: recorded
+/// speech rather than espeak-ng's formants, the closer stand-in for a person on the line.
+#[test]
+fn commands_from_another_synthesisers_speaker_are_found() {
+    let Some(mut vc) = pipeline(VoiceOptions::default()) else { return };
+    let Some((x, rate)) = wav("speech-engine/commands_clean.wav") else { return };
+    let found = commands(&run(&mut vc, &x, rate, 4096));
+    let (hit, _, wrong) = score(&found, &labels("speech-engine/commands_clean.json"));
+    let rate_found = hit.iter().filter(|h| **h).count() as f64 / hit.len() as f64;
+    let (other, rate) = wav("speech-engine/other.wav").unwrap();
+    let fa = commands(&run(&mut vc, &other[..(600 * rate) as usize], rate, 4096));
+    eprintln!(
+        "flite rms: {:.1} % of {} commands, {wrong} wrong; 10 min of its other speech: {} false alarms {fa:?}",
+        rate_found * 100.0,
+        hit.len(),
+        fa.len()
+    );
+    // Measured 81.2 % (the head trained on espeak-ng alone: 45.6 %), no wrong command, 2 false
+    // alarms in the 30 minutes; floors three standard deviations (3.1 %) under, and the unheard
+    // espeak-ng voices' false-alarm bound.
+    assert!(rate_found >= 0.72, "clean detection {rate_found}");
+    assert!(wrong <= 3, "{wrong} detections match nothing said");
+    assert!(fa.len() <= 3, "{} false alarms in 10 minutes: {fa:?}", fa.len());
+}
+
 #[test]
 fn an_enrolled_phrase_is_found_in_other_voices_and_round_trips_as_json() {
     let Some(mut vc) = pipeline(VoiceOptions::default()) else { return };
-    let Some(_) = wav("enrol_0.wav") else { return };
-    let takes: Vec<(Vec<f32>, u32)> = (0..4).map(|i| wav(&format!("enrol_{i}.wav")).unwrap()).collect();
+    let Some(_) = wav("speech-test/enrol_0.wav") else { return };
+    let takes: Vec<(Vec<f32>, u32)> = (0..4).map(|i| wav(&format!("speech-test/enrol_{i}.wav")).unwrap()).collect();
     let cmd = pollster::block_on(vc.enrol("conveyor jam", &takes)).unwrap();
     assert!(cmd.hmm.n_states() >= 2 && cmd.threshold > 0.0);
-    let (x, rate) = wav("enrol_test.wav").unwrap();
+    let (x, rate) = wav("speech-test/enrol_test.wav").unwrap();
     let found = commands(&run(&mut vc, &x, rate, 4096));
-    let truth = labels("enrol_test.json");
+    let truth = labels("speech-test/enrol_test.json");
     let (hit, _, wrong) = score(&found, &truth);
     let n = hit.iter().filter(|h| **h).count();
     eprintln!("enrolled from one voice: {n} of {} takes by 10 other voices found, {wrong} false alarms on \"conveyor belt\" / \"jam jar\"", truth.len());

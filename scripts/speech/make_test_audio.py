@@ -1,5 +1,6 @@
 """Test speech for the voice commands, from espeak-ng voices that training never used
-(synth.BASES_TEST × synth.VARIANTS_TEST): per SNR (clean, 10 dB, 0 dB) one recording with every
+(synth.BASES_TEST × synth.VARIANTS_TEST; with --engine, flite's rms, a speaker of another
+synthesiser that training never used): per SNR (clean, 10 dB, 0 dB) one recording with every
 command said N times, and 30+ minutes of other speech and noise for false alarms. Each .wav has a
 .json with the true command spans. Deterministic; writes models/cache/speech-test/.
 
@@ -77,12 +78,16 @@ def main():
     ap.add_argument("--cache", default="target/speech-cache")
     ap.add_argument("--dev", action="store_true", help="training voices, other takes")
     ap.add_argument("--val", action="store_true", help="training accents, variants held out of training: for choosing the threshold")
+    ap.add_argument("--engine", action="store_true",
+                    help="another synthesiser's speaker that training never heard (synth.ENGINE_VOICES_TEST, needs flite)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     if args.dev:
         voices, seed = synth.voices(synth.BASES_TRAIN, synth.VARIANTS_TRAIN), 11
     elif args.val:
         voices, seed = synth.voices(synth.BASES_TRAIN, synth.VARIANTS_VAL), 13
+    elif args.engine:
+        voices, seed = synth.ENGINE_VOICES_TEST, 19
     else:
         voices, seed = synth.voices(synth.BASES_TEST, synth.VARIANTS_TEST), 7
     rng = np.random.default_rng(seed)
@@ -96,7 +101,7 @@ def main():
     write_wav(os.path.join(args.out, "other.wav"), other)
     with open(os.path.join(args.out, "other.json"), "w") as f:
         json.dump({"snr": 20, "commands": []}, f)
-    if args.dev or args.val:
+    if args.dev or args.val or args.engine:
         return
     # One command, for the browser's fake microphone and the sample-rate tests.
     x = np.concatenate([np.zeros(int(0.5 * synth.SR), np.float32),

@@ -30,6 +30,13 @@ VARIANTS_TRAIN = ["", "m1", "m2", "m3", "m4", "m5", "f1", "f2", "f3", "f4", "Ale
 VARIANTS_MORE = ["Alicia", "antonio", "Gene2", "gustave", "marcelo", "miguel", "Nguyen", "pedro", "quincy", "rob",
                  "robert", "steph", "steph3", "Tweaky", "AnxiousAndy", "klatt4", "klatt6", "m8", "sandro", "victor"]
 VARIANTS_VAL = ["Diogo", "steph2", "zac", "klatt5", "shelby", "grandpa", "Henrique", "travis"]
+# Voices of two other synthesisers (Debian flite, festival with festvox-kallpc16k, -kdlpc16k and
+# -us-slt-hts): recorded diphones and statistical-parametric voices, unlike espeak-ng's formant
+# synthesis; for training only, as "engine:voice".
+ENGINE_VOICES_TRAIN = ["flite:kal16", "flite:awb", "flite:slt", "festival:kal_diphone", "festival:ked_diphone",
+                       "festival:cmu_us_slt_arctic_hts"]
+# A speaker neither engine's training voices have, for a cross-synthesiser test.
+ENGINE_VOICES_TEST = ["flite:rms"]
 VARIANTS_TEST = ["m6", "m7", "f5", "Lee", "Marco", "Hugo", "Andrea", "belinda", "benjamin", "edward", "norbert",
                  "klatt3", "aunty", "iven", "pablo", "michel"]
 # Other pronunciations of the vocabulary (espeak-ng phoneme mnemonics): the vowels that vary most
@@ -59,23 +66,43 @@ OTHER = ("star stark stock top shop spot stone store step sport post paws pose p
          "between state keep eye never last let thought city cross farm hard start-up might story saw far sea "
          "draw left late run while press close night real life few north open seem together begin").split()
 
+# Words that sound like a command word and are not in OTHER, for training only: the test's other
+# speech (OTHER) then measures how rejecting sound-alikes carries over to ones never trained on.
+CONFUSABLES = ("smart stars apart tart starch sturdy stuck stoke shopped atop mop stomp swap crop "
+               "drop slop stow pours clause laws pawn porch pods necks flex vexed mixed parked pat pot "
+               "pork party bart lane loin liner lying align lined rung fun wand once wan tooth tune tomb shoe "
+               "dew thread throw threat reef emerald merchant detergent immersion emergence margin").split()
+assert not set(CONFUSABLES) & set(OTHER)
+
 
 def voices(bases, variants):
     return [b + ("+" + v if v else "") for b in bases for v in variants]
 
 
 def espeak(text, voice, rate=170, pitch=50, cache_dir=None):
-    """One utterance as float32 at 16 kHz, silence trimmed; cached by its arguments."""
+    """One utterance as float32 at 16 kHz, silence trimmed; cached by its arguments. `voice` is an
+    espeak-ng voice, or "flite:V" / "festival:V" (rate and pitch then applied by sox, as tempo and
+    a shift of (pitch − 50) × 10 cents: those engines have no common controls for them)."""
     key = hashlib.sha1(f"{text}|{voice}|{rate}|{pitch}".encode()).hexdigest()[:16]
     path = os.path.join(cache_dir, key + ".npy") if cache_dir else None
     if path and os.path.exists(path):
         return np.load(path)
     with tempfile.TemporaryDirectory() as d:
         raw, out = os.path.join(d, "raw.wav"), os.path.join(d, "out.raw")
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", raw, text],
-                       check=True, capture_output=True)
+        effects = ["rate", "-v"]
+        engine, _, name = voice.rpartition(":")
+        if engine == "flite":
+            subprocess.run(["flite", "-voice", name, "-t", text, "-o", raw], check=True, capture_output=True)
+        elif engine == "festival":
+            subprocess.run(["text2wave", "-eval", f"(voice_{name})", "-o", raw], input=text.encode(),
+                           check=True, capture_output=True)
+        else:
+            subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", raw, text],
+                           check=True, capture_output=True)
+        if engine:
+            effects = ["tempo", "-s", f"{rate / 175:.3f}", "pitch", str((pitch - 50) * 10), *effects]
         subprocess.run(["sox", raw, "-r", str(SR), "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw",
-                        out, "rate", "-v"], check=True, capture_output=True)
+                        out, *effects], check=True, capture_output=True)
         x = np.fromfile(out, dtype="<i2").astype(np.float32) / 32768.0
     x = trim(x)
     if path:
