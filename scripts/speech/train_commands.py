@@ -34,7 +34,7 @@ POS_LO, POS_HI = 0.04, 0.40
 MARGIN = 0.12
 
 
-def stream(rng, voices, cache, seconds, others=synth.OTHER):
+def stream(rng, voices, cache, seconds, others):
     """A long recording of random commands, lone words and other speech (words from `others`),
     with each vocabulary word's span."""
     parts, spans, t = [], [], 0

@@ -109,11 +109,13 @@ pub async fn faster_matmul(ctx: &std::sync::Arc<GpuContext>, size: Option<u32>) 
             t.push(plan.time_dispatches(1).await?);
         }
     }
-    let median = |v: &Vec<f64>| {
-        let mut v = v.clone();
-        v.sort_by(f64::total_cmp);
-        v[1]
-    };
-    let best = (0..kernels.len()).min_by(|&a, &b| median(&times[a]).total_cmp(&median(&times[b]))).unwrap_or(0);
+    let medians: Vec<f64> = times
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            v[1]
+        })
+        .collect();
+    let best = (0..kernels.len()).min_by(|&a, &b| medians[a].total_cmp(&medians[b])).unwrap_or(0);
     Ok(kernels[best])
 }
