@@ -428,10 +428,10 @@ fn commands_from_unheard_voices_are_found_without_false_alarms() {
         rate_found * 100.0,
         p50 * 1e3
     );
-    // Measured 91.2 % on these voices (86.9 % on the held-out validation variants): the floor sits
+    // Measured 91.9 % on these voices (90.0 % on the held-out validation variants): the floor sits
     // three binomial standard deviations (2.2 % over 160 takes) under it.
     assert!(rate_found >= 0.85, "clean detection {rate_found}");
-    assert!(wrong <= 5, "{wrong} detections match nothing said (1 measured)");
+    assert!(wrong <= 5, "{wrong} detections match nothing said (0 measured)");
     assert!(p50 < 0.3, "median latency {p50} s");
     // Latency: from the true end of the command (the last sample espeak-ng wrote) to the frame that
     // decided it; a trailing consonant's release can still be under way at the decision (−0.11 s seen).
@@ -454,10 +454,10 @@ fn commands_from_another_synthesisers_speaker_are_found() {
         rate_found * 100.0,
         fa.len()
     );
-    // Measured 81.2 % (the head trained on espeak-ng alone: 45.6 %), no wrong command, 2 false
-    // alarms in the 30 minutes; floors three standard deviations (3.1 %) under, and the unheard
-    // espeak-ng voices' false-alarm bound.
-    assert!(rate_found >= 0.72, "clean detection {rate_found}");
+    // Measured 83.8 % (the head trained on espeak-ng alone: 45.6 %), no wrong command, 3 false
+    // alarms in the 30 minutes (none in the first 10); floors three standard deviations (2.9 %)
+    // under, and the unheard espeak-ng voices' false-alarm bound.
+    assert!(rate_found >= 0.75, "clean detection {rate_found}");
     assert!(wrong <= 3, "{wrong} detections match nothing said");
     assert!(fa.len() <= 3, "{} false alarms in 10 minutes: {fa:?}", fa.len());
 }

@@ -73,6 +73,26 @@ CONFUSABLES = ("smart stars apart tart starch sturdy stuck stoke shopped atop mo
                "pork party bart lane loin liner lying align lined rung fun wand once wan tooth tune tomb shoe "
                "dew thread throw threat reef emerald merchant detergent immersion emergence margin").split()
 assert not set(CONFUSABLES) & set(OTHER)
+# Everyday words for training's connected sentences, none of them in OTHER (the test's other speech)
+# nor a vocabulary word.
+PROSE = ("able above across almost along already always among another anything around away bad ball bank bed "
+         "bell best better bird black blue board boat body book both box bread bring brother brown busy buy car "
+         "care carry case cat catch chair check child children choose church clean clear clock cloud coat cold "
+         "colour corner cost count course cup cut dark daughter dead deal dear deep desk dinner dog door double "
+         "dream dress drink drive dry during early east easy eat egg eight else empty enough evening example face "
+         "fact fall family fast fear feel field fight fill final finger fire fish five floor flower fly foot "
+         "forest forget friend front full game garden gas girl glass gold grass green ground group hair half "
+         "happy hat heavy hill hold hole hope horse hot hour huge hundred idea inch iron island job join jump "
+         "kitchen knife lady lake laugh lead leaf leg less letter level lift list listen lock lost loud love lunch "
+         "machine main map mark market matter meat meet metal middle milk minute miss money month moon morning "
+         "mouth music narrow nose note nothing noon ocean office oil orange order paint paper parent park pay pen "
+         "pencil piece pink pipe plate please pocket pull push quick quiet rain red rest rice river road rock roof "
+         "room rope salt sand seat second seed sell send seven shape sheep shirt short sick sign silver simple "
+         "sing sister sit six skin sky sleep slow smile snow soft soon south speak speed spring square stairs "
+         "stick storm street strong sugar summer table tail talk tall teach team ten test thick thin today "
+         "tomorrow tonight train travel truck true uncle until upon valley voice wait walk wall warm wash watch "
+         "wave weather week west wheel white wide wife wind window winter wire wood yellow young zero").split()
+assert not set(PROSE) & (set(OTHER) | set(CONFUSABLES) | set(WORDS))
 
 
 def voices(bases, variants):
