@@ -57,12 +57,11 @@ def other_recording(rng, voices, minutes, cache):
     while t < n:
         if rng.random() < 0.8:
             voice = voices[rng.integers(len(voices))]
-            words = " ".join(synth.OTHER[rng.integers(len(synth.OTHER))].replace("-", " ") for _ in range(rng.integers(3, 12)))
+            words = synth.sentence(rng, synth.OTHER)
             x = synth.espeak(words, voice, int(rng.integers(130, 200)), int(rng.integers(25, 75)), cache)
             x = x * 10 ** rng.uniform(-0.8, 0)
         else:
-            m = int(rng.uniform(2, 8) * synth.SR)
-            x = synth.noise(["white", "pink", "brown"][rng.integers(3)], m, int(rng.integers(1 << 30))) * 10 ** rng.uniform(-2.5, -1)
+            x = synth.noise_stretch(rng)
         parts.append(x.astype(np.float32)); t += len(x)
         g = np.zeros(int(rng.uniform(0.3, 1.5) * synth.SR), np.float32)
         parts.append(g); t += len(g)

@@ -151,6 +151,17 @@ def noise(kind, n, seed):
     return x / max(np.sqrt(np.mean(x ** 2)), 1e-9)
 
 
+def sentence(rng, words):
+    """3-11 random words of `words` (hyphens said as a pause), as one utterance's text."""
+    return " ".join(words[rng.integers(len(words))].replace("-", " ") for _ in range(rng.integers(3, 12)))
+
+
+def noise_stretch(rng):
+    """2-8 s of white, pink or brown noise alone, 20-60 dB under full scale."""
+    n = int(rng.uniform(2, 8) * SR)
+    return noise(["white", "pink", "brown"][rng.integers(3)], n, int(rng.integers(1 << 30))) * 10 ** rng.uniform(-2.5, -1)
+
+
 def augment(x, rng):
     """A different room, microphone and vocal tract for a whole stream, by sox: speed (pitch, formants
     and tempo together, as vocal-tract-length perturbation does), EQ and reverb. Returns the audio and

@@ -53,14 +53,11 @@ def stream(rng, voices, cache, seconds, others, sentences=False):
         voice = voices[rng.integers(len(voices))]
         rate, pitch = int(rng.integers(120, 215)), int(rng.integers(20, 80))
         kind = rng.random()
-        if sentences and kind >= 0.85:
-            n = int(rng.uniform(2, 8) * synth.SR)
-            add(synth.noise(["white", "pink", "brown"][rng.integers(3)], n, int(rng.integers(1 << 30))) * 10 ** rng.uniform(-2.5, -1))
-            gap(0.25, 1.2)
-            continue
         if sentences and kind >= 0.55:
-            text = " ".join(others[rng.integers(len(others))].replace("-", " ") for _ in range(rng.integers(3, 12)))
-            add(synth.espeak(text, voice, rate, pitch, cache) * 10 ** rng.uniform(-1.2, 0))
+            if kind >= 0.85:
+                add(synth.noise_stretch(rng))
+            else:
+                add(synth.espeak(synth.sentence(rng, others), voice, rate, pitch, cache) * 10 ** rng.uniform(-1.2, 0))
             gap(0.25, 1.2)
             continue
         if kind < 0.45:
