@@ -531,6 +531,12 @@ export interface VoiceCommandsOptions {
   threshold?: number;
   /** Silero VAD settings (defaults: Silero's own). */
   vad?: VadOptions;
+  /**
+   * A command stands only when said on its own: `before` speech-free seconds before it (default
+   * 0.5) and the speech stopping within `after` seconds after it (default 0.5; the event comes
+   * when it does). 0 turns that side off; each in [0, 3], else `INVALID_ARGUMENT`.
+   */
+  pause?: { before?: number; after?: number };
   signal?: AbortSignal;
   /** Run the pipeline in the SDK's Web Worker (see `Remote`); events are still emitted on this thread. */
   worker?: boolean;

@@ -100,16 +100,16 @@ export class VoiceCommands extends Pipeline {
   #words;
   static async create(options) {
     if (!options || typeof options !== 'object') {
-      throw new ShopfloorError('INVALID_ARGUMENT', 'VoiceCommands.create takes { model, backend?, commands?, threshold?, vad?, worker? }');
+      throw new ShopfloorError('INVALID_ARGUMENT', 'VoiceCommands.create takes { model, backend?, commands?, threshold?, vad?, pause?, worker? }');
     }
     if (options.worker) return createRemote('VoiceCommands', options);
-    const { commands, threshold, vad } = options;
+    const { commands, threshold, vad, pause } = options;
     if (commands !== undefined && !(Array.isArray(commands) && commands.every((c) => typeof c === 'string'))) {
       throw new ShopfloorError('INVALID_ARGUMENT', '`commands` must be an array of command names (e.g. ["stop", "line two"])');
     }
     const glue = await init();
     const { json, files } = await loadSpeechManifest(options.model, options);
-    const voice = { commands: commands ?? [], threshold, vad };
+    const voice = { commands: commands ?? [], threshold, vad, pause };
     for (const k of Object.keys(voice)) if (voice[k] === undefined) delete voice[k];
     const inner = await callAsync(() => glue.WasmVoiceCommands.create(json, files, wasmOptions(options), voice));
     return new VoiceCommands(inner);

@@ -10,8 +10,8 @@ use common::cached;
 use shopfloor::audio::grammar::{Evidence, GrammarDecoder};
 use shopfloor::audio::hmm::{left_to_right, log_sum_exp, DiagGaussian, GaussianHmm};
 use shopfloor::audio::{
-    load, EnrolledCommand, FeatureExtractor, FeatureKind, FeatureOptions, Features, Resampler, SpeechEvent,
-    SpeechManifest, VoiceCommands, VoiceOptions,
+    load, EnrolledCommand, FeatureExtractor, FeatureKind, FeatureOptions, Features, PauseOptions, Resampler,
+    SpeechEvent, SpeechManifest, VadEvent, VoiceCommands, VoiceOptions,
 };
 use shopfloor::{BackendChoice, ErrorCode, LoadOptions};
 
@@ -338,6 +338,56 @@ fn line_two_at_every_sample_rate_and_any_chunking() {
     }
 }
 
+/// A command said inside running speech does not count; said on its own it does (the
+/// `utterance` check), and over a minute of commands chunking changes nothing with it.
+#[test]
+fn a_command_counts_only_when_said_on_its_own() {
+    let Some(mut vc) = pipeline(VoiceOptions::default()) else { return };
+    let Some((x, rate)) = wav("speech-test/line_two.wav") else { return };
+    assert_eq!(rate, 16_000);
+    // line_two.wav: 0.5 s of silence, "line", "two", 1.5 s of silence.
+    let said = &x[8_000..x.len() - 24_000];
+    // Speech from the test's other speech: the VAD's first segment of 2 s or more.
+    let (other, _) = wav("speech-test/other.wav").unwrap();
+    let minute = &other[..60 * 16_000];
+    let segment = run(&mut vc, minute, 16_000, 4096)
+        .into_iter()
+        .find_map(|e| match e {
+            SpeechEvent::Vad(VadEvent::SpeechEnd { start, end }) if end - start >= 2.0 => Some((start, end)),
+            _ => None,
+        })
+        .expect("a long sentence in the first minute");
+    let speech = &minute[(segment.0 * 16_000.0) as usize + 1_600..(segment.1 * 16_000.0) as usize - 1_600];
+    let quiet = vec![0.0f32; 24_000];
+    // A breath (0.1 s) between the sentence and the command: not the pause of a command said alone.
+    let breath = &quiet[..1_600];
+    let cases = [
+        ("speech up to it", [speech, breath, said, &quiet].concat()),
+        ("speech right after it", [&quiet[..], said, speech, &quiet].concat()),
+        ("on its own", [&quiet[..], said, &quiet].concat()),
+    ];
+    let off = PauseOptions { before: 0.0, after: 0.0 };
+    let mut vc_off = pipeline(VoiceOptions { pause: off, ..Default::default() }).unwrap();
+    for (what, audio) in &cases {
+        let names = |ev: &[SpeechEvent]| commands(ev).into_iter().map(|c| c.0).filter(|c| c == "line two").count();
+        assert_eq!(names(&run(&mut vc_off, audio, 16_000, 4096)), 1, "{what}, pause check off");
+        let expected = usize::from(*what == "on its own");
+        assert_eq!(names(&run(&mut vc, audio, 16_000, 4096)), expected, "{what}, pause check on");
+    }
+    let Some((clean, rate)) = wav("speech-test/commands_clean.wav") else { return };
+    let minute = &clean[..60 * rate as usize];
+    let one_shot = commands(&run(&mut vc, minute, rate, minute.len()));
+    assert!(one_shot.len() >= 15, "{one_shot:?}");
+    for chunk in [512, 4096, 48_000] {
+        assert_eq!(commands(&run(&mut vc, minute, rate, chunk)), one_shot, "chunks of {chunk}");
+    }
+    let bad = VoiceOptions { pause: PauseOptions { before: 0.5, after: -1.0 }, ..Default::default() };
+    let (m, files) = speech_manifest().unwrap();
+    let e = pollster::block_on(load::voice_commands(m, &files, &LoadOptions::default(), bad)).err().unwrap();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    assert!(e.to_string().contains("each must be seconds in [0, 3]"), "{e}");
+}
+
 #[test]
 fn silence_clipping_nan_and_empty_chunks() {
     let Some(mut vc) = pipeline(VoiceOptions::default()) else { return };
@@ -428,18 +478,22 @@ fn commands_from_unheard_voices_are_found_without_false_alarms() {
         rate_found * 100.0,
         p50 * 1e3
     );
-    // Measured 91.9 % on these voices (90.0 % on the held-out validation variants): the floor sits
-    // three binomial standard deviations (2.2 % over 160 takes) under it.
-    assert!(rate_found >= 0.85, "clean detection {rate_found}");
-    assert!(wrong <= 5, "{wrong} detections match nothing said (0 measured)");
-    assert!(p50 < 0.3, "median latency {p50} s");
+    // Measured 95.0 % on these voices (93.1 % on the held-out validation variants): the floor, the
+    // issue's 90 %, sits three binomial standard deviations (1.7 % over 160 takes) under it.
+    assert!(rate_found >= 0.90, "clean detection {rate_found}");
+    assert!(wrong <= 3, "{wrong} detections match nothing said (1 measured)");
+    let p95 = lat[((lat.len() - 1) as f64 * 0.95).round() as usize];
+    eprintln!("latency p95 {:.0} ms", p95 * 1e3);
+    // The target; measured 276 ms (284 ms on validation, where the calibration was chosen).
+    assert!(p50 < 0.3 && p95 < 0.3, "latency p50 {p50} s, p95 {p95} s");
     // Latency: from the true end of the command (the last sample espeak-ng wrote) to the frame that
     // decided it; a trailing consonant's release can still be under way at the decision (−0.11 s seen).
     assert!(lat.iter().all(|l| *l > -0.2 && *l < 0.6), "{lat:?}");
 
     let fa = false_alarms_in_ten_minutes(&mut vc, "speech-test");
     eprintln!("other speech and noise, 10 min: {} false alarms {fa:?}", fa.len());
-    assert!(fa.len() <= 3, "{} false alarms in 10 minutes: {fa:?}", fa.len());
+    // None in the 30 minutes; at the 2 per hour, two in these 10 minutes has a 4 % chance.
+    assert!(fa.len() <= 1, "{} false alarms in 10 minutes: {fa:?}", fa.len());
 }
 
 /// The same on another synthesiser's speaker (flite's rms) that training never heard: recorded
@@ -454,12 +508,12 @@ fn commands_from_another_synthesisers_speaker_are_found() {
         rate_found * 100.0,
         fa.len()
     );
-    // Measured 83.8 % (the head trained on espeak-ng alone: 45.6 %), no wrong command, 3 false
-    // alarms in the 30 minutes (none in the first 10); floors three standard deviations (2.9 %)
-    // under, and the unheard espeak-ng voices' false-alarm bound.
-    assert!(rate_found >= 0.75, "clean detection {rate_found}");
+    // Measured 90.0 % (the head trained on espeak-ng alone: 45.6 %), no wrong command, no false
+    // alarm in the 30 minutes; floors three standard deviations (2.4 %) under, and the unheard
+    // espeak-ng voices' false-alarm bound.
+    assert!(rate_found >= 0.82, "clean detection {rate_found}");
     assert!(wrong <= 3, "{wrong} detections match nothing said");
-    assert!(fa.len() <= 3, "{} false alarms in 10 minutes: {fa:?}", fa.len());
+    assert!(fa.len() <= 1, "{} false alarms in 10 minutes: {fa:?}", fa.len());
 }
 
 #[test]

@@ -91,7 +91,7 @@ async function start() {
     drawSpectrogram(analyser, $('spectrogram'));
     $('mic').dataset.running = 'true';
     $('enrol-record').disabled = false;
-    status(`Listening (${mic.sampleRate} Hz → 16 kHz, models loaded in ${Math.round(performance.now() - t0)} ms). Say a command.`);
+    status(`Listening (${mic.sampleRate} Hz → 16 kHz, models loaded in ${Math.round(performance.now() - t0)} ms). Say a command on its own, with a short pause before it.`);
   } catch (e) {
     status(`${e.code ?? 'ERROR'}: ${e.message}`);
     $('mic-start').disabled = false;

@@ -27,6 +27,9 @@ import synth  # noqa: E402
 
 FRAME = synth.CHUNK / synth.SR
 GATE_SECONDS, VAD_GATE, FLUSH_SECONDS = 1.4, 0.1, 1.2
+# utterance.rs: Silero's start and end thresholds, the margin before a command's estimated start,
+# quiet windows that end the speech, and the default pauses (seconds) before and after a command.
+VAD_SPEECH, VAD_QUIET, START_MARGIN, QUIET_WINDOWS, PAUSE = 0.5, 0.35, 0.3, 2, (0.5, 0.5)
 LN_HALF, GAP_STAY, MIN_LOG_ODDS = -math.log(2), -1.2, -12.0
 WORD_STATES = 2  # states per word (grammar.rs: 2)
 
@@ -75,6 +78,36 @@ def features(path, cache, fe):
         j = np.searchsorted(loud, t + 1e-9, side="right")
         speech[i] = j > 0 and loud[j - 1] >= t - GATE_SECONDS
     return emb, speech, times
+
+
+def vad_windows(path, cache):
+    """The (end time, probability) VAD windows `features` computed for the recording."""
+    return cached(cache, path, "vad", None)
+
+
+def utterance(events, vad, before=PAUSE[0], after=PAUSE[1]):
+    """utterance.rs UtteranceGate: keeps the events said on their own, decided when the speech stopped."""
+    out = []
+    for name, start, end, decided in events:
+        if before > 0:
+            to = start - START_MARGIN
+            m = (vad[:, 0] > to - before) & (vad[:, 0] <= to)
+            if (vad[m, 1] >= VAD_SPEECH).any():
+                continue
+        if after > 0:
+            run, stopped = 0, None
+            for t, p in vad[vad[:, 0] > end]:
+                if t > end + after:
+                    break
+                run = run + 1 if p < VAD_QUIET else 0
+                if run == QUIET_WINDOWS:
+                    stopped = t
+                    break
+            if stopped is None:
+                continue
+            decided = max(decided, stopped)
+        out.append((name, start, end, decided))
+    return out
 
 
 class Command:
@@ -218,7 +251,8 @@ class OnnxHead:
         return np.concatenate([self.s.run(None, {name: x[i:i + 1]})[0] for i in range(len(x))])
 
 
-def evaluate(head, data, manifest, cache="target/speech-cache", threshold=None, cap=3.0, min_word=4.0, verbose=True, fe=None):
+def evaluate(head, data, manifest, cache="target/speech-cache", threshold=None, cap=3.0, min_word=4.0, verbose=True, fe=None,
+             pause=PAUSE):
     fe = fe or synth.Frontend(threads=2)
     words = manifest["words"]
     commands = [(c["name"], [words.index(w) for w in c["words"]]) for c in manifest["commands"]]
@@ -226,17 +260,19 @@ def evaluate(head, data, manifest, cache="target/speech-cache", threshold=None, 
     threshold = threshold or manifest["threshold"]
     report, lat_clean = {}, []
     for cond in ["clean", "snr10", "snr0"]:
-        emb, speech, _ = features(os.path.join(data, f"commands_{cond}.wav"), cache, fe)
+        path = os.path.join(data, f"commands_{cond}.wav")
+        emb, speech, _ = features(path, cache, fe)
         truth = json.load(open(os.path.join(data, f"commands_{cond}.json")))["commands"]
-        events = decode(head(emb), speech, commands, durations, threshold, cap, min_word)
+        events = utterance(decode(head(emb), speech, commands, durations, threshold, cap, min_word), vad_windows(path, cache), *pause)
         hit, lat, fa = score(events, truth)
         report[cond] = float(np.mean(hit))
         report[f"fa_{cond}"] = fa
         report[f"per_{cond}"] = {n: float(np.mean([h for h, t in zip(hit, truth) if t["command"] == n])) for n, _ in commands}
         if cond == "clean":
             lat_clean = sorted(lat)
-    emb, speech, _ = features(os.path.join(data, "other.wav"), cache, fe)
-    events = decode(head(emb), speech, commands, durations, threshold, cap, min_word)
+    path = os.path.join(data, "other.wav")
+    emb, speech, _ = features(path, cache, fe)
+    events = utterance(decode(head(emb), speech, commands, durations, threshold, cap, min_word), vad_windows(path, cache), *pause)
     hours = len(emb) * FRAME / 3600
     report["fa_per_hour"] = len(events) / hours
     report["fa_list"] = [(e[0], round(e[1], 2)) for e in events]
@@ -257,11 +293,13 @@ def main():
     ap.add_argument("--data", default="models/cache/speech-test")
     ap.add_argument("--threshold", type=float)
     ap.add_argument("--cache", default="target/speech-cache")
+    ap.add_argument("--pause", type=float, nargs=2, default=PAUSE, metavar=("BEFORE", "AFTER"),
+                    help="speech-free seconds before a command, longest wait for the speech to stop after it (0 0: off)")
     args = ap.parse_args()
     manifest = json.load(open(args.manifest))
     dec = manifest.get("decoder", {})
     evaluate(OnnxHead(args.head), args.data, manifest, args.cache, args.threshold,
-             dec.get("maxLogOdds", 3.0), dec.get("minWordScore", 4.0))
+             dec.get("maxLogOdds", 3.0), dec.get("minWordScore", 4.0), pause=tuple(args.pause))
 
 
 if __name__ == "__main__":

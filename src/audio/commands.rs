@@ -1,6 +1,7 @@
 //! `VoiceCommands`: the whole speech pipeline on one stream. Audio is converted to 16 kHz once,
 //! then goes to Silero VAD and to the keyword spotter; the grammar decoder and the enrolled
-//! commands read the spotter's frames, gated by recent voice activity.
+//! commands read the spotter's frames, gated by recent voice activity, and what they detect stands
+//! when the VAD shows it was said on its own (`utterance`).
 
 use std::collections::VecDeque;
 
@@ -11,6 +12,7 @@ use super::frontend::Frontend;
 use super::grammar::{Detection, GrammarDecoder};
 use super::manifest::{CommandSpec, SpeechManifest};
 use super::spotter::KeywordSpotter;
+use super::utterance::{PauseOptions, UtteranceGate};
 use super::vad::{Vad, VadEvent, VadOptions};
 use super::{To16k, SAMPLE_RATE};
 use crate::{Error, Model, Result};
@@ -34,6 +36,8 @@ pub struct VoiceOptions {
     /// Overrides the manifest's detection threshold (higher: fewer false alarms, more misses).
     pub threshold: Option<f64>,
     pub vad: VadOptions,
+    /// The pauses a command needs before and after it.
+    pub pause: PauseOptions,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -57,6 +61,7 @@ pub struct VoiceCommands {
     vad: Vad,
     decoder: GrammarDecoder,
     enrolled: Vec<EnrolledDetector>,
+    utterance: UtteranceGate,
     /// (window end, probability) of recent VAD windows.
     recent: VecDeque<(f64, f32)>,
     samples: u64,
@@ -76,6 +81,8 @@ impl VoiceCommands {
         let decoder = GrammarDecoder::new(&resolved, manifest.words.len(), manifest.durations(), threshold)?
             .with_evidence(manifest.decoder)?;
         let spotter = KeywordSpotter::new(frontend, head, manifest.head.stack, manifest.words.len() + 1)?;
+        let vo = vad.options();
+        let utterance = UtteranceGate::new(opts.pause, vo.threshold, vo.neg_threshold)?;
         Ok(VoiceCommands {
             commands,
             to16k: To16k::new(),
@@ -83,6 +90,7 @@ impl VoiceCommands {
             vad,
             decoder,
             enrolled: vec![],
+            utterance,
             recent: VecDeque::new(),
             samples: 0,
             manifest,
@@ -131,6 +139,7 @@ impl VoiceCommands {
         let mut events = vec![];
         let (probs, vad_events) = self.vad.push(s16).await?;
         events.extend(vad_events.into_iter().map(SpeechEvent::Vad));
+        self.utterance.push_vad(&probs);
         self.recent.extend(probs);
         let frames = self.spotter.feed_16k(s16).await?;
         self.samples += s16.len() as u64;
@@ -141,14 +150,17 @@ impl VoiceCommands {
             }
             let speech = self.recent.iter().any(|(t, p)| *t <= f.time + 1e-9 && *p >= speech_level);
             if let Some(d) = self.decoder.push(&f.posteriors, speech) {
-                events.push(SpeechEvent::Command { detection: d, decided_at: f.time });
+                self.utterance.offer(d, f.time);
             }
             for e in &mut self.enrolled {
                 if let Some(d) = e.push(&f.embedding, f.index) {
-                    events.push(SpeechEvent::Command { detection: d, decided_at: f.time });
+                    self.utterance.offer(d, f.time);
                 }
             }
         }
+        let settled = self.utterance.settle(self.time());
+        events
+            .extend(settled.into_iter().map(|(detection, decided_at)| SpeechEvent::Command { detection, decided_at }));
         Ok(events)
     }
 
@@ -167,6 +179,7 @@ impl VoiceCommands {
         self.spotter.reset();
         self.vad.reset();
         self.recent.clear();
+        self.utterance.reset();
         self.samples = 0;
         let resolved = self.manifest.resolve(&self.commands).expect("resolved at creation");
         self.decoder = GrammarDecoder::new(

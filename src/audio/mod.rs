@@ -12,6 +12,7 @@ pub mod load;
 pub mod manifest;
 pub mod resample;
 pub mod spotter;
+pub mod utterance;
 pub mod vad;
 
 pub use commands::{SpeechEvent, VoiceCommands, VoiceOptions};
@@ -21,6 +22,7 @@ pub use grammar::Detection;
 pub use manifest::SpeechManifest;
 pub use resample::Resampler;
 pub use spotter::{KeywordSpotter, WordFrame};
+pub use utterance::PauseOptions;
 pub use vad::{Vad, VadEvent, VadOptions};
 
 use crate::{Error, HostTensor, Model, Result, TensorData};

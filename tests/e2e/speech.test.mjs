@@ -68,6 +68,8 @@ test('SDK: VoiceCommands fed samples finds the command; bad input is refused wit
       await code('rate', () => cmds.feed(new Float32Array(100), 4000));
       await code('array', () => cmds.feed([0, 0, 0], 16000));
       await code('unknownWord', () => VoiceCommands.create({ model: '/models/speech/manifest.json', commands: ['stop the belt'] }));
+      await code('pause', () => VoiceCommands.create({ model: '/models/speech/manifest.json', pause: { before: -1 } }));
+      await code('pauseTypo', () => VoiceCommands.create({ model: '/models/speech/manifest.json', pause: { befor: 0.5 } }));
       await code('fewTakes', () => cmds.enrol('jam', [{ samples: new Float32Array(16000), sampleRate: 16000 }]));
       await code('silentTakes', () => cmds.enrol('jam', [0, 1, 2].map(() => ({ samples: new Float32Array(32000), sampleRate: 16000 }))));
       const empty = await cmds.feed(new Float32Array(0), 16000);
@@ -81,6 +83,8 @@ test('SDK: VoiceCommands fed samples finds the command; bad input is refused wit
     assert.match(r.codes.rate, /^INVALID_ARGUMENT: .*sample rate 4000 Hz/);
     assert.match(r.codes.array, /^INVALID_ARGUMENT: samples must be a Float32Array/);
     assert.match(r.codes.unknownWord, /^INVALID_ARGUMENT: .*"the" is not in the vocabulary/);
+    assert.match(r.codes.pause, /^INVALID_ARGUMENT: .*pause options \{ before: -1, after: 0.5 \}: each must be seconds in \[0, 3\]/);
+    assert.match(r.codes.pauseTypo, /^INVALID_ARGUMENT: .*unknown field `befor`/);
     assert.match(r.codes.fewTakes, /^INVALID_ARGUMENT: .*enrol "jam" with 3 to 10 recordings/);
     assert.match(r.codes.silentTakes, /^INVALID_ARGUMENT: .*the recording has no speech/);
     assert.equal(r.empty, 0);

@@ -59,7 +59,7 @@ async function useVision(video: HTMLVideoElement, canvas: HTMLCanvasElement): Pr
 void useVision;
 
 async function useSpeech(): Promise<number> {
-  const cmds = await VoiceCommands.create({ model: '/models/speech/manifest.json', backend: 'cpu', commands: ['stop', 'line two'], threshold: 10 });
+  const cmds = await VoiceCommands.create({ model: '/models/speech/manifest.json', backend: 'cpu', commands: ['stop', 'line two'], threshold: 10, pause: { before: 0.5, after: 0.3 } });
   const off = cmds.on('command', (e: CommandEvent) => console.log(e.command, e.confidence, e.start, e.end, e.decidedAt - e.end));
   cmds.on('vad', (e: VadEvent) => console.log(e.type === 'speechEnd' ? e.end - e.start : e.time));
   const mic = await MicrophoneStream.open({ chunkSize: 2048 });

@@ -38,14 +38,16 @@ commands:
       --side N letterboxes the image into one N×N detector input (webgpu: default 960)
   (classify, faces, read-text: --runs N repeats the pipeline; latencyMs gives the first and median)
   commands AUDIO.wav [--enrolled FILE.json ...] [--model MANIFEST.json] [--backend cpu|webgpu]
-                     [--threshold T] [--chunk SAMPLES]
+                     [--threshold T] [--pause BEFORE,AFTER] [--chunk SAMPLES]
       each voice command as a JSON line {command, confidence, start, end} (seconds); any WAV rate
-      and channel count; fed in chunks (default 4096 samples) as a microphone would
+      and channel count; fed in chunks (default 4096 samples) as a microphone would; a command
+      stands when said on its own: --pause gives the speech-free seconds needed before it and the
+      longest wait for the speech to stop after it (default 0.5,0.5; 0,0 turns the check off)
   vad AUDIO.wav [--model MANIFEST.json]
       speech segments as JSON lines {start, end} (Silero VAD)
   enrol NAME TAKE1.wav TAKE2.wav TAKE3.wav [...] [--out FILE.json]
       trains a custom command (left-to-right HMM, Baum-Welch) from 3-10 takes of a phrase
-  bench-commands [DIR] [--backend ...] [--threshold T]
+  bench-commands [DIR] [--backend ...] [--threshold T] [--pause BEFORE,AFTER]
       detection rate per command at clean / 10 dB / 0 dB, false alarms per hour, latency and
       real-time factor on the test speech (default DIR models/cache/speech-test)
   features AUDIO.wav [--options JSON] [--out FILE.npy]

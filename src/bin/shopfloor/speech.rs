@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use serde_json::json;
 use shopfloor::audio::{
-    load, Detection, EnrolledCommand, FeatureExtractor, FeatureOptions, Resampler, SpeechEvent, SpeechManifest,
-    VadEvent, VoiceCommands, VoiceOptions,
+    load, Detection, EnrolledCommand, FeatureExtractor, FeatureOptions, PauseOptions, Resampler, SpeechEvent,
+    SpeechManifest, VadEvent, VoiceCommands, VoiceOptions,
 };
 use shopfloor::{BackendChoice, Error, LoadOptions, Result};
 
@@ -21,6 +21,7 @@ pub struct SpeechArgs {
     out: Option<PathBuf>,
     chunk: usize,
     threshold: Option<f64>,
+    pause: PauseOptions,
     /// `features`: librosa's parameters as JSON (the JS API's `AudioFeatures` options).
     options: Option<String>,
 }
@@ -35,6 +36,7 @@ pub fn parse(args: &[String]) -> Result<SpeechArgs> {
         out: None,
         chunk: 4096,
         threshold: None,
+        pause: PauseOptions::default(),
         options: None,
     };
     let mut it = args.iter();
@@ -61,6 +63,17 @@ pub fn parse(args: &[String]) -> Result<SpeechArgs> {
                         .filter(|t: &f64| *t > 0.0)
                         .ok_or_else(|| bad("--threshold takes a positive number".into()))?,
                 )
+            }
+            "--pause" => {
+                let v = value()?;
+                let secs: Vec<f64> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+                let [before, after] = secs[..] else {
+                    return Err(bad(format!(
+                        "--pause takes BEFORE,AFTER in seconds (e.g. 0.5,0.5; 0,0 turns it off), not {v}"
+                    )));
+                };
+                a.pause = PauseOptions { before, after };
+                a.pause.validate()?;
             }
             s if s.starts_with("--") => return Err(bad(format!("unknown option {s}"))),
             s => a.positional.push(s.to_string()),
@@ -109,7 +122,7 @@ async fn pipeline(a: &SpeechArgs) -> Result<VoiceCommands> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let files = load::files(&m).iter().map(|f| read(&dir.join(&f.file))).collect::<Result<Vec<_>>>()?;
     let opts = LoadOptions { backend: a.backend, ..Default::default() };
-    let vo = VoiceOptions { threshold: a.threshold, ..Default::default() };
+    let vo = VoiceOptions { threshold: a.threshold, pause: a.pause, ..Default::default() };
     let mut vc = load::voice_commands(m, &files, &opts, vo).await?;
     for e in &a.enrolled {
         let cmd = EnrolledCommand::from_json(&String::from_utf8_lossy(&read(e)?))?;
