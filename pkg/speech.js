@@ -107,6 +107,11 @@ export class VoiceCommands extends Pipeline {
     if (commands !== undefined && !(Array.isArray(commands) && commands.every((c) => typeof c === 'string'))) {
       throw new ShopfloorError('INVALID_ARGUMENT', '`commands` must be an array of command names (e.g. ["stop", "line two"])');
     }
+    // serde-wasm-bindgen reads only the fields it knows: a misspelt one would pass unnoticed.
+    if (pause !== undefined) {
+      const unknown = pause && typeof pause === 'object' ? Object.keys(pause).filter((k) => k !== 'before' && k !== 'after') : ['(not an object)'];
+      if (unknown.length) throw new ShopfloorError('INVALID_ARGUMENT', `unknown field \`${unknown[0]}\` in pause options: use { before, after } in seconds`);
+    }
     const glue = await init();
     const { json, files } = await loadSpeechManifest(options.model, options);
     const voice = { commands: commands ?? [], threshold, vad, pause };
