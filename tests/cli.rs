@@ -253,3 +253,22 @@ fn features_prints_librosa_frames_and_writes_npy() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn commands_prints_json_lines_and_checks_the_pause_option() {
+    let Some(wav) = cached("speech-test/line_two.wav") else { return };
+    let wav = wav.to_str().unwrap();
+    let (code, out, err) = shopfloor(&["commands", wav]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert_eq!(lines[0]["command"], "line two");
+    let (code, out, _) = shopfloor(&["commands", wav, "--pause", "0,0"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1, "the check off still finds a command said alone: {out}");
+    for bad in ["0.5", "0.5,x", "5,0.5", "0.5,-1"] {
+        let (code, _, err) = shopfloor(&["commands", wav, "--pause", bad]);
+        assert_eq!(code, 2, "--pause {bad}");
+        assert!(err.starts_with("INVALID_ARGUMENT:") && err.contains("pause"), "--pause {bad}: {err}");
+    }
+}
