@@ -79,6 +79,7 @@ def main():
     ap.add_argument("--val", action="store_true", help="training accents, variants held out of training: for choosing the threshold")
     ap.add_argument("--engine", action="store_true",
                     help="another synthesiser's speaker that training never heard (synth.ENGINE_VOICES_TEST, needs flite)")
+    ap.add_argument("--seed", type=int, help="another draw of the same voices (e.g. a longer false-alarm run)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     if args.dev:
@@ -89,6 +90,8 @@ def main():
         voices, seed = synth.ENGINE_VOICES_TEST, 19
     else:
         voices, seed = synth.voices(synth.BASES_TEST, synth.VARIANTS_TEST), 7
+    if args.seed is not None:
+        seed = args.seed
     rng = np.random.default_rng(seed)
     clean, spans = commands_recording(rng, voices, args.per_command, args.cache)
     for name, snr in [("clean", None), ("snr10", 10), ("snr0", 0)]:
@@ -100,7 +103,7 @@ def main():
     write_wav(os.path.join(args.out, "other.wav"), other)
     with open(os.path.join(args.out, "other.json"), "w") as f:
         json.dump({"snr": 20, "commands": []}, f)
-    if args.dev or args.val or args.engine:
+    if args.dev or args.val or args.engine or args.seed is not None:
         return
     # One command, for the browser's fake microphone and the sample-rate tests.
     x = np.concatenate([np.zeros(int(0.5 * synth.SR), np.float32),
