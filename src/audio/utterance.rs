@@ -84,7 +84,8 @@ impl UtteranceGate {
         if self.opts.before > 0.0 {
             let to = d.start - START_MARGIN;
             let from = to - self.opts.before;
-            let spoke = self.history.iter().any(|&(t, p)| t > from && t <= to && p >= self.speech);
+            let first = self.history.partition_point(|&(t, _)| t <= from);
+            let spoke = self.history.range(first..).take_while(|&&(t, _)| t <= to).any(|&(_, p)| p >= self.speech);
             if spoke {
                 return;
             }
@@ -125,7 +126,9 @@ impl UtteranceGate {
         }
         let deadline = end + self.opts.after;
         let mut run = 0;
-        for &(t, p) in self.history.iter().filter(|(t, _)| *t > end) {
+        // One long chunk can hold a whole recording's windows: search, do not scan.
+        let first = self.history.partition_point(|&(t, _)| t <= end);
+        for &(t, p) in self.history.range(first..) {
             if t > deadline {
                 return After::RanOn;
             }
