@@ -266,7 +266,7 @@ fn commands_prints_json_lines_and_checks_the_pause_option() {
     let (code, out, _) = shopfloor(&["commands", wav, "--pause", "0,0"]);
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 1, "the check off still finds a command said alone: {out}");
-    for bad in ["0.5", "0.5,x", "5,0.5", "0.5,-1"] {
+    for bad in ["0.5", "0.5,x", "0.5,x,0.3", "5,0.5", "0.5,-1"] {
         let (code, _, err) = shopfloor(&["commands", wav, "--pause", bad]);
         assert_eq!(code, 2, "--pause {bad}");
         assert!(err.starts_with("INVALID_ARGUMENT:") && err.contains("pause"), "--pause {bad}: {err}");

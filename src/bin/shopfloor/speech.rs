@@ -66,7 +66,9 @@ pub fn parse(args: &[String]) -> Result<SpeechArgs> {
             }
             "--pause" => {
                 let v = value()?;
-                let secs: Vec<f64> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+                // Every part must parse: "0.5,x,0.3" is an error, not 0.5,0.3.
+                let secs: Vec<f64> =
+                    v.split(',').map(|x| x.trim().parse()).collect::<std::result::Result<_, _>>().unwrap_or_default();
                 let [before, after] = secs[..] else {
                     return Err(bad(format!(
                         "--pause takes BEFORE,AFTER in seconds (e.g. 0.5,0.5; 0,0 turns it off), not {v}"
