@@ -40,11 +40,11 @@ function input(spec) {
 
 /** Runtime adapters: `open(spec)` → `{ run() → {name: Float32Array}, free() }`. */
 const RUNTIMES = {
-  async shopfloor({ path }) {
+  async shopfloor({ path, threads }) {
     const sf = await import('/pkg/index.js');
-    await sf.init();
+    await sf.init({ threads });
     return {
-      info: async () => ({ version: await sf.version() }),
+      info: async () => ({ version: await sf.version(), threads: (await sf.backends()).cpu.threads }),
       async open(spec, data) {
         const backend = path === 'webgpu' ? 'webgpu' : 'cpu';
         const m = await sf.Model.load(spec.url, { backend, inputShapes: { [spec.input]: spec.dims } });
@@ -157,7 +157,7 @@ export function stats(times) {
  */
 export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, minRounds, budgetMs }) {
   const data = await input(spec);
-  const ours = await (await RUNTIMES.shopfloor({ path })).open(spec, data);
+  const ours = await (await RUNTIMES.shopfloor({ path, threads })).open(spec, data);
   const peer = await (await RUNTIMES.ort({ path, threads })).open(spec, data);
   try {
     const check = compare(await ours.run(), await peer.run());

@@ -10,7 +10,7 @@ const fmtRatio = (r) => (r == null ? '–' : `**${r.toFixed(2)}×**`);
 
 const PATH_TITLES = {
   cpu: 'CPU: shopfloor wasm (1 thread) vs onnxruntime-web `wasm`, numThreads 1',
-  'cpu-mt': 'CPU, peer threaded: shopfloor wasm (1 thread; no threaded build) vs onnxruntime-web `wasm` with threads',
+  'cpu-mt': 'CPU, threaded: shopfloor threaded wasm vs onnxruntime-web `wasm`, the same number of threads',
   webgpu: 'WebGPU: shopfloor `webgpu` vs onnxruntime-web `webgpu`',
 };
 
@@ -66,6 +66,16 @@ export function renderMarkdown(report) {
       const bad = !(w.maxRelDiff <= MAX_REL_DIFF);
       L.push(`| ${m.title} | ${ms(w.shopfloor.median)} / ${ms(w.shopfloor.p90)} | ${ms(w.ort.median)} / ${ms(w.ort.p90)} | ` +
         `${bad ? '(outputs differ)' : fmtRatio(ratio(w.shopfloor.median, w.ort.median))} | ${w.shopfloor.runs} | ${w.maxRelDiff.toExponential(1)} | ${cold} | ${mem} |`);
+    }
+  }
+  const mt = report.paths['cpu-mt'];
+  if (mt?.models && report.paths.cpu?.models) {
+    L.push('', `### shopfloor: ${mt.threads} threads vs 1 (median ms; speed-up = 1 thread / ${mt.threads} threads)`, '');
+    L.push('| model | 1 thread | threaded | speed-up |', '|---|---|---|---|');
+    for (const m of report.models) {
+      const one = report.paths.cpu.models[m.id]?.warm?.shopfloor?.median;
+      const many = mt.models[m.id]?.warm?.shopfloor?.median;
+      L.push(`| ${m.title} | ${ms(one)} | ${ms(many)} | ${one && many ? `${(one / many).toFixed(2)}×` : '–'} |`);
     }
   }
   const native = report.paths.native;

@@ -179,10 +179,9 @@ async function main() {
       for (const spec of specs) {
         const m = (entry.models[spec.id] = {});
         for (const runtime of ['shopfloor', 'ort']) {
-          if (runtime === 'shopfloor' && pathName === 'cpu-mt') continue; // single-threaded build: same as `cpu`
           log(`${pathName} ${spec.id}: cold start, ${runtime}`);
           try {
-            const c = await cold(server, runtime, pathName, runtime === 'ort' ? threads : 1, spec);
+            const c = await cold(server, runtime, pathName, threads, spec);
             files[runtime].push(...c.files);
             delete c.files;
             m[`${runtime}Cold`] = c;

@@ -28,14 +28,30 @@ export class ShopfloorError extends Error {
 }
 
 export interface InitOptions {
-  /** Where to load the wasm from; defaults to `wasm/shopfloor_bg.wasm` next to this module. */
+  /** Where to load the single-thread wasm from; defaults to `wasm/shopfloor_bg.wasm` next to this module. */
   wasm?: string | URL | Request | Response | BufferSource | WebAssembly.Module;
+  /**
+   * Where to load the threaded wasm from; defaults to `wasm-mt/shopfloor_bg.wasm` next to this
+   * module. When `wasm` is given without it, the page runs on one thread.
+   */
+  wasmThreads?: string | URL | Request | Response | BufferSource | WebAssembly.Module;
+  /**
+   * Threads for CPU inference. `'auto'` (default): the cores the browser reports, at most 8.
+   * A number (1-64): that many. Threads need a cross-origin isolated page (served with
+   * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`);
+   * elsewhere the SDK runs on one thread and `backends().cpu.threadsReason` says why. Anything
+   * else rejects with `INVALID_ARGUMENT`.
+   */
+  threads?: 'auto' | number;
 }
 
 /**
- * Loads and instantiates the wasm module. Idempotent: later calls return the first promise.
- * Every other function calls it, so calling it yourself is only needed to load early or from a
- * custom location. Rejects with `BACKEND_UNAVAILABLE` if the module cannot be fetched or compiled.
+ * Loads and instantiates the wasm module: the threaded build on a cross-origin isolated page
+ * (a pool of Web Workers runs tract's kernels; the main thread never blocks), the single-thread
+ * build elsewhere. Idempotent: later calls return the first promise, whatever their options.
+ * Every other function calls it, so calling it yourself is only needed to load early, to choose
+ * `threads` or to load from a custom location. Rejects with `BACKEND_UNAVAILABLE` if the module
+ * cannot be fetched or compiled, `INVALID_ARGUMENT` for a bad `threads`.
  */
 export function init(options?: InitOptions): Promise<void>;
 
@@ -47,8 +63,13 @@ export interface CpuBackendInfo {
   available: true;
   /** SIMD the module was compiled with: `"simd128"` or `"relaxed-simd"` in browsers. */
   simd: string;
-  /** Worker threads used by inference (1: single-threaded). */
+  /** Threads CPU inference uses (1: the single-thread build, or a pool that was not started). */
   threads: number;
+  /**
+   * Why that many, e.g. `"a pool of 4 Web Workers ('auto': 4 cores reported, at most 8)"` or
+   * `"the page is not cross-origin isolated: serve it with COOP ... to enable threads"`.
+   */
+  threadsReason: string;
 }
 
 /** A WebGPU adapter, as wgpu and the browser describe it. */

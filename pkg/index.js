@@ -1,6 +1,5 @@
 // shopfloor: the public JS API. Documented in index.d.ts and the README.
-import { init } from './core.js';
-import * as glue from './wasm/shopfloor.js';
+import { init, threadingInfo } from './core.js';
 
 export { init, ShopfloorError } from './core.js';
 export { Model, tensor } from './model.js';
@@ -8,20 +7,21 @@ export { modelCache } from './cache.js';
 
 /** The SDK version. */
 export async function version() {
-  await init();
+  const glue = await init();
   return glue.version();
 }
 
 /** Memory in use by the SDK; see index.d.ts. */
 export async function memoryStats() {
-  await init();
+  const glue = await init();
   return glue.memoryStats();
 }
 
 /** Which backends this browser offers; see index.d.ts. */
 export async function backends() {
-  await init();
+  const glue = await init();
   const result = await glue.backends();
+  result.cpu.threadsReason = threadingInfo().reason;
   const adapter = result.webgpu.adapter;
   // wgpu exposes only the adapter description on the web; the browser also tells vendor and
   // architecture, which users need to recognise their GPU.

@@ -40,7 +40,7 @@ export class Model {
     const bytes = await readSource(source, options ?? {});
     const opts = { backend, sha256, inputShapes, maxTensorBytes, planCacheSize, allowNonFinite };
     for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
-    return new Model(await callAsync(() => glue.WasmModel.load(bytes, opts)));
+    return new Model(await callAsync(() => glue.WasmModel.load(bytes, opts), 'Model.load'));
   }
 
   get inputs() {
@@ -52,7 +52,7 @@ export class Model {
   }
 
   info() {
-    return call(() => this.#live().info());
+    return call(() => this.#live().info(), 'model.info()');
   }
 
   async run(feeds) {
@@ -60,7 +60,7 @@ export class Model {
     if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
       throw new ShopfloorError('INVALID_ARGUMENT', 'run() takes an object mapping input names to tensors { dims, data }');
     }
-    return callAsync(() => inner.run(feeds));
+    return callAsync(() => inner.run(feeds), 'model.run()');
   }
 
   /** Releases the model's memory now. Further calls reject with INVALID_ARGUMENT. */

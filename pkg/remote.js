@@ -1,7 +1,7 @@
 // `{ worker: true }`: the same objects, hosted in the SDK's Web Worker (pkg/worker.js). The page
 // keeps a thin proxy; frames cross as ImageBitmaps or VideoFrames (transferred, not copied),
 // results come back with their typed arrays transferred. Documented in index.d.ts ("Workers").
-import { ShopfloorError } from './core.js';
+import { initSettings, ShopfloorError } from './core.js';
 import { CommandListeners } from './events.js';
 import { frameSize, is } from './frames.js';
 import { FRAME_ARGS, LIVE_PROPS, METHODS } from './remote-props.js';
@@ -24,6 +24,8 @@ function getWorker() {
   }
   // This exact pattern lets bundlers (Vite, webpack, esbuild) emit the worker with the package.
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'shopfloor' });
+  // The worker loads the wasm as the page asked (`init({ threads })`), before any other message.
+  worker.postMessage({ op: 'init', options: initSettings() });
   worker.onmessage = ({ data }) => {
     const p = pending.get(data.id);
     if (!p) return;

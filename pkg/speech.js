@@ -116,7 +116,7 @@ export class VoiceCommands extends Pipeline {
     const { json, files } = await loadSpeechManifest(options.model, options);
     const voice = { commands: commands ?? [], threshold, vad, pause };
     for (const k of Object.keys(voice)) if (voice[k] === undefined) delete voice[k];
-    const inner = await callAsync(() => glue.WasmVoiceCommands.create(json, files, wasmOptions(options), voice));
+    const inner = await callAsync(() => glue.WasmVoiceCommands.create(json, files, wasmOptions(options), voice), 'VoiceCommands.create');
     return new VoiceCommands(inner);
   }
   constructor(inner) {
@@ -152,11 +152,11 @@ export class VoiceCommands extends Pipeline {
   /** Feeds mono samples at `sampleRate`; resolves to (and emits) the events they settled. */
   feed(samples, sampleRate) {
     checkSamples(samples, sampleRate);
-    return this._serial(() => callAsync(() => this._inner.feed(samples, sampleRate)).then((ev) => this.#emit(ev)));
+    return this._serial(() => callAsync(() => this._inner.feed(samples, sampleRate), 'feed()').then((ev) => this.#emit(ev)));
   }
   /** Ends the stream: decodes what the last audio holds. */
   finish() {
-    return this._serial(() => callAsync(() => this._inner.finish()).then((ev) => this.#emit(ev)));
+    return this._serial(() => callAsync(() => this._inner.finish(), 'finish()').then((ev) => this.#emit(ev)));
   }
   reset() {
     return this._serial(() => call(() => this._inner.reset()));
@@ -173,7 +173,7 @@ export class VoiceCommands extends Pipeline {
     if (typeof name !== 'string' || !name.trim()) throw new ShopfloorError('INVALID_ARGUMENT', 'give the command a name');
     if (!Array.isArray(recordings)) throw new ShopfloorError('INVALID_ARGUMENT', 'recordings must be an array of { samples, sampleRate }');
     for (const r of recordings) checkSamples(r?.samples, r?.sampleRate);
-    return this._serial(() => callAsync(() => this._inner.enrol(name, recordings)).then((json) => JSON.parse(json)));
+    return this._serial(() => callAsync(() => this._inner.enrol(name, recordings), 'enrol()').then((json) => JSON.parse(json)));
   }
   /** Adds a saved enrolled command (what `enrol` or `enrolled` gave). */
   addEnrolled(saved) {
@@ -196,7 +196,7 @@ export class KeywordSpotter extends Pipeline {
     if (options.worker) return createRemote('KeywordSpotter', options);
     const glue = await init();
     const { manifest, json, files } = await loadSpeechManifest(options.model, options);
-    const inner = await callAsync(() => glue.WasmKeywordSpotter.create(json, files.slice(0, 3), wasmOptions(options)));
+    const inner = await callAsync(() => glue.WasmKeywordSpotter.create(json, files.slice(0, 3), wasmOptions(options)), 'KeywordSpotter.create');
     const k = new KeywordSpotter(inner);
     k.#words = Object.freeze([...manifest.words, 'filler']);
     return k;
@@ -208,7 +208,7 @@ export class KeywordSpotter extends Pipeline {
   /** Resolves to one frame per 80 ms completed: `{ index, time, posteriors }`. */
   feed(samples, sampleRate) {
     checkSamples(samples, sampleRate);
-    return this._serial(() => callAsync(() => this._inner.feed(samples, sampleRate)));
+    return this._serial(() => callAsync(() => this._inner.feed(samples, sampleRate), 'feed()'));
   }
   reset() {
     return this._serial(() => call(() => this._inner.reset()));
@@ -225,13 +225,13 @@ export class Vad extends Pipeline {
     const { threshold, negThreshold, minSpeechSeconds, minSilenceSeconds } = options;
     const vad = { threshold, negThreshold, minSpeechSeconds, minSilenceSeconds };
     for (const k of Object.keys(vad)) if (vad[k] === undefined) delete vad[k];
-    const inner = await callAsync(() => glue.WasmVad.create(bytes, options.sha256, wasmOptions(options), vad));
+    const inner = await callAsync(() => glue.WasmVad.create(bytes, options.sha256, wasmOptions(options), vad), 'Vad.create');
     return new Vad(inner);
   }
   /** Resolves to `{ probabilities: [[time, p], ...], events: [...] }`. */
   feed(samples, sampleRate) {
     checkSamples(samples, sampleRate);
-    return this._serial(() => callAsync(() => this._inner.feed(samples, sampleRate)));
+    return this._serial(() => callAsync(() => this._inner.feed(samples, sampleRate), 'feed()'));
   }
   reset() {
     return this._serial(() => call(() => this._inner.reset()));

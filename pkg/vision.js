@@ -89,7 +89,7 @@ async function create(Kind, wasmName, options) {
     json = JSON.stringify({ ...m, detection: { ...m.detection, fixedSide: options.fixedSide } });
   }
   const Wasm = glue[wasmName];
-  const inner = await callAsync(() => (wasmName === 'WasmTextReader' ? Wasm.create(json, files, wasmOptions(options)) : Wasm.create(json, files[0], wasmOptions(options))));
+  const inner = await callAsync(() => (wasmName === 'WasmTextReader' ? Wasm.create(json, files, wasmOptions(options)) : Wasm.create(json, files[0], wasmOptions(options))), `${wasmName.slice(4)}.create`);
   return new Kind(inner, JSON.parse(json));
 }
 
@@ -112,7 +112,7 @@ export class ImageClassifier extends Pipeline {
   async classify(source, { topK = 5 } = {}) {
     if (!Number.isInteger(topK) || topK < 1) throw new ShopfloorError('INVALID_ARGUMENT', 'topK must be a positive integer');
     const f = readFrame(source);
-    return callAsync(() => this._inner.classify(f.width, f.height, bytesOf(f), topK));
+    return callAsync(() => this._inner.classify(f.width, f.height, bytesOf(f), topK), 'classify()');
   }
   /** The L2-normalised penultimate features (what an Embedder gives). */
   async embed(source) {
@@ -139,7 +139,7 @@ export class FaceDetector extends Pipeline {
   }
   async detect(source) {
     const f = readFrame(source);
-    return callAsync(() => this._inner.detect(f.width, f.height, bytesOf(f)));
+    return callAsync(() => this._inner.detect(f.width, f.height, bytesOf(f)), 'detect()');
   }
 }
 
@@ -149,7 +149,7 @@ export class ObjectDetector extends Pipeline {
   }
   async detect(source) {
     const f = readFrame(source);
-    return callAsync(() => this._inner.detect(f.width, f.height, bytesOf(f)));
+    return callAsync(() => this._inner.detect(f.width, f.height, bytesOf(f)), 'detect()');
   }
 }
 
@@ -159,7 +159,7 @@ export class TextReader extends Pipeline {
   }
   async read(source) {
     const f = readFrame(source);
-    return callAsync(() => this._inner.read(f.width, f.height, bytesOf(f)));
+    return callAsync(() => this._inner.read(f.width, f.height, bytesOf(f)), 'read()');
   }
 }
 

@@ -1,7 +1,7 @@
 // The SDK's Web Worker (`{ worker: true }`): hosts the models off the page's main thread and
 // answers the messages pkg/remote.js sends. One wasm instance serves every remote object of a
 // page; calls on one object run in the order they were sent.
-import { AudioFeatures, FaceDetector, ImageClassifier, KeywordSpotter, Model, ObjectDetector, TextReader, Vad, VoiceCommands } from './index.js';
+import { AudioFeatures, FaceDetector, ImageClassifier, init, KeywordSpotter, Model, ObjectDetector, TextReader, Vad, VoiceCommands } from './index.js';
 import { LIVE_PROPS } from './remote-props.js';
 
 const KINDS = { Model, ImageClassifier, FaceDetector, ObjectDetector, TextReader, KeywordSpotter, Vad, VoiceCommands, AudioFeatures };
@@ -61,6 +61,11 @@ async function call(handle, method, args) {
 
 self.onmessage = async ({ data }) => {
   const { id, op } = data;
+  if (op === 'init') {
+    // Errors surface from the first call that needs the module.
+    init(data.options).catch(() => {});
+    return;
+  }
   if (op === 'abort') {
     aborts.get(data.target)?.abort();
     return;

@@ -1,18 +1,43 @@
 #!/usr/bin/env bash
-# Builds the npm package in pkg/: the release wasm (simd128), wasm-bindgen's ESM glue and
-# TypeScript declarations under pkg/wasm/. The hand-written API (pkg/index.js, index.d.ts) wraps them.
+# Builds the npm package in pkg/: two wasm variants with wasm-bindgen's ESM glue and TypeScript
+# declarations, which the hand-written API (pkg/index.js, index.d.ts) loads at init():
+#   pkg/wasm/     single-thread (simd128): every page;
+#   pkg/wasm-mt/  threaded (simd128 + atomics, shared memory, a rayon pool of Web Workers):
+#                 cross-origin isolated pages only (COOP/COEP), chosen by pkg/core.js.
+# Each variant has its own target dir (different rustflags): the second one is a full compile.
+# SHOPFLOOR_VARIANTS=st (or mt) builds one only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
+VARIANTS="${SHOPFLOOR_VARIANTS:-st mt}"
 
-echo "[build] wasm32 release with $SHOPFLOOR_WASM_TOOLCHAIN"
-"$WASM_CARGO" build --profile wasm-release --lib --no-default-features --target wasm32-unknown-unknown
-WASM="$WASM_TARGET_DIR/wasm32-unknown-unknown/wasm-release/shopfloor.wasm"
-
-rm -rf pkg/wasm
 # No wasm-opt: binaryen's -O3 measurably slows tract's SIMD matmul kernels (see README, "Build");
 # rustc's LTO at opt-level 3 is the optimisation pass.
-wasm-bindgen --target web --remove-name-section --out-dir pkg/wasm --out-name shopfloor "$WASM"
-bytes=$(stat -c %s pkg/wasm/shopfloor_bg.wasm)
-gz=$(gzip -9 -c pkg/wasm/shopfloor_bg.wasm | wc -c)
-echo "[build] pkg/wasm/shopfloor_bg.wasm: $((bytes / 1024)) KiB ($((gz / 1024)) KiB gzipped)"
+bindgen() { # wasm file, output dir
+  rm -rf "$2"
+  wasm-bindgen --target web --remove-name-section --out-dir "$2" --out-name shopfloor "$1"
+  local bytes gz
+  bytes=$(stat -c %s "$2/shopfloor_bg.wasm")
+  gz=$(gzip -9 -c "$2/shopfloor_bg.wasm" | wc -c)
+  echo "[build] $2/shopfloor_bg.wasm: $((bytes / 1024)) KiB ($((gz / 1024)) KiB gzipped)"
+}
+
+if [[ " $VARIANTS " == *" st "* ]]; then
+  echo "[build] wasm32 release, single-thread, with $SHOPFLOOR_WASM_TOOLCHAIN"
+  "$WASM_CARGO" build --profile wasm-release --lib --no-default-features --target wasm32-unknown-unknown
+  bindgen "$WASM_TARGET_DIR/wasm32-unknown-unknown/wasm-release/shopfloor.wasm" pkg/wasm
+fi
+
+if [[ " $VARIANTS " == *" mt "* ]]; then
+  wasm_threads_env
+  echo "[build] wasm32 release, threaded, with $SHOPFLOOR_WASM_MT_TOOLCHAIN"
+  # build.rs adds the shared-memory link flags for this variant.
+  "$WASM_CARGO" build --profile wasm-release --lib --no-default-features --features threads \
+    --target wasm32-unknown-unknown --target-dir "$WASM_MT_TARGET_DIR"
+  bindgen "$WASM_MT_TARGET_DIR/wasm32-unknown-unknown/wasm-release/shopfloor.wasm" pkg/wasm-mt
+  # wasm-bindgen-rayon's worker imports the main module as '../../..', a directory only bundlers
+  # resolve; naming the file works with and without one.
+  helpers=$(ls pkg/wasm-mt/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js)
+  sed -i "s#import('../../..')#import('../../../shopfloor.js')#" "$helpers"
+  grep -q "import('../../../shopfloor.js')" "$helpers" || { echo "[build] could not patch $helpers" >&2; exit 1; }
+fi

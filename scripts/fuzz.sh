@@ -14,7 +14,7 @@ SECONDS_EACH="${FUZZ_SECONDS:-300}"
 RUNS="${FUZZ_RUNS:-}"
 BUILD=()
 [ -n "${FUZZ_FAST:-}" ] && BUILD=(-s none --no-trace-compares --target-dir target/fast)
-TARGETS="${FUZZ_TARGETS:-load_model run_inputs audio image}"
+TARGETS="${FUZZ_TARGETS:-load_model run_inputs feed_values audio image}"
 JOBS="${FUZZ_JOBS:-1}"
 log() { printf '[fuzz] %s\n' "$*"; }
 

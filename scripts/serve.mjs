@@ -53,7 +53,8 @@ export function resolvePath(urlPath, roots = SERVED) {
   }
 }
 
-export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, extraRoots = [], csp = null, onRequest = null } = {}) {
+/** `isolated: false` drops COOP/COEP, as on a portal that does not send them (no threads there). */
+export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, extraRoots = [], csp = null, onRequest = null, isolated = true } = {}) {
   const roots = [...SERVED, ...extraRoots];
   const server = createServer((req, res) => {
     // A hook for the tests: it sees every request and may answer it itself (returns true).
@@ -66,6 +67,10 @@ export function startServer({ port = 8080, host = '127.0.0.1', quiet = false, ex
       'Cache-Control': 'no-cache',
     };
     if (csp) headers['Content-Security-Policy'] = csp;
+    if (!isolated) {
+      delete headers['Cross-Origin-Opener-Policy'];
+      delete headers['Cross-Origin-Embedder-Policy'];
+    }
     // The sample photos may be embedded by other origins (without CORS, so their pixels stay
     // unreadable there): the browser tests use that to make a tainted image.
     if ((req.url ?? '').startsWith('/models/cache/images/')) headers['Cross-Origin-Resource-Policy'] = 'cross-origin';

@@ -11,8 +11,10 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 APT_PKGS=(make chromium chromium-driver mesa-vulkan-drivers libvulkan1 pkg-config python3 python3-venv python3-pip espeak-ng flite sox)
 # Node.js for the demo server and browser tests, unless one is already on PATH (e.g. from nvm).
 command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
-# Debian's wasm-capable Rust, only when rustup has no wasm32 target of its own.
-if ! (command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown); then
+# Debian's wasm-capable Rust (with std's sources: the wasm builds rebuild std with panic_unwind,
+# and with atomics for the threaded variant), unless rustup has the wasm32 target and rust-src.
+if ! (command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown &&
+      [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]); then
   APT_PKGS+=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22)
 fi
 missing=()

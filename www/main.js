@@ -32,7 +32,7 @@ async function main() {
   fill($('cpu-details'), [
     ['Engine', 'tract (WebAssembly)'],
     ['SIMD', b.cpu.simd],
-    ['Threads', b.cpu.threads],
+    ['Threads', `${b.cpu.threads} (${b.cpu.threadsReason})`],
   ]);
 
   const gpu = b.webgpu;

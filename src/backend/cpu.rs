@@ -51,12 +51,19 @@ pub struct CpuBackend {
     source: InferenceModel,
     deconvs: Vec<DeconvShape>,
     cache: PlanCache,
+    /// The model's tensor budget: run-time sizes computed from feed values are held to it.
+    max_tensor_bytes: u64,
 }
 
 impl CpuBackend {
     /// `deconvs`: the model's ConvTranspose nodes with an `output_shape`, checked at each shape.
-    pub fn new(source: InferenceModel, deconvs: Vec<DeconvShape>, cache_capacity: usize) -> Self {
-        CpuBackend { source, deconvs, cache: PlanCache::new(cache_capacity) }
+    pub fn new(
+        source: InferenceModel,
+        deconvs: Vec<DeconvShape>,
+        cache_capacity: usize,
+        max_tensor_bytes: u64,
+    ) -> Self {
+        CpuBackend { source, deconvs, cache: PlanCache::new(cache_capacity), max_tensor_bytes }
     }
 
     pub fn cached_plans(&self) -> usize {
@@ -76,14 +83,47 @@ impl CpuBackend {
     /// `inputs` are in model input order, validated and already of the model's element types.
     pub fn run(&mut self, inputs: Vec<Tensor>) -> Result<Vec<HostTensor>> {
         let key: PlanKey = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
+        execute(&self.plan_for(&key)?, inputs, self.max_tensor_bytes)
+    }
+
+    /// `run`, on the thread pool when this build has one (see `pool`): the plan is compiled here,
+    /// the run itself goes to a pool thread and this awaits it without blocking.
+    pub async fn run_async(&mut self, inputs: Vec<Tensor>) -> Result<Vec<HostTensor>> {
+        let key: PlanKey = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
         let plan = self.plan_for(&key)?;
-        let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
-        let outputs = crate::model::guard("running the CPU plan", || {
-            plan.run(values).map_err(|e| Error::Internal(format!("tract failed during inference: {e:#}")))
-        })?;
-        outputs.iter().map(|v| HostTensor::from_tract(v)).collect()
+        let budget = self.max_tensor_bytes;
+        super::pool::run(move || execute(&plan, inputs, budget)).await
     }
 }
+
+/// Set by the test-only wasm export `__testPanicNextRun`: the next CPU run panics inside tract's
+/// guard, so the browser tests can see a real panic reach the caller as `INTERNAL`.
+pub(crate) static PANIC_NEXT_RUN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// One run, each node's inputs checked (`feed_values`) just before tract evaluates it.
+fn execute(plan: &Plan, inputs: Vec<Tensor>, max_tensor_bytes: u64) -> Result<Vec<HostTensor>> {
+    let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
+    let outputs = crate::model::guard("running the CPU plan", || {
+        if PANIC_NEXT_RUN.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            panic!("injected panic (__testPanicNextRun)");
+        }
+        let mut state = plan.spawn().map_err(|e| Error::Internal(format!("{e:#}")))?;
+        let model = plan.model();
+        let result = state.run_plan_with_eval(values, |ctx, op_state, node, input| {
+            if let Err(refusal) = super::feed_values::check(node, &input, max_tensor_bytes) {
+                return Err(TractError::new(super::feed_values::to_error(model, node, &refusal)));
+            }
+            tract_onnx::tract_core::plan::eval(ctx, op_state, node, input)
+        });
+        result.map_err(|e| match e.downcast::<Error>() {
+            Ok(refused) => refused,
+            Err(e) => Error::Internal(format!("tract failed during inference: {e:#}")),
+        })
+    })?;
+    outputs.iter().map(|v| HostTensor::from_tract(v)).collect()
+}
+
+impl CpuBackend {}
 
 /// One node's share of a profiled run.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -5,7 +5,9 @@
 //! and why, so the page can tell the user plainly.
 
 pub mod cpu;
+pub(crate) mod feed_values;
 pub mod gpu;
+pub mod pool;
 
 use serde::Serialize;
 
@@ -33,12 +35,26 @@ pub struct CpuInfo {
     pub available: bool,
     /// wasm `simd128` (browser) or the host's vector ISA (native), as compiled in.
     pub simd: &'static str,
+    /// Threads a CPU run uses (the pool's size in the threaded wasm build, else 1).
     pub threads: usize,
+    /// Why that many: the JS layer replaces it with what it decided at `init()` (e.g. the page
+    /// is not cross-origin isolated).
+    pub threads_reason: String,
 }
 
 impl CpuInfo {
     pub fn current() -> Self {
-        CpuInfo { available: true, simd: simd_name(), threads: 1 }
+        let threads = pool::threads();
+        let threads_reason = if threads > 1 {
+            format!("a pool of {threads} threads")
+        } else if pool::CAN_THREAD {
+            "the thread pool was not started".to_string()
+        } else if cfg!(target_arch = "wasm32") {
+            "the single-thread build".to_string()
+        } else {
+            "the native build runs tract on one thread".to_string()
+        };
+        CpuInfo { available: true, simd: simd_name(), threads, threads_reason }
     }
 }
 

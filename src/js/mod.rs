@@ -3,6 +3,7 @@
 
 mod error;
 mod model;
+mod panic;
 mod speech;
 mod tensor;
 mod vision;
@@ -12,6 +13,7 @@ pub use model::WasmModel;
 pub use speech::{WasmKeywordSpotter, WasmVad, WasmVoiceCommands};
 pub use vision::{WasmFaceDetector, WasmImageClassifier, WasmLinearSvm, WasmObjectDetector, WasmTextReader};
 
+use panic::unwinds;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -30,7 +32,23 @@ pub fn version() -> String {
 /// Which backends this environment offers: `{ cpu: {...}, webgpu: { available, adapter?, reason? } }`.
 #[wasm_bindgen]
 pub async fn backends() -> Result<JsValue, JsValue> {
-    to_js(&crate::backend::probe().await)
+    to_js(&unwinds(crate::backend::probe()).await)
+}
+
+/// Starts the CPU thread pool with `n` Web Workers (threaded build only; the npm wrapper calls
+/// it from `init()`). Resolves to the number of threads CPU runs use.
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+#[wasm_bindgen(js_name = startThreads)]
+pub async fn start_threads(n: u32) -> Result<u32, JsValue> {
+    unwinds(crate::backend::pool::start(n as usize)).await.map(|n| n as u32).map_err(|e| to_js_error(&e))
+}
+
+/// Test-only (not part of the package API): the next CPU run panics inside tract's guard, so the
+/// browser tests can check that a real panic reaches the caller as `INTERNAL` and that the
+/// instance keeps working.
+#[wasm_bindgen(js_name = __testPanicNextRun)]
+pub fn test_panic_next_run() {
+    crate::backend::cpu::PANIC_NEXT_RUN.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Memory in use: `{ liveModels, wasmMemoryBytes }`. For leak checks in long sessions.

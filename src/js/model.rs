@@ -94,7 +94,7 @@ impl WasmModel {
     /// `backend`, `sha256`, `inputShapes`, `maxTensorBytes`, `planCacheSize`.
     pub async fn load(bytes: Vec<u8>, options: JsValue) -> Result<WasmModel, JsValue> {
         let opts = load_options(options).map_err(|e| to_js_error(&e))?;
-        let inner = Model::load_async(&bytes, &opts).await.map_err(|e| to_js_error(&e))?;
+        let inner = super::panic::unwinds(Model::load_async(&bytes, &opts)).await.map_err(|e| to_js_error(&e))?;
         LIVE_MODELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(WasmModel { inner: Rc::new(RefCell::new(inner)) })
     }
@@ -125,7 +125,7 @@ impl WasmModel {
             given.insert(name.clone(), tensor::from_js(&name, &value).map_err(|e| to_js_error(&e))?);
         }
         let inner = self.inner.clone();
-        Ok(wasm_bindgen_futures::future_to_promise(async move {
+        Ok(wasm_bindgen_futures::future_to_promise(super::panic::catching("running the model", async move {
             // Held across the GPU wait on purpose: a second run meanwhile gets BUSY, never
             // interleaved state (the page is single-threaded, so this cannot deadlock).
             let mut model = inner.try_borrow_mut().map_err(|_| busy())?;
@@ -135,6 +135,8 @@ impl WasmModel {
                 let _ = Reflect::set(&result, &name.into(), &tensor::to_js(&t));
             }
             Ok(result.into())
-        }))
+        })))
     }
 }
+
+super::panic::handles_stay_usable!(WasmModel);

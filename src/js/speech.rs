@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::model::{busy, load_options};
+use super::panic::unwinds;
 use super::{to_js, to_js_error};
 use crate::audio::{
     load, EnrolledCommand, KeywordSpotter, SpeechManifest, Vad, VadOptions, VoiceCommands, VoiceOptions,
@@ -48,10 +49,10 @@ fn rate(sample_rate: f64) -> Result<u32, JsValue> {
 macro_rules! with_inner {
     ($inner:expr, |$p:ident| $body:expr) => {{
         let inner = $inner.clone();
-        future_to_promise(async move {
+        future_to_promise(super::panic::catching("processing audio", async move {
             let mut $p = inner.try_borrow_mut().map_err(|_| busy())?;
             $body
-        })
+        }))
     }};
 }
 
@@ -82,7 +83,7 @@ impl WasmVoiceCommands {
         let opts = load_options(options).map_err(js_err)?;
         let vo: VoiceOptions = self::options(&voice, "voice options")?;
         let files: Vec<Vec<u8>> = files.iter().map(|f| f.to_vec()).collect();
-        let vc = load::voice_commands(m, &files, &opts, vo).await.map_err(js_err)?;
+        let vc = unwinds(load::voice_commands(m, &files, &opts, vo)).await.map_err(js_err)?;
         Ok(WasmVoiceCommands { inner: Rc::new(RefCell::new(vc)) })
     }
 
@@ -166,7 +167,7 @@ impl WasmKeywordSpotter {
         let m = manifest(&manifest_json)?;
         let opts = load_options(options).map_err(js_err)?;
         let files: Vec<Vec<u8>> = files.iter().map(|f| f.to_vec()).collect();
-        let k = load::keyword_spotter(&m, &files, &opts).await.map_err(js_err)?;
+        let k = unwinds(load::keyword_spotter(&m, &files, &opts)).await.map_err(js_err)?;
         Ok(WasmKeywordSpotter { inner: Rc::new(RefCell::new(k)) })
     }
 
@@ -209,7 +210,7 @@ impl WasmVad {
         let opts = load_options(options).map_err(js_err)?;
         let vo: VadOptions = self::options(&vad, "VAD options")?;
         let f = crate::audio::manifest::FileRef { file: String::new(), sha256 };
-        let v = load::vad(&f, &model, vo, &opts).await.map_err(js_err)?;
+        let v = unwinds(load::vad(&f, &model, vo, &opts)).await.map_err(js_err)?;
         Ok(WasmVad { inner: Rc::new(RefCell::new((v, crate::audio::To16k::new()))) })
     }
 
@@ -296,3 +297,5 @@ impl WasmAudioFeatures {
         self.inner.reset();
     }
 }
+
+super::panic::handles_stay_usable!(WasmVoiceCommands, WasmKeywordSpotter, WasmVad, WasmAudioFeatures);

@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::model::{busy, load_options};
+use super::panic::unwinds;
 use super::{to_js, to_js_error};
 use crate::error::Error;
 use crate::vision::manifest::Manifest;
@@ -36,10 +37,10 @@ fn manifest(json: &str, task: &str) -> Result<Manifest, JsValue> {
 macro_rules! with_pipeline {
     ($inner:expr, |$p:ident| $body:expr) => {{
         let inner = $inner.clone();
-        future_to_promise(async move {
+        future_to_promise(super::panic::catching("running the vision pipeline", async move {
             let mut $p = inner.try_borrow_mut().map_err(|_| busy())?;
             $body
-        })
+        }))
     }};
 }
 
@@ -57,7 +58,7 @@ impl WasmImageClassifier {
     ) -> Result<WasmImageClassifier, JsValue> {
         let Manifest::Classification(m) = manifest(&manifest_json, "classification")? else { unreachable!() };
         let opts = load_options(options).map_err(js_err)?;
-        let c = load::classifier(m, &model, &opts).await.map_err(js_err)?;
+        let c = unwinds(load::classifier(m, &model, &opts)).await.map_err(js_err)?;
         Ok(WasmImageClassifier { inner: Rc::new(RefCell::new(c)) })
     }
 
@@ -118,7 +119,7 @@ impl WasmFaceDetector {
     pub async fn create(manifest_json: String, model: Vec<u8>, options: JsValue) -> Result<WasmFaceDetector, JsValue> {
         let Manifest::FaceDetection(m) = manifest(&manifest_json, "face-detection")? else { unreachable!() };
         let opts = load_options(options).map_err(js_err)?;
-        let d = load::face_detector(m, &model, &opts).await.map_err(js_err)?;
+        let d = unwinds(load::face_detector(m, &model, &opts)).await.map_err(js_err)?;
         Ok(WasmFaceDetector { inner: Rc::new(RefCell::new(d)) })
     }
 
@@ -151,7 +152,7 @@ impl WasmObjectDetector {
     ) -> Result<WasmObjectDetector, JsValue> {
         let Manifest::ObjectDetection(m) = manifest(&manifest_json, "object-detection")? else { unreachable!() };
         let opts = load_options(options).map_err(js_err)?;
-        let d = load::object_detector(m, &model, &opts).await.map_err(js_err)?;
+        let d = unwinds(load::object_detector(m, &model, &opts)).await.map_err(js_err)?;
         Ok(WasmObjectDetector { inner: Rc::new(RefCell::new(d)) })
     }
 
@@ -181,7 +182,7 @@ impl WasmTextReader {
         let Manifest::TextReading(m) = manifest(&manifest_json, "text-reading")? else { unreachable!() };
         let opts = load_options(options).map_err(js_err)?;
         let files: Vec<Vec<u8>> = files.iter().map(|f| f.to_vec()).collect();
-        let r = load::text_reader(m, &files, &opts).await.map_err(js_err)?;
+        let r = unwinds(load::text_reader(m, &files, &opts)).await.map_err(js_err)?;
         Ok(WasmTextReader { inner: Rc::new(RefCell::new(r)) })
     }
 
@@ -274,3 +275,11 @@ impl WasmLinearSvm {
         Ok(WasmLinearSvm { inner: LinearSvm::from_json(json).map_err(js_err)? })
     }
 }
+
+super::panic::handles_stay_usable!(
+    WasmImageClassifier,
+    WasmFaceDetector,
+    WasmObjectDetector,
+    WasmTextReader,
+    WasmLinearSvm
+);

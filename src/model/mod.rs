@@ -206,7 +206,7 @@ impl Model {
                 analysed.typed_error.unwrap_or_default()
             )));
         }
-        let mut cpu = CpuBackend::new(analysed.model, deconvs, opts.plan_cache_size);
+        let mut cpu = CpuBackend::new(analysed.model, deconvs, opts.plan_cache_size, opts.max_tensor_bytes);
         let mut static_key = None;
         let plan = if all_concrete {
             let key: Vec<_> = inputs
@@ -371,7 +371,7 @@ impl Model {
                 Err(e) => self.leave_gpu(&e),
             }
         }
-        let outs = self.cpu.run(tensors)?;
+        let outs = self.cpu.run_async(tensors).await?;
         Ok(self.outputs.iter().map(|o| o.name.clone()).zip(outs).collect())
     }
 
@@ -687,8 +687,11 @@ fn describe(model: InferenceModel, typed: Option<TypedModel>, typed_error: Optio
     Analysed { model, inputs, input_dts, outputs, typed_error }
 }
 
-/// Runs tract code so that a panic inside it becomes an error instead of unwinding into the
-/// caller (natively; in wasm a panic aborts, so loading validates inputs up front).
+/// Runs tract code so that a panic inside it becomes an `INTERNAL` error naming `what` instead of
+/// unwinding into the caller (natively and in wasm, which is built with `panic=unwind`; the JS
+/// layer catches what escapes elsewhere, `js::panic`). Loading still validates inputs up front,
+/// and run-time feed values are checked node by node (`backend::feed_values`), so that known
+/// failures get their own codes rather than `INTERNAL`.
 pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,

@@ -51,7 +51,7 @@ export async function launch({ webgpu = true, args = [], profileDir } = {}) {
  * The demo server on a free port; `served` lists every path it was asked for, in order.
  * `routes`: `{ '/path': (req, res) => … }` answered by the test instead of a file (failures).
  */
-export async function serve({ extraRoots = [], csp = null, routes = {} } = {}) {
+export async function serve({ extraRoots = [], csp = null, routes = {}, isolated = true } = {}) {
   const served = [];
   const onRequest = (req, res) => {
     served.push(req.url);
@@ -60,7 +60,7 @@ export async function serve({ extraRoots = [], csp = null, routes = {} } = {}) {
     route(req, res);
     return true;
   };
-  const server = await startServer({ port: 0, quiet: true, extraRoots, csp, onRequest });
+  const server = await startServer({ port: 0, quiet: true, extraRoots, csp, onRequest, isolated });
   const url = `http://127.0.0.1:${server.address().port}`;
   return { url, served, close: () => new Promise((ok) => server.close(ok)) };
 }

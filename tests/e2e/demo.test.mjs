@@ -30,6 +30,8 @@ test('demo initialises and reports CPU and a WebGPU adapter', async () => {
     const { page, errors } = await openDemo(context);
     assert.equal(await page.getAttribute('#cpu-card', 'data-available'), 'true');
     assert.match(await page.textContent('#cpu-details'), /simd128/);
+    // The demo is served cross-origin isolated (scripts/serve.mjs): the threaded build, one worker per core here.
+    assert.match(await page.textContent('#cpu-details'), /Threads([2-8]) \(a pool of \1 Web Workers/);
     assert.equal(await page.getAttribute('#webgpu-card', 'data-available'), 'true');
     const gpu = await page.textContent('#webgpu-details');
     assert.match(gpu, /software fallback/, 'SwiftShader is a fallback adapter and the page should say so');

@@ -14,7 +14,7 @@ test('npm pack contains the API, the glue, the wasm and the types', () => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: PKG, encoding: 'utf8' });
   const [info] = JSON.parse(out);
   const files = info.files.map((f) => f.path).sort();
-  for (const f of ['index.js', 'index.d.ts', 'package.json', 'wasm/shopfloor.js', 'wasm/shopfloor_bg.wasm', 'wasm/shopfloor.d.ts']) {
+  for (const f of ['index.js', 'index.d.ts', 'package.json', 'wasm/shopfloor.js', 'wasm/shopfloor_bg.wasm', 'wasm/shopfloor.d.ts', 'wasm-mt/shopfloor.js', 'wasm-mt/shopfloor_bg.wasm']) {
     assert.ok(files.includes(f), `${f} missing from the tarball: ${files.join(', ')}`);
   }
   // Every file a module of the package imports or loads next to itself ships with it.
@@ -27,6 +27,15 @@ test('npm pack contains the API, the glue, the wasm and the types', () => {
   }
   const wasm = info.files.find((f) => f.path === 'wasm/shopfloor_bg.wasm');
   assert.ok(wasm.size > 100_000, 'the wasm module looks empty');
+});
+
+test('the threaded module imports a shared memory (and its worker finds the glue by file name)', () => {
+  const mod = new WebAssembly.Module(readFileSync(`${PKG}/wasm-mt/shopfloor_bg.wasm`));
+  const memory = WebAssembly.Module.imports(mod).find((i) => i.kind === 'memory');
+  assert.ok(memory, 'the threaded build must import its memory (shared between the workers)');
+  assert.ok(WebAssembly.Module.exports(mod).some((e) => e.name === 'startThreads'), 'startThreads export');
+  const single = new WebAssembly.Module(readFileSync(`${PKG}/wasm/shopfloor_bg.wasm`));
+  assert.ok(!WebAssembly.Module.exports(single).some((e) => e.name === 'startThreads'), 'the single-thread build has no pool');
 });
 
 test('package.json is an ESM package with an exports map and types', () => {

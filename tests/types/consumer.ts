@@ -10,12 +10,15 @@ async function main(): Promise<string> {
   const v: string = await version();
   const b: Backends = await backends();
   const gpu = b.webgpu.available ? b.webgpu.adapter?.name ?? '' : (b.webgpu.reason ?? '');
+  const threads: number = b.cpu.threads;
+  const why: string = b.cpu.threadsReason;
   try {
-    await init({ wasm: new URL('https://example.invalid/x.wasm') });
+    await init({ threads: 'auto' });
+    await init({ threads: 4, wasm: new URL('https://example.invalid/x.wasm'), wasmThreads: new URL('https://example.invalid/x-mt.wasm') });
   } catch (e) {
     if (e instanceof ShopfloorError) {
       const code: ErrorCode = e.code;
-      return `${v} ${b.cpu.simd} ${gpu} ${code}`;
+      return `${v} ${b.cpu.simd} ${threads} ${why} ${gpu} ${code}`;
     }
   }
   return v;

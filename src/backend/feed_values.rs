@@ -1,0 +1,202 @@
+//! Checks on the *values* a node is about to read, made just before tract evaluates it: the ops
+//! whose behaviour depends on numbers fed at run time index out of bounds, divide by zero or
+//! allocate without bound inside tract (a panic, or an allocation failure that aborts a wasm
+//! instance whatever unwinding does). Each is refused here with a typed error instead:
+//! `INPUT_MISMATCH` for values the model cannot take, `RESOURCE_LIMIT` for sizes over the
+//! model's `maxTensorBytes`. onnxruntime answers the same inputs with an error too.
+//!
+//! Covered: Gather, GatherElements, GatherNd, ScatterElements, ScatterNd (indices against the
+//! axis they index), integer Div and Rem (a zero divisor, and MIN / -1), TopK (k within the axis),
+//! Range (a zero step, a length over the budget). The checks cost one name comparison per node
+//! for every other op.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::array::{Gather, GatherElements, GatherNd, ScatterElements, ScatterNd, Topk};
+
+use crate::error::Error;
+
+/// What is wrong with which values, before the culprit graph input is known.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    /// The node input slot whose values are wrong.
+    pub slot: usize,
+    pub detail: String,
+    /// An allocation over the budget (`RESOURCE_LIMIT`) rather than values out of range.
+    pub too_large: bool,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// Checks `inputs` of `node` (about to be evaluated). `max_bytes`: the model's tensor budget.
+pub(crate) fn check(node: &TypedNode, inputs: &[TValue], max_bytes: u64) -> Result<(), Refusal> {
+    let name = node.op().name();
+    let what = |slot: usize, detail: String| Refusal {
+        slot,
+        detail: format!("node \"{}\" ({name}) {detail}", node.name),
+        too_large: false,
+    };
+    if let Some(op) = node.op_as::<Gather>() {
+        return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d));
+    }
+    if let Some(op) = node.op_as::<GatherElements>() {
+        return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d));
+    }
+    if let Some(op) = node.op_as::<ScatterElements>() {
+        return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d));
+    }
+    if let Some(op) = node.op_as::<GatherNd>() {
+        return tuples_within(&inputs[1], &inputs[0].shape()[op.batch_dims.min(inputs[0].rank())..])
+            .map_err(|d| what(1, d));
+    }
+    if node.op_as::<ScatterNd>().is_some() {
+        return tuples_within(&inputs[1], inputs[0].shape()).map_err(|d| what(1, d));
+    }
+    if let Some(op) = node.op_as::<Topk>() {
+        let axis = dim(&inputs[0], op.axis);
+        let k = ints(&inputs[1]).and_then(|k| k.first().copied());
+        return match k {
+            Some(k) if (0..=axis as i64).contains(&k) => Ok(()),
+            Some(k) => Err(what(1, format!("asks for the top {k} of an axis of {axis}: k must be 0..={axis}"))),
+            None => Ok(()),
+        };
+    }
+    if name == "Range" && inputs.len() == 3 {
+        return range_len(&inputs[0], &inputs[1], &inputs[2], max_bytes)
+            .map_err(|(slot, detail, too_large)| Refusal { too_large, ..what(slot, detail) });
+    }
+    if is_division(&name) && inputs.len() == 2 && inputs[1].datum_type().is_integer() {
+        return divisor_ok(&inputs[0], &inputs[1]).map_err(|d| what(1, d));
+    }
+    Ok(())
+}
+
+/// tract's Div and Rem, plain or optimised (`OptDivUnicast`, `OptRemByScalar`, …).
+fn is_division(name: &str) -> bool {
+    let core = name.strip_prefix("Opt").unwrap_or(name);
+    ["Div", "Rem"].iter().any(|op| {
+        core == *op || core.starts_with(&format!("{op}Unicast")) || core.starts_with(&format!("{op}ByScalar"))
+    })
+}
+
+fn dim(t: &Tensor, axis: usize) -> usize {
+    t.shape().get(axis).copied().unwrap_or(0)
+}
+
+/// Integer values as i64 (None for other types).
+fn ints(t: &Tensor) -> Option<Vec<i64>> {
+    if !t.datum_type().is_integer() {
+        return None;
+    }
+    let c = t.cast_to::<i64>().ok()?;
+    let v = c.to_plain_array_view::<i64>().ok()?.iter().copied().collect();
+    Some(v)
+}
+
+/// Every index in `-n..n` (ONNX's negative indices count from the end).
+fn indices_within(indices: &Tensor, n: usize) -> Result<(), String> {
+    let Some(v) = ints(indices) else { return Ok(()) };
+    let n = n as i64;
+    match v.iter().find(|&&i| i < -n || i >= n) {
+        Some(bad) => Err(format!("got index {bad} for an axis of {n}: indices must be in {}..{n}", -n)),
+        None => Ok(()),
+    }
+}
+
+/// Index tuples (the last axis of `indices`) each within `shape`'s leading axes.
+fn tuples_within(indices: &Tensor, shape: &[usize]) -> Result<(), String> {
+    let Some(v) = ints(indices) else { return Ok(()) };
+    let width = indices.shape().last().copied().unwrap_or(0);
+    if width > shape.len() {
+        return Err(format!("index tuples of {width} for data of rank {}", shape.len()));
+    }
+    if width == 0 {
+        return Ok(());
+    }
+    for tuple in v.chunks(width) {
+        for (j, (&i, &n)) in tuple.iter().zip(shape).enumerate() {
+            let n = n as i64;
+            if i < -n || i >= n {
+                return Err(format!(
+                    "got index {i} at position {j} of a tuple, for an axis of {n}: must be in {}..{n}",
+                    -n
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// No zero divisor, and no MIN / -1 (the one integer quotient that overflows).
+fn divisor_ok(numerator: &Tensor, divisor: &Tensor) -> Result<(), String> {
+    let Some(d) = ints(divisor) else { return Ok(()) };
+    if d.contains(&0) {
+        return Err("divides an integer by zero: every divisor must be non-zero".into());
+    }
+    let dt = numerator.datum_type();
+    if dt.is_signed() && d.contains(&-1) {
+        let min = match dt {
+            DatumType::I8 => i8::MIN as i64,
+            DatumType::I16 => i16::MIN as i64,
+            DatumType::I32 => i32::MIN as i64,
+            _ => i64::MIN,
+        };
+        if ints(numerator).is_some_and(|n| n.contains(&min)) {
+            return Err(format!("divides {min} by -1, which overflows {dt:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Range(start, limit, delta): a non-zero, finite step and a length within the budget.
+fn range_len(start: &Tensor, limit: &Tensor, delta: &Tensor, max_bytes: u64) -> Result<(), (usize, String, bool)> {
+    let scalar =
+        |t: &Tensor| t.cast_to::<f64>().ok().and_then(|c| c.to_plain_array_view::<f64>().ok()?.iter().next().copied());
+    let (Some(s), Some(l), Some(d)) = (scalar(start), scalar(limit), scalar(delta)) else { return Ok(()) };
+    if !(s.is_finite() && l.is_finite() && d.is_finite()) {
+        return Err((2, format!("has a non-finite bound or step (start {s}, limit {l}, delta {d})"), false));
+    }
+    if d == 0.0 {
+        return Err((2, "has a step of 0: the sequence would never end".into(), false));
+    }
+    let len = ((l - s) / d).ceil().max(0.0);
+    let bytes = len * start.datum_type().size_of() as f64;
+    if bytes > max_bytes as f64 {
+        return Err((1, format!("would make {len} elements ({bytes} bytes), over maxTensorBytes ({max_bytes})"), true));
+    }
+    Ok(())
+}
+
+/// The graph inputs whose values reach `outlet`, by name: who to blame for a refusal.
+pub(crate) fn upstream_inputs(model: &TypedModel, outlet: OutletId) -> Vec<String> {
+    let inputs = model.input_outlets().unwrap_or(&[]);
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![outlet.node];
+    let mut found = vec![];
+    while let Some(n) = stack.pop() {
+        if !seen.insert(n) {
+            continue;
+        }
+        if inputs.iter().any(|o| o.node == n) {
+            found.push(model.node(n).name.clone());
+        }
+        stack.extend(model.node(n).inputs.iter().map(|i| i.node));
+    }
+    found.sort();
+    found
+}
+
+/// The error a refusal becomes, naming the graph inputs that fed the bad values.
+pub(crate) fn to_error(model: &TypedModel, node: &TypedNode, r: &Refusal) -> Error {
+    if r.too_large {
+        return Error::ResourceLimit(r.detail.clone());
+    }
+    let culprits = node.inputs.get(r.slot).map(|&o| upstream_inputs(model, o)).unwrap_or_default();
+    let name = if culprits.is_empty() { node.name.clone() } else { culprits.join("\", \"") };
+    Error::InputMismatch { name, detail: format!("{}: the values fed to the model are out of its range", r.detail) }
+}

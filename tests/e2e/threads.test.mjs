@@ -1,0 +1,172 @@
+// The threaded build: chosen at init() on a cross-origin isolated page, one thread elsewhere, the
+// same answers as the single-thread build on the real models, and a main thread that keeps
+// running while a pool of workers computes.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { launch, serve, watchErrors } from './browser.mjs';
+
+const CACHE = fileURLToPath(new URL('../../models/cache/', import.meta.url));
+// The benchmark's six models (bench/run.mjs), fed the same seeded noise on both builds.
+const MODELS = [
+  { url: '/models/cache/efficientnet/efficientnet_lite0.onnx', input: 'input', dims: [1, 3, 224, 224] },
+  { url: '/models/cache/blazeface/face_detection_front_128.onnx', input: 'input:0', dims: [1, 128, 128, 3] },
+  { url: '/models/cache/ppocr/ppocrv4_det.onnx', input: 'x', dims: [1, 3, 640, 640] },
+  { url: '/models/cache/ppocr/ppocrv4_rec.onnx', input: 'x', dims: [1, 3, 48, 320] },
+  { url: '/models/cache/openwakeword/embedding_model.onnx', input: 'input_1', dims: [1, 76, 32, 1] },
+  { url: '/models/cache/onnx-tests/light/light_resnet50.onnx', input: 'gpu_0/data_0', dims: [1, 3, 224, 224] },
+].filter((m) => existsSync(CACHE + m.url.slice('/models/cache/'.length)));
+
+let server;
+let plain; // the same files without COOP/COEP
+let browser;
+const errors = [];
+
+before(async () => {
+  server = await serve({ extraRoots: ['tests'] });
+  plain = await serve({ isolated: false, extraRoots: ['tests'] });
+  browser = await launch({ webgpu: false });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await plain?.close();
+});
+
+/** A fresh page at `base`, with the package imported and `init(options)` awaited. */
+async function open(base, options) {
+  const page = await browser.context.newPage();
+  errors.push(watchErrors(page));
+  await page.goto(`${base}/tests/e2e/blank.html`);
+  await page.evaluate(async (options) => {
+    window.sf = await import('/pkg/index.js');
+    await window.sf.init(options);
+  }, options);
+  return page;
+}
+
+/** Runs every model once on `page`; outputs as plain arrays, by model. */
+function runAll(page) {
+  return page.evaluate(async (models) => {
+    const out = {};
+    for (const spec of models) {
+      let seed = 12345;
+      const n = spec.dims.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        data[i] = (seed / 2 ** 32) * 2 - 1;
+      }
+      const m = await window.sf.Model.load(spec.url, { backend: 'cpu' });
+      const r = await m.run({ [spec.input]: { dims: spec.dims, data } });
+      out[spec.url] = Object.fromEntries(Object.entries(r).map(([k, t]) => [k, Array.from(t.data)]));
+      m.free();
+    }
+    return out;
+  }, MODELS);
+}
+
+test('a cross-origin isolated page gets the thread pool; init({ threads: 1 }) and a plain page do not', async () => {
+  const threaded = await open(server.url);
+  const [mt, cores] = await threaded.evaluate(() => window.sf.backends().then((b) => [b.cpu, navigator.hardwareConcurrency]));
+  const auto = Math.min(cores, 8);
+  assert.ok(auto >= 2, `threads need 2 cores; this machine reports ${cores}`);
+  assert.equal(mt.threads, auto, JSON.stringify(mt));
+  assert.match(mt.threadsReason, new RegExp(`pool of ${auto} Web Workers \\('auto': ${cores} cores reported`));
+
+  const one = await open(server.url, { threads: 1 });
+  const st = await one.evaluate(() => window.sf.backends().then((b) => b.cpu));
+  assert.deepEqual([st.threads, st.threadsReason], [1, 'init({ threads: 1 }) asked for one thread']);
+
+  const notIsolated = await open(plain.url);
+  const pl = await notIsolated.evaluate(() => window.sf.backends().then((b) => ({ cpu: b.cpu, isolated: crossOriginIsolated })));
+  assert.equal(pl.isolated, false);
+  assert.equal(pl.cpu.threads, 1);
+  assert.match(pl.cpu.threadsReason, /not cross-origin isolated: serve it with COOP/);
+  // The plain page still runs models (the single-thread build).
+  const runs = await notIsolated.evaluate(async () => {
+    const m = await window.sf.Model.load('/models/cache/blazeface/face_detection_front_128.onnx');
+    const r = await m.run({ 'input:0': { dims: [1, 128, 128, 3], data: new Float32Array(128 * 128 * 3) } });
+    const n = m.outputs.length;
+    m.free();
+    return Object.keys(r).length === n && n > 0;
+  });
+  assert.equal(runs, true);
+  for (const p of [threaded, one, notIsolated]) await p.close();
+});
+
+test('threads other than "auto" or 1..64 reject with INVALID_ARGUMENT, then init() still works', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${server.url}/tests/e2e/blank.html`);
+  const codes = await page.evaluate(async () => {
+    const sf = await import('/pkg/index.js');
+    const out = [];
+    for (const threads of [0, 65, 1.5, 'many', null]) out.push(await window.codeOf(() => sf.init({ threads })));
+    await sf.init({ threads: 2 });
+    out.push((await sf.backends()).cpu.threads);
+    return out;
+  });
+  for (const c of codes.slice(0, 5)) assert.match(c, /^INVALID_ARGUMENT: init\(\{ threads \}\) takes 'auto' or a whole number/);
+  assert.equal(codes[5], 2);
+  await page.close();
+});
+
+test('the threaded build answers as the single-thread build does on the benchmark models (1e-5 relative)', async () => {
+  assert.ok(MODELS.length >= 4, `the benchmark models are fetched by make test: found ${MODELS.length}`);
+  const threaded = await open(server.url);
+  const single = await open(server.url, { threads: 1 });
+  const [a, b] = [await runAll(threaded), await runAll(single)];
+  for (const spec of MODELS) {
+    for (const [name, want] of Object.entries(b[spec.url])) {
+      const got = a[spec.url][name];
+      assert.equal(got.length, want.length, `${spec.url} ${name}`);
+      let scale = 1e-30;
+      for (const v of want) scale = Math.max(scale, Math.abs(v));
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / scale);
+      assert.ok(worst <= 1e-5, `${spec.url} ${name}: ${worst} relative`);
+    }
+  }
+  await threaded.close();
+  await single.close();
+});
+
+test('the main thread keeps running while the pool computes', async () => {
+  const page = await open(server.url);
+  const r = await page.evaluate(async () => {
+    const m = await window.sf.Model.load('/models/cache/ppocr/ppocrv4_det.onnx', { backend: 'cpu' });
+    const feeds = { x: { dims: [1, 3, 640, 640], data: new Float32Array(3 * 640 * 640) } };
+    await m.run(feeds); // compile the plan first: the timed runs are pool work only
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const t0 = performance.now();
+    for (let i = 0; i < 3; i++) await m.run(feeds);
+    const ms = performance.now() - t0;
+    clearInterval(timer);
+    m.free();
+    return { ticks, ms };
+  });
+  // A blocked main thread would fire no timer until the runs end.
+  assert.ok(r.ticks >= r.ms / 10 / 4, `${r.ticks} timer ticks in ${r.ms.toFixed(0)} ms`);
+  await page.close();
+});
+
+test('{ worker: true } on a threaded page runs in the SDK worker with its own pool', async () => {
+  const page = await open(server.url);
+  const r = await page.evaluate(async () => {
+    const m = await window.sf.Model.load('/models/cache/blazeface/face_detection_front_128.onnx', { worker: true });
+    const out = await m.run({ 'input:0': { dims: [1, 128, 128, 3], data: new Float32Array(128 * 128 * 3).fill(0.25) } });
+    const local = await window.sf.Model.load('/models/cache/blazeface/face_detection_front_128.onnx', { backend: 'cpu' });
+    const want = await local.run({ 'input:0': { dims: [1, 128, 128, 3], data: new Float32Array(128 * 128 * 3).fill(0.25) } });
+    m.free();
+    local.free();
+    return Object.keys(want).map((k) => want[k].data.reduce((m, v, i) => Math.max(m, Math.abs(v - out[k].data[i])), 0));
+  });
+  for (const d of r) assert.ok(d <= 1e-5, `worker vs page: ${d}`);
+  await page.close();
+});
+
+test('no uncaught errors in the pages', () => {
+  for (const e of errors) assert.deepEqual(e, []);
+});

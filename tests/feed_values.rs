@@ -1,0 +1,112 @@
+//! Feeds whose *values* would crash or exhaust a naive runtime (out-of-range indices, integer
+//! division by zero, TopK's k past its axis, Range without end) are refused with a typed error
+//! that names the input, never a panic (`INTERNAL`) or a silent answer; the model keeps working.
+//! The models are built here and kept in tests/fixtures/values (make_value_models.py) for the
+//! browser test; the fuzz target `feed_values` covers the same families with random values.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use shopfloor::{BackendChoice, ErrorCode, HostTensor, LoadOptions, Model, TensorData};
+
+fn load(name: &str, max_tensor_bytes: u64) -> Model {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/values/{name}.onnx"));
+    let opts = LoadOptions { backend: BackendChoice::Cpu, max_tensor_bytes, ..Default::default() };
+    Model::load(&std::fs::read(path).unwrap(), &opts).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn i64s(dims: &[usize], v: &[i64]) -> HostTensor {
+    HostTensor::new(dims.to_vec(), TensorData::I64(v.to_vec())).unwrap()
+}
+
+fn f32s(dims: &[usize], v: &[f32]) -> HostTensor {
+    HostTensor::new(dims.to_vec(), TensorData::F32(v.to_vec())).unwrap()
+}
+
+fn run(m: &mut Model, feeds: Vec<(&str, HostTensor)>) -> shopfloor::Result<Vec<(String, HostTensor)>> {
+    m.run(feeds.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<HashMap<_, _>>())
+}
+
+/// Expects `code`, with a message that names `input` and contains `says`.
+fn refused(r: shopfloor::Result<Vec<(String, HostTensor)>>, code: ErrorCode, input: &str, says: &str) {
+    let e = r.expect_err("must be refused");
+    assert_eq!(e.code(), code, "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains(&format!("\"{input}\"")) || code == ErrorCode::ResourceLimit, "{msg}");
+    assert!(msg.contains(says), "{msg}");
+}
+
+#[test]
+fn gather_indices_out_of_range_are_input_mismatch() {
+    let mut m = load("gather", 1 << 30);
+    for bad in [5, -6, i64::MAX, i64::MIN] {
+        refused(
+            run(&mut m, vec![("i", i64s(&[2], &[0, bad]))]),
+            ErrorCode::InputMismatch,
+            "i",
+            &format!("got index {bad}"),
+        );
+    }
+    // In range (negative from the end) still answers, right after the refusals.
+    let out = run(&mut m, vec![("i", i64s(&[2], &[4, -5]))]).unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![12.0, 13.0, 14.0, 0.0, 1.0, 2.0]));
+}
+
+#[test]
+fn integer_division_by_zero_and_overflow_are_input_mismatch() {
+    let mut m = load("div_i64", 1 << 30);
+    refused(
+        run(&mut m, vec![("a", i64s(&[4], &[1, 2, 3, 4])), ("b", i64s(&[4], &[1, 0, 1, 1]))]),
+        ErrorCode::InputMismatch,
+        "b",
+        "by zero",
+    );
+    refused(
+        run(&mut m, vec![("a", i64s(&[4], &[i64::MIN, 2, 3, 4])), ("b", i64s(&[4], &[-1, 1, 1, 1]))]),
+        ErrorCode::InputMismatch,
+        "b",
+        "overflows",
+    );
+    let out = run(&mut m, vec![("a", i64s(&[4], &[7, -7, 9, 4])), ("b", i64s(&[4], &[2, 2, -3, 4]))]).unwrap();
+    assert_eq!(out[0].1.data, TensorData::I64(vec![3, -3, -3, 1]));
+}
+
+#[test]
+fn topk_k_past_its_axis_is_input_mismatch_not_zeros() {
+    let mut m = load("topk", 1 << 30);
+    let x = || f32s(&[6], &[3.0, 1.0, 4.0, 1.5, 9.0, 2.0]);
+    for k in [7, -1, i64::MAX] {
+        refused(run(&mut m, vec![("x", x()), ("k", i64s(&[1], &[k]))]), ErrorCode::InputMismatch, "k", "top");
+    }
+    let out = run(&mut m, vec![("x", x()), ("k", i64s(&[1], &[2]))]).unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![9.0, 4.0]));
+}
+
+#[test]
+fn range_without_end_or_over_the_budget_is_refused() {
+    let mut m = load("range_i64", 1 << 20);
+    let s = |v: i64| i64s(&[], &[v]);
+    refused(run(&mut m, vec![("s", s(0)), ("l", s(10)), ("d", s(0))]), ErrorCode::InputMismatch, "d", "step of 0");
+    refused(
+        run(&mut m, vec![("s", s(0)), ("l", s(i64::MAX)), ("d", s(1))]),
+        ErrorCode::ResourceLimit,
+        "l",
+        "maxTensorBytes",
+    );
+    let out = run(&mut m, vec![("s", s(2)), ("l", s(11)), ("d", s(3))]).unwrap();
+    assert_eq!(out[0].1.data, TensorData::I64(vec![2, 5, 8]));
+}
+
+#[test]
+fn scatter_indices_out_of_range_are_input_mismatch() {
+    let mut m = load("scatter_elements", 1 << 30);
+    let d = || f32s(&[5, 3], &[0.0; 15]);
+    let u = || f32s(&[2, 3], &[1.0; 6]);
+    refused(
+        run(&mut m, vec![("d", d()), ("i", i64s(&[2, 3], &[0, 1, 3, 0, 0, 0])), ("u", u())]),
+        ErrorCode::InputMismatch,
+        "i",
+        "got index 3",
+    );
+    assert!(run(&mut m, vec![("d", d()), ("i", i64s(&[2, 3], &[0, 1, 2, -1, -2, -3])), ("u", u())]).is_ok());
+}
