@@ -53,10 +53,15 @@ fn js_message(e: &wasm_bindgen::JsValue) -> String {
 }
 
 /// Runs `job` on the pool when there is one (awaiting it without blocking), inline otherwise.
+/// Jobs go to the pool one at a time, in call order: tract keeps per-thread scratch space that a
+/// node holds for its whole evaluation, and a pool thread waiting inside one run's matrix product
+/// may steal work, so two runs in the pool at once could meet on one thread (two models of a
+/// page, e.g. the camera's and the microphone's, each awaiting its run).
 pub async fn run<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     #[cfg(all(target_arch = "wasm32", feature = "threads"))]
     if threads() > 1 {
         use tract_linalg::multithread::{multithread_tract_scope, Executor};
+        let _turn = turn::take().await;
         let (tx, rx) = futures_channel::oneshot::channel();
         rayon::spawn(move || {
             let _ = tx.send(multithread_tract_scope(Executor::RayonGlobal, job));
@@ -65,4 +70,56 @@ pub async fn run<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'st
         return rx.await.unwrap_or_else(|_| Err(Error::Internal("a CPU run stopped on its pool thread".into())));
     }
     job()
+}
+
+/// One pool job at a time, for the thread that awaits them (the page's or the SDK worker's).
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+mod turn {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+    use std::task::{Poll, Waker};
+
+    thread_local! {
+        /// Whether a job is in the pool, and who waits for its turn (oldest first).
+        static STATE: RefCell<(bool, VecDeque<Waker>)> = const { RefCell::new((false, VecDeque::new())) };
+    }
+
+    /// Held while a job is in the pool; dropping it (also on a panic) lets the next one in.
+    pub struct Turn;
+
+    impl Drop for Turn {
+        fn drop(&mut self) {
+            let next = STATE.with_borrow_mut(|(busy, waiting)| {
+                *busy = false;
+                waiting.pop_front()
+            });
+            if let Some(w) = next {
+                w.wake();
+            }
+        }
+    }
+
+    pub async fn take() -> Turn {
+        let mut queued = false;
+        std::future::poll_fn(|cx| {
+            STATE.with_borrow_mut(|(busy, waiting)| {
+                // Newcomers wait behind those already queued; a woken waiter takes a free turn.
+                if !*busy && (queued || waiting.is_empty()) {
+                    *busy = true;
+                    // A waiter polled before its wake-up leaves no stale entry behind.
+                    waiting.retain(|w| !w.will_wake(cx.waker()));
+                    Poll::Ready(Turn)
+                } else {
+                    if queued {
+                        waiting.push_front(cx.waker().clone());
+                    } else {
+                        waiting.push_back(cx.waker().clone());
+                        queued = true;
+                    }
+                    Poll::Pending
+                }
+            })
+        })
+        .await
+    }
 }
