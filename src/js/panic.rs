@@ -23,18 +23,9 @@ use wasm_bindgen::JsValue;
 use super::to_js_error;
 use crate::error::Error;
 
-/// A panic payload as text.
-pub(crate) fn message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic")
-}
-
 /// The error a panic during `what` becomes.
 pub(crate) fn to_error(what: &str, payload: &(dyn std::any::Any + Send)) -> Error {
-    Error::Internal(format!("shopfloor panicked while {what}: {}", message(payload)))
+    Error::Internal(format!("shopfloor panicked while {what}: {}", crate::error::panic_message(payload)))
 }
 
 /// `fut`, with a panic during any poll turned into a rejection (`INTERNAL`, naming `what`).

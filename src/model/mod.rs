@@ -695,14 +695,10 @@ fn describe(model: InferenceModel, typed: Option<TypedModel>, typed_error: Optio
 pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("unknown panic");
-            Err(Error::Internal(format!("tract panicked while {what}: {msg}")))
-        }
+        Err(payload) => Err(Error::Internal(format!(
+            "tract panicked while {what}: {}",
+            crate::error::panic_message(payload.as_ref())
+        ))),
     }
 }
 
