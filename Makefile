@@ -1,12 +1,12 @@
 # Two commands on a fresh Debian 12 machine:
 #   make demo   install what is missing, build, serve the demo on http://127.0.0.1:$(PORT)
-#   make test   install what is missing, build, run every test (native, wasm in node and Chromium, e2e)
+#   make test   install what is missing, build, run every test (native, then the package in node and Chromium)
 #   make bench  shopfloor vs onnxruntime-web in headless Chromium (+ native), report in target/bench/
 PORT ?= 8080
 
 PY := target/py/bin/python
 
-.PHONY: demo test bench fuzz build-native-release bench-deps setup build models serve test-data build-native-tests test-native test-wasm test-e2e lint
+.PHONY: demo test bench fuzz build-native-release bench-deps setup build models serve test-data build-native-tests test-native test-e2e lint
 
 demo: setup build models serve
 
@@ -14,7 +14,7 @@ demo: setup build models serve
 # shares make's job slots, so the two compiles never oversubscribe the cores.
 test: setup
 	$(MAKE) --no-print-directory -j3 build test-data build-native-tests
-	$(MAKE) --no-print-directory test-native test-wasm test-e2e
+	$(MAKE) --no-print-directory test-native test-e2e
 
 # Not part of `make test`: it measures, never fails on a figure. BENCH_ARGS, e.g.
 # "--paths cpu,webgpu --models blazeface --runs 40" (see bench/run.mjs).
@@ -60,9 +60,6 @@ test-native:
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_REQUIRE_MODELS=1 cargo test --all-targets
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=tiled cargo test --test gpu_kernels -- matmul conv
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=subgroup cargo test --test gpu_kernels -- matmul conv
-
-test-wasm:
-	bash scripts/test-wasm.sh
 
 test-e2e:
 	SHOPFLOOR_REQUIRE_MODELS=1 node --test tests/e2e/

@@ -69,7 +69,10 @@ async function load(options, wanted) {
   const n = wanted === 'auto' ? Math.min(cores, AUTO_MAX_THREADS) : wanted;
   const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
   let why;
-  if (n === 1) why = wanted === 1 ? 'init({ threads: 1 }) asked for one thread' : 'the browser reports one core';
+  if (n === 1) {
+    if (wanted === 1) why = 'init({ threads: 1 }) asked for one thread';
+    else why = globalThis.navigator?.hardwareConcurrency ? 'the browser reports one core' : 'not a browser (no navigator.hardwareConcurrency): one thread';
+  }
   else if (!isolated) why = 'the page is not cross-origin isolated: serve it with COOP: same-origin and COEP: require-corp to enable threads';
   else if (options.wasm !== undefined && options.wasmThreads === undefined) why = 'init({ wasm }) names the single-thread module only: pass wasmThreads too for threads';
   else {

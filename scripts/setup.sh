@@ -8,7 +8,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # --- Debian packages -------------------------------------------------------------------------
-APT_PKGS=(make chromium chromium-driver mesa-vulkan-drivers libvulkan1 pkg-config python3 python3-venv python3-pip espeak-ng flite sox)
+APT_PKGS=(make chromium mesa-vulkan-drivers libvulkan1 pkg-config python3 python3-venv python3-pip espeak-ng flite sox)
 # Node.js for the demo server and browser tests, unless one is already on PATH (e.g. from nvm).
 command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
 # Debian's wasm-capable Rust (with std's sources: the wasm builds rebuild std with panic_unwind,
