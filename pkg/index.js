@@ -1,4 +1,4 @@
-// shopfloor: the public JS API. Documented in index.d.ts and the README.
+// shopfloor: the public JS API. Documented in index.d.ts and docs/api.md.
 import { init, threadingInfo } from './core.js';
 
 export { init, ShopfloorError } from './core.js';

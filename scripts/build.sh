@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
 VARIANTS="${SHOPFLOOR_VARIANTS:-st mt}"
 
-# No wasm-opt: binaryen's -O3 measurably slows tract's SIMD matmul kernels (see README, "Build");
+# No wasm-opt: binaryen's -O3 measurably slows tract's SIMD matmul kernels (see docs/architecture.md, "Build");
 # rustc's LTO at opt-level 3 is the optimisation pass.
 bindgen() { # wasm file, output dir
   rm -rf "$2"

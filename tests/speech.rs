@@ -465,7 +465,7 @@ fn false_alarms_in_ten_minutes(vc: &mut VoiceCommands, dir: &str) -> Vec<(String
     commands(&run(vc, &other[..(600 * rate) as usize], rate, 4096))
 }
 
-/// What `shopfloor bench-commands` measures in full (README, "Speech"), on 160 commands said by
+/// What `shopfloor bench-commands` measures in full (docs/speech.md), on 160 commands said by
 /// 48 espeak-ng voices the head never heard and 10 of the 30 minutes of other speech.
 #[test]
 fn commands_from_unheard_voices_are_found_without_false_alarms() {

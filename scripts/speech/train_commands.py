@@ -311,7 +311,7 @@ def main():
         # decoder and its pause check (utterance.rs, default pauses), thresholds 4-14, caps 2-5 and
         # word minimums 2-5 swept: the best clean detection with at most 2 false alarms/h and a p95
         # latency under 300 ms there, ties to the fewest wrong commands, then the lower p95
-        # (93.1 % clean, 72 % at 10 dB, no false alarm in 60 min, p95 284 ms); see README "Voice commands".
+        # (93.1 % clean, 72 % at 10 dB, no false alarm in 60 min, p95 284 ms); see docs/speech.md.
         "threshold": args.threshold,
         "decoder": {"maxLogOdds": args.max_log_odds, "minWordScore": args.min_word_score},
         "background": {"mean": [round(float(v), 5) for v in emb_all.mean(0)], "var": [round(float(v), 5) for v in emb_all.var(0)]},

@@ -1,4 +1,4 @@
-// The promises of the README's "Privacy and embedding" section, checked in one full demo session
+// The promises of docs/guarantees.md's "Privacy and embedding" section, checked in one full demo session
 // (camera: classify with saliency, faces, text, teach; microphone: a voice command) in a browser
 // without WebGPU, under the strict Content-Security-Policy: every request goes to the page's own
 // origin, the policy is never violated, and the page says plainly that it runs on the CPU.
