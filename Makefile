@@ -10,11 +10,11 @@ PY := target/py/bin/python
 
 demo: setup build models serve
 
-# The native test build overlaps the wasm package build and the test-data downloads: cargo
-# shares make's job slots, so the two compiles never oversubscribe the cores.
+# The native tests build and run while the two wasm variants compile (cargo shares make's job
+# slots, so the compiles never oversubscribe the cores); the browser tests need both variants.
 test: setup
-	$(MAKE) --no-print-directory -j3 build test-data build-native-tests
-	$(MAKE) --no-print-directory test-native test-e2e
+	$(MAKE) --no-print-directory -j3 build test-native
+	$(MAKE) --no-print-directory test-e2e
 
 # Not part of `make test`: it measures, never fails on a figure. BENCH_ARGS, e.g.
 # "--paths cpu,webgpu --models blazeface --runs 40" (see bench/run.mjs).
@@ -56,7 +56,7 @@ build-native-tests:
 
 # The matmul and conv cases once more per GPU GEMM kernel pair (the full run uses the pair
 # measured faster here).
-test-native:
+test-native: build-native-tests test-data
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_REQUIRE_MODELS=1 cargo test --all-targets
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=tiled cargo test --test gpu_kernels -- matmul conv
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=subgroup cargo test --test gpu_kernels -- matmul conv

@@ -22,13 +22,13 @@ bindgen() { # wasm file, output dir
   echo "[build] $2/shopfloor_bg.wasm: $((bytes / 1024)) KiB ($((gz / 1024)) KiB gzipped)"
 }
 
-if [[ " $VARIANTS " == *" st "* ]]; then
+build_st() {
   echo "[build] wasm32 release, single-thread, with $SHOPFLOOR_WASM_TOOLCHAIN"
   "$WASM_CARGO" build --profile wasm-release --lib --no-default-features --target wasm32-unknown-unknown
   bindgen "$WASM_TARGET_DIR/wasm32-unknown-unknown/wasm-release/shopfloor.wasm" pkg/wasm
-fi
+}
 
-if [[ " $VARIANTS " == *" mt "* ]]; then
+build_mt() {
   wasm_threads_env
   echo "[build] wasm32 release, threaded, with $SHOPFLOOR_WASM_MT_TOOLCHAIN"
   # build.rs adds the shared-memory link flags for this variant.
@@ -40,4 +40,13 @@ if [[ " $VARIANTS " == *" mt "* ]]; then
   helpers=$(ls pkg/wasm-mt/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js)
   sed -i "s#import('../../..')#import('../../../shopfloor.js')#" "$helpers"
   grep -q "import('../../../shopfloor.js')" "$helpers" || { echo "[build] could not patch $helpers" >&2; exit 1; }
-fi
+}
+
+# The two variants compile side by side (own target dirs; cargo shares make's job slots between
+# them): each ends in a single-threaded LTO link, which alone would leave a core idle.
+pids=()
+[[ " $VARIANTS " == *" st "* ]] && { build_st & pids+=($!); }
+[[ " $VARIANTS " == *" mt "* ]] && { build_mt & pids+=($!); }
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+exit "$failed"
