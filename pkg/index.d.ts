@@ -175,6 +175,13 @@ export interface ModelInfo {
   /** `"static"`: one plan compiled at load. `"per-shape"`: compiled per input shape, cached. */
   plan: 'static' | 'per-shape';
   cachedPlans: number;
+  /**
+   * Threaded build, CPU models: where the latest plan's runs go, decided after its first runs
+   * measured both ways. `"pool"`: the Web Worker pool; `"inline"`: the calling thread on one core,
+   * measured faster for this small model (only ever chosen for runs of a few milliseconds).
+   * Absent while measuring and on one thread.
+   */
+  cpuPlacement?: 'pool' | 'inline';
   /** The WebGPU plan, present when the model runs on the GPU. */
   gpu?: GpuPlanInfo;
   /** sha256 of the model bytes (hex). */

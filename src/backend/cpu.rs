@@ -9,6 +9,8 @@ use crate::model::proto::DeconvShape;
 use crate::tensor::{DType, HostTensor};
 
 type Plan = Arc<TypedRunnableModel>;
+/// Where a plan's runs go in the threaded build (`pool::Placement`), measured per plan.
+type Placement = Arc<std::sync::Mutex<super::pool::Placement>>;
 /// A plan's key: each input's element type and shape.
 type PlanKey = Vec<(DatumType, Vec<usize>)>;
 
@@ -16,7 +18,7 @@ type PlanKey = Vec<(DatumType, Vec<usize>)>;
 /// weights and scratch buffers.
 pub struct PlanCache {
     capacity: usize,
-    entries: Vec<(PlanKey, Plan)>,
+    entries: Vec<(PlanKey, Plan, Placement)>,
 }
 
 impl PlanCache {
@@ -32,17 +34,19 @@ impl PlanCache {
         self.entries.is_empty()
     }
 
-    fn get(&mut self, key: &[(DatumType, Vec<usize>)]) -> Option<Plan> {
-        let ix = self.entries.iter().position(|(k, _)| k == key)?;
+    fn get(&mut self, key: &[(DatumType, Vec<usize>)]) -> Option<(Plan, Placement)> {
+        let ix = self.entries.iter().position(|(k, _, _)| k == key)?;
         let entry = self.entries.remove(ix);
-        let plan = entry.1.clone();
+        let found = (entry.1.clone(), entry.2.clone());
         self.entries.insert(0, entry);
-        Some(plan)
+        Some(found)
     }
 
-    fn put(&mut self, key: PlanKey, plan: Plan) {
-        self.entries.insert(0, (key, plan));
+    fn put(&mut self, key: PlanKey, plan: Plan) -> Placement {
+        let placement = Placement::default();
+        self.entries.insert(0, (key, plan, placement.clone()));
         self.entries.truncate(self.capacity);
+        placement
     }
 }
 
@@ -72,12 +76,16 @@ impl CpuBackend {
 
     /// Compiles (or fetches) the plan for these input types and shapes.
     pub fn plan_for(&mut self, key: &[(DatumType, Vec<usize>)]) -> Result<Plan> {
-        if let Some(p) = self.cache.get(key) {
-            return Ok(p);
+        Ok(self.entry_for(key)?.0)
+    }
+
+    fn entry_for(&mut self, key: &[(DatumType, Vec<usize>)]) -> Result<(Plan, Placement)> {
+        if let Some(found) = self.cache.get(key) {
+            return Ok(found);
         }
         let plan = crate::model::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, key))?;
-        self.cache.put(key.to_vec(), plan.clone());
-        Ok(plan)
+        let placement = self.cache.put(key.to_vec(), plan.clone());
+        Ok((plan, placement))
     }
 
     /// `inputs` are in model input order, validated and already of the model's element types.
@@ -87,12 +95,20 @@ impl CpuBackend {
     }
 
     /// `run`, on the thread pool when this build has one (see `pool`): the plan is compiled here,
-    /// the run itself goes to a pool thread and this awaits it without blocking.
+    /// the run itself goes to a pool thread and this awaits it without blocking, unless the plan
+    /// measured itself faster inline on one thread (`pool::Placement`).
     pub async fn run_async(&mut self, inputs: Vec<Tensor>) -> Result<Vec<HostTensor>> {
         let key: PlanKey = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
-        let plan = self.plan_for(&key)?;
+        let (plan, placement) = self.entry_for(&key)?;
         let budget = self.max_tensor_bytes;
-        super::pool::run(move || execute(&plan, inputs, budget)).await
+        super::pool::run_placed(&placement, move || execute(&plan, inputs, budget)).await
+    }
+
+    /// Where the most recently used plan's runs go: `None` while it is still measuring (or on a
+    /// build without a pool).
+    pub fn placement(&self) -> Option<super::pool::Where> {
+        let (_, _, p) = self.cache.entries.first()?;
+        p.lock().ok()?.decided()
     }
 }
 

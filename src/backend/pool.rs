@@ -52,24 +52,130 @@ fn js_message(e: &wasm_bindgen::JsValue) -> String {
     e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_default()
 }
 
+/// Where one plan's runs go in the threaded build. Handing a run to the pool and splitting its
+/// products over threads has a fixed cost that a small model does not earn back (BlazeFace: 10 ms
+/// on one thread, 14 ms on two), so each plan measures both ways on its first runs and keeps the
+/// faster: the pool, or inline on the caller's thread with tract's single-thread kernels. Inline
+/// is only ever tried for plans whose pooled run is short, so a page's thread is never held long.
+#[derive(Debug, Default, Clone)]
+pub struct Placement {
+    /// Measured milliseconds per run: pooled, inline (after one warm-up run).
+    pooled: Vec<f64>,
+    inline: Vec<f64>,
+    warm: bool,
+    decided: Option<Where>,
+}
+
+/// Where a run goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Where {
+    Pool,
+    Inline,
+}
+
+/// A pooled run longer than this is never tried inline (it would hold the caller's thread).
+const INLINE_MAX_MS: f64 = 25.0;
+/// Runs measured each way before choosing.
+const SAMPLES: usize = 3;
+
+impl Placement {
+    /// Where the next run goes.
+    pub fn next(&self) -> Where {
+        if let Some(w) = self.decided {
+            return w;
+        }
+        if !self.warm || self.inline.len() >= self.pooled.len() {
+            Where::Pool
+        } else {
+            Where::Inline
+        }
+    }
+
+    /// Records how long a run placed by `next()` took, and decides once both ways are measured.
+    pub fn record(&mut self, at: Where, ms: f64) {
+        if self.decided.is_some() {
+            return;
+        }
+        if !self.warm {
+            self.warm = true;
+            if ms > INLINE_MAX_MS * 4.0 {
+                self.decided = Some(Where::Pool);
+            }
+            return;
+        }
+        match at {
+            Where::Pool => self.pooled.push(ms),
+            Where::Inline => self.inline.push(ms),
+        }
+        let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+        if best(&self.pooled) > INLINE_MAX_MS {
+            self.decided = Some(Where::Pool);
+        } else if self.pooled.len() >= SAMPLES && self.inline.len() >= SAMPLES {
+            // Ties go to the pool: it keeps the caller's thread free.
+            let inline_wins = best(&self.inline) < 0.9 * best(&self.pooled);
+            self.decided = Some(if inline_wins { Where::Inline } else { Where::Pool });
+        }
+    }
+
+    /// The choice once made (`None` while still measuring).
+    pub fn decided(&self) -> Option<Where> {
+        self.decided
+    }
+}
+
+/// `run`, placed and measured by `placement` (whose lock is held only around the bookkeeping).
+pub async fn run_placed<T: Send + 'static>(
+    placement: &std::sync::Mutex<Placement>,
+    job: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    if threads() <= 1 {
+        return job();
+    }
+    let at = placement.lock().map(|p| p.next()).unwrap_or(Where::Pool);
+    let (out, ms) = match at {
+        Where::Pool => pooled(job).await,
+        Where::Inline => {
+            let t0 = super::clock::now_ms();
+            let out = job();
+            (out, super::clock::now_ms() - t0)
+        }
+    };
+    if out.is_ok() {
+        if let Ok(mut p) = placement.lock() {
+            p.record(at, ms);
+        }
+    }
+    out
+}
+
 /// Runs `job` on the pool when there is one (awaiting it without blocking), inline otherwise.
 /// Jobs go to the pool one at a time, in call order: tract keeps per-thread scratch space that a
 /// node holds for its whole evaluation, and a pool thread waiting inside one run's matrix product
 /// may steal work, so two runs in the pool at once could meet on one thread (two models of a
 /// page, e.g. the camera's and the microphone's, each awaiting its run).
 pub async fn run<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    pooled(job).await.0
+}
+
+/// `run`, with the milliseconds from the job's turn in the pool to its answer (a turn's wait
+/// behind another model's run is not the job's cost).
+async fn pooled<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'static) -> (Result<T>, f64) {
     #[cfg(all(target_arch = "wasm32", feature = "threads"))]
     if threads() > 1 {
         use tract_linalg::multithread::{multithread_tract_scope, Executor};
         let _turn = turn::take().await;
+        let t0 = super::clock::now_ms();
         let (tx, rx) = futures_channel::oneshot::channel();
         rayon::spawn(move || {
             let _ = tx.send(multithread_tract_scope(Executor::RayonGlobal, job));
         });
         // The sender only drops unsent if the job panicked on its pool thread.
-        return rx.await.unwrap_or_else(|_| Err(Error::Internal("a CPU run stopped on its pool thread".into())));
+        let out = rx.await.unwrap_or_else(|_| Err(Error::Internal("a CPU run stopped on its pool thread".into())));
+        return (out, super::clock::now_ms() - t0);
     }
-    job()
+    let t0 = super::clock::now_ms();
+    let out = job();
+    (out, super::clock::now_ms() - t0)
 }
 
 /// One pool job at a time, for the thread that awaits them (the page's or the SDK worker's).
@@ -121,5 +227,44 @@ mod turn {
             })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Placement, Where};
+
+    fn measure(p: &mut Placement, pooled: f64, inline: f64) -> Vec<Where> {
+        let mut seen = vec![];
+        for _ in 0..20 {
+            let at = p.next();
+            seen.push(at);
+            p.record(at, if at == Where::Pool { pooled } else { inline });
+        }
+        seen
+    }
+
+    #[test]
+    fn a_small_plan_that_runs_faster_inline_moves_inline_after_measuring_both() {
+        let mut p = Placement::default();
+        let seen = measure(&mut p, 14.0, 10.0);
+        assert_eq!(p.decided(), Some(Where::Inline));
+        // One warm-up, then three of each, alternating, then inline for good.
+        assert_eq!(
+            &seen[..7],
+            &[Where::Pool, Where::Pool, Where::Inline, Where::Pool, Where::Inline, Where::Pool, Where::Inline]
+        );
+        assert!(seen[7..].iter().all(|w| *w == Where::Inline));
+    }
+
+    #[test]
+    fn ties_and_large_plans_stay_in_the_pool() {
+        let mut p = Placement::default();
+        measure(&mut p, 10.0, 9.5);
+        assert_eq!(p.decided(), Some(Where::Pool), "within 10 %: the pool keeps the caller free");
+        let mut p = Placement::default();
+        let seen = measure(&mut p, 60.0, 1.0);
+        assert_eq!(p.decided(), Some(Where::Pool));
+        assert!(seen.iter().all(|w| *w == Where::Pool), "a 60 ms run is never tried inline: {seen:?}");
     }
 }

@@ -17,7 +17,7 @@ use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid};
 use crate::backend::cpu::{public_dtype, CpuBackend};
 use crate::backend::gpu::frame::FrameTransform;
 use crate::backend::gpu::session::{GpuPlan, GpuPlanInfo};
-use crate::backend::gpu::{context, poll, translate};
+use crate::backend::gpu::{context, translate};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::tensor::{element_count, DType, HostTensor, TensorData};
@@ -104,6 +104,11 @@ pub struct ModelInfo {
     /// `"static"`: one plan compiled at load; `"per-shape"`: compiled per input shape, cached.
     pub plan: &'static str,
     pub cached_plans: usize,
+    /// Threaded build, CPU: where the latest plan's runs go once measured (`"pool"`: the worker
+    /// pool; `"inline"`: on the calling thread, single-threaded, measured faster for this small
+    /// plan); absent while measuring, on one thread, or on the GPU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_placement: Option<&'static str>,
     /// The WebGPU plan, when the model runs there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu: Option<GpuPlanInfo>,
@@ -236,6 +241,7 @@ impl Model {
             loader_fixes: fixes,
             plan,
             cached_plans: 0,
+            cpu_placement: None,
             gpu: None,
             sha256,
             byte_length: bytes.len(),
@@ -322,11 +328,11 @@ impl Model {
         };
         let (mut g, mut c) = (vec![], vec![]);
         for round in 0..3 {
-            let t0 = poll::now_ms();
+            let t0 = crate::backend::clock::now_ms();
             plan.run(&slices).await.map_err(|e| Error::BackendUnavailable { backend: "webgpu".into(), reason: e })?;
-            let t1 = poll::now_ms();
+            let t1 = crate::backend::clock::now_ms();
             self.cpu.run(cpu_inputs()?)?;
-            let t2 = poll::now_ms();
+            let t2 = crate::backend::clock::now_ms();
             if round > 0 {
                 g.push(t1 - t0);
                 c.push(t2 - t1);
@@ -348,7 +354,12 @@ impl Model {
     }
 
     pub fn info(&self) -> ModelInfo {
-        ModelInfo { cached_plans: self.cpu.cached_plans(), ..self.info.clone() }
+        let cpu_placement = match self.cpu.placement() {
+            Some(crate::backend::pool::Where::Pool) => Some("pool"),
+            Some(crate::backend::pool::Where::Inline) => Some("inline"),
+            None => None,
+        };
+        ModelInfo { cached_plans: self.cpu.cached_plans(), cpu_placement, ..self.info.clone() }
     }
 
     /// Runs the model. Inputs by name (all of them); outputs in the model's output order.

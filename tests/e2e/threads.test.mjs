@@ -152,6 +152,46 @@ test('the main thread keeps running while the pool computes', async () => {
   await page.close();
 });
 
+test('each CPU plan measures the pool against one inline thread and keeps the faster; answers do not move', async () => {
+  const threaded = await open(server.url);
+  const single = await open(server.url, { threads: 1 });
+  const measure = (page) =>
+    page.evaluate(async () => {
+      const out = {};
+      for (const [url, input, dims, runs] of [
+        ['/models/cache/blazeface/face_detection_front_128.onnx', 'input:0', [1, 128, 128, 3], 10],
+        ['/models/cache/ppocr/ppocrv4_det.onnx', 'x', [1, 3, 640, 640], 2],
+      ]) {
+        const m = await window.sf.Model.load(url, { backend: 'cpu' });
+        const n = dims.reduce((a, b) => a * b, 1);
+        const feeds = { [input]: { dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5) } };
+        const before = m.info().cpuPlacement ?? null;
+        let first;
+        let worst = 0;
+        for (let i = 0; i < runs; i++) {
+          const r = Object.values(await m.run(feeds))[0].data;
+          first ??= r;
+          const scale = first.reduce((a, v) => Math.max(a, Math.abs(v)), 1e-30);
+          for (let j = 0; j < r.length; j++) worst = Math.max(worst, Math.abs(r[j] - first[j]) / scale);
+        }
+        out[url.split('/').pop()] = { before, after: m.info().cpuPlacement ?? null, worst };
+        m.free();
+      }
+      return out;
+    });
+  const [mt, st] = [await measure(threaded), await measure(single)];
+  const face = mt['face_detection_front_128.onnx'];
+  assert.equal(face.before, null, 'nothing is decided before a run');
+  assert.ok(['pool', 'inline'].includes(face.after), JSON.stringify(mt));
+  // PP-OCRv4 det at 640² takes hundreds of milliseconds: never tried on the caller's thread.
+  assert.equal(mt['ppocrv4_det.onnx'].after, 'pool', JSON.stringify(mt));
+  for (const r of [...Object.values(mt), ...Object.values(st)]) assert.ok(r.worst <= 1e-5, JSON.stringify({ mt, st }));
+  for (const r of Object.values(st)) assert.equal(r.after, null, 'one thread: nothing to place');
+  console.log(`# BlazeFace on the threaded build runs ${face.after === 'pool' ? 'in the pool' : 'inline, measured faster'}`);
+  await threaded.close();
+  await single.close();
+});
+
 test('{ worker: true } on a threaded page runs in the SDK worker with its own pool', async () => {
   const page = await open(server.url);
   const r = await page.evaluate(async () => {

@@ -58,27 +58,3 @@ pub async fn map_read(_device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<(
     });
     Mapped(slot).await.map_err(|e| format!("reading results back from the GPU failed (device lost?): {e}"))
 }
-
-/// Milliseconds from a monotonic clock (`performance.now()` in a browser).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn now_ms() -> f64 {
-    use std::sync::OnceLock;
-    static START: OnceLock<std::time::Instant> = OnceLock::new();
-    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
-}
-
-#[cfg(target_arch = "wasm32")]
-pub fn now_ms() -> f64 {
-    let global = js_sys::global();
-    js_sys::Reflect::get(&global, &"performance".into())
-        .ok()
-        .and_then(|p| {
-            let now = js_sys::Reflect::get(&p, &"now".into()).ok()?;
-            let f: js_sys::Function = now.dyn_into().ok()?;
-            f.call0(&p).ok()?.as_f64()
-        })
-        .unwrap_or_else(js_sys::Date::now)
-}
-
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen::JsCast;

@@ -305,7 +305,7 @@ impl GpuPlan {
     /// the readback buffer: the kernels' cost without uploads or per-run overhead.
     pub async fn time_dispatches(&self, reps: usize) -> Result<f64, String> {
         let (device, queue) = (&self.ctx.device, &self.ctx.queue);
-        let t0 = super::poll::now_ms();
+        let t0 = crate::backend::clock::now_ms();
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("bench") });
         {
             let mut pass = encoder
@@ -320,7 +320,7 @@ impl GpuPlan {
         queue.submit([encoder.finish()]);
         super::poll::map_read(device, &self.staging).await?;
         self.staging.unmap();
-        Ok(super::poll::now_ms() - t0)
+        Ok(crate::backend::clock::now_ms() - t0)
     }
 
     /// Runs once with every dispatch in its own pass between two timestamp queries: the GPU time
