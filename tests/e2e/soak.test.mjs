@@ -30,7 +30,7 @@ before(async () => {
 });
 after(() => server.close());
 
-test(`soak: ${CPU_RUNS} CPU and ${GPU_RUNS} WebGPU runs, models created and freed, memory back to its baseline`, { skip, timeout: FULL ? 4 * 3_600_000 : 1_500_000 }, async () => {
+test(`soak: ${CPU_RUNS} CPU and ${GPU_RUNS} WebGPU runs, models created and freed, memory back to its baseline`, { skip, timeout: FULL ? 4 * 3_600_000 : 600_000 }, async () => {
   const { context, close } = await launch({ webgpu: true, args: ['--js-flags=--expose-gc', '--enable-precise-memory-info'] });
   try {
     const page = await context.newPage();
