@@ -59,11 +59,24 @@ fn js_message(e: &wasm_bindgen::JsValue) -> String {
 /// is only ever tried for plans whose pooled run is short, so a page's thread is never held long.
 #[derive(Debug, Default, Clone)]
 pub struct Placement {
-    /// Measured milliseconds per run: pooled, inline (after one warm-up run).
-    pooled: Vec<f64>,
-    inline: Vec<f64>,
+    /// The runs measured each way after one warm-up run: pooled, inline.
+    pooled: Samples,
+    inline: Samples,
     warm: bool,
     decided: Option<Where>,
+}
+
+/// How many runs were measured one way, and the fastest of them (ms).
+#[derive(Debug, Clone, Copy)]
+struct Samples {
+    n: usize,
+    best: f64,
+}
+
+impl Default for Samples {
+    fn default() -> Self {
+        Samples { n: 0, best: f64::INFINITY }
+    }
 }
 
 /// Where a run goes.
@@ -84,7 +97,7 @@ impl Placement {
         if let Some(w) = self.decided {
             return w;
         }
-        if !self.warm || self.inline.len() >= self.pooled.len() {
+        if !self.warm || self.inline.n >= self.pooled.n {
             Where::Pool
         } else {
             Where::Inline
@@ -103,16 +116,17 @@ impl Placement {
             }
             return;
         }
-        match at {
-            Where::Pool => self.pooled.push(ms),
-            Where::Inline => self.inline.push(ms),
-        }
-        let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
-        if best(&self.pooled) > INLINE_MAX_MS {
+        let s = match at {
+            Where::Pool => &mut self.pooled,
+            Where::Inline => &mut self.inline,
+        };
+        s.n += 1;
+        s.best = s.best.min(ms);
+        if self.pooled.best > INLINE_MAX_MS {
             self.decided = Some(Where::Pool);
-        } else if self.pooled.len() >= SAMPLES && self.inline.len() >= SAMPLES {
+        } else if self.pooled.n >= SAMPLES && self.inline.n >= SAMPLES {
             // Ties go to the pool: it keeps the caller's thread free.
-            let inline_wins = best(&self.inline) < 0.9 * best(&self.pooled);
+            let inline_wins = self.inline.best < 0.9 * self.pooled.best;
             self.decided = Some(if inline_wins { Where::Inline } else { Where::Pool });
         }
     }
@@ -123,7 +137,8 @@ impl Placement {
     }
 }
 
-/// `run`, placed and measured by `placement` (whose lock is held only around the bookkeeping).
+/// Runs `job` on the pool or inline, as `placement` says, and records how long it took there (the
+/// lock is held only around the bookkeeping).
 pub async fn run_placed<T: Send + 'static>(
     placement: &std::sync::Mutex<Placement>,
     job: impl FnOnce() -> Result<T> + Send + 'static,
@@ -134,11 +149,7 @@ pub async fn run_placed<T: Send + 'static>(
     let at = placement.lock().map(|p| p.next()).unwrap_or(Where::Pool);
     let (out, ms) = match at {
         Where::Pool => pooled(job).await,
-        Where::Inline => {
-            let t0 = super::clock::now_ms();
-            let out = job();
-            (out, super::clock::now_ms() - t0)
-        }
+        Where::Inline => timed(job),
     };
     if out.is_ok() {
         if let Ok(mut p) = placement.lock() {
@@ -148,17 +159,12 @@ pub async fn run_placed<T: Send + 'static>(
     out
 }
 
-/// Runs `job` on the pool when there is one (awaiting it without blocking), inline otherwise.
-/// Jobs go to the pool one at a time, in call order: tract keeps per-thread scratch space that a
-/// node holds for its whole evaluation, and a pool thread waiting inside one run's matrix product
-/// may steal work, so two runs in the pool at once could meet on one thread (two models of a
-/// page, e.g. the camera's and the microphone's, each awaiting its run).
-pub async fn run<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    pooled(job).await.0
-}
-
-/// `run`, with the milliseconds from the job's turn in the pool to its answer (a turn's wait
-/// behind another model's run is not the job's cost).
+/// Runs `job` on the pool when there is one (awaiting it without blocking), inline otherwise,
+/// with the milliseconds from the job's turn in the pool to its answer (a turn's wait behind
+/// another model's run is not the job's cost). Jobs go to the pool one at a time, in call order:
+/// tract keeps per-thread scratch space that a node holds for its whole evaluation, and a pool
+/// thread waiting inside one run's matrix product may steal work, so two runs in the pool at once
+/// could meet on one thread (two models of a page, e.g. the camera's and the microphone's).
 async fn pooled<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'static) -> (Result<T>, f64) {
     #[cfg(all(target_arch = "wasm32", feature = "threads"))]
     if threads() > 1 {
@@ -173,6 +179,11 @@ async fn pooled<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'sta
         let out = rx.await.unwrap_or_else(|_| Err(Error::Internal("a CPU run stopped on its pool thread".into())));
         return (out, super::clock::now_ms() - t0);
     }
+    timed(job)
+}
+
+/// `job` on the caller's thread, and how long it took (ms).
+fn timed<T>(job: impl FnOnce() -> Result<T>) -> (Result<T>, f64) {
     let t0 = super::clock::now_ms();
     let out = job();
     (out, super::clock::now_ms() - t0)
