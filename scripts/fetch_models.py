@@ -96,19 +96,25 @@ def unpack(pkg: dict, archive: Path) -> None:
 
 
 def export(spec: dict) -> None:
-    """Runs a converter (e.g. .pth → .onnx) and pins its output like a download."""
-    out = CACHE / spec["output"]
-    if out.exists() and sha256(out) == spec["sha256"]:
-        print(f"[models] {spec['output']}: present")
+    """Runs a converter (e.g. .pth → .onnx) and pins its outputs like downloads. The script gets
+    the inputs, then a temporary path for each output in the order `outputs` lists them."""
+    outputs = spec["outputs"] if "outputs" in spec else {spec["output"]: spec["sha256"]}
+    if all((CACHE / o).exists() and sha256(CACHE / o) == d for o, d in outputs.items()):
+        print(f"[models] {', '.join(outputs)}: present")
         return
-    print(f"[models] {spec['output']}: exporting with {spec['script']}")
-    tmp = out.with_suffix(".tmp")
-    subprocess.run([sys.executable, str(ROOT / spec["script"]), *[str(CACHE / i) for i in spec["inputs"]], str(tmp)], check=True)
-    digest = sha256(tmp)
-    if digest != spec["sha256"]:
-        tmp.unlink()
-        sys.exit(f"fetch_models: the export {spec['output']} has sha256 {digest}, expected {spec['sha256']}")
-    tmp.replace(out)
+    print(f"[models] {', '.join(outputs)}: exporting with {spec['script']}")
+    tmps = [(CACHE / o).with_suffix(".tmp") for o in outputs]
+    for t in tmps:
+        t.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, str(ROOT / spec["script"]), *[str(CACHE / i) for i in spec["inputs"]],
+                    *map(str, tmps)], check=True)
+    for (o, want), tmp in zip(outputs.items(), tmps):
+        digest = sha256(tmp)
+        if digest != want:
+            tmp.unlink()
+            sys.exit(f"fetch_models: the export {o} has sha256 {digest}, expected {want}")
+    for o, tmp in zip(outputs, tmps):
+        tmp.replace(CACHE / o)
 
 
 def write_manifest(dest: str, spec: dict) -> None:

@@ -12,3 +12,7 @@ PY=target/py/bin/python
 "$PY" scripts/speech/make_test_audio.py
 # ... and from a speaker of another synthesiser (flite) it never heard.
 "$PY" scripts/speech/make_test_audio.py --engine --out models/cache/speech-engine
+# Dictation: factory sentences by espeak-ng and flite voices, clean and at 10 dB SNR; then the
+# Whisper references (mel as whisper/audio.py computes it, onnxruntime's encoder and decoder).
+"$PY" scripts/speech/make_dictation_audio.py
+"$PY" tests/parity/make_whisper_refs.py

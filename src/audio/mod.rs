@@ -14,6 +14,7 @@ pub mod resample;
 pub mod spotter;
 pub mod utterance;
 pub mod vad;
+pub mod whisper;
 
 pub use commands::{SpeechEvent, VoiceCommands, VoiceOptions};
 pub use enrol::EnrolledCommand;

@@ -104,6 +104,16 @@ impl CpuBackend {
         super::pool::run_placed(&placement, move || execute(&plan, inputs, budget)).await
     }
 
+    /// `run_async` with inputs the caller keeps between runs (a decoder's cross-attention keys and
+    /// values, its cache): shared with tract, not copied. Same order and checks as `run`.
+    pub async fn run_shared_async(&mut self, inputs: Vec<Arc<Tensor>>) -> Result<Vec<HostTensor>> {
+        let key: PlanKey = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
+        let (plan, placement) = self.entry_for(&key)?;
+        let budget = self.max_tensor_bytes;
+        let values = inputs.into_iter().map(|t| t.into_tvalue()).collect();
+        super::pool::run_placed(&placement, move || execute_values(&plan, values, budget)).await
+    }
+
     /// Where the most recently used plan's runs go: `None` while it is still measuring (or on a
     /// build without a pool).
     pub fn placement(&self) -> Option<super::pool::Where> {
@@ -118,7 +128,10 @@ pub(crate) static PANIC_NEXT_RUN: std::sync::atomic::AtomicBool = std::sync::ato
 
 /// One run, each node's inputs checked (`feed_values`) just before tract evaluates it.
 fn execute(plan: &Plan, inputs: Vec<Tensor>, max_tensor_bytes: u64) -> Result<Vec<HostTensor>> {
-    let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
+    execute_values(plan, inputs.into_iter().map(|t| t.into_tvalue()).collect(), max_tensor_bytes)
+}
+
+fn execute_values(plan: &Plan, values: TVec<TValue>, max_tensor_bytes: u64) -> Result<Vec<HostTensor>> {
     let outputs = crate::model::guard("running the CPU plan", || {
         if PANIC_NEXT_RUN.swap(false, std::sync::atomic::Ordering::Relaxed) {
             panic!("injected panic (__testPanicNextRun)");

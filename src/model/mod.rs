@@ -4,6 +4,7 @@
 mod checked_ops;
 pub mod integrity;
 pub mod proto;
+mod shared_run;
 pub mod signature;
 pub mod wire;
 

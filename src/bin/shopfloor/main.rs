@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod speech;
+mod transcribe;
 mod vision;
 
 use shopfloor::tract_ndarray::{ArrayD, IxDyn};
@@ -43,6 +44,9 @@ commands:
       and channel count; fed in chunks (default 4096 samples) as a microphone would; a command
       stands when said on its own: --pause gives the speech-free seconds needed before it and the
       longest wait for the speech to stop after it (default 0.5,0.5; 0,0 turns the check off)
+  transcribe AUDIO.wav [--prompt TEXT] [--backend auto|cpu|webgpu] [--model MANIFEST.json] [--no-context]
+      speech to text (Whisper tiny.en by default) as one JSON document: text, segments
+      [{text, start, end, confidence, tokens}], duration, loadMs, transcribeMs, realTimeFactor
   vad AUDIO.wav [--model MANIFEST.json]
       speech segments as JSON lines {start, end} (Silero VAD)
   enrol NAME TAKE1.wav TAKE2.wav TAKE3.wav [...] [--out FILE.json]
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("bench-kernels") => bench_kernels(),
+        Some("transcribe") => transcribe::run(&argv[1..]),
         Some("version") => {
             println!("{}", shopfloor::VERSION);
             Ok(())

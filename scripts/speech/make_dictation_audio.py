@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Dictation test speech: sentences of the factory kind said by voices of two synthesisers
+(espeak-ng, flite), clean and with noise at 10 dB SNR, as 16-kHz WAV files with their texts in
+`transcripts.tsv` (file, voice, condition, text). Nothing in the SDK was tuned on them.
+
+    make_dictation_audio.py [--out models/cache/dictation-test]
+"""
+import argparse
+import os
+import sys
+import wave
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+import synth  # noqa: E402
+
+SENTENCES = [
+    "the paint finish on panel four has small bubbles",
+    "stop the conveyor on line two",
+    "replace the worn belt on station seven before the next shift",
+    "the torque on the left bolt is too low",
+    "there is a scratch on the door frame near the hinge",
+    "pallet twelve is missing three boxes",
+    "the weld seam on the bracket looks cracked",
+    "move the finished parts to the loading dock",
+    "the sensor on the press reads too hot",
+    "please check the label on the last carton",
+    "the hydraulic pump is leaking oil again",
+    "send the rejected housings back to quality control",
+]
+VOICES = ["en-us", "en+m3", "en-us+f3", "en-gb-x-rp", "flite:slt", "flite:kal16", "flite:awb", "flite:rms"]
+CONDITIONS = {"clean": None, "noise10": 10}
+
+
+def write_wav(path, x):
+    pcm = (np.clip(x, -1, 1) * 32767).astype("<i2")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(synth.SR)
+        w.writeframes(pcm.tobytes())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="models/cache/dictation-test")
+    a = ap.parse_args()
+    index = os.path.join(a.out, "transcripts.tsv")
+    if os.path.exists(index):
+        print(f"[dictation] {a.out}: present")
+        return
+    os.makedirs(a.out, exist_ok=True)
+    rows = []
+    for vi, voice in enumerate(VOICES):
+        for si, text in enumerate(SENTENCES):
+            # Half a second of room before and after, as a push-to-talk recording has.
+            speech = synth.espeak(text, voice, rate=160)
+            pad = np.zeros(synth.SR // 2, np.float32)
+            speech = np.concatenate([pad, speech * 0.5, pad])
+            for cond, snr in CONDITIONS.items():
+                x = synth.mix(speech, snr, "pink", seed=vi * 100 + si)
+                name = f"{voice.replace(':', '-').replace('+', '-')}_{si:02d}_{cond}.wav"
+                write_wav(os.path.join(a.out, name), x)
+                rows.append(f"{name}\t{voice}\t{cond}\t{text}")
+    with open(index + ".tmp", "w") as f:
+        f.write("file\tvoice\tcondition\ttext\n" + "\n".join(rows) + "\n")
+    os.replace(index + ".tmp", index)
+    print(f"[dictation] {len(rows)} files in {a.out}")
+
+
+if __name__ == "__main__":
+    main()

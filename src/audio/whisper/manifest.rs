@@ -1,0 +1,68 @@
+//! The speech-to-text manifest (`task: "transcribe"`): the encoder and decoder (ONNX, from
+//! `scripts/export/whisper.py`), the tokenizer, and the model's configuration (suppressed
+//! tokens), each file pinned by sha256.
+
+use serde::{Deserialize, Serialize};
+
+use crate::audio::manifest::FileRef;
+use crate::{Error, Result};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Files {
+    pub encoder: FileRef,
+    pub decoder: FileRef,
+    /// `tokenizer.json` (byte-level BPE).
+    pub tokenizer: FileRef,
+    /// CTranslate2's `config.json`: `suppress_ids`, `suppress_ids_begin`.
+    pub config: FileRef,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriberManifest {
+    pub task: String,
+    pub name: String,
+    #[serde(default)]
+    pub licence: String,
+    #[serde(default)]
+    pub source: String,
+    pub models: Files,
+    /// Multilingual models only: the language token to decode in (e.g. "en"); absent for the
+    /// English-only models.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// The part of `config.json` decoding uses.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ModelConfig {
+    #[serde(default)]
+    pub suppress_ids: Vec<u32>,
+    #[serde(default)]
+    pub suppress_ids_begin: Vec<u32>,
+}
+
+impl TranscriberManifest {
+    pub fn parse(json: &str) -> Result<Self> {
+        let m: TranscriberManifest = serde_json::from_str(json)
+            .map_err(|e| Error::InvalidArgument(format!("the speech-to-text manifest is not valid: {e}")))?;
+        if m.task != "transcribe" {
+            return Err(Error::InvalidArgument(format!(
+                "speech-to-text manifest: task is \"{}\", expected \"transcribe\"",
+                m.task
+            )));
+        }
+        Ok(m)
+    }
+
+    /// The files `Transcriber::load` takes, in its order.
+    pub fn files(&self) -> [&FileRef; 4] {
+        [&self.models.encoder, &self.models.decoder, &self.models.tokenizer, &self.models.config]
+    }
+}
+
+impl ModelConfig {
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| Error::ModelInvalid(format!("the Whisper config.json: {e}")))
+    }
+}

@@ -1,0 +1,94 @@
+//! Which tokens the decoder may pick next (OpenAI's `SuppressBlank`, `SuppressTokens` and
+//! `ApplyTimestampRules`): applied to the logits before each greedy choice.
+
+use super::tokenizer::Tokenizer;
+
+/// The timestamp a window's first segment may start at, at most (OpenAI's default: 1 s).
+const MAX_INITIAL_TIMESTAMP_TOKENS: u32 = 50;
+
+pub struct Rules {
+    /// Never emitted: non-speech symbols (the model's config) and every special token.
+    suppress: Vec<u32>,
+    /// Not as the first token: a bare space and end-of-text.
+    suppress_begin: Vec<u32>,
+    pub timestamps: bool,
+}
+
+impl Rules {
+    pub fn new(tok: &Tokenizer, suppress: &[u32], suppress_begin: &[u32], timestamps: bool) -> Rules {
+        let s = tok.specials;
+        let mut all: Vec<u32> = suppress.iter().copied().filter(|&i| (i as usize) < tok.vocab_size).collect();
+        // Everything between end-of-text and the timestamps: sot, languages, tasks, no-speech, ….
+        all.extend(s.eot + 1..s.timestamp_begin);
+        if !timestamps {
+            all.extend(s.timestamp_begin..tok.vocab_size as u32);
+        }
+        let begin = suppress_begin.iter().copied().filter(|&i| (i as usize) < tok.vocab_size).collect();
+        Rules { suppress: all, suppress_begin: begin, timestamps }
+    }
+
+    /// Masks `logits` in place for the next token after `sampled` (this window's output so far).
+    pub fn apply(&self, tok: &Tokenizer, sampled: &[u32], logits: &mut [f32]) {
+        let ninf = f32::NEG_INFINITY;
+        for &i in &self.suppress {
+            logits[i as usize] = ninf;
+        }
+        if sampled.is_empty() {
+            for &i in &self.suppress_begin {
+                logits[i as usize] = ninf;
+            }
+        }
+        if !self.timestamps {
+            return;
+        }
+        let tb = tok.specials.timestamp_begin as usize;
+        let eot = tok.specials.eot as usize;
+        let is_ts = |i: usize| sampled.get(i).is_some_and(|&t| tok.is_timestamp(t));
+        let n = sampled.len();
+        let last_ts = n >= 1 && is_ts(n - 1);
+        let penultimate_ts = n < 2 || is_ts(n - 2);
+        if last_ts {
+            if penultimate_ts {
+                // A pair closed a segment: text (or the end) must follow.
+                logits[tb..].fill(ninf);
+            } else {
+                // A segment's text ended with its closing time: a timestamp or the end.
+                logits[..eot].fill(ninf);
+            }
+        }
+        // Time never goes back.
+        if let Some(&prev) = sampled.iter().rev().find(|&&t| tok.is_timestamp(t)) {
+            let floor = if last_ts && !penultimate_ts { prev as usize } else { prev as usize + 1 };
+            let floor = floor.min(logits.len());
+            logits[tb..floor].fill(ninf);
+        }
+        if n == 0 {
+            logits[..tb].fill(ninf);
+            let last_allowed = tb + MAX_INITIAL_TIMESTAMP_TOKENS as usize;
+            if last_allowed + 1 < logits.len() {
+                logits[last_allowed + 1..].fill(ninf);
+            }
+        }
+        // When the timestamps together are likelier than any single text token, take one.
+        let lse = log_sum_exp(logits);
+        let ts_mass = log_sum_exp(&logits[tb..]) - lse;
+        let best_text = logits[..tb].iter().copied().fold(ninf, f32::max) - lse;
+        if ts_mass > best_text {
+            logits[..tb].fill(ninf);
+        }
+    }
+}
+
+pub fn log_sum_exp(v: &[f32]) -> f32 {
+    let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if m == f32::NEG_INFINITY {
+        return m;
+    }
+    m + v.iter().map(|x| (x - m).exp()).sum::<f32>().ln()
+}
+
+/// The best allowed token and its probability under the masked distribution.
+pub fn greedy(logits: &[f32]) -> (u32, f32) {
+    let (best, &top) = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).expect("non-empty logits");
+    (best as u32, (top - log_sum_exp(logits)).exp())
+}

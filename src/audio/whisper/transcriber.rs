@@ -1,0 +1,277 @@
+//! Speech to text with Whisper: audio at any rate → 16 kHz → 30-s windows → log-mel → encoder →
+//! greedy decoding with timestamps → segments. Long audio moves window by window to the end of
+//! the last complete segment (OpenAI's `transcribe`), each window prompted with the text before it.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tract_onnx::prelude::*;
+
+use super::decoder::Decoder;
+use super::manifest::{ModelConfig, TranscriberManifest};
+use super::mel::{LogMel, FRAMES, N_MELS, WINDOW_SAMPLES};
+use super::rules::Rules;
+use super::tokenizer::Tokenizer;
+use crate::audio::manifest::FileRef;
+use crate::audio::{check_samples, Resampler, SAMPLE_RATE};
+use crate::tensor::{HostTensor, TensorData};
+use crate::{Error, LoadOptions, Model, Result};
+
+/// Below this peak a window is silence and is not decoded (−60 dBFS).
+const SILENCE_PEAK: f32 = 1e-3;
+/// OpenAI's defaults for dropping a window as non-speech.
+const NO_SPEECH_THRESHOLD: f32 = 0.6;
+const LOGPROB_THRESHOLD: f32 = -1.0;
+/// Seconds per timestamp step and per encoder frame pair.
+const SECONDS_PER_SAMPLE: f64 = 1.0 / SAMPLE_RATE as f64;
+
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct TranscribeOptions {
+    /// Words and spellings to expect (part numbers, station names): given to the decoder as the
+    /// text that came before, which biases it towards them.
+    pub prompt: Option<String>,
+    /// Decode each window without the previous window's text as its prompt (that context helps
+    /// continuity, and can repeat a mistake).
+    pub no_context: bool,
+}
+
+/// One token of a segment and the decoder's probability for it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TokenProb {
+    pub text: String,
+    pub probability: f32,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Segment {
+    pub text: String,
+    /// Seconds from the start of the audio.
+    pub start: f64,
+    pub end: f64,
+    /// Geometric mean of the token probabilities.
+    pub confidence: f32,
+    pub tokens: Vec<TokenProb>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Transcript {
+    pub text: String,
+    pub segments: Vec<Segment>,
+    /// Seconds of audio transcribed.
+    pub duration: f64,
+}
+
+pub struct Transcriber {
+    encoder: Model,
+    decoder: Decoder,
+    tok: Tokenizer,
+    rules: Rules,
+    mel: LogMel,
+    /// `<|startoftranscript|>` and, for multilingual models, the language and task tokens.
+    sot: Vec<u32>,
+    opts: TranscribeOptions,
+}
+
+fn checked<'a>(bytes: &'a [u8], f: &FileRef) -> Result<&'a [u8]> {
+    if let Some(want) = &f.sha256 {
+        crate::model::integrity::verify(bytes, want)?;
+    }
+    Ok(bytes)
+}
+
+impl Transcriber {
+    /// `files`: encoder, decoder, tokenizer.json, config.json (`TranscriberManifest::files`).
+    pub async fn load(
+        m: &TranscriberManifest,
+        files: &[Vec<u8>],
+        load: &LoadOptions,
+        opts: TranscribeOptions,
+    ) -> Result<Transcriber> {
+        let [enc, dec, tok, cfg] = files else {
+            return Err(Error::InvalidArgument(format!("speech-to-text takes 4 files, {} given", files.len())));
+        };
+        let with_sha = |f: &FileRef| LoadOptions { sha256: load.sha256.clone().or(f.sha256.clone()), ..load.clone() };
+        let encoder = Model::load_async(enc, &with_sha(&m.models.encoder)).await?;
+        let check_mel = encoder.inputs().first().and_then(|i| i.shape.clone());
+        let want = [1, N_MELS, FRAMES];
+        if encoder.inputs().len() != 1
+            || check_mel.and_then(|s| s.iter().map(|d| d.fixed()).collect::<Option<Vec<_>>>()).as_deref()
+                != Some(&want[..])
+        {
+            return Err(Error::ModelInvalid(format!("the Whisper encoder should take one mel input of {want:?}")));
+        }
+        // The decoder runs one token at a time and stays on the CPU (see `Model::run_shared`).
+        let dec_opts = LoadOptions { backend: crate::BackendChoice::Cpu, ..with_sha(&m.models.decoder) };
+        let decoder = Decoder::new(Model::load_async(dec, &dec_opts).await?)?;
+        if decoder.frames * 2 != FRAMES {
+            return Err(Error::ModelInvalid(format!(
+                "the decoder attends to {} frames, not {}",
+                decoder.frames,
+                FRAMES / 2
+            )));
+        }
+        let tok = Tokenizer::parse(checked(tok, &m.models.tokenizer)?, decoder.vocab)?;
+        let cfg = ModelConfig::parse(checked(cfg, &m.models.config)?)?;
+        let mut sot = vec![tok.specials.sot];
+        if let Some(lang) = &m.language {
+            let id = |name: &str| {
+                tok.special(name).ok_or_else(|| Error::ModelInvalid(format!("the tokenizer has no {name} token")))
+            };
+            sot.push(id(&format!("<|{lang}|>"))?);
+            sot.push(id("<|transcribe|>")?);
+        }
+        let rules = Rules::new(&tok, &cfg.suppress_ids, &cfg.suppress_ids_begin, true);
+        Ok(Transcriber { encoder, decoder, tok, rules, mel: LogMel::new(), sot, opts })
+    }
+
+    pub fn options(&self) -> &TranscribeOptions {
+        &self.opts
+    }
+
+    /// Transcribes a whole recording (any length; mono samples in [-1, 1] at `rate`).
+    pub async fn transcribe(&mut self, samples: &[f32], rate: u32) -> Result<Transcript> {
+        check_samples(samples, rate)?;
+        let audio = to_16k(samples, rate)?;
+        let duration = audio.len() as f64 * SECONDS_PER_SAMPLE;
+        let mut segments: Vec<Segment> = vec![];
+        let mut context: Vec<u32> = match &self.opts.prompt {
+            Some(p) if !p.trim().is_empty() => self.tok.encode(&format!(" {}", p.trim())),
+            _ => vec![],
+        };
+        let mut seek = 0usize;
+        // Skip a final sliver too short to hold a word.
+        while seek + SAMPLE_RATE as usize / 10 <= audio.len() {
+            let window = &audio[seek..(seek + WINDOW_SAMPLES).min(audio.len())];
+            let last = seek + window.len() >= audio.len();
+            if window.iter().all(|s| s.abs() < SILENCE_PEAK) {
+                seek += window.len();
+                continue;
+            }
+            let decoded = self.window(window, &context).await?;
+            let offset = seek as f64 * SECONDS_PER_SAMPLE;
+            let span = window.len() as f64 * SECONDS_PER_SAMPLE;
+            let speech = !(decoded.no_speech > NO_SPEECH_THRESHOLD && decoded.avg_logprob() < LOGPROB_THRESHOLD);
+            let (found, complete_to) = split(&self.tok, &decoded.tokens, span, last);
+            if speech {
+                for s in found {
+                    context.extend(s.ids.iter().copied());
+                    segments.push(self.segment(&s, offset));
+                }
+            }
+            if self.opts.no_context {
+                context.clear();
+            }
+            // Move to the end of the last complete segment; a window with none moves on whole.
+            let advance = complete_to.map_or(window.len(), |t| (t * SAMPLE_RATE as f64) as usize).max(1);
+            seek += advance.min(window.len());
+        }
+        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+        Ok(Transcript { text, segments, duration })
+    }
+
+    async fn window(&mut self, audio: &[f32], context: &[u32]) -> Result<super::decoder::Window> {
+        let mel = self.mel.compute(audio);
+        let outs = self
+            .encoder
+            .run_async(std::collections::HashMap::from([(
+                self.encoder.inputs()[0].name.clone(),
+                HostTensor::new(vec![1, N_MELS, FRAMES], TensorData::F32(mel))?,
+            )]))
+            .await?;
+        let cross = |i: usize| -> Result<Arc<Tensor>> {
+            outs.get(i)
+                .ok_or_else(|| Error::ModelInvalid("the Whisper encoder needs 2 outputs".into()))?
+                .1
+                .to_tract()
+                .map(Arc::new)
+        };
+        let cross = [cross(0)?, cross(1)?];
+        // Half the context for the prompt, half for the answer (OpenAI's split).
+        let half = self.decoder.context() / 2;
+        let mut prefix = vec![];
+        if !context.is_empty() {
+            prefix.push(self.tok.specials.prev);
+            prefix.extend_from_slice(&context[context.len().saturating_sub(half - 1)..]);
+        }
+        prefix.extend_from_slice(&self.sot);
+        let room = self.decoder.context() - prefix.len();
+        self.decoder.window(cross, &prefix, &self.tok, &self.rules, room.min(half)).await
+    }
+
+    fn segment(&self, s: &Found, offset: f64) -> Segment {
+        let tokens: Vec<TokenProb> = s
+            .ids
+            .iter()
+            .zip(&s.probs)
+            .map(|(&id, &p)| TokenProb { text: self.tok.decode(&[id]), probability: p })
+            .collect();
+        let logp: f32 = s.probs.iter().map(|p| p.max(1e-30).ln()).sum::<f32>() / s.probs.len().max(1) as f32;
+        Segment {
+            text: self.tok.decode(&s.ids).trim().to_string(),
+            start: offset + s.start,
+            end: offset + s.end,
+            confidence: logp.exp(),
+            tokens,
+        }
+    }
+}
+
+/// A segment of one window, times from the window's start.
+struct Found {
+    ids: Vec<u32>,
+    probs: Vec<f32>,
+    start: f64,
+    end: f64,
+}
+
+/// Cuts a window's tokens at timestamps. Returns the segments with text and, unless this is the
+/// last window or it ended on a segment's closing time, where the next window starts: the end of
+/// the last complete segment (text after it is dropped here and decoded again from there).
+fn split(tok: &Tokenizer, tokens: &[(u32, f32)], span: f64, last: bool) -> (Vec<Found>, Option<f64>) {
+    let empty = |t: f64| Found { ids: vec![], probs: vec![], start: t, end: t };
+    let mut out = vec![];
+    let mut cur = empty(0.0);
+    for &(id, p) in tokens {
+        if !tok.is_timestamp(id) {
+            cur.ids.push(id);
+            cur.probs.push(p);
+            continue;
+        }
+        let t = tok.time_of(id).min(span);
+        if cur.ids.is_empty() {
+            cur.start = t;
+        } else {
+            cur.end = t.max(cur.start);
+            out.push(std::mem::replace(&mut cur, empty(t)));
+        }
+    }
+    let is_ts = |i: usize| tokens.get(i).is_some_and(|(t, _)| tok.is_timestamp(*t));
+    let n = tokens.len();
+    let single_ending = n >= 1 && is_ts(n - 1) && (n < 2 || !is_ts(n - 2));
+    let resume = out.last().map(|s| s.end).filter(|&t| t > 0.0 && !last && !single_ending);
+    if !cur.ids.is_empty() && resume.is_none() {
+        cur.end = span;
+        out.push(cur);
+    }
+    (out, resume)
+}
+
+/// The whole recording at 16 kHz (the resampler's delay flushed with silence).
+fn to_16k(samples: &[f32], rate: u32) -> Result<Vec<f32>> {
+    let clamped: Vec<f32> = samples.iter().map(|s| s.clamp(-1.0, 1.0)).collect();
+    if rate == SAMPLE_RATE {
+        return Ok(clamped);
+    }
+    let want = (samples.len() as u64 * SAMPLE_RATE as u64 / rate as u64) as usize;
+    let mut r = Resampler::new(rate, SAMPLE_RATE)?;
+    let mut out = Vec::with_capacity(want + 1);
+    r.push(&clamped, &mut out);
+    let tail = vec![0f32; rate as usize / 100 + 64];
+    while out.len() < want {
+        r.push(&tail, &mut out);
+    }
+    out.truncate(want);
+    Ok(out)
+}
