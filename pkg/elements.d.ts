@@ -1,5 +1,5 @@
-// Importing 'shopfloor/elements' defines <shopfloor-camera> and <shopfloor-voice>.
-import type { Classification, CommandEvent, Face, TextLine, VadEvent } from './index.js';
+// Importing 'shopfloor/elements' defines <shopfloor-camera>, <shopfloor-voice> and <shopfloor-dictation>.
+import type { Classification, CommandEvent, Face, SegmentEvent, TextLine, VadEvent } from './index.js';
 
 /** `detail` of a `<shopfloor-camera>` `result` event. */
 export interface CameraResultDetail {
@@ -39,14 +39,30 @@ export class ShopfloorVoice extends HTMLElement {
   stop(): void;
 }
 
+/**
+ * `<shopfloor-dictation model="…/whisper-tiny-en/manifest.json" prompt="bracket KX-4471" backend
+ * worker="false" autostart>`: live dictation from the microphone (speech to text on the device),
+ * one list item per utterance. Events: `segment` (detail: SegmentEvent), `vad`, `error`. CSS parts:
+ * `button`, `status`, `segments`, `segment`.
+ */
+export class ShopfloorDictation extends HTMLElement {
+  readonly running: boolean;
+  /** Everything transcribed since it started. */
+  readonly text: string;
+  start(): Promise<void>;
+  stop(): void;
+}
+
 declare global {
   interface HTMLElementTagNameMap {
     'shopfloor-camera': ShopfloorCamera;
     'shopfloor-voice': ShopfloorVoice;
+    'shopfloor-dictation': ShopfloorDictation;
   }
   interface HTMLElementEventMap {
     result: CustomEvent<CameraResultDetail>;
     command: CustomEvent<CommandEvent>;
     vad: CustomEvent<VadEvent>;
+    segment: CustomEvent<SegmentEvent>;
   }
 }

@@ -2,10 +2,12 @@
 // (`<script type="module" src=".../shopfloor/elements.js">`) defines
 //   <shopfloor-camera model="manifest.json" task="classify|faces|text">
 //   <shopfloor-voice model="manifest.json" commands="stop, line two">
+//   <shopfloor-dictation model="whisper-tiny-en/manifest.json" prompt="bracket KX-4471">
 // They fire DOM events with results, expose CSS parts for styling, and need nothing a strict
 // Content-Security-Policy forbids (styles go through constructable stylesheets, not <style>).
 import { FaceDetector, ImageClassifier, TextReader } from './vision.js';
 import { MicrophoneStream, VoiceCommands } from './speech.js';
+import { Transcriber } from './transcribe.js';
 
 const TASKS = { classify: ImageClassifier, faces: FaceDetector, text: TextReader };
 
@@ -25,7 +27,7 @@ const CAMERA_CSS = sheet(`
 `);
 const VOICE_CSS = sheet(`
   :host { display: block; font: inherit; }
-  [part~="commands"] { margin: 0.5em 0; padding-left: 1.5em; }
+  [part~="commands"], [part~="segments"] { margin: 0.5em 0; padding-left: 1.5em; }
   meter { width: 8em; }
 `);
 
@@ -237,7 +239,71 @@ export class ShopfloorVoice extends Base {
   }
 }
 
+/**
+ * `<shopfloor-dictation model prompt backend worker autostart>`: live dictation from the
+ * microphone, one line per utterance with its time. Events: `segment` (SegmentEvent), `vad`
+ * (VadEvent), `error` ({ code, message }). Parts: button, status, segments, segment; the whole text
+ * so far is the `text` property.
+ */
+export class ShopfloorDictation extends Base {
+  #stt = null;
+  #mic = null;
+  #stop = null;
+  #text = [];
+  constructor() {
+    super(VOICE_CSS);
+    this.list = el('ol', { part: 'segments' });
+    this.button.textContent = 'Start dictation';
+    this.shadowRoot.append(this.button, this.statusLine, this.list);
+    this.status('The microphone is off. Audio is transcribed on this device and never uploaded.');
+  }
+  /** Everything transcribed since the element started. */
+  get text() {
+    return this.#text.join(' ');
+  }
+  async start() {
+    if (this.running) return;
+    if (!this.getAttribute('model')) return this.fail({ code: 'INVALID_ARGUMENT', message: 'set the model attribute to the URL of the speech-to-text manifest.json' });
+    this.running = true;
+    this.button.textContent = 'Stop dictation';
+    try {
+      this.status('Loading the speech-to-text model…');
+      const prompt = this.getAttribute('prompt') ?? undefined;
+      this.#stt = await Transcriber.create({ model: this.getAttribute('model'), backend: this.backend, prompt, worker: this.inWorker });
+      this.#stt.on('segment', (e) => {
+        this.#text.push(e.text);
+        const at = `${e.start.toFixed(1)}–${e.end.toFixed(1)} s`;
+        this.list.append(el('li', { part: 'segment', textContent: `${e.text} (${at})` }));
+        this.dispatchEvent(new CustomEvent('segment', { detail: e, bubbles: true, composed: true }));
+      });
+      this.#stt.on('vad', (e) => {
+        if (e.type === 'speechStart') this.status('Hearing speech…');
+        else this.status('Transcribing…');
+        this.dispatchEvent(new CustomEvent('vad', { detail: e, bubbles: true, composed: true }));
+      });
+      this.#stt.on('error', (e) => this.fail(e));
+      this.#mic = await MicrophoneStream.open();
+      this.#stop = this.#stt.listen(this.#mic);
+      this.status('Listening: speak, then pause; each sentence appears when you stop.');
+    } catch (e) {
+      this.stop();
+      this.fail(e);
+    }
+  }
+  stop() {
+    this.running = false;
+    this.button.textContent = 'Start dictation';
+    this.#stop?.();
+    this.#stop = null;
+    this.#mic?.close();
+    this.#mic = null;
+    this.#stt?.free();
+    this.#stt = null;
+  }
+}
+
 if (typeof customElements !== 'undefined') {
   if (!customElements.get('shopfloor-camera')) customElements.define('shopfloor-camera', ShopfloorCamera);
   if (!customElements.get('shopfloor-voice')) customElements.define('shopfloor-voice', ShopfloorVoice);
+  if (!customElements.get('shopfloor-dictation')) customElements.define('shopfloor-dictation', ShopfloorDictation);
 }

@@ -1,13 +1,20 @@
-// The listeners of a VoiceCommands, shared by the page-side object and its worker proxy.
+// The listeners of the streaming pipelines (VoiceCommands, Transcriber), shared by the page-side
+// objects and their worker proxies.
 import { ShopfloorError } from './core.js';
 
-const TYPES = ['command', 'vad', 'error'];
-
-export class CommandListeners {
+class Listeners {
   #byType = new Map();
+  /** `types`: the event names, 'error' last; `main`: the one pipeline events other than VAD go to. */
+  constructor(types, main) {
+    this.types = types;
+    this.main = main;
+  }
   /** Returns a function that removes the listener. */
   on(type, listener) {
-    if (!TYPES.includes(type)) throw new ShopfloorError('INVALID_ARGUMENT', `unknown event "${type}": use "command", "vad" or "error"`);
+    if (!this.types.includes(type)) {
+      const names = this.types.map((t) => `"${t}"`);
+      throw new ShopfloorError('INVALID_ARGUMENT', `unknown event "${type}": use ${names.slice(0, -1).join(', ')} or ${names.at(-1)}`);
+    }
     if (typeof listener !== 'function') throw new ShopfloorError('INVALID_ARGUMENT', 'the listener must be a function');
     if (!this.#byType.has(type)) this.#byType.set(type, new Set());
     this.#byType.get(type).add(listener);
@@ -16,9 +23,9 @@ export class CommandListeners {
   off(type, listener) {
     this.#byType.get(type)?.delete(listener);
   }
-  /** Pipeline events to the 'command' and 'vad' listeners; returns them. */
+  /** Pipeline events to their listeners (VAD events to 'vad'); returns them. */
   emit(events) {
-    for (const e of events) for (const l of this.#byType.get(e.type === 'command' ? 'command' : 'vad') ?? []) l(e);
+    for (const e of events) for (const l of this.#byType.get(e.type === this.main ? this.main : 'vad') ?? []) l(e);
     return events;
   }
   /** An error of a chunk fed by `listen()`: to the 'error' listeners, or the console if none. */
@@ -26,5 +33,17 @@ export class CommandListeners {
     const ls = this.#byType.get('error');
     if (ls?.size) for (const l of ls) l(e);
     else console.error(e);
+  }
+}
+
+export class CommandListeners extends Listeners {
+  constructor() {
+    super(['command', 'vad', 'error'], 'command');
+  }
+}
+
+export class DictationListeners extends Listeners {
+  constructor() {
+    super(['segment', 'vad', 'error'], 'segment');
   }
 }

@@ -646,6 +646,90 @@ export class VoiceCommands {
   free(): void;
 }
 
+// ---- Speech to text -----------------------------------------------------------------------------
+
+/** Options for `Transcriber.create`. */
+export interface TranscriberOptions {
+  /**
+   * URL of a speech-to-text manifest (`task: "transcribe"`, e.g. the setup's
+   * `whisper-tiny-en/manifest.json`: encoder, decoder, tokenizer, config and, for live dictation,
+   * a VAD) or the object with `baseUrl`.
+   */
+  model: string | URL | (Record<string, unknown> & { baseUrl?: string });
+  /** Where the encoder runs (the one-token decoder stays on the CPU). */
+  backend?: 'auto' | 'cpu' | 'webgpu';
+  /**
+   * Words and spellings to expect (part numbers, station names, jargon), given to the decoder
+   * as the text that came before: it biases the transcript towards them.
+   */
+  prompt?: string;
+  /** Do not prompt each 30-s window (or utterance) with the text before it. Default false. */
+  noContext?: boolean;
+  maxTensorBytes?: number;
+  signal?: AbortSignal;
+  /** Run it in the SDK's Web Worker (see `Remote`); events are still emitted on this thread. */
+  worker?: boolean;
+}
+
+/** One token of a segment and the decoder's probability for it. */
+export interface TranscriptToken {
+  text: string;
+  probability: number;
+}
+
+/** A stretch of text with its times (seconds from the start of the audio or stream). */
+export interface TranscriptSegment {
+  text: string;
+  start: number;
+  end: number;
+  /** Geometric mean of the token probabilities (0-1). */
+  confidence: number;
+  tokens: TranscriptToken[];
+}
+
+export interface Transcript {
+  /** The whole text (segments joined by spaces). Not normalised: casing, digits, punctuation as the model writes them. */
+  text: string;
+  segments: TranscriptSegment[];
+  /** Seconds of audio. */
+  duration: number;
+}
+
+/** An utterance of live dictation, transcribed when it ended. */
+export interface SegmentEvent extends TranscriptSegment {
+  type: 'segment';
+  /** Milliseconds its transcription took (the text arrives that long after the utterance ended plus ~0.5 s of silence). */
+  decodeMs: number;
+}
+
+/**
+ * Speech to text on the device (Whisper): whole recordings with `transcribe`, or live dictation
+ * (`feed` / `listen`) where Silero VAD cuts the stream into utterances, each transcribed when it
+ * ends. Audio at any rate from 8 to 384 kHz, mono, in [-1, 1].
+ */
+export class Transcriber {
+  private constructor();
+  static create(options: TranscriberOptions & InWorker): Promise<Remote<Transcriber>>;
+  static create(options: TranscriberOptions): Promise<Transcriber>;
+  /** A whole recording of any length (30-s windows, each starting where the last complete segment ended). Empty or silent audio gives `text: ""`; non-finite samples `INVALID_ARGUMENT`. */
+  transcribe(samples: Float32Array, sampleRate: number): Promise<Transcript>;
+  on(type: 'segment', listener: (e: SegmentEvent) => void): () => void;
+  on(type: 'vad', listener: (e: VadEvent) => void): () => void;
+  /** Errors from chunks fed by `listen` (otherwise logged). */
+  on(type: 'error', listener: (e: ShopfloorError) => void): () => void;
+  off(type: 'segment' | 'vad' | 'error', listener: (...args: never[]) => void): void;
+  /** Live dictation: feeds a chunk; resolves to the events it settled (also emitted). Calls queue. Needs a manifest with a VAD, else `INVALID_ARGUMENT`. */
+  feed(samples: Float32Array, sampleRate: number): Promise<(SegmentEvent | VadEvent)[]>;
+  /** Ends the stream: transcribes an utterance still open; the next `feed` starts a new stream. */
+  finish(): Promise<(SegmentEvent | VadEvent)[]>;
+  /** Forgets the stream (options stay). */
+  reset(): Promise<void>;
+  /** Feeds a microphone's chunks as they come; returns a function that stops. */
+  listen(mic: MicrophoneStream): () => void;
+  info(): { name: string; live: boolean; models: ModelInfo[] };
+  free(): void;
+}
+
 /** One 80 ms frame of the keyword spotter. */
 export interface WordFrame {
   index: number;

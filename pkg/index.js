@@ -49,3 +49,4 @@ export async function backends() {
 
 export { blurFaces, Embedder, FaceDetector, ImageClassifier, LinearSvm, ObjectDetector, readFrame, TextReader } from './vision.js';
 export { AudioFeatures, KeywordSpotter, MicrophoneStream, Vad, VoiceCommands } from './speech.js';
+export { Transcriber } from './transcribe.js';

@@ -17,6 +17,7 @@ export const METHODS = {
   KeywordSpotter: ['feed', 'reset', 'info'],
   Vad: ['feed', 'reset', 'info'],
   VoiceCommands: ['feed', 'finish', 'reset', 'enrol', 'addEnrolled', 'removeEnrolled', 'info'],
+  Transcriber: ['transcribe', 'feed', 'finish', 'reset', 'info'],
   AudioFeatures: ['compute', 'push', 'finish', 'reset', 'info'],
 };
 

@@ -2,7 +2,7 @@
 // keeps a thin proxy; frames cross as ImageBitmaps or VideoFrames (transferred, not copied),
 // results come back with their typed arrays transferred. Documented in index.d.ts ("Workers").
 import { initSettings, ShopfloorError } from './core.js';
-import { CommandListeners } from './events.js';
+import { CommandListeners, DictationListeners } from './events.js';
 import { frameSize, is } from './frames.js';
 import { FRAME_ARGS, LIVE_PROPS, METHODS } from './remote-props.js';
 
@@ -104,7 +104,9 @@ export async function createRemote(kind, options, source) {
       onProgress,
       onSent: (id) => (sentId = id),
     });
-    return kind === 'VoiceCommands' ? new RemoteVoiceCommands(kind, handle, props) : new RemoteObject(kind, handle, props);
+    if (kind === 'VoiceCommands') return new RemoteStream(kind, handle, props, new CommandListeners());
+    if (kind === 'Transcriber') return new RemoteStream(kind, handle, props, new DictationListeners());
+    return new RemoteObject(kind, handle, props);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
@@ -144,11 +146,12 @@ export class RemoteObject {
   }
 }
 
-/** VoiceCommands in the worker: events are emitted here, from what each call settled. */
-class RemoteVoiceCommands extends RemoteObject {
-  #listeners = new CommandListeners();
-  constructor(kind, handle, props) {
+/** VoiceCommands and Transcriber in the worker: events are emitted here, from what each call settled. */
+class RemoteStream extends RemoteObject {
+  #listeners;
+  constructor(kind, handle, props, listeners) {
     super(kind, handle, props);
+    this.#listeners = listeners;
     for (const m of ['feed', 'finish']) {
       const call = this[m];
       this[m] = (...args) => call(...args).then((events) => this.#listeners.emit(events));

@@ -3,96 +3,26 @@
 import { call, callAsync, init, ShopfloorError } from './core.js';
 import { readSource } from './model.js';
 import { CommandListeners } from './events.js';
+import { checkSamples, loadManifest, Pipeline, wasmOptions } from './pipeline.js';
 import { createRemote } from './remote.js';
 
-const finalizer = new FinalizationRegistry((inner) => {
-  try {
-    inner.free();
-  } catch {
-    // already freed
-  }
-});
-
-function wasmOptions({ backend = 'auto', maxTensorBytes } = {}) {
-  const o = { backend, maxTensorBytes };
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o;
-}
-
-async function loadSpeechManifest(model, options) {
-  let manifest;
-  let base;
-  if (typeof model === 'string' || model instanceof URL) {
-    base = new URL(model, globalThis.location?.href);
-    const text = new TextDecoder().decode(await readSource(base.href, { signal: options.signal }));
-    try {
-      manifest = JSON.parse(text);
-    } catch (cause) {
-      throw new ShopfloorError('INVALID_ARGUMENT', `${base.href} is not a JSON manifest: ${cause.message}`, { cause });
-    }
-  } else if (model && typeof model === 'object') {
-    manifest = model;
-    base = new URL(model.baseUrl ?? '.', globalThis.location?.href);
-  } else {
-    throw new ShopfloorError('INVALID_ARGUMENT', '`model` must be the URL of a voice-command manifest.json or the manifest object (with `baseUrl`)');
-  }
-  if (manifest?.task !== 'voice-commands') {
-    throw new ShopfloorError('INVALID_ARGUMENT', `the manifest's task is "${manifest?.task}", expected "voice-commands"`);
-  }
-  const refs = [manifest.frontend?.melspectrogram, manifest.frontend?.embedding, manifest.head, manifest.vad];
-  if (refs.some((r) => !r || typeof r.file !== 'string')) {
-    throw new ShopfloorError('INVALID_ARGUMENT', 'the manifest must name frontend.melspectrogram, frontend.embedding, head and vad files');
-  }
-  const files = await Promise.all(refs.map((r) => readSource(new URL(r.file, base).href, { ...options, sha256: r.sha256 })));
-  return { manifest, json: JSON.stringify(manifest), files };
-}
-
-function checkSamples(samples, sampleRate) {
-  if (!(samples instanceof Float32Array)) {
-    throw new ShopfloorError('INVALID_ARGUMENT', 'samples must be a Float32Array of mono audio in [-1, 1]');
-  }
-  if (!Number.isInteger(sampleRate) || sampleRate <= 0) {
-    throw new ShopfloorError('INVALID_ARGUMENT', `sampleRate must be the audio's rate in Hz (e.g. 48000), not ${sampleRate}`);
-  }
-}
-
-class Pipeline {
-  #inner;
-  #queue = Promise.resolve();
-  constructor(inner) {
-    this.#inner = inner;
-    finalizer.register(this, inner, this);
-  }
-  get _inner() {
-    if (!this.#inner) throw new ShopfloorError('INVALID_ARGUMENT', `this ${this.constructor.name} was freed: create it again`);
-    return this.#inner;
-  }
-  /** Runs calls one after another: chunks from a microphone never overlap (no BUSY). */
-  _serial(fn) {
-    const next = this.#queue.then(fn, fn);
-    this.#queue = next.catch(() => {});
-    return next;
-  }
-  info() {
-    return call(() => this._inner.info());
-  }
-  free() {
-    if (!this.#inner) return;
-    finalizer.unregister(this);
-    const inner = this.#inner;
-    this.#inner = null;
-    inner.free();
-  }
-}
-
 /** Streams audio into `pipeline.feed` from a MicrophoneStream; returns a function that stops it. */
-function attach(pipeline, mic, onError) {
+export function attach(pipeline, mic, onError) {
   if (!(mic instanceof MicrophoneStream)) {
     throw new ShopfloorError('INVALID_ARGUMENT', 'listen() takes a MicrophoneStream (MicrophoneStream.open())');
   }
   return mic.on('data', (samples) => {
     pipeline.feed(samples, mic.sampleRate).catch(onError);
   });
+}
+
+/** The voice-command manifest's files, in the order the core takes them. */
+function voiceFiles(manifest) {
+  const refs = [manifest.frontend?.melspectrogram, manifest.frontend?.embedding, manifest.head, manifest.vad];
+  if (refs.some((r) => !r || typeof r.file !== 'string')) {
+    throw new ShopfloorError('INVALID_ARGUMENT', 'the manifest must name frontend.melspectrogram, frontend.embedding, head and vad files');
+  }
+  return refs;
 }
 
 export class VoiceCommands extends Pipeline {
@@ -113,7 +43,7 @@ export class VoiceCommands extends Pipeline {
       if (unknown.length) throw new ShopfloorError('INVALID_ARGUMENT', `unknown field \`${unknown[0]}\` in pause options: use { before, after } in seconds`);
     }
     const glue = await init();
-    const { json, files } = await loadSpeechManifest(options.model, options);
+    const { json, files } = await loadManifest(options.model, options, 'voice-commands', voiceFiles);
     const voice = { commands: commands ?? [], threshold, vad, pause };
     for (const k of Object.keys(voice)) if (voice[k] === undefined) delete voice[k];
     const inner = await callAsync(() => glue.WasmVoiceCommands.create(json, files, wasmOptions(options), voice), 'VoiceCommands.create');
@@ -195,7 +125,7 @@ export class KeywordSpotter extends Pipeline {
     if (!options || typeof options !== 'object') throw new ShopfloorError('INVALID_ARGUMENT', 'KeywordSpotter.create takes { model, backend?, worker? }');
     if (options.worker) return createRemote('KeywordSpotter', options);
     const glue = await init();
-    const { manifest, json, files } = await loadSpeechManifest(options.model, options);
+    const { manifest, json, files } = await loadManifest(options.model, options, 'voice-commands', voiceFiles);
     const inner = await callAsync(() => glue.WasmKeywordSpotter.create(json, files.slice(0, 3), wasmOptions(options)), 'KeywordSpotter.create');
     const k = new KeywordSpotter(inner);
     k.#words = Object.freeze([...manifest.words, 'filler']);

@@ -1,10 +1,10 @@
 // The SDK's Web Worker (`{ worker: true }`): hosts the models off the page's main thread and
 // answers the messages pkg/remote.js sends. One wasm instance serves every remote object of a
 // page; calls on one object run in the order they were sent.
-import { AudioFeatures, FaceDetector, ImageClassifier, init, KeywordSpotter, Model, ObjectDetector, TextReader, Vad, VoiceCommands } from './index.js';
+import { AudioFeatures, FaceDetector, ImageClassifier, init, KeywordSpotter, Model, ObjectDetector, TextReader, Transcriber, Vad, VoiceCommands } from './index.js';
 import { LIVE_PROPS } from './remote-props.js';
 
-const KINDS = { Model, ImageClassifier, FaceDetector, ObjectDetector, TextReader, KeywordSpotter, Vad, VoiceCommands, AudioFeatures };
+const KINDS = { Model, ImageClassifier, FaceDetector, ObjectDetector, TextReader, KeywordSpotter, Vad, VoiceCommands, Transcriber, AudioFeatures };
 const objects = new Map();
 const aborts = new Map();
 let nextHandle = 1;

@@ -257,3 +257,99 @@ fn manifest_and_files_are_checked() {
     assert!(matches!(e.code(), ErrorCode::ModelInvalid | ErrorCode::IntegrityMismatch), "{e}");
     assert!(TranscriberManifest::parse(r#"{"task":"classification"}"#).is_err());
 }
+
+/// Six en-us sentences with a second of silence between them, and their texts.
+fn session() -> Option<(Vec<f32>, Vec<String>)> {
+    let mut audio = vec![];
+    let mut said = vec![];
+    for n in 0..6 {
+        let (x, _, text) = sentence(n)?;
+        audio.extend(x);
+        audio.extend(vec![0.0; 16_000]);
+        said.push(text);
+    }
+    Some((audio, said))
+}
+
+fn listen(t: &mut Transcriber, audio: &[f32], chunk: usize) -> Vec<shopfloor::audio::whisper::SegmentEvent> {
+    use shopfloor::audio::whisper::DictationEvent;
+    let mut events = vec![];
+    for c in audio.chunks(chunk) {
+        events.extend(pollster::block_on(t.feed(c, 16_000)).unwrap());
+    }
+    events.extend(pollster::block_on(t.finish()).unwrap());
+    events
+        .into_iter()
+        .filter_map(|e| match e {
+            DictationEvent::Segment(s) => Some(s),
+            DictationEvent::Vad(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn live_dictation_cuts_utterances_and_does_not_depend_on_chunking() {
+    let (Some(mut t), Some((audio, said))) = (transcriber(TranscribeOptions::default()), session()) else { return };
+    let a = listen(&mut t, &audio, 4096);
+    let text: Vec<&str> = a.iter().map(|s| s.segment.text.as_str()).collect();
+    let (e, n) = word_errors(&said.join(" "), &text.join(" "));
+    // Each utterance on its own is what the per-file WER measures (CTranslate2: 22.5 % on those).
+    assert!((e as f64) / (n as f64) <= 0.27, "{e}/{n}: {text:?}");
+    assert!(a.len() >= 5, "one segment per utterance or more: {text:?}");
+    let mut prev = 0.0;
+    for s in &a {
+        assert!(s.segment.start >= prev - 0.25 && s.segment.end > s.segment.start, "{s:?}");
+        assert!(s.decode_ms > 0.0);
+        prev = s.segment.end;
+    }
+    let b = listen(&mut t, &audio, 1000);
+    let texts =
+        |v: &[shopfloor::audio::whisper::SegmentEvent]| v.iter().map(|s| s.segment.text.clone()).collect::<Vec<_>>();
+    assert_eq!(texts(&a), texts(&b), "chunk size changed the transcript");
+    // And a 44.1-kHz stream is the same speech.
+    let mut r = shopfloor::audio::Resampler::new(16_000, 44_100).unwrap();
+    let mut y = vec![];
+    r.push(&audio, &mut y);
+    let mut events = vec![];
+    for c in y.chunks(4410) {
+        events.extend(pollster::block_on(t.feed(c, 44_100)).unwrap());
+    }
+    events.extend(pollster::block_on(t.finish()).unwrap());
+    let n_segments =
+        events.iter().filter(|e| matches!(e, shopfloor::audio::whisper::DictationEvent::Segment(_))).count();
+    assert!(n_segments >= 5, "{events:?}");
+}
+
+/// How many of the plant's terms a transcriber spells as the plant does, over the jargon set.
+fn terms_spelled(t: &mut Transcriber) -> Option<(usize, usize)> {
+    let index = common::cached("dictation-test/jargon.tsv")?;
+    let (mut hit, mut all) = (0, 0);
+    for line in std::fs::read_to_string(index).unwrap().lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (x, rate) = wav(&common::cache().join("dictation-test").join(f[0]));
+        let text = go(t, &x, rate).text;
+        for term in f[2].split(',') {
+            all += 1;
+            let found = text.contains(term);
+            hit += usize::from(found);
+            eprintln!("{term}: {} in \"{text}\"", if found { "spelled" } else { "missed" });
+        }
+    }
+    Some((hit, all))
+}
+
+#[test]
+fn a_prompt_teaches_the_plants_spellings() {
+    const PROMPT: &str = "Festo, Kuka, Bosch Rexroth, Zeiss CMM, part KX-4471, housing H-212";
+    let (Some(mut plain), Some(mut prompted)) = (
+        transcriber(TranscribeOptions::default()),
+        transcriber(TranscribeOptions { prompt: Some(PROMPT.into()), ..Default::default() }),
+    ) else {
+        return;
+    };
+    let (Some((without, n)), Some((with, _))) = (terms_spelled(&mut plain), terms_spelled(&mut prompted)) else {
+        return;
+    };
+    eprintln!("terms spelled: {without}/{n} without a prompt, {with}/{n} with");
+    assert!(with >= without + n / 2, "the prompt should teach at least half the terms: {without} → {with} of {n}");
+}

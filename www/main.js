@@ -1,6 +1,7 @@
 import { backends, init, version } from '../pkg/index.js';
 import { setupCamera } from './camera.js';
 import { setupMicrophone } from './mic.js';
+import { setupDictation } from './dictation.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -62,6 +63,7 @@ async function main() {
     : 'Ready: models run on the CPU (no WebGPU in this browser).';
   document.body.dataset.state = 'ready';
   setupMicrophone();
+  setupDictation();
   await setupCamera();
 }
 

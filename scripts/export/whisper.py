@@ -190,7 +190,14 @@ def decoder(w):
     n_ctx = w["decoder/position_encodings/encodings"].shape[0]
     frames = w["encoder/position_encodings/encodings"].shape[0]
     vocab = w["decoder/embeddings/weight"].shape[0]
-    g = Graph(w)
+    # The embedding's rows padded to a multiple of 64: the packed form of the logits product's
+    # weights is then no larger than the weights, which is when tract packs them once at load
+    # instead of on every step (its constant folding refuses outputs larger than inputs).
+    rows = -(-vocab // 64) * 64
+    padded = dict(w)
+    padded["decoder/embeddings/weight"] = np.concatenate(
+        [w["decoder/embeddings/weight"], np.zeros((rows - vocab, d_model), np.float16)])
+    g = Graph(padded)
     emb = g.weight("decoder/embeddings/weight")
     tok = g.op("Gather", [emb, "token"], axis=0)  # [1, 1, d]
     pos = g.op("Gather", [g.weight("decoder/position_encodings/encodings"), "position"], axis=0)  # [1, d]
@@ -226,7 +233,9 @@ def decoder(w):
         x = g.op("Add", [x, h])
     x = g.layer_norm(x, "decoder/layer_norm")
     x = g.op("Reshape", [x, g.const([1, d_model], np.int64)])
-    g.nodes.append(helper.make_node("MatMul", [x, g.op("Transpose", [emb], perm=[1, 0])], ["logits"]))
+    logits = g.op("MatMul", [x, g.op("Transpose", [emb], perm=[1, 0])])
+    g.nodes.append(helper.make_node("Slice", [logits, g.const([0], np.int64), g.const([vocab], np.int64),
+                                              g.const([1], np.int64)], ["logits"]))
     g.nodes.append(helper.make_node("Concat", new_k, ["new_k"], axis=0))
     g.nodes.append(helper.make_node("Concat", new_v, ["new_v"], axis=0))
     f32, i64 = TensorProto.FLOAT, TensorProto.INT64

@@ -31,6 +31,14 @@ SENTENCES = [
 ]
 VOICES = ["en-us", "en+m3", "en-us+f3", "en-gb-x-rp", "flite:slt", "flite:kal16", "flite:awb", "flite:rms"]
 CONDITIONS = {"clean": None, "noise10": 10}
+# Names and part numbers a general model spells its own way unless told (the `prompt` test):
+# the sentence, and the terms as the plant writes them.
+JARGON = [
+    ("check the bracket on station seven, part number K X four four seven one", ["KX-4471"]),
+    ("the Festo valve on the Kuka robot is leaking", ["Festo", "Kuka"]),
+    ("replace the Bosch Rexroth cylinder on cell three", ["Rexroth"]),
+    ("log a defect on the Zeiss CMM for housing H two twelve", ["Zeiss", "H-212"]),
+]
 
 
 def write_wav(path, x):
@@ -42,15 +50,31 @@ def write_wav(path, x):
         w.writeframes(pcm.tobytes())
 
 
+def jargon(out):
+    index = os.path.join(out, "jargon.tsv")
+    if os.path.exists(index):
+        return
+    rows = []
+    for i, (text, terms) in enumerate(JARGON):
+        name = f"jargon_{i:02d}.wav"
+        pad = np.zeros(synth.SR // 2, np.float32)
+        write_wav(os.path.join(out, name), np.concatenate([pad, synth.espeak(text, "en-us", rate=150) * 0.5, pad]))
+        rows.append(f"{name}\t{text}\t{','.join(terms)}")
+    with open(index + ".tmp", "w") as f:
+        f.write("file\ttext\tterms\n" + "\n".join(rows) + "\n")
+    os.replace(index + ".tmp", index)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/cache/dictation-test")
     a = ap.parse_args()
     index = os.path.join(a.out, "transcripts.tsv")
+    os.makedirs(a.out, exist_ok=True)
+    jargon(a.out)
     if os.path.exists(index):
         print(f"[dictation] {a.out}: present")
         return
-    os.makedirs(a.out, exist_ok=True)
     rows = []
     for vi, voice in enumerate(VOICES):
         for si, text in enumerate(SENTENCES):

@@ -6,11 +6,13 @@ mod model;
 mod panic;
 mod speech;
 mod tensor;
+mod transcribe;
 mod vision;
 
 pub use error::to_js_error;
 pub use model::WasmModel;
 pub use speech::{WasmKeywordSpotter, WasmVad, WasmVoiceCommands};
+pub use transcribe::WasmTranscriber;
 pub use vision::{WasmFaceDetector, WasmImageClassifier, WasmLinearSvm, WasmObjectDetector, WasmTextReader};
 
 use panic::unwinds;

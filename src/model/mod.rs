@@ -2,6 +2,7 @@
 //! and the CLI hold.
 
 mod checked_ops;
+mod half_casts;
 pub mod integrity;
 pub mod proto;
 mod shared_run;

@@ -535,6 +535,7 @@ pub fn apply_fixes(proto: &mut pb::ModelProto) -> FixLog {
     if let Some(g) = proto.graph.as_mut() {
         constant_of_shape_default(g, &mut log);
         fold_constant_ifs(g, &mut log);
+        super::half_casts::fold(g, &mut log);
     }
     log
 }

@@ -1,8 +1,8 @@
 // Compiled by tests/e2e/package.test.mjs with `tsc --strict --noEmit`: the public types must
 // let a user write this without casts.
 import {
-  AudioFeatures, backends, blurFaces, modelCache, Embedder, FaceDetector, ImageClassifier, init, KeywordSpotter, LinearSvm, memoryStats, MicrophoneStream, Model, readFrame, ShopfloorError, tensor, TextReader, Vad, version, VoiceCommands,
-  type Backends, type CachedModel, type Remote, type Classification, type CommandEvent, type EnrolledCommand, type ErrorCode, type Explanation, type Face, type Recording, type TextLine, type VadEvent, type WordFrame,
+  AudioFeatures, backends, blurFaces, modelCache, Embedder, FaceDetector, ImageClassifier, init, KeywordSpotter, LinearSvm, memoryStats, MicrophoneStream, Model, readFrame, ShopfloorError, tensor, TextReader, Transcriber, Vad, version, VoiceCommands,
+  type Backends, type CachedModel, type Remote, type Classification, type CommandEvent, type EnrolledCommand, type ErrorCode, type Explanation, type Face, type Recording, type TextLine, type Transcript, type SegmentEvent, type VadEvent, type WordFrame,
 } from '../../pkg/index.js';
 
 async function main(): Promise<string> {
@@ -82,6 +82,27 @@ async function useSpeech(): Promise<number> {
   return events.length + frames.length + v.probabilities.length + cmds.vadProbability + cmds.enrolled.length + spotter.labels.length;
 }
 void useSpeech;
+
+async function useDictation(): Promise<number> {
+  const t = await Transcriber.create({ model: '/models/cache/whisper-tiny-en/manifest.json', backend: 'cpu', prompt: 'bracket KX-4471, station 7' });
+  const all: Transcript = await t.transcribe(new Float32Array(48000), 48000);
+  const first = all.segments[0];
+  const off = t.on('segment', (e: SegmentEvent) => console.log(e.text, e.start, e.end, e.confidence, e.decodeMs, e.tokens[0]?.probability));
+  t.on('vad', (e: VadEvent) => console.log(e.type));
+  t.on('error', (e: ShopfloorError) => console.log(e.code));
+  const mic = await MicrophoneStream.open();
+  const stop = t.listen(mic);
+  const events = await t.finish();
+  stop();
+  off();
+  const remote = await Transcriber.create({ model: '/stt.json', worker: true });
+  const r: Transcript = await remote.transcribe(new Float32Array(16000), 16000);
+  const live: boolean = (await remote.info()).live;
+  remote.free();
+  t.free();
+  return all.text.length + (first?.end ?? 0) + events.length + r.duration + Number(live) + all.duration;
+}
+void useDictation;
 
 async function useWorkersCacheAndFeatures(video: HTMLVideoElement): Promise<number> {
   const m: Remote<Model> = await Model.load('/m.onnx', { worker: true, sha256: 'ab'.repeat(32), cache: true, onProgress: (p) => console.log(p.fromCache) });

@@ -73,6 +73,10 @@ impl Decoder {
         Ok(Decoder { model, cache: [l, h, n, d], frames: cross[2], vocab })
     }
 
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
     /// Positions the cache holds: prefix and sampled tokens together.
     pub fn context(&self) -> usize {
         self.cache[2]

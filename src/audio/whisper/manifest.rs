@@ -15,6 +15,9 @@ pub struct Files {
     pub tokenizer: FileRef,
     /// CTranslate2's `config.json`: `suppress_ids`, `suppress_ids_begin`.
     pub config: FileRef,
+    /// Silero VAD, for live dictation (`feed`): it cuts the stream into utterances.
+    #[serde(default)]
+    pub vad: Option<FileRef>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -55,9 +58,10 @@ impl TranscriberManifest {
         Ok(m)
     }
 
-    /// The files `Transcriber::load` takes, in its order.
-    pub fn files(&self) -> [&FileRef; 4] {
-        [&self.models.encoder, &self.models.decoder, &self.models.tokenizer, &self.models.config]
+    /// The files `Transcriber::load` takes, in its order (the VAD last, when there is one).
+    pub fn files(&self) -> Vec<&FileRef> {
+        let m = &self.models;
+        [&m.encoder, &m.decoder, &m.tokenizer, &m.config].into_iter().chain(m.vad.as_ref()).collect()
     }
 }
 

@@ -6,9 +6,11 @@ pub mod decoder;
 pub mod manifest;
 pub mod mel;
 pub mod rules;
+pub mod stream;
 pub mod tokenizer;
 pub mod transcriber;
 pub mod wer;
 
 pub use manifest::TranscriberManifest;
+pub use stream::{DictationEvent, SegmentEvent};
 pub use transcriber::{Segment, TokenProb, TranscribeOptions, Transcriber, Transcript};

@@ -11,9 +11,10 @@ use super::decoder::Decoder;
 use super::manifest::{ModelConfig, TranscriberManifest};
 use super::mel::{LogMel, FRAMES, N_MELS, WINDOW_SAMPLES};
 use super::rules::Rules;
+use super::stream::{DictationEvent, Listening};
 use super::tokenizer::Tokenizer;
 use crate::audio::manifest::FileRef;
-use crate::audio::{check_samples, Resampler, SAMPLE_RATE};
+use crate::audio::{check_samples, Resampler, VadOptions, SAMPLE_RATE};
 use crate::tensor::{HostTensor, TensorData};
 use crate::{Error, LoadOptions, Model, Result};
 
@@ -72,6 +73,24 @@ pub struct Transcriber {
     /// `<|startoftranscript|>` and, for multilingual models, the language and task tokens.
     sot: Vec<u32>,
     opts: TranscribeOptions,
+    /// Live dictation's state (present when the manifest names a VAD, and out while a chunk is
+    /// being processed).
+    listening: Option<Listening>,
+    has_vad: bool,
+    name: String,
+}
+
+fn no_vad(had: bool) -> Error {
+    if had {
+        // Only an internal error (a caught panic) mid-chunk leaves the stream without its state.
+        return Error::Internal(
+            "the dictation stream was lost to an earlier internal error: create the Transcriber again".into(),
+        );
+    }
+    Error::InvalidArgument(
+        "live dictation needs a VAD: this speech-to-text manifest names none (models.vad); transcribe() works without"
+            .into(),
+    )
 }
 
 fn checked<'a>(bytes: &'a [u8], f: &FileRef) -> Result<&'a [u8]> {
@@ -82,15 +101,23 @@ fn checked<'a>(bytes: &'a [u8], f: &FileRef) -> Result<&'a [u8]> {
 }
 
 impl Transcriber {
-    /// `files`: encoder, decoder, tokenizer.json, config.json (`TranscriberManifest::files`).
+    /// `files`: encoder, decoder, tokenizer.json, config.json and, for live dictation, the VAD
+    /// (`TranscriberManifest::files`).
     pub async fn load(
         m: &TranscriberManifest,
         files: &[Vec<u8>],
         load: &LoadOptions,
         opts: TranscribeOptions,
     ) -> Result<Transcriber> {
-        let [enc, dec, tok, cfg] = files else {
-            return Err(Error::InvalidArgument(format!("speech-to-text takes 4 files, {} given", files.len())));
+        let want = m.files().len();
+        let (enc, dec, tok, cfg) = match files {
+            [enc, dec, tok, cfg, ..] if files.len() == want => (enc, dec, tok, cfg),
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "this speech-to-text manifest names {want} files, {} given",
+                    files.len()
+                )))
+            }
         };
         let with_sha = |f: &FileRef| LoadOptions { sha256: load.sha256.clone().or(f.sha256.clone()), ..load.clone() };
         let encoder = Model::load_async(enc, &with_sha(&m.models.encoder)).await?;
@@ -123,7 +150,36 @@ impl Transcriber {
             sot.push(id("<|transcribe|>")?);
         }
         let rules = Rules::new(&tok, &cfg.suppress_ids, &cfg.suppress_ids_begin, true);
-        Ok(Transcriber { encoder, decoder, tok, rules, mel: LogMel::new(), sot, opts })
+        let listening = match (&m.models.vad, files.get(4)) {
+            (Some(f), Some(bytes)) => {
+                let vo = VadOptions { min_silence_seconds: super::stream::END_SILENCE_SECONDS, ..Default::default() };
+                Some(Listening::new(crate::audio::load::vad(f, bytes, vo, load).await?))
+            }
+            _ => None,
+        };
+        let has_vad = listening.is_some();
+        Ok(Transcriber {
+            encoder,
+            decoder,
+            tok,
+            rules,
+            mel: LogMel::new(),
+            sot,
+            opts,
+            listening,
+            has_vad,
+            name: m.name.clone(),
+        })
+    }
+
+    /// The manifest's model name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether live dictation (`feed`) is possible: the manifest names a VAD.
+    pub fn can_listen(&self) -> bool {
+        self.has_vad
     }
 
     pub fn options(&self) -> &TranscribeOptions {
@@ -133,13 +189,56 @@ impl Transcriber {
     /// Transcribes a whole recording (any length; mono samples in [-1, 1] at `rate`).
     pub async fn transcribe(&mut self, samples: &[f32], rate: u32) -> Result<Transcript> {
         check_samples(samples, rate)?;
-        let audio = to_16k(samples, rate)?;
-        let duration = audio.len() as f64 * SECONDS_PER_SAMPLE;
-        let mut segments: Vec<Segment> = vec![];
-        let mut context: Vec<u32> = match &self.opts.prompt {
+        let mut context = self.prompt_tokens();
+        self.transcribe_16k(&to_16k(samples, rate)?, &mut context).await
+    }
+
+    /// The prompt's tokens (what decoding starts from as "previous text").
+    pub(crate) fn prompt_tokens(&self) -> Vec<u32> {
+        match &self.opts.prompt {
             Some(p) if !p.trim().is_empty() => self.tok.encode(&format!(" {}", p.trim())),
             _ => vec![],
-        };
+        }
+    }
+
+    /// Live dictation: feeds a chunk of a stream; returns the VAD's events and the segments of
+    /// utterances that ended. Needs the manifest's VAD.
+    pub async fn feed(&mut self, samples: &[f32], rate: u32) -> Result<Vec<DictationEvent>> {
+        let mut l = self.listening.take().ok_or_else(|| no_vad(self.has_vad))?;
+        let r = l.feed(self, samples, rate).await;
+        self.listening = Some(l);
+        r
+    }
+
+    /// Ends the stream: transcribes an utterance still open, and starts a new stream.
+    pub async fn finish(&mut self) -> Result<Vec<DictationEvent>> {
+        let mut l = self.listening.take().ok_or_else(|| no_vad(self.has_vad))?;
+        let r = l.finish(self).await;
+        self.listening = Some(l);
+        r
+    }
+
+    /// Forgets the stream (not the options).
+    pub fn reset(&mut self) {
+        if let Some(l) = &mut self.listening {
+            l.reset();
+        }
+    }
+
+    /// The models: encoder, decoder and the VAD (if any).
+    pub fn models(&self) -> Vec<&Model> {
+        [&self.encoder, self.decoder.model()]
+            .into_iter()
+            .chain(self.listening.as_ref().map(|l| l.vad().model()))
+            .collect()
+    }
+
+    /// 16-kHz audio, already checked. `context`: the text before it (tokens), which the
+    /// transcript's tokens are appended to (unless `no_context`).
+    pub(crate) async fn transcribe_16k(&mut self, audio: &[f32], context: &mut Vec<u32>) -> Result<Transcript> {
+        let duration = audio.len() as f64 * SECONDS_PER_SAMPLE;
+        let mut segments: Vec<Segment> = vec![];
+        let prompt = self.prompt_tokens();
         let mut seek = 0usize;
         // Skip a final sliver too short to hold a word.
         while seek + SAMPLE_RATE as usize / 10 <= audio.len() {
@@ -149,7 +248,7 @@ impl Transcriber {
                 seek += window.len();
                 continue;
             }
-            let decoded = self.window(window, &context).await?;
+            let decoded = self.window(window, context).await?;
             let offset = seek as f64 * SECONDS_PER_SAMPLE;
             let span = window.len() as f64 * SECONDS_PER_SAMPLE;
             let speech = !(decoded.no_speech > NO_SPEECH_THRESHOLD && decoded.avg_logprob() < LOGPROB_THRESHOLD);
@@ -161,7 +260,12 @@ impl Transcriber {
                 }
             }
             if self.opts.no_context {
-                context.clear();
+                context.clone_from(&prompt);
+            }
+            // Only the latest half-context is ever used.
+            let keep = self.decoder.context() / 2;
+            if context.len() > keep {
+                context.drain(..context.len() - keep);
             }
             // Move to the end of the last complete segment; a window with none moves on whole.
             let advance = complete_to.map_or(window.len(), |t| (t * SAMPLE_RATE as f64) as usize).max(1);

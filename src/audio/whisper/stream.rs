@@ -1,0 +1,156 @@
+//! Live dictation: microphone chunks at any rate → 16 kHz → Silero VAD cuts utterances → each
+//! utterance is transcribed as soon as it ends (one longer than `MAX_UTTERANCE` is cut there
+//! and goes on in the next piece). Events leave in stream time (seconds since the stream began).
+
+use serde::Serialize;
+
+use super::transcriber::{Segment, Transcriber};
+use crate::audio::{To16k, Vad, VadEvent, SAMPLE_RATE};
+use crate::Result;
+
+/// Audio kept before the VAD's start and after its end, so soft first and last phonemes (which
+/// the VAD scores low) are not clipped; faster-whisper pads by 0.4 s too.
+const MARGIN_SECONDS: f64 = 0.4;
+/// Silence that ends an utterance. Shorter cuts sentences at the pauses inside them (and the
+/// decoder loses their context); longer delays the text.
+pub const END_SILENCE_SECONDS: f64 = 0.5;
+/// Audio kept while nobody speaks: the VAD announces speech `min_speech` after it began, and the
+/// margin goes back further still; chunk sizes must not change what an utterance holds.
+const IDLE_KEEP_SECONDS: f64 = 2.0;
+/// Tokens of the text so far given to the next utterance as its prompt (after the caller's own):
+/// it keeps names and spellings consistent; each token costs one decoder step before the answer.
+const LIVE_CONTEXT_TOKENS: usize = 48;
+/// An utterance is cut here: the encoder sees at most 30 s, and text should not wait that long.
+const MAX_UTTERANCE_SECONDS: f64 = 20.0;
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum DictationEvent {
+    /// `speechStart` / `speechEnd`, as the VAD reports them.
+    Vad(VadEvent),
+    Segment(SegmentEvent),
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentEvent {
+    /// Always "segment".
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub segment: Segment,
+    /// Milliseconds the transcription of its utterance took.
+    pub decode_ms: f64,
+}
+
+pub struct Listening {
+    vad: Vad,
+    to16k: To16k,
+    /// 16-kHz audio from sample `base` of the stream on.
+    audio: Vec<f32>,
+    base: u64,
+    /// Stream time the current utterance started (its margin included), while speech goes on.
+    open: Option<f64>,
+    /// The latest text (tokens), the next utterance's prompt after the caller's.
+    said: Vec<u32>,
+}
+
+fn seconds(samples: u64) -> f64 {
+    samples as f64 / SAMPLE_RATE as f64
+}
+
+impl Listening {
+    pub fn new(vad: Vad) -> Self {
+        Listening { vad, to16k: To16k::new(), audio: vec![], base: 0, open: None, said: vec![] }
+    }
+
+    pub fn vad(&self) -> &Vad {
+        &self.vad
+    }
+
+    fn now(&self) -> f64 {
+        seconds(self.base + self.audio.len() as u64)
+    }
+
+    pub fn reset(&mut self) {
+        self.vad.reset();
+        self.to16k.reset();
+        self.audio.clear();
+        self.base = 0;
+        self.open = None;
+        self.said.clear();
+    }
+
+    /// Feeds a chunk; returns the VAD's events and the segments of utterances that ended.
+    pub async fn feed(&mut self, t: &mut Transcriber, samples: &[f32], rate: u32) -> Result<Vec<DictationEvent>> {
+        let s16 = self.to16k.push(samples, rate)?;
+        self.audio.extend_from_slice(&s16);
+        let (_, events) = self.vad.push(&s16).await?;
+        let mut out = vec![];
+        for e in events {
+            match e {
+                VadEvent::SpeechStart { time } => self.open = Some((time - MARGIN_SECONDS).max(0.0)),
+                VadEvent::SpeechEnd { start, end } => {
+                    let from = self.open.take().unwrap_or(start - MARGIN_SECONDS);
+                    out.push(DictationEvent::Vad(e.clone()));
+                    out.extend(self.utterance(t, from, end + MARGIN_SECONDS).await?);
+                    continue;
+                }
+            }
+            out.push(DictationEvent::Vad(e));
+        }
+        if let Some(from) = self.open {
+            if self.now() - from >= MAX_UTTERANCE_SECONDS {
+                let to = self.now();
+                out.extend(self.utterance(t, from, to).await?);
+                self.open = Some(to);
+            }
+        }
+        // Keep what an utterance may still need: a margin before any speech to come.
+        let keep_from = self.open.unwrap_or(self.now() - IDLE_KEEP_SECONDS).max(seconds(self.base));
+        let drop = (((keep_from - seconds(self.base)) * SAMPLE_RATE as f64) as usize).min(self.audio.len());
+        self.audio.drain(..drop);
+        self.base += drop as u64;
+        Ok(out)
+    }
+
+    /// Ends the stream: an utterance still open is transcribed now.
+    pub async fn finish(&mut self, t: &mut Transcriber) -> Result<Vec<DictationEvent>> {
+        let now = self.now();
+        let mut out: Vec<DictationEvent> = self.vad.finish(now).into_iter().map(DictationEvent::Vad).collect();
+        if let Some(from) = self.open.take() {
+            out.extend(self.utterance(t, from, now).await?);
+        }
+        self.reset();
+        Ok(out)
+    }
+
+    async fn utterance(&mut self, t: &mut Transcriber, from: f64, to: f64) -> Result<Vec<DictationEvent>> {
+        let at =
+            |time: f64| (((time - seconds(self.base)) * SAMPLE_RATE as f64).max(0.0) as usize).min(self.audio.len());
+        let (a, b) = (at(from), at(to));
+        if b <= a {
+            return Ok(vec![]);
+        }
+        let offset = seconds(self.base + a as u64);
+        let t0 = crate::backend::clock::now_ms();
+        let mut context = t.prompt_tokens();
+        context.extend_from_slice(&self.said);
+        let before = context.len();
+        let transcript = t.transcribe_16k(&self.audio[a..b], &mut context).await?;
+        if !t.options().no_context {
+            self.said.extend_from_slice(&context[before.min(context.len())..]);
+            self.said.drain(..self.said.len().saturating_sub(LIVE_CONTEXT_TOKENS));
+        }
+        let decode_ms = crate::backend::clock::now_ms() - t0;
+        Ok(transcript
+            .segments
+            .into_iter()
+            .map(|mut s| {
+                s.start += offset;
+                s.end += offset;
+                DictationEvent::Segment(SegmentEvent { kind: "segment", segment: s, decode_ms })
+            })
+            .collect())
+    }
+}

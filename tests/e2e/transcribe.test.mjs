@@ -1,0 +1,136 @@
+// Speech to text in headless Chromium: Whisper tiny.en transcribes a recorded sentence on both
+// wasm builds (single-thread page, cross-origin isolated threaded page) and in the SDK worker,
+// live dictation fed in chunks gives the same words, and bad input is refused with codes.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { launch, serve } from './browser.mjs';
+
+const MANIFEST = '/models/cache/whisper-tiny-en/manifest.json';
+const WAV = '/models/cache/dictation-test/en-us_03_clean.wav';
+const SAID = 'the torque on the left bolt is too low';
+const haveData = existsSync(fileURLToPath(new URL(`../..${MANIFEST}`, import.meta.url))) && existsSync(fileURLToPath(new URL(`../..${WAV}`, import.meta.url)));
+if (!haveData && process.env.SHOPFLOOR_REQUIRE_MODELS) throw new Error('speech-to-text test data missing: run scripts/test-data.sh');
+const skip = haveData ? false : 'test data missing: run scripts/test-data.sh';
+
+const words = (s) => s.toLowerCase().replace(/[^a-z0-9' ]/g, ' ').split(/\s+/).filter(Boolean).join(' ');
+
+let servers;
+before(async () => {
+  servers = { isolated: await serve(), plain: await serve({ isolated: false }) };
+});
+after(() => Object.values(servers).forEach((s) => s.close()));
+
+async function inPage(server, fn, arg) {
+  const { context, close } = await launch({ webgpu: false });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/tests/e2e/blank.html`);
+    return await page.evaluate(fn, arg);
+  } finally {
+    await close();
+  }
+}
+
+for (const [variant, key] of [['single-thread', 'plain'], ['threaded', 'isolated']]) {
+  test(`${variant}: a recorded sentence → its words, whole and fed live; typed errors`, { skip }, async () => {
+    const r = await inPage(servers[key], async ({ manifest, wav }) => {
+      const { Transcriber, backends } = await import('/pkg/index.js');
+      const threads = (await backends()).cpu.threads;
+      const buf = await (await fetch(wav)).arrayBuffer();
+      const audio = await new OfflineAudioContext(1, 1, 48000).decodeAudioData(buf);
+      const samples = audio.getChannelData(0);
+      let t0 = performance.now();
+      const t = await Transcriber.create({ model: manifest, backend: 'cpu' });
+      const loadMs = performance.now() - t0;
+      t0 = performance.now();
+      const whole = await t.transcribe(samples, audio.sampleRate);
+      const wholeMs = performance.now() - t0;
+      const seen = [];
+      t.on('segment', (e) => seen.push(e));
+      const vad = [];
+      t.on('vad', (e) => vad.push(e.type));
+      let lastFeedAt = 0;
+      for (let i = 0; i < samples.length; i += 4096) await t.feed(samples.subarray(i, i + 4096), audio.sampleRate);
+      // A second of silence after it, as a microphone would go on giving.
+      const silence = new Float32Array(4096);
+      for (let i = 0; i < 12 && !seen.length; i++) {
+        lastFeedAt = performance.now();
+        await t.feed(silence, audio.sampleRate);
+      }
+      const liveMs = performance.now() - lastFeedAt;
+      await t.finish();
+      const codes = {};
+      const code = async (name, fn) => (codes[name] = await window.codeOf(fn));
+      await code('nan', () => t.transcribe(new Float32Array([0, NaN, 0]), 16000));
+      await code('rate', () => t.transcribe(new Float32Array(100), 4000));
+      await code('array', () => t.transcribe([0, 0], 16000));
+      await code('typo', () => Transcriber.create({ model: manifest, promt: 'x' }));
+      await code('prompt', () => Transcriber.create({ model: manifest, prompt: 42 }));
+      await code('task', () => Transcriber.create({ model: '/models/speech/manifest.json' }));
+      await code('event', async () => t.on('partial', () => {}));
+      const silent = await t.transcribe(new Float32Array(16000 * 3), 16000);
+      const info = t.info();
+      t.free();
+      return { threads, loadMs, wholeMs, seconds: samples.length / audio.sampleRate, whole, seen, vad, liveMs, codes, silent, info };
+    }, { manifest: MANIFEST, wav: WAV });
+    console.log(`# ${variant} (${r.threads} thread(s)): "${r.whole.text}" — load ${r.loadMs.toFixed(0)} ms, ${r.seconds.toFixed(1)} s of audio in ${r.wholeMs.toFixed(0)} ms (real-time factor ${(r.wholeMs / 1000 / r.seconds).toFixed(2)}); live: text ${r.liveMs.toFixed(0)} ms after the feed that ended the utterance (decode ${r.seen[0]?.decodeMs.toFixed(0)} ms)`);
+    assert.equal(words(r.whole.text), SAID);
+    assert.ok(r.whole.segments.length >= 1 && r.whole.segments.every((s) => s.end > s.start && s.confidence > 0 && s.confidence <= 1));
+    assert.equal(words(r.seen.map((s) => s.text).join(' ')), SAID);
+    assert.deepEqual(r.vad, ['speechStart', 'speechEnd']);
+    assert.match(r.codes.nan, /^INVALID_ARGUMENT: .*sample 1 of the chunk is NaN/);
+    assert.match(r.codes.rate, /^INVALID_ARGUMENT: .*sample rate 4000 Hz/);
+    assert.match(r.codes.array, /^INVALID_ARGUMENT: samples must be a Float32Array/);
+    assert.match(r.codes.typo, /^INVALID_ARGUMENT: unknown option `promt`/);
+    assert.match(r.codes.prompt, /^INVALID_ARGUMENT: `prompt` must be a string/);
+    assert.match(r.codes.task, /^INVALID_ARGUMENT: the manifest's task is "voice-commands", expected "transcribe"/);
+    assert.match(r.codes.event, /^INVALID_ARGUMENT: unknown event "partial": use "segment", "vad" or "error"/);
+    assert.deepEqual([r.silent.text, r.silent.segments.length], ['', 0]);
+    assert.equal(r.info.live, true);
+    assert.equal(r.info.models.length, 3);
+  });
+}
+
+test('worker: Transcriber in the SDK worker gives the same words', { skip }, async () => {
+  const r = await inPage(servers.isolated, async ({ manifest, wav }) => {
+    const { Transcriber } = await import('/pkg/index.js');
+    const audio = await new OfflineAudioContext(1, 1, 16000).decodeAudioData(await (await fetch(wav)).arrayBuffer());
+    const t = await Transcriber.create({ model: manifest, worker: true });
+    const out = await t.transcribe(audio.getChannelData(0), audio.sampleRate);
+    const code = await window.codeOf(() => t.transcribe(new Float32Array([NaN]), 16000));
+    t.free();
+    return { text: out.text, worker: t.worker, code };
+  }, { manifest: MANIFEST, wav: WAV });
+  assert.equal(words(r.text), SAID);
+  assert.equal(r.worker, true);
+  assert.match(r.code, /^INVALID_ARGUMENT: /);
+});
+
+test('demo: the fake microphone says a sentence and the dictation panel writes it down', { skip }, async () => {
+  const wav = fileURLToPath(new URL(`../..${WAV}`, import.meta.url));
+  const args = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`];
+  const { context, close } = await launch({ args, webgpu: false });
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${servers.isolated.url}/`);
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+    await page.click('#dictation-start');
+    try {
+      await page.waitForFunction(() => document.querySelector('#transcript li'), null, { timeout: 120_000 });
+    } catch (e) {
+      throw new Error(`${e.message}\nstatus: ${await page.textContent('#dictation-status')}\n${errors.join('\n')}`);
+    }
+    const line = await page.textContent('#transcript li');
+    console.log(`# demo: ${line} (${await page.textContent('#dictation-latency')}; ${await page.textContent('#dictation-backend-used')})`);
+    assert.equal(words(line.split(' — ')[0]), SAID);
+    await page.click('#dictation-start');
+    await page.waitForFunction(() => document.querySelector('#dictation').dataset.running === 'false');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});

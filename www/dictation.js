@@ -1,0 +1,76 @@
+// The dictation panel: the microphone through Silero VAD and Whisper tiny.en, one line per
+// utterance with its times, how long the text took after the speech ended, and the backend.
+import { MicrophoneStream, Transcriber } from '../pkg/index.js';
+
+const $ = (id) => document.getElementById(id);
+const MANIFEST = new URL('../models/cache/whisper-tiny-en/manifest.json', import.meta.url);
+
+let mic = null;
+let stt = null;
+let stopListening = null;
+
+function status(text) {
+  $('dictation-status').textContent = text;
+}
+
+function addSegment(e, waitedMs) {
+  const li = document.createElement('li');
+  li.dataset.start = e.start.toFixed(2);
+  li.textContent = `${e.text} — ${e.start.toFixed(1)}-${e.end.toFixed(1)} s, confidence ${(e.confidence * 100).toFixed(0)} %`;
+  $('transcript').append(li);
+  $('dictation-latency').textContent = `text ${waitedMs.toFixed(0)} ms after the speech stopped (transcription ${e.decodeMs.toFixed(0)} ms)`;
+}
+
+async function start() {
+  $('dictation-start').disabled = true;
+  try {
+    status('Loading Whisper tiny.en (78 MB the first time, then from the cache)…');
+    const prompt = $('dictation-prompt').value.trim() || undefined;
+    stt = await Transcriber.create({ model: MANIFEST, backend: $('dictation-backend').value, prompt });
+    const info = stt.info();
+    $('dictation-backend-used').textContent = `encoder: ${info.models[0].backend}, decoder: ${info.models[1].backend}`;
+    let speechEndedAt = 0;
+    stt.on('vad', (e) => {
+      if (e.type === 'speechStart') status('Hearing speech…');
+      else {
+        speechEndedAt = performance.now();
+        status('Transcribing…');
+      }
+    });
+    stt.on('segment', (e) => {
+      addSegment(e, speechEndedAt ? performance.now() - speechEndedAt : e.decodeMs);
+      status('Listening: speak, then pause; each sentence appears when you stop.');
+    });
+    stt.on('error', (e) => status(`${e.code}: ${e.message}`));
+    mic = await MicrophoneStream.open();
+    stopListening = stt.listen(mic);
+    $('dictation').dataset.running = 'true';
+    $('dictation-start').textContent = 'Stop dictation';
+    status('Listening: speak, then pause; each sentence appears when you stop.');
+  } catch (e) {
+    await stop();
+    status(`${e.code ?? 'ERROR'}: ${e.message}`);
+  } finally {
+    $('dictation-start').disabled = false;
+  }
+}
+
+async function stop() {
+  stopListening?.();
+  stopListening = null;
+  if (stt) {
+    const rest = await stt.finish().catch(() => []);
+    for (const e of rest) if (e.type === 'segment') addSegment(e, e.decodeMs);
+  }
+  await mic?.close();
+  mic = null;
+  stt?.free();
+  stt = null;
+  $('dictation').dataset.running = 'false';
+  $('dictation-start').textContent = 'Start dictation';
+  status('The microphone is off.');
+}
+
+export function setupDictation() {
+  $('dictation-start').addEventListener('click', () => ($('dictation').dataset.running === 'true' ? stop() : start()));
+}
