@@ -8,17 +8,20 @@ const MANIFEST = new URL('../models/cache/whisper-tiny-en/manifest.json', import
 let mic = null;
 let stt = null;
 let stopListening = null;
+let stopCounting = null;
+/** Seconds of audio the microphone has given: the stream's clock, to time the text against. */
+let heard = 0;
 
 function status(text) {
   $('dictation-status').textContent = text;
 }
 
-function addSegment(e, waitedMs) {
+function addSegment(e, waitedMs = (heard - e.end) * 1000) {
   const li = document.createElement('li');
   li.dataset.start = e.start.toFixed(2);
   li.textContent = `${e.text} — ${e.start.toFixed(1)}-${e.end.toFixed(1)} s, confidence ${(e.confidence * 100).toFixed(0)} %`;
   $('transcript').append(li);
-  $('dictation-latency').textContent = `text ${waitedMs.toFixed(0)} ms after the speech stopped (transcription ${e.decodeMs.toFixed(0)} ms)`;
+  $('dictation-latency').textContent = `text ${Math.max(0, waitedMs).toFixed(0)} ms after the words ended (0.5 s of silence ends an utterance; transcription ${e.decodeMs.toFixed(0)} ms)`;
 }
 
 async function start() {
@@ -29,20 +32,15 @@ async function start() {
     stt = await Transcriber.create({ model: MANIFEST, backend: $('dictation-backend').value, prompt });
     const info = stt.info();
     $('dictation-backend-used').textContent = `encoder: ${info.models[0].backend}, decoder: ${info.models[1].backend}`;
-    let speechEndedAt = 0;
-    stt.on('vad', (e) => {
-      if (e.type === 'speechStart') status('Hearing speech…');
-      else {
-        speechEndedAt = performance.now();
-        status('Transcribing…');
-      }
-    });
+    stt.on('vad', (e) => status(e.type === 'speechStart' ? 'Hearing speech…' : 'Transcribing…'));
     stt.on('segment', (e) => {
-      addSegment(e, speechEndedAt ? performance.now() - speechEndedAt : e.decodeMs);
+      addSegment(e);
       status('Listening: speak, then pause; each sentence appears when you stop.');
     });
     stt.on('error', (e) => status(`${e.code}: ${e.message}`));
     mic = await MicrophoneStream.open();
+    heard = 0;
+    stopCounting = mic.on('data', (chunk) => (heard += chunk.length / mic.sampleRate));
     stopListening = stt.listen(mic);
     $('dictation').dataset.running = 'true';
     $('dictation-start').textContent = 'Stop dictation';
@@ -57,10 +55,11 @@ async function start() {
 
 async function stop() {
   stopListening?.();
-  stopListening = null;
+  stopCounting?.();
+  stopListening = stopCounting = null;
   if (stt) {
     const rest = await stt.finish().catch(() => []);
-    for (const e of rest) if (e.type === 'segment') addSegment(e, e.decodeMs);
+    for (const e of rest) if (e.type === 'segment') addSegment(e);
   }
   await mic?.close();
   mic = null;

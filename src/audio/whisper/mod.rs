@@ -9,8 +9,10 @@ pub mod rules;
 pub mod stream;
 pub mod tokenizer;
 pub mod transcriber;
+pub mod transcript;
 pub mod wer;
 
 pub use manifest::TranscriberManifest;
 pub use stream::{DictationEvent, SegmentEvent};
-pub use transcriber::{Segment, TokenProb, TranscribeOptions, Transcriber, Transcript};
+pub use transcriber::{TranscribeOptions, Transcriber};
+pub use transcript::{Segment, TokenProb, Transcript};

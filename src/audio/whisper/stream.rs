@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::transcriber::{Segment, Transcriber};
+use super::transcript::{Segment, Transcript};
 use crate::audio::{To16k, Vad, VadEvent, SAMPLE_RATE};
 use crate::Result;
 
@@ -41,6 +41,18 @@ pub struct SegmentEvent {
     pub segment: Segment,
     /// Milliseconds the transcription of its utterance took.
     pub decode_ms: f64,
+}
+
+/// What live dictation needs of a transcriber (`Transcriber` is the one).
+#[allow(async_fn_in_trait)] // crate-internal: never boxed, never sent across threads
+pub trait Utterances {
+    /// The caller's prompt as tokens.
+    fn prompt_tokens(&self) -> Vec<u32>;
+    /// Whether each utterance is prompted with the text before it.
+    fn keeps_context(&self) -> bool;
+    /// 16-kHz audio, already checked; `context` (tokens of the text before it) gets the
+    /// transcript's tokens appended.
+    async fn transcribe_16k(&mut self, audio: &[f32], context: &mut Vec<u32>) -> Result<Transcript>;
 }
 
 pub struct Listening {
@@ -82,7 +94,7 @@ impl Listening {
     }
 
     /// Feeds a chunk; returns the VAD's events and the segments of utterances that ended.
-    pub async fn feed(&mut self, t: &mut Transcriber, samples: &[f32], rate: u32) -> Result<Vec<DictationEvent>> {
+    pub async fn feed(&mut self, t: &mut impl Utterances, samples: &[f32], rate: u32) -> Result<Vec<DictationEvent>> {
         let s16 = self.to16k.push(samples, rate)?;
         self.audio.extend_from_slice(&s16);
         let (_, events) = self.vad.push(&s16).await?;
@@ -115,7 +127,7 @@ impl Listening {
     }
 
     /// Ends the stream: an utterance still open is transcribed now.
-    pub async fn finish(&mut self, t: &mut Transcriber) -> Result<Vec<DictationEvent>> {
+    pub async fn finish(&mut self, t: &mut impl Utterances) -> Result<Vec<DictationEvent>> {
         let now = self.now();
         let mut out: Vec<DictationEvent> = self.vad.finish(now).into_iter().map(DictationEvent::Vad).collect();
         if let Some(from) = self.open.take() {
@@ -125,7 +137,7 @@ impl Listening {
         Ok(out)
     }
 
-    async fn utterance(&mut self, t: &mut Transcriber, from: f64, to: f64) -> Result<Vec<DictationEvent>> {
+    async fn utterance(&mut self, t: &mut impl Utterances, from: f64, to: f64) -> Result<Vec<DictationEvent>> {
         let at =
             |time: f64| (((time - seconds(self.base)) * SAMPLE_RATE as f64).max(0.0) as usize).min(self.audio.len());
         let (a, b) = (at(from), at(to));
@@ -138,7 +150,7 @@ impl Listening {
         context.extend_from_slice(&self.said);
         let before = context.len();
         let transcript = t.transcribe_16k(&self.audio[a..b], &mut context).await?;
-        if !t.options().no_context {
+        if t.keeps_context() {
             self.said.extend_from_slice(&context[before.min(context.len())..]);
             self.said.drain(..self.said.len().saturating_sub(LIVE_CONTEXT_TOKENS));
         }

@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use tract_onnx::prelude::*;
 
 use super::decoder::Decoder;
 use super::manifest::{ModelConfig, TranscriberManifest};
 use super::mel::{LogMel, FRAMES, N_MELS, WINDOW_SAMPLES};
 use super::rules::Rules;
-use super::stream::{DictationEvent, Listening};
+use super::stream::{DictationEvent, Listening, Utterances};
 use super::tokenizer::Tokenizer;
+use super::transcript::{Segment, TokenProb, Transcript};
 use crate::audio::manifest::FileRef;
 use crate::audio::{check_samples, Resampler, VadOptions, SAMPLE_RATE};
 use crate::tensor::{HostTensor, TensorData};
@@ -37,33 +37,6 @@ pub struct TranscribeOptions {
     pub no_context: bool,
 }
 
-/// One token of a segment and the decoder's probability for it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct TokenProb {
-    pub text: String,
-    pub probability: f32,
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Segment {
-    pub text: String,
-    /// Seconds from the start of the audio.
-    pub start: f64,
-    pub end: f64,
-    /// Geometric mean of the token probabilities.
-    pub confidence: f32,
-    pub tokens: Vec<TokenProb>,
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Transcript {
-    pub text: String,
-    pub segments: Vec<Segment>,
-    /// Seconds of audio transcribed.
-    pub duration: f64,
-}
-
 pub struct Transcriber {
     encoder: Model,
     decoder: Decoder,
@@ -78,6 +51,62 @@ pub struct Transcriber {
     listening: Option<Listening>,
     has_vad: bool,
     name: String,
+}
+
+impl Utterances for Transcriber {
+    /// The prompt's tokens (what decoding starts from as "previous text").
+    fn prompt_tokens(&self) -> Vec<u32> {
+        match &self.opts.prompt {
+            Some(p) if !p.trim().is_empty() => self.tok.encode(&format!(" {}", p.trim())),
+            _ => vec![],
+        }
+    }
+
+    fn keeps_context(&self) -> bool {
+        !self.opts.no_context
+    }
+
+    /// 16-kHz audio, already checked. `context`: the text before it (tokens), which the
+    /// transcript's tokens are appended to (unless `no_context`).
+    async fn transcribe_16k(&mut self, audio: &[f32], context: &mut Vec<u32>) -> Result<Transcript> {
+        let duration = audio.len() as f64 * SECONDS_PER_SAMPLE;
+        let mut segments: Vec<Segment> = vec![];
+        let prompt = self.prompt_tokens();
+        let mut seek = 0usize;
+        // Skip a final sliver too short to hold a word.
+        while seek + SAMPLE_RATE as usize / 10 <= audio.len() {
+            let window = &audio[seek..(seek + WINDOW_SAMPLES).min(audio.len())];
+            let last = seek + window.len() >= audio.len();
+            if window.iter().all(|s| s.abs() < SILENCE_PEAK) {
+                seek += window.len();
+                continue;
+            }
+            let decoded = self.window(window, context).await?;
+            let offset = seek as f64 * SECONDS_PER_SAMPLE;
+            let span = window.len() as f64 * SECONDS_PER_SAMPLE;
+            let speech = !(decoded.no_speech > NO_SPEECH_THRESHOLD && decoded.avg_logprob() < LOGPROB_THRESHOLD);
+            let (found, complete_to) = split(&self.tok, &decoded.tokens, span, last);
+            if speech {
+                for s in found {
+                    context.extend(s.ids.iter().copied());
+                    segments.push(self.segment(&s, offset));
+                }
+            }
+            if self.opts.no_context {
+                context.clone_from(&prompt);
+            }
+            // Only the latest half-context is ever used.
+            let keep = self.decoder.context() / 2;
+            if context.len() > keep {
+                context.drain(..context.len() - keep);
+            }
+            // Move to the end of the last complete segment; a window with none moves on whole.
+            let advance = complete_to.map_or(window.len(), |t| (t * SAMPLE_RATE as f64) as usize).max(1);
+            seek += advance.min(window.len());
+        }
+        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+        Ok(Transcript { text, segments, duration })
+    }
 }
 
 fn no_vad(had: bool) -> Error {
@@ -193,14 +222,6 @@ impl Transcriber {
         self.transcribe_16k(&to_16k(samples, rate)?, &mut context).await
     }
 
-    /// The prompt's tokens (what decoding starts from as "previous text").
-    pub(crate) fn prompt_tokens(&self) -> Vec<u32> {
-        match &self.opts.prompt {
-            Some(p) if !p.trim().is_empty() => self.tok.encode(&format!(" {}", p.trim())),
-            _ => vec![],
-        }
-    }
-
     /// Live dictation: feeds a chunk of a stream; returns the VAD's events and the segments of
     /// utterances that ended. Needs the manifest's VAD.
     pub async fn feed(&mut self, samples: &[f32], rate: u32) -> Result<Vec<DictationEvent>> {
@@ -231,48 +252,6 @@ impl Transcriber {
             .into_iter()
             .chain(self.listening.as_ref().map(|l| l.vad().model()))
             .collect()
-    }
-
-    /// 16-kHz audio, already checked. `context`: the text before it (tokens), which the
-    /// transcript's tokens are appended to (unless `no_context`).
-    pub(crate) async fn transcribe_16k(&mut self, audio: &[f32], context: &mut Vec<u32>) -> Result<Transcript> {
-        let duration = audio.len() as f64 * SECONDS_PER_SAMPLE;
-        let mut segments: Vec<Segment> = vec![];
-        let prompt = self.prompt_tokens();
-        let mut seek = 0usize;
-        // Skip a final sliver too short to hold a word.
-        while seek + SAMPLE_RATE as usize / 10 <= audio.len() {
-            let window = &audio[seek..(seek + WINDOW_SAMPLES).min(audio.len())];
-            let last = seek + window.len() >= audio.len();
-            if window.iter().all(|s| s.abs() < SILENCE_PEAK) {
-                seek += window.len();
-                continue;
-            }
-            let decoded = self.window(window, context).await?;
-            let offset = seek as f64 * SECONDS_PER_SAMPLE;
-            let span = window.len() as f64 * SECONDS_PER_SAMPLE;
-            let speech = !(decoded.no_speech > NO_SPEECH_THRESHOLD && decoded.avg_logprob() < LOGPROB_THRESHOLD);
-            let (found, complete_to) = split(&self.tok, &decoded.tokens, span, last);
-            if speech {
-                for s in found {
-                    context.extend(s.ids.iter().copied());
-                    segments.push(self.segment(&s, offset));
-                }
-            }
-            if self.opts.no_context {
-                context.clone_from(&prompt);
-            }
-            // Only the latest half-context is ever used.
-            let keep = self.decoder.context() / 2;
-            if context.len() > keep {
-                context.drain(..context.len() - keep);
-            }
-            // Move to the end of the last complete segment; a window with none moves on whole.
-            let advance = complete_to.map_or(window.len(), |t| (t * SAMPLE_RATE as f64) as usize).max(1);
-            seek += advance.min(window.len());
-        }
-        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
-        Ok(Transcript { text, segments, duration })
     }
 
     async fn window(&mut self, audio: &[f32], context: &[u32]) -> Result<super::decoder::Window> {

@@ -1,0 +1,30 @@
+//! What a transcription gives: text, timed segments, per-token probabilities.
+
+use serde::Serialize;
+
+/// One token of a segment and the decoder's probability for it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TokenProb {
+    pub text: String,
+    pub probability: f32,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Segment {
+    pub text: String,
+    /// Seconds from the start of the audio.
+    pub start: f64,
+    pub end: f64,
+    /// Geometric mean of the token probabilities.
+    pub confidence: f32,
+    pub tokens: Vec<TokenProb>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Transcript {
+    pub text: String,
+    pub segments: Vec<Segment>,
+    /// Seconds of audio transcribed.
+    pub duration: f64,
+}
