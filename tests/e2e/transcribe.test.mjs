@@ -9,6 +9,8 @@ import { launch, serve } from './browser.mjs';
 
 const MANIFEST = '/models/cache/whisper-tiny-en/manifest.json';
 const WAV = '/models/cache/dictation-test/en-us_03_clean.wav';
+// For timing: a 4.7-s sentence padded to the 5 s the issue's figures are for.
+const WAV5 = '/models/cache/dictation-test/en-us_02_clean.wav';
 const SAID = 'the torque on the left bolt is too low';
 const haveData = existsSync(fileURLToPath(new URL(`../..${MANIFEST}`, import.meta.url))) && existsSync(fileURLToPath(new URL(`../..${WAV}`, import.meta.url)));
 if (!haveData && process.env.SHOPFLOOR_REQUIRE_MODELS) throw new Error('speech-to-text test data missing: run scripts/test-data.sh');
@@ -35,7 +37,7 @@ async function inPage(server, fn, arg) {
 
 for (const [variant, key] of [['single-thread', 'plain'], ['threaded', 'isolated']]) {
   test(`${variant}: a recorded sentence → its words, whole and fed live; typed errors`, { skip }, async () => {
-    const r = await inPage(servers[key], async ({ manifest, wav }) => {
+    const r = await inPage(servers[key], async ({ manifest, wav, wav5 }) => {
       const { Transcriber, backends } = await import('/pkg/index.js');
       const threads = (await backends()).cpu.threads;
       const buf = await (await fetch(wav)).arrayBuffer();
@@ -72,10 +74,27 @@ for (const [variant, key] of [['single-thread', 'plain'], ['threaded', 'isolated
       await code('event', async () => t.on('partial', () => {}));
       const silent = await t.transcribe(new Float32Array(16000 * 3), 16000);
       const info = t.info();
+      // Timing on a 5-s utterance: whole, then live (the feed that ends it, 0.5 s of silence in).
+      const five = new Float32Array(5 * 16000);
+      five.set((await new OfflineAudioContext(1, 1, 16000).decodeAudioData(await (await fetch(wav5)).arrayBuffer())).getChannelData(0).subarray(0, five.length));
+      t0 = performance.now();
+      const fiveText = (await t.transcribe(five, 16000)).text;
+      const fiveMs = performance.now() - t0;
+      let fiveLiveMs = 0;
+      let fiveDecodeMs = 0;
+      for (let i = 0; i < five.length + 16000 && !fiveDecodeMs; i += 1600) {
+        const chunk = i < five.length ? five.subarray(i, i + 1600) : new Float32Array(1600);
+        const start = performance.now();
+        const events = await t.feed(chunk, 16000);
+        const segment = events.find((e) => e.type === 'segment');
+        if (segment) [fiveLiveMs, fiveDecodeMs] = [performance.now() - start, segment.decodeMs];
+      }
       t.free();
-      return { threads, loadMs, wholeMs, seconds: samples.length / audio.sampleRate, whole, seen, vad, liveMs, codes, silent, info };
-    }, { manifest: MANIFEST, wav: WAV });
+      return { threads, loadMs, wholeMs, seconds: samples.length / audio.sampleRate, whole, seen, vad, liveMs, codes, silent, info, fiveText, fiveMs, fiveLiveMs };
+    }, { manifest: MANIFEST, wav: WAV, wav5: WAV5 });
     console.log(`# ${variant} (${r.threads} thread(s)): "${r.whole.text}" — load ${r.loadMs.toFixed(0)} ms, ${r.seconds.toFixed(1)} s of audio in ${r.wholeMs.toFixed(0)} ms (real-time factor ${(r.wholeMs / 1000 / r.seconds).toFixed(2)}); live: text ${r.liveMs.toFixed(0)} ms after the feed that ended the utterance (decode ${r.seen[0]?.decodeMs.toFixed(0)} ms)`);
+    console.log(`# ${variant}: 5-s utterance "${r.fiveText}" in ${r.fiveMs.toFixed(0)} ms (real-time factor ${(r.fiveMs / 5000).toFixed(2)}); live: its text ${r.fiveLiveMs.toFixed(0)} ms after the feed that ended it, 0.5 s of silence after the words`);
+    assert.ok(r.fiveText.length > 20 && r.fiveLiveMs > 0, r.fiveText);
     assert.equal(words(r.whole.text), SAID);
     assert.ok(r.whole.segments.length >= 1 && r.whole.segments.every((s) => s.end > s.start && s.confidence > 0 && s.confidence <= 1));
     assert.equal(words(r.seen.map((s) => s.text).join(' ')), SAID);

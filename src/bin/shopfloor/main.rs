@@ -12,59 +12,8 @@ mod vision;
 use shopfloor::tract_ndarray::{ArrayD, IxDyn};
 use shopfloor::{BackendChoice, Error, HostTensor, LoadOptions, Model, TensorData};
 
-const USAGE: &str = "usage: shopfloor <command> [args]
-
-commands:
-  info MODEL.onnx [--shape NAME=1x3x224x224 ...]
-      inputs, outputs, op histogram and the backend each op runs on
-  run MODEL.onnx [--backend auto|cpu|webgpu] [--input NAME=FILE.npy ...]
-                 [--shape NAME=1x3x224x224 ...] --out DIR
-      writes each output to DIR/<name>.npy ('/' and ':' become '_'); inputs not given are
-      fixed-seed random tensors, also written to DIR/input_<name>.npy
-  bench MODEL.onnx [--backend ...] [--runs N] [--warmup N] [--shape ...] [--input ...] [--json]
-      min / median / p90 / max latency over N runs (default 20) after the first run and
-      --warmup runs (default 3); --json: one JSON line
-  profile MODEL.onnx [--backend cpu|webgpu] [--runs N] [--shape ...] [--input ...] [--json]
-      where a run's time goes, largest first, and the ten slowest nodes: on the CPU ms per
-      tract op; with --backend webgpu the GPU's time per kernel family (timestamp queries,
-      one pass per dispatch)
-  bench-kernels
-      GFLOP/s of the GPU's matmul (1024³, 2048³) and 3x3 conv kernels on this machine's adapter
-  classify IMAGE [--top 5] [--model MANIFEST.json] [--backend auto|cpu|webgpu] [--runs N]
-      ImageNet labels (EfficientNet-Lite0 by default) as JSON: label, score, classIndex
-  faces IMAGE [--model MANIFEST.json] [--backend ...]
-      face boxes and 6 landmarks in image pixels (BlazeFace by default)
-  read-text IMAGE [--model MANIFEST.json] [--backend auto|cpu|webgpu] [--side N]
-      text lines with corner points, text and per-character confidence (PP-OCRv4 by default);
-      --side N letterboxes the image into one N×N detector input (webgpu: default 960)
-  (classify, faces, read-text: --runs N repeats the pipeline; latencyMs gives the first and median)
-  commands AUDIO.wav [--enrolled FILE.json ...] [--model MANIFEST.json] [--backend cpu|webgpu]
-                     [--threshold T] [--pause BEFORE,AFTER] [--chunk SAMPLES]
-      each voice command as a JSON line {command, confidence, start, end} (seconds); any WAV rate
-      and channel count; fed in chunks (default 4096 samples) as a microphone would; a command
-      stands when said on its own: --pause gives the speech-free seconds needed before it and the
-      longest wait for the speech to stop after it (default 0.5,0.5; 0,0 turns the check off)
-  transcribe AUDIO.wav [--prompt TEXT] [--backend auto|cpu|webgpu] [--model MANIFEST.json] [--no-context]
-      speech to text (Whisper tiny.en by default) as one JSON document: text, segments
-      [{text, start, end, confidence, tokens}], duration, loadMs, transcribeMs, realTimeFactor
-  vad AUDIO.wav [--model MANIFEST.json]
-      speech segments as JSON lines {start, end} (Silero VAD)
-  enrol NAME TAKE1.wav TAKE2.wav TAKE3.wav [...] [--out FILE.json]
-      trains a custom command (left-to-right HMM, Baum-Welch) from 3-10 takes of a phrase
-  bench-commands [DIR] [--backend ...] [--threshold T] [--pause BEFORE,AFTER]
-      detection rate per command at clean / 10 dB / 0 dB, false alarms per hour, latency and
-      real-time factor on the test speech (default DIR models/cache/speech-test)
-  features AUDIO.wav [--options JSON] [--out FILE.npy]
-      log-mel (default), mel or MFCC frames of the file as librosa computes them; JSON options
-      as the JS AudioFeatures takes them, e.g. '{\"kind\":\"mfcc\",\"nFft\":512,\"hopLength\":160,
-      \"nMels\":40,\"nMfcc\":13}' (sampleRate: the file's unless given, then resampled); prints
-      {frames, bins, sampleRate, hopSeconds, data: [[...] per frame]} or writes frames x bins
-      to FILE.npy
-  backends
-      which backends this machine offers (JSON)
-  version
-
-On failure the first line of stderr is the error code (e.g. MODEL_INVALID) and the exit status is 1.";
+/// `shopfloor help`: every command and its options.
+const USAGE: &str = include_str!("usage.txt");
 
 #[derive(Clone)]
 struct Args {
@@ -88,6 +37,7 @@ fn main() -> ExitCode {
         }
         Some("bench-kernels") => bench_kernels(),
         Some("transcribe") => transcribe::run(&argv[1..]),
+        Some("bench-transcribe") => transcribe::bench(&argv[1..]),
         Some("version") => {
             println!("{}", shopfloor::VERSION);
             Ok(())

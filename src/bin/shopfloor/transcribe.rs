@@ -57,3 +57,50 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| Error::Internal(e.to_string()))?);
     Ok(())
 }
+
+/// `shopfloor bench-transcribe [DIR]`: word error rate per voice and condition over the
+/// dictation set (`transcripts.tsv`), and the time per utterance (real-time factor).
+pub fn bench(args: &[String]) -> Result<()> {
+    let dir = PathBuf::from(args.first().map_or("models/cache/dictation-test", String::as_str));
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MANIFEST);
+    let text = String::from_utf8_lossy(&read(&manifest)?).into_owned();
+    let m = TranscriberManifest::parse(&text)?;
+    let files = m
+        .files()
+        .iter()
+        .map(|f| read(&manifest.parent().unwrap_or(Path::new(".")).join(&f.file)))
+        .collect::<Result<Vec<_>>>()?;
+    let load = LoadOptions { backend: BackendChoice::Cpu, ..Default::default() };
+    let mut t = pollster::block_on(Transcriber::load(&m, &files, &load, TranscribeOptions::default()))?;
+    let index = String::from_utf8_lossy(&read(&dir.join("transcripts.tsv"))?).into_owned();
+    let mut tally: std::collections::BTreeMap<(String, String), (usize, usize)> = Default::default();
+    let (mut audio_s, mut busy_s, mut worst_ms) = (0.0, 0.0, 0f64);
+    for line in index.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [file, voice, cond, said] = f[..] else { continue };
+        let (x, rate) = read_wav(&dir.join(file))?;
+        let t0 = Instant::now();
+        let got = pollster::block_on(t.transcribe(&x, rate))?;
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        audio_s += got.duration;
+        busy_s += ms / 1e3;
+        worst_ms = worst_ms.max(ms);
+        let (e, n) = shopfloor::audio::whisper::wer::word_errors(said, &got.text);
+        for key in [(cond.to_string(), voice.to_string()), (cond.to_string(), "all".to_string())] {
+            let v = tally.entry(key).or_default();
+            v.0 += e;
+            v.1 += n;
+        }
+    }
+    for ((cond, voice), (e, n)) in &tally {
+        println!("{cond:8} {voice:12} WER {:5.1} % ({e}/{n})", 100.0 * *e as f64 / (*n).max(1) as f64);
+    }
+    println!(
+        "{:.0} s of audio in {:.1} s: real-time factor {:.3}; slowest utterance {:.0} ms",
+        audio_s,
+        busy_s,
+        busy_s / audio_s.max(1e-9),
+        worst_ms
+    );
+    Ok(())
+}
