@@ -319,6 +319,27 @@ fn elementwise_unary_chains_fuse_into_one_program() {
     compare("unary chains", &bytes, &[("x", shape)], &mut rng);
 }
 
+/// Exact GELU written out as transformer exports write it (tract fuses it into one op).
+#[test]
+fn gelu_exact_runs_on_the_gpu() {
+    let mut rng = Rng(0x2545F4914F6CDD1D);
+    let shape = vec![1, 7, 33];
+    let nodes = vec![
+        node("Mul", &["x", "inv_sqrt2"], &["xs"], vec![]),
+        node("Erf", &["xs"], &["e"], vec![]),
+        node("Add", &["e", "one"], &["e1"], vec![]),
+        node("Mul", &["x", "e1"], &["xe"], vec![]),
+        node("Mul", &["xe", "half"], &["out"], vec![]),
+    ];
+    let inits = vec![
+        f32_init("inv_sqrt2", &[], &[std::f32::consts::FRAC_1_SQRT_2]),
+        f32_init("one", &[], &[1.0]),
+        f32_init("half", &[], &[0.5]),
+    ];
+    let bytes = graph(nodes, &[("x", shape.clone())], inits);
+    compare("gelu", &bytes, &[("x", shape)], &mut rng);
+}
+
 #[test]
 fn pools_random() {
     let mut rng = Rng(0xA0761D6478BD642F);

@@ -190,6 +190,8 @@ pub enum EwOp {
     Sin = 49,
     Cos = 50,
     Sign = 51,
+    /// x · (1 + erf(x / √2)) / 2, tract's fused form of exact GELU (transformer MLPs).
+    GeluExact = 52,
 }
 
 /// Immediate forms: `reg op imm`, and for the non-commutative ops `imm op reg`.

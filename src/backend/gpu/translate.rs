@@ -803,7 +803,7 @@ fn ew_op(node: &TypedNode) -> Option<(EwOp, f32)> {
     if let Some(l) = m.downcast_ref::<tnn::LeakyRelu>() {
         return Some((EwOp::LeakyRelu, l.alpha));
     }
-    let table: [(bool, EwOp); 19] = [
+    let table: [(bool, EwOp); 20] = [
         (m.is::<tnn::Sigmoid>(), EwOp::Sigmoid),
         (m.is::<tnn::Silu>(), EwOp::Silu),
         (m.is::<math::Ln>(), EwOp::Ln),
@@ -823,6 +823,7 @@ fn ew_op(node: &TypedNode) -> Option<(EwOp, f32)> {
         (m.is::<math::Sin>(), EwOp::Sin),
         (m.is::<math::Cos>(), EwOp::Cos),
         (m.is::<math::Sign>(), EwOp::Sign),
+        (m.is::<tnn::GeluExact>(), EwOp::GeluExact),
     ];
     table.iter().find(|(hit, _)| *hit).map(|&(_, code)| (code, 0.0))
 }

@@ -150,6 +150,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             case 49u: { v = sin(a); }
             case 50u: { v = cos(a); }
             case 51u: { v = sign(a); }
+            case 52u: { v = 0.5 * a * (1.0 + erf_approx(a * 0.70710678118654752)); }
             default: { v = a; }
         }
         r[p[at + 1u]] = v;
