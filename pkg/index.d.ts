@@ -656,7 +656,7 @@ export interface TranscriberOptions {
    * a VAD) or the object with `baseUrl`.
    */
   model: string | URL | (Record<string, unknown> & { baseUrl?: string });
-  /** Where the encoder runs (the one-token decoder stays on the CPU). */
+  /** Where the encoder runs (`"auto"` measures both; the one-token decoder and the VAD stay on the CPU). */
   backend?: 'auto' | 'cpu' | 'webgpu';
   /**
    * Words and spellings to expect (part numbers, station names, jargon), given to the decoder

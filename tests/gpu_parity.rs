@@ -76,3 +76,29 @@ fn openwakeword_melspectrogram() {
 fn openwakeword_embedding() {
     check("oww_embedding");
 }
+
+/// Whisper tiny.en's encoder (LayerNorm, exact GELU, attention, 1-D convs) on the GPU, against
+/// onnxruntime's keys on real speech (tests/parity/make_whisper_refs.py).
+#[test]
+fn whisper_tiny_en_encoder() {
+    let (Some(model), Some(mel), Some(want)) = (
+        cached("whisper-tiny-en/encoder.onnx"),
+        cached("whisper-tiny-en/reference/mel.npy"),
+        cached("whisper-tiny-en/reference/cross_k.npy"),
+    ) else {
+        return;
+    };
+    let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
+    let mut m = match Model::load(&std::fs::read(model).unwrap(), &opts) {
+        Ok(m) => m,
+        Err(e) if !gpu_expected() && e.code() == shopfloor::ErrorCode::BackendUnavailable => return,
+        Err(e) => panic!("{} {e}", e.code()),
+    };
+    let mut mel = read_npy(&mel);
+    mel.dims.insert(0, 1);
+    let outs = m.run(HashMap::from([("mel".to_string(), mel)])).unwrap();
+    assert_eq!(m.info().backend, BackendKind::Webgpu, "{}", m.info().backend_reason);
+    let err = relative_error(&outs[0].1, &read_npy(&want));
+    println!("whisper encoder cross_k: relative error {err:.2e}");
+    assert!(err <= TOLERANCE, "relative error {err:.2e}");
+}

@@ -65,6 +65,9 @@ pub struct LoadOptions {
     pub allow_non_finite: bool,
 }
 
+/// A GPU warm-up run longer than this (and 4× the CPU's) ends `auto`'s measurement there.
+const GPU_HOPELESS_MS: f64 = 5_000.0;
+
 /// wasm32 has a 4 GiB address space that holds everything: one tensor gets at most 1 GiB.
 pub const DEFAULT_MAX_TENSOR_BYTES: u64 = 1 << 30;
 
@@ -320,7 +323,8 @@ impl Model {
         self.gpu = Some(plan);
     }
 
-    /// Median time per run of each path on zero inputs, after one warm-up each, alternating.
+    /// Median time per run of each path on zero inputs, after one warm-up each, alternating
+    /// (the warm-up decides alone when the GPU is hopeless: see `GPU_HOPELESS_MS`).
     async fn race(&mut self, plan: &GpuPlan) -> Result<(f64, f64)> {
         let key = self.static_key.clone().unwrap_or_default();
         let zeros: Vec<Vec<f32>> = key.iter().map(|(_, s)| vec![0.0; s.iter().product()]).collect();
@@ -338,6 +342,11 @@ impl Model {
             if round > 0 {
                 g.push(t1 - t0);
                 c.push(t2 - t1);
+            } else if t1 - t0 > GPU_HOPELESS_MS && t1 - t0 > 4.0 * (t2 - t1) {
+                // Seconds per warm-up run, several times the CPU's: a software adapter
+                // (SwiftShader, lavapipe) or a GPU too weak for this model; more rounds would
+                // only make the load slower.
+                return Ok((t1 - t0, t2 - t1));
             }
         }
         let median = |mut v: Vec<f64>| {

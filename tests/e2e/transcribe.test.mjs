@@ -155,3 +155,31 @@ test('demo: the fake microphone says a sentence and the dictation panel writes i
     await close();
   }
 });
+
+test('webgpu: the encoder on WebGPU (SwiftShader here) gives the same words', { skip }, async () => {
+  const { context, close } = await launch({ webgpu: true });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${servers.plain.url}/tests/e2e/blank.html`);
+    const r = await page.evaluate(async ({ manifest, wav }) => {
+      const { Transcriber, backends } = await import('/pkg/index.js');
+      if (!(await backends()).webgpu.available) return { skipped: true };
+      const audio = await new OfflineAudioContext(1, 1, 16000).decodeAudioData(await (await fetch(wav)).arrayBuffer());
+      const t0 = performance.now();
+      const t = await Transcriber.create({ model: manifest, backend: 'webgpu' });
+      const loadMs = performance.now() - t0;
+      const t1 = performance.now();
+      const out = await t.transcribe(audio.getChannelData(0), audio.sampleRate);
+      const runMs = performance.now() - t1;
+      const [encoder, decoder] = t.info().models;
+      t.free();
+      return { text: out.text, encoder: encoder.backend, decoder: decoder.backend, loadMs, runMs };
+    }, { manifest: MANIFEST, wav: WAV });
+    if (r.skipped) return;
+    console.log(`# webgpu: "${r.text}" — encoder on ${r.encoder}, decoder on ${r.decoder}; load ${r.loadMs.toFixed(0)} ms, transcribe ${r.runMs.toFixed(0)} ms (SwiftShader: a CPU, so ratios only)`);
+    assert.equal(words(r.text), SAID);
+    assert.deepEqual([r.encoder, r.decoder], ['webgpu', 'cpu']);
+  } finally {
+    await close();
+  }
+});

@@ -182,7 +182,9 @@ impl Transcriber {
         let listening = match (&m.models.vad, files.get(4)) {
             (Some(f), Some(bytes)) => {
                 let vo = VadOptions { min_silence_seconds: super::stream::END_SILENCE_SECONDS, ..Default::default() };
-                Some(Listening::new(crate::audio::load::vad(f, bytes, vo, load).await?))
+                // Silero runs a 32-ms window at a time: GPU dispatches would cost more than they save.
+                let cpu = LoadOptions { backend: crate::BackendChoice::Cpu, ..load.clone() };
+                Some(Listening::new(crate::audio::load::vad(f, bytes, vo, &cpu).await?))
             }
             _ => None,
         };
