@@ -64,6 +64,15 @@ function threadsWanted(threads = 'auto') {
   throw new ShopfloorError('INVALID_ARGUMENT', `init({ threads }) takes 'auto' or a whole number of threads from 1 to 64, got ${JSON.stringify(threads) ?? String(threads)}`);
 }
 
+/** How long the threaded module may take to instantiate and start its workers. */
+const POOL_START_MS = 20_000;
+
+async function startPool(options, n) {
+  const glue = await import('./wasm-mt/shopfloor.js');
+  await glue.default({ module_or_path: options.wasmThreads ?? new URL('./wasm-mt/shopfloor_bg.wasm', import.meta.url) });
+  return { glue, threads: await glue.startThreads(n) };
+}
+
 async function load(options, wanted) {
   const cores = Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1);
   const n = wanted === 'auto' ? Math.min(cores, AUTO_MAX_THREADS) : wanted;
@@ -77,11 +86,21 @@ async function load(options, wanted) {
   else if (options.wasm !== undefined && options.wasmThreads === undefined) why = 'init({ wasm }) names the single-thread module only: pass wasmThreads too for threads';
   else {
     try {
-      const glue = await import('./wasm-mt/shopfloor.js');
-      await glue.default({ module_or_path: options.wasmThreads ?? new URL('./wasm-mt/shopfloor_bg.wasm', import.meta.url) });
-      const started = await glue.startThreads(n);
+      // A pool whose workers never report (seen rarely in headless Chromium) must not hold the
+      // page: past the deadline the single-thread build serves it and the reason says why.
+      const started = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`its ${n} workers did not start within ${POOL_START_MS / 1000} s`)), POOL_START_MS);
+        startPool(options, n).then((s) => {
+          clearTimeout(timer);
+          resolve(s);
+        }, (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      });
+      const glue = started.glue;
       const how = wanted === 'auto' ? `'auto': ${cores} cores reported, at most ${AUTO_MAX_THREADS}` : `init({ threads: ${n} })`;
-      threading = { threads: started, reason: `a pool of ${started} Web Workers (${how})` };
+      threading = { threads: started.threads, reason: `a pool of ${started.threads} Web Workers (${how})` };
       return glue;
     } catch (cause) {
       // The single-thread build still serves the page; the reason says what failed.

@@ -1,5 +1,5 @@
 // Importing 'shopfloor/elements' defines <shopfloor-camera>, <shopfloor-voice> and <shopfloor-dictation>.
-import type { Classification, CommandEvent, Face, SegmentEvent, TextLine, VadEvent } from './index.js';
+import type { Classification, CommandEvent, Face, PartialEvent, SegmentEvent, TextLine, VadEvent } from './index.js';
 
 /** `detail` of a `<shopfloor-camera>` `result` event. */
 export interface CameraResultDetail {
@@ -41,9 +41,10 @@ export class ShopfloorVoice extends HTMLElement {
 
 /**
  * `<shopfloor-dictation model="…/whisper-tiny-en/manifest.json" prompt="bracket KX-4471" backend
- * worker="false" autostart>`: live dictation from the microphone (speech to text on the device),
- * one list item per utterance. Events: `segment` (detail: SegmentEvent), `vad`, `error`. CSS parts:
- * `button`, `status`, `segments`, `segment`.
+ * worker="false" partials autostart>`: live dictation from the microphone (speech to text on the
+ * device), one list item per utterance; with `partials`, the text of the utterance being spoken
+ * shows below. Events: `segment` (detail: SegmentEvent), `partial` (PartialEvent), `vad`, `error`.
+ * CSS parts: `button`, `status`, `segments`, `segment`, `partial`.
  */
 export class ShopfloorDictation extends HTMLElement {
   readonly running: boolean;
@@ -64,5 +65,6 @@ declare global {
     command: CustomEvent<CommandEvent>;
     vad: CustomEvent<VadEvent>;
     segment: CustomEvent<SegmentEvent>;
+    partial: CustomEvent<PartialEvent>;
   }
 }

@@ -240,10 +240,11 @@ export class ShopfloorVoice extends Base {
 }
 
 /**
- * `<shopfloor-dictation model prompt backend worker autostart>`: live dictation from the
- * microphone, one line per utterance with its time. Events: `segment` (SegmentEvent), `vad`
- * (VadEvent), `error` ({ code, message }). Parts: button, status, segments, segment; the whole text
- * so far is the `text` property.
+ * `<shopfloor-dictation model prompt backend worker partials autostart>`: live dictation from the
+ * microphone, one line per utterance with its time (with `partials`, the utterance's text also
+ * shows while it is spoken). Events: `segment` (SegmentEvent), `partial` (PartialEvent), `vad`
+ * (VadEvent), `error` ({ code, message }). Parts: button, status, segments, segment, partial; the
+ * whole text so far is the `text` property.
  */
 export class ShopfloorDictation extends Base {
   #stt = null;
@@ -253,8 +254,9 @@ export class ShopfloorDictation extends Base {
   constructor() {
     super(VOICE_CSS);
     this.list = el('ol', { part: 'segments' });
+    this.partial = el('p', { part: 'partial' });
     this.button.textContent = 'Start dictation';
-    this.shadowRoot.append(this.button, this.statusLine, this.list);
+    this.shadowRoot.append(this.button, this.statusLine, this.list, this.partial);
     this.status('The microphone is off. Audio is transcribed on this device and never uploaded.');
   }
   /** Everything transcribed since the element started. */
@@ -269,8 +271,16 @@ export class ShopfloorDictation extends Base {
     try {
       this.status('Loading the speech-to-text model…');
       const prompt = this.getAttribute('prompt') ?? undefined;
-      this.#stt = await Transcriber.create({ model: this.getAttribute('model'), backend: this.backend, prompt, worker: this.inWorker });
+      const partials = this.hasAttribute('partials');
+      this.#stt = await Transcriber.create({ model: this.getAttribute('model'), backend: this.backend, prompt, partials, worker: this.inWorker });
+      if (partials) {
+        this.#stt.on('partial', (e) => {
+          this.partial.textContent = `${e.text} …`;
+          this.dispatchEvent(new CustomEvent('partial', { detail: e, bubbles: true, composed: true }));
+        });
+      }
       this.#stt.on('segment', (e) => {
+        this.partial.textContent = '';
         this.#text.push(e.text);
         const at = `${e.start.toFixed(1)}–${e.end.toFixed(1)} s`;
         this.list.append(el('li', { part: 'segment', textContent: `${e.text} (${at})` }));

@@ -4,10 +4,9 @@ import { ShopfloorError } from './core.js';
 
 class Listeners {
   #byType = new Map();
-  /** `types`: the event names, 'error' last; `main`: the one pipeline events other than VAD go to. */
-  constructor(types, main) {
+  /** `types`: the event names, 'error' last. */
+  constructor(types) {
     this.types = types;
-    this.main = main;
   }
   /** Returns a function that removes the listener. */
   on(type, listener) {
@@ -23,9 +22,9 @@ class Listeners {
   off(type, listener) {
     this.#byType.get(type)?.delete(listener);
   }
-  /** Pipeline events to their listeners (VAD events to 'vad'); returns them. */
+  /** Pipeline events to their listeners (VAD events, `speechStart` / `speechEnd`, to 'vad'); returns them. */
   emit(events) {
-    for (const e of events) for (const l of this.#byType.get(e.type === this.main ? this.main : 'vad') ?? []) l(e);
+    for (const e of events) for (const l of this.#byType.get(this.types.includes(e.type) ? e.type : 'vad') ?? []) l(e);
     return events;
   }
   /** An error of a chunk fed by `listen()`: to the 'error' listeners, or the console if none. */
@@ -38,12 +37,21 @@ class Listeners {
 
 export class CommandListeners extends Listeners {
   constructor() {
-    super(['command', 'vad', 'error'], 'command');
+    super(['command', 'vad', 'error']);
   }
 }
 
 export class DictationListeners extends Listeners {
-  constructor() {
-    super(['segment', 'vad', 'error'], 'segment');
+  #partials;
+  /** `partials`: whether the Transcriber was created with `partials: true`. */
+  constructor(partials) {
+    super(['segment', 'partial', 'vad', 'error']);
+    this.#partials = partials;
+  }
+  on(type, listener) {
+    if (type === 'partial' && !this.#partials) {
+      throw new ShopfloorError('INVALID_ARGUMENT', 'partial results are off: create the Transcriber with { partials: true } (each partial costs a transcription of the utterance so far)');
+    }
+    return super.on(type, listener);
   }
 }

@@ -665,6 +665,12 @@ export interface TranscriberOptions {
   prompt?: string;
   /** Do not prompt each 30-s window (or utterance) with the text before it. Default false. */
   noContext?: boolean;
+  /**
+   * Live dictation: also emit `partial` events with the text of an utterance while it goes on
+   * (about once a second of speech, less often when transcribing takes longer). Each costs a
+   * transcription of the utterance so far. Default false.
+   */
+  partials?: boolean;
   maxTensorBytes?: number;
   signal?: AbortSignal;
   /** Run it in the SDK's Web Worker (see `Remote`); events are still emitted on this thread. */
@@ -702,6 +708,16 @@ export interface SegmentEvent extends TranscriptSegment {
   decodeMs: number;
 }
 
+/** The text so far of an utterance still going on (`partials: true`); later partials and then its segments replace it. */
+export interface PartialEvent {
+  type: 'partial';
+  text: string;
+  /** Stream seconds the utterance began, and how far it was heard. */
+  start: number;
+  end: number;
+  decodeMs: number;
+}
+
 /**
  * Speech to text on the device (Whisper): whole recordings with `transcribe`, or live dictation
  * (`feed` / `listen`) where Silero VAD cuts the stream into utterances, each transcribed when it
@@ -714,14 +730,16 @@ export class Transcriber {
   /** A whole recording of any length (30-s windows, each starting where the last complete segment ended). Empty or silent audio gives `text: ""`; non-finite samples `INVALID_ARGUMENT`. */
   transcribe(samples: Float32Array, sampleRate: number): Promise<Transcript>;
   on(type: 'segment', listener: (e: SegmentEvent) => void): () => void;
+  /** Only with `partials: true` (else `INVALID_ARGUMENT`). */
+  on(type: 'partial', listener: (e: PartialEvent) => void): () => void;
   on(type: 'vad', listener: (e: VadEvent) => void): () => void;
   /** Errors from chunks fed by `listen` (otherwise logged). */
   on(type: 'error', listener: (e: ShopfloorError) => void): () => void;
-  off(type: 'segment' | 'vad' | 'error', listener: (...args: never[]) => void): void;
+  off(type: 'segment' | 'partial' | 'vad' | 'error', listener: (...args: never[]) => void): void;
   /** Live dictation: feeds a chunk; resolves to the events it settled (also emitted). Calls queue. Needs a manifest with a VAD, else `INVALID_ARGUMENT`. */
-  feed(samples: Float32Array, sampleRate: number): Promise<(SegmentEvent | VadEvent)[]>;
+  feed(samples: Float32Array, sampleRate: number): Promise<(SegmentEvent | PartialEvent | VadEvent)[]>;
   /** Ends the stream: transcribes an utterance still open; the next `feed` starts a new stream. */
-  finish(): Promise<(SegmentEvent | VadEvent)[]>;
+  finish(): Promise<(SegmentEvent | PartialEvent | VadEvent)[]>;
   /** Forgets the stream (options stay). */
   reset(): Promise<void>;
   /** Feeds a microphone's chunks as they come; returns a function that stops. */

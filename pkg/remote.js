@@ -105,7 +105,7 @@ export async function createRemote(kind, options, source) {
       onSent: (id) => (sentId = id),
     });
     if (kind === 'VoiceCommands') return new RemoteStream(kind, handle, props, new CommandListeners());
-    if (kind === 'Transcriber') return new RemoteStream(kind, handle, props, new DictationListeners());
+    if (kind === 'Transcriber') return new RemoteStream(kind, handle, props, new DictationListeners(!!options?.partials));
     return new RemoteObject(kind, handle, props);
   } finally {
     signal?.removeEventListener('abort', onAbort);

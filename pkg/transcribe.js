@@ -19,10 +19,10 @@ function transcriberFiles(manifest) {
   return m.vad ? [...refs, m.vad] : refs;
 }
 
-const OPTIONS = ['model', 'backend', 'maxTensorBytes', 'prompt', 'noContext', 'worker', 'signal', 'onProgress', 'cache'];
+const OPTIONS = ['model', 'backend', 'maxTensorBytes', 'prompt', 'noContext', 'partials', 'worker', 'signal', 'onProgress', 'cache'];
 
 export class Transcriber extends Pipeline {
-  #listeners = new DictationListeners();
+  #listeners;
   static async create(options) {
     if (!options || typeof options !== 'object') {
       throw new ShopfloorError('INVALID_ARGUMENT', 'Transcriber.create takes { model, backend?, prompt?, noContext?, worker? }');
@@ -35,17 +35,24 @@ export class Transcriber extends Pipeline {
     if (options.worker) return createRemote('Transcriber', options);
     const glue = await init();
     const { json, files } = await loadManifest(options.model, options, 'transcribe', transcriberFiles);
-    const t = { prompt: options.prompt, noContext: options.noContext };
+    if (options.partials !== undefined && typeof options.partials !== 'boolean') {
+      throw new ShopfloorError('INVALID_ARGUMENT', '`partials` must be true or false');
+    }
+    const t = { prompt: options.prompt, noContext: options.noContext, partials: options.partials };
     for (const k of Object.keys(t)) if (t[k] === undefined) delete t[k];
     const inner = await callAsync(() => glue.WasmTranscriber.create(json, files, wasmOptions(options), t), 'Transcriber.create');
-    return new Transcriber(inner);
+    return new Transcriber(inner, !!options.partials);
+  }
+  constructor(inner, partials) {
+    super(inner);
+    this.#listeners = new DictationListeners(partials);
   }
   /** Whole recording → `{ text, segments, duration }`. */
   transcribe(samples, sampleRate) {
     checkSamples(samples, sampleRate);
     return this._serial(() => callAsync(() => this._inner.transcribe(samples, sampleRate), 'transcribe()'));
   }
-  /** `type`: 'segment' | 'vad' | 'error'. Returns a function that removes the listener. */
+  /** `type`: 'segment' | 'partial' (with `partials: true`) | 'vad' | 'error'. Returns a function that removes the listener. */
   on(type, listener) {
     return this.#listeners.on(type, listener);
   }

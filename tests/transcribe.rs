@@ -282,7 +282,7 @@ fn listen(t: &mut Transcriber, audio: &[f32], chunk: usize) -> Vec<shopfloor::au
         .into_iter()
         .filter_map(|e| match e {
             DictationEvent::Segment(s) => Some(s),
-            DictationEvent::Vad(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -352,4 +352,41 @@ fn a_prompt_teaches_the_plants_spellings() {
     };
     eprintln!("terms spelled: {without}/{n} without a prompt, {with}/{n} with");
     assert!(with >= without + n / 2, "the prompt should teach at least half the terms: {without} → {with} of {n}");
+}
+
+#[test]
+fn partial_results_come_while_speech_goes_on_and_leave_the_final_text_alone() {
+    use shopfloor::audio::whisper::DictationEvent;
+    let (Some(mut plain), Some(mut live), Some((x, rate, _))) = (
+        transcriber(TranscribeOptions::default()),
+        transcriber(TranscribeOptions { partials: true, ..Default::default() }),
+        sentence(2),
+    ) else {
+        return;
+    };
+    let run = |t: &mut Transcriber| {
+        let mut events = vec![];
+        for c in x.chunks(1600) {
+            events.extend(pollster::block_on(t.feed(c, rate)).unwrap());
+        }
+        events.extend(pollster::block_on(t.feed(&vec![0.0; rate as usize], rate)).unwrap());
+        events.extend(pollster::block_on(t.finish()).unwrap());
+        events
+    };
+    let texts = |events: &[DictationEvent]| -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| if let DictationEvent::Segment(s) = e { Some(s.segment.text.clone()) } else { None })
+            .collect()
+    };
+    let (a, b) = (run(&mut plain), run(&mut live));
+    assert!(!a.iter().any(|e| matches!(e, DictationEvent::Partial(_))), "no partials unless asked");
+    let partials: Vec<_> =
+        b.iter().filter_map(|e| if let DictationEvent::Partial(p) = e { Some(p) } else { None }).collect();
+    assert!(!partials.is_empty(), "a 4-s sentence gives at least one partial: {b:?}");
+    let first_segment = b.iter().position(|e| matches!(e, DictationEvent::Segment(_))).unwrap();
+    let last_partial = b.iter().rposition(|e| matches!(e, DictationEvent::Partial(_))).unwrap();
+    assert!(last_partial < first_segment, "partials come before the utterance's segments");
+    assert!(partials.iter().all(|p| !p.text.is_empty() && p.end > p.start && p.decode_ms > 0.0));
+    assert_eq!(texts(&a), texts(&b), "partials do not change the final text");
 }

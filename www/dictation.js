@@ -29,11 +29,14 @@ async function start() {
   try {
     status('Loading Whisper tiny.en (78 MB the first time, then from the cache)…');
     const prompt = $('dictation-prompt').value.trim() || undefined;
-    stt = await Transcriber.create({ model: MANIFEST, backend: $('dictation-backend').value, prompt });
+    // Partial results show the sentence while it is spoken (each is a transcription of it so far).
+    stt = await Transcriber.create({ model: MANIFEST, backend: $('dictation-backend').value, prompt, partials: true });
+    stt.on('partial', (e) => ($('dictation-partial').textContent = `${e.text} …`));
     const info = stt.info();
     $('dictation-backend-used').textContent = `encoder: ${info.models[0].backend}, decoder: ${info.models[1].backend}`;
     stt.on('vad', (e) => status(e.type === 'speechStart' ? 'Hearing speech…' : 'Transcribing…'));
     stt.on('segment', (e) => {
+      $('dictation-partial').textContent = '';
       addSegment(e);
       status('Listening: speak, then pause; each sentence appears when you stop.');
     });

@@ -81,7 +81,7 @@ test('the package initialises from the public API and errors carry codes', async
   }
 });
 
-test('a wasm module that cannot be fetched rejects with BACKEND_UNAVAILABLE, and a retry works', async () => {
+test('a wasm module that cannot be fetched rejects with BACKEND_UNAVAILABLE, and a retry works', { timeout: 120_000 }, async () => {
   const { context, close } = await launch({ webgpu: false });
   try {
     const page = await context.newPage();

@@ -72,6 +72,8 @@ for (const [variant, key] of [['single-thread', 'plain'], ['threaded', 'isolated
       await code('prompt', () => Transcriber.create({ model: manifest, prompt: 42 }));
       await code('task', () => Transcriber.create({ model: '/models/speech/manifest.json' }));
       await code('event', async () => t.on('partial', () => {}));
+      await code('eventTypo', async () => t.on('segments', () => {}));
+      await code('partialsType', () => Transcriber.create({ model: manifest, partials: 'yes' }));
       const silent = await t.transcribe(new Float32Array(16000 * 3), 16000);
       const info = t.info();
       // Timing on a 5-s utterance: whole, then live (the feed that ends it, 0.5 s of silence in),
@@ -107,7 +109,9 @@ for (const [variant, key] of [['single-thread', 'plain'], ['threaded', 'isolated
     assert.match(r.codes.typo, /^INVALID_ARGUMENT: unknown option `promt`/);
     assert.match(r.codes.prompt, /^INVALID_ARGUMENT: `prompt` must be a string/);
     assert.match(r.codes.task, /^INVALID_ARGUMENT: the manifest's task is "voice-commands", expected "transcribe"/);
-    assert.match(r.codes.event, /^INVALID_ARGUMENT: unknown event "partial": use "segment", "vad" or "error"/);
+    assert.match(r.codes.event, /^INVALID_ARGUMENT: partial results are off: create the Transcriber with \{ partials: true \}/);
+    assert.match(r.codes.eventTypo, /^INVALID_ARGUMENT: unknown event "segments": use "segment", "partial", "vad" or "error"/);
+    assert.match(r.codes.partialsType, /^INVALID_ARGUMENT: `partials` must be true or false/);
     assert.deepEqual([r.silent.text, r.silent.segments.length], ['', 0]);
     assert.equal(r.info.live, true);
     assert.equal(r.info.models.length, 3);
@@ -118,15 +122,26 @@ test('worker: Transcriber in the SDK worker gives the same words', { skip }, asy
   const r = await inPage(servers.isolated, async ({ manifest, wav }) => {
     const { Transcriber } = await import('/pkg/index.js');
     const audio = await new OfflineAudioContext(1, 1, 16000).decodeAudioData(await (await fetch(wav)).arrayBuffer());
-    const t = await Transcriber.create({ model: manifest, worker: true });
+    const t = await Transcriber.create({ model: manifest, worker: true, partials: true });
     const out = await t.transcribe(audio.getChannelData(0), audio.sampleRate);
     const code = await window.codeOf(() => t.transcribe(new Float32Array([NaN]), 16000));
+    const partials = [];
+    t.on('partial', (e) => partials.push(e.text));
+    const x = audio.getChannelData(0);
+    for (let i = 0; i < x.length; i += 1600) await t.feed(x.subarray(i, i + 1600), 16000);
+    await t.finish();
     t.free();
-    return { text: out.text, worker: t.worker, code };
+    const plain = await Transcriber.create({ model: manifest, worker: true });
+    const off = await window.codeOf(async () => plain.on('partial', () => {}));
+    plain.free();
+    return { text: out.text, worker: t.worker, code, partials, off };
   }, { manifest: MANIFEST, wav: WAV });
+  console.log(`# worker, partials: ${JSON.stringify(r.partials)}`);
   assert.equal(words(r.text), SAID);
   assert.equal(r.worker, true);
   assert.match(r.code, /^INVALID_ARGUMENT: /);
+  assert.ok(r.partials.length >= 1 && r.partials.every((p) => p.length > 0), JSON.stringify(r.partials));
+  assert.match(r.off, /^INVALID_ARGUMENT: partial results are off/);
 });
 
 test('demo: the fake microphone says a sentence and the dictation panel writes it down', { skip }, async () => {

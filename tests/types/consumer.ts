@@ -2,7 +2,7 @@
 // let a user write this without casts.
 import {
   AudioFeatures, backends, blurFaces, modelCache, Embedder, FaceDetector, ImageClassifier, init, KeywordSpotter, LinearSvm, memoryStats, MicrophoneStream, Model, readFrame, ShopfloorError, tensor, TextReader, Transcriber, Vad, version, VoiceCommands,
-  type Backends, type CachedModel, type Remote, type Classification, type CommandEvent, type EnrolledCommand, type ErrorCode, type Explanation, type Face, type Recording, type TextLine, type Transcript, type SegmentEvent, type VadEvent, type WordFrame,
+  type Backends, type CachedModel, type Remote, type Classification, type CommandEvent, type EnrolledCommand, type ErrorCode, type Explanation, type Face, type Recording, type TextLine, type Transcript, type SegmentEvent, type PartialEvent, type VadEvent, type WordFrame,
 } from '../../pkg/index.js';
 
 async function main(): Promise<string> {
@@ -90,6 +90,8 @@ async function useDictation(): Promise<number> {
   const off = t.on('segment', (e: SegmentEvent) => console.log(e.text, e.start, e.end, e.confidence, e.decodeMs, e.tokens[0]?.probability));
   t.on('vad', (e: VadEvent) => console.log(e.type));
   t.on('error', (e: ShopfloorError) => console.log(e.code));
+  const live = await Transcriber.create({ model: '/stt.json', partials: true });
+  live.on('partial', (e: PartialEvent) => console.log(e.text, e.end - e.start, e.decodeMs));
   const mic = await MicrophoneStream.open();
   const stop = t.listen(mic);
   const events = await t.finish();

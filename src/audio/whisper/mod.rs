@@ -13,6 +13,6 @@ pub mod transcript;
 pub mod wer;
 
 pub use manifest::TranscriberManifest;
-pub use stream::{DictationEvent, SegmentEvent};
+pub use stream::{DictationEvent, PartialEvent, SegmentEvent};
 pub use transcriber::{TranscribeOptions, Transcriber};
 pub use transcript::{Segment, TokenProb, Transcript};

@@ -20,6 +20,9 @@ const IDLE_KEEP_SECONDS: f64 = 2.0;
 /// Tokens of the text so far given to the next utterance as its prompt (after the caller's own):
 /// it keeps names and spellings consistent; each token costs one decoder step before the answer.
 const LIVE_CONTEXT_TOKENS: usize = 48;
+/// Partial results: the first after this much speech, the next when as much again has come and
+/// at least twice the last one's transcription time has passed (so the stream never falls behind).
+const PARTIAL_EVERY_SECONDS: f64 = 1.0;
 /// An utterance is cut here: the encoder sees at most 30 s, and text should not wait that long.
 const MAX_UTTERANCE_SECONDS: f64 = 20.0;
 
@@ -29,6 +32,22 @@ pub enum DictationEvent {
     /// `speechStart` / `speechEnd`, as the VAD reports them.
     Vad(VadEvent),
     Segment(SegmentEvent),
+    Partial(PartialEvent),
+}
+
+/// The text of an utterance still going on (live dictation with `partials`): replaced by later
+/// partials and finally by the utterance's segments.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialEvent {
+    /// Always "partial".
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub text: String,
+    /// Stream seconds the utterance began, and how far it was heard.
+    pub start: f64,
+    pub end: f64,
+    pub decode_ms: f64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -65,6 +84,9 @@ pub struct Listening {
     open: Option<f64>,
     /// The latest text (tokens), the next utterance's prompt after the caller's.
     said: Vec<u32>,
+    /// Partial results on (`TranscribeOptions::partials`), and the stream time of the next one.
+    partials: bool,
+    next_partial: f64,
 }
 
 fn seconds(samples: u64) -> f64 {
@@ -72,8 +94,17 @@ fn seconds(samples: u64) -> f64 {
 }
 
 impl Listening {
-    pub fn new(vad: Vad) -> Self {
-        Listening { vad, to16k: To16k::new(), audio: vec![], base: 0, open: None, said: vec![] }
+    pub fn new(vad: Vad, partials: bool) -> Self {
+        Listening {
+            vad,
+            to16k: To16k::new(),
+            audio: vec![],
+            base: 0,
+            open: None,
+            said: vec![],
+            partials,
+            next_partial: 0.0,
+        }
     }
 
     pub fn vad(&self) -> &Vad {
@@ -101,7 +132,10 @@ impl Listening {
         let mut out = vec![];
         for e in events {
             match e {
-                VadEvent::SpeechStart { time } => self.open = Some((time - MARGIN_SECONDS).max(0.0)),
+                VadEvent::SpeechStart { time } => {
+                    self.open = Some((time - MARGIN_SECONDS).max(0.0));
+                    self.next_partial = time + PARTIAL_EVERY_SECONDS;
+                }
                 VadEvent::SpeechEnd { start, end } => {
                     let from = self.open.take().unwrap_or(start - MARGIN_SECONDS);
                     out.push(DictationEvent::Vad(e.clone()));
@@ -116,6 +150,8 @@ impl Listening {
                 let to = self.now();
                 out.extend(self.utterance(t, from, to).await?);
                 self.open = Some(to);
+            } else if self.partials && self.now() >= self.next_partial {
+                out.extend(self.partial(t, from).await?);
             }
         }
         // Keep what an utterance may still need: a margin before any speech to come.
@@ -135,6 +171,28 @@ impl Listening {
         }
         self.reset();
         Ok(out)
+    }
+
+    /// The text of the open utterance so far; the text before it stays as it was.
+    async fn partial(&mut self, t: &mut impl Utterances, from: f64) -> Result<Option<DictationEvent>> {
+        let now = self.now();
+        let a = (((from - seconds(self.base)) * SAMPLE_RATE as f64).max(0.0) as usize).min(self.audio.len());
+        let mut context = t.prompt_tokens();
+        context.extend_from_slice(&self.said);
+        let t0 = crate::backend::clock::now_ms();
+        let transcript = t.transcribe_16k(&self.audio[a..], &mut context).await?;
+        let decode_ms = crate::backend::clock::now_ms() - t0;
+        self.next_partial = now + PARTIAL_EVERY_SECONDS.max(2.0 * decode_ms / 1e3);
+        if transcript.text.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(DictationEvent::Partial(PartialEvent {
+            kind: "partial",
+            text: transcript.text,
+            start: from,
+            end: now,
+            decode_ms,
+        })))
     }
 
     async fn utterance(&mut self, t: &mut impl Utterances, from: f64, to: f64) -> Result<Vec<DictationEvent>> {

@@ -35,6 +35,9 @@ pub struct TranscribeOptions {
     /// Decode each window without the previous window's text as its prompt (that context helps
     /// continuity, and can repeat a mistake).
     pub no_context: bool,
+    /// Live dictation: also report the text of an utterance while it goes on (`partial` events,
+    /// about once a second of speech; each costs a transcription of the utterance so far).
+    pub partials: bool,
 }
 
 pub struct Transcriber {
@@ -184,7 +187,7 @@ impl Transcriber {
                 let vo = VadOptions { min_silence_seconds: super::stream::END_SILENCE_SECONDS, ..Default::default() };
                 // Silero runs a 32-ms window at a time: GPU dispatches would cost more than they save.
                 let cpu = LoadOptions { backend: crate::BackendChoice::Cpu, ..load.clone() };
-                Some(Listening::new(crate::audio::load::vad(f, bytes, vo, &cpu).await?))
+                Some(Listening::new(crate::audio::load::vad(f, bytes, vo, &cpu).await?, opts.partials))
             }
             _ => None,
         };
