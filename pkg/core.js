@@ -65,7 +65,7 @@ function threadsWanted(threads = 'auto') {
 }
 
 /** How long the threaded module may take to instantiate and start its workers. */
-const POOL_START_MS = 20_000;
+const POOL_START_MS = 60_000;
 
 async function startPool(options, n) {
   const glue = await import('./wasm-mt/shopfloor.js');

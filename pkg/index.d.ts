@@ -671,6 +671,8 @@ export interface TranscriberOptions {
    * transcription of the utterance so far. Default false.
    */
   partials?: boolean;
+  /** Beam search with this many beams, 1 to 8 (default 1: greedy); each beam costs a decoder step per token. */
+  beamSize?: number;
   maxTensorBytes?: number;
   signal?: AbortSignal;
   /** Run it in the SDK's Web Worker (see `Remote`); events are still emitted on this thread. */

@@ -19,7 +19,7 @@ function transcriberFiles(manifest) {
   return m.vad ? [...refs, m.vad] : refs;
 }
 
-const OPTIONS = ['model', 'backend', 'maxTensorBytes', 'prompt', 'noContext', 'partials', 'worker', 'signal', 'onProgress', 'cache'];
+const OPTIONS = ['model', 'backend', 'maxTensorBytes', 'prompt', 'noContext', 'partials', 'beamSize', 'worker', 'signal', 'onProgress', 'cache'];
 
 export class Transcriber extends Pipeline {
   #listeners;
@@ -38,7 +38,7 @@ export class Transcriber extends Pipeline {
     if (options.partials !== undefined && typeof options.partials !== 'boolean') {
       throw new ShopfloorError('INVALID_ARGUMENT', '`partials` must be true or false');
     }
-    const t = { prompt: options.prompt, noContext: options.noContext, partials: options.partials };
+    const t = { prompt: options.prompt, noContext: options.noContext, partials: options.partials, beamSize: options.beamSize };
     for (const k of Object.keys(t)) if (t[k] === undefined) delete t[k];
     const inner = await callAsync(() => glue.WasmTranscriber.create(json, files, wasmOptions(options), t), 'Transcriber.create');
     return new Transcriber(inner, !!options.partials);

@@ -390,3 +390,31 @@ fn partial_results_come_while_speech_goes_on_and_leave_the_final_text_alone() {
     assert!(partials.iter().all(|p| !p.text.is_empty() && p.end > p.start && p.decode_ms > 0.0));
     assert_eq!(texts(&a), texts(&b), "partials do not change the final text");
 }
+
+#[test]
+fn beam_search_is_an_option_and_one_beam_is_greedy() {
+    let (Some(mut greedy), Some(mut one), Some(mut five)) = (
+        transcriber(TranscribeOptions::default()),
+        transcriber(TranscribeOptions { beam_size: Some(1), ..Default::default() }),
+        transcriber(TranscribeOptions { beam_size: Some(5), ..Default::default() }),
+    ) else {
+        return;
+    };
+    let (mut e_greedy, mut e_beam, mut words) = (0, 0, 0);
+    for n in 0..4 {
+        let Some((x, rate, text)) = sentence(n) else { return };
+        let g = go(&mut greedy, &x, rate).text;
+        assert_eq!(go(&mut one, &x, rate).text, g);
+        let b = go(&mut five, &x, rate).text;
+        eprintln!("greedy \"{g}\" / 5 beams \"{b}\"");
+        e_greedy += word_errors(&text, &g).0;
+        e_beam += word_errors(&text, &b).0;
+        words += word_errors(&text, &b).1;
+    }
+    eprintln!("word errors: greedy {e_greedy}/{words}, 5 beams {e_beam}/{words}");
+    assert!(e_beam <= e_greedy + 2, "beam search should not be much worse than greedy");
+    let Some((m, files)) = self::files() else { return };
+    let bad = TranscribeOptions { beam_size: Some(9), ..Default::default() };
+    let e = pollster::block_on(Transcriber::load(&m, &files, &LoadOptions::default(), bad)).err().unwrap();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+}

@@ -90,8 +90,8 @@ async function useDictation(): Promise<number> {
   const off = t.on('segment', (e: SegmentEvent) => console.log(e.text, e.start, e.end, e.confidence, e.decodeMs, e.tokens[0]?.probability));
   t.on('vad', (e: VadEvent) => console.log(e.type));
   t.on('error', (e: ShopfloorError) => console.log(e.code));
-  const live = await Transcriber.create({ model: '/stt.json', partials: true });
-  live.on('partial', (e: PartialEvent) => console.log(e.text, e.end - e.start, e.decodeMs));
+  const dictation = await Transcriber.create({ model: '/stt.json', partials: true, beamSize: 4 });
+  dictation.on('partial', (e: PartialEvent) => console.log(e.text, e.end - e.start, e.decodeMs));
   const mic = await MicrophoneStream.open();
   const stop = t.listen(mic);
   const events = await t.finish();

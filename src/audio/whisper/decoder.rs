@@ -82,8 +82,30 @@ impl Decoder {
         self.cache[2]
     }
 
+    /// One decoder step: `token` at `pos` with this cache; writes the step's keys and values into
+    /// the cache and returns the logits.
+    async fn step(&mut self, token: u32, pos: usize, cache: &mut Cache, cross: &[Arc<Tensor>; 2]) -> Result<Vec<f32>> {
+        let [l, h, _, d] = self.cache;
+        let token = Arc::new(tensor2(&[[token as i64]]));
+        let position = Arc::new(tensor1(&[pos as i64]));
+        let inputs = vec![token, position, cache.k.clone(), cache.v.clone(), cross[0].clone(), cross[1].clone()];
+        let outs = self.model.run_shared(inputs).await?;
+        let [logits, new_k, new_v] = &outs[..] else {
+            return Err(Error::ModelInvalid("the Whisper decoder should have 3 outputs".into()));
+        };
+        let (logits, new_k, new_v) = (f32s(logits)?, f32s(new_k)?, f32s(new_v)?);
+        if new_k.len() != l * h * d || new_v.len() != l * h * d || logits.len() != self.vocab {
+            return Err(Error::ModelInvalid("the Whisper decoder's outputs do not match its cache".into()));
+        }
+        write_row(&mut cache.k, pos, new_k, self.cache);
+        write_row(&mut cache.v, pos, new_v, self.cache);
+        Ok(logits.to_vec())
+    }
+
     /// Decodes after `prefix` (ending with the start-of-transcript sequence), at most
-    /// `max_tokens` sampled tokens.
+    /// `max_tokens` sampled tokens: greedy when `beams` is 1, else a beam search keeping the
+    /// `beams` likeliest sequences and answering the finished one with the best mean token
+    /// log-probability (OpenAI's ranking without a length penalty).
     pub async fn window(
         &mut self,
         cross: [Arc<Tensor>; 2],
@@ -91,54 +113,93 @@ impl Decoder {
         tok: &Tokenizer,
         rules: &Rules,
         max_tokens: usize,
+        beams: usize,
     ) -> Result<Window> {
         let [l, h, n, d] = self.cache;
-        if prefix.is_empty() || prefix.len() >= n {
-            return Err(Error::Internal(format!("a decoding prefix of {} tokens", prefix.len())));
+        if prefix.is_empty() || prefix.len() >= n || beams == 0 {
+            return Err(Error::Internal(format!("a decoding prefix of {} tokens, {beams} beams", prefix.len())));
         }
         let zeros = || Arc::new(Tensor::zero::<f32>(&[l, h, n, d]).expect("small shape"));
-        let (mut self_k, mut self_v) = (zeros(), zeros());
+        let mut cache = Cache { k: zeros(), v: zeros() };
         let sot_at = prefix.iter().position(|&t| t == tok.specials.sot).unwrap_or(0);
-        let mut out = Window { tokens: vec![], no_speech: 0.0, finished: false };
-        let mut next = prefix[0];
-        for pos in 0..n {
-            let token = Arc::new(tensor2(&[[next as i64]]));
-            let position = Arc::new(tensor1(&[pos as i64]));
-            let inputs = vec![token, position, self_k.clone(), self_v.clone(), cross[0].clone(), cross[1].clone()];
-            let outs = self.model.run_shared(inputs).await?;
-            let [logits, new_k, new_v] = &outs[..] else {
-                return Err(Error::ModelInvalid("the Whisper decoder should have 3 outputs".into()));
-            };
-            let (logits, new_k, new_v) = (f32s(logits)?, f32s(new_k)?, f32s(new_v)?);
-            if new_k.len() != l * h * d || new_v.len() != l * h * d || logits.len() != self.vocab {
-                return Err(Error::ModelInvalid("the Whisper decoder's outputs do not match its cache".into()));
-            }
-            write_row(&mut self_k, pos, new_k, self.cache);
-            write_row(&mut self_v, pos, new_v, self.cache);
-            let mut logits = logits.to_vec();
+        let mut no_speech = 0.0;
+        let mut logits = vec![];
+        for (pos, &t) in prefix.iter().enumerate() {
+            logits = self.step(t, pos, &mut cache, &cross).await?;
             if pos == sot_at {
                 let lse = super::rules::log_sum_exp(&logits);
-                out.no_speech = logits.get(tok.specials.no_speech as usize).map_or(0.0, |x| (x - lse).exp());
+                no_speech = logits.get(tok.specials.no_speech as usize).map_or(0.0, |x| (x - lse).exp());
             }
-            if pos + 1 < prefix.len() {
-                next = prefix[pos + 1];
-                continue;
-            }
-            let sampled: Vec<u32> = out.tokens.iter().map(|(t, _)| *t).collect();
-            rules.apply(tok, &sampled, &mut logits);
-            let (best, p) = greedy(&logits);
-            if best == tok.specials.eot {
-                out.finished = true;
-                break;
-            }
-            out.tokens.push((best, p));
-            if out.tokens.len() >= max_tokens {
-                break;
-            }
-            next = best;
         }
-        Ok(out)
+        // Each live sequence: its tokens with probabilities, summed log-probability, cache, and
+        // the logits for its next token.
+        let mut live = vec![(Vec::<(u32, f32)>::new(), 0f32, cache, logits)];
+        let mut done: Vec<Finished> = vec![];
+        let mut pos = prefix.len();
+        while !live.is_empty() && done.len() < beams {
+            let mut candidates = vec![];
+            for (i, (tokens, logp, _, logits)) in live.iter_mut().enumerate() {
+                let sampled: Vec<u32> = tokens.iter().map(|(t, _)| *t).collect();
+                rules.apply(tok, &sampled, logits);
+                let lse = super::rules::log_sum_exp(logits);
+                if beams == 1 {
+                    let (best, p) = greedy(logits);
+                    candidates.push((*logp + p.max(1e-30).ln(), i, best, p));
+                    continue;
+                }
+                let mut order: Vec<u32> = (0..logits.len() as u32).collect();
+                let k = (beams + 1).min(order.len());
+                order.select_nth_unstable_by(k - 1, |a, b| logits[*b as usize].total_cmp(&logits[*a as usize]));
+                for &t in &order[..k] {
+                    let lp = logits[t as usize] - lse;
+                    if lp.is_finite() {
+                        candidates.push((*logp + lp, i, t, lp.exp()));
+                    }
+                }
+            }
+            candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let mut next = vec![];
+            for (score, i, t, p) in candidates {
+                if next.len() >= beams || done.len() >= beams {
+                    break;
+                }
+                let mut tokens = live[i].0.clone();
+                if t == tok.specials.eot {
+                    done.push((tokens, score, true));
+                    continue;
+                }
+                tokens.push((t, p));
+                if tokens.len() >= max_tokens || pos + 1 >= n {
+                    done.push((tokens, score, false));
+                    continue;
+                }
+                next.push((tokens, score, i, t));
+            }
+            let mut stepped = vec![];
+            for (tokens, score, i, t) in next {
+                // Shared until written: a copy only for beams that branch from one parent.
+                let mut cache = Cache { k: live[i].2.k.clone(), v: live[i].2.v.clone() };
+                let logits = self.step(t, pos, &mut cache, &cross).await?;
+                stepped.push((tokens, score, cache, logits));
+            }
+            live = stepped;
+            pos += 1;
+        }
+        let mean = |(tokens, score, _): &Finished| score / tokens.len().max(1) as f32;
+        let best = done.into_iter().max_by(|a, b| mean(a).total_cmp(&mean(b)));
+        let (tokens, _, finished) = best.unwrap_or_default();
+        Ok(Window { tokens, no_speech, finished })
     }
+}
+
+/// A sequence that ended: its tokens with probabilities, summed log-probability, and whether it
+/// ended at end-of-text (not at the token limit).
+type Finished = (Vec<(u32, f32)>, f32, bool);
+
+/// A sequence's self-attention keys and values.
+struct Cache {
+    k: Arc<Tensor>,
+    v: Arc<Tensor>,
 }
 
 fn f32s(t: &HostTensor) -> Result<&[f32]> {

@@ -38,6 +38,9 @@ pub struct TranscribeOptions {
     /// Live dictation: also report the text of an utterance while it goes on (`partial` events,
     /// about once a second of speech; each costs a transcription of the utterance so far).
     pub partials: bool,
+    /// Beam search with this many beams (1 to 8; default 1, greedy). Each beam costs a decoder
+    /// step per token.
+    pub beam_size: Option<usize>,
 }
 
 pub struct Transcriber {
@@ -151,6 +154,12 @@ impl Transcriber {
                 )))
             }
         };
+        if opts.beam_size.is_some_and(|b| !(1..=8).contains(&b)) {
+            return Err(Error::InvalidArgument(format!(
+                "beamSize must be 1 to 8 (1: greedy), not {}",
+                opts.beam_size.unwrap_or_default()
+            )));
+        }
         let with_sha = |f: &FileRef| LoadOptions { sha256: load.sha256.clone().or(f.sha256.clone()), ..load.clone() };
         let encoder = Model::load_async(enc, &with_sha(&m.models.encoder)).await?;
         let check_mel = encoder.inputs().first().and_then(|i| i.shape.clone());
@@ -285,7 +294,8 @@ impl Transcriber {
         }
         prefix.extend_from_slice(&self.sot);
         let room = self.decoder.context() - prefix.len();
-        self.decoder.window(cross, &prefix, &self.tok, &self.rules, room.min(half)).await
+        let beams = self.opts.beam_size.unwrap_or(1);
+        self.decoder.window(cross, &prefix, &self.tok, &self.rules, room.min(half), beams).await
     }
 
     fn segment(&self, s: &Found, offset: f64) -> Segment {
