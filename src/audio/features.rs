@@ -96,9 +96,9 @@ pub struct Features {
 }
 
 /// One mel filter: its non-zero weights, starting at FFT bin `start`.
-struct Filter {
-    start: usize,
-    weights: Vec<f64>,
+pub(crate) struct Filter {
+    pub(crate) start: usize,
+    pub(crate) weights: Vec<f64>,
 }
 
 const MAX_FFT: usize = 1 << 16;
@@ -136,8 +136,8 @@ fn mel_to_hz(m: f64, htk: bool) -> f64 {
     }
 }
 
-/// `librosa.filters.mel`, rows kept sparse.
-fn mel_filters(o: &FeatureOptions, fmax: f64) -> Vec<Filter> {
+/// `librosa.filters.mel`, rows kept sparse (also Whisper's bank: `whisper::mel`).
+pub(crate) fn mel_filters(o: &FeatureOptions, fmax: f64) -> Vec<Filter> {
     let bins = o.n_fft / 2 + 1;
     let fft_freqs: Vec<f64> = (0..bins).map(|k| k as f64 * o.sample_rate as f64 / o.n_fft as f64).collect();
     let (lo, hi) = (hz_to_mel(o.fmin, o.htk), hz_to_mel(fmax, o.htk));

@@ -39,7 +39,7 @@ fn options<T: serde::de::DeserializeOwned + Default>(v: &JsValue, what: &str) ->
     serde_wasm_bindgen::from_value(v.clone()).map_err(|e| bad(&format!("{what}: {e}")))
 }
 
-fn rate(sample_rate: f64) -> Result<u32, JsValue> {
+pub(super) fn rate(sample_rate: f64) -> Result<u32, JsValue> {
     if sample_rate.fract() != 0.0 || !(1.0..=1e6).contains(&sample_rate) {
         return Err(bad(&format!("sampleRate must be a whole number of Hz (e.g. 48000), not {sample_rate}")));
     }

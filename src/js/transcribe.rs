@@ -12,21 +12,13 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::model::{busy, load_options};
 use super::panic::unwinds;
+use super::speech::rate;
 use super::{to_js, to_js_error};
 use crate::audio::whisper::{TranscribeOptions, Transcriber, TranscriberManifest};
 use crate::error::Error;
 
 fn js_err(e: Error) -> JsValue {
     to_js_error(&e)
-}
-
-fn rate(sample_rate: f64) -> Result<u32, JsValue> {
-    if sample_rate.fract() != 0.0 || !(1.0..=1e6).contains(&sample_rate) {
-        return Err(js_err(Error::InvalidArgument(format!(
-            "sampleRate must be a whole number of Hz (e.g. 48000), not {sample_rate}"
-        ))));
-    }
-    Ok(sample_rate as u32)
 }
 
 #[wasm_bindgen(js_name = WasmTranscriber)]

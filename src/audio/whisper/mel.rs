@@ -32,14 +32,8 @@ impl LogMel {
         let window = (0..N_FFT)
             .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / N_FFT as f64).cos()) as f32)
             .collect();
-        let bands = slaney_filters(16_000.0)
-            .chunks_exact(BINS)
-            .map(|row| {
-                let first = row.iter().position(|w| *w != 0.0).unwrap_or(0);
-                let last = row.iter().rposition(|w| *w != 0.0).unwrap_or(0);
-                (first, row[first..=last.max(first)].to_vec())
-            })
-            .collect();
+        let bands =
+            bank(16_000.0).into_iter().map(|f| (f.start, f.weights.iter().map(|&w| w as f32).collect())).collect();
         LogMel { fft: RealFftPlanner::new().plan_fft_forward(N_FFT), window, bands }
     }
 
@@ -82,42 +76,29 @@ impl LogMel {
     }
 }
 
-fn hz_to_mel(f: f64) -> f64 {
-    // Slaney: linear below 1 kHz, logarithmic above.
-    let (f_sp, min_log_hz) = (200.0 / 3.0, 1000.0);
-    if f < min_log_hz {
-        f / f_sp
-    } else {
-        min_log_hz / f_sp + (f / min_log_hz).ln() / (6.4f64.ln() / 27.0)
-    }
-}
-
-fn mel_to_hz(m: f64) -> f64 {
-    let (f_sp, min_log_hz) = (200.0 / 3.0, 1000.0);
-    let min_log_mel = min_log_hz / f_sp;
-    if m < min_log_mel {
-        m * f_sp
-    } else {
-        min_log_hz * ((m - min_log_mel) * (6.4f64.ln() / 27.0)).exp()
-    }
-}
-
-/// librosa's `filters.mel(sr, n_fft=400, n_mels=80)` (Slaney scale and area normalisation), the
-/// bank Whisper was trained with.
+/// The bank Whisper was trained with: librosa's `filters.mel(sr, n_fft=400, n_mels=80)` (Slaney
+/// scale and area normalisation), from the classic-features module; `[N_MELS][BINS]` dense.
 pub fn slaney_filters(rate: f64) -> Vec<f32> {
-    let top = hz_to_mel(rate / 2.0);
-    let points: Vec<f64> = (0..N_MELS + 2).map(|i| mel_to_hz(top * i as f64 / (N_MELS + 1) as f64)).collect();
     let mut out = vec![0f32; N_MELS * BINS];
-    for m in 0..N_MELS {
-        let (lo, mid, hi) = (points[m], points[m + 1], points[m + 2]);
-        let norm = 2.0 / (hi - lo);
-        for b in 0..BINS {
-            let f = b as f64 * rate / N_FFT as f64;
-            let w = ((f - lo) / (mid - lo)).min((hi - f) / (hi - mid)).max(0.0);
-            out[m * BINS + b] = (w * norm) as f32;
+    for (m, f) in bank(rate).iter().enumerate() {
+        for (i, w) in f.weights.iter().enumerate() {
+            out[m * BINS + f.start + i] = *w as f32;
         }
     }
     out
+}
+
+fn bank(rate: f64) -> Vec<crate::audio::features::Filter> {
+    let o = crate::audio::FeatureOptions {
+        sample_rate: rate as u32,
+        n_fft: N_FFT,
+        n_mels: N_MELS,
+        fmin: 0.0,
+        htk: false,
+        norm: crate::audio::MelNorm::Slaney,
+        ..Default::default()
+    };
+    crate::audio::features::mel_filters(&o, rate / 2.0)
 }
 
 #[cfg(test)]
@@ -138,7 +119,8 @@ mod tests {
         let mel = LogMel::new().compute(&tone);
         let frame = 50;
         let band = (0..N_MELS).max_by(|&a, &b| mel[a * FRAMES + frame].total_cmp(&mel[b * FRAMES + frame])).unwrap();
-        let centre = mel_to_hz(hz_to_mel(8000.0) * (band + 1) as f64 / (N_MELS + 1) as f64);
-        assert!((centre - 1000.0).abs() < 60.0, "band {band} centred at {centre} Hz");
+        let row = &slaney_filters(16_000.0)[band * BINS..(band + 1) * BINS];
+        let peak = (0..BINS).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+        assert!((peak as f64 * 40.0 - 1000.0).abs() < 80.0, "band {band} peaks at bin {peak}");
     }
 }
