@@ -34,8 +34,18 @@ async function makeImageInput(dims, { url, mean, std }) {
   return data;
 }
 
-function input(spec) {
-  return spec.image ? makeImageInput(spec.dims, spec.image) : makeInput(spec.dims);
+/**
+ * The model's feeds as `[{ name, type: 'f32' | 'i64', dims, data }]`: one image-like or photo
+ * input, or `spec.feeds` for a model with several (integer feeds give their `value`).
+ */
+async function inputs(spec) {
+  if (!spec.feeds) return [{ name: spec.input, type: 'f32', dims: spec.dims, data: await (spec.image ? makeImageInput(spec.dims, spec.image) : makeInput(spec.dims)) }];
+  return spec.feeds.map(({ name, type, dims, value }) => ({
+    name,
+    type,
+    dims,
+    data: type === 'i64' ? BigInt64Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => BigInt(value)) : makeInput(dims),
+  }));
 }
 
 /** Runtime adapters: `open(spec)` → `{ run() → {name: Float32Array}, free() }`. */
@@ -45,10 +55,11 @@ const RUNTIMES = {
     await sf.init({ threads });
     return {
       info: async () => ({ version: await sf.version(), threads: (await sf.backends()).cpu.threads }),
-      async open(spec, data) {
+      async open(spec, given) {
         const backend = path === 'webgpu' ? 'webgpu' : 'cpu';
-        const m = await sf.Model.load(spec.url, { backend, inputShapes: { [spec.input]: spec.dims } });
-        const feeds = () => ({ [spec.input]: sf.tensor('f32', spec.dims, data) });
+        const inputShapes = Object.fromEntries(given.map((g) => [g.name, g.dims]));
+        const m = await sf.Model.load(spec.url, { backend, inputShapes });
+        const feeds = () => Object.fromEntries(given.map((g) => [g.name, sf.tensor(g.type, g.dims, g.data)]));
         return {
           backend: m.info().backend,
           async run() {
@@ -68,7 +79,7 @@ const RUNTIMES = {
     ort.env.logLevel = 'error';
     return {
       info: async () => ({ version: ort.env.versions?.web ?? ort.env.versions?.common }),
-      async open(spec, data) {
+      async open(spec, given) {
         const bytes = new Uint8Array(await (await fetch(spec.url)).arrayBuffer());
         const s = await ort.InferenceSession.create(bytes, {
           executionProviders: [path === 'webgpu' ? 'webgpu' : 'wasm'],
@@ -77,7 +88,8 @@ const RUNTIMES = {
         return {
           backend: path === 'webgpu' ? 'webgpu' : 'wasm',
           async run() {
-            const out = await s.run({ [spec.input]: new ort.Tensor('float32', data, spec.dims) });
+            const feeds = Object.fromEntries(given.map((g) => [g.name, new ort.Tensor(g.type === 'i64' ? 'int64' : 'float32', g.data, g.dims)]));
+            const out = await s.run(feeds);
             const r = {};
             for (const [k, t] of Object.entries(out)) {
               r[k] = toF32(await t.getData());
@@ -106,7 +118,7 @@ function wasmMemoryBytes() {
  * few runs so the wasm memory reaches its steady-state peak (wasm memory never shrinks).
  */
 export async function cold({ runtime, path, threads, spec }) {
-  const data = await input(spec);
+  const data = await inputs(spec);
   const t0 = performance.now();
   const rt = await RUNTIMES[runtime]({ path, threads });
   const t1 = performance.now();
@@ -156,7 +168,7 @@ export function stats(times) {
  * sides equally, until `rounds` or, past `minRounds`, the time budget.
  */
 export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, minRounds, budgetMs }) {
-  const data = await input(spec);
+  const data = await inputs(spec);
   const ours = await (await RUNTIMES.shopfloor({ path, threads })).open(spec, data);
   const peer = await (await RUNTIMES.ort({ path, threads })).open(spec, data);
   try {
@@ -184,6 +196,52 @@ export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, m
   } finally {
     ours.free();
     peer.free();
+  }
+}
+
+/**
+ * Dictation with Whisper tiny.en: each recording transcribed whole (after one warm-up), then fed
+ * live in real time (0.1-s chunks, each fed when it would have been recorded, then silence);
+ * `delayMs` is from the end of speech (the VAD's) to the first segment's arrival.
+ */
+export async function dictation({ path, threads, manifest, wavs }) {
+  const sf = await import('/pkg/index.js');
+  await sf.init({ threads });
+  const t0 = performance.now();
+  const t = await sf.Transcriber.create({ model: manifest, backend: path === 'webgpu' ? 'webgpu' : 'cpu' });
+  const loadMs = performance.now() - t0;
+  const rate = 16000;
+  const step = rate / 10;
+  const clips = [];
+  for (const url of wavs) clips.push({ url, x: (await new OfflineAudioContext(1, 1, rate).decodeAudioData(await (await fetch(url)).arrayBuffer())).getChannelData(0) });
+  await t.transcribe(clips[0].x, rate);
+  const rows = [];
+  try {
+    for (const { url, x } of clips) {
+      let t1 = performance.now();
+      const text = (await t.transcribe(x, rate)).text;
+      const wholeMs = performance.now() - t1;
+      t.reset();
+      const audio = new Float32Array(x.length + 1.5 * rate);
+      audio.set(x);
+      const start = performance.now();
+      let [end, textAt, decodeMs] = [null, null, null];
+      for (let fed = 0; fed < audio.length && textAt === null; fed += step) {
+        const due = start + ((fed + step) / rate) * 1000;
+        if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+        for (const e of await t.feed(audio.subarray(fed, fed + step), rate)) {
+          if (e.type === 'speechEnd' && end === null) end = e.end;
+          if (e.type === 'segment' && textAt === null) [textAt, decodeMs] = [performance.now(), e.decodeMs];
+        }
+      }
+      await t.finish();
+      const delayMs = textAt !== null && end !== null ? textAt - (start + end * 1000) : null;
+      rows.push({ url, seconds: x.length / rate, text, wholeMs, delayMs, decodeMs });
+    }
+    const info = t.info();
+    return { loadMs, rows, threads: (await sf.backends()).cpu.threads, encoder: info.models[0].backend, decoder: info.models[1].backend };
+  } finally {
+    t.free();
   }
 }
 

@@ -96,6 +96,7 @@ export function renderMarkdown(report) {
       }
     }
   }
+  dictationSection(report, L);
   const b = report.bundle;
   if (Object.keys(b).length) {
     L.push('', '### What a page downloads before the model (JS + wasm)', '', '| runtime : path | files | raw | gzip -9 |', '|---|---|---|---|');
@@ -113,12 +114,40 @@ export function renderMarkdown(report) {
   }
   const eff = report.paths.cpu?.models?.['efficientnet-lite0']?.shopfloorCold;
   if (eff?.firstMs) L.push(`- Time to first inference, EfficientNet-Lite0, CPU < 1 s: ${eff.firstMs < 1000 ? 'met' : 'not met'} (${ms(eff.firstMs)} ms)`);
+  const mtDictation = report.paths['cpu-mt']?.dictation?.rows;
+  if (mtDictation) {
+    const delays = mtDictation.map((r) => r.delayMs).filter((d) => d != null);
+    const worst = Math.max(...delays);
+    L.push(`- Dictation, threaded, text ≤ 1.5 s after the end of a 5-s utterance: ${delays.length === mtDictation.length && worst <= 1500 ? 'met' : 'not met'} (${delays.map((d) => ms(d)).join(', ')} ms)`);
+  }
   const ours = b['shopfloor:cpu'] ?? b['shopfloor:webgpu'];
   if (ours) {
     const wasm = ours.files.filter((f) => f.url.endsWith('.wasm')).reduce((s, f) => s + f.gz, 0);
     L.push(`- wasm < 2 MB gzipped: ${wasm < 2e6 ? 'met' : 'not met'} (${(wasm / 1e6).toFixed(2)} MB)`);
   }
   return L.join('\n');
+}
+
+/** Dictation: per path, each recording whole (real-time factor) and live (delay to its text). */
+function dictationSection(report, L) {
+  const paths = Object.entries(report.paths).filter(([p, e]) => p !== 'native' && e.dictation);
+  if (!paths.length && !report.paths.native?.dictation) return;
+  L.push('', '### Dictation (Whisper tiny.en): whole recordings and live', '');
+  L.push('Whole: `transcribe()` of the recording, warm. Live: fed in 0.1-s chunks in real time, then silence; delay = the first segment\'s arrival − the end of speech (the VAD\'s), which includes the 0.25 s of quiet the early transcription waits for.', '');
+  L.push('| path | recording | seconds | whole ms (real-time factor) | live: text after end of speech, ms | its transcription ms | text |', '|---|---|---|---|---|---|---|');
+  for (const [path, e] of paths) {
+    const d = e.dictation;
+    if (d.skipped || d.error) {
+      L.push(`| ${path} | ${d.skipped ? `skipped: ${d.skipped}` : `error: ${d.error.slice(0, 140)}`} | | | | | |`);
+      continue;
+    }
+    const label = `${path} (${d.threads} thread${d.threads > 1 ? 's' : ''}; encoder ${d.encoder}, decoder ${d.decoder}; load ${ms(d.loadMs)} ms)`;
+    for (const r of d.rows) {
+      L.push(`| ${label} | ${r.url.split('/').pop()} | ${r.seconds.toFixed(2)} | ${ms(r.wholeMs)} (${(r.wholeMs / 1000 / r.seconds).toFixed(2)}) | ${ms(r.delayMs)} | ${ms(r.decodeMs)} | ${r.text} |`);
+    }
+  }
+  const n = report.paths.native?.dictation;
+  if (n) L.push('', 'Native, the whole dictation set (`shopfloor bench-transcribe --live`):', '', ...(n.error ? [`error: ${n.error}`] : n.lines.map((l) => `    ${l}`)));
 }
 
 /** Horizontal bars of shopfloor / onnxruntime-web per model and path, log scale, 1× marked. */

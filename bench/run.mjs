@@ -6,6 +6,9 @@
 //
 // usage: node bench/run.mjs [--paths cpu,cpu-mt,webgpu,native] [--models a,b] [--runs N]
 //                           [--budget-s S] [--warmup-ms MS] [--native-gpu-runs N] [--out DIR]
+//                           [--no-dictation]
+// Dictation (Whisper: whole recordings and live delay) runs on each CPU path, on WebGPU unless
+// the adapter is SwiftShader (a minute per window), and natively (`bench-transcribe --live`).
 // --budget-s caps each model's A B rounds (after 5 on the CPU, 1 on WebGPU); software WebGPU
 // adapters (SwiftShader, lavapipe) take seconds per run, so they get few runs.
 import { execFileSync } from 'node:child_process';
@@ -20,6 +23,7 @@ import { renderChart, renderMarkdown } from './report.mjs';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const IMG = '/models/cache/images/';
+const WHISPER = '/models/cache/whisper-tiny-en/';
 const PM1 = { mean: 127.5, std: 127.5 }; // [-1, 1], as the manifests in models/ say
 export const MODELS = [
   { id: 'efficientnet-lite0', title: 'EfficientNet-Lite0 224²', url: '/models/cache/efficientnet/efficientnet_lite0.onnx', input: 'input', dims: [1, 3, 224, 224], image: { url: `${IMG}coffee.png`, mean: 127, std: 128 } },
@@ -29,10 +33,30 @@ export const MODELS = [
   { id: 'oww-embedding', title: 'openWakeWord embedding', url: '/models/cache/openwakeword/embedding_model.onnx', input: 'input_1', dims: [1, 76, 32, 1] },
   // light_resnet50 (Caffe2's ResNet-50): ImageNet mean / std in 0..255 units.
   { id: 'light-resnet50', title: 'ONNX light_resnet50', url: '/models/cache/onnx-tests/light/light_resnet50.onnx', input: 'gpu_0/data_0', dims: [1, 3, 224, 224], image: { url: `${IMG}chelsea.png`, mean: 114, std: 57 } },
+  // Whisper tiny.en as the dictation runs it: one 30-s window through the encoder, one token
+  // through the decoder (its key/value cache at position 24).
+  { id: 'whisper-encoder', title: 'Whisper tiny.en encoder, 30-s window', url: `${WHISPER}encoder.onnx`, input: 'mel', dims: [1, 80, 3000] },
+  {
+    id: 'whisper-decoder',
+    title: 'Whisper tiny.en decoder, one token',
+    url: `${WHISPER}decoder.onnx`,
+    feeds: [
+      { name: 'token', type: 'i64', dims: [1, 1], value: 50257 },
+      { name: 'position', type: 'i64', dims: [1], value: 24 },
+      ...['self_k', 'self_v'].map((name) => ({ name, type: 'f32', dims: [4, 6, 448, 64] })),
+      ...['cross_k', 'cross_v'].map((name) => ({ name, type: 'f32', dims: [4, 6, 1500, 64] })),
+    ],
+  },
 ];
 
+// Dictation: three recordings of about 5 s (two synthesisers), transcribed whole and fed live.
+const DICTATION = {
+  manifest: `${WHISPER}manifest.json`,
+  wavs: ['en-us_02_clean.wav', 'flite-slt_02_clean.wav', 'flite-rms_11_clean.wav'].map((f) => `/models/cache/dictation-test/${f}`),
+};
+
 function parseArgs(argv) {
-  const o = { paths: ['cpu', 'cpu-mt', 'webgpu', 'native'], models: MODELS.map((m) => m.id), runs: 20, nativeGpuRuns: 2, budgetS: 60, warmupMs: 3000, out: join(ROOT, 'target/bench') };
+  const o = { paths: ['cpu', 'cpu-mt', 'webgpu', 'native'], models: MODELS.map((m) => m.id), dictation: true, runs: 20, nativeGpuRuns: 2, budgetS: 60, warmupMs: 3000, out: join(ROOT, 'target/bench') };
   for (let i = 0; i < argv.length; i++) {
     const v = () => argv[++i];
     switch (argv[i]) {
@@ -43,6 +67,7 @@ function parseArgs(argv) {
       case '--native-gpu-runs': o.nativeGpuRuns = Number(v()); break;
       case '--warmup-ms': o.warmupMs = Number(v()); break;
       case '--out': o.out = v(); break;
+      case '--no-dictation': o.dictation = false; break;
       default: throw new Error(`unknown argument ${argv[i]} (see the usage at the top of bench/run.mjs)`);
     }
   }
@@ -105,6 +130,7 @@ async function cold(server, runtime, pathName, threads, spec) {
 }
 
 function nativeBench(spec, backend, runs, warmup) {
+  if (spec.feeds) return { error: 'several inputs: `shopfloor bench-transcribe --live` measures it in use' };
   const bin = join(ROOT, 'target/release/shopfloor');
   const args = ['bench', join(ROOT, spec.url.slice(1)), '--backend', backend, '--shape', `${spec.input}=${spec.dims.join('x')}`, '--runs', String(runs), '--warmup', String(warmup), '--json'];
   try {
@@ -115,6 +141,7 @@ function nativeBench(spec, backend, runs, warmup) {
 }
 
 function nativeOrt(spec, runs) {
+  if (spec.feeds) return { error: 'several inputs' };
   const py = join(ROOT, 'target/py/bin/python');
   try {
     const out = execFileSync(py, [join(ROOT, 'bench/ort_native.py'), join(ROOT, spec.url.slice(1)), spec.input, spec.dims.join('x'), String(runs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -212,6 +239,19 @@ async function main() {
         }
       });
       for (const runtime of ['shopfloor', 'ort']) if (files[runtime].length) report.bundle[`${runtime}:${pathName}`] = sizes(files[runtime]);
+      if (o.dictation && existsSync(join(ROOT, DICTATION.manifest.slice(1)))) {
+        if (webgpu && /swiftshader/i.test(env.webgpuAdapter)) entry.dictation = { skipped: 'SwiftShader: a minute per encoder window' };
+        else {
+          log(`${pathName}: dictation`);
+          try {
+            entry.dictation = await withPage(webgpu, server, (page) =>
+              page.evaluate((a) => import('/bench/harness.js').then((h) => h.dictation(a)), { path: webgpu ? 'webgpu' : 'cpu', threads, ...DICTATION }),
+            );
+          } catch (e) {
+            entry.dictation = { error: e.message };
+          }
+        }
+      }
     }
     if (o.paths.includes('native')) {
       const native = (report.paths.native = { models: {} });
@@ -226,14 +266,24 @@ async function main() {
             ortCpu: nativeOrt(spec, o.runs),
           };
         }
+        if (o.dictation) {
+          log('native dictation: bench-transcribe --live');
+          try {
+            const out = execFileSync(bin, ['bench-transcribe', '--live'], { encoding: 'utf8', cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+            native.dictation = { lines: out.trim().split('\n').filter((l) => /all|real-time|live:/.test(l)) };
+          } catch (e) {
+            native.dictation = { error: (e.stderr?.toString() || e.message).trim().split('\n').pop() };
+          }
+        }
       }
     }
   } finally {
     await server.close();
   }
+  // The raw figures first: a report that fails to render still leaves them.
+  writeFileSync(join(o.out, 'results.json'), JSON.stringify(report, null, 1));
   const md = renderMarkdown(report);
   console.log(md);
-  writeFileSync(join(o.out, 'results.json'), JSON.stringify(report, null, 1));
   writeFileSync(join(o.out, 'results.md'), md);
   writeFileSync(join(o.out, 'chart.svg'), renderChart(report));
   log(`wrote ${join(o.out, 'results.json')}, results.md and chart.svg (${statSync(join(o.out, 'chart.svg')).size} B)`);

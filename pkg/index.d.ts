@@ -673,6 +673,13 @@ export interface TranscriberOptions {
   partials?: boolean;
   /** Beam search with this many beams, 1 to 8 (default 1: greedy); each beam costs a decoder step per token. */
   beamSize?: number;
+  /**
+   * When a window's text loops (it compresses over 2.4×) or the decoder was guessing (mean token
+   * log-probability under −1), decode it again by sampling at temperatures 0.2, 0.4 … 1.0 and keep
+   * the likeliest attempt (Whisper's own rule; seeded, so the same audio gives the same text).
+   * Costs time only on such windows. Default true.
+   */
+  temperatureFallback?: boolean;
   maxTensorBytes?: number;
   signal?: AbortSignal;
   /** Run it in the SDK's Web Worker (see `Remote`); events are still emitted on this thread. */
@@ -692,6 +699,8 @@ export interface TranscriptSegment {
   end: number;
   /** Geometric mean of the token probabilities (0-1). */
   confidence: number;
+  /** The temperature its window was decoded at: 0, unless the temperature fallback had to retry it. */
+  temperature: number;
   tokens: TranscriptToken[];
 }
 
@@ -706,7 +715,7 @@ export interface Transcript {
 /** An utterance of live dictation, transcribed when it ended. */
 export interface SegmentEvent extends TranscriptSegment {
   type: 'segment';
-  /** Milliseconds its transcription took (the text arrives that long after the utterance ended plus ~0.5 s of silence). */
+  /** Milliseconds its transcription took (transcription starts after 0.25 s of quiet, so the text arrives about that long after the words ended, plus 0.25 s). */
   decodeMs: number;
 }
 

@@ -19,13 +19,13 @@ function transcriberFiles(manifest) {
   return m.vad ? [...refs, m.vad] : refs;
 }
 
-const OPTIONS = ['model', 'backend', 'maxTensorBytes', 'prompt', 'noContext', 'partials', 'beamSize', 'worker', 'signal', 'onProgress', 'cache'];
+const OPTIONS = ['model', 'backend', 'maxTensorBytes', 'prompt', 'noContext', 'partials', 'beamSize', 'temperatureFallback', 'worker', 'signal', 'onProgress', 'cache'];
 
 export class Transcriber extends Pipeline {
   #listeners;
   static async create(options) {
     if (!options || typeof options !== 'object') {
-      throw new ShopfloorError('INVALID_ARGUMENT', 'Transcriber.create takes { model, backend?, prompt?, noContext?, worker? }');
+      throw new ShopfloorError('INVALID_ARGUMENT', 'Transcriber.create takes { model, backend?, prompt?, noContext?, partials?, beamSize?, temperatureFallback?, worker? }');
     }
     const unknown = Object.keys(options).filter((k) => !OPTIONS.includes(k));
     if (unknown.length) throw new ShopfloorError('INVALID_ARGUMENT', `unknown option \`${unknown[0]}\`: use ${OPTIONS.join(', ')}`);
@@ -35,10 +35,10 @@ export class Transcriber extends Pipeline {
     if (options.worker) return createRemote('Transcriber', options);
     const glue = await init();
     const { json, files } = await loadManifest(options.model, options, 'transcribe', transcriberFiles);
-    if (options.partials !== undefined && typeof options.partials !== 'boolean') {
-      throw new ShopfloorError('INVALID_ARGUMENT', '`partials` must be true or false');
+    for (const flag of ['partials', 'noContext', 'temperatureFallback']) {
+      if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new ShopfloorError('INVALID_ARGUMENT', `\`${flag}\` must be true or false`);
     }
-    const t = { prompt: options.prompt, noContext: options.noContext, partials: options.partials, beamSize: options.beamSize };
+    const t = { prompt: options.prompt, noContext: options.noContext, partials: options.partials, beamSize: options.beamSize, temperatureFallback: options.temperatureFallback };
     for (const k of Object.keys(t)) if (t[k] === undefined) delete t[k];
     const inner = await callAsync(() => glue.WasmTranscriber.create(json, files, wasmOptions(options), t), 'Transcriber.create');
     return new Transcriber(inner, !!options.partials);

@@ -293,6 +293,7 @@ fn live_dictation_cuts_utterances_and_does_not_depend_on_chunking() {
     let a = listen(&mut t, &audio, 4096);
     let text: Vec<&str> = a.iter().map(|s| s.segment.text.as_str()).collect();
     let (e, n) = word_errors(&said.join(" "), &text.join(" "));
+    eprintln!("live dictation: {e}/{n} word errors: {text:?}");
     // Each utterance on its own is what the per-file WER measures (CTranslate2: 22.5 % on those).
     assert!((e as f64) / (n as f64) <= 0.27, "{e}/{n}: {text:?}");
     assert!(a.len() >= 5, "one segment per utterance or more: {text:?}");
@@ -417,4 +418,24 @@ fn beam_search_is_an_option_and_one_beam_is_greedy() {
     let bad = TranscribeOptions { beam_size: Some(9), ..Default::default() };
     let e = pollster::block_on(Transcriber::load(&m, &files, &LoadOptions::default(), bad)).err().unwrap();
     assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+}
+
+#[test]
+fn a_window_the_decoder_guesses_at_is_decoded_again_the_same_way_every_time() {
+    // The first sentence under 10-dB noise, en-us: greedy decoding guesses (mean log-probability
+    // under −1), the fallback samples again at 0.2.
+    let (Some(path), Some(mut on), Some(mut off)) = (
+        common::cached("dictation-test/en-us_00_noise10.wav"),
+        transcriber(TranscribeOptions::default()),
+        transcriber(TranscribeOptions { temperature_fallback: Some(false), ..Default::default() }),
+    ) else {
+        return;
+    };
+    let (x, rate) = wav(&path);
+    let (a, b, plain) = (go(&mut on, &x, rate), go(&mut on, &x, rate), go(&mut off, &x, rate));
+    eprintln!("fallback: {:?}; without: {:?}", a.text, plain.text);
+    assert!(a.segments.iter().any(|s| s.temperature > 0.0), "{a:?}");
+    assert!(plain.segments.iter().all(|s| s.temperature == 0.0));
+    assert_ne!(a.text, plain.text);
+    assert_eq!(a, b, "seeded: the same audio gives the same text");
 }

@@ -21,7 +21,7 @@ function addSegment(e, waitedMs = (heard - e.end) * 1000) {
   li.dataset.start = e.start.toFixed(2);
   li.textContent = `${e.text} — ${e.start.toFixed(1)}-${e.end.toFixed(1)} s, confidence ${(e.confidence * 100).toFixed(0)} %`;
   $('transcript').append(li);
-  $('dictation-latency').textContent = `text ${Math.max(0, waitedMs).toFixed(0)} ms after the words ended (0.5 s of silence ends an utterance; transcription ${e.decodeMs.toFixed(0)} ms)`;
+  $('dictation-latency').textContent = `text ${Math.max(0, waitedMs).toFixed(0)} ms after the words ended (transcribed after 0.25 s of quiet, final at 0.5 s; transcription ${e.decodeMs.toFixed(0)} ms)`;
 }
 
 async function start() {

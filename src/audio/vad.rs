@@ -134,6 +134,16 @@ impl Vad {
         self.s.triggered
     }
 
+    /// While announced speech has gone quiet but not yet for `min_silence`: when the quiet began
+    /// (the end its `SpeechEnd` will give if the quiet lasts).
+    pub fn quiet_since(&self) -> Option<f64> {
+        if self.s.triggered && self.s.announced {
+            self.s.silence_since
+        } else {
+            None
+        }
+    }
+
     /// Feeds 16 kHz mono samples; returns (window end time, probability) per completed window and
     /// the segment events they caused.
     pub async fn push(&mut self, samples: &[f32]) -> Result<(Vec<(f64, f32)>, Vec<VadEvent>)> {

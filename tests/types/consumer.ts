@@ -87,10 +87,10 @@ async function useDictation(): Promise<number> {
   const t = await Transcriber.create({ model: '/models/cache/whisper-tiny-en/manifest.json', backend: 'cpu', prompt: 'bracket KX-4471, station 7' });
   const all: Transcript = await t.transcribe(new Float32Array(48000), 48000);
   const first = all.segments[0];
-  const off = t.on('segment', (e: SegmentEvent) => console.log(e.text, e.start, e.end, e.confidence, e.decodeMs, e.tokens[0]?.probability));
+  const off = t.on('segment', (e: SegmentEvent) => console.log(e.text, e.start, e.end, e.confidence, e.temperature, e.decodeMs, e.tokens[0]?.probability));
   t.on('vad', (e: VadEvent) => console.log(e.type));
   t.on('error', (e: ShopfloorError) => console.log(e.code));
-  const dictation = await Transcriber.create({ model: '/stt.json', partials: true, beamSize: 4 });
+  const dictation = await Transcriber.create({ model: '/stt.json', partials: true, beamSize: 4, temperatureFallback: false });
   dictation.on('partial', (e: PartialEvent) => console.log(e.text, e.end - e.start, e.decodeMs));
   const mic = await MicrophoneStream.open();
   const stop = t.listen(mic);

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 
-use super::rules::{greedy, Rules};
+use super::fallback::Rng;
+use super::rules::{greedy, sample, Rules};
 use super::tokenizer::Tokenizer;
 use crate::tensor::{HostTensor, TensorData};
 use crate::{Error, Model, Result};
@@ -19,6 +20,15 @@ pub struct Decoder {
     /// Encoder frames the cross-attention sees.
     pub frames: usize,
     pub vocab: usize,
+}
+
+/// How tokens are chosen: a beam search (one beam: greedy) at temperature 0, else one sequence
+/// sampled at `temperature` from a generator seeded with `seed`.
+#[derive(Clone, Copy, Debug)]
+pub struct Search {
+    pub beams: usize,
+    pub temperature: f32,
+    pub seed: u64,
 }
 
 /// What one window decoded to.
@@ -103,9 +113,9 @@ impl Decoder {
     }
 
     /// Decodes after `prefix` (ending with the start-of-transcript sequence), at most
-    /// `max_tokens` sampled tokens: greedy when `beams` is 1, else a beam search keeping the
-    /// `beams` likeliest sequences and answering the finished one with the best mean token
-    /// log-probability (OpenAI's ranking without a length penalty).
+    /// `max_tokens` sampled tokens: greedy when `search.beams` is 1, else a beam search keeping
+    /// the `beams` likeliest sequences and answering the finished one with the best mean token
+    /// log-probability (OpenAI's ranking without a length penalty); sampling above temperature 0.
     pub async fn window(
         &mut self,
         cross: [Arc<Tensor>; 2],
@@ -113,8 +123,11 @@ impl Decoder {
         tok: &Tokenizer,
         rules: &Rules,
         max_tokens: usize,
-        beams: usize,
+        search: Search,
     ) -> Result<Window> {
+        let sampling = search.temperature > 0.0;
+        let beams = if sampling { 1 } else { search.beams };
+        let mut rng = Rng::new(search.seed);
         let [l, h, n, d] = self.cache;
         if prefix.is_empty() || prefix.len() >= n || beams == 0 {
             return Err(Error::Internal(format!("a decoding prefix of {} tokens, {beams} beams", prefix.len())));
@@ -143,7 +156,8 @@ impl Decoder {
                 rules.apply(tok, &sampled, logits);
                 let lse = super::rules::log_sum_exp(logits);
                 if beams == 1 {
-                    let (best, p) = greedy(logits);
+                    let (best, p) =
+                        if sampling { sample(logits, search.temperature, &mut rng) } else { greedy(logits) };
                     candidates.push((*logp + p.max(1e-30).ln(), i, best, p));
                     continue;
                 }

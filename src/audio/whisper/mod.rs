@@ -3,6 +3,7 @@
 //! encoder and the one-token decoder are ordinary models on the SDK's backends.
 
 pub mod decoder;
+pub mod fallback;
 pub mod manifest;
 pub mod mel;
 pub mod rules;

@@ -92,3 +92,20 @@ pub fn greedy(logits: &[f32]) -> (u32, f32) {
     let (best, &top) = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).expect("non-empty logits");
     (best as u32, (top - log_sum_exp(logits)).exp())
 }
+
+/// A token drawn from the masked distribution at `temperature` (> 0), and its probability at
+/// temperature 1 (what confidences and the fallback's log-probabilities are made of).
+pub fn sample(logits: &[f32], temperature: f32, rng: &mut super::fallback::Rng) -> (u32, f32) {
+    let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let weights: Vec<f64> = logits.iter().map(|&l| (((l - top) / temperature) as f64).exp()).collect();
+    let mut left = rng.next_f64() * weights.iter().sum::<f64>();
+    let mut pick = weights.iter().rposition(|&w| w > 0.0).unwrap_or(0);
+    for (i, w) in weights.iter().enumerate() {
+        if left < *w {
+            pick = i;
+            break;
+        }
+        left -= w;
+    }
+    (pick as u32, (logits[pick] - log_sum_exp(logits)).exp())
+}

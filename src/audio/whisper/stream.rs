@@ -1,6 +1,11 @@
 //! Live dictation: microphone chunks at any rate → 16 kHz → Silero VAD cuts utterances → each
 //! utterance is transcribed as soon as it ends (one longer than `MAX_UTTERANCE` is cut there
 //! and goes on in the next piece). Events leave in stream time (seconds since the stream began).
+//!
+//! The text is ready sooner than the end is certain: once speech has been quiet for
+//! `TAIL_SECONDS`, the utterance so far (tail included) is transcribed early; if the quiet lasts to
+//! `END_SILENCE_SECONDS`, that is the utterance and its text is out at once, else it is dropped
+//! (or shown as a partial). Either way the final text is that of the same audio.
 
 use serde::Serialize;
 
@@ -8,9 +13,12 @@ use super::transcript::{Segment, Transcript};
 use crate::audio::{To16k, Vad, VadEvent, SAMPLE_RATE};
 use crate::Result;
 
-/// Audio kept before the VAD's start and after its end, so soft first and last phonemes (which
-/// the VAD scores low) are not clipped; faster-whisper pads by 0.4 s too.
-const MARGIN_SECONDS: f64 = 0.4;
+/// Audio kept before the VAD's start, so a soft first phoneme (which the VAD scores low) is not
+/// clipped; faster-whisper pads by 0.4 s too.
+const LEAD_SECONDS: f64 = 0.4;
+/// Audio kept after the VAD's end. Short, as the early transcription waits for it: the VAD's end
+/// is its first quiet window, already after the last phoneme (Silero pads by 0.03 s).
+const TAIL_SECONDS: f64 = 0.25;
 /// Silence that ends an utterance. Shorter cuts sentences at the pauses inside them (and the
 /// decoder loses their context); longer delays the text.
 pub const END_SILENCE_SECONDS: f64 = 0.5;
@@ -74,6 +82,23 @@ pub trait Utterances {
     async fn transcribe_16k(&mut self, audio: &[f32], context: &mut Vec<u32>) -> Result<Transcript>;
 }
 
+/// An utterance transcribed before its end was certain, kept until the VAD decides.
+struct Early {
+    /// The span it covers: from the utterance's start to `quiet + TAIL_SECONDS`.
+    from: f64,
+    quiet: f64,
+    spoken: Spoken,
+}
+
+/// An utterance's transcription, not yet part of the stream's text.
+struct Spoken {
+    events: Vec<DictationEvent>,
+    /// Its tokens, for the next utterance's context.
+    tokens: Vec<u32>,
+    text: String,
+    decode_ms: f64,
+}
+
 pub struct Listening {
     vad: Vad,
     to16k: To16k,
@@ -87,6 +112,7 @@ pub struct Listening {
     /// Partial results on (`TranscribeOptions::partials`), and the stream time of the next one.
     partials: bool,
     next_partial: f64,
+    early: Option<Early>,
 }
 
 fn seconds(samples: u64) -> f64 {
@@ -104,6 +130,7 @@ impl Listening {
             said: vec![],
             partials,
             next_partial: 0.0,
+            early: None,
         }
     }
 
@@ -122,6 +149,7 @@ impl Listening {
         self.base = 0;
         self.open = None;
         self.said.clear();
+        self.early = None;
     }
 
     /// Feeds a chunk; returns the VAD's events and the segments of utterances that ended.
@@ -133,24 +161,44 @@ impl Listening {
         for e in events {
             match e {
                 VadEvent::SpeechStart { time } => {
-                    self.open = Some((time - MARGIN_SECONDS).max(0.0));
+                    self.open = Some((time - LEAD_SECONDS).max(0.0));
                     self.next_partial = time + PARTIAL_EVERY_SECONDS;
                 }
                 VadEvent::SpeechEnd { start, end } => {
-                    let from = self.open.take().unwrap_or(start - MARGIN_SECONDS);
+                    let from = self.open.take().unwrap_or(start - LEAD_SECONDS);
                     out.push(DictationEvent::Vad(e.clone()));
-                    out.extend(self.utterance(t, from, end + MARGIN_SECONDS).await?);
+                    let spoken = match self.early.take() {
+                        Some(early) if early.from == from && early.quiet == end => early.spoken,
+                        _ => self.transcribe(t, from, end + TAIL_SECONDS).await?,
+                    };
+                    out.extend(self.commit(t, spoken));
                     continue;
                 }
             }
             out.push(DictationEvent::Vad(e));
         }
         if let Some(from) = self.open {
+            let quiet = self.vad.quiet_since();
             if self.now() - from >= MAX_UTTERANCE_SECONDS {
                 let to = self.now();
-                out.extend(self.utterance(t, from, to).await?);
+                let spoken = self.transcribe(t, from, to).await?;
+                out.extend(self.commit(t, spoken));
                 self.open = Some(to);
-            } else if self.partials && self.now() >= self.next_partial {
+            } else if let Some(quiet) = quiet.filter(|&q| self.now() >= q + TAIL_SECONDS) {
+                if self.early.as_ref().is_none_or(|e| e.from != from || e.quiet != quiet) {
+                    let spoken = self.transcribe(t, from, quiet + TAIL_SECONDS).await?;
+                    if self.partials && !spoken.text.is_empty() {
+                        out.push(DictationEvent::Partial(PartialEvent {
+                            kind: "partial",
+                            text: spoken.text.clone(),
+                            start: from,
+                            end: quiet + TAIL_SECONDS,
+                            decode_ms: spoken.decode_ms,
+                        }));
+                    }
+                    self.early = Some(Early { from, quiet, spoken });
+                }
+            } else if self.partials && quiet.is_none() && self.now() >= self.next_partial {
                 out.extend(self.partial(t, from).await?);
             }
         }
@@ -167,7 +215,8 @@ impl Listening {
         let now = self.now();
         let mut out: Vec<DictationEvent> = self.vad.finish(now).into_iter().map(DictationEvent::Vad).collect();
         if let Some(from) = self.open.take() {
-            out.extend(self.utterance(t, from, now).await?);
+            let spoken = self.transcribe(t, from, now).await?;
+            out.extend(self.commit(t, spoken));
         }
         self.reset();
         Ok(out)
@@ -195,12 +244,13 @@ impl Listening {
         })))
     }
 
-    async fn utterance(&mut self, t: &mut impl Utterances, from: f64, to: f64) -> Result<Vec<DictationEvent>> {
+    /// Transcribes the stream from `from` to `to` (stream seconds) after the text so far.
+    async fn transcribe(&mut self, t: &mut impl Utterances, from: f64, to: f64) -> Result<Spoken> {
         let at =
             |time: f64| (((time - seconds(self.base)) * SAMPLE_RATE as f64).max(0.0) as usize).min(self.audio.len());
         let (a, b) = (at(from), at(to));
         if b <= a {
-            return Ok(vec![]);
+            return Ok(Spoken { events: vec![], tokens: vec![], text: String::new(), decode_ms: 0.0 });
         }
         let offset = seconds(self.base + a as u64);
         let t0 = crate::backend::clock::now_ms();
@@ -208,12 +258,8 @@ impl Listening {
         context.extend_from_slice(&self.said);
         let before = context.len();
         let transcript = t.transcribe_16k(&self.audio[a..b], &mut context).await?;
-        if t.keeps_context() {
-            self.said.extend_from_slice(&context[before.min(context.len())..]);
-            self.said.drain(..self.said.len().saturating_sub(LIVE_CONTEXT_TOKENS));
-        }
         let decode_ms = crate::backend::clock::now_ms() - t0;
-        Ok(transcript
+        let events = transcript
             .segments
             .into_iter()
             .map(|mut s| {
@@ -221,6 +267,18 @@ impl Listening {
                 s.end += offset;
                 DictationEvent::Segment(SegmentEvent { kind: "segment", segment: s, decode_ms })
             })
-            .collect())
+            .collect();
+        let tokens = context.split_off(before.min(context.len()));
+        Ok(Spoken { events, tokens, text: transcript.text, decode_ms })
+    }
+
+    /// Makes an utterance's text part of the stream's: its segments go out, its tokens become
+    /// the next one's context.
+    fn commit(&mut self, t: &impl Utterances, spoken: Spoken) -> Vec<DictationEvent> {
+        if t.keeps_context() {
+            self.said.extend_from_slice(&spoken.tokens);
+            self.said.drain(..self.said.len().saturating_sub(LIVE_CONTEXT_TOKENS));
+        }
+        spoken.events
     }
 }

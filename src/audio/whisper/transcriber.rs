@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 
-use super::decoder::Decoder;
+use super::decoder::{Decoder, Search};
+use super::fallback::{self, Attempt, TEMPERATURES};
 use super::manifest::{ModelConfig, TranscriberManifest};
 use super::mel::{LogMel, FRAMES, N_MELS, WINDOW_SAMPLES};
 use super::rules::Rules;
@@ -20,9 +21,8 @@ use crate::{Error, LoadOptions, Model, Result};
 
 /// Below this peak a window is silence and is not decoded (−60 dBFS).
 const SILENCE_PEAK: f32 = 1e-3;
-/// OpenAI's defaults for dropping a window as non-speech.
-const NO_SPEECH_THRESHOLD: f32 = 0.6;
-const LOGPROB_THRESHOLD: f32 = -1.0;
+/// Seeds the fallback's sampling (one stream per temperature, the same for every window).
+const SAMPLING_SEED: u64 = 0x5EED_5B0F;
 /// Seconds per timestamp step and per encoder frame pair.
 const SECONDS_PER_SAMPLE: f64 = 1.0 / SAMPLE_RATE as f64;
 
@@ -41,6 +41,9 @@ pub struct TranscribeOptions {
     /// Beam search with this many beams (1 to 8; default 1, greedy). Each beam costs a decoder
     /// step per token.
     pub beam_size: Option<usize>,
+    /// Decode again by sampling at rising temperatures when a window's text loops or the decoder
+    /// was guessing (`fallback.rs`; default true). Costs time only on such windows.
+    pub temperature_fallback: Option<bool>,
 }
 
 pub struct Transcriber {
@@ -87,18 +90,17 @@ impl Utterances for Transcriber {
                 seek += window.len();
                 continue;
             }
-            let decoded = self.window(window, context).await?;
+            let attempt = self.window(window, context).await?;
             let offset = seek as f64 * SECONDS_PER_SAMPLE;
             let span = window.len() as f64 * SECONDS_PER_SAMPLE;
-            let speech = !(decoded.no_speech > NO_SPEECH_THRESHOLD && decoded.avg_logprob() < LOGPROB_THRESHOLD);
-            let (found, complete_to) = split(&self.tok, &decoded.tokens, span, last);
-            if speech {
+            let (found, complete_to) = split(&self.tok, &attempt.window.tokens, span, last);
+            if !attempt.is_silence() {
                 for s in found {
                     context.extend(s.ids.iter().copied());
-                    segments.push(self.segment(&s, offset));
+                    segments.push(self.segment(&s, offset, attempt.temperature));
                 }
             }
-            if self.opts.no_context {
+            if self.opts.no_context || attempt.temperature > fallback::UNTRUSTED_ABOVE {
                 context.clone_from(&prompt);
             }
             // Only the latest half-context is ever used.
@@ -268,7 +270,9 @@ impl Transcriber {
             .collect()
     }
 
-    async fn window(&mut self, audio: &[f32], context: &[u32]) -> Result<super::decoder::Window> {
+    /// Encodes a window and decodes it, again at rising temperatures while the text is not
+    /// plausible (`fallback.rs`).
+    async fn window(&mut self, audio: &[f32], context: &[u32]) -> Result<Attempt> {
         let mel = self.mel.compute(audio);
         let outs = self
             .encoder
@@ -293,12 +297,24 @@ impl Transcriber {
             prefix.extend_from_slice(&context[context.len().saturating_sub(half - 1)..]);
         }
         prefix.extend_from_slice(&self.sot);
-        let room = self.decoder.context() - prefix.len();
+        let room = (self.decoder.context() - prefix.len()).min(half);
         let beams = self.opts.beam_size.unwrap_or(1);
-        self.decoder.window(cross, &prefix, &self.tok, &self.rules, room.min(half), beams).await
+        let tries = if self.opts.temperature_fallback.unwrap_or(true) { TEMPERATURES.len() } else { 1 };
+        let mut attempts = vec![];
+        for (i, &temperature) in TEMPERATURES[..tries].iter().enumerate() {
+            let search = Search { beams, temperature: temperature as f32, seed: SAMPLING_SEED + i as u64 };
+            let window = self.decoder.window(cross.clone(), &prefix, &self.tok, &self.rules, room, search).await?;
+            let text: Vec<u32> = window.tokens.iter().map(|t| t.0).filter(|&t| !self.tok.is_timestamp(t)).collect();
+            let attempt = Attempt::new(window, temperature, &self.tok.decode(&text));
+            if attempt.good_enough() {
+                return Ok(attempt);
+            }
+            attempts.push(attempt);
+        }
+        fallback::best(attempts).ok_or_else(|| Error::Internal("no decoding attempt".into()))
     }
 
-    fn segment(&self, s: &Found, offset: f64) -> Segment {
+    fn segment(&self, s: &Found, offset: f64, temperature: f64) -> Segment {
         let tokens: Vec<TokenProb> = s
             .ids
             .iter()
@@ -311,6 +327,7 @@ impl Transcriber {
             start: offset + s.start,
             end: offset + s.end,
             confidence: logp.exp(),
+            temperature,
             tokens,
         }
     }

@@ -17,6 +17,9 @@ pub struct Segment {
     pub end: f64,
     /// Geometric mean of the token probabilities.
     pub confidence: f32,
+    /// The sampling temperature its window was decoded at: 0 unless the temperature fallback
+    /// had to retry (the text looped or the decoder was guessing).
+    pub temperature: f64,
     pub tokens: Vec<TokenProb>,
 }
 

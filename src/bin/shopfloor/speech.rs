@@ -314,7 +314,7 @@ fn labels(path: &Path) -> Result<Vec<Truth>> {
     Ok(l.commands)
 }
 
-fn percentile(v: &mut [f64], q: f64) -> f64 {
+pub fn percentile(v: &mut [f64], q: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }

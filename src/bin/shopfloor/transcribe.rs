@@ -6,7 +6,7 @@ use std::time::Instant;
 use shopfloor::audio::whisper::{TranscribeOptions, Transcriber, TranscriberManifest};
 use shopfloor::{BackendChoice, Error, LoadOptions, Result};
 
-use crate::speech::read_wav;
+use crate::speech::{percentile, read_wav};
 use crate::vision::read;
 
 /// Where `make models` / the test data step puts Whisper tiny.en.
@@ -25,6 +25,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "--backend" => backend = value()?.parse()?,
             "--prompt" => opts.prompt = Some(value()?),
             "--no-context" => opts.no_context = true,
+            "--no-fallback" => opts.temperature_fallback = Some(false),
             flag if flag.starts_with("--") => {
                 return Err(Error::InvalidArgument(format!("transcribe: unknown option {flag}")))
             }
@@ -58,10 +59,25 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `shopfloor bench-transcribe [DIR]`: word error rate per voice and condition over the
-/// dictation set (`transcripts.tsv`), and the time per utterance (real-time factor).
+/// `shopfloor bench-transcribe [DIR] [--live] [--no-fallback]`: word error rate per voice and
+/// condition over the dictation set (`transcripts.tsv`), and the time per utterance (real-time
+/// factor). `--no-fallback` turns the temperature fallback off. `--live`
+/// feeds each file as a microphone would (0.1-s chunks in simulated real time, then a second of
+/// silence) and reports the delay from the end of speech (the VAD's) to its text.
 pub fn bench(args: &[String]) -> Result<()> {
-    let dir = PathBuf::from(args.first().map_or("models/cache/dictation-test", String::as_str));
+    let mut dir = PathBuf::from("models/cache/dictation-test");
+    let mut live = false;
+    let mut opts = TranscribeOptions::default();
+    for arg in args {
+        match arg.as_str() {
+            "--live" => live = true,
+            "--no-fallback" => opts.temperature_fallback = Some(false),
+            flag if flag.starts_with("--") => {
+                return Err(Error::InvalidArgument(format!("bench-transcribe: unknown option {flag}")))
+            }
+            path => dir = path.into(),
+        }
+    }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MANIFEST);
     let text = String::from_utf8_lossy(&read(&manifest)?).into_owned();
     let m = TranscriberManifest::parse(&text)?;
@@ -71,21 +87,33 @@ pub fn bench(args: &[String]) -> Result<()> {
         .map(|f| read(&manifest.parent().unwrap_or(Path::new(".")).join(&f.file)))
         .collect::<Result<Vec<_>>>()?;
     let load = LoadOptions { backend: BackendChoice::Cpu, ..Default::default() };
-    let mut t = pollster::block_on(Transcriber::load(&m, &files, &load, TranscribeOptions::default()))?;
+    let mut t = pollster::block_on(Transcriber::load(&m, &files, &load, opts))?;
     let index = String::from_utf8_lossy(&read(&dir.join("transcripts.tsv"))?).into_owned();
     let mut tally: std::collections::BTreeMap<(String, String), (usize, usize)> = Default::default();
     let (mut audio_s, mut busy_s, mut worst_ms) = (0.0, 0.0, 0f64);
+    let (mut segments, mut retried) = (0, 0);
+    let (mut delays, mut decodes) = (vec![], vec![]);
     for line in index.lines().skip(1) {
         let f: Vec<&str> = line.split('\t').collect();
         let [file, voice, cond, said] = f[..] else { continue };
         let (x, rate) = read_wav(&dir.join(file))?;
         let t0 = Instant::now();
-        let got = pollster::block_on(t.transcribe(&x, rate))?;
+        let got = if live {
+            let (text, delay, decode) = listen(&mut t, &x, rate)?;
+            delays.extend(delay);
+            decodes.extend(decode);
+            text
+        } else {
+            let got = pollster::block_on(t.transcribe(&x, rate))?;
+            segments += got.segments.len();
+            retried += got.segments.iter().filter(|s| s.temperature > 0.0).count();
+            got.text
+        };
         let ms = t0.elapsed().as_secs_f64() * 1e3;
-        audio_s += got.duration;
+        audio_s += x.len() as f64 / rate as f64;
         busy_s += ms / 1e3;
         worst_ms = worst_ms.max(ms);
-        let (e, n) = shopfloor::audio::whisper::wer::word_errors(said, &got.text);
+        let (e, n) = shopfloor::audio::whisper::wer::word_errors(said, &got);
         for key in [(cond.to_string(), voice.to_string()), (cond.to_string(), "all".to_string())] {
             let v = tally.entry(key).or_default();
             v.0 += e;
@@ -102,5 +130,58 @@ pub fn bench(args: &[String]) -> Result<()> {
         busy_s / audio_s.max(1e-9),
         worst_ms
     );
+    if !live {
+        println!("{retried} of {segments} segments decoded again by the temperature fallback");
+    }
+    if live {
+        let n = delays.len();
+        let mut q = |p: f64| percentile(&mut delays, p) * 1e3;
+        let (p50, p90, max) = (q(0.5), q(0.9), q(1.0));
+        println!(
+            "live: text {p50:.0} ms (median), {p90:.0} ms (p90), {max:.0} ms (max) after the end of speech, over {n} \
+             utterances; their transcription {:.0} ms (median)",
+            percentile(&mut decodes, 0.5)
+        );
+    }
     Ok(())
+}
+
+/// One recording through live dictation in simulated real time: a 0.1-s chunk arrives every
+/// 0.1 s and is fed once it has arrived and the feed before it is done. Returns the text and the
+/// delay from the VAD's end of speech to the first segment's arrival, and that segment's
+/// transcription time (ms).
+fn listen(t: &mut Transcriber, x: &[f32], rate: u32) -> Result<(String, Option<f64>, Option<f64>)> {
+    use shopfloor::audio::whisper::DictationEvent;
+    use shopfloor::audio::VadEvent;
+    t.reset();
+    let step = (rate / 10).max(1) as usize;
+    let mut audio = x.to_vec();
+    audio.extend(std::iter::repeat_n(0.0, rate as usize));
+    let (mut clock, mut fed) = (0.0, 0usize);
+    let (mut words, mut end, mut delay, mut decode) = (vec![], None, None, None);
+    let chunks = audio.chunks(step).map(Some).chain([None]);
+    for chunk in chunks {
+        let t0 = Instant::now();
+        let events = match chunk {
+            Some(c) => {
+                fed += c.len();
+                clock = f64::max(clock, fed as f64 / rate as f64);
+                pollster::block_on(t.feed(c, rate))?
+            }
+            None => pollster::block_on(t.finish())?,
+        };
+        clock += t0.elapsed().as_secs_f64();
+        for e in events {
+            match e {
+                DictationEvent::Vad(VadEvent::SpeechEnd { end: at, .. }) => end = end.or(Some(at)),
+                DictationEvent::Segment(s) => {
+                    delay = delay.or(end.map(|at| clock - at));
+                    decode = decode.or(Some(s.decode_ms));
+                    words.push(s.segment.text);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok((words.join(" "), delay, decode))
 }
