@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 
-use super::fallback::Rng;
-use super::rules::{greedy, sample, Rules};
+use super::rules::{greedy, sample, Rng, Rules};
 use super::tokenizer::Tokenizer;
 use crate::tensor::{HostTensor, TensorData};
 use crate::{Error, Model, Result};

@@ -60,25 +60,6 @@ pub fn best(attempts: Vec<Attempt>) -> Option<Attempt> {
         .max_by(|a, b| a.window.avg_logprob().total_cmp(&b.window.avg_logprob()))
 }
 
-/// A small seeded generator (SplitMix64) for sampling: deterministic and the same on every
-/// target.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,17 +91,5 @@ mod tests {
         ];
         assert_eq!(best(attempts).unwrap().temperature, 0.4);
         assert!(best(vec![]).is_none());
-    }
-
-    #[test]
-    fn the_generator_is_uniform_and_repeatable() {
-        let draws: Vec<f64> = {
-            let mut r = Rng::new(7);
-            (0..10_000).map(|_| r.next_f64()).collect()
-        };
-        let mut again = Rng::new(7);
-        assert!(draws.iter().all(|&x| x == again.next_f64() && (0.0..1.0).contains(&x)));
-        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
-        assert!((mean - 0.5).abs() < 0.01, "{mean}");
     }
 }

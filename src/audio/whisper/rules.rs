@@ -95,7 +95,7 @@ pub fn greedy(logits: &[f32]) -> (u32, f32) {
 
 /// A token drawn from the masked distribution at `temperature` (> 0), and its probability at
 /// temperature 1 (what confidences and the fallback's log-probabilities are made of).
-pub fn sample(logits: &[f32], temperature: f32, rng: &mut super::fallback::Rng) -> (u32, f32) {
+pub fn sample(logits: &[f32], temperature: f32, rng: &mut Rng) -> (u32, f32) {
     let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let weights: Vec<f64> = logits.iter().map(|&l| (((l - top) / temperature) as f64).exp()).collect();
     let mut left = rng.next_f64() * weights.iter().sum::<f64>();
@@ -108,4 +108,53 @@ pub fn sample(logits: &[f32], temperature: f32, rng: &mut super::fallback::Rng) 
         left -= w;
     }
     (pick as u32, (logits[pick] - log_sum_exp(logits)).exp())
+}
+
+/// A small seeded generator (SplitMix64) for sampling: deterministic and the same on every
+/// target.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generator_is_uniform_and_repeatable() {
+        let draws: Vec<f64> = {
+            let mut r = Rng::new(7);
+            (0..10_000).map(|_| r.next_f64()).collect()
+        };
+        let mut again = Rng::new(7);
+        assert!(draws.iter().all(|&x| x == again.next_f64() && (0.0..1.0).contains(&x)));
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        assert!((mean - 0.5).abs() < 0.01, "{mean}");
+    }
+
+    #[test]
+    fn sampling_follows_the_tempered_distribution_and_never_draws_a_masked_token() {
+        let logits = [0.0, f32::NEG_INFINITY, 3f32.ln()];
+        let mut rng = Rng::new(1);
+        let draws: Vec<(u32, f32)> = (0..20_000).map(|_| sample(&logits, 1.0, &mut rng)).collect();
+        assert!(draws.iter().all(|&(t, _)| t != 1));
+        let share = draws.iter().filter(|d| d.0 == 2).count() as f64 / draws.len() as f64;
+        assert!((share - 0.75).abs() < 0.02, "{share}");
+        let (t, p) = sample(&logits, 0.01, &mut rng);
+        assert_eq!(t, 2);
+        assert!((p - 0.75).abs() < 1e-6, "the probability is at temperature 1: {p}");
+    }
 }
