@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+mod common;
+
 use shopfloor::{BackendChoice, ErrorCode, HostTensor, LoadOptions, Model, TensorData};
 
 fn load(name: &str, max_tensor_bytes: u64) -> Model {
@@ -109,4 +111,40 @@ fn scatter_indices_out_of_range_are_input_mismatch() {
         "got index 3",
     );
     assert!(run(&mut m, vec![("d", d()), ("i", i64s(&[2, 3], &[0, 1, 2, -1, -2, -3])), ("u", u())]).is_ok());
+}
+
+/// GatherND and ScatterND take index tuples that count from the end (ONNX: `-s..s`); tract's
+/// kernels read them unsigned (GatherND panicked on -1: the `feed_values` fuzzer's first
+/// finding, `fuzz/artifacts` input `fa0a ff…`), so they are wrapped before it sees them.
+#[test]
+fn nd_index_tuples_from_the_end_are_the_same_as_from_the_start() {
+    use common::onnx::{f32_init, model, node, value_info, F32, I64};
+    let opts = LoadOptions { backend: BackendChoice::Cpu, ..Default::default() };
+    let data: Vec<f32> = (0..15).map(|i| i as f32).collect();
+    let gather = model(
+        vec![node("GatherND", &["d", "i"], &["y"], vec![])],
+        vec![value_info("i", I64, &[-1, 2])],
+        vec![value_info("y", F32, &[])],
+        |g| g.initializer.push(f32_init("d", &[5, 3], &data)),
+    );
+    let mut m = Model::load(&gather, &opts).unwrap();
+    let from_end = run(&mut m, vec![("i", i64s(&[2, 2], &[-1, -1, -5, 1]))]).unwrap();
+    let from_start = run(&mut m, vec![("i", i64s(&[2, 2], &[4, 2, 0, 1]))]).unwrap();
+    assert_eq!(from_end[0].1.data, TensorData::F32(vec![14.0, 1.0]));
+    assert_eq!(from_end, from_start);
+    refused(run(&mut m, vec![("i", i64s(&[1, 2], &[-6, 0]))]), ErrorCode::InputMismatch, "i", "got index -6");
+
+    let scatter = model(
+        vec![node("ScatterND", &["d", "i", "u"], &["y"], vec![])],
+        vec![value_info("d", F32, &[5, 3]), value_info("i", I64, &[2, 1]), value_info("u", F32, &[2, 3])],
+        vec![value_info("y", F32, &[])],
+        |_| {},
+    );
+    let mut m = Model::load(&scatter, &opts).unwrap();
+    let feeds =
+        |i: &[i64]| vec![("d", f32s(&[5, 3], &data)), ("i", i64s(&[2, 1], i)), ("u", f32s(&[2, 3], &[-1.0; 6]))];
+    let from_end = run(&mut m, feeds(&[-1, -5])).unwrap();
+    assert_eq!(from_end, run(&mut m, feeds(&[4, 0])).unwrap());
+    let TensorData::F32(y) = &from_end[0].1.data else { panic!() };
+    assert_eq!((&y[..3], &y[12..]), (&[-1.0; 3][..], &[-1.0; 3][..]));
 }

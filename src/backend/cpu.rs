@@ -138,10 +138,11 @@ fn execute_values(plan: &Plan, values: TVec<TValue>, max_tensor_bytes: u64) -> R
         }
         let mut state = plan.spawn().map_err(|e| Error::Internal(format!("{e:#}")))?;
         let model = plan.model();
-        let result = state.run_plan_with_eval(values, |ctx, op_state, node, input| {
+        let result = state.run_plan_with_eval(values, |ctx, op_state, node, mut input| {
             if let Err(refusal) = super::feed_values::check(node, &input, max_tensor_bytes) {
                 return Err(TractError::new(super::feed_values::to_error(model, node, &refusal)));
             }
+            super::feed_values::wrap_negative_tuples(node, &mut input)?;
             tract_onnx::tract_core::plan::eval(ctx, op_state, node, input)
         });
         result.map_err(|e| match e.downcast::<Error>() {

@@ -33,6 +33,34 @@ impl std::fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
+/// GatherND and ScatterND index tuples that count from the end (ONNX allows `-s..s`) made
+/// non-negative, after `check` has bounded them: tract's kernels read them as unsigned (its
+/// GatherND would index at 2^64 − 1 and panic, its ScatterND refuses them).
+pub(crate) fn wrap_negative_tuples(node: &TypedNode, inputs: &mut TVec<TValue>) -> TractResult<()> {
+    let shape: Vec<usize> = if let Some(op) = node.op_as::<GatherNd>() {
+        inputs[0].shape()[op.batch_dims.min(inputs[0].rank())..].to_vec()
+    } else if node.op_as::<ScatterNd>().is_some() {
+        inputs[0].shape().to_vec()
+    } else {
+        return Ok(());
+    };
+    let Some(mut v) = ints(&inputs[1]) else { return Ok(()) };
+    if !v.iter().any(|&i| i < 0) {
+        return Ok(());
+    }
+    let width = inputs[1].shape().last().copied().unwrap_or(0).max(1);
+    for tuple in v.chunks_mut(width) {
+        for (i, &n) in tuple.iter_mut().zip(&shape) {
+            if *i < 0 {
+                *i += n as i64;
+            }
+        }
+    }
+    let wrapped = Tensor::from_shape(inputs[1].shape(), &v)?.cast_to_dt(inputs[1].datum_type())?.into_owned();
+    inputs[1] = wrapped.into_tvalue();
+    Ok(())
+}
+
 /// Checks `inputs` of `node` (about to be evaluated). `max_bytes`: the model's tensor budget.
 pub(crate) fn check(node: &TypedNode, inputs: &[TValue], max_bytes: u64) -> Result<(), Refusal> {
     let name = node.op().name();
