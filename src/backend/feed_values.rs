@@ -5,13 +5,13 @@
 //! `INPUT_MISMATCH` for values the model cannot take, `RESOURCE_LIMIT` for sizes over the
 //! model's `maxTensorBytes`. onnxruntime answers the same inputs with an error too.
 //!
-//! Covered: Gather, GatherElements, GatherNd, ScatterElements, ScatterNd (indices against the
-//! axis they index), integer Div and Rem (a zero divisor, and MIN / -1), TopK (k within the axis),
+//! Covered: Gather, GatherElements, GatherNd, ScatterElements, ScatterNd, OneHot (indices against
+//! the axis they index), integer Div and Rem (a zero divisor, and MIN / -1), TopK (k within the axis),
 //! Range (a zero step, a length over the budget). The checks cost one name comparison per node
 //! for every other op.
 
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::array::{Gather, GatherElements, GatherNd, ScatterElements, ScatterNd, Topk};
+use tract_onnx::tract_core::ops::array::{Gather, GatherElements, GatherNd, OneHot, ScatterElements, ScatterNd, Topk};
 
 use crate::error::Error;
 
@@ -77,6 +77,12 @@ pub(crate) fn check(node: &TypedNode, inputs: &[TValue], max_bytes: u64) -> Resu
     }
     if let Some(op) = node.op_as::<ScatterElements>() {
         return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d));
+    }
+    if let Some(op) = node.op_as::<OneHot>() {
+        // ONNX makes such an index a row of `off` values; tract indexes past its output.
+        return indices_within(&inputs[0], op.dim).map_err(|d| {
+            what(0, format!("{d} (ONNX gives such an index an all-off row; not supported here, so it is refused)"))
+        });
     }
     if let Some(op) = node.op_as::<GatherNd>() {
         return tuples_within(&inputs[1], &inputs[0].shape()[op.batch_dims.min(inputs[0].rank())..])
