@@ -97,6 +97,26 @@ fn range_without_end_or_over_the_budget_is_refused() {
     );
     let out = run(&mut m, vec![("s", s(2)), ("l", s(11)), ("d", s(3))]).unwrap();
     assert_eq!(out[0].1.data, TensorData::I64(vec![2, 5, 8]));
+    // Ending near the type's edge: the step after the last element would overflow (the fuzzer's
+    // third finding, input `0bc6 c6c6 …`).
+    for (start, limit, step) in [(1 << 62, 3 << 61, 1 << 62), (-(3 << 61), -(7 << 60), -(1 << 62))] {
+        refused(
+            run(&mut m, vec![("s", s(start)), ("l", s(limit)), ("d", s(step))]),
+            ErrorCode::InputMismatch,
+            "d",
+            "past the range of I64",
+        );
+    }
+    // Bounds past 2^53, where tract's floating-point length would be wrong, are refused too.
+    refused(
+        run(&mut m, vec![("s", s(i64::MAX - 2)), ("l", s(i64::MAX)), ("d", s(1))]),
+        ErrorCode::InputMismatch,
+        "d",
+        "lose precision",
+    );
+    let big = 1 << 52;
+    let out = run(&mut m, vec![("s", s(big)), ("l", s(big + 3)), ("d", s(1))]).unwrap();
+    assert_eq!(out[0].1.data, TensorData::I64(vec![big, big + 1, big + 2]));
 }
 
 #[test]

@@ -203,6 +203,42 @@ fn range_len(start: &Tensor, limit: &Tensor, delta: &Tensor, max_bytes: u64) -> 
     if bytes > max_bytes as f64 {
         return Err((1, format!("would make {len} elements ({bytes} bytes), over maxTensorBytes ({max_bytes})"), true));
     }
+    integer_range_fits(start, limit, delta)
+}
+
+/// An integer Range's running value stays within its type: tract adds the step once more after
+/// the last element, which overflows (a panic where overflow is checked, a wrapped value where
+/// not) when the sequence ends near the type's edge.
+fn integer_range_fits(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<(), (usize, String, bool)> {
+    let dt = start.datum_type();
+    let bounds: (i128, i128) = match dt {
+        DatumType::I8 => (i8::MIN.into(), i8::MAX.into()),
+        DatumType::I16 => (i16::MIN.into(), i16::MAX.into()),
+        DatumType::I32 => (i32::MIN.into(), i32::MAX.into()),
+        DatumType::I64 => (i64::MIN.into(), i64::MAX.into()),
+        DatumType::U8 => (0, u8::MAX.into()),
+        DatumType::U16 => (0, u16::MAX.into()),
+        DatumType::U32 => (0, u32::MAX.into()),
+        _ => return Ok(()),
+    };
+    let first = |t: &Tensor| ints(t).and_then(|v| v.first().copied()).map(i128::from);
+    let (Some(s), Some(l), Some(d)) = (first(start), first(limit), first(delta)) else { return Ok(()) };
+    // The length was bounded by the budget above, so these products fit in i128.
+    let (num, den) = if d > 0 { (l - s, d) } else { (s - l, -d) };
+    let len = if num <= 0 { 0 } else { (num + den - 1) / den };
+    // tract sizes an integer Range in f64, which is off beyond 2^53: a wrong length, silently.
+    let sized = ((l as f64 - s as f64) / d as f64).ceil().max(0.0);
+    if sized != len as f64 {
+        return Err((2, format!("from {s} to {l} by {d} has {len} elements, which this runtime would size as {sized} (bounds past 2^53 lose precision)"), false));
+    }
+    let after = s + len * d;
+    if after < bounds.0 || after > bounds.1 {
+        return Err((
+            2,
+            format!("counts from {s} by {d} past the range of {dt:?} (the step after the last element overflows)"),
+            false,
+        ));
+    }
     Ok(())
 }
 
