@@ -143,7 +143,12 @@ fn execute_values(plan: &Plan, values: TVec<TValue>, max_tensor_bytes: u64) -> R
                 return Err(TractError::new(super::feed_values::to_error(model, node, &refusal)));
             }
             super::feed_values::wrap_negative_tuples(node, &mut input)?;
-            tract_onnx::tract_core::plan::eval(ctx, op_state, node, input)
+            let outside = super::feed_values::one_hot_outside(node, &mut input)?;
+            let mut outputs = tract_onnx::tract_core::plan::eval(ctx, op_state, node, input)?;
+            if let Some((shape, positions)) = outside {
+                super::feed_values::reset_rows(node, &shape, &mut outputs, &positions)?;
+            }
+            Ok(outputs)
         });
         result.map_err(|e| match e.downcast::<Error>() {
             Ok(refused) => refused,

@@ -5,10 +5,12 @@
 //! `INPUT_MISMATCH` for values the model cannot take, `RESOURCE_LIMIT` for sizes over the
 //! model's `maxTensorBytes`. onnxruntime answers the same inputs with an error too.
 //!
-//! Covered: Gather, GatherElements, GatherNd, ScatterElements, ScatterNd, OneHot (indices against
-//! the axis they index), integer Div and Rem (a zero divisor, and MIN / -1), TopK (k within the axis),
-//! Range (a zero step, a length over the budget). The checks cost one name comparison per node
-//! for every other op.
+//! Covered: Gather, GatherElements, GatherNd, ScatterElements, ScatterNd (indices against the axis
+//! they index), integer Div and Rem (a zero divisor, and MIN / -1), TopK (k within the axis),
+//! Range (a zero step, a length over the budget, integer bounds tract would size or step wrong).
+//! Where tract mishandles values ONNX allows, they are fixed up instead of refused: GatherNd and
+//! ScatterNd tuples counting from the end are wrapped, OneHot indices past the depth give the
+//! all-off rows ONNX asks for. The checks cost one name comparison per node for every other op.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::{Gather, GatherElements, GatherNd, OneHot, ScatterElements, ScatterNd, Topk};
@@ -61,6 +63,61 @@ pub(crate) fn wrap_negative_tuples(node: &TypedNode, inputs: &mut TVec<TValue>) 
     Ok(())
 }
 
+/// OneHot indices outside `-depth..depth`, which ONNX answers with a row of `off` values and tract
+/// would index past its output with (it also reads indices as i32): evaluated at 0, their rows
+/// then reset by `reset_rows`. Returns the indices' shape and the flat positions of those, if any.
+pub(crate) fn one_hot_outside(
+    node: &TypedNode,
+    inputs: &mut TVec<TValue>,
+) -> TractResult<Option<(Vec<usize>, Vec<usize>)>> {
+    let Some(op) = node.op_as::<OneHot>() else { return Ok(None) };
+    let Some(mut v) = ints(&inputs[0]) else { return Ok(None) };
+    let n = op.dim as i64;
+    let outside: Vec<usize> = (0..v.len()).filter(|&i| v[i] < -n || v[i] >= n).collect();
+    if outside.is_empty() {
+        return Ok(None);
+    }
+    for &i in &outside {
+        v[i] = 0;
+    }
+    let shape = inputs[0].shape().to_vec();
+    let fixed = Tensor::from_shape(&shape, &v)?.cast_to_dt(inputs[0].datum_type())?.into_owned();
+    inputs[0] = fixed.into_tvalue();
+    Ok(Some((shape, outside)))
+}
+
+/// Sets the OneHot output rows of the indices `one_hot_outside` found back to `off`.
+pub(crate) fn reset_rows(
+    node: &TypedNode,
+    in_shape: &[usize],
+    outputs: &mut TVec<TValue>,
+    outside: &[usize],
+) -> TractResult<()> {
+    let Some(op) = node.op_as::<OneHot>() else { return Ok(()) };
+    let mut out = outputs[0].clone().into_tensor();
+    let off = op.off.as_bytes().to_vec();
+    let size = out.datum_type().size_of();
+    if off.len() != size {
+        return Err(TractError::msg(format!("OneHot's off value is not one {:?}", out.datum_type())));
+    }
+    let shape = out.shape().to_vec();
+    let bytes = out.as_bytes_mut();
+    for &flat in outside {
+        // The index's coordinates, with 0 at the one-hot axis: where evaluating it at 0 wrote `on`.
+        let mut coord = vec![0usize; in_shape.len()];
+        let mut rest = flat;
+        for (c, &d) in coord.iter_mut().zip(in_shape).rev() {
+            *c = rest % d.max(1);
+            rest /= d.max(1);
+        }
+        coord.insert(op.axis, 0);
+        let at = coord.iter().zip(&shape).fold(0, |acc, (&c, &d)| acc * d + c) * size;
+        bytes[at..at + size].copy_from_slice(&off);
+    }
+    outputs[0] = out.into_tvalue();
+    Ok(())
+}
+
 /// Checks `inputs` of `node` (about to be evaluated). `max_bytes`: the model's tensor budget.
 pub(crate) fn check(node: &TypedNode, inputs: &[TValue], max_bytes: u64) -> Result<(), Refusal> {
     let name = node.op().name();
@@ -79,10 +136,10 @@ pub(crate) fn check(node: &TypedNode, inputs: &[TValue], max_bytes: u64) -> Resu
         return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d));
     }
     if let Some(op) = node.op_as::<OneHot>() {
-        // ONNX makes such an index a row of `off` values; tract indexes past its output.
-        return indices_within(&inputs[0], op.dim).map_err(|d| {
-            what(0, format!("{d} (ONNX gives such an index an all-off row; not supported here, so it is refused)"))
-        });
+        // Handled by `one_hot_outside` where the values are plain data; refused otherwise.
+        if op.off.datum_type() == DatumType::String {
+            return indices_within(&inputs[0], op.dim).map_err(|d| what(0, d));
+        }
     }
     if let Some(op) = node.op_as::<GatherNd>() {
         return tuples_within(&inputs[1], &inputs[0].shape()[op.batch_dims.min(inputs[0].rank())..])
