@@ -42,6 +42,8 @@ async function demoShows(file, mode, expect, { backend = 'cpu', webgpu = false, 
       const results = await page.textContent('#results');
       throw new Error(`${e.message}\nstatus: ${status}\nresults: ${results}\n${errors.join('\n')}`);
     }
+    // The results are drawn before the frame's figures: wait for the step to finish writing them.
+    await page.waitForFunction(() => document.getElementById('stat-backend').textContent !== '—', null, { timeout: 60_000 });
     const stats = {
       backend: await page.textContent('#stat-backend'),
       read: await page.textContent('#stat-read'),
