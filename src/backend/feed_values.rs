@@ -58,8 +58,7 @@ pub(crate) fn wrap_negative_tuples(node: &TypedNode, inputs: &mut TVec<TValue>) 
             }
         }
     }
-    let wrapped = Tensor::from_shape(inputs[1].shape(), &v)?.cast_to_dt(inputs[1].datum_type())?.into_owned();
-    inputs[1] = wrapped.into_tvalue();
+    inputs[1] = replaced(&inputs[1], &v)?;
     Ok(())
 }
 
@@ -81,8 +80,7 @@ pub(crate) fn one_hot_outside(
         v[i] = 0;
     }
     let shape = inputs[0].shape().to_vec();
-    let fixed = Tensor::from_shape(&shape, &v)?.cast_to_dt(inputs[0].datum_type())?.into_owned();
-    inputs[0] = fixed.into_tvalue();
+    inputs[0] = replaced(&inputs[0], &v)?;
     Ok(Some((shape, outside)))
 }
 
@@ -177,6 +175,11 @@ fn is_division(name: &str) -> bool {
 
 fn dim(t: &Tensor, axis: usize) -> usize {
     t.shape().get(axis).copied().unwrap_or(0)
+}
+
+/// `t` with these values (read by `ints`), in its own shape and integer type.
+fn replaced(t: &Tensor, v: &[i64]) -> TractResult<TValue> {
+    Ok(Tensor::from_shape(t.shape(), v)?.cast_to_dt(t.datum_type())?.into_owned().into_tvalue())
 }
 
 /// Integer values as i64 (None for other types).

@@ -187,14 +187,8 @@ impl Listening {
             } else if let Some(quiet) = quiet.filter(|&q| self.now() >= q + TAIL_SECONDS) {
                 if self.early.as_ref().is_none_or(|e| e.from != from || e.quiet != quiet) {
                     let spoken = self.transcribe(t, from, quiet + TAIL_SECONDS).await?;
-                    if self.partials && !spoken.text.is_empty() {
-                        out.push(DictationEvent::Partial(PartialEvent {
-                            kind: "partial",
-                            text: spoken.text.clone(),
-                            start: from,
-                            end: quiet + TAIL_SECONDS,
-                            decode_ms: spoken.decode_ms,
-                        }));
+                    if self.partials {
+                        out.extend(partial_event(&spoken, from, quiet + TAIL_SECONDS));
                     }
                     self.early = Some(Early { from, quiet, spoken });
                 }
@@ -204,7 +198,7 @@ impl Listening {
         }
         // Keep what an utterance may still need: a margin before any speech to come.
         let keep_from = self.open.unwrap_or(self.now() - IDLE_KEEP_SECONDS).max(seconds(self.base));
-        let drop = (((keep_from - seconds(self.base)) * SAMPLE_RATE as f64) as usize).min(self.audio.len());
+        let drop = self.at(keep_from);
         self.audio.drain(..drop);
         self.base += drop as u64;
         Ok(out)
@@ -225,30 +219,19 @@ impl Listening {
     /// The text of the open utterance so far; the text before it stays as it was.
     async fn partial(&mut self, t: &mut impl Utterances, from: f64) -> Result<Option<DictationEvent>> {
         let now = self.now();
-        let a = (((from - seconds(self.base)) * SAMPLE_RATE as f64).max(0.0) as usize).min(self.audio.len());
-        let mut context = t.prompt_tokens();
-        context.extend_from_slice(&self.said);
-        let t0 = crate::backend::clock::now_ms();
-        let transcript = t.transcribe_16k(&self.audio[a..], &mut context).await?;
-        let decode_ms = crate::backend::clock::now_ms() - t0;
-        self.next_partial = now + PARTIAL_EVERY_SECONDS.max(2.0 * decode_ms / 1e3);
-        if transcript.text.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(DictationEvent::Partial(PartialEvent {
-            kind: "partial",
-            text: transcript.text,
-            start: from,
-            end: now,
-            decode_ms,
-        })))
+        let spoken = self.transcribe(t, from, now).await?;
+        self.next_partial = now + PARTIAL_EVERY_SECONDS.max(2.0 * spoken.decode_ms / 1e3);
+        Ok(partial_event(&spoken, from, now))
+    }
+
+    /// The sample of `audio` at stream time `time` (clamped to what is kept).
+    fn at(&self, time: f64) -> usize {
+        (((time - seconds(self.base)) * SAMPLE_RATE as f64).max(0.0) as usize).min(self.audio.len())
     }
 
     /// Transcribes the stream from `from` to `to` (stream seconds) after the text so far.
     async fn transcribe(&mut self, t: &mut impl Utterances, from: f64, to: f64) -> Result<Spoken> {
-        let at =
-            |time: f64| (((time - seconds(self.base)) * SAMPLE_RATE as f64).max(0.0) as usize).min(self.audio.len());
-        let (a, b) = (at(from), at(to));
+        let (a, b) = (self.at(from), self.at(to));
         if b <= a {
             return Ok(Spoken { events: vec![], tokens: vec![], text: String::new(), decode_ms: 0.0 });
         }
@@ -281,4 +264,17 @@ impl Listening {
         }
         spoken.events
     }
+}
+
+/// A transcription of an utterance still open, as a `partial` event (none for no text).
+fn partial_event(spoken: &Spoken, start: f64, end: f64) -> Option<DictationEvent> {
+    (!spoken.text.is_empty()).then(|| {
+        DictationEvent::Partial(PartialEvent {
+            kind: "partial",
+            text: spoken.text.clone(),
+            start,
+            end,
+            decode_ms: spoken.decode_ms,
+        })
+    })
 }
