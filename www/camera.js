@@ -105,6 +105,7 @@ async function step(video, ctx, mode, backend) {
       }
       lastFrame?.close();
       lastFrame = await createImageBitmap(frame);
+      for (const arrived of frameWaiters.splice(0)) arrived();
     }
   } finally {
     frame.close();
@@ -117,6 +118,9 @@ async function step(video, ctx, mode, backend) {
 }
 
 let lastFrame = null;
+// Clicks on "Add example" before teach mode has kept its first frame wait for it (the model
+// may still be loading) instead of doing nothing.
+const frameWaiters = [];
 
 // Long tasks (> 50 ms) on this thread in the last 10 s: what makes a page stutter. With the
 // models in a worker only the frame copy is left here.
@@ -216,17 +220,26 @@ function classRow(name = '') {
   const count = document.createElement('span');
   count.className = 'count';
   add.addEventListener('click', async () => {
-    if (!input.value.trim() || !lastFrame) return;
+    if (!input.value.trim()) {
+      $('teach-status').textContent = 'Name the class first.';
+      return;
+    }
     try {
+      if (!lastFrame) {
+        $('teach-status').textContent = 'Waiting for the first camera frame…';
+        await new Promise((arrived) => frameWaiters.push(arrived));
+        $('teach-status').textContent = '';
+      }
       const frame = await createImageBitmap(lastFrame); // before any await: the loop replaces lastFrame
       const s = await ensureSvm();
-      // The live prediction shares the classifier: wait for its turn instead of failing.
-      for (let tries = 0; ; tries++) {
+      // The live prediction shares the classifier: wait for its turn (however slow this machine
+      // is at one frame) instead of failing.
+      for (const until = performance.now() + 30_000; ; ) {
         try {
           await s.addExample(frame, input.value.trim());
           break;
         } catch (e) {
-          if (e.code !== 'BUSY' || tries > 50) throw e;
+          if (e.code !== 'BUSY' || performance.now() > until) throw e;
           await new Promise((r) => setTimeout(r, 50));
         }
       }

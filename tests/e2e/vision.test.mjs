@@ -296,7 +296,11 @@ test('demo teach mode: two classes from two fake cameras, kept in IndexedDB acro
     await div.locator('input').fill(name);
     for (let i = 1; i <= 3; i++) {
       await div.locator('button').click();
-      await page.waitForFunction(([r, n]) => document.querySelectorAll('#teach-classes .count')[r].textContent.includes(`${n} examples`), [row, i], { timeout: 60_000 });
+      await page
+        .waitForFunction(([r, n]) => document.querySelectorAll('#teach-classes .count')[r].textContent.includes(`${n} examples`), [row, i], { timeout: 60_000 })
+        .catch(async (e) => {
+          throw new Error(`example ${i} of "${name}" not counted; teach status: "${await page.textContent('#teach-status')}"; results: "${await page.textContent('#results')}"`, { cause: e });
+        });
     }
   };
   const prediction = (page, label) =>
