@@ -172,8 +172,12 @@ export interface ModelInfo {
   ops: Record<string, OpInfo>;
   /** What the loader adjusted so the file runs as onnxruntime runs it. */
   loaderFixes: string[];
-  /** `"static"`: one plan compiled at load. `"per-shape"`: compiled per input shape, cached. */
-  plan: 'static' | 'per-shape';
+  /**
+   * `"static"`: one plan compiled at load. `"per-shape"`: compiled per input shape, cached.
+   * `"per-value"`: also per value of the small integer or bool inputs that pick an `If`'s branch
+   * (Silero VAD's `sr`): only the branch taken is compiled, cached like shapes.
+   */
+  plan: 'static' | 'per-shape' | 'per-value';
   cachedPlans: number;
   /**
    * Threaded build, CPU models: where the latest plan's runs go, decided after its first runs

@@ -641,6 +641,91 @@ fn if_taking_the_broken_branch_is_still_an_error_not_a_panic() {
     assert_eq!(code, ErrorCode::ModelInvalid);
 }
 
+/// `if_model` with the condition a graph input: compiled per value of it.
+fn if_on_input() -> Vec<u8> {
+    let then_g = pb::GraphProto {
+        name: "then".into(),
+        node: vec![node("Relu", &["x"], &["t_out"], vec![])],
+        output: vec![value_info("t_out", F32, &[2, 3])],
+        ..Default::default()
+    };
+    let else_g = pb::GraphProto {
+        name: "else".into(),
+        node: vec![node("Reshape", &["x", "bad_shape"], &["e_out"], vec![])],
+        initializer: vec![i64_init("bad_shape", &[1], &[7])],
+        output: vec![value_info("e_out", F32, &[7])],
+        ..Default::default()
+    };
+    model(
+        vec![node("If", &["c"], &["y"], vec![graph_attr("then_branch", then_g), graph_attr("else_branch", else_g)])],
+        vec![value_info("x", F32, &[2, 3]), value_info("c", BOOL, &[])],
+        vec![value_info("y", F32, &[2, 3])],
+        |_| {},
+    )
+}
+
+#[test]
+fn if_on_an_input_compiles_the_branch_each_value_takes() {
+    let mut m = Model::load(&if_on_input(), &LoadOptions::default()).unwrap();
+    assert_eq!(m.info().plan, "per-value");
+    let feeds = |c: bool| {
+        HashMap::from([
+            ("x".to_string(), HostTensor::f32(vec![2, 3], vec![-1.0, 2.0, -3.0, 4.0, -5.0, 6.0]).unwrap()),
+            ("c".to_string(), HostTensor::new(vec![], TensorData::Bool(vec![u8::from(c)])).unwrap()),
+        ])
+    };
+    let out = m.run(feeds(true)).unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![0.0, 2.0, 0.0, 4.0, 0.0, 6.0]));
+    // The other value takes the branch that cannot run at this shape: a typed refusal that says
+    // why, and the model still answers the first value.
+    let e = m.run(feeds(false)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InputMismatch, "{e}");
+    assert!(e.to_string().contains("Reshape") || e.to_string().contains("reshape"), "{e}");
+    assert_eq!(m.run(feeds(true)).unwrap()[0].1.data, out[0].1.data);
+    assert_eq!(m.info().cached_plans, 1);
+}
+
+/// PyTorch's export of `x.squeeze(0)`: `If(Shape(x)[0] == 1, Squeeze(x, 0), x)`. The squeezing
+/// branch cannot be analysed when the axis is not 1, so only the branch taken at each shape is.
+#[test]
+fn if_on_a_shape_analyses_only_the_branch_taken_at_each_shape() {
+    let then_g = pb::GraphProto {
+        name: "then".into(),
+        node: vec![node("Squeeze", &["x", "zero"], &["t_out"], vec![])],
+        output: vec![value_info("t_out", F32, &[-2])],
+        ..Default::default()
+    };
+    let else_g = pb::GraphProto {
+        name: "else".into(),
+        node: vec![node("Identity", &["x"], &["e_out"], vec![])],
+        output: vec![value_info("e_out", F32, &[-1, -2])],
+        ..Default::default()
+    };
+    let bytes = model(
+        vec![
+            node("Shape", &["x"], &["s"], vec![]),
+            node("Gather", &["s", "zero_scalar"], &["n"], vec![int("axis", 0)]),
+            node("Equal", &["n", "one"], &["c"], vec![]),
+            node("If", &["c"], &["y"], vec![graph_attr("then_branch", then_g), graph_attr("else_branch", else_g)]),
+        ],
+        vec![value_info("x", F32, &[-1, 3])],
+        vec![value_info("y", F32, &[])],
+        |g| {
+            g.initializer.push(i64_init("zero", &[1], &[0]));
+            g.initializer.push(i64_init("zero_scalar", &[], &[0]));
+            g.initializer.push(i64_init("one", &[], &[1]));
+        },
+    );
+    let mut m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+    assert_eq!(m.info().plan, "per-shape");
+    for n in [1usize, 2, 1, 4] {
+        let x = HostTensor::f32(vec![n, 3], (0..3 * n).map(|v| v as f32).collect()).unwrap();
+        let out = m.run(HashMap::from([("x".to_string(), x)])).unwrap();
+        let want = if n == 1 { vec![3] } else { vec![n, 3] };
+        assert_eq!(out[0].1.dims, want, "at n = {n}");
+    }
+}
+
 #[test]
 fn contradicting_value_info_is_ignored() {
     // value_info claims the intermediate has shape [5, 5]; the inputs say [2, 3].

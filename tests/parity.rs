@@ -81,3 +81,42 @@ fn one_model_runs_at_several_shapes_with_a_bounded_cache() {
     }
     assert_eq!(model.info().cached_plans, 2);
 }
+
+/// Silero VAD's standard file: an `If` on the `sr` input picks the 16 kHz or the 8 kHz network,
+/// and inside each, `If`s on shapes whose untaken branch cannot type-check. Streamed as
+/// silero-vad's wrapper streams it, the state carried, against onnxruntime frame by frame
+/// (tests/parity/make_stream_refs.py); one model answers both rates, alternately.
+#[test]
+fn silero_vad_standard_streams_at_16k_and_8k() {
+    use shopfloor::{HostTensor, TensorData};
+    let Some(path) = cached("silero/silero_vad.onnx") else { return };
+    let mut model = Model::load(&std::fs::read(path).unwrap(), &LoadOptions::default()).unwrap();
+    let mut streams = vec![];
+    for rate in [16000i64, 8000] {
+        let Some(dir) = cached(&format!("refs/silero_stream_{rate}")) else { return };
+        let frames = read_npy(&dir.join("frames.npy"));
+        let probs = as_f64(&read_npy(&dir.join("probs.npy")));
+        let state = read_npy(&dir.join("state.npy"));
+        streams.push((rate, frames, probs, state, HostTensor::f32(vec![2, 1, 128], vec![0.0; 256]).unwrap()));
+    }
+    let n = streams[0].2.len();
+    for i in 0..n {
+        for (rate, frames, probs, _, state) in streams.iter_mut() {
+            let len = frames.dims[1];
+            let TensorData::F32(all) = &frames.data else { panic!("frames are f32") };
+            let x = HostTensor::f32(vec![1, len], all[i * len..(i + 1) * len].to_vec()).unwrap();
+            let sr = HostTensor::new(vec![], TensorData::I64(vec![*rate])).unwrap();
+            let feeds =
+                HashMap::from([("input".to_string(), x), ("state".to_string(), state.clone()), ("sr".to_string(), sr)]);
+            let out = model.run(feeds).unwrap_or_else(|e| panic!("{rate} Hz frame {i}: {} {e}", e.code()));
+            let p = as_f64(&out[0].1)[0];
+            assert!((p - probs[i]).abs() < 1e-4, "{rate} Hz frame {i}: {p} vs onnxruntime {}", probs[i]);
+            *state = out[1].1.clone();
+        }
+    }
+    for (rate, _, probs, want, state) in &streams {
+        let err = relative_error(state, want);
+        assert!(err < 1e-4, "{rate} Hz final state: relative error {err:.2e}");
+        assert!(probs.iter().any(|&p| p > 0.9) && probs.iter().any(|&p| p < 0.1), "{rate} Hz: {probs:?}");
+    }
+}

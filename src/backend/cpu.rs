@@ -11,8 +11,14 @@ use crate::tensor::{DType, HostTensor};
 type Plan = Arc<TypedRunnableModel>;
 /// Where a plan's runs go in the threaded build (`pool::Placement`), measured per plan.
 type Placement = Arc<std::sync::Mutex<super::pool::Placement>>;
-/// A plan's key: each input's element type and shape.
-type PlanKey = Vec<(DatumType, Vec<usize>)>;
+/// Each input's element type and shape.
+type Shapes = Vec<(DatumType, Vec<usize>)>;
+/// A plan's key: the shapes, and the value of each input that picks an `If`'s branch (`None`
+/// for the others). Such a plan is compiled for those values: only the branches they take.
+type PlanKey = (Shapes, Vec<Option<Tensor>>);
+
+/// An input keys plans by value only while it is this small (a sample rate, a mode flag).
+const MAX_KEYED_ELEMENTS: usize = 16;
 
 /// Plans by input shapes, most recently used first. Bounded: each plan holds its own packed
 /// weights and scratch buffers.
@@ -34,7 +40,7 @@ impl PlanCache {
         self.entries.is_empty()
     }
 
-    fn get(&mut self, key: &[(DatumType, Vec<usize>)]) -> Option<(Plan, Placement)> {
+    fn get(&mut self, key: &PlanKey) -> Option<(Plan, Placement)> {
         let ix = self.entries.iter().position(|(k, _, _)| k == key)?;
         let entry = self.entries.remove(ix);
         let found = (entry.1.clone(), entry.2.clone());
@@ -57,49 +63,66 @@ pub struct CpuBackend {
     cache: PlanCache,
     /// The model's tensor budget: run-time sizes computed from feed values are held to it.
     max_tensor_bytes: u64,
+    /// Per input: whether its value picks an `If`'s branch (`known_if::branch_inputs`).
+    valued: Vec<bool>,
 }
 
 impl CpuBackend {
-    /// `deconvs`: the model's ConvTranspose nodes with an `output_shape`, checked at each shape.
+    /// `deconvs`: the model's ConvTranspose nodes with an `output_shape`, checked at each shape;
+    /// `valued`: per input, whether plans are compiled per value of it (it picks a branch).
     pub fn new(
         source: InferenceModel,
         deconvs: Vec<DeconvShape>,
         cache_capacity: usize,
         max_tensor_bytes: u64,
+        valued: Vec<bool>,
     ) -> Self {
-        CpuBackend { source, deconvs, cache: PlanCache::new(cache_capacity), max_tensor_bytes }
+        CpuBackend { source, deconvs, cache: PlanCache::new(cache_capacity), max_tensor_bytes, valued }
     }
 
     pub fn cached_plans(&self) -> usize {
         self.cache.len()
     }
 
-    /// Compiles (or fetches) the plan for these input types and shapes.
-    pub fn plan_for(&mut self, key: &[(DatumType, Vec<usize>)]) -> Result<Plan> {
-        Ok(self.entry_for(key)?.0)
+    /// Whether some input's value, not only its shape, selects the plan.
+    pub fn keys_by_value(&self) -> bool {
+        self.valued.iter().any(|&v| v)
     }
 
-    fn entry_for(&mut self, key: &[(DatumType, Vec<usize>)]) -> Result<(Plan, Placement)> {
-        if let Some(found) = self.cache.get(key) {
+    /// Compiles (or fetches) the plan for these input types and shapes (any value).
+    pub fn plan_for(&mut self, shapes: &[(DatumType, Vec<usize>)]) -> Result<Plan> {
+        Ok(self.entry_for((shapes.to_vec(), vec![None; shapes.len()]))?.0)
+    }
+
+    fn key_of<'a>(&self, inputs: impl IntoIterator<Item = &'a Tensor>) -> PlanKey {
+        let (mut shapes, mut values) = (vec![], vec![]);
+        for (t, &valued) in inputs.into_iter().zip(self.valued.iter().chain(std::iter::repeat(&false))) {
+            shapes.push((t.datum_type(), t.shape().to_vec()));
+            values.push((valued && t.len() <= MAX_KEYED_ELEMENTS).then(|| t.clone()));
+        }
+        (shapes, values)
+    }
+
+    fn entry_for(&mut self, key: PlanKey) -> Result<(Plan, Placement)> {
+        if let Some(found) = self.cache.get(&key) {
             return Ok(found);
         }
-        let plan = crate::model::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, key))?;
-        let placement = self.cache.put(key.to_vec(), plan.clone());
+        let plan = crate::model::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, &key))?;
+        let placement = self.cache.put(key, plan.clone());
         Ok((plan, placement))
     }
 
     /// `inputs` are in model input order, validated and already of the model's element types.
     pub fn run(&mut self, inputs: Vec<Tensor>) -> Result<Vec<HostTensor>> {
-        let key: PlanKey = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
-        execute(&self.plan_for(&key)?, inputs, self.max_tensor_bytes)
+        let (plan, _) = self.entry_for(self.key_of(&inputs))?;
+        execute(&plan, inputs, self.max_tensor_bytes)
     }
 
     /// `run`, on the thread pool when this build has one (see `pool`): the plan is compiled here,
     /// the run itself goes to a pool thread and this awaits it without blocking, unless the plan
     /// measured itself faster inline on one thread (`pool::Placement`).
     pub async fn run_async(&mut self, inputs: Vec<Tensor>) -> Result<Vec<HostTensor>> {
-        let key: PlanKey = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
-        let (plan, placement) = self.entry_for(&key)?;
+        let (plan, placement) = self.entry_for(self.key_of(&inputs))?;
         let budget = self.max_tensor_bytes;
         super::pool::run_placed(&placement, move || execute(&plan, inputs, budget)).await
     }
@@ -107,8 +130,7 @@ impl CpuBackend {
     /// `run_async` with inputs the caller keeps between runs (a decoder's cross-attention keys and
     /// values, its cache): shared with tract, not copied. Same order and checks as `run`.
     pub async fn run_shared_async(&mut self, inputs: Vec<Arc<Tensor>>) -> Result<Vec<HostTensor>> {
-        let key: PlanKey = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
-        let (plan, placement) = self.entry_for(&key)?;
+        let (plan, placement) = self.entry_for(self.key_of(inputs.iter().map(|t| &**t)))?;
         let budget = self.max_tensor_bytes;
         let values = inputs.into_iter().map(|t| t.into_tvalue()).collect();
         super::pool::run_placed(&placement, move || execute_values(&plan, values, budget)).await
@@ -174,8 +196,7 @@ impl CpuBackend {
     /// Native only: wasm32 has no `std::time::Instant`.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn profile(&mut self, inputs: Vec<Tensor>) -> Result<Vec<NodeTime>> {
-        let key: PlanKey = inputs.iter().map(|t| (t.datum_type(), t.shape().to_vec())).collect();
-        let plan = self.plan_for(&key)?;
+        let (plan, _) = self.entry_for(self.key_of(&inputs))?;
         let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
         let mut times = vec![];
         crate::model::guard("profiling the CPU plan", || {
@@ -196,7 +217,7 @@ impl CpuBackend {
     /// The decluttered graph at these input shapes: what the GPU translator starts from.
     pub fn decluttered(&self, key: &[(DatumType, Vec<usize>)]) -> Result<TypedModel> {
         crate::model::guard("preparing the graph", || {
-            let model = pinned(&self.source, key)?;
+            let model = pinned(&self.source, &(key.to_vec(), vec![]))?;
             into_typed(model, &self.deconvs)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
         })
     }
@@ -301,23 +322,49 @@ fn check_window(model: &TypedModel, node: &TypedNode) -> Result<()> {
     )))
 }
 
-fn pinned(source: &InferenceModel, key: &[(DatumType, Vec<usize>)]) -> Result<InferenceModel> {
+/// The source with each input's type and shape set, and the value of those the key holds.
+fn pinned(source: &InferenceModel, (shapes, values): &PlanKey) -> Result<InferenceModel> {
     let mut model = source.clone();
-    for (ix, (dt, shape)) in key.iter().enumerate() {
-        model
-            .set_input_fact(ix, InferenceFact::dt_shape(*dt, shape.clone()))
-            .map_err(|e| Error::Internal(format!("setting input fact: {e:#}")))?;
+    for (ix, (dt, shape)) in shapes.iter().enumerate() {
+        let fact = match values.get(ix) {
+            Some(Some(value)) => InferenceFact::from(value.clone()),
+            _ => InferenceFact::dt_shape(*dt, shape.clone()),
+        };
+        model.set_input_fact(ix, fact).map_err(|e| Error::Internal(format!("setting input fact: {e:#}")))?;
     }
     Ok(model)
 }
 
-fn compile(source: &InferenceModel, deconvs: &[DeconvShape], key: &[(DatumType, Vec<usize>)]) -> Result<Plan> {
+fn compile(source: &InferenceModel, deconvs: &[DeconvShape], key: &PlanKey) -> Result<Plan> {
     let model = pinned(source, key)?;
-    let shapes = key.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ");
-    let optimized = into_typed(model, deconvs)?.into_optimized().map_err(|e| Error::InputMismatch {
+    let mut at = format!("input shapes {}", key.0.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", "));
+    let names: Vec<String> = source
+        .input_outlets()
+        .map(|o| o.iter().map(|o| source.node(o.node).name.clone()).collect())
+        .unwrap_or_default();
+    for (ix, value) in key.1.iter().enumerate() {
+        if let (Some(v), Some(name)) = (value, names.get(ix)) {
+            let ints: Option<Vec<i64>> = v
+                .cast_to::<i64>()
+                .ok()
+                .and_then(|t| Some(t.to_plain_array_view::<i64>().ok()?.iter().copied().collect()));
+            at += &match ints.as_deref() {
+                Some([one]) => format!(" with \"{name}\" = {one}"),
+                Some(many) => format!(" with \"{name}\" = {many:?}"),
+                None => format!(" with \"{name}\" as given"),
+            };
+        }
+    }
+    let mismatch = |e: String| Error::InputMismatch {
         name: "(all inputs)".into(),
-        detail: format!("the model cannot run at input shapes {shapes}: {e:#}"),
+        detail: format!("the model cannot run at {at}: {e}"),
+    };
+    // The file was read at load: what fails now fails at these inputs.
+    let typed = into_typed(model, deconvs).map_err(|e| match e {
+        Error::ModelInvalid(e) => mismatch(e),
+        e => e,
     })?;
+    let optimized = typed.into_optimized().map_err(|e| mismatch(format!("{e:#}")))?;
     optimized.into_runnable().map_err(|e| Error::Internal(format!("building the plan: {e:#}")))
 }
 

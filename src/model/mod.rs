@@ -4,6 +4,7 @@
 mod checked_ops;
 mod half_casts;
 pub mod integrity;
+mod known_if;
 pub mod proto;
 mod shared_run;
 pub mod signature;
@@ -106,7 +107,8 @@ pub struct ModelInfo {
     pub ops: BTreeMap<String, OpInfo>,
     /// What the loader adjusted so the file runs as onnxruntime runs it.
     pub loader_fixes: Vec<String>,
-    /// `"static"`: one plan compiled at load; `"per-shape"`: compiled per input shape, cached.
+    /// `"static"`: one plan compiled at load; `"per-shape"`: compiled per input shape, cached;
+    /// `"per-value"`: also per value of the small inputs that pick an `If`'s branch.
     pub plan: &'static str,
     pub cached_plans: usize,
     /// Threaded build, CPU: where the latest plan's runs go once measured (`"pool"`: the worker
@@ -155,6 +157,7 @@ impl Model {
     #[doc(hidden)]
     pub fn load_with(bytes: &[u8], opts: &LoadOptions, mut onnx: tract_onnx::Onnx) -> Result<Model> {
         checked_ops::install(&mut onnx.op_register);
+        known_if::install(&mut onnx.op_register);
         if bytes.len() as u64 > 2 * opts.max_tensor_bytes.max(1 << 20) {
             return Err(Error::ResourceLimit(format!(
                 "the model is {} MiB, over the {} MiB this SDK accepts with maxTensorBytes = {} MiB",
@@ -210,15 +213,21 @@ impl Model {
         let inputs = analysed.inputs;
         let input_dts = analysed.input_dts;
         let all_concrete = inputs.iter().all(IoInfo::is_concrete);
-        if analysed.typed_error.is_some() && all_concrete {
+        let branch_inputs = proto.graph.as_ref().map(known_if::branch_inputs).unwrap_or_default();
+        let valued: Vec<bool> = inputs.iter().map(|i| branch_inputs.contains(&i.name)).collect();
+        let by_value = valued.iter().any(|&v| v);
+        // With an input that picks a branch, the graph is only analysed per value of it.
+        if analysed.typed_error.is_some() && all_concrete && !by_value {
             return Err(Error::ModelInvalid(format!(
                 "tract could not analyse the graph: {}",
                 analysed.typed_error.unwrap_or_default()
             )));
         }
-        let mut cpu = CpuBackend::new(analysed.model, deconvs, opts.plan_cache_size, opts.max_tensor_bytes);
+        let mut cpu = CpuBackend::new(analysed.model, deconvs, opts.plan_cache_size, opts.max_tensor_bytes, valued);
         let mut static_key = None;
-        let plan = if all_concrete {
+        let plan = if by_value {
+            "per-value"
+        } else if all_concrete {
             let key: Vec<_> = inputs
                 .iter()
                 .zip(&input_dts)
@@ -299,6 +308,11 @@ impl Model {
 
     /// Translates the graph and builds its GPU plan; the error says why it cannot run there.
     async fn gpu_plan(&self) -> std::result::Result<GpuPlan, String> {
+        if self.cpu.keys_by_value() {
+            return Err("an If's branch depends on an input's value: no GPU kernel for that, so the graph stays \
+                        whole on the CPU"
+                .into());
+        }
         let key = self
             .static_key
             .as_ref()
