@@ -8,6 +8,7 @@ PY=target/py/bin/python
 "$PY" -W ignore tests/conformance/gen_onnx_suite.py models/cache/onnx-suite
 "$PY" tests/parity/make_refs.py
 "$PY" tests/parity/make_stream_refs.py
+"$PY" tests/parity/make_runtime_shape_refs.py
 "$PY" tests/e2e/make_y4m.py
 # Test speech from espeak-ng voices the command head never heard (needs espeak-ng and sox).
 "$PY" scripts/speech/make_test_audio.py

@@ -6,6 +6,7 @@ use tract_onnx::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::model::proto::DeconvShape;
+use crate::model::value_inputs::Valued;
 use crate::tensor::{DType, HostTensor};
 
 type Plan = Arc<TypedRunnableModel>;
@@ -13,8 +14,9 @@ type Plan = Arc<TypedRunnableModel>;
 type Placement = Arc<std::sync::Mutex<super::pool::Placement>>;
 /// Each input's element type and shape.
 type Shapes = Vec<(DatumType, Vec<usize>)>;
-/// A plan's key: the shapes, and the value of each input that picks an `If`'s branch (`None`
-/// for the others). Such a plan is compiled for those values: only the branches they take.
+/// A plan's key: the shapes, and the value of each input tract needs as a constant (`None` for
+/// the others): such a plan is compiled for those values (only the `If` branches they take, the
+/// shapes they give).
 type PlanKey = (Shapes, Vec<Option<Tensor>>);
 
 /// An input keys plans by value only while it is this small (a sample rate, a mode flag).
@@ -63,19 +65,19 @@ pub struct CpuBackend {
     cache: PlanCache,
     /// The model's tensor budget: run-time sizes computed from feed values are held to it.
     max_tensor_bytes: u64,
-    /// Per input: whether its value picks an `If`'s branch (`known_if::branch_inputs`).
-    valued: Vec<bool>,
+    /// Per input: whether plans are compiled per value of it (`value_inputs`).
+    valued: Vec<Valued>,
 }
 
 impl CpuBackend {
     /// `deconvs`: the model's ConvTranspose nodes with an `output_shape`, checked at each shape;
-    /// `valued`: per input, whether plans are compiled per value of it (it picks a branch).
+    /// `valued`: per input, whether plans are compiled per value of it.
     pub fn new(
         source: InferenceModel,
         deconvs: Vec<DeconvShape>,
         cache_capacity: usize,
         max_tensor_bytes: u64,
-        valued: Vec<bool>,
+        valued: Vec<Valued>,
     ) -> Self {
         CpuBackend { source, deconvs, cache: PlanCache::new(cache_capacity), max_tensor_bytes, valued }
     }
@@ -86,7 +88,7 @@ impl CpuBackend {
 
     /// Whether some input's value, not only its shape, selects the plan.
     pub fn keys_by_value(&self) -> bool {
-        self.valued.iter().any(|&v| v)
+        self.valued.iter().any(|&v| v != Valued::No)
     }
 
     /// Compiles (or fetches) the plan for these input types and shapes (any value).
@@ -96,9 +98,9 @@ impl CpuBackend {
 
     fn key_of<'a>(&self, inputs: impl IntoIterator<Item = &'a Tensor>) -> PlanKey {
         let (mut shapes, mut values) = (vec![], vec![]);
-        for (t, &valued) in inputs.into_iter().zip(self.valued.iter().chain(std::iter::repeat(&false))) {
+        for (t, &valued) in inputs.into_iter().zip(self.valued.iter().chain(std::iter::repeat(&Valued::No))) {
             shapes.push((t.datum_type(), t.shape().to_vec()));
-            values.push((valued && t.len() <= MAX_KEYED_ELEMENTS).then(|| t.clone()));
+            values.push((valued != Valued::No && t.len() <= MAX_KEYED_ELEMENTS).then(|| t.clone()));
         }
         (shapes, values)
     }
@@ -107,9 +109,31 @@ impl CpuBackend {
         if let Some(found) = self.cache.get(&key) {
             return Ok(found);
         }
-        let plan = crate::model::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, &key))?;
+        self.check_sizing_values(&key)?;
+        let budget = self.max_tensor_bytes;
+        let plan =
+            crate::model::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, &key, budget))?;
         let placement = self.cache.put(key, plan.clone());
         Ok((plan, placement))
+    }
+
+    /// A value that sizes a tensor (a shape for `ConstantOfShape` or `Expand`, `Tile`'s repeats,
+    /// `Resize`'s sizes, pads, a `OneHot` depth) is compiled into the plan, where tract may build
+    /// that tensor at once: the product of its entries is held to the tensor budget first.
+    fn check_sizing_values(&self, (_, values): &PlanKey) -> Result<()> {
+        for ((value, how), name) in values.iter().zip(&self.valued).zip(input_names(&self.source)) {
+            let Some(value) = value.as_ref().filter(|_| *how == Valued::Sizing) else { continue };
+            let ints = integers(value).unwrap_or_default();
+            let elements = ints.iter().fold(1u128, |acc, &v| acc.saturating_mul(v.unsigned_abs().max(1) as u128));
+            if elements.saturating_mul(4) > self.max_tensor_bytes as u128 {
+                return Err(Error::ResourceLimit(format!(
+                    "input \"{name}\" = {ints:?} sizes a tensor of about {elements} elements, over the {} MiB \
+                     tensor budget (maxTensorBytes): check the value, or raise the budget",
+                    self.max_tensor_bytes >> 20
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// `inputs` are in model input order, validated and already of the model's element types.
@@ -335,20 +359,46 @@ fn pinned(source: &InferenceModel, (shapes, values): &PlanKey) -> Result<Inferen
     Ok(model)
 }
 
-fn compile(source: &InferenceModel, deconvs: &[DeconvShape], key: &PlanKey) -> Result<Plan> {
+/// The model's input names, in order.
+fn input_names(source: &InferenceModel) -> Vec<String> {
+    source.input_outlets().map(|o| o.iter().map(|o| source.node(o.node).name.clone()).collect()).unwrap_or_default()
+}
+
+/// A small integer or bool tensor's values as i64.
+fn integers(t: &Tensor) -> Option<Vec<i64>> {
+    let t = t.cast_to::<i64>().ok()?;
+    Some(t.to_plain_array_view::<i64>().ok()?.iter().copied().collect())
+}
+
+/// With values compiled in, every tensor of the plan whose shape is now known is held to the
+/// tensor budget before anything runs (e.g. `Tile` of a large input by modest repeats).
+fn check_sizes(typed: &TypedModel, max_tensor_bytes: u64) -> Result<()> {
+    for node in typed.nodes() {
+        for output in &node.outputs {
+            let fact = &output.fact;
+            let Some(shape) = fact.shape.as_concrete() else { continue };
+            let bytes = shape.iter().fold(fact.datum_type.size_of() as u128, |acc, &d| acc.saturating_mul(d as u128));
+            if bytes > max_tensor_bytes as u128 {
+                return Err(Error::ResourceLimit(format!(
+                    "node \"{}\" would make a {shape:?} {:?} tensor ({} MiB) at these input values, over the {} MiB \
+                     tensor budget (maxTensorBytes)",
+                    node.name,
+                    fact.datum_type,
+                    bytes >> 20,
+                    max_tensor_bytes >> 20
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn compile(source: &InferenceModel, deconvs: &[DeconvShape], key: &PlanKey, max_tensor_bytes: u64) -> Result<Plan> {
     let model = pinned(source, key)?;
     let mut at = format!("input shapes {}", key.0.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", "));
-    let names: Vec<String> = source
-        .input_outlets()
-        .map(|o| o.iter().map(|o| source.node(o.node).name.clone()).collect())
-        .unwrap_or_default();
-    for (ix, value) in key.1.iter().enumerate() {
-        if let (Some(v), Some(name)) = (value, names.get(ix)) {
-            let ints: Option<Vec<i64>> = v
-                .cast_to::<i64>()
-                .ok()
-                .and_then(|t| Some(t.to_plain_array_view::<i64>().ok()?.iter().copied().collect()));
-            at += &match ints.as_deref() {
+    for (value, name) in key.1.iter().zip(input_names(source)) {
+        if let Some(v) = value {
+            at += &match integers(v).as_deref() {
                 Some([one]) => format!(" with \"{name}\" = {one}"),
                 Some(many) => format!(" with \"{name}\" = {many:?}"),
                 None => format!(" with \"{name}\" as given"),
@@ -364,6 +414,9 @@ fn compile(source: &InferenceModel, deconvs: &[DeconvShape], key: &PlanKey) -> R
         Error::ModelInvalid(e) => mismatch(e),
         e => e,
     })?;
+    if key.1.iter().any(Option::is_some) {
+        check_sizes(&typed, max_tensor_bytes)?;
+    }
     let optimized = typed.into_optimized().map_err(|e| mismatch(format!("{e:#}")))?;
     optimized.into_runnable().map_err(|e| Error::Internal(format!("building the plan: {e:#}")))
 }

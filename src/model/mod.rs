@@ -8,6 +8,7 @@ mod known_if;
 pub mod proto;
 mod shared_run;
 pub mod signature;
+pub mod value_inputs;
 pub mod wire;
 
 use std::collections::{BTreeMap, HashMap};
@@ -108,7 +109,8 @@ pub struct ModelInfo {
     /// What the loader adjusted so the file runs as onnxruntime runs it.
     pub loader_fixes: Vec<String>,
     /// `"static"`: one plan compiled at load; `"per-shape"`: compiled per input shape, cached;
-    /// `"per-value"`: also per value of the small inputs that pick an `If`'s branch.
+    /// `"per-value"`: also per value of the small inputs tract needs as constants (an `If`'s
+    /// condition, a shape, `Slice` bounds: `value_inputs`).
     pub plan: &'static str,
     pub cached_plans: usize,
     /// Threaded build, CPU: where the latest plan's runs go once measured (`"pool"`: the worker
@@ -213,10 +215,10 @@ impl Model {
         let inputs = analysed.inputs;
         let input_dts = analysed.input_dts;
         let all_concrete = inputs.iter().all(IoInfo::is_concrete);
-        let branch_inputs = proto.graph.as_ref().map(known_if::branch_inputs).unwrap_or_default();
-        let valued: Vec<bool> = inputs.iter().map(|i| branch_inputs.contains(&i.name)).collect();
-        let by_value = valued.iter().any(|&v| v);
-        // With an input that picks a branch, the graph is only analysed per value of it.
+        let value_inputs = proto.graph.as_ref().map(value_inputs::value_inputs).unwrap_or_default();
+        let valued: Vec<_> = inputs.iter().map(|i| value_inputs.get(&i.name).copied().unwrap_or_default()).collect();
+        let by_value = valued.iter().any(|&v| v != value_inputs::Valued::No);
+        // With an input whose value types the graph, it is only analysed per value of it.
         if analysed.typed_error.is_some() && all_concrete && !by_value {
             return Err(Error::ModelInvalid(format!(
                 "tract could not analyse the graph: {}",
