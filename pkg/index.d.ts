@@ -247,7 +247,9 @@ export interface LoadOptions {
    * `"auto"` (default): WebGPU only when the whole graph has GPU kernels and a short measured warm-up
    * of both paths on this device favours it (the decision and timings are in `info().backendReason`);
    * `"cpu"`; `"webgpu"`: rejects with `BACKEND_UNAVAILABLE` saying why where it cannot run (no adapter,
-   * symbolic input dims without `inputShapes`, an op without a GPU kernel).
+   * an op without a GPU kernel). With symbolic input dims and no `inputShapes`, the GPU plan (and
+   * `"auto"`'s measurement) is made per input shape at the first run at each, so an op without a GPU
+   * kernel then rejects that `run` instead of the load.
    */
   backend?: 'auto' | 'cpu' | 'webgpu';
   /** Refuse the bytes unless their sha256 matches: 64 hex digits or `"sha256-<base64>"`. */
@@ -256,7 +258,10 @@ export interface LoadOptions {
   inputShapes?: Record<string, number[]>;
   /** Largest tensor (weight or input) accepted, in bytes. Default 1 GiB. Larger: `RESOURCE_LIMIT`. */
   maxTensorBytes?: number;
-  /** Plans kept for models with symbolic input dims (one per distinct input shape). Default 8. */
+  /**
+   * Plans kept for models with symbolic input dims (one per distinct input shape, or value of an
+   * input that decides a shape or branch), on the CPU and on WebGPU each. Default 8.
+   */
   planCacheSize?: number;
   /**
    * Accept NaN and ±Infinity in float inputs. Default false: `run` rejects them with

@@ -90,6 +90,20 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("unknown panic")
 }
 
+/// Runs tract code so that a panic inside it becomes an `INTERNAL` error naming `what` instead of
+/// unwinding into the caller (natively and in wasm, which is built with `panic=unwind`; the JS
+/// layer catches what escapes elsewhere, `js::panic`). Loading still validates inputs up front,
+/// and run-time feed values are checked node by node (`backend::feed_values`), so that known
+/// failures get their own codes rather than `INTERNAL`.
+pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            Err(Error::Internal(format!("tract panicked while {what}: {}", panic_message(payload.as_ref()))))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -458,18 +458,38 @@ fn layout_ops_random() {
 
 #[test]
 fn what_the_gpu_cannot_take_is_refused_with_the_reason() {
-    // Symbolic dims without inputShapes: the GPU plans are static.
+    // Symbolic dims without inputShapes: a GPU plan per shape, at the first run at each.
     let x = value_info("x", F32, &[-1, 3]);
     let bytes = model(vec![node("Relu", &["x"], &["out"], vec![])], vec![x], vec![any_f32("out")], |_| {});
     let opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
-    let e = Model::load(&bytes, &opts).err().expect("refused");
-    assert_eq!(e.code(), ErrorCode::BackendUnavailable);
-    assert!(e.to_string().contains("inputShapes"), "{e}");
-    // The same model with its shape pinned runs there (when there is a GPU).
+    match Model::load(&bytes, &opts) {
+        Ok(mut m) => {
+            for n in [2, 5] {
+                let x = HostTensor::f32(vec![n, 3], (0..3 * n).map(|i| i as f32 - 4.0).collect()).unwrap();
+                let out = m.run(HashMap::from([("x".to_string(), x)])).unwrap();
+                assert_eq!(out[0].1.dims, vec![n, 3]);
+                assert_eq!(m.info().backend, BackendKind::Webgpu);
+            }
+        }
+        Err(e) => assert!(!gpu_expected(), "{e}"),
+    }
+    // The same model with its shape pinned gets its plan at load.
     let pinned = LoadOptions { input_shapes: vec![("x".into(), vec![2, 3])], ..opts.clone() };
     match Model::load(&bytes, &pinned) {
-        Ok(m) => assert_eq!(m.info().backend, BackendKind::Webgpu),
+        Ok(m) => assert!(m.info().backend == BackendKind::Webgpu && m.info().gpu.is_some()),
         Err(e) => assert!(!gpu_expected(), "{e}"),
+    }
+    // An op without a GPU kernel and symbolic dims: "webgpu" refuses the run at a new shape,
+    // naming it, and keeps refusing (no quiet CPU run).
+    let x = value_info("x", F32, &[-1, 3]);
+    let bytes = model(vec![node("ArgMax", &["x"], &["out"], vec![int("axis", 1)])], vec![x], vec![], |g| {
+        g.output = vec![value_info("out", I64, &[-1, 1])]
+    });
+    if let Ok(mut m) = Model::load(&bytes, &opts) {
+        let x = HostTensor::f32(vec![2, 3], vec![0.0; 6]).unwrap();
+        let e = m.run(HashMap::from([("x".to_string(), x)])).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::BackendUnavailable);
+        assert!(e.to_string().contains("no GPU kernel") && e.to_string().contains("[2, 3]"), "{e}");
     }
     // An op with no GPU kernel (ArgMax): "webgpu" names it; "auto" keeps the whole graph on the CPU.
     let x = value_info("x", F32, &[2, 3]);

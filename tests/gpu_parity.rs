@@ -102,3 +102,54 @@ fn whisper_tiny_en_encoder() {
     println!("whisper encoder cross_k: relative error {err:.2e}");
     assert!(err <= TOLERANCE, "relative error {err:.2e}");
 }
+
+/// A model with symbolic dims on `"webgpu"` without `inputShapes`: a GPU plan per input shape,
+/// built at the first run at each, both within tolerance of onnxruntime; the shape's plan is
+/// reused, and the cache is bounded by `plan_cache_size`.
+#[test]
+fn ppocr_v4_det_on_webgpu_per_shape_without_input_shapes() {
+    let (Some(a), Some(b)) = (cached("refs/ppocr_det_320x480"), cached("refs/ppocr_det_640")) else { return };
+    let cases = [read_case(&a, &cache()), read_case(&b, &cache())];
+    let bytes = std::fs::read(&cases[0].model).unwrap();
+    let opts = LoadOptions { backend: BackendChoice::Webgpu, plan_cache_size: 1, ..Default::default() };
+    let mut model = match Model::load(&bytes, &opts) {
+        Ok(m) => m,
+        Err(e) if !gpu_expected() && e.code() == shopfloor::ErrorCode::BackendUnavailable => return,
+        Err(e) => panic!("{} {e}", e.code()),
+    };
+    assert_eq!(model.info().backend, BackendKind::Webgpu);
+    assert!(model.info().backend_reason.contains("per input shape"), "{}", model.info().backend_reason);
+    for case in cases.iter().chain(&cases[..1]) {
+        let feeds: HashMap<_, _> = case.inputs.iter().map(|(n, f)| (n.clone(), read_npy(f))).collect();
+        let outputs = model.run(feeds).unwrap_or_else(|e| panic!("{} {e}", e.code()));
+        let info = model.info();
+        assert_eq!(info.backend, BackendKind::Webgpu, "{}", info.backend_reason);
+        assert!(info.gpu.is_some_and(|g| g.dispatches > 10));
+        for ((_, file), (name, got)) in case.outputs.iter().zip(&outputs) {
+            let err = relative_error(got, &read_npy(file));
+            assert!(err <= TOLERANCE, "{name} at {:?}: relative error {err:.2e}", got.dims);
+        }
+    }
+}
+
+/// `"auto"` with symbolic dims measures per input shape and says what it chose at which shape.
+#[test]
+fn auto_decides_per_input_shape() {
+    let Some(dir) = cached("refs/ppocr_cls_48x192") else { return };
+    let case = read_case(&dir, &cache());
+    let mut model = Model::load(&std::fs::read(&case.model).unwrap(), &LoadOptions::default()).unwrap();
+    // A synchronous load does not measure: the CPU, per shape.
+    assert_eq!(model.info().plan, "per-shape");
+    let opts = LoadOptions { backend: BackendChoice::Auto, ..Default::default() };
+    model = pollster::block_on(Model::load_async(&std::fs::read(&case.model).unwrap(), &opts)).unwrap();
+    let feeds: HashMap<_, _> = case.inputs.iter().map(|(n, f)| (n.clone(), read_npy(f))).collect();
+    let outputs = model.run(feeds).unwrap();
+    let reason = model.info().backend_reason;
+    if gpu_expected() {
+        assert!(reason.contains("at input shapes [1, 3, 48, 192]"), "{reason}");
+    }
+    for ((_, file), (name, got)) in case.outputs.iter().zip(&outputs) {
+        let err = relative_error(got, &read_npy(file));
+        assert!(err <= TOLERANCE, "{name}: relative error {err:.2e}");
+    }
+}

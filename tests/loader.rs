@@ -38,10 +38,6 @@ fn scalar_bool(name: &str, v: bool) -> pb::TensorProto {
     pb::TensorProto { name: name.into(), data_type: BOOL, raw_data: vec![u8::from(v)], ..Default::default() }
 }
 
-fn graph_attr(name: &str, g: pb::GraphProto) -> pb::AttributeProto {
-    pb::AttributeProto { name: name.into(), r#type: 5, g: Some(g), ..Default::default() }
-}
-
 fn run1(bytes: &[u8], name: &str, t: HostTensor) -> shopfloor::Result<Vec<(String, HostTensor)>> {
     Model::load(bytes, &LoadOptions::default())?.run(HashMap::from([(name.to_string(), t)]))
 }
@@ -374,6 +370,30 @@ fn unknown_op_names_the_op_and_node() {
     let (code, msg) = code_of(Model::load(&bytes, &LoadOptions::default()));
     assert_eq!(code, ErrorCode::UnsupportedOp);
     assert!(msg.contains("FrobnicateQuux") && msg.contains("FrobnicateQuux_y"), "{msg}");
+}
+
+/// Attention runs (tract's, scaled dot-product); a part of it tract lacks (softcap) is
+/// UNSUPPORTED_OP naming the node and the part, not MODEL_INVALID: the file is valid ONNX.
+#[test]
+fn attention_runs_and_a_part_tract_lacks_is_unsupported_op() {
+    let io = || {
+        let q = ["q", "k", "v"].map(|n| value_info(n, F32, &[1, 2, 3, 4]));
+        q.to_vec()
+    };
+    let out = || vec![value_info("y", F32, &[1, 2, 3, 4])];
+    let plain = model(vec![node("Attention", &["q", "k", "v"], &["y"], vec![])], io(), out(), |_| {});
+    let mut m = Model::load(&plain, &LoadOptions::default()).unwrap();
+    let ones = || HostTensor::f32(vec![1, 2, 3, 4], vec![1.0; 24]).unwrap();
+    let feeds = HashMap::from([("q".into(), ones()), ("k".into(), ones()), ("v".into(), ones())]);
+    // Equal keys: every query attends evenly, and V is all ones.
+    assert_eq!(m.run(feeds).unwrap()[0].1.data, TensorData::F32(vec![1.0; 24]));
+    let capped =
+        model(vec![node("Attention", &["q", "k", "v"], &["y"], vec![float("softcap", 2.0)])], io(), out(), |g| {
+            g.node[0].name = "attn".into()
+        });
+    let (code, msg) = code_of(Model::load(&capped, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::UnsupportedOp, "{msg}");
+    assert!(msg.contains("Attention") && msg.contains("\"attn\"") && msg.contains("softcap"), "{msg}");
 }
 
 #[test]

@@ -111,6 +111,37 @@ fn cases() -> Vec<Case> {
         let vis = inputs.iter().map(|(n, e, d)| vi(n, *e, d)).collect();
         add(model(vec![node(op, &ins, &["y"], vec![])], vis, vec![vi("y", F32, &[])], |_| {}), inputs);
     }
+    // More values compiled into per-value plans: pads, Resize's sizes, OneHot's depth, CumSum's
+    // and CumProd's axis, a shift amount, and an If on an input.
+    for (op, ins, inputs) in [
+        ("Pad", vec!["x", "p"], vec![("x", F32, vec![2, 3]), ("p", I64, vec![4])]),
+        ("Resize", vec!["x", "", "", "s"], vec![("x", F32, vec![1, 1, 2, 3]), ("s", I64, vec![4])]),
+        ("OneHot", vec!["i", "d", "vals"], vec![("i", I64, vec![3]), ("d", I64, vec![1])]),
+        ("CumSum", vec!["x", "a"], vec![("x", F32, vec![2, 3]), ("a", I64, vec![])]),
+        ("CumProd", vec!["x", "a"], vec![("x", F32, vec![2, 3]), ("a", I64, vec![])]),
+        ("BitShift", vec!["x", "n"], vec![("x", I64, vec![4]), ("n", I64, vec![4])]),
+    ] {
+        let attrs = if op == "BitShift" { vec![onnx::string("direction", "LEFT")] } else { vec![] };
+        let vis = inputs.iter().map(|(n, e, d)| vi(n, *e, d)).collect();
+        add(
+            model(vec![node(op, &ins, &["y"], attrs)], vis, vec![vi("y", F32, &[])], |g| {
+                g.initializer.push(f32_init("vals", &[2], &[0.0, 1.0]))
+            }),
+            inputs,
+        );
+    }
+    add(
+        model(
+            vec![
+                node("Equal", &["c", "one"], &["b"], vec![]),
+                node("If", &["b"], &["y"], vec![onnx::graph_attr("then_branch", onnx::one_node("Reshape", &["x", "s"])), onnx::graph_attr("else_branch", onnx::one_node("Tile", &["x", "s"]))]),
+            ],
+            vec![vi("c", I64, &[]), vi("x", F32, &[2, 3]), vi("s", I64, &[2])],
+            vec![vi("y", F32, &[])],
+            |g| g.initializer.push(i64_init("one", &[], &[1])),
+        ),
+        vec![("c", I64, vec![]), ("x", F32, vec![2, 3]), ("s", I64, vec![2])],
+    );
     add(
         model(
             vec![node("Slice", &["x", "st", "en"], &["y"], vec![])],

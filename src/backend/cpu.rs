@@ -112,7 +112,7 @@ impl CpuBackend {
         self.check_sizing_values(&key)?;
         let budget = self.max_tensor_bytes;
         let plan =
-            crate::model::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, &key, budget))?;
+            crate::error::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, &key, budget))?;
         let placement = self.cache.put(key, plan.clone());
         Ok((plan, placement))
     }
@@ -178,7 +178,7 @@ fn execute(plan: &Plan, inputs: Vec<Tensor>, max_tensor_bytes: u64) -> Result<Ve
 }
 
 fn execute_values(plan: &Plan, values: TVec<TValue>, max_tensor_bytes: u64) -> Result<Vec<HostTensor>> {
-    let outputs = crate::model::guard("running the CPU plan", || {
+    let outputs = crate::error::guard("running the CPU plan", || {
         if PANIC_NEXT_RUN.swap(false, std::sync::atomic::Ordering::Relaxed) {
             panic!("injected panic (__testPanicNextRun)");
         }
@@ -223,7 +223,7 @@ impl CpuBackend {
         let (plan, _) = self.entry_for(self.key_of(&inputs))?;
         let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
         let mut times = vec![];
-        crate::model::guard("profiling the CPU plan", || {
+        crate::error::guard("profiling the CPU plan", || {
             let mut state = plan.spawn().map_err(|e| Error::Internal(format!("{e:#}")))?;
             state
                 .run_plan_with_eval(values, |ctx, op_state, node, input| {
@@ -240,7 +240,7 @@ impl CpuBackend {
 
     /// The decluttered graph at these input shapes: what the GPU translator starts from.
     pub fn decluttered(&self, key: &[(DatumType, Vec<usize>)]) -> Result<TypedModel> {
-        crate::model::guard("preparing the graph", || {
+        crate::error::guard("preparing the graph", || {
             let model = pinned(&self.source, &(key.to_vec(), vec![]))?;
             into_typed(model, &self.deconvs)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
         })

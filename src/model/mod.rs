@@ -2,9 +2,11 @@
 //! and the CLI hold.
 
 mod checked_ops;
+mod gpu_side;
 mod half_casts;
 pub mod integrity;
 mod known_if;
+mod own_ops;
 pub mod proto;
 mod shared_run;
 pub mod signature;
@@ -19,11 +21,11 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid};
 
 use crate::backend::cpu::{public_dtype, CpuBackend};
+use crate::backend::gpu::context;
 use crate::backend::gpu::frame::FrameTransform;
 use crate::backend::gpu::session::{GpuPlan, GpuPlanInfo};
-use crate::backend::gpu::{context, translate};
 use crate::backend::BackendKind;
-use crate::error::{Error, Result};
+use crate::error::{guard, Error, Result};
 use crate::tensor::{element_count, DType, HostTensor, TensorData};
 pub use signature::{Dim, IoInfo};
 
@@ -136,7 +138,10 @@ pub struct Model {
     allow_non_finite: bool,
     /// Input types and shapes when they are all fixed (the GPU path needs them).
     static_key: Option<Vec<(DatumType, Vec<usize>)>>,
+    /// The GPU plan of a model with fixed shapes.
     gpu: Option<GpuPlan>,
+    /// GPU plans per input shape of a model with symbolic dims on `"webgpu"` or `"auto"`.
+    shape_plans: Option<gpu_side::ShapePlans>,
 }
 
 impl Model {
@@ -160,6 +165,7 @@ impl Model {
     pub fn load_with(bytes: &[u8], opts: &LoadOptions, mut onnx: tract_onnx::Onnx) -> Result<Model> {
         checked_ops::install(&mut onnx.op_register);
         known_if::install(&mut onnx.op_register);
+        own_ops::install(&mut onnx.op_register);
         if bytes.len() as u64 > 2 * opts.max_tensor_bytes.max(1 << 20) {
             return Err(Error::ResourceLimit(format!(
                 "the model is {} MiB, over the {} MiB this SDK accepts with maxTensorBytes = {} MiB",
@@ -272,6 +278,7 @@ impl Model {
             allow_non_finite: opts.allow_non_finite,
             static_key,
             gpu: None,
+            shape_plans: None,
         })
     }
 
@@ -281,22 +288,47 @@ impl Model {
     pub async fn load_async(bytes: &[u8], opts: &LoadOptions) -> Result<Model> {
         let mut model =
             Self::load_with(bytes, &LoadOptions { backend: BackendChoice::Cpu, ..opts.clone() }, tract_onnx::onnx())?;
+        if opts.backend != BackendChoice::Cpu && model.static_key.is_none() && !model.cpu.keys_by_value() {
+            // Symbolic dims: a GPU plan per input shape, at the first run at each.
+            let requested = opts.backend == BackendChoice::Webgpu;
+            match context::shared().await {
+                Err(reason) if requested => {
+                    return Err(Error::BackendUnavailable { backend: "webgpu".into(), reason });
+                }
+                Err(reason) => model.info.backend_reason = format!("auto: CPU, because {reason}"),
+                Ok(_) => {
+                    model.shape_plans = Some(gpu_side::ShapePlans::new(requested, opts.plan_cache_size));
+                    if requested {
+                        model.info.backend = BackendKind::Webgpu;
+                        model.info.backend_reason =
+                            "requested; a WebGPU plan per input shape, built at the first run at each".into();
+                    } else {
+                        model.info.backend_reason =
+                            "auto: measured per input shape at the first run at each (none yet)".into();
+                    }
+                }
+            }
+            return Ok(model);
+        }
+        let key = model.static_key.clone().unwrap_or_default();
         match opts.backend {
             BackendChoice::Cpu => {}
             BackendChoice::Webgpu => {
                 let plan = model
-                    .gpu_plan()
+                    .gpu_plan(&key)
                     .await
                     .map_err(|reason| Error::BackendUnavailable { backend: "webgpu".into(), reason })?;
-                model.use_gpu(plan, "requested".into());
+                let info = plan.info.clone();
+                model.use_gpu(Some(plan), info, "requested".into());
             }
-            BackendChoice::Auto => match model.gpu_plan().await {
+            BackendChoice::Auto => match model.gpu_plan(&key).await {
                 Err(reason) => model.info.backend_reason = format!("auto: CPU, because {reason}"),
                 Ok(plan) => {
-                    let (gpu_ms, cpu_ms) = model.race(&plan).await?;
+                    let (gpu_ms, cpu_ms) = model.race(&plan, &key).await?;
                     if gpu_ms < cpu_ms {
                         let why = format!("auto: WebGPU measured {gpu_ms:.1} ms per run vs CPU {cpu_ms:.1} ms");
-                        model.use_gpu(plan, why);
+                        let info = plan.info.clone();
+                        model.use_gpu(Some(plan), info, why);
                     } else {
                         model.info.backend_reason = format!(
                             "auto: CPU measured {cpu_ms:.1} ms per run vs WebGPU {gpu_ms:.1} ms on this adapter"
@@ -306,70 +338,6 @@ impl Model {
             },
         }
         Ok(model)
-    }
-
-    /// Translates the graph and builds its GPU plan; the error says why it cannot run there.
-    async fn gpu_plan(&self) -> std::result::Result<GpuPlan, String> {
-        if self.cpu.keys_by_value() {
-            return Err("an If's branch depends on an input's value: no GPU kernel for that, so the graph stays \
-                        whole on the CPU"
-                .into());
-        }
-        let key = self
-            .static_key
-            .as_ref()
-            .ok_or("the WebGPU backend needs fixed input shapes and this model has symbolic dims: pass inputShapes")?;
-        let typed = self.cpu.decluttered(key).map_err(|e| e.to_string())?;
-        let program = crate::model::guard("translating for the GPU", || {
-            Ok(translate::translate(&typed)
-                .map_err(|u| format!("{u}: no GPU kernel, so the graph stays whole on the CPU")))
-        })
-        .map_err(|e| e.to_string())??;
-        let ctx = context::shared().await?;
-        GpuPlan::new(ctx, &program).await
-    }
-
-    fn use_gpu(&mut self, plan: GpuPlan, reason: String) {
-        self.info.backend = BackendKind::Webgpu;
-        self.info.backend_reason = reason;
-        self.info.gpu = Some(plan.info.clone());
-        for op in self.info.ops.values_mut() {
-            op.backend = BackendKind::Webgpu;
-        }
-        self.gpu = Some(plan);
-    }
-
-    /// Median time per run of each path on zero inputs, after one warm-up each, alternating
-    /// (the warm-up decides alone when the GPU is hopeless: see `GPU_HOPELESS_MS`).
-    async fn race(&mut self, plan: &GpuPlan) -> Result<(f64, f64)> {
-        let key = self.static_key.clone().unwrap_or_default();
-        let zeros: Vec<Vec<f32>> = key.iter().map(|(_, s)| vec![0.0; s.iter().product()]).collect();
-        let slices: Vec<&[f32]> = zeros.iter().map(|z| z.as_slice()).collect();
-        let cpu_inputs = || -> Result<Vec<Tensor>> {
-            key.iter().map(|(dt, s)| Tensor::zero_dt(*dt, s).map_err(|e| Error::Internal(e.to_string()))).collect()
-        };
-        let (mut g, mut c) = (vec![], vec![]);
-        for round in 0..3 {
-            let t0 = crate::backend::clock::now_ms();
-            plan.run(&slices).await.map_err(|e| Error::BackendUnavailable { backend: "webgpu".into(), reason: e })?;
-            let t1 = crate::backend::clock::now_ms();
-            self.cpu.run(cpu_inputs()?)?;
-            let t2 = crate::backend::clock::now_ms();
-            if round > 0 {
-                g.push(t1 - t0);
-                c.push(t2 - t1);
-            } else if t1 - t0 > GPU_HOPELESS_MS && t1 - t0 > 4.0 * (t2 - t1) {
-                // Seconds per warm-up run, several times the CPU's: a software adapter
-                // (SwiftShader, lavapipe) or a GPU too weak for this model; more rounds would
-                // only make the load slower.
-                return Ok((t1 - t0, t2 - t1));
-            }
-        }
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(|a, b| a.total_cmp(b));
-            v[v.len() / 2]
-        };
-        Ok((median(g), median(c)))
     }
 
     pub fn inputs(&self) -> &[IoInfo] {
@@ -408,6 +376,9 @@ impl Model {
                 Ok(outs) => return self.named_gpu_outputs(outs),
                 Err(e) => self.leave_gpu(&e),
             }
+        }
+        if let Some(outs) = self.run_per_shape(&tensors).await? {
+            return Ok(outs);
         }
         let outs = self.cpu.run_async(tensors).await?;
         Ok(self.outputs.iter().map(|o| o.name.clone()).zip(outs).collect())
@@ -448,22 +419,6 @@ impl Model {
             && self.inputs.len() == 1
             && self.inputs[0].name == input
             && self.input_dts[0] == Some(DatumType::F32)
-    }
-
-    fn named_gpu_outputs(&self, outs: Vec<(Vec<usize>, Vec<f32>)>) -> Result<Vec<(String, HostTensor)>> {
-        let names = self.outputs.iter().map(|o| o.name.clone());
-        names.zip(outs).map(|(n, (dims, data))| Ok((n, HostTensor::new(dims, TensorData::F32(data))?))).collect()
-    }
-
-    /// The GPU failed mid-session (device lost): the model stays on the CPU from now on.
-    fn leave_gpu(&mut self, e: &str) {
-        self.gpu = None;
-        self.info.backend = BackendKind::Cpu;
-        self.info.backend_reason = format!("moved to the CPU after a WebGPU failure: {e}");
-        self.info.gpu = None;
-        for op in self.info.ops.values_mut() {
-            op.backend = BackendKind::Cpu;
-        }
     }
 
     /// One WebGPU run with every dispatch timed by the GPU (timestamp queries, `GpuPlan::profile`);
@@ -651,7 +606,8 @@ fn analyse(
 
 fn parse(proto: &pb::ModelProto, onnx: tract_onnx::Onnx, pins: &[(String, Vec<usize>)]) -> Result<InferenceModel> {
     let mut model = guard("parsing the model", || {
-        onnx.model_for_proto_model(proto).map_err(|e| Error::ModelInvalid(format!("{e:#}")))
+        onnx.model_for_proto_model(proto)
+            .map_err(|e| unsupported_feature(&e).unwrap_or(Error::ModelInvalid(format!("{e:#}"))))
     })?;
     for (name, shape) in pins {
         let ix = model
@@ -675,6 +631,18 @@ fn parse(proto: &pb::ModelProto, onnx: tract_onnx::Onnx, pins: &[(String, Vec<us
         model.set_input_fact(ix, fact).map_err(|e| Error::Internal(format!("{e:#}")))?;
     }
     Ok(model)
+}
+
+/// tract refusing a valid node that uses a part of its op it lacks (Attention's `softcap`, an
+/// optional input): `UNSUPPORTED_OP` naming the node, not `MODEL_INVALID`.
+fn unsupported_feature(e: &TractError) -> Option<Error> {
+    let detail = e.root_cause().to_string();
+    if !detail.contains("not supported") {
+        return None;
+    }
+    let building = e.chain().find_map(|c| c.to_string().strip_prefix("Building node ").map(str::to_string))?;
+    let (node, op) = building.rsplit_once(" (")?;
+    Some(Error::UnsupportedOp { op: op.strip_suffix(')')?.to_string(), node: node.to_string(), detail })
 }
 
 fn typed(model: &InferenceModel, deconvs: &[proto::DeconvShape]) -> std::result::Result<TypedModel, String> {
@@ -723,21 +691,6 @@ fn describe(model: InferenceModel, typed: Option<TypedModel>, typed_error: Optio
         ),
     };
     Analysed { model, inputs, input_dts, outputs, typed_error }
-}
-
-/// Runs tract code so that a panic inside it becomes an `INTERNAL` error naming `what` instead of
-/// unwinding into the caller (natively and in wasm, which is built with `panic=unwind`; the JS
-/// layer catches what escapes elsewhere, `js::panic`). Loading still validates inputs up front,
-/// and run-time feed values are checked node by node (`backend::feed_values`), so that known
-/// failures get their own codes rather than `INTERNAL`.
-pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(payload) => Err(Error::Internal(format!(
-            "tract panicked while {what}: {}",
-            crate::error::panic_message(payload.as_ref())
-        ))),
-    }
 }
 
 /// Polls a future to completion where it completes without an event loop: natively every GPU

@@ -1,7 +1,7 @@
 //! Graph inputs whose *values*, not only their shapes, the plan must know: a sample rate that
 //! picks an `If`'s branch, a shape fed to `Reshape` or `ConstantOfShape`, `Slice`'s bounds, a
 //! `OneHot` depth. tract needs those as constants to type the graph, so the CPU backend compiles
-//! a plan per value of them (small integer or bool tensors), cached like per-shape plans.
+//! a plan per value of them (small tensors: at most 16 elements), cached like per-shape plans.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,10 +15,23 @@ const VALUE_SLOTS: &[(&str, &[usize])] = &[
     ("Reshape", &[1]),
     ("Tile", &[1]),
     ("Slice", &[1, 2, 3, 4]),
-    ("OneHot", &[1]),
+    ("OneHot", &[1, 2]),
     ("Resize", &[2, 3]),
     ("Upsample", &[1]),
-    ("Pad", &[1, 3]),
+    ("Pad", &[1, 2, 3]),
+    ("CumSum", &[1]),
+    ("CumProd", &[1]),
+    ("DFT", &[1, 2]),
+    ("Compress", &[1]),
+    ("BatchNormalization", &[1, 2, 3, 4]),
+    ("QuantizeLinear", &[1, 2]),
+    ("DequantizeLinear", &[1, 2]),
+    ("HannWindow", &[0]),
+    ("HammingWindow", &[0]),
+    ("BlackmanWindow", &[0]),
+    ("MelWeightMatrix", &[0, 1, 2, 3, 4]),
+    ("STFT", &[1, 2, 3]),
+    ("LSTM", &[4]),
     ("Squeeze", &[1]),
     ("Unsqueeze", &[1]),
     ("Split", &[1]),
@@ -36,12 +49,40 @@ const VALUE_SLOTS: &[(&str, &[usize])] = &[
 
 /// Slots whose values size a new tensor: an absurd value there must be refused before tract
 /// folds it into a constant at compile time (`Sizing`).
-const SIZING_SLOTS: &[(&str, usize)] =
-    &[("ConstantOfShape", 0), ("Expand", 1), ("Tile", 1), ("Resize", 3), ("Pad", 1), ("OneHot", 1)];
+const SIZING_SLOTS: &[(&str, usize)] = &[
+    ("ConstantOfShape", 0),
+    ("Expand", 1),
+    ("Tile", 1),
+    ("Resize", 3),
+    ("Pad", 1),
+    ("OneHot", 1),
+    ("HannWindow", 0),
+    ("HammingWindow", 0),
+    ("BlackmanWindow", 0),
+    ("MelWeightMatrix", 0),
+    ("MelWeightMatrix", 1),
+];
 
-/// Slots that take floats: scales. Elsewhere only integer and bool inputs are keyed by value (a
-/// small float input reaching an `If` is data, and would compile a plan per run).
-const FLOAT_SLOTS: &[(&str, usize)] = &[("Resize", 2), ("Upsample", 1)];
+/// Slots that take floats (scales, a OneHot depth or its values, a Pad value, BatchNorm's and
+/// quantization's parameters, an STFT window, mel band edges). Elsewhere only integer and bool
+/// inputs are keyed by value: a small float input reaching an `If` is data, and would compile a
+/// plan per run.
+const FLOAT_SLOTS: &[(&str, usize)] = &[
+    ("Resize", 2),
+    ("Upsample", 1),
+    ("OneHot", 1),
+    ("OneHot", 2),
+    ("Pad", 2),
+    ("BatchNormalization", 1),
+    ("BatchNormalization", 2),
+    ("BatchNormalization", 3),
+    ("BatchNormalization", 4),
+    ("QuantizeLinear", 1),
+    ("DequantizeLinear", 1),
+    ("STFT", 2),
+    ("MelWeightMatrix", 3),
+    ("MelWeightMatrix", 4),
+];
 
 /// What the plan needs to know about one input's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

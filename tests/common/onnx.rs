@@ -94,3 +94,18 @@ pub fn i64_init(name: &str, dims: &[i64], data: &[i64]) -> pb::TensorProto {
         ..Default::default()
     }
 }
+
+/// A graph-valued attribute (an `If`'s branch, a `Loop`'s body).
+pub fn graph_attr(name: &str, g: pb::GraphProto) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), r#type: 5, g: Some(g), ..Default::default() }
+}
+
+/// A subgraph of one node reading outer names, its output "out" (float, any shape).
+pub fn one_node(op: &str, inputs: &[&str]) -> pb::GraphProto {
+    pb::GraphProto {
+        name: format!("{op}_branch"),
+        node: vec![node(op, inputs, &["out"], vec![])],
+        output: vec![pb::ValueInfoProto { name: "out".into(), ..Default::default() }],
+        ..Default::default()
+    }
+}

@@ -122,6 +122,58 @@ test('symbolic dims: one model runs at several shapes; i64 and scalar inputs wor
   assert.equal(r.value.plans, 2);
 });
 
+test("Silero VAD's standard file: its If on sr picks the 16 or 8 kHz network per value, matching onnxruntime", async () => {
+  const streams = [16000, 8000].map((rate) => {
+    const frames = readNpy(`${CACHE}refs/silero_stream_${rate}/frames.npy`);
+    const probs = readNpy(`${CACHE}refs/silero_stream_${rate}/probs.npy`);
+    return { rate, len: frames.dims[1], frames: frames.data.slice(0, 12 * frames.dims[1]), probs: probs.data.slice(0, 12) };
+  });
+  const r = await inPage(async (sf, streams) => {
+    const m = await sf.Model.load('/models/cache/silero/silero_vad.onnx');
+    const got = {};
+    for (const s of streams) {
+      let state = sf.tensor('f32', [2, 1, 128], new Float32Array(256));
+      got[s.rate] = [];
+      for (let i = 0; i < s.probs.length; i++) {
+        const input = sf.tensor('f32', [1, s.len], Float32Array.from(s.frames.slice(i * s.len, (i + 1) * s.len)));
+        const out = await m.run({ input, state, sr: sf.tensor('i64', [], [s.rate]) });
+        got[s.rate].push(out.output.data[0]);
+        state = out.stateN;
+      }
+    }
+    const info = m.info();
+    m.free();
+    return { got, plan: info.plan, cachedPlans: info.cachedPlans };
+  }, streams);
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.equal(r.value.plan, 'per-value');
+  assert.equal(r.value.cachedPlans, 2);
+  for (const s of streams) {
+    s.probs.forEach((p, i) => assert.ok(Math.abs(r.value.got[s.rate][i] - p) < 1e-4, `${s.rate} Hz frame ${i}: ${r.value.got[s.rate][i]} vs ${p}`));
+  }
+});
+
+test('a shape fed at run time: a plan per value; an absurd one is RESOURCE_LIMIT and the model still answers', async () => {
+  const r = await inPage(async (sf) => {
+    const m = await sf.Model.load('/models/cache/runtime-shapes/constant_of_shape.onnx');
+    const dims = [];
+    for (const s of [[2, 3], [4, 1]]) dims.push((await m.run({ s: sf.tensor('i64', [2], s) })).y.dims);
+    let refused;
+    try {
+      await m.run({ s: sf.tensor('i64', [2], [1e6, 1e6]) });
+    } catch (e) {
+      refused = { code: e.code, message: e.message };
+    }
+    const after = (await m.run({ s: sf.tensor('i64', [2], [1, 2]) })).y;
+    return { dims, refused, after: { dims: after.dims, data: Array.from(after.data) } };
+  });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.value.dims, [[2, 3], [4, 1]]);
+  assert.equal(r.value.refused?.code, 'RESOURCE_LIMIT', JSON.stringify(r.value.refused));
+  assert.match(r.value.refused.message, /"s"/);
+  assert.deepEqual(r.value.after, { dims: [1, 2], data: [2.5, 2.5] });
+});
+
 const ERROR_CASES = [
   ['a URL that answers 404', 'FETCH_FAILED', async (sf) => sf.Model.load('/models/cache/nope.onnx')],
   ['a URL that answers 500', 'FETCH_FAILED', async (sf) => sf.Model.load('/flaky/500.onnx')],
@@ -197,8 +249,12 @@ test('free() and the FinalizationRegistry release models', async () => {
       kept.free();
       kept.free(); // idempotent
       const afterFree = (await sf.memoryStats()).liveModels;
-      for (let i = 0; i < 4; i++) await sf.Model.load(url); // dropped without free()
+      // Held until counted (a GC during the loads would collect them early), then dropped
+      // without free().
+      let dropped = [];
+      for (let i = 0; i < 4; i++) dropped.push(await sf.Model.load(url));
       const leaked = (await sf.memoryStats()).liveModels;
+      dropped = null;
       let collected = leaked;
       for (let i = 0; i < 50 && collected > base; i++) {
         globalThis.gc();

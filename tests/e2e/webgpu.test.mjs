@@ -74,6 +74,35 @@ test('"auto" measures both backends and says why it chose one', async () => {
   assert.match(r.value.backendReason, /^auto: (CPU|WebGPU) measured [\d.]+ ms per run vs (WebGPU|CPU) [\d.]+ ms/);
 });
 
+test('symbolic dims without inputShapes: a WebGPU plan per input shape, each with the CPU\'s answers', async () => {
+  const r = await inPage(async (sf) => {
+    const url = '/models/cache/ppocr/ppocr_cls.onnx';
+    const gpu = await sf.Model.load(url, { backend: 'webgpu' });
+    const cpu = await sf.Model.load(url, { backend: 'cpu' });
+    const loadReason = gpu.info().backendReason;
+    const runs = [];
+    for (const w of [96, 192, 96]) {
+      const data = Float32Array.from({ length: 3 * 48 * w }, (_, i) => Math.sin(i * 0.37));
+      const feeds = { x: sf.tensor('f32', [1, 3, 48, w], data) };
+      const [g, c] = [await gpu.run(feeds), await cpu.run(feeds)];
+      const k = Object.keys(c)[0];
+      const worst = c[k].data.reduce((m, v, i) => Math.max(m, Math.abs(g[k].data[i] - v)), 0);
+      const info = gpu.info();
+      runs.push({ w, worst, backend: info.backend, dispatches: info.gpu?.dispatches, reason: info.backendReason });
+    }
+    gpu.free();
+    cpu.free();
+    return { loadReason, runs };
+  });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.match(r.value.loadReason, /per input shape/);
+  for (const run of r.value.runs) {
+    assert.equal(run.backend, 'webgpu', JSON.stringify(run));
+    assert.ok(run.dispatches > 10, JSON.stringify(run));
+    assert.ok(run.worst <= 1e-3, `width ${run.w}: GPU vs CPU ${run.worst}`);
+  }
+});
+
 test('overlapping runs on one GPU model: one answers, the other rejects with BUSY', async () => {
   const r = await inPage(
     async (sf, { url }) => {

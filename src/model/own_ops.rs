@@ -1,0 +1,215 @@
+//! ONNX ops tract lacks or gets wrong, as our own ops registered with its ONNX loader:
+//! - `BitShift`: tract shifts with Rust's `<<`/`>>`, which panics on a shift of the type's width
+//!   or more (debug) or shifts by it modulo the width (release: a silent wrong answer). ONNX
+//!   says such a shift, or a negative one, gives 0 (right shift of a negative number: -1).
+//! - `CumProd`: absent from tract; `exclusive` and `reverse` as `CumSum` has them.
+
+use tract_onnx::model::{OnnxOpRegister, ParsingContext};
+use tract_onnx::pb;
+use tract_onnx::tract_core::broadcast::multi_broadcast;
+use tract_onnx::tract_hir::internal::*;
+use tract_onnx::tract_hir::ops::expandable::{expand, inference_wrap, Expansion};
+
+pub fn install(reg: &mut OnnxOpRegister) {
+    reg.insert("BitShift", parse_bit_shift);
+    reg.insert("CumProd", parse_cum_prod);
+}
+
+fn parse_bit_shift(_: &ParsingContext, node: &pb::NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let left = match node.get_attr::<&str>("direction")? {
+        "LEFT" => true,
+        "RIGHT" => false,
+        other => bail!("BitShift: direction is \"{other}\", not \"LEFT\" or \"RIGHT\""),
+    };
+    Ok((expand(BitShift { left }), vec![]))
+}
+
+impl Expansion for BitShift {
+    fn name(&self) -> StaticName {
+        "BitShift".into()
+    }
+
+    fn rules<'r, 'p: 'r, 's: 'r>(
+        &'s self,
+        s: &mut Solver<'r>,
+        inputs: &'p [TensorProxy],
+        outputs: &'p [TensorProxy],
+    ) -> InferenceResult {
+        check_input_arity(inputs, 2)?;
+        check_output_arity(outputs, 1)?;
+        s.equals(&inputs[0].datum_type, &inputs[1].datum_type)?;
+        s.equals(&outputs[0].datum_type, &inputs[0].datum_type)?;
+        s.given_2(&inputs[0].shape, &inputs[1].shape, move |s, a, b| {
+            s.equals(&outputs[0].shape, multi_broadcast(&[a, b])?)
+        })
+    }
+
+    fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
+        model.wire_node(prefix, self.clone(), inputs)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BitShift {
+    left: bool,
+}
+
+macro_rules! shift_as {
+    ($self:ident, $a:ident, $b:ident, $shape:ident, [$($t:ty),*]) => {
+        match $a.datum_type() {
+            $(dt if dt == <$t>::datum_type() => {
+                let (a, b) = ($a.to_plain_array_view::<$t>()?, $b.to_plain_array_view::<$t>()?);
+                let (a, b) = (a.broadcast(&*$shape).context("BitShift: broadcast")?, b.broadcast(&*$shape).context("BitShift: broadcast")?);
+                let bits = <$t>::BITS as i128;
+                let out = tract_ndarray::Zip::from(&a).and(&b).map_collect(|&x, &n| {
+                    let n = n as i128;
+                    if n < 0 || n >= bits {
+                        // Past the width: every bit shifted out (a negative number shifted right
+                        // keeps its sign bits).
+                        #[allow(unused_comparisons)]
+                        let negative = x < 0 as $t;
+                        if !$self.left && negative { (0 as $t).wrapping_sub(1) } else { 0 as $t }
+                    } else if $self.left {
+                        x.wrapping_shl(n as u32)
+                    } else {
+                        x.wrapping_shr(n as u32)
+                    }
+                });
+                Ok(tvec!(out.into_tvalue()))
+            })*
+            other => bail!("BitShift on {other:?}: ONNX allows unsigned integers (and we signed ones)"),
+        }
+    };
+}
+
+impl Op for BitShift {
+    fn name(&self) -> StaticName {
+        "BitShift".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for BitShift {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (a, b) = args_2!(inputs);
+        let shape = multi_broadcast(&[a.shape(), b.shape()])?;
+        shift_as!(self, a, b, shape, [u8, u16, u32, u64, i8, i16, i32, i64])
+    }
+}
+
+impl TypedOp for BitShift {
+    as_op!();
+
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let shape = multi_broadcast(&[inputs[0].shape.to_tvec(), inputs[1].shape.to_tvec()])?;
+        Ok(tvec!(inputs[0].datum_type.fact(shape)))
+    }
+}
+
+fn parse_cum_prod(_: &ParsingContext, node: &pb::NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let exclusive = node.get_attr_opt::<i64>("exclusive")?.unwrap_or(0) != 0;
+    let reverse = node.get_attr_opt::<i64>("reverse")?.unwrap_or(0) != 0;
+    Ok((inference_wrap(CumProd { exclusive, reverse }, 1, cum_prod_rules), vec![]))
+}
+
+fn cum_prod_rules<'p>(
+    _op: &dyn Op,
+    s: &mut Solver,
+    inputs: &'p [TensorProxy],
+    outputs: &'p [TensorProxy],
+) -> InferenceResult {
+    check_input_arity(inputs, 2)?;
+    check_output_arity(outputs, 1)?;
+    s.equals(&outputs[0].datum_type, &inputs[0].datum_type)?;
+    s.equals(&outputs[0].shape, &inputs[0].shape)?;
+    s.equals(&inputs[1].rank, 0)
+}
+
+/// The running product along an axis given by the second input (read at each run).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CumProd {
+    exclusive: bool,
+    reverse: bool,
+}
+
+/// Multiplication as numpy does it: integers wrap on overflow.
+trait Product: Datum + Copy {
+    const ONE: Self;
+    fn times(self, other: Self) -> Self;
+}
+
+macro_rules! product {
+    (float: $($t:ty),*) => { $(impl Product for $t {
+        const ONE: Self = 1.0;
+        fn times(self, other: Self) -> Self { self * other }
+    })* };
+    (int: $($t:ty),*) => { $(impl Product for $t {
+        const ONE: Self = 1;
+        fn times(self, other: Self) -> Self { self.wrapping_mul(other) }
+    })* };
+}
+product!(float: f32, f64);
+product!(int: i32, i64, u32, u64);
+
+impl CumProd {
+    fn eval_t<T: Product>(&self, x: &Tensor, axis: usize) -> TractResult<TValue> {
+        let mut out = x.to_plain_array_view::<T>()?.to_owned();
+        for mut lane in out.lanes_mut(tract_ndarray::Axis(axis)) {
+            let n = lane.len();
+            let mut acc = T::ONE;
+            for step in 0..n {
+                let i = if self.reverse { n - 1 - step } else { step };
+                let here = lane[i];
+                if self.exclusive {
+                    lane[i] = acc;
+                    acc = acc.times(here);
+                } else {
+                    acc = acc.times(here);
+                    lane[i] = acc;
+                }
+            }
+        }
+        Ok(out.into_tvalue())
+    }
+}
+
+impl Op for CumProd {
+    fn name(&self) -> StaticName {
+        "CumProd".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for CumProd {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (x, axis) = args_2!(inputs);
+        let rank = x.rank() as i64;
+        let axis = axis.cast_to_scalar::<i64>()?;
+        ensure!((-rank..rank).contains(&axis), "CumProd: axis {axis} is outside a rank-{rank} input");
+        let axis = axis.rem_euclid(rank.max(1)) as usize;
+        let out = match x.datum_type() {
+            DatumType::F32 => self.eval_t::<f32>(&x, axis)?,
+            DatumType::F64 => self.eval_t::<f64>(&x, axis)?,
+            DatumType::I32 => self.eval_t::<i32>(&x, axis)?,
+            DatumType::I64 => self.eval_t::<i64>(&x, axis)?,
+            DatumType::U32 => self.eval_t::<u32>(&x, axis)?,
+            DatumType::U64 => self.eval_t::<u64>(&x, axis)?,
+            other => bail!("CumProd on {other:?}: supported are f32, f64, i32, i64, u32, u64"),
+        };
+        Ok(tvec!(out))
+    }
+}
+
+impl TypedOp for CumProd {
+    as_op!();
+
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(inputs[0].without_value()))
+    }
+}
