@@ -98,3 +98,67 @@ fn plans_per_value_are_cached_and_bounded() {
     }
     assert_eq!(m.info().cached_plans, 2);
 }
+
+/// Axes fed at run time (CumSum's, CumProd's): one outside the input is INPUT_MISMATCH quoting
+/// it, before anything runs (a fuzz finding: CumProd's was INTERNAL), and the model still answers.
+#[test]
+fn an_axis_outside_the_input_is_input_mismatch() {
+    use common::onnx::{model, node, value_info, F32, I64};
+    for op in ["CumSum", "CumProd"] {
+        let bytes = model(
+            vec![node(op, &["x", "a"], &["y"], vec![])],
+            vec![value_info("x", F32, &[2, 3]), value_info("a", I64, &[])],
+            vec![value_info("y", F32, &[2, 3])],
+            |_| {},
+        );
+        let mut m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+        let x = || HostTensor::f32(vec![2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        for bad in [2, -3, 4414089485281606400, i64::MIN] {
+            let e = m.run(feeds(vec![("x", x()), ("a", i64s(&[], &[bad]))])).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InputMismatch, "{op} axis {bad}: {e}");
+            assert!(e.to_string().contains(&format!("\"a\" = {bad}")), "{e}");
+        }
+        let out = m.run(feeds(vec![("x", x()), ("a", i64s(&[], &[-1]))])).unwrap();
+        let want = if op == "CumSum" { [1.0, 3.0, 6.0, 4.0, 9.0, 15.0] } else { [1.0, 2.0, 6.0, 4.0, 20.0, 120.0] };
+        assert_eq!(out[0].1.data, TensorData::F32(want.to_vec()), "{op}");
+    }
+}
+
+/// Negative sizes (a fuzz finding: tract asserted on them while folding the value in) and
+/// negative pads are INPUT_MISMATCH, and the model still answers.
+#[test]
+fn negative_sizes_and_negative_pads_are_input_mismatch() {
+    let Some(mut m) = load("constant_of_shape") else { return };
+    for bad in [[-176, -1], [2, -3]] {
+        let e = m.run(feeds(vec![("s", i64s(&[2], &bad))])).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InputMismatch, "{bad:?}: {e}");
+        assert!(e.to_string().contains("negative"), "{e}");
+    }
+    assert_eq!(m.run(feeds(vec![("s", i64s(&[2], &[1, 1]))])).unwrap()[0].1.dims, vec![1, 1]);
+    let Some(mut m) = load("pad") else { return };
+    let x = || HostTensor::f32(vec![2, 3], vec![0.0; 6]).unwrap();
+    // tract pads in unsigned arithmetic: ONNX's negative pads (cropping) are refused, saying so.
+    for bad in [[0, -5, 0, -5], [0, -1, 0, 0]] {
+        let e = m.run(feeds(vec![("x", x()), ("p", i64s(&[4], &bad))])).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InputMismatch, "{e}");
+        assert!(e.to_string().contains("\"p\"") && e.to_string().contains("negative pad"), "{e}");
+    }
+    // Pads whose sum overflows (a fuzz finding: tract asserted on the wrapped dim).
+    let huge = [3110627246629453824, 3, 8536140394893017088, 118];
+    let e = m.run(feeds(vec![("x", x()), ("p", i64s(&[4], &huge))])).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ResourceLimit, "{e}");
+    let out = m.run(feeds(vec![("x", x()), ("p", i64s(&[4], &[0, 1, 0, 0]))])).unwrap();
+    assert_eq!(out[0].1.dims, vec![2, 4]);
+}
+
+/// OneHot at depth 0 fed at run time: every index is outside, and there is no row to give, so
+/// the indices are refused (a fuzz finding: tract indexed the empty axis).
+#[test]
+fn one_hot_at_depth_zero_refuses_the_indices() {
+    let Some(mut m) = load("one_hot") else { return };
+    let e = m.run(feeds(vec![("i", i64s(&[3], &[0, 0, 0])), ("d", i64s(&[1], &[0]))])).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InputMismatch, "{e}");
+    assert!(e.to_string().contains("\"i\""), "{e}");
+    let out = m.run(feeds(vec![("i", i64s(&[3], &[0, 1, 2])), ("d", i64s(&[1], &[3]))])).unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]));
+}

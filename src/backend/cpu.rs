@@ -111,19 +111,56 @@ impl CpuBackend {
         }
         self.check_sizing_values(&key)?;
         let budget = self.max_tensor_bytes;
-        let plan =
-            crate::error::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, &key, budget))?;
+        let compiled =
+            crate::error::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, &key, budget));
+        let plan = match compiled {
+            // tract folds the values in while it analyses the graph, and some of its shape code
+            // asserts instead of failing: with the model already loaded, what broke it is the
+            // values (a fuzz finding: a negative pad past an axis).
+            Err(Error::Internal(why)) if key.1.iter().any(Option::is_some) => {
+                return Err(Error::InputMismatch {
+                    name: "(all inputs)".into(),
+                    detail: format!(
+                        "the model cannot run at the input values {}: {why}",
+                        values_text(&self.source, &key)
+                    ),
+                })
+            }
+            other => other?,
+        };
         let placement = self.cache.put(key, plan.clone());
         Ok((plan, placement))
     }
 
     /// A value that sizes a tensor (a shape for `ConstantOfShape` or `Expand`, `Tile`'s repeats,
-    /// `Resize`'s sizes, pads, a `OneHot` depth) is compiled into the plan, where tract may build
-    /// that tensor at once: the product of its entries is held to the tensor budget first.
+    /// `Resize`'s sizes, a `OneHot` depth, a window length) is compiled into the plan, where tract
+    /// may build that tensor at once: the product of its entries is held to the tensor budget
+    /// first, and a negative entry is refused (tract asserts on negative dims).
     fn check_sizing_values(&self, (_, values): &PlanKey) -> Result<()> {
         for ((value, how), name) in values.iter().zip(&self.valued).zip(input_names(&self.source)) {
-            let Some(value) = value.as_ref().filter(|_| *how == Valued::Sizing) else { continue };
+            let Some(value) = value.as_ref().filter(|_| *how >= Valued::Pads) else { continue };
             let ints = integers(value).unwrap_or_default();
+            if *how == Valued::Pads {
+                if let Some(v) = ints.iter().find(|&&v| v < 0) {
+                    return Err(Error::InputMismatch {
+                        name: name.clone(),
+                        detail: format!(
+                            "{ints:?} has the negative pad {v}: cropping by a negative pad is not supported here; \
+                             crop with a Slice before the Pad"
+                        ),
+                    });
+                }
+                // One pad past the budget makes an axis, so a tensor, past it (and sums of huge
+                // pads overflow tract's dims).
+                if let Some(v) = ints.iter().find(|&&v| v as u128 * 4 > self.max_tensor_bytes as u128) {
+                    return Err(Error::ResourceLimit(format!(
+                        "input \"{name}\" = {ints:?}: the pad {v} alone makes a tensor over the {} MiB tensor \
+                         budget (maxTensorBytes)",
+                        self.max_tensor_bytes >> 20
+                    )));
+                }
+                continue;
+            }
             let elements = ints.iter().fold(1u128, |acc, &v| acc.saturating_mul(v.unsigned_abs().max(1) as u128));
             if elements.saturating_mul(4) > self.max_tensor_bytes as u128 {
                 return Err(Error::ResourceLimit(format!(
@@ -131,6 +168,12 @@ impl CpuBackend {
                      tensor budget (maxTensorBytes): check the value, or raise the budget",
                     self.max_tensor_bytes >> 20
                 )));
+            }
+            if let Some(v) = ints.iter().find(|&&v| v < 0) {
+                return Err(Error::InputMismatch {
+                    name: name.clone(),
+                    detail: format!("{ints:?} sizes a tensor and has the negative entry {v}: sizes must be 0 or more"),
+                });
             }
         }
         Ok(())
@@ -393,18 +436,25 @@ fn check_sizes(typed: &TypedModel, max_tensor_bytes: u64) -> Result<()> {
     Ok(())
 }
 
-fn compile(source: &InferenceModel, deconvs: &[DeconvShape], key: &PlanKey, max_tensor_bytes: u64) -> Result<Plan> {
-    let model = pinned(source, key)?;
-    let mut at = format!("input shapes {}", key.0.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", "));
+/// The keyed values, for messages: ` with "sr" = 8000 with "shape" = [2, 3]`.
+fn values_text(source: &InferenceModel, key: &PlanKey) -> String {
+    let mut text = String::new();
     for (value, name) in key.1.iter().zip(input_names(source)) {
         if let Some(v) = value {
-            at += &match integers(v).as_deref() {
+            text += &match integers(v).as_deref() {
                 Some([one]) => format!(" with \"{name}\" = {one}"),
                 Some(many) => format!(" with \"{name}\" = {many:?}"),
                 None => format!(" with \"{name}\" as given"),
             };
         }
     }
+    text
+}
+
+fn compile(source: &InferenceModel, deconvs: &[DeconvShape], key: &PlanKey, max_tensor_bytes: u64) -> Result<Plan> {
+    let model = pinned(source, key)?;
+    let shapes = key.0.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+    let at = format!("input shapes {shapes}{}", values_text(source, key));
     let mismatch = |e: String| Error::InputMismatch {
         name: "(all inputs)".into(),
         detail: format!("the model cannot run at {at}: {e}"),

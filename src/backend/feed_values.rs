@@ -134,8 +134,9 @@ pub(crate) fn check(node: &TypedNode, inputs: &[TValue], max_bytes: u64) -> Resu
         return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d));
     }
     if let Some(op) = node.op_as::<OneHot>() {
-        // Handled by `one_hot_outside` where the values are plain data; refused otherwise.
-        if op.off.datum_type() == DatumType::String {
+        // Handled by `one_hot_outside` where the values are plain data; refused otherwise, and
+        // at depth 0, where there is no in-range index to evaluate instead (a fuzz finding).
+        if op.off.datum_type() == DatumType::String || op.dim == 0 {
             return indices_within(&inputs[0], op.dim).map_err(|d| what(0, d));
         }
     }

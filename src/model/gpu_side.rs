@@ -28,7 +28,8 @@ pub(super) struct ShapePlans {
     capacity: usize,
     entries: Vec<(Shapes, Choice)>,
     /// `"auto"` gives up on the GPU for every later shape once it failed for a reason that is
-    /// not about the shape (an op without a GPU kernel, an adapter seconds slower than the CPU).
+    /// not about the shape (an op without a GPU kernel) or lost a race clearly (over twice the
+    /// CPU's time, or seconds per run).
     given_up: Option<String>,
 }
 
@@ -223,7 +224,9 @@ impl Model {
             ));
         }
         let why = format!("the CPU measured {cpu_ms:.1} ms per run vs WebGPU {gpu_ms:.1} ms on this adapter");
-        if gpu_ms > GPU_HOPELESS_MS {
+        // A clear loss predicts the other shapes on this device: no more plans and races (each
+        // costs a GPU compile and runs, seconds on a software adapter).
+        if gpu_ms > GPU_HOPELESS_MS || gpu_ms > 2.0 * cpu_ms {
             if let Some(p) = &mut self.shape_plans {
                 p.given_up = Some(format!("{why} at input shapes {at}"));
             }

@@ -210,6 +210,12 @@ impl TypedOp for CumProd {
     as_op!();
 
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        // The axis is known here when it is a constant or a graph input the plan is compiled
+        // for (`value_inputs`): a bad one is refused before the run.
+        if let Some(axis) = &inputs[1].konst {
+            let (axis, rank) = (axis.cast_to_scalar::<i64>()?, inputs[0].rank() as i64);
+            ensure!((-rank..rank).contains(&axis), "CumProd: axis {axis} is outside a rank-{rank} input");
+        }
         Ok(tvec!(inputs[0].without_value()))
     }
 }

@@ -47,14 +47,14 @@ const VALUE_SLOTS: &[(&str, &[usize])] = &[
     ("ReduceSumSquare", &[1]),
 ];
 
-/// Slots whose values size a new tensor: an absurd value there must be refused before tract
-/// folds it into a constant at compile time (`Sizing`).
+/// Slots whose values are sizes of a new tensor: an absurd or negative value there must be
+/// refused before tract folds it into a constant at compile time (`Sizing`). (Pads may be
+/// negative, and add rather than multiply: the plan's tensors are checked after typing.)
 const SIZING_SLOTS: &[(&str, usize)] = &[
     ("ConstantOfShape", 0),
     ("Expand", 1),
     ("Tile", 1),
     ("Resize", 3),
-    ("Pad", 1),
     ("OneHot", 1),
     ("HannWindow", 0),
     ("HammingWindow", 0),
@@ -85,19 +85,24 @@ const FLOAT_SLOTS: &[(&str, usize)] = &[
 ];
 
 /// What the plan needs to know about one input's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// Ordered: an input reaching several slots gets the strictest checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Valued {
     /// Its shape is enough.
     #[default]
     No,
     /// Its value is compiled into the plan.
     Yes,
-    /// Compiled in, and it sizes a tensor: held to the tensor budget first.
+    /// Compiled in, and they are `Pad`'s pads: tract pads in unsigned arithmetic, so negative
+    /// pads (ONNX's cropping) are refused first.
+    Pads,
+    /// Compiled in, and it sizes a tensor: held to the tensor budget, and not negative.
     Sizing,
 }
 
 /// Per graph input name: how its value matters (inputs absent from the map: `Valued::No`).
-/// Integer and bool inputs qualify, and float ones that reach a scales slot. Found by walking back from each slot above, through
+/// Integer and bool inputs qualify, and float ones that reach a float slot. Found by walking back
+/// from each slot above, through
 /// every node (at any depth of subgraphs: a branch reads outer names), stopping at `Shape` and
 /// `Size`, which read shapes only.
 pub fn value_inputs(graph: &pb::GraphProto) -> HashMap<String, Valued> {
@@ -113,7 +118,11 @@ pub fn value_inputs(graph: &pb::GraphProto) -> HashMap<String, Valued> {
             if let Some((_, slots)) = VALUE_SLOTS.iter().find(|(op, _)| *op == node.op_type) {
                 for &slot in *slots {
                     let at = (node.op_type.as_str(), slot);
-                    let how = if SIZING_SLOTS.contains(&at) { Valued::Sizing } else { Valued::Yes };
+                    let how = match at {
+                        _ if SIZING_SLOTS.contains(&at) => Valued::Sizing,
+                        ("Pad", 1) => Valued::Pads,
+                        _ => Valued::Yes,
+                    };
                     if let Some(name) = node.input.get(slot).filter(|n| !n.is_empty()) {
                         roots.push((name, how, FLOAT_SLOTS.contains(&at)));
                     }
@@ -143,9 +152,7 @@ pub fn value_inputs(graph: &pb::GraphProto) -> HashMap<String, Valued> {
         };
         if keyed {
             let entry = found.entry(name.to_string()).or_default();
-            if how == Valued::Sizing || *entry == Valued::No {
-                *entry = how;
-            }
+            *entry = (*entry).max(how);
         }
         let Some(node) = producers.get(name) else { continue };
         if !matches!(node.op_type.as_str(), "Shape" | "Size") {
