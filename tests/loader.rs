@@ -616,53 +616,9 @@ fn blazeface_needs_and_gets_the_constant_of_shape_fix() {
     assert!(info.ops["Conv"].count > 10);
 }
 
-fn if_model(cond: bool) -> Vec<u8> {
-    // then: y = Relu(x); else: a branch whose Reshape to a 7-element shape cannot analyse.
-    let then_g = pb::GraphProto {
-        name: "then".into(),
-        node: vec![node("Relu", &["x"], &["t_out"], vec![])],
-        output: vec![value_info("t_out", F32, &[2, 3])],
-        ..Default::default()
-    };
-    let bad_shape = pb::TensorProto {
-        name: "bad_shape".into(),
-        dims: vec![1],
-        data_type: 7,
-        int64_data: vec![7],
-        ..Default::default()
-    };
-    let else_g = pb::GraphProto {
-        name: "else".into(),
-        node: vec![node("Reshape", &["x", "bad_shape"], &["e_out"], vec![])],
-        initializer: vec![bad_shape],
-        output: vec![value_info("e_out", F32, &[7])],
-        ..Default::default()
-    };
-    model(
-        vec![node("If", &["c"], &["y"], vec![graph_attr("then_branch", then_g), graph_attr("else_branch", else_g)])],
-        vec![value_info("x", F32, &[2, 3])],
-        vec![value_info("y", F32, &[2, 3])],
-        |g| g.initializer.push(scalar_bool("c", cond)),
-    )
-}
-
-#[test]
-fn if_with_a_constant_condition_is_folded_before_analysis() {
-    let bytes = if_model(true);
-    let m = Model::load(&bytes, &LoadOptions::default()).unwrap();
-    assert!(m.info().loader_fixes.iter().any(|f| f.contains("If")), "{:?}", m.info().loader_fixes);
-    let out = run1(&bytes, "x", HostTensor::f32(vec![2, 3], vec![-1.0, 2.0, -3.0, 4.0, -5.0, 6.0]).unwrap()).unwrap();
-    assert_eq!(out[0].1.data, TensorData::F32(vec![0.0, 2.0, 0.0, 4.0, 0.0, 6.0]));
-}
-
-#[test]
-fn if_taking_the_broken_branch_is_still_an_error_not_a_panic() {
-    let (code, _) = code_of(Model::load(&if_model(false), &LoadOptions::default()));
-    assert_eq!(code, ErrorCode::ModelInvalid);
-}
-
-/// `if_model` with the condition a graph input: compiled per value of it.
-fn if_on_input() -> Vec<u8> {
+/// then: y = Relu(x); else: a branch whose Reshape to a 7-element shape cannot analyse. The
+/// condition is a constant, or (None) the bool graph input "c".
+fn if_model(cond: Option<bool>) -> Vec<u8> {
     let then_g = pb::GraphProto {
         name: "then".into(),
         node: vec![node("Relu", &["x"], &["t_out"], vec![])],
@@ -676,17 +632,36 @@ fn if_on_input() -> Vec<u8> {
         output: vec![value_info("e_out", F32, &[7])],
         ..Default::default()
     };
+    let mut inputs = vec![value_info("x", F32, &[2, 3])];
+    if cond.is_none() {
+        inputs.push(value_info("c", BOOL, &[]));
+    }
     model(
         vec![node("If", &["c"], &["y"], vec![graph_attr("then_branch", then_g), graph_attr("else_branch", else_g)])],
-        vec![value_info("x", F32, &[2, 3]), value_info("c", BOOL, &[])],
+        inputs,
         vec![value_info("y", F32, &[2, 3])],
-        |_| {},
+        |g| g.initializer.extend(cond.map(|c| scalar_bool("c", c))),
     )
 }
 
 #[test]
+fn if_with_a_constant_condition_is_folded_before_analysis() {
+    let bytes = if_model(Some(true));
+    let m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+    assert!(m.info().loader_fixes.iter().any(|f| f.contains("If")), "{:?}", m.info().loader_fixes);
+    let out = run1(&bytes, "x", HostTensor::f32(vec![2, 3], vec![-1.0, 2.0, -3.0, 4.0, -5.0, 6.0]).unwrap()).unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![0.0, 2.0, 0.0, 4.0, 0.0, 6.0]));
+}
+
+#[test]
+fn if_taking_the_broken_branch_is_still_an_error_not_a_panic() {
+    let (code, _) = code_of(Model::load(&if_model(Some(false)), &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid);
+}
+
+#[test]
 fn if_on_an_input_compiles_the_branch_each_value_takes() {
-    let mut m = Model::load(&if_on_input(), &LoadOptions::default()).unwrap();
+    let mut m = Model::load(&if_model(None), &LoadOptions::default()).unwrap();
     assert_eq!(m.info().plan, "per-value");
     let feeds = |c: bool| {
         HashMap::from([
