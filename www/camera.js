@@ -205,12 +205,20 @@ async function embedder() {
   return new Embedder(await pipeline('classify', $('backend').value));
 }
 
-async function ensureSvm() {
-  if (svm) return svm;
-  const e = await embedder();
-  const saved = await idb('readonly', (s) => s.get('head'));
-  svm = saved ? await LinearSvm.fromJSON(saved, { embedder: e }) : await LinearSvm.create({ embedder: e });
-  return svm;
+// One head however many callers ask at once (the page restoring it and a click on "Add
+// example" raced: the later one replaced the head holding the new example).
+let svmLoading = null;
+function ensureSvm() {
+  if (svm) return Promise.resolve(svm);
+  svmLoading ??= (async () => {
+    const e = await embedder();
+    const saved = await idb('readonly', (s) => s.get('head'));
+    svm = saved ? await LinearSvm.fromJSON(saved, { embedder: e }) : await LinearSvm.create({ embedder: e });
+    return svm;
+  })().finally(() => {
+    svmLoading = null;
+  });
+  return svmLoading;
 }
 
 function classRow(name = '') {
