@@ -1,4 +1,5 @@
-//! The CPU backend: tract's optimised plan, compiled per concrete input shape and cached.
+//! The CPU backend: tract's optimised plan, compiled per concrete input shape (and per value of
+//! the inputs `plan_key` keys by value) and cached.
 
 use std::sync::Arc;
 
@@ -7,21 +8,13 @@ use tract_onnx::prelude::*;
 use crate::error::{Error, Result};
 use crate::model::proto::DeconvShape;
 use crate::model::value_inputs::Valued;
+
+use super::plan_key::{self, PlanKey};
 use crate::tensor::{DType, HostTensor};
 
 type Plan = Arc<TypedRunnableModel>;
 /// Where a plan's runs go in the threaded build (`pool::Placement`), measured per plan.
 type Placement = Arc<std::sync::Mutex<super::pool::Placement>>;
-/// Each input's element type and shape.
-type Shapes = Vec<(DatumType, Vec<usize>)>;
-/// A plan's key: the shapes, and the value of each input tract needs as a constant (`None` for
-/// the others): such a plan is compiled for those values (only the `If` branches they take, the
-/// shapes they give).
-type PlanKey = (Shapes, Vec<Option<Tensor>>);
-
-/// An input keys plans by value only while it is this small (a sample rate, a mode flag).
-const MAX_KEYED_ELEMENTS: usize = 16;
-
 /// Plans by input shapes, most recently used first. Bounded: each plan holds its own packed
 /// weights and scratch buffers.
 pub struct PlanCache {
@@ -96,20 +89,11 @@ impl CpuBackend {
         Ok(self.entry_for((shapes.to_vec(), vec![None; shapes.len()]))?.0)
     }
 
-    fn key_of<'a>(&self, inputs: impl IntoIterator<Item = &'a Tensor>) -> PlanKey {
-        let (mut shapes, mut values) = (vec![], vec![]);
-        for (t, &valued) in inputs.into_iter().zip(self.valued.iter().chain(std::iter::repeat(&Valued::No))) {
-            shapes.push((t.datum_type(), t.shape().to_vec()));
-            values.push((valued != Valued::No && t.len() <= MAX_KEYED_ELEMENTS).then(|| t.clone()));
-        }
-        (shapes, values)
-    }
-
     fn entry_for(&mut self, key: PlanKey) -> Result<(Plan, Placement)> {
         if let Some(found) = self.cache.get(&key) {
             return Ok(found);
         }
-        self.check_sizing_values(&key)?;
+        plan_key::check_values(&key, &self.valued, &self.source, self.max_tensor_bytes)?;
         let budget = self.max_tensor_bytes;
         let compiled =
             crate::error::guard("compiling the CPU plan", || compile(&self.source, &self.deconvs, &key, budget));
@@ -122,7 +106,7 @@ impl CpuBackend {
                     name: "(all inputs)".into(),
                     detail: format!(
                         "the model cannot run at the input values {}: {why}",
-                        values_text(&self.source, &key)
+                        plan_key::values_text(&self.source, &key)
                     ),
                 })
             }
@@ -132,56 +116,9 @@ impl CpuBackend {
         Ok((plan, placement))
     }
 
-    /// A value that sizes a tensor (a shape for `ConstantOfShape` or `Expand`, `Tile`'s repeats,
-    /// `Resize`'s sizes, a `OneHot` depth, a window length) is compiled into the plan, where tract
-    /// may build that tensor at once: the product of its entries is held to the tensor budget
-    /// first, and a negative entry is refused (tract asserts on negative dims).
-    fn check_sizing_values(&self, (_, values): &PlanKey) -> Result<()> {
-        for ((value, how), name) in values.iter().zip(&self.valued).zip(input_names(&self.source)) {
-            let Some(value) = value.as_ref().filter(|_| *how >= Valued::Pads) else { continue };
-            let ints = integers(value).unwrap_or_default();
-            if *how == Valued::Pads {
-                if let Some(v) = ints.iter().find(|&&v| v < 0) {
-                    return Err(Error::InputMismatch {
-                        name: name.clone(),
-                        detail: format!(
-                            "{ints:?} has the negative pad {v}: cropping by a negative pad is not supported here; \
-                             crop with a Slice before the Pad"
-                        ),
-                    });
-                }
-                // One pad past the budget makes an axis, so a tensor, past it (and sums of huge
-                // pads overflow tract's dims).
-                if let Some(v) = ints.iter().find(|&&v| v as u128 * 4 > self.max_tensor_bytes as u128) {
-                    return Err(Error::ResourceLimit(format!(
-                        "input \"{name}\" = {ints:?}: the pad {v} alone makes a tensor over the {} MiB tensor \
-                         budget (maxTensorBytes)",
-                        self.max_tensor_bytes >> 20
-                    )));
-                }
-                continue;
-            }
-            let elements = ints.iter().fold(1u128, |acc, &v| acc.saturating_mul(v.unsigned_abs().max(1) as u128));
-            if elements.saturating_mul(4) > self.max_tensor_bytes as u128 {
-                return Err(Error::ResourceLimit(format!(
-                    "input \"{name}\" = {ints:?} sizes a tensor of about {elements} elements, over the {} MiB \
-                     tensor budget (maxTensorBytes): check the value, or raise the budget",
-                    self.max_tensor_bytes >> 20
-                )));
-            }
-            if let Some(v) = ints.iter().find(|&&v| v < 0) {
-                return Err(Error::InputMismatch {
-                    name: name.clone(),
-                    detail: format!("{ints:?} sizes a tensor and has the negative entry {v}: sizes must be 0 or more"),
-                });
-            }
-        }
-        Ok(())
-    }
-
     /// `inputs` are in model input order, validated and already of the model's element types.
     pub fn run(&mut self, inputs: Vec<Tensor>) -> Result<Vec<HostTensor>> {
-        let (plan, _) = self.entry_for(self.key_of(&inputs))?;
+        let (plan, _) = self.entry_for(plan_key::key(&self.valued, &inputs))?;
         execute(&plan, inputs, self.max_tensor_bytes)
     }
 
@@ -189,7 +126,7 @@ impl CpuBackend {
     /// the run itself goes to a pool thread and this awaits it without blocking, unless the plan
     /// measured itself faster inline on one thread (`pool::Placement`).
     pub async fn run_async(&mut self, inputs: Vec<Tensor>) -> Result<Vec<HostTensor>> {
-        let (plan, placement) = self.entry_for(self.key_of(&inputs))?;
+        let (plan, placement) = self.entry_for(plan_key::key(&self.valued, &inputs))?;
         let budget = self.max_tensor_bytes;
         super::pool::run_placed(&placement, move || execute(&plan, inputs, budget)).await
     }
@@ -197,7 +134,7 @@ impl CpuBackend {
     /// `run_async` with inputs the caller keeps between runs (a decoder's cross-attention keys and
     /// values, its cache): shared with tract, not copied. Same order and checks as `run`.
     pub async fn run_shared_async(&mut self, inputs: Vec<Arc<Tensor>>) -> Result<Vec<HostTensor>> {
-        let (plan, placement) = self.entry_for(self.key_of(inputs.iter().map(|t| &**t)))?;
+        let (plan, placement) = self.entry_for(plan_key::key(&self.valued, inputs.iter().map(|t| &**t)))?;
         let budget = self.max_tensor_bytes;
         let values = inputs.into_iter().map(|t| t.into_tvalue()).collect();
         super::pool::run_placed(&placement, move || execute_values(&plan, values, budget)).await
@@ -247,8 +184,6 @@ fn execute_values(plan: &Plan, values: TVec<TValue>, max_tensor_bytes: u64) -> R
     outputs.iter().map(|v| HostTensor::from_tract(v)).collect()
 }
 
-impl CpuBackend {}
-
 /// One node's share of a profiled run.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct NodeTime {
@@ -263,7 +198,7 @@ impl CpuBackend {
     /// Native only: wasm32 has no `std::time::Instant`.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn profile(&mut self, inputs: Vec<Tensor>) -> Result<Vec<NodeTime>> {
-        let (plan, _) = self.entry_for(self.key_of(&inputs))?;
+        let (plan, _) = self.entry_for(plan_key::key(&self.valued, &inputs))?;
         let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
         let mut times = vec![];
         crate::error::guard("profiling the CPU plan", || {
@@ -284,7 +219,7 @@ impl CpuBackend {
     /// The decluttered graph at these input shapes: what the GPU translator starts from.
     pub fn decluttered(&self, key: &[(DatumType, Vec<usize>)]) -> Result<TypedModel> {
         crate::error::guard("preparing the graph", || {
-            let model = pinned(&self.source, &(key.to_vec(), vec![]))?;
+            let model = plan_key::pinned(&self.source, &(key.to_vec(), vec![]))?;
             into_typed(model, &self.deconvs)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
         })
     }
@@ -389,72 +324,10 @@ fn check_window(model: &TypedModel, node: &TypedNode) -> Result<()> {
     )))
 }
 
-/// The source with each input's type and shape set, and the value of those the key holds.
-fn pinned(source: &InferenceModel, (shapes, values): &PlanKey) -> Result<InferenceModel> {
-    let mut model = source.clone();
-    for (ix, (dt, shape)) in shapes.iter().enumerate() {
-        let fact = match values.get(ix) {
-            Some(Some(value)) => InferenceFact::from(value.clone()),
-            _ => InferenceFact::dt_shape(*dt, shape.clone()),
-        };
-        model.set_input_fact(ix, fact).map_err(|e| Error::Internal(format!("setting input fact: {e:#}")))?;
-    }
-    Ok(model)
-}
-
-/// The model's input names, in order.
-fn input_names(source: &InferenceModel) -> Vec<String> {
-    source.input_outlets().map(|o| o.iter().map(|o| source.node(o.node).name.clone()).collect()).unwrap_or_default()
-}
-
-/// A small integer or bool tensor's values as i64.
-fn integers(t: &Tensor) -> Option<Vec<i64>> {
-    let t = t.cast_to::<i64>().ok()?;
-    Some(t.to_plain_array_view::<i64>().ok()?.iter().copied().collect())
-}
-
-/// With values compiled in, every tensor of the plan whose shape is now known is held to the
-/// tensor budget before anything runs (e.g. `Tile` of a large input by modest repeats).
-fn check_sizes(typed: &TypedModel, max_tensor_bytes: u64) -> Result<()> {
-    for node in typed.nodes() {
-        for output in &node.outputs {
-            let fact = &output.fact;
-            let Some(shape) = fact.shape.as_concrete() else { continue };
-            let bytes = shape.iter().fold(fact.datum_type.size_of() as u128, |acc, &d| acc.saturating_mul(d as u128));
-            if bytes > max_tensor_bytes as u128 {
-                return Err(Error::ResourceLimit(format!(
-                    "node \"{}\" would make a {shape:?} {:?} tensor ({} MiB) at these input values, over the {} MiB \
-                     tensor budget (maxTensorBytes)",
-                    node.name,
-                    fact.datum_type,
-                    bytes >> 20,
-                    max_tensor_bytes >> 20
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The keyed values, for messages: ` with "sr" = 8000 with "shape" = [2, 3]`.
-fn values_text(source: &InferenceModel, key: &PlanKey) -> String {
-    let mut text = String::new();
-    for (value, name) in key.1.iter().zip(input_names(source)) {
-        if let Some(v) = value {
-            text += &match integers(v).as_deref() {
-                Some([one]) => format!(" with \"{name}\" = {one}"),
-                Some(many) => format!(" with \"{name}\" = {many:?}"),
-                None => format!(" with \"{name}\" as given"),
-            };
-        }
-    }
-    text
-}
-
 fn compile(source: &InferenceModel, deconvs: &[DeconvShape], key: &PlanKey, max_tensor_bytes: u64) -> Result<Plan> {
-    let model = pinned(source, key)?;
+    let model = plan_key::pinned(source, key)?;
     let shapes = key.0.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ");
-    let at = format!("input shapes {shapes}{}", values_text(source, key));
+    let at = format!("input shapes {shapes}{}", plan_key::values_text(source, key));
     let mismatch = |e: String| Error::InputMismatch {
         name: "(all inputs)".into(),
         detail: format!("the model cannot run at {at}: {e}"),
@@ -465,7 +338,7 @@ fn compile(source: &InferenceModel, deconvs: &[DeconvShape], key: &PlanKey, max_
         e => e,
     })?;
     if key.1.iter().any(Option::is_some) {
-        check_sizes(&typed, max_tensor_bytes)?;
+        plan_key::check_sizes(&typed, max_tensor_bytes)?;
     }
     let optimized = typed.into_optimized().map_err(|e| mismatch(format!("{e:#}")))?;
     optimized.into_runnable().map_err(|e| Error::Internal(format!("building the plan: {e:#}")))

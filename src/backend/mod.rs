@@ -8,6 +8,7 @@ pub mod clock;
 pub mod cpu;
 pub(crate) mod feed_values;
 pub mod gpu;
+mod plan_key;
 pub mod pool;
 
 use serde::Serialize;
