@@ -6,6 +6,7 @@
 pub mod audio;
 pub mod backend;
 pub mod error;
+pub mod frame;
 pub mod heap;
 pub mod js;
 pub mod model;

@@ -125,27 +125,27 @@ pub(crate) fn check(node: &TypedNode, inputs: &[TValue], max_bytes: u64) -> Resu
         too_large: false,
     };
     if let Some(op) = node.op_as::<Gather>() {
-        return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d));
+        return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d.to_string()));
     }
     if let Some(op) = node.op_as::<GatherElements>() {
-        return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d));
+        return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d.to_string()));
     }
     if let Some(op) = node.op_as::<ScatterElements>() {
-        return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d));
+        return indices_within(&inputs[1], dim(&inputs[0], op.axis)).map_err(|d| what(1, d.to_string()));
     }
     if let Some(op) = node.op_as::<OneHot>() {
         // Handled by `one_hot_outside` where the values are plain data; refused otherwise, and
         // at depth 0, where there is no in-range index to evaluate instead (a fuzz finding).
         if op.off.datum_type() == DatumType::String || op.dim == 0 {
-            return indices_within(&inputs[0], op.dim).map_err(|d| what(0, d));
+            return indices_within(&inputs[0], op.dim).map_err(|d| what(0, d.to_string()));
         }
     }
     if let Some(op) = node.op_as::<GatherNd>() {
         return tuples_within(&inputs[1], &inputs[0].shape()[op.batch_dims.min(inputs[0].rank())..])
-            .map_err(|d| what(1, d));
+            .map_err(|d| what(1, d.to_string()));
     }
     if node.op_as::<ScatterNd>().is_some() {
-        return tuples_within(&inputs[1], inputs[0].shape()).map_err(|d| what(1, d));
+        return tuples_within(&inputs[1], inputs[0].shape()).map_err(|d| what(1, d.to_string()));
     }
     if let Some(op) = node.op_as::<Topk>() {
         let axis = dim(&inputs[0], op.axis);
@@ -161,7 +161,7 @@ pub(crate) fn check(node: &TypedNode, inputs: &[TValue], max_bytes: u64) -> Resu
             .map_err(|(slot, detail, too_large)| Refusal { too_large, ..what(slot, detail) });
     }
     if is_division(&name) && inputs.len() == 2 && inputs[1].datum_type().is_integer() {
-        return divisor_ok(&inputs[0], &inputs[1]).map_err(|d| what(1, d));
+        return divisor_ok(&inputs[0], &inputs[1]).map_err(|d| what(1, d.to_string()));
     }
     Ok(())
 }
@@ -183,6 +183,21 @@ fn replaced(t: &Tensor, v: &[i64]) -> TractResult<TValue> {
     Ok(Tensor::from_shape(t.shape(), v)?.cast_to_dt(t.datum_type())?.into_owned().into_tvalue())
 }
 
+/// A fed value tract would index, divide or overflow with.
+#[derive(Debug, thiserror::Error)]
+enum BadValue {
+    #[error("got index {bad} for an axis of {n}: indices must be in -{n}..{n}")]
+    Index { bad: i64, n: i64 },
+    #[error("index tuples of {width} for data of rank {rank}")]
+    TupleWidth { width: usize, rank: usize },
+    #[error("got index {bad} at position {position} of a tuple, for an axis of {n}: must be in -{n}..{n}")]
+    TupleIndex { bad: i64, position: usize, n: i64 },
+    #[error("divides an integer by zero: every divisor must be non-zero")]
+    ZeroDivisor,
+    #[error("divides {min} by -1, which overflows {dt:?}")]
+    Overflow { min: i64, dt: DatumType },
+}
+
 /// Integer values as i64 (None for other types).
 fn ints(t: &Tensor) -> Option<Vec<i64>> {
     if !t.datum_type().is_integer() {
@@ -194,21 +209,21 @@ fn ints(t: &Tensor) -> Option<Vec<i64>> {
 }
 
 /// Every index in `-n..n` (ONNX's negative indices count from the end).
-fn indices_within(indices: &Tensor, n: usize) -> Result<(), String> {
+fn indices_within(indices: &Tensor, n: usize) -> Result<(), BadValue> {
     let Some(v) = ints(indices) else { return Ok(()) };
     let n = n as i64;
     match v.iter().find(|&&i| i < -n || i >= n) {
-        Some(bad) => Err(format!("got index {bad} for an axis of {n}: indices must be in {}..{n}", -n)),
+        Some(&bad) => Err(BadValue::Index { bad, n }),
         None => Ok(()),
     }
 }
 
 /// Index tuples (the last axis of `indices`) each within `shape`'s leading axes.
-fn tuples_within(indices: &Tensor, shape: &[usize]) -> Result<(), String> {
+fn tuples_within(indices: &Tensor, shape: &[usize]) -> Result<(), BadValue> {
     let Some(v) = ints(indices) else { return Ok(()) };
     let width = indices.shape().last().copied().unwrap_or(0);
     if width > shape.len() {
-        return Err(format!("index tuples of {width} for data of rank {}", shape.len()));
+        return Err(BadValue::TupleWidth { width, rank: shape.len() });
     }
     if width == 0 {
         return Ok(());
@@ -217,10 +232,7 @@ fn tuples_within(indices: &Tensor, shape: &[usize]) -> Result<(), String> {
         for (j, (&i, &n)) in tuple.iter().zip(shape).enumerate() {
             let n = n as i64;
             if i < -n || i >= n {
-                return Err(format!(
-                    "got index {i} at position {j} of a tuple, for an axis of {n}: must be in {}..{n}",
-                    -n
-                ));
+                return Err(BadValue::TupleIndex { bad: i, position: j, n });
             }
         }
     }
@@ -228,10 +240,10 @@ fn tuples_within(indices: &Tensor, shape: &[usize]) -> Result<(), String> {
 }
 
 /// No zero divisor, and no MIN / -1 (the one integer quotient that overflows).
-fn divisor_ok(numerator: &Tensor, divisor: &Tensor) -> Result<(), String> {
+fn divisor_ok(numerator: &Tensor, divisor: &Tensor) -> Result<(), BadValue> {
     let Some(d) = ints(divisor) else { return Ok(()) };
     if d.contains(&0) {
-        return Err("divides an integer by zero: every divisor must be non-zero".into());
+        return Err(BadValue::ZeroDivisor);
     }
     let dt = numerator.datum_type();
     if dt.is_signed() && d.contains(&-1) {
@@ -242,7 +254,7 @@ fn divisor_ok(numerator: &Tensor, divisor: &Tensor) -> Result<(), String> {
             _ => i64::MIN,
         };
         if ints(numerator).is_some_and(|n| n.contains(&min)) {
-            return Err(format!("divides {min} by -1, which overflows {dt:?}"));
+            return Err(BadValue::Overflow { min, dt });
         }
     }
     Ok(())

@@ -6,8 +6,9 @@
 use tract_onnx::prelude::*;
 
 use super::{f32_views, Model, GPU_HOPELESS_MS};
+use crate::backend::gpu::error::GpuError;
 use crate::backend::gpu::session::GpuPlan;
-use crate::backend::gpu::{context, translate};
+use crate::backend::gpu::{context, translate, tune};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::tensor::HostTensor;
@@ -60,20 +61,16 @@ fn shapes_text(key: &Shapes) -> String {
 impl Model {
     /// Translates the graph at these input shapes and builds its GPU plan; the error says why it
     /// cannot run there.
-    pub(super) async fn gpu_plan(&self, key: &Shapes) -> std::result::Result<GpuPlan, String> {
+    pub(super) async fn gpu_plan(&self, key: &Shapes) -> std::result::Result<GpuPlan, GpuError> {
         if self.cpu.keys_by_value() {
-            return Err("an input's value decides the graph (an If's branch, a shape): no GPU kernel for that, so \
-                        the graph stays whole on the CPU"
-                .into());
+            return Err(GpuError::ValueDependent);
         }
-        let typed = self.cpu.decluttered(key).map_err(|e| e.to_string())?;
-        let program = crate::error::guard("translating for the GPU", || {
-            Ok(translate::translate(&typed)
-                .map_err(|u| format!("{u}: no GPU kernel, so the graph stays whole on the CPU")))
-        })
-        .map_err(|e| e.to_string())??;
+        let typed = self.cpu.decluttered(key).map_err(|e| GpuError::Prepare(e.to_string()))?;
+        let program = crate::error::guard("translating for the GPU", || Ok(translate::translate(&typed)))
+            .map_err(|e| GpuError::Prepare(e.to_string()))?
+            .map_err(GpuError::NoKernel)?;
         let ctx = context::shared().await?;
-        GpuPlan::new(ctx, &program).await
+        tune::plan(ctx, &program).await
     }
 
     /// Puts the model on the GPU (`plan` serves every run when it is the fixed-shape plan).
@@ -115,7 +112,7 @@ impl Model {
         let (mut g, mut c) = (vec![], vec![]);
         for round in 0..3 {
             let t0 = crate::backend::clock::now_ms();
-            plan.run(&slices).await.map_err(|e| Error::BackendUnavailable { backend: "webgpu".into(), reason: e })?;
+            plan.run(&slices).await?;
             let t1 = crate::backend::clock::now_ms();
             self.cpu.run(cpu_inputs()?)?;
             let t2 = crate::backend::clock::now_ms();
@@ -137,7 +134,7 @@ impl Model {
     }
 
     /// The GPU failed mid-session (device lost): the model stays on the CPU from now on.
-    pub(super) fn leave_gpu(&mut self, e: &str) {
+    pub(super) fn leave_gpu(&mut self, e: &GpuError) {
         self.gpu = None;
         self.shape_plans = None;
         self.use_cpu(format!("moved to the CPU after a WebGPU failure: {e}"));
@@ -208,7 +205,7 @@ impl Model {
             }
             Err(reason) => {
                 if let Some(p) = &mut self.shape_plans {
-                    p.given_up = Some(reason.clone());
+                    p.given_up = Some(reason.to_string());
                 }
                 return Ok(Choice::Cpu(format!("auto: CPU at input shapes {at}, because {reason}")));
             }

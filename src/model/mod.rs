@@ -22,10 +22,10 @@ use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid};
 
 use crate::backend::cpu::{public_dtype, CpuBackend};
 use crate::backend::gpu::context;
-use crate::backend::gpu::frame::FrameTransform;
 use crate::backend::gpu::session::{GpuPlan, GpuPlanInfo};
 use crate::backend::BackendKind;
 use crate::error::{guard, Error, Result};
+use crate::frame::FrameTransform;
 use crate::tensor::{element_count, DType, HostTensor, TensorData};
 pub use signature::{Dim, IoInfo};
 
@@ -293,7 +293,7 @@ impl Model {
             let requested = opts.backend == BackendChoice::Webgpu;
             match context::shared().await {
                 Err(reason) if requested => {
-                    return Err(Error::BackendUnavailable { backend: "webgpu".into(), reason });
+                    return Err(reason.into());
                 }
                 Err(reason) => model.info.backend_reason = format!("auto: CPU, because {reason}"),
                 Ok(_) => {
@@ -314,10 +314,7 @@ impl Model {
         match opts.backend {
             BackendChoice::Cpu => {}
             BackendChoice::Webgpu => {
-                let plan = model
-                    .gpu_plan(&key)
-                    .await
-                    .map_err(|reason| Error::BackendUnavailable { backend: "webgpu".into(), reason })?;
+                let plan = model.gpu_plan(&key).await?;
                 let info = plan.info.clone();
                 model.use_gpu(Some(plan), info, "requested".into());
             }
@@ -399,7 +396,7 @@ impl Model {
         if !self.takes_gpu_frames(input) {
             return Ok(None);
         }
-        t.check(rgba, size.0, size.1).map_err(Error::Internal)?;
+        t.check(rgba, size.0, size.1)?;
         if !plan.frame_fits(rgba.len() as u64, t) {
             return Ok(None);
         }
@@ -434,7 +431,7 @@ impl Model {
         };
         let views = f32_views(&tensors)?;
         let slices: Vec<&[f32]> = views.iter().filter_map(|v| v.as_slice()).collect();
-        let steps = plan.profile(&slices).await.map_err(unavailable)?;
+        let steps = plan.profile(&slices).await?;
         Ok(steps.into_iter().map(|s| crate::backend::cpu::NodeTime { op: s.kernel, node: s.node, ms: s.ms }).collect())
     }
 
@@ -593,7 +590,9 @@ fn analyse(
             }
             return Ok(describe(without, Some(t), None));
         }
-        Err(e) => e,
+        // Why the model has no typed form, as `info()` says it.
+        Err(Error::ModelInvalid(m)) => m,
+        Err(e) => e.to_string(),
     };
     if hints > 0 {
         let with = parse(proto, onnx.clone(), pins)?;
@@ -645,16 +644,12 @@ fn unsupported_feature(e: &TractError) -> Option<Error> {
     Some(Error::UnsupportedOp { op: op.strip_suffix(')')?.to_string(), node: node.to_string(), detail })
 }
 
-fn typed(model: &InferenceModel, deconvs: &[proto::DeconvShape]) -> std::result::Result<TypedModel, String> {
+fn typed(model: &InferenceModel, deconvs: &[proto::DeconvShape]) -> Result<TypedModel> {
     let m = model.clone();
     guard("analysing the model", || {
         crate::backend::cpu::into_typed(m, deconvs)?
             .into_decluttered()
             .map_err(|e| Error::ModelInvalid(format!("{e:#}")))
-    })
-    .map_err(|e| match e {
-        Error::ModelInvalid(m) => m,
-        e => e.to_string(),
     })
 }
 

@@ -1,14 +1,54 @@
 //! Image classification: top-k labels, the pooled embedding (for the trainable SVM head) and class
 //! activation maps for explanations.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::image::RgbaImage;
-use super::manifest::ClassifierManifest;
+use super::math::softmax;
+use super::model_ref::{ModelRef, Provenance};
 use super::run::{check_outputs, forward_frame, input_name, take};
 use super::saliency::{class_activation_map, Saliency};
 use crate::model::proto;
 use crate::{Error, Model, Result};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassifierOutputs {
+    pub logits: String,
+    /// Pooled penultimate features (the `Embedder`'s vector).
+    #[serde(default)]
+    pub embedding: Option<String>,
+    /// Last conv features `[1, C, h, w]`, for class activation maps.
+    #[serde(default)]
+    pub features: Option<String>,
+}
+
+/// Class activation maps: the final linear layer's initializers (`[classes, C]`, `[classes]`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CamSpec {
+    pub weights: String,
+    #[serde(default)]
+    pub bias: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassifierManifest {
+    #[serde(flatten)]
+    pub about: Provenance,
+    pub model: ModelRef,
+    pub outputs: ClassifierOutputs,
+    /// Whether `logits` still need a softmax.
+    #[serde(default = "yes")]
+    pub softmax: bool,
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub cam: Option<CamSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -141,17 +181,4 @@ impl ImageClassifier {
             Saliency::from_grid(&grid, dims[3], dims[2], spec.width, spec.height, &to_source, img.width, img.height);
         Ok((Classification { label: self.manifest.labels[c].clone(), score: probs[c], class_index: c }, sal))
     }
-}
-
-pub fn softmax(x: &[f32]) -> Vec<f32> {
-    let mut v = x.to_vec();
-    softmax_in_place(&mut v);
-    v
-}
-
-pub fn softmax_in_place(v: &mut [f32]) {
-    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    v.iter_mut().for_each(|x| *x = (*x - max).exp());
-    let s: f32 = v.iter().sum();
-    v.iter_mut().for_each(|x| *x /= s);
 }

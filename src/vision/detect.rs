@@ -6,9 +6,19 @@ use serde::{Deserialize, Serialize};
 
 use super::boxes::{hard_nms, BBox, Candidate};
 use super::image::RgbaImage;
-use super::manifest::DetectorManifest;
+use super::model_ref::{ModelRef, Provenance};
 use super::run::{check_outputs, forward_frame, input_name, take};
 use crate::{Error, Model, Result};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DetectorManifest {
+    #[serde(flatten)]
+    pub about: Provenance,
+    pub model: ModelRef,
+    pub decoder: DetectionDecoder,
+    pub labels: Vec<String>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -93,7 +103,7 @@ fn activate(v: &mut [f32], a: Activation) {
     match a {
         Activation::None => {}
         Activation::Sigmoid => v.iter_mut().for_each(|x| *x = 1.0 / (1.0 + (-*x).exp())),
-        Activation::Softmax => super::classify::softmax_in_place(v),
+        Activation::Softmax => super::math::softmax_in_place(v),
     }
 }
 

@@ -5,9 +5,18 @@ use serde::{Deserialize, Serialize};
 
 use super::boxes::{weighted_nms, BBox, Candidate};
 use super::image::RgbaImage;
-use super::manifest::FaceManifest;
+use super::model_ref::{ModelRef, Provenance};
 use super::run::{check_outputs, forward_frame, input_name, take};
 use crate::{Error, Model, Result};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceManifest {
+    #[serde(flatten)]
+    pub about: Provenance,
+    pub model: ModelRef,
+    pub decoder: BlazeFaceDecoder,
+}
 
 /// Decoder settings (MediaPipe's `SsdAnchorsCalculator` + `TensorsToDetectionsCalculator` options).
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -1,7 +1,11 @@
 //! Pipelines from a manifest and the bytes of the files it names: each model is checked against
 //! the manifest's sha256 and loaded on the requested backend.
 
-use super::manifest::{ClassifierManifest, DetectorManifest, FaceManifest, ModelRef, TextManifest};
+use super::classify::ClassifierManifest;
+use super::detect::DetectorManifest;
+use super::faces::FaceManifest;
+use super::model_ref::ModelRef;
+use super::ocr::TextManifest;
 use super::ocr::{round_side, Recognizer};
 use super::{FaceDetector, ImageClassifier, ObjectDetector, TextReader};
 use crate::model::proto;

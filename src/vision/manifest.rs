@@ -1,111 +1,17 @@
-//! Model manifests: what a pipeline needs to know beyond the ONNX file (task, input
-//! pre-processing, output names, labels, decoder settings, provenance). JSON, written by the
-//! setup for every model it fetches (`models/cache/*/manifest.json`); file paths are relative to
-//! the manifest.
+//! The manifest of any vision model, tagged by task. A manifest says what a pipeline needs to
+//! know beyond the ONNX file (task, input pre-processing, output names, labels, decoder settings,
+//! provenance): JSON, written by the setup for every model it fetches
+//! (`models/cache/*/manifest.json`), file paths relative to it. Each task owns its manifest type
+//! and decoder settings; this file only tells them apart.
 
 use serde::{Deserialize, Serialize};
 
-use super::preprocess::InputSpec;
+pub use super::classify::{CamSpec, ClassifierManifest, ClassifierOutputs};
+pub use super::detect::DetectorManifest;
+pub use super::faces::FaceManifest;
+pub use super::model_ref::{ModelRef, Provenance};
+pub use super::ocr::{TextManifest, TextModels};
 use crate::{Error, Result};
-
-/// One ONNX file and how to feed it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ModelRef {
-    pub file: String,
-    #[serde(default)]
-    pub sha256: Option<String>,
-    pub input: InputSpec,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Provenance {
-    pub name: String,
-    #[serde(default)]
-    pub licence: String,
-    #[serde(default)]
-    pub source: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClassifierOutputs {
-    pub logits: String,
-    /// Pooled penultimate features (the `Embedder`'s vector).
-    #[serde(default)]
-    pub embedding: Option<String>,
-    /// Last conv features `[1, C, h, w]`, for class activation maps.
-    #[serde(default)]
-    pub features: Option<String>,
-}
-
-/// Class activation maps: the final linear layer's initializers (`[classes, C]`, `[classes]`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CamSpec {
-    pub weights: String,
-    #[serde(default)]
-    pub bias: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClassifierManifest {
-    #[serde(flatten)]
-    pub about: Provenance,
-    pub model: ModelRef,
-    pub outputs: ClassifierOutputs,
-    /// Whether `logits` still need a softmax.
-    #[serde(default = "yes")]
-    pub softmax: bool,
-    pub labels: Vec<String>,
-    #[serde(default)]
-    pub cam: Option<CamSpec>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FaceManifest {
-    #[serde(flatten)]
-    pub about: Provenance,
-    pub model: ModelRef,
-    pub decoder: super::faces::BlazeFaceDecoder,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DetectorManifest {
-    #[serde(flatten)]
-    pub about: Provenance,
-    pub model: ModelRef,
-    pub decoder: super::detect::DetectionDecoder,
-    pub labels: Vec<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TextModels {
-    pub detector: ModelRef,
-    pub recognizer: ModelRef,
-    /// The 0°/180° line classifier; lines are read as they are without it.
-    #[serde(default)]
-    pub orientation: Option<ModelRef>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TextManifest {
-    #[serde(flatten)]
-    pub about: Provenance,
-    pub models: TextModels,
-    #[serde(default)]
-    pub detection: super::ocr::DbParams,
-    pub recognition: super::ocr::RecParams,
-}
 
 /// Every manifest, tagged by `task`. Parsed once per pipeline, so the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]

@@ -9,6 +9,8 @@ pub mod faces;
 pub mod image;
 pub mod load;
 pub mod manifest;
+pub mod math;
+pub mod model_ref;
 pub mod ocr;
 pub mod preprocess;
 mod run;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::image::{resize_rect, rows_read, Rect, RgbaImage};
-use crate::backend::gpu::frame::FrameTransform;
+use crate::frame::FrameTransform;
 use crate::{Error, HostTensor, Result};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,13 +3,14 @@
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
-use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-use super::context::{self, GpuContext};
+use super::context;
+use super::error::GpuError;
 use super::kernels::Kernel;
 use super::session::GpuPlan;
 use super::translate;
+use super::tune::{self, matmul_model};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KernelBench {
@@ -17,16 +18,6 @@ pub struct KernelBench {
     pub gflop: f64,
     pub ms: f64,
     pub gflops: f64,
-}
-
-fn matmul_model(n: usize) -> TractResult<TypedModel> {
-    let mut m = TypedModel::default();
-    let a = m.add_source("a", f32::fact([n, n]))?;
-    let b = m.add_const("b", Tensor::zero::<f32>(&[n, n])?)?;
-    let op = EinSum { axes: "mk,kn->mn".parse()?, operating_dt: f32::datum_type(), q_params: None };
-    let c = m.wire_node("matmul", op, &[a, b])?;
-    m.select_output_outlets(&c)?;
-    Ok(m)
 }
 
 fn conv_model(c: usize, hw: usize) -> TractResult<TypedModel> {
@@ -55,13 +46,13 @@ async fn time(
     gflop: f64,
     reps: usize,
     matmul: Option<Kernel>,
-) -> Result<KernelBench, String> {
-    let model = model.map_err(|e| e.to_string())?;
-    let program = translate::translate(&model).map_err(|e| e.to_string())?;
+) -> Result<KernelBench, GpuError> {
+    let model = model.map_err(|e| GpuError::Prepare(e.to_string()))?;
+    let program = translate::translate(&model).map_err(GpuError::NoKernel)?;
     let ctx = context::shared().await?;
     let plan = match matmul {
         Some(k) => GpuPlan::with_matmul(ctx, &program, k).await?,
-        None => GpuPlan::new(ctx, &program).await?,
+        None => tune::plan(ctx, &program).await?,
     };
     plan.time_dispatches(1).await?; // compiles the pipelines on drivers that do it lazily
     let ms = plan.time_dispatches(reps).await? / reps as f64;
@@ -70,7 +61,7 @@ async fn time(
 
 /// Matmul at 1024³ and 2048³ with each matmul kernel this device can run, and a 3x3
 /// convolution of 64 channels at 112².
-pub async fn run_all() -> Result<Vec<KernelBench>, String> {
+pub async fn run_all() -> Result<Vec<KernelBench>, GpuError> {
     let ctx = context::shared().await?;
     let mut kernels = vec![Kernel::Matmul, Kernel::TILED];
     kernels.extend(ctx.fixed_subgroup_size().map(Kernel::MatmulSubgroup));
@@ -86,36 +77,4 @@ pub async fn run_all() -> Result<Vec<KernelBench>, String> {
     let gflop = 2.0 * (c * c * 9 * hw * hw) as f64 / 1e9;
     out.push(time(format!("conv 3x3 {c}->{c} at {hw}x{hw}"), conv_model(c, hw), gflop, 10, None).await?);
     Ok(out)
-}
-
-/// The fastest matrix-product kernel on this device: the tiled one with scalar loads, the tiled
-/// one with vec4 loads, and the subgroup one where the device has a fixed subgroup `size`; timed
-/// on a 256³ product (medians of 3 alternating rounds after one warm-up each). Once per device:
-/// software adapters (SwiftShader, lavapipe) and GPUs do not agree on which wins.
-pub async fn faster_matmul(ctx: &std::sync::Arc<GpuContext>, size: Option<u32>) -> Result<Kernel, String> {
-    let model = matmul_model(256).map_err(|e| e.to_string())?;
-    let program = translate::translate(&model).map_err(|e| e.to_string())?;
-    let mut kernels = vec![Kernel::Matmul, Kernel::TILED];
-    kernels.extend(size.map(Kernel::MatmulSubgroup));
-    let mut plans = vec![];
-    for &k in &kernels {
-        let plan = GpuPlan::with_matmul(ctx.clone(), &program, k).await?;
-        plan.time_dispatches(1).await?;
-        plans.push(plan);
-    }
-    let mut times = vec![vec![]; plans.len()];
-    for _ in 0..3 {
-        for (plan, t) in plans.iter().zip(&mut times) {
-            t.push(plan.time_dispatches(1).await?);
-        }
-    }
-    let medians: Vec<f64> = times
-        .into_iter()
-        .map(|mut v| {
-            v.sort_by(f64::total_cmp);
-            v[1]
-        })
-        .collect();
-    let best = (0..kernels.len()).min_by(|&a, &b| medians[a].total_cmp(&medians[b])).unwrap_or(0);
-    Ok(kernels[best])
 }

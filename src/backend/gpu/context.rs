@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::error::GpuError;
+
 /// What the adapter is, in the terms a user can act on.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,25 +53,25 @@ fn instance() -> wgpu::Instance {
 }
 
 /// Requests the high-performance adapter; the instance is dropped with it.
-pub async fn request_adapter() -> Result<wgpu::Adapter, String> {
+pub async fn request_adapter() -> Result<wgpu::Adapter, GpuError> {
     if let Some(reason) = browser_without_webgpu() {
-        return Err(reason);
+        return Err(GpuError::Unavailable(reason));
     }
     let opts =
         wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() };
     instance().request_adapter(&opts).await.map_err(|e| {
-        if cfg!(target_arch = "wasm32") {
+        GpuError::Unavailable(if cfg!(target_arch = "wasm32") {
             format!("the browser offers WebGPU but returned no adapter (GPU blocklisted, disabled, or lost): {e}")
         } else {
             format!("no Vulkan/Metal/DX12 adapter found (install a GPU driver or Mesa's lavapipe): {e}")
-        }
+        })
     })
 }
 
 pub async fn probe() -> GpuStatus {
     match request_adapter().await {
         Ok(adapter) => GpuStatus { available: true, adapter: Some(describe(&adapter)), reason: None },
-        Err(reason) => GpuStatus::absent(reason),
+        Err(reason) => GpuStatus::absent(reason.to_string()),
     }
 }
 
@@ -147,11 +149,12 @@ pub struct GpuContext {
     pipelines: std::sync::Mutex<std::collections::HashMap<super::kernels::Kernel, wgpu::ComputePipeline>>,
     lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The matrix-product kernel of this device, chosen on first use (`matmul_kernel`).
-    matmul: std::sync::Mutex<Option<super::kernels::Kernel>>,
+    /// The matrix-product kernel `tune` chose here (once per device).
+    pub(super) matmul: std::sync::Mutex<Option<super::kernels::Kernel>>,
 }
 
 impl GpuContext {
-    async fn create() -> Result<GpuContext, String> {
+    async fn create() -> Result<GpuContext, GpuError> {
         let adapter = request_adapter().await?;
         let info = describe(&adapter);
         // Ask for what the adapter can do: big activations need more than the default 128 MiB.
@@ -168,7 +171,7 @@ impl GpuContext {
         let (device, queue) = adapter
             .request_device(&desc)
             .await
-            .map_err(|e| format!("the GPU adapter refused a device: {}", tidy(e)))?;
+            .map_err(|e| GpuError::Unavailable(format!("the GPU adapter refused a device: {}", tidy(e))))?;
         let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = lost.clone();
         device.set_device_lost_callback(move |_, _| flag.store(true, std::sync::atomic::Ordering::SeqCst));
@@ -186,26 +189,6 @@ impl GpuContext {
             && (4..=64).contains(&min)
             && min <= self.device.limits().max_compute_invocations_per_workgroup;
         usable.then_some(min)
-    }
-
-    /// The matrix-product kernel plans on this device use: whichever of the tiled kernel with
-    /// scalar loads, with vec4 loads, and (where the device can run it) the subgroup one measured
-    /// fastest here (`bench::faster_matmul`). Natively, `SHOPFLOOR_GPU_GEMM=tiled|subgroup|
-    /// tiled-scalar` skips the measurement (tests cover each path that way).
-    pub async fn matmul_kernel(self: &std::sync::Arc<Self>) -> Result<super::kernels::Kernel, String> {
-        use super::kernels::Kernel;
-        if let Some(k) = *self.matmul.lock().unwrap_or_else(|e| e.into_inner()) {
-            return Ok(k);
-        }
-        let size = self.fixed_subgroup_size();
-        let kernel = match (forced_matmul().as_deref(), size) {
-            (Some("tiled-scalar"), _) => Kernel::Matmul,
-            (Some("tiled"), _) => Kernel::TILED,
-            (Some("subgroup"), Some(size)) => Kernel::MatmulSubgroup(size),
-            _ => super::bench::faster_matmul(self, size).await?,
-        };
-        *self.matmul.lock().unwrap_or_else(|e| e.into_inner()) = Some(kernel);
-        Ok(kernel)
     }
 
     pub fn is_lost(&self) -> bool {
@@ -239,16 +222,6 @@ impl GpuContext {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-fn forced_matmul() -> Option<String> {
-    std::env::var("SHOPFLOOR_GPU_GEMM").ok()
-}
-
-#[cfg(target_arch = "wasm32")]
-fn forced_matmul() -> Option<String> {
-    None
-}
-
 fn log_error(msg: &str) {
     #[cfg(target_arch = "wasm32")]
     web_sys::console::error_1(&msg.into());
@@ -266,7 +239,7 @@ thread_local! {
 
 /// The shared context, created on first use and again after a device loss.
 #[allow(clippy::arc_with_non_send_sync)] // wasm: one thread, wgpu's browser types are not Send
-pub async fn shared() -> Result<std::sync::Arc<GpuContext>, String> {
+pub async fn shared() -> Result<std::sync::Arc<GpuContext>, GpuError> {
     #[cfg(not(target_arch = "wasm32"))]
     let current = SHARED.lock().unwrap_or_else(|e| e.into_inner()).clone();
     #[cfg(target_arch = "wasm32")]

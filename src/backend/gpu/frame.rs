@@ -6,27 +6,15 @@
 
 use super::context::GpuContext;
 use super::kernels::{FramePass, Kernel};
+pub use crate::frame::FrameTransform;
 
-/// Where a frame's pixels go in the input tensor, and how they are normalised.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FrameTransform {
-    /// The input's width and height.
-    pub width: u32,
-    pub height: u32,
-    /// The part of the input that holds image (x, y, width, height); zero pixels elsewhere.
-    pub content: [u32; 4],
-    /// The source rectangle resampled into `content` (x, y, width, height), in source pixels.
-    pub rect: [f32; 4],
-    /// The source rows the vertical filter reads: [first, end).
-    pub rows: [u32; 2],
-    pub nhwc: bool,
-    /// Per input channel, the frame channel it takes (0 red, 1 green, 2 blue).
-    pub order: [u32; 3],
-    pub mean: [f32; 3],
-    pub scale: [f32; 3],
+/// The frame pass's parameter words (frame.wgsl's layout) and its temporary rows' size.
+trait FrameWords {
+    fn params(&self, src_w: u32, src_h: u32) -> Vec<u32>;
+    fn tmp_bytes(&self) -> u64;
 }
 
-impl FrameTransform {
+impl FrameWords for FrameTransform {
     fn params(&self, src_w: u32, src_h: u32) -> Vec<u32> {
         let [cx, cy, cw, ch] = self.content;
         let mut p = vec![self.width, self.height, cx, cy, cw, ch, src_w, src_h, self.rows[0]];
@@ -41,26 +29,6 @@ impl FrameTransform {
 
     fn tmp_bytes(&self) -> u64 {
         (self.rows[1].saturating_sub(self.rows[0]) as u64 * self.content[2] as u64 * 3 * 4).max(4)
-    }
-
-    /// Inconsistent geometry would read outside the frame or the temporary rows.
-    pub fn check(&self, rgba: &[u8], src_w: u32, src_h: u32) -> Result<(), String> {
-        let [cx, cy, cw, ch] = self.content;
-        let ok = rgba.len() as u64 == src_w as u64 * src_h as u64 * 4
-            && cw > 0
-            && ch > 0
-            && cx + cw <= self.width
-            && cy + ch <= self.height
-            && self.rows[0] < self.rows[1]
-            && self.rows[1] <= src_h
-            && src_w > 0
-            && self.order.iter().all(|&c| c < 3)
-            && self.rect.iter().chain(&self.mean).chain(&self.scale).all(|v| v.is_finite());
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("inconsistent frame transform {self:?} for a {src_w}×{src_h} frame"))
-        }
     }
 }
 
@@ -114,7 +82,7 @@ impl FrameBuffers {
             })
         };
         let groups = [group(0, &tmp, &frame), group(1, input, &tmp)];
-        super::session::count_buffers(BUFFERS as isize);
+        super::memory::count_buffers(BUFFERS as isize);
         FrameBuffers { frame, tmp, params, groups, pipelines }
     }
 
@@ -142,6 +110,6 @@ impl FrameBuffers {
         for b in [&self.frame, &self.tmp, &self.params] {
             b.destroy();
         }
-        super::session::count_buffers(-(BUFFERS as isize));
+        super::memory::count_buffers(-(BUFFERS as isize));
     }
 }

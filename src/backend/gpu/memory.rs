@@ -60,6 +60,21 @@ pub fn plan(prog: &Program) -> Placement {
     placement
 }
 
+/// Buffers alive across every plan and frame pass, for `memoryStats().gpuBuffers` and the leak tests.
+static LIVE_BUFFERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn live_buffers() -> usize {
+    LIVE_BUFFERS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub(super) fn count_buffers(delta: isize) {
+    if delta >= 0 {
+        LIVE_BUFFERS.fetch_add(delta as usize, std::sync::atomic::Ordering::Relaxed);
+    } else {
+        LIVE_BUFFERS.fetch_sub((-delta) as usize, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

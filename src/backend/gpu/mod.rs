@@ -5,11 +5,14 @@
 //! dispatch list) → `translate` (tract → program, element-wise fusion) → `epilogue` (element-wise
 //! tails folded into conv/matmul) → `memory` (liveness planner) →
 //! `session` (buffers, pipelines, bind groups; one submit and one readback per run). `context`
-//! owns the device; `poll` holds the wasm/native difference.
+//! owns the device; `poll` holds the wasm/native difference; `tune` (which matmul kernel wins on
+//! this device) and `bench` (the CLI's kernel figures) sit above `session` and build plans.
+//! Failures are `error::GpuError`.
 
 pub mod bench;
 pub mod context;
 pub mod epilogue;
+pub mod error;
 pub mod frame;
 pub mod kernels;
 pub mod memory;
@@ -17,3 +20,4 @@ pub mod poll;
 pub mod program;
 pub mod session;
 pub mod translate;
+pub mod tune;

@@ -1,8 +1,10 @@
 //! The one wasm/native difference of the GPU backend: waiting for a buffer mapping. Natively we
 //! block on `device.poll`; in a browser the event loop resolves the mapping and we await it.
 
+use super::error::GpuError;
+
 #[cfg(not(target_arch = "wasm32"))]
-pub async fn map_read(device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<(), String> {
+pub async fn map_read(device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<(), GpuError> {
     let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
     let s = slot.clone();
     buffer.map_async(wgpu::MapMode::Read, .., move |r| *s.lock().unwrap() = Some(r));
@@ -10,19 +12,21 @@ pub async fn map_read(device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<()
     // the slot, not only for the poll.
     let start = std::time::Instant::now();
     loop {
-        device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| format!("waiting for the GPU: {e}"))?;
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Readback(format!("waiting for the GPU: {e}")))?;
         if let Some(result) = slot.lock().unwrap().take() {
-            return result.map_err(|e| format!("reading results back from the GPU failed: {e}"));
+            return result.map_err(|e| GpuError::Readback(format!("reading results back from the GPU failed: {e}")));
         }
         if start.elapsed() > std::time::Duration::from_secs(600) {
-            return Err("the GPU did not finish the readback within 10 minutes".into());
+            return Err(GpuError::Readback("the GPU did not finish the readback within 10 minutes".into()));
         }
         std::thread::sleep(std::time::Duration::from_micros(200));
     }
 }
 
 #[cfg(target_arch = "wasm32")]
-pub async fn map_read(_device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<(), String> {
+pub async fn map_read(_device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<(), GpuError> {
     use std::cell::RefCell;
     use std::future::Future;
     use std::pin::Pin;
@@ -56,5 +60,7 @@ pub async fn map_read(_device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<(
             w.wake();
         }
     });
-    Mapped(slot).await.map_err(|e| format!("reading results back from the GPU failed (device lost?): {e}"))
+    Mapped(slot)
+        .await
+        .map_err(|e| GpuError::Readback(format!("reading results back from the GPU failed (device lost?): {e}")))
 }

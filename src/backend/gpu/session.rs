@@ -9,9 +9,12 @@ use serde::Serialize;
 use wgpu::util::DeviceExt;
 
 use super::context::GpuContext;
+use super::error::GpuError;
 use super::frame::{FrameBuffers, FrameTransform};
 use super::kernels::Kernel;
-use super::memory;
+/// GPU buffers alive now (`memoryStats().gpuBuffers`).
+pub use super::memory::live_buffers;
+use super::memory::{self, count_buffers};
 use super::program::{Program, Storage};
 
 /// What `model.info().gpu` reports about the plan.
@@ -71,19 +74,6 @@ pub struct GpuPlan {
 }
 
 /// GPU buffers held by live plans, for leak checks (`memoryStats().gpuBuffers`).
-static LIVE_BUFFERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-pub fn live_buffers() -> usize {
-    LIVE_BUFFERS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-pub(super) fn count_buffers(delta: isize) {
-    if delta >= 0 {
-        LIVE_BUFFERS.fetch_add(delta as usize, std::sync::atomic::Ordering::Relaxed);
-    } else {
-        LIVE_BUFFERS.fetch_sub((-delta) as usize, std::sync::atomic::Ordering::Relaxed);
-    }
-}
 
 impl Drop for GpuPlan {
     fn drop(&mut self) {
@@ -92,7 +82,7 @@ impl Drop for GpuPlan {
         for b in self.buffers.iter().chain([&self.params, &self.staging]) {
             b.destroy();
         }
-        LIVE_BUFFERS.fetch_sub(self.buffers.len() + 2, std::sync::atomic::Ordering::Relaxed);
+        count_buffers(-(self.buffers.len() as isize + 2));
         if let Some(f) = self.frame.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
             f.destroy();
         }
@@ -115,16 +105,11 @@ fn buffer_index(
 }
 
 impl GpuPlan {
-    pub async fn new(ctx: Arc<GpuContext>, prog: &Program) -> Result<GpuPlan, String> {
-        let matmul = ctx.matmul_kernel().await?;
-        Self::with_matmul(ctx, prog, matmul).await
-    }
-
     /// The plan with `matmul` for its products: `Kernel::Matmul` (scalar loads),
     /// `Kernel::MatmulVec4` (any orientation: each product whose operands allow it gets the vec4
     /// kernel in its own orientation, the others `Matmul`) or `Kernel::MatmulSubgroup`, which
     /// takes the subgroup convolution with it.
-    pub async fn with_matmul(ctx: Arc<GpuContext>, prog: &Program, matmul: Kernel) -> Result<GpuPlan, String> {
+    pub async fn with_matmul(ctx: Arc<GpuContext>, prog: &Program, matmul: Kernel) -> Result<GpuPlan, GpuError> {
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -132,15 +117,15 @@ impl GpuPlan {
         let oom_err = oom.pop().await;
         let err = scope.pop().await;
         if let Some(e) = oom_err {
-            return Err(format!("the GPU is out of memory for this model: {e}"));
+            return Err(GpuError::OutOfMemory(e.to_string()));
         }
         if let Some(e) = err {
-            return Err(format!("the GPU rejected the plan: {e}"));
+            return Err(GpuError::Rejected { what: "the plan", detail: e.to_string() });
         }
         plan
     }
 
-    fn build(ctx: &Arc<GpuContext>, prog: &Program, matmul: Kernel) -> Result<GpuPlan, String> {
+    fn build(ctx: &Arc<GpuContext>, prog: &Program, matmul: Kernel) -> Result<GpuPlan, GpuError> {
         let device = &ctx.device;
         let max_binding = device.limits().max_storage_buffer_binding_size;
         let placement = memory::plan(prog);
@@ -178,11 +163,11 @@ impl GpuPlan {
                 _ => {}
             }
             if bytes > max_binding {
-                return Err(format!(
+                return Err(GpuError::Limits(format!(
                     "a tensor of {} MiB exceeds this adapter's {} MiB storage binding limit",
                     bytes >> 20,
                     max_binding >> 20
-                ));
+                )));
             }
         }
         // In model input order, whatever order the graph visits its sources in.
@@ -237,7 +222,7 @@ impl GpuPlan {
             *kernels.entry(kernel.name()).or_insert(0) += 1;
             let mut bound: Vec<usize> =
                 step.inputs.iter().map(|&i| buffer_index(prog, slot_base, &placement, &own, i)).collect();
-            let first = *bound.first().ok_or_else(|| format!("step {} has no input", step.node))?;
+            let first = *bound.first().ok_or_else(|| GpuError::Program(format!("step {} has no input", step.node)))?;
             bound.resize(kernel.input_bindings(), first);
             let out = buffer_index(prog, slot_base, &placement, &own, step.output);
             let mut entries = vec![
@@ -287,7 +272,7 @@ impl GpuPlan {
             unpooled_activation_bytes: placement.unpooled_bytes,
             adapter: ctx.adapter.name.clone(),
         };
-        LIVE_BUFFERS.fetch_add(buffers.len() + 2, std::sync::atomic::Ordering::Relaxed);
+        count_buffers(buffers.len() as isize + 2);
         Ok(GpuPlan {
             ctx: ctx.clone(),
             steps,
@@ -303,7 +288,7 @@ impl GpuPlan {
 
     /// Wall time of `reps` passes over every dispatch in one submission, waited for by mapping
     /// the readback buffer: the kernels' cost without uploads or per-run overhead.
-    pub async fn time_dispatches(&self, reps: usize) -> Result<f64, String> {
+    pub async fn time_dispatches(&self, reps: usize) -> Result<f64, GpuError> {
         let (device, queue) = (&self.ctx.device, &self.ctx.queue);
         let t0 = crate::backend::clock::now_ms();
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("bench") });
@@ -325,13 +310,13 @@ impl GpuPlan {
 
     /// Runs once with every dispatch in its own pass between two timestamp queries: the GPU time
     /// of each dispatch, in execution order (the run's outputs are not read back).
-    pub async fn profile(&self, inputs: &[&[f32]]) -> Result<Vec<StepTime>, String> {
+    pub async fn profile(&self, inputs: &[&[f32]]) -> Result<Vec<StepTime>, GpuError> {
         let (device, queue) = (&self.ctx.device, &self.ctx.queue);
         if !device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
-            return Err(format!(
+            return Err(GpuError::Limits(format!(
                 "the adapter {:?} offers no timestamp queries (in Chromium: --enable-dawn-features=allow_unsafe_apis)",
                 self.ctx.adapter.name
-            ));
+            )));
         }
         self.write_inputs(inputs)?;
         // Nanoseconds per tick (1 in browsers).
@@ -374,7 +359,9 @@ impl GpuPlan {
             queue.submit([encoder.finish()]);
             let mapped = super::poll::map_read(device, &read).await;
             if mapped.is_ok() {
-                let view = read.get_mapped_range(..).map_err(|e| format!("reading the GPU timestamps: {e}"))?;
+                let view = read
+                    .get_mapped_range(..)
+                    .map_err(|e| GpuError::Readback(format!("reading the GPU timestamps: {e}")))?;
                 let ticks: Vec<u64> = view.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
                 for (s, t) in chunk.iter().zip(ticks.chunks_exact(2)) {
                     let ms = t[1].saturating_sub(t[0]) as f64 * period / 1e6;
@@ -392,15 +379,15 @@ impl GpuPlan {
     }
 
     /// Runs once: `inputs` in model input order, f32, already checked against the shapes.
-    pub async fn run(&self, inputs: &[&[f32]]) -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> {
+    pub async fn run(&self, inputs: &[&[f32]]) -> Result<Vec<(Vec<usize>, Vec<f32>)>, GpuError> {
         self.write_inputs(inputs)?;
         self.submit_and_read(|_| {}).await
     }
 
     /// Queues the inputs' upload, unless the device is gone.
-    fn write_inputs(&self, inputs: &[&[f32]]) -> Result<(), String> {
+    fn write_inputs(&self, inputs: &[&[f32]]) -> Result<(), GpuError> {
         if self.ctx.is_lost() {
-            return Err("the GPU device was lost".into());
+            return Err(GpuError::DeviceLost);
         }
         for ((buffer, _), data) in self.inputs.iter().zip(inputs) {
             if !data.is_empty() {
@@ -423,15 +410,18 @@ impl GpuPlan {
         rgba: &[u8],
         size: (u32, u32),
         t: &FrameTransform,
-    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> {
+    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, GpuError> {
         if self.ctx.is_lost() {
-            return Err("the GPU device was lost".into());
+            return Err(GpuError::DeviceLost);
         }
-        let (buffer, shape) = self.inputs.get(input).ok_or("no such input")?;
+        let (buffer, shape) = self.inputs.get(input).ok_or_else(|| GpuError::Input(format!("no input {input}")))?;
         if shape.iter().product::<usize>() != (t.width * t.height * 3) as usize {
-            return Err(format!("input shape {shape:?} does not hold a {}×{}×3 frame", t.width, t.height));
+            return Err(GpuError::Input(format!(
+                "input shape {shape:?} does not hold a {}×{}×3 frame",
+                t.width, t.height
+            )));
         }
-        t.check(rgba, size.0, size.1)?;
+        t.check(rgba, size.0, size.1).map_err(|e| GpuError::Input(e.to_string()))?;
         let bytes = rgba.len() as u64;
         let held = self.frame.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let frames = match held {
@@ -448,7 +438,7 @@ impl GpuPlan {
                 let (oom, invalid) = (oom.pop().await, scope.pop().await);
                 *self.frame.lock().unwrap_or_else(|e| e.into_inner()) = Some(f.clone());
                 if let Some(e) = oom.or(invalid) {
-                    return Err(format!("the GPU rejected the frame buffers: {e}"));
+                    return Err(GpuError::Rejected { what: "the frame buffers", detail: e.to_string() });
                 }
                 f
             }
@@ -461,7 +451,7 @@ impl GpuPlan {
     async fn submit_and_read(
         &self,
         before: impl FnOnce(&mut wgpu::ComputePass),
-    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> {
+    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, GpuError> {
         let (device, queue) = (&self.ctx.device, &self.ctx.queue);
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("run") });
         {
@@ -483,7 +473,10 @@ impl GpuPlan {
         super::poll::map_read(device, &self.staging).await?;
         let mut results = vec![];
         {
-            let view = self.staging.get_mapped_range(..).map_err(|e| format!("reading the GPU results: {e}"))?;
+            let view = self
+                .staging
+                .get_mapped_range(..)
+                .map_err(|e| GpuError::Readback(format!("reading the GPU results: {e}")))?;
             let mut at = 0usize;
             for (_, len, shape) in &self.outputs {
                 let bytes = &view[at..at + len * 4];

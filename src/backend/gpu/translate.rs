@@ -40,7 +40,27 @@ impl std::fmt::Display for Unsupported {
     }
 }
 
-type R<T> = std::result::Result<T, String>;
+/// Why one node has no GPU kernel (it becomes `Unsupported::why`).
+#[derive(Debug)]
+struct Why(String);
+
+impl From<String> for Why {
+    fn from(s: String) -> Self {
+        Why(s)
+    }
+}
+
+impl From<&str> for Why {
+    fn from(s: &str) -> Self {
+        Why(s.into())
+    }
+}
+
+macro_rules! why {
+    ($($t:tt)*) => { Why(format!($($t)*)) };
+}
+
+type R<T> = std::result::Result<T, Why>;
 
 struct Translator<'m> {
     model: &'m TypedModel,
@@ -74,11 +94,15 @@ pub fn translate(model: &TypedModel) -> std::result::Result<Program, Unsupported
     t.plan_fusion(&order);
     for &id in &order {
         let node = model.node(id);
-        t.node(node).map_err(|why| Unsupported { op: node.op.name().to_string(), node: node.name.clone(), why })?;
+        t.node(node).map_err(|Why(why)| Unsupported {
+            op: node.op.name().to_string(),
+            node: node.name.clone(),
+            why,
+        })?;
     }
     let out_err = |why: String| Unsupported { op: "output".into(), node: "-".into(), why };
     for o in model.output_outlets().map_err(|e| out_err(e.to_string()))? {
-        let v = t.value(*o).map_err(out_err)?;
+        let v = t.value(*o).map_err(|Why(why)| out_err(why))?;
         t.prog.outputs.push(v);
     }
     super::epilogue::fuse(&mut t.prog);
@@ -88,7 +112,7 @@ pub fn translate(model: &TypedModel) -> std::result::Result<Program, Unsupported
 fn concrete(fact: &TypedFact) -> R<Vec<usize>> {
     let shape = fact.shape.as_concrete().ok_or_else(|| format!("symbolic shape {:?}", fact.shape))?;
     if shape.len() > MAX_RANK {
-        return Err(format!("rank {} (the GPU kernels take up to {MAX_RANK})", shape.len()));
+        return Err(why!("rank {} (the GPU kernels take up to {MAX_RANK})", shape.len()));
     }
     Ok(shape.to_vec())
 }
@@ -126,7 +150,7 @@ impl<'m> Translator<'m> {
             self.values.insert(o, v);
             return Ok(v);
         }
-        Err(format!("input {o:?} was not computed on the GPU"))
+        Err(why!("input {o:?} was not computed on the GPU"))
     }
 
     fn input(&mut self, node: &TypedNode, ix: usize) -> R<ValueId> {
@@ -136,7 +160,7 @@ impl<'m> Translator<'m> {
     fn output(&mut self, node: &TypedNode, storage: Storage) -> R<ValueId> {
         let fact = &node.outputs[0].fact;
         if fact.datum_type != f32::datum_type() {
-            return Err(format!("output type {:?} (the GPU path computes f32)", fact.datum_type));
+            return Err(why!("output type {:?} (the GPU path computes f32)", fact.datum_type));
         }
         let v = self.prog.add(concrete(fact)?, storage);
         self.values.insert(node.id.into(), v);
@@ -159,7 +183,7 @@ impl<'m> Translator<'m> {
         if node.op_as::<TypedSource>().is_some() {
             let fact = &node.outputs[0].fact;
             if fact.datum_type != f32::datum_type() {
-                return Err(format!("input of type {:?} (the GPU path takes f32 inputs)", fact.datum_type));
+                return Err(why!("input of type {:?} (the GPU path takes f32 inputs)", fact.datum_type));
             }
             let outlets = self.model.input_outlets().map_err(|e| e.to_string())?;
             let ix = outlets.iter().position(|o| o.node == node.id).ok_or("a source that is not a model input")?;
@@ -188,7 +212,7 @@ impl<'m> Translator<'m> {
                 self.output(node, Storage::Alias(src))?;
                 return Ok(());
             }
-            return Err(format!("cast to {:?}", op.to));
+            return Err(why!("cast to {:?}", op.to));
         }
         if let Some(op) = node.op_as::<EinSum>() {
             return self.einsum(node, op);
@@ -247,7 +271,7 @@ impl<'m> Translator<'m> {
             return self.copy(node, out, src, map);
         }
         if let Some(op) = node.op_as::<Pad>() {
-            let PadMode::Constant(v) = &op.mode else { return Err(format!("pad mode {:?}", op.mode)) };
+            let PadMode::Constant(v) = &op.mode else { return Err(why!("pad mode {:?}", op.mode)) };
             let value = v.cast_to_scalar::<f32>().map_err(|e| e.to_string())?;
             let in_shape = concrete(self.fact(node.inputs[0]))?;
             let out_shape = concrete(&node.outputs[0].fact)?;
@@ -553,7 +577,7 @@ impl<'m> Translator<'m> {
             match c.len() {
                 0 => Ok(one),
                 1 => Ok(c[0]),
-                _ => Err(format!("{what} axes that do not collapse into one")),
+                _ => Err(why!("{what} axes that do not collapse into one")),
             }
         };
         let m = single(ms, "row")?;
@@ -667,7 +691,7 @@ impl<'m> Translator<'m> {
             data = vec![data[0]; channels];
         }
         if data.len() != channels {
-            return Err(format!("bias of {} values for {channels} channels", data.len()));
+            return Err(why!("bias of {} values for {channels} channels", data.len()));
         }
         Ok(Some(self.prog.add(vec![channels], Storage::Const(Arc::new(data)))))
     }
@@ -696,7 +720,7 @@ impl<'m> Translator<'m> {
             Reducer::Min => RowsMode::Min,
             Reducer::Prod => RowsMode::Prod,
             Reducer::MeanOfSquares => RowsMode::MeanOfSquares,
-            r => return Err(format!("reducer {r:?}")),
+            r => return Err(why!("reducer {r:?}")),
         };
         self.rows(node, &op.axes, mode, 0.0)
     }
@@ -707,7 +731,7 @@ impl<'m> Translator<'m> {
         let mut axes = axes.to_vec();
         axes.sort();
         if axes.is_empty() || axes.windows(2).any(|w| w[1] != w[0] + 1) {
-            return Err(format!("axes {axes:?} are not consecutive"));
+            return Err(why!("axes {axes:?} are not consecutive"));
         }
         let (first, last) = (axes[0], *axes.last().unwrap());
         let outer: usize = shape[..first].iter().product();
@@ -919,7 +943,7 @@ impl Geometry {
             let st = match hw.len() {
                 1 => [s.n_stride().copied().unwrap_or(0), *s.c_stride(), 0, hs[0]],
                 2 => [s.n_stride().copied().unwrap_or(0), *s.c_stride(), hs[0], hs[1]],
-                r => return Err(format!("{r}-D spatial geometry (the GPU kernels take 1-D and 2-D)")),
+                r => return Err(why!("{r}-D spatial geometry (the GPU kernels take 1-D and 2-D)")),
             };
             Ok((s.n().copied().unwrap_or(1), *s.c(), hw, st))
         };

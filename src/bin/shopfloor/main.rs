@@ -151,8 +151,7 @@ fn bench_kernels() -> shopfloor::Result<()> {
         return Err(Error::BackendUnavailable { backend: "webgpu".into(), reason: status.reason.unwrap_or_default() });
     };
     println!("adapter: {} ({}, {})", adapter.name, adapter.device_type, adapter.api);
-    let results = pollster::block_on(shopfloor::backend::gpu::bench::run_all())
-        .map_err(|reason| Error::BackendUnavailable { backend: "webgpu".into(), reason })?;
+    let results = pollster::block_on(shopfloor::backend::gpu::bench::run_all()).map_err(Error::from)?;
     for r in results {
         println!("{:<28} {:>8.3} GFLOP  {:>9.2} ms  {:>8.1} GFLOP/s", r.name, r.gflop, r.ms, r.gflops);
     }

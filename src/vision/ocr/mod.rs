@@ -15,12 +15,33 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::image::{warp_affine, RgbaImage};
-use super::manifest::{ModelRef, TextManifest};
+use super::model_ref::{ModelRef, Provenance};
 use super::preprocess::{Fit, InputSpec};
 use super::run::{forward, forward_frame, input_name, take};
 use crate::model::proto;
 use crate::{BackendChoice, Error, HostTensor, LoadOptions, Model, Result};
 use geometry::Pt;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextModels {
+    pub detector: ModelRef,
+    pub recognizer: ModelRef,
+    /// The 0°/180° line classifier; lines are read as they are without it.
+    #[serde(default)]
+    pub orientation: Option<ModelRef>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextManifest {
+    #[serde(flatten)]
+    pub about: Provenance,
+    pub models: TextModels,
+    #[serde(default)]
+    pub detection: DbParams,
+    pub recognition: RecParams,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
