@@ -1,4 +1,4 @@
-//! Execution backends and what this environment offers.
+//! Execution backends, the seam they plug into (`TypedSource`), and what this environment offers.
 //!
 //! The CPU backend (tract) is always present. The WebGPU backend needs an adapter, which a
 //! browser (or a native Vulkan/Metal/DX12 driver) may or may not provide: `probe` says which
@@ -8,10 +8,26 @@ pub mod clock;
 pub mod cpu;
 pub(crate) mod feed_values;
 pub mod gpu;
-mod plan_key;
+pub mod plan_key;
 pub mod pool;
 
 use serde::Serialize;
+use tract_onnx::prelude::{Tensor, TypedModel};
+
+use plan_key::PlanKey;
+
+/// The seam between the model layer and a backend: where plans come from. The model layer owns
+/// the graph (loading, fix-ups, analysis, every loader check); a backend asks it for the graph
+/// typed at a key and compiles that into its own plan (the CPU backend: tract's optimised plan;
+/// the GPU backend translates the decluttered graph the same way, see `gpu::translate`).
+pub trait TypedSource: Send + Sync {
+    /// The key of a run with these inputs, in the model's input order.
+    fn key(&self, inputs: &[&Tensor]) -> PlanKey;
+    /// The graph typed at `key`: shapes (and keyed values) pinned, analysed, checked.
+    fn typed_at(&self, key: &PlanKey) -> crate::Result<TypedModel>;
+    /// The keyed values, for messages: ` with "sr" = 8000`.
+    fn values_text(&self, key: &PlanKey) -> String;
+}
 
 /// Where a model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

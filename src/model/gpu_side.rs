@@ -5,7 +5,8 @@
 
 use tract_onnx::prelude::*;
 
-use super::{f32_views, Model, GPU_HOPELESS_MS};
+use super::feeds::f32_views;
+use super::{Model, GPU_HOPELESS_MS};
 use crate::backend::gpu::error::GpuError;
 use crate::backend::gpu::session::GpuPlan;
 use crate::backend::gpu::{context, translate, tune};
@@ -62,10 +63,10 @@ impl Model {
     /// Translates the graph at these input shapes and builds its GPU plan; the error says why it
     /// cannot run there.
     pub(super) async fn gpu_plan(&self, key: &Shapes) -> std::result::Result<GpuPlan, GpuError> {
-        if self.cpu.keys_by_value() {
+        if self.graph.keys_by_value() {
             return Err(GpuError::ValueDependent);
         }
-        let typed = self.cpu.decluttered(key).map_err(|e| GpuError::Prepare(e.to_string()))?;
+        let typed = self.graph.decluttered(key).map_err(|e| GpuError::Prepare(e.to_string()))?;
         let program = crate::error::guard("translating for the GPU", || Ok(translate::translate(&typed)))
             .map_err(|e| GpuError::Prepare(e.to_string()))?
             .map_err(GpuError::NoKernel)?;

@@ -1,131 +1,42 @@
 //! bytes → checked, fixed-up ONNX → tract model → backend plan. `Model` is what the JS layer
 //! and the CLI hold.
 
-mod checked_ops;
+mod analysis;
+mod feeds;
+mod fixes;
 mod gpu_side;
+mod graph;
 mod half_casts;
+pub mod harden;
+mod info;
 pub mod integrity;
 mod known_if;
+mod options;
 mod own_ops;
 pub mod proto;
 mod shared_run;
 pub mod signature;
 pub mod value_inputs;
-pub mod wire;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use serde::Serialize;
-use tract_onnx::pb;
 use tract_onnx::prelude::*;
-use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid};
 
-use crate::backend::cpu::{public_dtype, CpuBackend};
+use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::context;
-use crate::backend::gpu::session::{GpuPlan, GpuPlanInfo};
+use crate::backend::gpu::session::GpuPlan;
 use crate::backend::BackendKind;
-use crate::error::{guard, Error, Result};
+use crate::error::{Error, Result};
 use crate::frame::FrameTransform;
-use crate::tensor::{element_count, DType, HostTensor, TensorData};
+use crate::tensor::HostTensor;
+use feeds::{check_finite, check_input, f32_views, to_model_tensor};
+pub use info::{ModelInfo, OpInfo};
+pub use options::{BackendChoice, LoadOptions, DEFAULT_MAX_TENSOR_BYTES};
 pub use signature::{Dim, IoInfo};
-
-/// Which backend the caller asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BackendChoice {
-    #[default]
-    Auto,
-    Cpu,
-    Webgpu,
-}
-
-impl std::str::FromStr for BackendChoice {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "auto" => Ok(BackendChoice::Auto),
-            "cpu" => Ok(BackendChoice::Cpu),
-            "webgpu" => Ok(BackendChoice::Webgpu),
-            other => {
-                Err(Error::InvalidArgument(format!("backend \"{other}\" is not one of \"auto\", \"cpu\", \"webgpu\"")))
-            }
-        }
-    }
-}
-
-/// Options for `Model::load`.
-#[derive(Debug, Clone)]
-pub struct LoadOptions {
-    pub backend: BackendChoice,
-    /// Refuse the bytes unless their sha256 matches (hex or `sha256-<base64>`).
-    pub sha256: Option<String>,
-    /// Pins input shapes (symbolic dims become these numbers), by input name.
-    pub input_shapes: Vec<(String, Vec<usize>)>,
-    /// Largest tensor (weights, inputs) accepted, in bytes.
-    pub max_tensor_bytes: u64,
-    /// Compiled plans kept for models with symbolic input dims.
-    pub plan_cache_size: usize,
-    /// Accept NaN and ±Inf in float inputs (refused by default: from a camera or microphone
-    /// path they mean a bug upstream, and they poison every output silently).
-    pub allow_non_finite: bool,
-}
 
 /// A GPU warm-up run longer than this (and 4× the CPU's) ends `auto`'s measurement there.
 const GPU_HOPELESS_MS: f64 = 5_000.0;
-
-/// wasm32 has a 4 GiB address space that holds everything: one tensor gets at most 1 GiB.
-pub const DEFAULT_MAX_TENSOR_BYTES: u64 = 1 << 30;
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        LoadOptions {
-            backend: BackendChoice::Auto,
-            sha256: None,
-            input_shapes: vec![],
-            max_tensor_bytes: DEFAULT_MAX_TENSOR_BYTES,
-            plan_cache_size: 8,
-            allow_non_finite: false,
-        }
-    }
-}
-
-/// One op type of the model: how many nodes use it and where they run.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OpInfo {
-    pub count: usize,
-    pub backend: BackendKind,
-}
-
-/// What `model.info()` reports.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ModelInfo {
-    pub backend: BackendKind,
-    /// Why this backend was chosen.
-    pub backend_reason: String,
-    pub opset: i64,
-    pub producer: String,
-    pub node_count: usize,
-    pub parameter_count: u64,
-    pub ops: BTreeMap<String, OpInfo>,
-    /// What the loader adjusted so the file runs as onnxruntime runs it.
-    pub loader_fixes: Vec<String>,
-    /// `"static"`: one plan compiled at load; `"per-shape"`: compiled per input shape, cached;
-    /// `"per-value"`: also per value of the small inputs tract needs as constants (an `If`'s
-    /// condition, a shape, `Slice` bounds: `value_inputs`).
-    pub plan: &'static str,
-    pub cached_plans: usize,
-    /// Threaded build, CPU: where the latest plan's runs go once measured (`"pool"`: the worker
-    /// pool; `"inline"`: on the calling thread, single-threaded, measured faster for this small
-    /// plan); absent while measuring, on one thread, or on the GPU.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_placement: Option<&'static str>,
-    /// The WebGPU plan, when the model runs there.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gpu: Option<GpuPlanInfo>,
-    pub sha256: String,
-    pub byte_length: usize,
-}
 
 /// A loaded model, ready to run.
 pub struct Model {
@@ -133,6 +44,8 @@ pub struct Model {
     outputs: Vec<IoInfo>,
     input_dts: Vec<Option<DatumType>>,
     info: ModelInfo,
+    /// The graph plans are compiled from (shared with the CPU backend, asked by the GPU side).
+    graph: Arc<graph::Graph>,
     cpu: CpuBackend,
     max_tensor_bytes: u64,
     allow_non_finite: bool,
@@ -163,7 +76,7 @@ impl Model {
     /// Loads with a given tract ONNX framework (tests use one with ops removed).
     #[doc(hidden)]
     pub fn load_with(bytes: &[u8], opts: &LoadOptions, mut onnx: tract_onnx::Onnx) -> Result<Model> {
-        checked_ops::install(&mut onnx.op_register);
+        harden::checked_ops::install(&mut onnx.op_register);
         known_if::install(&mut onnx.op_register);
         own_ops::install(&mut onnx.op_register);
         if bytes.len() as u64 > 2 * opts.max_tensor_bytes.max(1 << 20) {
@@ -181,7 +94,7 @@ impl Model {
         // The decoding budget: the tensor budget, but never below 64 MiB (small budgets are
         // about tensors; any real graph's structure fits in a few MiB).
         let decode_budget = opts.max_tensor_bytes.max(64 << 20);
-        let tally = wire::tally(bytes)?;
+        let tally = harden::wire::tally(bytes)?;
         if tally.estimated_bytes() > decode_budget {
             return Err(Error::ResourceLimit(format!(
                 "decoding this file would take about {} MiB ({} graph entries, {} names): over the {} MiB \
@@ -199,7 +112,7 @@ impl Model {
         };
 
         let mut proto = proto::decode(bytes)?;
-        proto::validate(&proto, opts.max_tensor_bytes)?;
+        harden::structure::validate(&proto, opts.max_tensor_bytes)?;
         if let Some((op, node)) = proto::unsupported_ops(&proto, &onnx).into_iter().next() {
             return Err(Error::UnsupportedOp {
                 op,
@@ -209,15 +122,15 @@ impl Model {
                     .into(),
             });
         }
-        let mut fixes = proto::apply_fixes(&mut proto);
+        let mut fixes = fixes::apply_fixes(&mut proto);
         let ops = proto::op_histogram(&proto);
         let parameter_count = proto::parameter_count(&proto);
         let node_count = ops.values().sum();
         let opset = proto::default_opset(&proto);
         let producer = format!("{} {}", proto.producer_name, proto.producer_version).trim().to_string();
 
-        let deconvs = proto::deconvs_with_output_shape(&proto)?;
-        let analysed = analyse(&proto, &onnx, &opts.input_shapes, &deconvs, &mut fixes)?;
+        let deconvs = harden::nodes::deconvs_with_output_shape(&proto)?;
+        let analysed = analysis::analyse(&proto, &onnx, &opts.input_shapes, &deconvs, &mut fixes)?;
         let inputs = analysed.inputs;
         let input_dts = analysed.input_dts;
         let all_concrete = inputs.iter().all(IoInfo::is_concrete);
@@ -231,7 +144,8 @@ impl Model {
                 analysed.typed_error.unwrap_or_default()
             )));
         }
-        let mut cpu = CpuBackend::new(analysed.model, deconvs, opts.plan_cache_size, opts.max_tensor_bytes, valued);
+        let graph = Arc::new(graph::Graph::new(analysed.model, deconvs, valued, opts.max_tensor_bytes));
+        let mut cpu = CpuBackend::new(graph.clone(), opts.plan_cache_size, opts.max_tensor_bytes);
         let mut static_key = None;
         let plan = if by_value {
             "per-value"
@@ -273,6 +187,7 @@ impl Model {
             outputs: analysed.outputs,
             input_dts,
             info,
+            graph,
             cpu,
             max_tensor_bytes: opts.max_tensor_bytes,
             allow_non_finite: opts.allow_non_finite,
@@ -288,7 +203,7 @@ impl Model {
     pub async fn load_async(bytes: &[u8], opts: &LoadOptions) -> Result<Model> {
         let mut model =
             Self::load_with(bytes, &LoadOptions { backend: BackendChoice::Cpu, ..opts.clone() }, tract_onnx::onnx())?;
-        if opts.backend != BackendChoice::Cpu && model.static_key.is_none() && !model.cpu.keys_by_value() {
+        if opts.backend != BackendChoice::Cpu && model.static_key.is_none() && !model.graph.keys_by_value() {
             // Symbolic dims: a GPU plan per input shape, at the first run at each.
             let requested = opts.backend == BackendChoice::Webgpu;
             match context::shared().await {
@@ -472,222 +387,6 @@ impl Model {
     }
 }
 
-fn check_finite(info: &IoInfo, t: &HostTensor) -> Result<()> {
-    if let TensorData::F32(v) = &t.data {
-        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-            return Err(Error::InputMismatch {
-                name: info.name.clone(),
-                detail: format!(
-                    "element {i} is {}: inputs must be finite numbers (fix the pre-processing, or load with \
-                     allowNonFinite if the model expects NaN or infinity)",
-                    v[i]
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn check_input(
-    info: &IoInfo,
-    model_dt: Option<DatumType>,
-    t: &HostTensor,
-    symbols: &mut HashMap<String, usize>,
-    max_bytes: u64,
-) -> Result<()> {
-    let mismatch = |detail: String| Error::InputMismatch { name: info.name.clone(), detail };
-    if let Some(dt) = model_dt {
-        let want = public_dtype(dt);
-        let ok = want == t.dtype() || (want == DType::Bool && t.dtype() == DType::U8);
-        if !ok {
-            return Err(mismatch(format!("expected dtype {want}, got {}", t.dtype())));
-        }
-    }
-    let bytes = element_count(&t.dims).map(|n| n as u64 * t.dtype().size_of() as u64);
-    if bytes.is_none_or(|b| b > max_bytes) {
-        return Err(Error::ResourceLimit(format!(
-            "input \"{}\" with dims {:?} exceeds the {} MiB tensor budget",
-            info.name,
-            t.dims,
-            max_bytes >> 20
-        )));
-    }
-    let Some(shape) = &info.shape else { return Ok(()) };
-    if shape.len() != t.dims.len() {
-        return Err(mismatch(format!("expected rank {} {}, got dims {:?}", shape.len(), info.shape_string(), t.dims)));
-    }
-    for (axis, (want, &got)) in shape.iter().zip(&t.dims).enumerate() {
-        match want {
-            Dim::Fixed(n) if *n != got => {
-                return Err(mismatch(format!(
-                    "expected shape {}, got {:?} (axis {axis} must be {n})",
-                    info.shape_string(),
-                    t.dims
-                )))
-            }
-            Dim::Fixed(_) => {}
-            Dim::Symbol(s) => {
-                if got == 0 {
-                    return Err(mismatch(format!("axis {axis} (\"{s}\") is 0: give a non-empty tensor")));
-                }
-                if let Some(&prev) = symbols.get(s) {
-                    if prev != got {
-                        return Err(mismatch(format!(
-                            "axis {axis} is dimension \"{s}\", which another input set to {prev}, got {got}"
-                        )));
-                    }
-                }
-                symbols.insert(s.clone(), got);
-            }
-        }
-    }
-    Ok(())
-}
-
-fn to_model_tensor(t: &HostTensor, model_dt: Option<DatumType>) -> Result<Tensor> {
-    // One copy into tract's storage; a Uint8Array fed to a bool input is read as booleans.
-    let tensor = match (&t.data, model_dt) {
-        (TensorData::U8(v), Some(DatumType::Bool)) => {
-            let b: Vec<bool> = v.iter().map(|&x| x != 0).collect();
-            Tensor::from_shape(&t.dims, &b).map_err(|e| Error::Internal(format!("building input tensor: {e}")))?
-        }
-        _ => t.to_tract()?,
-    };
-    match model_dt {
-        Some(dt) if dt != tensor.datum_type() => tensor
-            .cast_to_dt(dt)
-            .map(|c| c.into_owned())
-            .map_err(|e| Error::Internal(format!("casting input to {dt:?}: {e:#}"))),
-        _ => Ok(tensor),
-    }
-}
-
-struct Analysed {
-    model: InferenceModel,
-    inputs: Vec<IoInfo>,
-    input_dts: Vec<Option<DatumType>>,
-    outputs: Vec<IoInfo>,
-    typed_error: Option<String>,
-}
-
-/// Parses the proto into tract and runs type/shape analysis. value_info entries are hints that
-/// exports often get wrong (PyTorch leaves symbolic ones that contradict concrete inputs, and
-/// subgraph hints break analysis at concrete shapes): like onnxruntime, infer shapes from the
-/// inputs and ignore them; use them only if analysis cannot succeed without.
-fn analyse(
-    proto: &pb::ModelProto,
-    onnx: &tract_onnx::Onnx,
-    pins: &[(String, Vec<usize>)],
-    deconvs: &[proto::DeconvShape],
-    fixes: &mut Vec<String>,
-) -> Result<Analysed> {
-    let hints = proto::value_info_count(proto);
-    let without = parse(proto, onnx.clone().with_ignore_value_info(true), pins)?;
-    let err = match typed(&without, deconvs) {
-        Ok(t) => {
-            if hints > 0 {
-                fixes.push(format!("value_info: {hints} shape hint(s) ignored, shapes inferred from the inputs"));
-            }
-            return Ok(describe(without, Some(t), None));
-        }
-        // Why the model has no typed form, as `info()` says it.
-        Err(Error::ModelInvalid(m)) => m,
-        Err(e) => e.to_string(),
-    };
-    if hints > 0 {
-        let with = parse(proto, onnx.clone(), pins)?;
-        if let Ok(t) = typed(&with, deconvs) {
-            return Ok(describe(with, Some(t), None));
-        }
-    }
-    Ok(describe(without, None, Some(err)))
-}
-
-fn parse(proto: &pb::ModelProto, onnx: tract_onnx::Onnx, pins: &[(String, Vec<usize>)]) -> Result<InferenceModel> {
-    let mut model = guard("parsing the model", || {
-        onnx.model_for_proto_model(proto)
-            .map_err(|e| unsupported_feature(&e).unwrap_or(Error::ModelInvalid(format!("{e:#}"))))
-    })?;
-    for (name, shape) in pins {
-        let ix = model
-            .input_outlets()
-            .map_err(|e| Error::Internal(format!("{e:#}")))?
-            .iter()
-            .position(|o| model.node(o.node).name == *name)
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!("inputShapes names \"{name}\", which is not an input of the model"))
-            })?;
-        let mut fact = model.input_fact(ix).map_err(|e| Error::Internal(format!("{e:#}")))?.clone();
-        if let GenericFactoid::Only(r) = fact.shape.rank() {
-            if r as usize != shape.len() {
-                return Err(Error::InvalidArgument(format!(
-                    "inputShapes gives \"{name}\" rank {}, the model declares rank {r}",
-                    shape.len()
-                )));
-            }
-        }
-        fact.shape = shape.iter().copied().collect::<TVec<usize>>().into();
-        model.set_input_fact(ix, fact).map_err(|e| Error::Internal(format!("{e:#}")))?;
-    }
-    Ok(model)
-}
-
-/// tract refusing a valid node that uses a part of its op it lacks (Attention's `softcap`, an
-/// optional input): `UNSUPPORTED_OP` naming the node, not `MODEL_INVALID`.
-fn unsupported_feature(e: &TractError) -> Option<Error> {
-    let detail = e.root_cause().to_string();
-    if !detail.contains("not supported") {
-        return None;
-    }
-    let building = e.chain().find_map(|c| c.to_string().strip_prefix("Building node ").map(str::to_string))?;
-    let (node, op) = building.rsplit_once(" (")?;
-    Some(Error::UnsupportedOp { op: op.strip_suffix(')')?.to_string(), node: node.to_string(), detail })
-}
-
-fn typed(model: &InferenceModel, deconvs: &[proto::DeconvShape]) -> Result<TypedModel> {
-    let m = model.clone();
-    guard("analysing the model", || {
-        crate::backend::cpu::into_typed(m, deconvs)?
-            .into_decluttered()
-            .map_err(|e| Error::ModelInvalid(format!("{e:#}")))
-    })
-}
-
-fn describe(model: InferenceModel, typed: Option<TypedModel>, typed_error: Option<String>) -> Analysed {
-    let name_of = |m: &InferenceModel, o: OutletId| {
-        m.outlet_label(o).map(str::to_string).unwrap_or_else(|| m.node(o.node).name.clone())
-    };
-    let in_outlets = model.input_outlets().map(|o| o.to_vec()).unwrap_or_default();
-    let out_outlets = model.output_outlets().map(|o| o.to_vec()).unwrap_or_default();
-    let input_dts =
-        in_outlets.iter().map(|&o| model.outlet_fact(o).ok().and_then(|f| f.datum_type.concretize())).collect();
-    let (inputs, outputs) = match &typed {
-        Some(t) => (
-            in_outlets
-                .iter()
-                .zip(t.input_outlets().unwrap_or(&[]))
-                .map(|(&o, &to)| signature::from_typed_fact(&model.node(o.node).name, t.outlet_fact(to).unwrap()))
-                .collect(),
-            out_outlets
-                .iter()
-                .zip(t.output_outlets().unwrap_or(&[]))
-                .map(|(&o, &to)| signature::from_typed_fact(&name_of(&model, o), t.outlet_fact(to).unwrap()))
-                .collect(),
-        ),
-        None => (
-            in_outlets
-                .iter()
-                .map(|&o| signature::from_inference_fact(&model.node(o.node).name, model.outlet_fact(o).unwrap()))
-                .collect(),
-            out_outlets
-                .iter()
-                .map(|&o| signature::from_inference_fact(&name_of(&model, o), model.outlet_fact(o).unwrap()))
-                .collect(),
-        ),
-    };
-    Analysed { model, inputs, input_dts, outputs, typed_error }
-}
-
 /// Polls a future to completion where it completes without an event loop: natively every GPU
 /// wait here blocks inside `poll`, so the first poll finishes. None if it would need to yield
 /// (a browser GPU readback).
@@ -701,13 +400,4 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> Option<F::Output> {
         std::thread::yield_now();
     }
     None
-}
-
-/// The inputs as f32 views for the GPU plan (its inputs are f32 by construction).
-fn f32_views(tensors: &[Tensor]) -> Result<Vec<tract_onnx::prelude::tract_ndarray::ArrayViewD<'_, f32>>> {
-    tensors
-        .iter()
-        .map(|t| t.to_plain_array_view::<f32>())
-        .collect::<TractResult<_>>()
-        .map_err(|e| Error::Internal(format!("GPU inputs must be f32: {e}")))
 }

@@ -73,8 +73,6 @@ pub struct GpuPlan {
     pub info: GpuPlanInfo,
 }
 
-/// GPU buffers held by live plans, for leak checks (`memoryStats().gpuBuffers`).
-
 impl Drop for GpuPlan {
     fn drop(&mut self) {
         // Destroyed now rather than when the browser's garbage collector finds the GPUBuffers:

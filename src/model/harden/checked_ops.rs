@@ -119,7 +119,7 @@ fn parse_checked(ctx: &ParsingContext, node: &pb::NodeProto) -> TractResult<(Box
 
 fn check_for(node: &pb::NodeProto) -> Option<Check> {
     if let Some((_, weights)) = WINDOW_OPS.iter().find(|(n, _)| *n == node.op_type) {
-        let spatial = super::proto::window_rank(node);
+        let spatial = super::nodes::window_rank(node);
         let weights = weights.filter(|ix| node.input.get(*ix).is_some_and(|n| !n.is_empty()));
         return Some(Check::Window { spatial: spatial.filter(|&k| k > 0), weights });
     }

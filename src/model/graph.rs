@@ -1,0 +1,213 @@
+//! The model's graph at a plan key: the parsed, fixed-up ONNX graph with each input's type and
+//! shape (and the value of the inputs tract needs as constants) pinned, analysed and checked.
+//! What a backend compiles its plans from (`backend::TypedSource`); the values are checked here
+//! before tract folds them in, where it would otherwise assert, overflow or allocate without
+//! bound.
+
+use tract_onnx::prelude::*;
+
+use super::harden::nodes::DeconvShape;
+use super::harden::typed::into_typed;
+use super::value_inputs::Valued;
+use crate::backend::plan_key::{PlanKey, Shapes};
+use crate::backend::TypedSource;
+use crate::error::{Error, Result};
+
+/// The inference model a `Model` loaded, with what typing it at a key needs.
+pub(crate) struct Graph {
+    source: InferenceModel,
+    /// ConvTranspose nodes with an `output_shape`, checked at each shape.
+    deconvs: Vec<DeconvShape>,
+    /// Per input: whether plans are compiled per value of it.
+    valued: Vec<Valued>,
+    /// The model's tensor budget: sizes computed from fed values are held to it.
+    max_tensor_bytes: u64,
+}
+
+impl Graph {
+    pub(crate) fn new(
+        source: InferenceModel,
+        deconvs: Vec<DeconvShape>,
+        valued: Vec<Valued>,
+        max_tensor_bytes: u64,
+    ) -> Self {
+        Graph { source, deconvs, valued, max_tensor_bytes }
+    }
+
+    /// Whether some input's value, not only its shape, selects the plan.
+    pub(crate) fn keys_by_value(&self) -> bool {
+        self.valued.iter().any(|&v| v != Valued::No)
+    }
+
+    /// The decluttered graph at these input shapes: what the GPU translator starts from.
+    pub(crate) fn decluttered(&self, key: &[(DatumType, Vec<usize>)]) -> Result<TypedModel> {
+        crate::error::guard("preparing the graph", || {
+            let model = pinned(&self.source, &(key.to_vec(), vec![]))?;
+            into_typed(model, &self.deconvs)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
+        })
+    }
+}
+
+impl TypedSource for Graph {
+    fn key(&self, inputs: &[&Tensor]) -> PlanKey {
+        key(&self.valued, inputs.iter().copied())
+    }
+
+    fn typed_at(&self, key: &PlanKey) -> Result<TypedModel> {
+        check_values(key, &self.valued, &self.source, self.max_tensor_bytes)?;
+        let model = pinned(&self.source, key)?;
+        // The file was read at load: what fails now fails at these inputs.
+        let typed = into_typed(model, &self.deconvs).map_err(|e| match e {
+            Error::ModelInvalid(e) => Error::InputMismatch {
+                name: "(all inputs)".into(),
+                detail: format!(
+                    "the model cannot run at input shapes {}{}: {e}",
+                    shapes_text(&key.0),
+                    self.values_text(key)
+                ),
+            },
+            e => e,
+        })?;
+        if key.1.iter().any(Option::is_some) {
+            check_sizes(&typed, self.max_tensor_bytes)?;
+        }
+        Ok(typed)
+    }
+
+    fn values_text(&self, key: &PlanKey) -> String {
+        values_text(&self.source, key)
+    }
+}
+
+/// An input keys plans by value only while it is this small (a sample rate, a mode flag).
+const MAX_KEYED_ELEMENTS: usize = 16;
+
+/// The key of a run with these inputs (model order); `valued` per input.
+fn key<'a>(valued: &[Valued], inputs: impl IntoIterator<Item = &'a Tensor>) -> PlanKey {
+    let (mut shapes, mut values) = (vec![], vec![]);
+    for (t, &how) in inputs.into_iter().zip(valued.iter().chain(std::iter::repeat(&Valued::No))) {
+        shapes.push((t.datum_type(), t.shape().to_vec()));
+        values.push((how != Valued::No && t.len() <= MAX_KEYED_ELEMENTS).then(|| t.clone()));
+    }
+    (shapes, values)
+}
+
+/// A value that sizes a tensor (a shape for `ConstantOfShape` or `Expand`, `Tile`'s repeats,
+/// `Resize`'s sizes, a `OneHot` depth, a window length) is compiled into the plan, where tract
+/// may build that tensor at once: the product of its entries is held to the tensor budget
+/// first, and a negative entry is refused (tract asserts on negative dims). Pads must not be
+/// negative (tract pads in unsigned arithmetic) nor one alone past the budget.
+fn check_values(
+    (_, values): &PlanKey,
+    valued: &[Valued],
+    source: &InferenceModel,
+    max_tensor_bytes: u64,
+) -> Result<()> {
+    let budget = max_tensor_bytes as u128;
+    for ((value, how), name) in values.iter().zip(valued).zip(input_names(source)) {
+        let Some(value) = value.as_ref().filter(|_| *how >= Valued::Pads) else { continue };
+        let ints = integers(value).unwrap_or_default();
+        if *how == Valued::Pads {
+            if let Some(v) = ints.iter().find(|&&v| v < 0) {
+                return Err(Error::InputMismatch {
+                    name: name.clone(),
+                    detail: format!(
+                        "{ints:?} has the negative pad {v}: cropping by a negative pad is not supported here; \
+                         crop with a Slice before the Pad"
+                    ),
+                });
+            }
+            // One pad past the budget makes an axis, so a tensor, past it (and sums of huge pads
+            // overflow tract's dims).
+            if let Some(v) = ints.iter().find(|&&v| v as u128 * 4 > budget) {
+                return Err(Error::ResourceLimit(format!(
+                    "input \"{name}\" = {ints:?}: the pad {v} alone makes a tensor over the {} MiB tensor budget \
+                     (maxTensorBytes)",
+                    max_tensor_bytes >> 20
+                )));
+            }
+            continue;
+        }
+        let elements = ints.iter().fold(1u128, |acc, &v| acc.saturating_mul(v.unsigned_abs().max(1) as u128));
+        if elements.saturating_mul(4) > budget {
+            return Err(Error::ResourceLimit(format!(
+                "input \"{name}\" = {ints:?} sizes a tensor of about {elements} elements, over the {} MiB tensor \
+                 budget (maxTensorBytes): check the value, or raise the budget",
+                max_tensor_bytes >> 20
+            )));
+        }
+        if let Some(v) = ints.iter().find(|&&v| v < 0) {
+            return Err(Error::InputMismatch {
+                name: name.clone(),
+                detail: format!("{ints:?} sizes a tensor and has the negative entry {v}: sizes must be 0 or more"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// With values compiled in, every tensor of the plan whose shape is now known is held to the
+/// tensor budget before anything runs (e.g. `Tile` of a large input by modest repeats).
+fn check_sizes(typed: &TypedModel, max_tensor_bytes: u64) -> Result<()> {
+    for node in typed.nodes() {
+        for output in &node.outputs {
+            let fact = &output.fact;
+            let Some(shape) = fact.shape.as_concrete() else { continue };
+            let bytes = shape.iter().fold(fact.datum_type.size_of() as u128, |acc, &d| acc.saturating_mul(d as u128));
+            if bytes > max_tensor_bytes as u128 {
+                return Err(Error::ResourceLimit(format!(
+                    "node \"{}\" would make a {shape:?} {:?} tensor ({} MiB) at these input values, over the {} MiB \
+                     tensor budget (maxTensorBytes)",
+                    node.name,
+                    fact.datum_type,
+                    bytes >> 20,
+                    max_tensor_bytes >> 20
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The source with each input's type and shape set, and the value of those the key holds.
+fn pinned(source: &InferenceModel, (shapes, values): &PlanKey) -> Result<InferenceModel> {
+    let mut model = source.clone();
+    for (ix, (dt, shape)) in shapes.iter().enumerate() {
+        let fact = match values.get(ix) {
+            Some(Some(value)) => InferenceFact::from(value.clone()),
+            _ => InferenceFact::dt_shape(*dt, shape.clone()),
+        };
+        model.set_input_fact(ix, fact).map_err(|e| Error::Internal(format!("setting input fact: {e:#}")))?;
+    }
+    Ok(model)
+}
+
+/// The keyed values, for messages: ` with "sr" = 8000 with "shape" = [2, 3]`.
+fn values_text(source: &InferenceModel, key: &PlanKey) -> String {
+    let mut text = String::new();
+    for (value, name) in key.1.iter().zip(input_names(source)) {
+        if let Some(v) = value {
+            text += &match integers(v).as_deref() {
+                Some([one]) => format!(" with \"{name}\" = {one}"),
+                Some(many) => format!(" with \"{name}\" = {many:?}"),
+                None => format!(" with \"{name}\" as given"),
+            };
+        }
+    }
+    text
+}
+
+fn shapes_text(shapes: &Shapes) -> String {
+    shapes.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The model's input names, in order.
+fn input_names(source: &InferenceModel) -> Vec<String> {
+    source.input_outlets().map(|o| o.iter().map(|o| source.node(o.node).name.clone()).collect()).unwrap_or_default()
+}
+
+/// A small integer or bool tensor's values as i64.
+fn integers(t: &Tensor) -> Option<Vec<i64>> {
+    let t = t.cast_to::<i64>().ok()?;
+    Some(t.to_plain_array_view::<i64>().ok()?.iter().copied().collect())
+}
