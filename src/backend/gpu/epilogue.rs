@@ -5,36 +5,22 @@
 //! channel-padded shortcuts) is read from the unpadded tensor, and the steps that padded it go.
 //! Runs on the finished program, before memory planning.
 
-use super::kernels::{EwOp, Kernel, EPILOGUE_AT, EPILOGUE_OPS, IMM, MAX_RANK};
-use super::program::{f, Program, Step, Storage};
+use super::kernels::{EwOp, EPILOGUE_OPS, IMM, MAX_RANK};
+use super::ops::builder::rank6;
+use super::ops::copy::CopyParams;
+use super::ops::elementwise::ElementwiseParams;
+use super::ops::epilogue::{EpiOperand, EpilogueOp};
+use super::ops::operand::Broadcast;
+use super::program::{Program, Step, Storage};
 
-/// Where the clamp bounds live in each producer's parameter words.
-fn clamp_words(kernel: Kernel) -> Option<(usize, usize)> {
-    match kernel {
-        Kernel::Matmul => Some((24, 25)),
-        Kernel::Conv | Kernel::Depthwise => Some((25, 26)),
-        _ => None,
-    }
-}
-
-/// An element-wise step's program as [op, dst, src1, src2] with its input count and result register.
+/// An element-wise step and its program.
 struct Ew<'a> {
-    n_inputs: usize,
-    result: u32,
-    program: Vec<[u32; 4]>,
-    plain: Vec<bool>,
+    params: &'a ElementwiseParams,
     step: &'a Step,
 }
 
 fn parse(step: &Step) -> Option<Ew<'_>> {
-    if step.kernel != Kernel::Elementwise {
-        return None;
-    }
-    let p = &step.params;
-    let (n_inputs, n_instr) = (p[1] as usize, p[2] as usize);
-    let program = (0..n_instr).map(|i| [p[52 + 4 * i], p[53 + 4 * i], p[54 + 4 * i], p[55 + 4 * i]]).collect();
-    let plain = (0..n_inputs).map(|k| p[10 + 7 * k] == 1).collect();
-    Some(Ew { n_inputs, result: p[3], program, plain, step })
+    Some(Ew { params: step.params_as::<ElementwiseParams>()?, step })
 }
 
 /// An operation of the epilogue: 0 add, 1 mul, with the element-wise step's input index.
@@ -48,11 +34,11 @@ fn as_epilogue(ew: &Ew, k: usize) -> Option<(Vec<Operation>, f32, f32)> {
     let mut ops = vec![];
     let (mut lo, mut hi) = (f32::NEG_INFINITY, f32::INFINITY);
     let clamped = |lo: f32, hi: f32| lo != f32::NEG_INFINITY || hi != f32::INFINITY;
-    for &[op, dst, a, b] in &ew.program {
+    for &[op, dst, a, b] in &ew.params.program {
         let tensor_op = op == EwOp::Add as u32 || op == EwOp::Mul as u32;
         if tensor_op && (a == cur) != (b == cur) && !clamped(lo, hi) && ops.len() < EPILOGUE_OPS {
             let other = (if a == cur { b } else { a }) as usize;
-            if other >= ew.n_inputs {
+            if other >= ew.params.inputs.len() {
                 return None;
             }
             ops.push((u32::from(op == EwOp::Mul as u32), other));
@@ -67,7 +53,7 @@ fn as_epilogue(ew: &Ew, k: usize) -> Option<(Vec<Operation>, f32, f32)> {
         }
         cur = dst;
     }
-    (cur == ew.result).then_some((ops, lo, hi))
+    (cur == ew.params.result).then_some((ops, lo, hi))
 }
 
 pub fn fuse(prog: &mut Program) {
@@ -87,29 +73,27 @@ pub fn fuse(prog: &mut Program) {
             continue;
         };
         let tail = &prog.steps[e];
+        let layouts = &tail.params_as::<ElementwiseParams>().expect("an element-wise tail").inputs;
         let mut fused = prog.steps[s].clone();
-        let (lo_w, hi_w) = clamp_words(fused.kernel).expect("conv or matmul");
-        fused.params[lo_w] = f(lo);
-        fused.params[hi_w] = f(hi);
-        fused.params[EPILOGUE_AT + 6] = ops.len() as u32;
         fused.inputs.resize(3, fused.inputs[0]);
         let mut dropped = vec![];
-        for (i, &(op, input)) in ops.iter().enumerate() {
-            let at = EPILOGUE_AT + 7 + 8 * i;
-            fused.params[at] = op;
-            // [plain, strides x 6] as the element-wise step had them for this input.
-            let words = &tail.params[10 + 7 * input..17 + 7 * input];
-            let padded = if op == 0 { zero_pad(prog, &readers, tail.inputs[input], words) } else { None };
-            if let Some((makers, source, layout)) = padded {
-                fused.params[at + 1] = 2;
-                fused.params[at + 2..at + 6].copy_from_slice(&layout);
+        let mut epi_ops = vec![];
+        for &(op, input) in &ops {
+            let mul = op == 1;
+            // The operand read as the element-wise step read it.
+            let layout = layouts[input];
+            let padded = if mul { None } else { zero_pad(prog, &readers, tail.inputs[input], &layout) };
+            if let Some((makers, source, [inner, dim, kept, before])) = padded {
+                epi_ops.push(EpilogueOp { mul, operand: EpiOperand::ZeroPadded { inner, dim, kept, before } });
                 fused.inputs.push(source);
                 dropped.extend(makers);
             } else {
-                fused.params[at + 1..at + 8].copy_from_slice(words);
+                epi_ops.push(EpilogueOp { mul, operand: EpiOperand::Broadcast(layout) });
                 fused.inputs.push(tail.inputs[input]);
             }
         }
+        let epi = fused.params.epilogue_mut().expect("conv or matmul");
+        (epi.lo, epi.hi, epi.ops) = (lo, hi, epi_ops);
         fused.output = out;
         fused.node = format!("{} + {}", fused.node, tail.node);
         // The fused step runs where the tail ran: the residual is computed by then.
@@ -128,16 +112,15 @@ fn candidate(prog: &Program, readers: &[usize], e: usize) -> Option<(usize, Vec<
     let ew = parse(&prog.steps[e])?;
     for (k, &v) in ew.step.inputs.iter().enumerate() {
         let root = prog.root(v);
-        if readers[root] != 1 || !matches!(prog.values[root].storage, Storage::Temp) || !ew.plain[k] {
+        if readers[root] != 1 || !matches!(prog.values[root].storage, Storage::Temp) || !ew.params.inputs[k].plain {
             continue;
         }
         let Some(s) = prog.steps[..e].iter().rposition(|st| prog.root(st.output) == root) else { continue };
         let producer = &prog.steps[s];
-        let Some((lo_w, hi_w)) = clamp_words(producer.kernel) else { continue };
-        let untouched = producer.params[EPILOGUE_AT + 6] == 0
-            && f32::from_bits(producer.params[lo_w]) == f32::NEG_INFINITY
-            && f32::from_bits(producer.params[hi_w]) == f32::INFINITY;
-        if !untouched || prog.values[root].shape.iter().product::<usize>() != prog.values[ew.step.output].elements() {
+        let Some(epilogue) = producer.params.epilogue() else { continue };
+        if !epilogue.is_empty()
+            || prog.values[root].shape.iter().product::<usize>() != prog.values[ew.step.output].elements()
+        {
             continue;
         }
         if let Some((ops, lo, hi)) = as_epilogue(&ew, k) {
@@ -148,13 +131,13 @@ fn candidate(prog: &Program, readers: &[usize], e: usize) -> Option<(usize, Vec<
 }
 
 /// If `v` is another tensor zero-padded on one axis, nothing else reads it, and the epilogue
-/// reads it in the output's layout (`words`: [plain, strides x 6]): the steps that make it (to
-/// drop), the unpadded tensor, and [inner size, padded dim, kept dim, zeros before] for
-/// epilogue.wgsl's layout 2. Two forms: a Pad's copy step, or a Concat of the tensor with
-/// all-zero constants (how TensorFlow exports a channel pad): one copy step per part.
-fn zero_pad(prog: &Program, readers: &[usize], v: usize, words: &[u32]) -> Option<(Vec<usize>, usize, [u32; 4])> {
+/// reads it in the output's layout: the steps that make it (to drop), the unpadded tensor, and
+/// [inner size, padded dim, kept dim, zeros before] for epilogue.wgsl's layout 2. Two forms: a
+/// Pad's copy step, or a Concat of the tensor with all-zero constants (how TensorFlow exports a
+/// channel pad): one copy step per part.
+fn zero_pad(prog: &Program, readers: &[usize], v: usize, layout: &Broadcast) -> Option<(Vec<usize>, usize, [u32; 4])> {
     let root = prog.root(v);
-    if words[0] != 1 || readers[root] != 1 || !matches!(prog.values[root].storage, Storage::Temp) {
+    if !layout.plain || readers[root] != 1 || !matches!(prog.values[root].storage, Storage::Temp) {
         return None;
     }
     let makers: Vec<usize> = (0..prog.steps.len()).filter(|&i| prog.root(prog.steps[i].output) == root).collect();
@@ -170,38 +153,40 @@ fn zero_pad(prog: &Program, readers: &[usize], v: usize, words: &[u32]) -> Optio
     let mut found = None;
     for &m in &makers {
         let step = &prog.steps[m];
-        let p = &step.params;
-        // copy.wgsl: [n, out_offset, in_offset, pad], then shape, out_stride, in_stride, mul, before, div, in_dim.
-        let w6 = |at: usize| &p[at..at + MAX_RANK];
-        if step.kernel != Kernel::Copy || w6(22).iter().any(|&x| x != 1) || w6(34).iter().any(|&x| x != 1) {
+        let c = step.params_as::<CopyParams>()?;
+        if c.mul.iter().any(|&x| x != 1) || c.div.iter().any(|&x| x != 1) {
             return None;
         }
         if makers.len() > 1 && zeros(step.inputs[0]) {
             continue;
         }
-        let (shape, in_dim, before) = (w6(4), w6(40), w6(28));
-        if found.is_some() || p[2] != 0 || f32::from_bits(p[3]) != 0.0 || !laid_out(in_dim, w6(16), &contiguous(in_dim))
-        {
+        let (shape, in_dim) = (rank6(&c.shape, 1), rank6(&c.in_dim, 1));
+        let (in_strides, out_strides_c) = (rank6(&c.in_strides, 0), rank6(&c.out_strides, 0));
+        let mut before = [0i64; MAX_RANK];
+        before[MAX_RANK - c.before.len()..].copy_from_slice(&c.before);
+        let (shape, in_dim) = (&shape[..], &in_dim[..]);
+        if found.is_some() || c.in_offset != 0 || c.pad != 0.0 || !laid_out(in_dim, &in_strides, &contiguous(in_dim)) {
             return None;
         }
+        let out_offset = c.out_offset as u32;
         let axis = (0..MAX_RANK).find(|&d| in_dim[d] != out_shape[d])?;
         let others_whole = (0..MAX_RANK).all(|d| d == axis || in_dim[d] == out_shape[d]);
         let zeros_before = if makers.len() == 1 {
             // A Pad: the step covers the output; `before` shifts the source on the axis.
             let ok = shape == out_shape.as_slice()
-                && p[1] == 0
-                && laid_out(shape, w6(10), &out_strides)
+                && out_offset == 0
+                && laid_out(shape, &out_strides_c, &out_strides)
                 && others_whole
                 && (0..MAX_RANK).all(|d| d == axis || before[d] == 0);
-            (ok && (before[axis] as i32) >= 0).then_some(before[axis])?
+            (ok && before[axis] >= 0).then_some(before[axis] as u32)?
         } else {
             // A Concat part: the step covers the tensor, written at an offset into the output.
             let ok = shape == in_dim
-                && laid_out(shape, w6(10), &out_strides)
+                && laid_out(shape, &out_strides_c, &out_strides)
                 && before.iter().all(|&b| b == 0)
                 && others_whole
-                && p[1].is_multiple_of(out_strides[axis]);
-            ok.then_some(p[1] / out_strides[axis])?
+                && out_offset.is_multiple_of(out_strides[axis]);
+            ok.then_some(out_offset / out_strides[axis])?
         };
         if zeros_before as u64 + in_dim[axis] as u64 > out_shape[axis] as u64 {
             return None;
@@ -213,7 +198,7 @@ fn zero_pad(prog: &Program, readers: &[usize], v: usize, words: &[u32]) -> Optio
     Some((makers, source, layout))
 }
 
-/// Row-major strides of a rank-6 shape as copy.wgsl's words hold it.
+/// Row-major strides of a rank-6 shape.
 fn contiguous(shape: &[u32]) -> [u32; MAX_RANK] {
     let mut st = [1u32; MAX_RANK];
     for d in (0..MAX_RANK - 1).rev() {

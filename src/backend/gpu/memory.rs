@@ -79,10 +79,20 @@ pub(super) fn count_buffers(delta: isize) {
 mod tests {
     use super::*;
     use crate::backend::gpu::kernels::Kernel;
-    use crate::backend::gpu::program::Step;
+    use crate::backend::gpu::program::{Step, StepParams};
+
+    #[derive(Debug, Clone)]
+    struct NoParams;
+
+    impl StepParams for NoParams {
+        fn words(&self) -> Vec<u32> {
+            vec![]
+        }
+    }
 
     fn step(output: usize, inputs: Vec<usize>) -> Step {
-        Step { kernel: Kernel::Copy, output, inputs, params: vec![], workgroups: [1, 1, 1], node: String::new() }
+        let params = Box::new(NoParams);
+        Step { kernel: Kernel::Copy, output, inputs, params, workgroups: [1, 1, 1], node: String::new() }
     }
 
     #[test]

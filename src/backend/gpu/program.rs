@@ -1,9 +1,12 @@
 //! The GPU program: what the translator produces and the session executes. Values are
 //! contiguous row-major f32 tensors; steps are dispatches in execution order.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use super::kernels::Kernel;
+pub use super::layout::strides;
+use super::ops::epilogue::Epilogue;
 
 pub type ValueId = usize;
 
@@ -31,16 +34,55 @@ impl Value {
     }
 }
 
+/// A dispatch's typed parameters (one struct per op family, in `ops/`), encoded once for the
+/// upload by `words`.
+pub trait StepParams: std::fmt::Debug + Any + CloneParams {
+    /// The words the kernel reads at binding 0, in the order its WGSL documents.
+    fn words(&self) -> Vec<u32>;
+    /// The fused element-wise tail, for the families that have one (conv, depthwise, matmul).
+    fn epilogue(&self) -> Option<&Epilogue> {
+        None
+    }
+    fn epilogue_mut(&mut self) -> Option<&mut Epilogue> {
+        None
+    }
+}
+
+/// Cloning boxed parameters (implemented for every `Clone` one).
+pub trait CloneParams {
+    fn boxed_clone(&self) -> Box<dyn StepParams>;
+}
+
+impl<T: StepParams + Clone> CloneParams for T {
+    fn boxed_clone(&self) -> Box<dyn StepParams> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn StepParams> {
+    fn clone(&self) -> Self {
+        self.boxed_clone()
+    }
+}
+
 /// One dispatch.
 #[derive(Debug, Clone)]
 pub struct Step {
     pub kernel: Kernel,
     pub output: ValueId,
     pub inputs: Vec<ValueId>,
-    pub params: Vec<u32>,
+    pub params: Box<dyn StepParams>,
     pub workgroups: [u32; 3],
     /// The tract node this step comes from (for errors and profiles).
     pub node: String,
+}
+
+impl Step {
+    /// The parameters as their family's struct, if they are of that family.
+    pub fn params_as<T: StepParams>(&self) -> Option<&T> {
+        let any: &dyn Any = &*self.params;
+        any.downcast_ref()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -64,15 +106,6 @@ impl Program {
         }
         v
     }
-}
-
-/// Row-major strides of a shape, in elements.
-pub fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * shape[i + 1];
-    }
-    s
 }
 
 /// Workgroup counts for `n` invocations of a 1-D kernel of `size` lanes, folded into 2-D so

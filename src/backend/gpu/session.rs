@@ -15,6 +15,8 @@ use super::kernels::Kernel;
 /// GPU buffers alive now (`memoryStats().gpuBuffers`).
 pub use super::memory::live_buffers;
 use super::memory::{self, count_buffers};
+use super::ops::conv::ConvParams;
+use super::ops::matmul::{gemm_grid, MatmulParams};
 use super::program::{Program, Storage};
 
 /// What `model.info().gpu` reports about the plan.
@@ -184,10 +186,13 @@ impl GpuPlan {
         let align = (device.limits().min_storage_buffer_offset_alignment as usize / 4).max(1);
         let mut words: Vec<u32> = vec![];
         let mut offsets = vec![];
+        let mut lens = vec![];
         for s in &prog.steps {
+            let w = s.params.words();
             words.resize(words.len().div_ceil(align) * align, 0);
             offsets.push((words.len() * 4) as u64);
-            words.extend(&s.params);
+            lens.push(w.len());
+            words.extend(w);
         }
         words.resize(words.len().max(1), 0);
         let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -201,17 +206,18 @@ impl GpuPlan {
         for (s, step) in prog.steps.iter().enumerate() {
             // The subgroup GEMMs: matmul 4 rows × 4·size columns per workgroup, conv 4·size
             // output channels × 4 positions. Past the grid limit a step keeps the tiled kernel.
-            let p = &step.params;
-            let subgroup = match (step.kernel, matmul) {
-                (Kernel::Matmul, Kernel::MatmulSubgroup(size)) => {
-                    gemm_grid(p[0], p[1], (4, 4 * size), p[12] * p[13] * p[14], max_groups).map(|wg| (matmul, wg))
+            let (mm, cv) = (step.params_as::<MatmulParams>(), step.params_as::<ConvParams>());
+            let subgroup = match (step.kernel, matmul, mm, cv) {
+                (Kernel::Matmul, Kernel::MatmulSubgroup(size), Some(p), _) => {
+                    gemm_grid(p.m, p.n, (4, 4 * size), p.batch_total(), max_groups).map(|wg| (matmul, wg))
                 }
-                (Kernel::Conv, Kernel::MatmulSubgroup(size)) => {
-                    gemm_grid(p[0], p[1], (4 * size, 4), step.workgroups[2], max_groups)
+                (Kernel::Conv, Kernel::MatmulSubgroup(size), _, Some(p)) => {
+                    let (og, cols) = (p.out_per_group as u32, p.geo.out_positions() as u32);
+                    gemm_grid(og, cols, (4 * size, 4), step.workgroups[2], max_groups)
                         .map(|wg| (Kernel::ConvSubgroup(size), wg))
                 }
-                (Kernel::Matmul, Kernel::MatmulVec4 { .. }) => {
-                    vec4_orientation(p).map(|(a_k, b_k)| (Kernel::MatmulVec4 { a_k, b_k }, step.workgroups))
+                (Kernel::Matmul, Kernel::MatmulVec4 { .. }, Some(p), _) => {
+                    p.vec4_orientation().map(|(a_k, b_k)| (Kernel::MatmulVec4 { a_k, b_k }, step.workgroups))
                 }
                 _ => None,
             };
@@ -229,7 +235,7 @@ impl GpuPlan {
                     resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                         buffer: &params,
                         offset: offsets[s],
-                        size: wgpu::BufferSize::new((step.params.len().max(1) * 4) as u64),
+                        size: wgpu::BufferSize::new((lens[s].max(1) * 4) as u64),
                     }),
                 },
                 wgpu::BindGroupEntry { binding: 1, resource: buffers[out].as_entire_binding() },
@@ -487,38 +493,6 @@ impl GpuPlan {
         self.staging.unmap();
         Ok(results)
     }
-}
-
-/// The orientation (A contiguous along k, B contiguous along k) in which matmul_vec4.wgsl can
-/// load a product's operands as aligned vec4s, from its matmul.wgsl parameter words: each
-/// operand unit-strided along m or k (A), n or k (B), that axis a multiple of 4 long, and every
-/// other stride and offset a multiple of 4, so no vec4 straddles a row or the tensor's end.
-fn vec4_orientation(p: &[u32]) -> Option<(bool, bool)> {
-    let (m, n, k) = (p[0], p[1], p[2]);
-    let x4 = |v: u32| v.is_multiple_of(4);
-    let aligned = |offset: u32, batch: &[u32]| {
-        x4(offset) && batch.iter().zip(&p[12..15]).all(|(&stride, &dim)| dim == 1 || x4(stride))
-    };
-    // (unit stride, its axis length, the other stride) per orientation, contiguous-along-k first.
-    let pick = |along_k: (u32, u32), along_mn: (u32, u32, u32)| {
-        if along_k.0 == 1 && x4(k) && x4(along_k.1) {
-            Some(true)
-        } else if along_mn.0 == 1 && x4(along_mn.1) && x4(along_mn.2) {
-            Some(false)
-        } else {
-            None
-        }
-    };
-    let a_k = pick((p[5], p[4]), (p[4], m, p[5]))?;
-    let b_k = pick((p[6], p[7]), (p[7], n, p[6]))?;
-    (aligned(p[26], &p[15..18]) && aligned(p[27], &p[18..21])).then_some((a_k, b_k))
-}
-
-/// Workgroups covering an M×N product `per` (rows, columns) at a time, `z` deep, or `None` when
-/// a dimension would pass the adapter's limit.
-fn gemm_grid(m: u32, n: u32, per: (u32, u32), z: u32, max: u32) -> Option<[u32; 3]> {
-    let grid = [n.div_ceil(per.1).max(1), m.div_ceil(per.0).max(1), z.max(1)];
-    grid.iter().all(|&g| g <= max).then_some(grid)
 }
 
 fn bytemuck_f32(v: &[f32]) -> &[u8] {
