@@ -1,400 +1,125 @@
-//! The native command-line tool (feature `cli`, never in the wasm build).
+//! The native command-line tool (feature `cli`, never in the wasm build): the SDK's models and
+//! pipelines over files. One file per task; `shopfloor help [COMMAND]` is generated from them.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
+use clap::{Parser, Subcommand};
+use shopfloor::{Error, ErrorCode};
+
+mod model;
+mod parse;
 mod speech;
 mod transcribe;
 mod vision;
 
-use shopfloor::tract_ndarray::{ArrayD, IxDyn};
-use shopfloor::{BackendChoice, Error, HostTensor, LoadOptions, Model, TensorData};
+#[derive(Parser)]
+#[command(
+    name = "shopfloor",
+    version,
+    about = "Image and speech models on this machine's CPU or GPU, as the browser SDK runs them"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-/// `shopfloor help`: every command and its options.
-const USAGE: &str = include_str!("usage.txt");
-
-#[derive(Clone)]
-struct Args {
-    model: PathBuf,
-    backend: BackendChoice,
-    inputs: Vec<(String, PathBuf)>,
-    shapes: Vec<(String, Vec<usize>)>,
-    out: Option<PathBuf>,
-    runs: usize,
-    warmup: usize,
-    json: bool,
+#[derive(Subcommand)]
+enum Command {
+    /// Inputs, outputs, op histogram and the backend each op runs on.
+    Info(model::ModelArgs),
+    /// Runs once; writes each output to --out DIR as .npy (inputs not given: fixed-seed random,
+    /// written too).
+    Run(model::ModelArgs),
+    /// Min / median / p90 / max latency over --runs after the first run and --warmup runs.
+    Bench(model::ModelArgs),
+    /// Where a run's time goes, largest first, and the ten slowest nodes: tract ops on the CPU;
+    /// with --backend webgpu the GPU's time per kernel family (timestamp queries).
+    Profile(model::ModelArgs),
+    /// GFLOP/s of the GPU's matmul (1024³, 2048³) and 3x3 conv kernels on this machine's adapter.
+    BenchKernels,
+    /// ImageNet labels (EfficientNet-Lite0 by default) as JSON: label, score, classIndex.
+    Classify(vision::VisionArgs),
+    /// Face boxes and 6 landmarks in image pixels (BlazeFace by default).
+    Faces(vision::VisionArgs),
+    /// Text lines with corner points, text and per-character confidence (PP-OCRv4 by default).
+    ReadText(vision::VisionArgs),
+    /// Each voice command in a WAV file as a JSON line {command, confidence, start, end},
+    /// fed in chunks as a microphone would.
+    Commands(speech::SpeechArgs),
+    /// Speech segments as JSON lines {start, end} (Silero VAD).
+    Vad(speech::SpeechArgs),
+    /// Trains a custom command (left-to-right HMM, Baum-Welch) from 3-10 takes: NAME TAKE1.wav ...
+    Enrol(speech::SpeechArgs),
+    /// Detection rate per command at clean / 10 dB / 0 dB, false alarms per hour, latency and
+    /// real-time factor over the test speech [DIR].
+    BenchCommands(speech::SpeechArgs),
+    /// Log-mel (default), mel or MFCC frames of a WAV file as librosa computes them.
+    Features(speech::SpeechArgs),
+    /// Speech to text (Whisper tiny.en by default) as one JSON document.
+    Transcribe(transcribe::TranscribeArgs),
+    /// Word error rate per voice and condition, and the real-time factor, over the dictation set.
+    BenchTranscribe(transcribe::BenchArgs),
+    /// Which backends this machine offers (JSON).
+    Backends,
+    /// The SDK's version.
+    Version,
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let result = match argv.first().map(String::as_str) {
-        Some("backends") => {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let result = match cli.command {
+        Command::Info(a) => model::info(&a),
+        Command::Run(a) => model::run(&a),
+        Command::Bench(a) => model::bench(&a),
+        Command::Profile(a) => model::profile(&a),
+        Command::BenchKernels => model::bench_kernels(),
+        Command::Classify(a) => vision::classify(&a),
+        Command::Faces(a) => vision::faces(&a),
+        Command::ReadText(a) => vision::read_text(&a),
+        Command::Commands(a) => speech::commands(&a),
+        Command::Vad(a) => speech::vad(&a),
+        Command::Enrol(a) => speech::enrol(&a),
+        Command::BenchCommands(a) => speech::bench(&a),
+        Command::Features(a) => speech::features(&a),
+        Command::Transcribe(a) => transcribe::run(&a),
+        Command::BenchTranscribe(a) => transcribe::bench(&a),
+        Command::Backends => {
             let backends = pollster::block_on(shopfloor::backend::probe());
             println!("{}", serde_json::to_string_pretty(&backends).unwrap_or_default());
             Ok(())
         }
-        Some("bench-kernels") => bench_kernels(),
-        Some("transcribe") => transcribe::run(&argv[1..]),
-        Some("bench-transcribe") => transcribe::bench(&argv[1..]),
-        Some("version") => {
+        Command::Version => {
             println!("{}", shopfloor::VERSION);
             Ok(())
-        }
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Some(cmd @ ("classify" | "faces" | "read-text")) => vision::parse(&argv[1..]).and_then(|a| match cmd {
-            "classify" => vision::classify(&a),
-            "faces" => vision::faces(&a),
-            _ => vision::read_text(&a),
-        }),
-        Some(cmd @ ("commands" | "vad" | "enrol" | "bench-commands" | "features")) => speech::parse(&argv[1..])
-            .and_then(|a| match cmd {
-                "commands" => speech::commands(&a),
-                "vad" => speech::vad(&a),
-                "enrol" => speech::enrol(&a),
-                "features" => speech::features(&a),
-                _ => speech::bench(&a),
-            }),
-        Some(cmd @ ("info" | "run" | "bench" | "profile")) => parse_args(&argv[1..]).and_then(|a| match cmd {
-            "info" => info(&a),
-            "run" => run(&a),
-            "profile" => profile(&a),
-            _ => bench(&a),
-        }),
-        other => {
-            let what = other.map_or("no command".to_string(), |c| format!("unknown command \"{c}\""));
-            Err(Error::InvalidArgument(format!("{what}\n\n{USAGE}")))
         }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}: {e}", e.code());
-            ExitCode::from(if e.code() == shopfloor::ErrorCode::InvalidArgument { 2 } else { 1 })
+            ExitCode::from(if e.code() == ErrorCode::InvalidArgument { 2 } else { 1 })
         }
     }
 }
 
-fn parse_args(args: &[String]) -> shopfloor::Result<Args> {
-    let bad = |m: String| Error::InvalidArgument(m);
-    let mut a = Args {
-        model: PathBuf::new(),
-        backend: BackendChoice::Auto,
-        inputs: vec![],
-        shapes: vec![],
-        out: None,
-        runs: 20,
-        warmup: 3,
-        json: false,
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| bad(format!("{arg} needs a value")));
-        match arg.as_str() {
-            "--backend" => a.backend = value()?.parse()?,
-            "--input" => {
-                let v = value()?;
-                let (name, file) =
-                    v.split_once('=').ok_or_else(|| bad(format!("--input {v}: expected NAME=FILE.npy")))?;
-                a.inputs.push((name.to_string(), file.into()));
-            }
-            "--shape" => {
-                let v = value()?;
-                let (name, dims) =
-                    v.split_once('=').ok_or_else(|| bad(format!("--shape {v}: expected NAME=1x3x224x224")))?;
-                let dims = dims
-                    .split('x')
-                    .map(|d| d.parse::<usize>().ok().filter(|&d| d > 0))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| bad(format!("--shape {v}: dims must be positive integers joined by 'x'")))?;
-                a.shapes.push((name.to_string(), dims));
-            }
-            "--out" => a.out = Some(value()?.into()),
-            "--json" => a.json = true,
-            "--warmup" => {
-                a.warmup = value()?.parse().map_err(|_| bad("--warmup takes a whole number of runs".into()))?
-            }
-            "--runs" => {
-                a.runs = value()?
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("--runs takes a positive integer".into()))?
-            }
-            s if s.starts_with("--") => return Err(bad(format!("unknown option {s}"))),
-            s if a.model.as_os_str().is_empty() => a.model = s.into(),
-            s => return Err(bad(format!("unexpected argument {s}"))),
-        }
+/// Help and version go to stdout with status 0; a command line clap refuses is
+/// `INVALID_ARGUMENT` (status 2), like every other bad argument.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        print!("{e}");
+        return ExitCode::SUCCESS;
     }
-    if a.model.as_os_str().is_empty() {
-        return Err(bad(format!("no model given\n\n{USAGE}")));
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        eprintln!("INVALID_ARGUMENT: no command given\n\n{e}");
+        return ExitCode::from(2);
     }
-    Ok(a)
-}
-
-fn load(a: &Args) -> shopfloor::Result<Model> {
-    let bytes =
-        std::fs::read(&a.model).map_err(|e| Error::ModelInvalid(format!("reading {}: {e}", a.model.display())))?;
-    // --shape pins the plan at load time, as `inputShapes` does in JS.
-    let opts = LoadOptions { backend: a.backend, input_shapes: a.shapes.clone(), ..Default::default() };
-    // The asynchronous load is the one that measures both backends for "auto".
-    pollster::block_on(Model::load_async(&bytes, &opts))
-}
-
-fn bench_kernels() -> shopfloor::Result<()> {
-    let status = pollster::block_on(shopfloor::backend::probe()).webgpu;
-    let Some(adapter) = status.adapter else {
-        return Err(Error::BackendUnavailable { backend: "webgpu".into(), reason: status.reason.unwrap_or_default() });
-    };
-    println!("adapter: {} ({}, {})", adapter.name, adapter.device_type, adapter.api);
-    let results = pollster::block_on(shopfloor::backend::gpu::bench::run_all()).map_err(Error::from)?;
-    for r in results {
-        println!("{:<28} {:>8.3} GFLOP  {:>9.2} ms  {:>8.1} GFLOP/s", r.name, r.gflop, r.ms, r.gflops);
-    }
-    Ok(())
-}
-
-fn info(a: &Args) -> shopfloor::Result<()> {
-    let model = load(a)?;
-    let info = model.info();
-    println!("model     {} ({} bytes, sha256 {})", a.model.display(), info.byte_length, info.sha256);
-    println!("producer  {}   opset {}", if info.producer.is_empty() { "?" } else { &info.producer }, info.opset);
-    println!("backend   {} ({})", info.backend.as_str(), info.backend_reason);
-    if let Some(gpu) = &info.gpu {
-        println!(
-            "gpu plan  {} dispatches on {}, weights {} KiB, activations {} KiB pooled ({} KiB unpooled)",
-            gpu.dispatches,
-            gpu.adapter,
-            gpu.weight_bytes >> 10,
-            gpu.activation_bytes >> 10,
-            gpu.unpooled_activation_bytes >> 10
-        );
-        let kernels: Vec<String> = gpu.kernels.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        println!("kernels   {}", kernels.join(", "));
-    }
-    println!("plan      {}   parameters {}   nodes {}", info.plan, info.parameter_count, info.node_count);
-    for (title, ios) in [("inputs", model.inputs()), ("outputs", model.outputs())] {
-        println!("{title}:");
-        for io in ios {
-            let dt = io.model_dtype.as_deref().unwrap_or("?");
-            println!("  {:<28} {:<5} {}", io.name, dt, io.shape_string());
-        }
-    }
-    println!("ops:");
-    for (op, o) in &info.ops {
-        println!("  {op:<28} {:>5}  {}", o.count, o.backend.as_str());
-    }
-    for f in &info.loader_fixes {
-        println!("loader fix: {f}");
-    }
-    Ok(())
-}
-
-fn feeds(a: &Args, model: &Model, out: Option<&Path>) -> shopfloor::Result<HashMap<String, HostTensor>> {
-    let mut feeds = HashMap::new();
-    for (name, file) in &a.inputs {
-        feeds.insert(name.clone(), read_npy(file)?);
-    }
-    let mut rng = 0x9E3779B97F4A7C15u64;
-    for io in model.inputs() {
-        if feeds.contains_key(&io.name) {
-            continue;
-        }
-        let dims = io.shape.as_ref().and_then(|s| s.iter().map(|d| d.fixed()).collect::<Option<Vec<_>>>()).ok_or_else(
-            || {
-                Error::InvalidArgument(format!(
-                    "input \"{}\" has shape {}: give --shape {}=... or --input {}=FILE.npy",
-                    io.name,
-                    io.shape_string(),
-                    io.name,
-                    io.name
-                ))
-            },
-        )?;
-        let n: usize = dims.iter().product();
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
-        let data = match io.dtype.unwrap_or(shopfloor::DType::F32) {
-            shopfloor::DType::F32 => {
-                TensorData::F32((0..n).map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32).collect())
-            }
-            shopfloor::DType::I32 => TensorData::I32((0..n).map(|_| (next() % 10) as i32).collect()),
-            shopfloor::DType::I64 => TensorData::I64((0..n).map(|_| (next() % 10) as i64).collect()),
-            shopfloor::DType::U8 => TensorData::U8((0..n).map(|_| next() as u8).collect()),
-            shopfloor::DType::Bool => TensorData::Bool((0..n).map(|_| (next() & 1) as u8).collect()),
-        };
-        let t = HostTensor::new(dims, data)?;
-        if let Some(dir) = out {
-            write_npy(&dir.join(format!("input_{}.npy", file_safe(&io.name))), &t)?;
-        }
-        feeds.insert(io.name.clone(), t);
-    }
-    Ok(feeds)
-}
-
-fn run(a: &Args) -> shopfloor::Result<()> {
-    let out = a.out.as_deref().ok_or_else(|| Error::InvalidArgument("run needs --out DIR".into()))?;
-    std::fs::create_dir_all(out).map_err(|e| Error::InvalidArgument(format!("creating {}: {e}", out.display())))?;
-    let mut model = load(a)?;
-    let feeds = feeds(a, &model, Some(out))?;
-    let t0 = Instant::now();
-    let outputs = model.run(feeds)?;
-    let ms = t0.elapsed().as_secs_f64() * 1e3;
-    for (name, t) in &outputs {
-        let path = out.join(format!("{}.npy", file_safe(name)));
-        write_npy(&path, t)?;
-        println!("{name} {:?} {} -> {}", t.dims, t.dtype(), path.display());
-    }
-    println!("ran in {ms:.1} ms on {}", model.info().backend.as_str());
-    Ok(())
-}
-
-fn bench(a: &Args) -> shopfloor::Result<()> {
-    let t0 = Instant::now();
-    let mut model = load(a)?;
-    let load_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let feeds = feeds(a, &model, None)?;
-    let t1 = Instant::now();
-    model.run(feeds.clone())?;
-    let first_ms = t1.elapsed().as_secs_f64() * 1e3;
-    for _ in 0..a.warmup {
-        model.run(feeds.clone())?;
-    }
-    let mut times = Vec::with_capacity(a.runs);
-    for _ in 0..a.runs {
-        let f = feeds.clone();
-        let t = Instant::now();
-        model.run(f)?;
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    let q = |p: f64| times[((p * times.len() as f64) as usize).min(times.len() - 1)];
-    let backend = model.info().backend.as_str();
-    if a.json {
-        // One line for `make bench` to collect.
-        let line = serde_json::json!({
-            "model": a.model.display().to_string(), "backend": backend, "loadMs": load_ms,
-            "firstMs": first_ms, "runs": a.runs, "min": times[0], "median": q(0.5), "p90": q(0.9),
-            "max": times[times.len() - 1],
-        });
-        println!("{line}");
-        return Ok(());
-    }
-    println!(
-        "{}: backend {backend} load {load_ms:.1} ms, first run {first_ms:.1} ms, {} runs: min {:.2} ms  median {:.2} ms  p90 {:.2} ms  max {:.2} ms",
-        a.model.display(),
-        a.runs,
-        times[0],
-        q(0.5),
-        q(0.9),
-        times[times.len() - 1]
-    );
-    Ok(())
-}
-
-fn profile(a: &Args) -> shopfloor::Result<()> {
-    // The GPU's own clock when asked for WebGPU; tract's plan on the CPU otherwise.
-    let gpu = a.backend == BackendChoice::Webgpu;
-    let mut model = load(&Args { backend: if gpu { BackendChoice::Webgpu } else { BackendChoice::Cpu }, ..a.clone() })?;
-    let feeds = feeds(a, &model, None)?;
-    let mut timed = |feeds: HashMap<String, HostTensor>| {
-        if gpu {
-            pollster::block_on(model.profile_gpu(feeds))
-        } else {
-            model.profile_cpu(feeds)
-        }
-    };
-    timed(feeds.clone())?; // compiles the plan, warms the caches
-    let mut by_op: HashMap<String, (f64, usize)> = HashMap::new();
-    let mut by_node: HashMap<String, (String, f64)> = HashMap::new();
-    for _ in 0..a.runs {
-        for t in timed(feeds.clone())? {
-            let e = by_op.entry(t.op.clone()).or_default();
-            e.0 += t.ms / a.runs as f64;
-            e.1 += 1;
-            by_node.entry(t.node).or_insert_with(|| (t.op, 0.0)).1 += t.ms / a.runs as f64;
-        }
-    }
-    let total: f64 = by_op.values().map(|v| v.0).sum();
-    let mut ops: Vec<_> = by_op.into_iter().map(|(op, (ms, n))| (op, ms, n / a.runs)).collect();
-    ops.sort_by(|x, y| y.1.total_cmp(&x.1));
-    let mut nodes: Vec<_> = by_node.into_iter().collect();
-    nodes.sort_by(|x, y| y.1 .1.total_cmp(&x.1 .1));
-    nodes.truncate(10);
-    if a.json {
-        let ops: Vec<_> = ops.iter().map(|(op, ms, n)| serde_json::json!({"op": op, "ms": ms, "nodes": n})).collect();
-        let top: Vec<_> =
-            nodes.iter().map(|(n, (op, ms))| serde_json::json!({"node": n, "op": op, "ms": ms})).collect();
-        let backend = if gpu { "webgpu" } else { "cpu" };
-        println!(
-            "{}",
-            serde_json::json!({"model": a.model.display().to_string(), "backend": backend, "totalMs": total, "ops": ops, "slowestNodes": top})
-        );
-        return Ok(());
-    }
-    let (what, column) = if gpu { ("GPU time in dispatches", "kernel") } else { ("in nodes", "op") };
-    let on = if gpu { "WebGPU" } else { "CPU" };
-    println!("{}: {total:.2} ms per run {what} (mean of {} runs, {on})", a.model.display(), a.runs);
-    println!("{column:<28} {:>10} {:>7} {:>6}", "ms/run", "share", "nodes");
-    for (op, ms, n) in &ops {
-        println!("{op:<28} {ms:>10.3} {:>6.1}% {n:>6}", 100.0 * ms / total);
-    }
-    println!("\nslowest nodes:");
-    for (node, (op, ms)) in &nodes {
-        println!("{ms:>10.3} ms  {op:<20} {node}");
-    }
-    Ok(())
-}
-
-fn file_safe(name: &str) -> String {
-    name.replace(['/', ':'], "_")
-}
-
-fn read_npy(path: &Path) -> shopfloor::Result<HostTensor> {
-    use ndarray_npy::ReadNpyExt;
-    let bad = |e: String| Error::InvalidArgument(format!("{}: {e}", path.display()));
-    let open = || std::fs::File::open(path).map_err(|e| bad(e.to_string()));
-    let tensor = |shape: &[usize], data| HostTensor::new(shape.to_vec(), data);
-    if let Ok(a) = ArrayD::<f32>::read_npy(open()?) {
-        return tensor(a.shape(), TensorData::F32(a.iter().copied().collect()));
-    }
-    if let Ok(a) = ArrayD::<i32>::read_npy(open()?) {
-        return tensor(a.shape(), TensorData::I32(a.iter().copied().collect()));
-    }
-    if let Ok(a) = ArrayD::<i64>::read_npy(open()?) {
-        return tensor(a.shape(), TensorData::I64(a.iter().copied().collect()));
-    }
-    if let Ok(a) = ArrayD::<u8>::read_npy(open()?) {
-        return tensor(a.shape(), TensorData::U8(a.iter().copied().collect()));
-    }
-    if let Ok(a) = ArrayD::<bool>::read_npy(open()?) {
-        return tensor(a.shape(), TensorData::Bool(a.iter().map(|&b| u8::from(b)).collect()));
-    }
-    Err(bad("not a .npy of f32, i32, i64, u8 or bool".into()))
-}
-
-pub(crate) fn write_npy(path: &Path, t: &HostTensor) -> shopfloor::Result<()> {
-    use ndarray_npy::WriteNpyExt;
-    let io = |e: String| Error::InvalidArgument(format!("writing {}: {e}", path.display()));
-    let file = std::fs::File::create(path).map_err(|e| io(e.to_string()))?;
-    let shape = IxDyn(&t.dims);
-    let arr_err = |e: shopfloor::tract_ndarray::ShapeError| Error::Internal(e.to_string());
-    let res = match &t.data {
-        TensorData::F32(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
-        TensorData::I32(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
-        TensorData::I64(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
-        TensorData::U8(v) => ArrayD::from_shape_vec(shape, v.clone()).map_err(arr_err)?.write_npy(file),
-        TensorData::Bool(v) => ArrayD::from_shape_vec(shape, v.iter().map(|&b| b != 0).collect::<Vec<_>>())
-            .map_err(arr_err)?
-            .write_npy(file),
-    };
-    res.map_err(|e| io(e.to_string()))
+    let text = e.render().to_string();
+    let text = text.trim_start_matches("error: ").trim_end();
+    let err = Error::InvalidArgument(text.to_string());
+    eprintln!("{}: {}", err.code(), text);
+    ExitCode::from(2)
 }

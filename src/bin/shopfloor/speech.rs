@@ -11,77 +11,56 @@ use shopfloor::audio::{
 };
 use shopfloor::{BackendChoice, Error, LoadOptions, Result};
 
+use crate::parse::{positive, positive_f64};
 use crate::vision::read;
 
+#[derive(clap::Args)]
 pub struct SpeechArgs {
+    /// commands, vad, features: AUDIO.wav (any rate and channel count); enrol: NAME TAKE1.wav
+    /// TAKE2.wav TAKE3.wav [...]; bench-commands: [DIR] (default models/cache/speech-test).
+    #[arg(value_name = "ARGS")]
     positional: Vec<String>,
+    /// The voice-command manifest (default models/speech/manifest.json).
+    #[arg(long = "model", value_name = "MANIFEST.json")]
     manifest: Option<PathBuf>,
+    /// cpu or webgpu.
+    #[arg(long, default_value = "cpu")]
     backend: BackendChoice,
+    /// commands: a custom command saved by enrol (repeatable).
+    #[arg(long, value_name = "FILE.json")]
     enrolled: Vec<PathBuf>,
+    /// enrol: where the command goes (FILE.json); features: frames x bins as FILE.npy.
+    #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Samples per chunk fed to the pipeline, as a microphone would.
+    #[arg(long, default_value_t = 4096, value_parser = positive)]
     chunk: usize,
+    /// Detection threshold (default: the manifest's).
+    #[arg(long, value_name = "T", value_parser = positive_f64)]
     threshold: Option<f64>,
+    /// A command stands when said on its own: the speech-free seconds needed before it and the
+    /// longest wait for the speech to stop after it (0,0 turns the check off).
+    #[arg(long, value_name = "BEFORE,AFTER", default_value = "0.5,0.5", value_parser = pause)]
     pause: PauseOptions,
-    /// `features`: librosa's parameters as JSON (the JS API's `AudioFeatures` options).
+    /// features: librosa's parameters as JSON, as the JS AudioFeatures takes them, e.g.
+    /// '{"kind":"mfcc","nFft":512,"hopLength":160,"nMels":40,"nMfcc":13}'.
+    #[arg(long, value_name = "JSON")]
     options: Option<String>,
 }
 
-pub fn parse(args: &[String]) -> Result<SpeechArgs> {
-    let bad = |m: String| Error::InvalidArgument(m);
-    let mut a = SpeechArgs {
-        positional: vec![],
-        manifest: None,
-        backend: BackendChoice::Cpu,
-        enrolled: vec![],
-        out: None,
-        chunk: 4096,
-        threshold: None,
-        pause: PauseOptions::default(),
-        options: None,
+/// `--pause BEFORE,AFTER`: every part must parse ("0.5,x,0.3" is an error, not 0.5,0.3).
+fn pause(v: &str) -> std::result::Result<PauseOptions, String> {
+    let secs: Vec<f64> =
+        v.split(',').map(|x| x.trim().parse()).collect::<std::result::Result<_, _>>().unwrap_or_default();
+    let [before, after] = secs[..] else {
+        return Err(format!("--pause takes BEFORE,AFTER in seconds (e.g. 0.5,0.5; 0,0 turns it off), not {v}"));
     };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| bad(format!("{arg} needs a value")));
-        match arg.as_str() {
-            "--backend" => a.backend = value()?.parse()?,
-            "--model" => a.manifest = Some(value()?.into()),
-            "--enrolled" => a.enrolled.push(value()?.into()),
-            "--out" => a.out = Some(value()?.into()),
-            "--options" => a.options = Some(value()?),
-            "--chunk" => {
-                a.chunk = value()?
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("--chunk takes a positive number of samples".into()))?
-            }
-            "--threshold" => {
-                a.threshold = Some(
-                    value()?
-                        .parse()
-                        .ok()
-                        .filter(|t: &f64| *t > 0.0)
-                        .ok_or_else(|| bad("--threshold takes a positive number".into()))?,
-                )
-            }
-            "--pause" => {
-                let v = value()?;
-                // Every part must parse: "0.5,x,0.3" is an error, not 0.5,0.3.
-                let secs: Vec<f64> =
-                    v.split(',').map(|x| x.trim().parse()).collect::<std::result::Result<_, _>>().unwrap_or_default();
-                let [before, after] = secs[..] else {
-                    return Err(bad(format!(
-                        "--pause takes BEFORE,AFTER in seconds (e.g. 0.5,0.5; 0,0 turns it off), not {v}"
-                    )));
-                };
-                a.pause = PauseOptions { before, after };
-                a.pause.validate()?;
-            }
-            s if s.starts_with("--") => return Err(bad(format!("unknown option {s}"))),
-            s => a.positional.push(s.to_string()),
-        }
-    }
-    Ok(a)
+    let p = PauseOptions { before, after };
+    p.validate().map_err(|e| match e {
+        Error::InvalidArgument(m) => m,
+        e => e.to_string(),
+    })?;
+    Ok(p)
 }
 
 fn manifest_path(a: &SpeechArgs) -> PathBuf {
@@ -244,7 +223,7 @@ pub fn features(a: &SpeechArgs) -> Result<()> {
     match &a.out {
         Some(path) => {
             let t = shopfloor::HostTensor::new(vec![f.frames, f.bins], shopfloor::TensorData::F32(f.data))?;
-            crate::write_npy(path, &t)?;
+            crate::model::write_npy(path, &t)?;
             println!(
                 "{}",
                 json!({"frames": f.frames, "bins": f.bins, "sampleRate": target, "hopSeconds": hop_seconds, "npy": path})

@@ -12,29 +12,51 @@ use crate::vision::read;
 /// Where `make models` / the test data step puts Whisper tiny.en.
 const DEFAULT_MANIFEST: &str = "models/cache/whisper-tiny-en/manifest.json";
 
-pub fn run(args: &[String]) -> Result<()> {
-    let mut wav: Option<PathBuf> = None;
-    let mut manifest = PathBuf::from(DEFAULT_MANIFEST);
-    let mut backend = BackendChoice::Auto;
-    let mut opts = TranscribeOptions::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| Error::InvalidArgument(format!("{arg} needs a value")));
-        match arg.as_str() {
-            "--model" => manifest = value()?.into(),
-            "--backend" => backend = value()?.parse()?,
-            "--prompt" => opts.prompt = Some(value()?),
-            "--no-context" => opts.no_context = true,
-            "--no-fallback" => opts.temperature_fallback = Some(false),
-            flag if flag.starts_with("--") => {
-                return Err(Error::InvalidArgument(format!("transcribe: unknown option {flag}")))
-            }
-            path if wav.is_none() => wav = Some(path.into()),
-            extra => return Err(Error::InvalidArgument(format!("transcribe takes one WAV file; also got {extra}"))),
-        }
-    }
-    let wav =
-        wav.ok_or_else(|| Error::InvalidArgument("usage: shopfloor transcribe AUDIO.wav [--prompt TEXT]".into()))?;
+#[derive(clap::Args)]
+pub struct TranscribeArgs {
+    /// The recording (any rate and channel count).
+    #[arg(value_name = "AUDIO.wav")]
+    wav: PathBuf,
+    /// Text that conditions the first window (names, jargon).
+    #[arg(long)]
+    prompt: Option<String>,
+    /// auto, cpu or webgpu.
+    #[arg(long, default_value = "auto")]
+    backend: BackendChoice,
+    /// The transcriber's manifest.
+    #[arg(long = "model", value_name = "MANIFEST.json", default_value = DEFAULT_MANIFEST)]
+    manifest: PathBuf,
+    /// Each window decoded without the previous window's text.
+    #[arg(long)]
+    no_context: bool,
+    /// No second decoding at higher temperatures of a window whose text loops or that the
+    /// decoder guessed.
+    #[arg(long)]
+    no_fallback: bool,
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// The dictation test set (transcripts.tsv and its WAV files).
+    #[arg(value_name = "DIR", default_value = "models/cache/dictation-test")]
+    dir: PathBuf,
+    /// Feeds each file as a microphone would (simulated real time) and adds the delay from the
+    /// end of speech to its text.
+    #[arg(long)]
+    live: bool,
+    /// Turns the temperature fallback off.
+    #[arg(long)]
+    no_fallback: bool,
+}
+
+fn options(prompt: Option<String>, no_context: bool, no_fallback: bool) -> TranscribeOptions {
+    TranscribeOptions { prompt, no_context, temperature_fallback: no_fallback.then_some(false), ..Default::default() }
+}
+
+pub fn run(a: &TranscribeArgs) -> Result<()> {
+    let (wav, backend) = (&a.wav, a.backend);
+    let opts = options(a.prompt.clone(), a.no_context, a.no_fallback);
+    let mut manifest = a.manifest.clone();
     if !manifest.exists() && manifest == Path::new(DEFAULT_MANIFEST) {
         manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MANIFEST);
     }
@@ -43,7 +65,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let m = TranscriberManifest::parse(&text)?;
     let dir = manifest.parent().unwrap_or(Path::new("."));
     let files = m.files().iter().map(|f| read(&dir.join(&f.file))).collect::<Result<Vec<_>>>()?;
-    let (samples, rate) = read_wav(&wav)?;
+    let (samples, rate) = read_wav(wav)?;
     let t0 = Instant::now();
     let mut t =
         pollster::block_on(Transcriber::load(&m, &files, &LoadOptions { backend, ..Default::default() }, opts))?;
@@ -64,20 +86,9 @@ pub fn run(args: &[String]) -> Result<()> {
 /// factor). `--no-fallback` turns the temperature fallback off. `--live`
 /// feeds each file as a microphone would (0.1-s chunks in simulated real time, then a second of
 /// silence) and reports the delay from the end of speech (the VAD's) to its text.
-pub fn bench(args: &[String]) -> Result<()> {
-    let mut dir = PathBuf::from("models/cache/dictation-test");
-    let mut live = false;
-    let mut opts = TranscribeOptions::default();
-    for arg in args {
-        match arg.as_str() {
-            "--live" => live = true,
-            "--no-fallback" => opts.temperature_fallback = Some(false),
-            flag if flag.starts_with("--") => {
-                return Err(Error::InvalidArgument(format!("bench-transcribe: unknown option {flag}")))
-            }
-            path => dir = path.into(),
-        }
-    }
+pub fn bench(a: &BenchArgs) -> Result<()> {
+    let (dir, live) = (a.dir.clone(), a.live);
+    let opts = options(None, false, a.no_fallback);
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MANIFEST);
     let text = String::from_utf8_lossy(&read(&manifest)?).into_owned();
     let m = TranscriberManifest::parse(&text)?;

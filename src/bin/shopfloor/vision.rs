@@ -9,52 +9,28 @@ use shopfloor::vision::manifest::Manifest;
 use shopfloor::vision::{load, RgbaImage};
 use shopfloor::{BackendChoice, Error, LoadOptions, Result};
 
-pub struct VisionArgs {
-    image: PathBuf,
-    manifest: Option<PathBuf>,
-    backend: BackendChoice,
-    top: usize,
-    runs: usize,
-    /// read-text: the detector's fixed input side.
-    side: Option<usize>,
-}
+use crate::parse::{positive, side};
 
-pub fn parse(args: &[String]) -> Result<VisionArgs> {
-    let bad = |m: String| Error::InvalidArgument(m);
-    let mut a =
-        VisionArgs { image: PathBuf::new(), manifest: None, backend: BackendChoice::Auto, top: 5, runs: 1, side: None };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| bad(format!("{arg} needs a value")));
-        match arg.as_str() {
-            "--backend" => a.backend = value()?.parse()?,
-            "--model" => a.manifest = Some(value()?.into()),
-            "--runs" => {
-                a.runs = value()?
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("--runs takes a positive integer".into()))?
-            }
-            "--top" => {
-                a.top = value()?
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("--top takes a positive integer".into()))?
-            }
-            "--side" => {
-                a.side = Some(value()?.parse().map_err(|_| bad("--side takes the detector's side in pixels".into()))?)
-            }
-            s if s.starts_with("--") => return Err(bad(format!("unknown option {s}"))),
-            s if a.image.as_os_str().is_empty() => a.image = s.into(),
-            s => return Err(bad(format!("unexpected argument {s}"))),
-        }
-    }
-    if a.image.as_os_str().is_empty() {
-        return Err(bad("no image given".into()));
-    }
-    Ok(a)
+#[derive(clap::Args)]
+pub struct VisionArgs {
+    /// A PNG or JPEG file.
+    #[arg(value_name = "IMAGE")]
+    image: PathBuf,
+    /// The pipeline's manifest (default: the model the setup fetched for the task).
+    #[arg(long = "model", value_name = "MANIFEST.json")]
+    manifest: Option<PathBuf>,
+    /// auto, cpu or webgpu.
+    #[arg(long, default_value = "auto")]
+    backend: BackendChoice,
+    /// classify: how many labels.
+    #[arg(long, default_value_t = 5, value_parser = positive)]
+    top: usize,
+    /// Repeats the pipeline; latencyMs gives the first and the median.
+    #[arg(long, default_value_t = 1, value_parser = positive)]
+    runs: usize,
+    /// read-text: letterboxes the image into one N×N detector input (webgpu: default 960).
+    #[arg(long, value_name = "N", value_parser = side)]
+    side: Option<usize>,
 }
 
 /// The default manifest: `models/cache/<dir>/manifest.json` under the current directory, else
