@@ -19,6 +19,7 @@ pub mod layout;
 pub mod memory;
 pub mod ops;
 pub mod poll;
+pub mod profile;
 pub mod program;
 pub mod session;
 pub mod translate;
