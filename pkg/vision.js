@@ -74,23 +74,28 @@ class Pipeline {
   }
 }
 
-async function create(Kind, wasmName, options) {
+/** Options only some pipelines take, and the pipeline that does. */
+const OWN_OPTIONS = { fixedSide: 'TextReader' };
+
+/**
+ * `shape.allFiles`: the wasm side takes every file the manifest names (else the first);
+ * `shape.options`: its own options, passed after the load options in this order.
+ */
+async function create(Kind, wasmName, options, shape = { allFiles: false, options: [] }) {
   const kind = wasmName.slice('Wasm'.length); // not Kind.name: minifiers rename classes
   if (!options || typeof options !== 'object') {
     throw new ShopfloorError('INVALID_ARGUMENT', `${kind}.create takes { model, backend?, worker? }`);
   }
+  for (const [key, owner] of Object.entries(OWN_OPTIONS)) {
+    if (options[key] !== undefined && !shape.options.includes(key)) throw new ShopfloorError('INVALID_ARGUMENT', `${key} is a ${owner} option, not one of ${kind}`);
+  }
   if (options.worker) return createRemote(kind, options);
   const glue = await init();
-  let { json, files } = await loadManifest(options.model, options);
-  if (options.fixedSide !== undefined) {
-    if (wasmName !== 'WasmTextReader') throw new ShopfloorError('INVALID_ARGUMENT', `fixedSide is a TextReader option, not one of ${kind}`);
-    if (!Number.isInteger(options.fixedSide)) throw new ShopfloorError('INVALID_ARGUMENT', `fixedSide must be a whole number of pixels (32..4096), got ${options.fixedSide}`);
-    const m = JSON.parse(json);
-    json = JSON.stringify({ ...m, detection: { ...m.detection, fixedSide: options.fixedSide } });
-  }
+  const { json, files } = await loadManifest(options.model, options);
   const Wasm = glue[wasmName];
-  const inner = await callAsync(() => (wasmName === 'WasmTextReader' ? Wasm.create(json, files, wasmOptions(options)) : Wasm.create(json, files[0], wasmOptions(options))), `${wasmName.slice(4)}.create`);
-  return new Kind(inner, JSON.parse(json));
+  const own = shape.options.map((key) => options[key]);
+  const inner = await callAsync(() => Wasm.create(json, shape.allFiles ? files : files[0], wasmOptions(options), ...own), `${kind}.create`);
+  return new Kind(inner);
 }
 
 export class ImageClassifier extends Pipeline {
@@ -155,7 +160,7 @@ export class ObjectDetector extends Pipeline {
 
 export class TextReader extends Pipeline {
   static create(options) {
-    return create(TextReader, 'WasmTextReader', options);
+    return create(TextReader, 'WasmTextReader', options, { allFiles: true, options: ['fixedSide'] });
   }
   async read(source) {
     const f = readFrame(source);

@@ -10,6 +10,7 @@ pub mod frame;
 pub mod heap;
 pub mod js;
 pub mod model;
+pub mod speech;
 pub mod tensor;
 pub mod vision;
 

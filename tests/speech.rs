@@ -7,11 +7,11 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::cached;
-use shopfloor::audio::grammar::{Evidence, GrammarDecoder};
-use shopfloor::audio::hmm::{left_to_right, log_sum_exp, DiagGaussian, GaussianHmm};
-use shopfloor::audio::{
-    load, EnrolledCommand, FeatureExtractor, FeatureKind, FeatureOptions, Features, PauseOptions, Resampler,
-    SpeechEvent, SpeechManifest, VadEvent, VoiceCommands, VoiceOptions,
+use shopfloor::audio::{FeatureExtractor, FeatureKind, FeatureOptions, Features, Resampler};
+use shopfloor::speech::grammar::{Evidence, GrammarDecoder};
+use shopfloor::speech::hmm::{left_to_right, log_sum_exp, DiagGaussian, GaussianHmm};
+use shopfloor::speech::{
+    load, EnrolledCommand, PauseOptions, SpeechEvent, SpeechManifest, VadEvent, VoiceCommands, VoiceOptions,
 };
 use shopfloor::{BackendChoice, ErrorCode, LoadOptions};
 

@@ -8,9 +8,9 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 
-use shopfloor::audio::whisper::mel::{slaney_filters, LogMel};
-use shopfloor::audio::whisper::wer::word_errors;
-use shopfloor::audio::whisper::{TranscribeOptions, Transcriber, TranscriberManifest, Transcript};
+use shopfloor::speech::whisper::mel::{slaney_filters, LogMel};
+use shopfloor::speech::whisper::wer::word_errors;
+use shopfloor::speech::whisper::{TranscribeOptions, Transcriber, TranscriberManifest, Transcript};
 use shopfloor::{ErrorCode, HostTensor, LoadOptions, Model, TensorData};
 
 fn npy(rel: &str) -> Option<(Vec<usize>, Vec<f32>)> {
@@ -271,8 +271,8 @@ fn session() -> Option<(Vec<f32>, Vec<String>)> {
     Some((audio, said))
 }
 
-fn listen(t: &mut Transcriber, audio: &[f32], chunk: usize) -> Vec<shopfloor::audio::whisper::SegmentEvent> {
-    use shopfloor::audio::whisper::DictationEvent;
+fn listen(t: &mut Transcriber, audio: &[f32], chunk: usize) -> Vec<shopfloor::speech::whisper::SegmentEvent> {
+    use shopfloor::speech::whisper::DictationEvent;
     let mut events = vec![];
     for c in audio.chunks(chunk) {
         events.extend(pollster::block_on(t.feed(c, 16_000)).unwrap());
@@ -305,7 +305,7 @@ fn live_dictation_cuts_utterances_and_does_not_depend_on_chunking() {
     }
     let b = listen(&mut t, &audio, 1000);
     let texts =
-        |v: &[shopfloor::audio::whisper::SegmentEvent]| v.iter().map(|s| s.segment.text.clone()).collect::<Vec<_>>();
+        |v: &[shopfloor::speech::whisper::SegmentEvent]| v.iter().map(|s| s.segment.text.clone()).collect::<Vec<_>>();
     assert_eq!(texts(&a), texts(&b), "chunk size changed the transcript");
     // And a 44.1-kHz stream is the same speech.
     let mut r = shopfloor::audio::Resampler::new(16_000, 44_100).unwrap();
@@ -317,7 +317,7 @@ fn live_dictation_cuts_utterances_and_does_not_depend_on_chunking() {
     }
     events.extend(pollster::block_on(t.finish()).unwrap());
     let n_segments =
-        events.iter().filter(|e| matches!(e, shopfloor::audio::whisper::DictationEvent::Segment(_))).count();
+        events.iter().filter(|e| matches!(e, shopfloor::speech::whisper::DictationEvent::Segment(_))).count();
     assert!(n_segments >= 5, "{events:?}");
 }
 
@@ -357,7 +357,7 @@ fn a_prompt_teaches_the_plants_spellings() {
 
 #[test]
 fn partial_results_come_while_speech_goes_on_and_leave_the_final_text_alone() {
-    use shopfloor::audio::whisper::DictationEvent;
+    use shopfloor::speech::whisper::DictationEvent;
     let (Some(mut plain), Some(mut live), Some((x, rate, _))) = (
         transcriber(TranscribeOptions::default()),
         transcriber(TranscribeOptions { partials: true, ..Default::default() }),

@@ -1,6 +1,6 @@
 """Scores a command head on the test (or validation) speech in Python, for trying heads quickly:
 the same embeddings (synth.Frontend), Silero VAD gate and grammar decoder as the Rust pipeline
-(src/audio/commands.rs, grammar.rs), ported line for line. `shopfloor bench-commands` stays the
+(src/speech/commands.rs, grammar.rs), ported line for line. `shopfloor bench-commands` stays the
 measurement of record; this gives the same table in seconds once the embeddings are cached.
 
     target/py/bin/python scripts/speech/evaluate.py [--head models/speech/head.onnx] [--data models/cache/speech-test]

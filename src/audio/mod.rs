@@ -1,30 +1,14 @@
-//! Speech: microphone samples → 16 kHz → speech embeddings and voice activity → word posteriors →
-//! commands decoded by an HMM grammar, plus custom commands enrolled from a few recordings.
-//! Everything streams: audio goes in as it arrives, events come out as soon as they are settled.
+//! Audio below the speech tasks: microphone samples checked and converted to 16 kHz
+//! (`resample`, `To16k`), the classic features as librosa computes them (`features`), and the
+//! speech front-end's models (`frontend`: mel spectrogram → speech embeddings). Streams: audio
+//! goes in as it arrives. The tasks built on it are in `speech/`.
 
-pub mod commands;
-pub mod enrol;
 pub mod features;
 pub mod frontend;
-pub mod grammar;
-pub mod hmm;
-pub mod load;
-pub mod manifest;
 pub mod resample;
-pub mod spotter;
-pub mod utterance;
-pub mod vad;
-pub mod whisper;
 
-pub use commands::{SpeechEvent, VoiceCommands, VoiceOptions};
-pub use enrol::EnrolledCommand;
 pub use features::{FeatureExtractor, FeatureKind, FeatureOptions, Features, MelNorm};
-pub use grammar::Detection;
-pub use manifest::SpeechManifest;
 pub use resample::Resampler;
-pub use spotter::{KeywordSpotter, WordFrame};
-pub use utterance::PauseOptions;
-pub use vad::{Vad, VadEvent, VadOptions};
 
 use crate::{Error, HostTensor, Model, Result, TensorData};
 
@@ -33,14 +17,14 @@ pub const SAMPLE_RATE: u32 = 16_000;
 /// One embedding, head and decoder frame.
 pub const FRAME_SECONDS: f64 = 0.08;
 
-fn single_input(model: &Model, what: &str) -> Result<String> {
+pub(crate) fn single_input(model: &Model, what: &str) -> Result<String> {
     match model.inputs() {
         [one] => Ok(one.name.clone()),
         other => Err(Error::ModelInvalid(format!("the {what} model should have one input, it has {}", other.len()))),
     }
 }
 
-async fn run_f32(model: &mut Model, input: &str, t: HostTensor) -> Result<Vec<f32>> {
+pub(crate) async fn run_f32(model: &mut Model, input: &str, t: HostTensor) -> Result<Vec<f32>> {
     let outs = model.run_async(std::collections::HashMap::from([(input.to_string(), t)])).await?;
     match outs.into_iter().next() {
         Some((_, HostTensor { data: TensorData::F32(v), .. })) => Ok(v),

@@ -15,10 +15,10 @@ use wasm_bindgen_futures::future_to_promise;
 use super::model::{busy, load_options};
 use super::panic::unwinds;
 use super::{to_js, to_js_error};
-use crate::audio::{
+use crate::error::Error;
+use crate::speech::{
     load, EnrolledCommand, KeywordSpotter, SpeechManifest, Vad, VadOptions, VoiceCommands, VoiceOptions,
 };
-use crate::error::Error;
 
 fn js_err(e: Error) -> JsValue {
     to_js_error(&e)
@@ -195,7 +195,7 @@ pub struct WasmVad {
 #[derive(Serialize)]
 struct VadOut {
     probabilities: Vec<(f64, f32)>,
-    events: Vec<crate::audio::VadEvent>,
+    events: Vec<crate::speech::VadEvent>,
 }
 
 #[wasm_bindgen(js_class = WasmVad)]
@@ -209,7 +209,7 @@ impl WasmVad {
     ) -> Result<WasmVad, JsValue> {
         let opts = load_options(options).map_err(js_err)?;
         let vo: VadOptions = self::options(&vad, "VAD options")?;
-        let f = crate::audio::manifest::FileRef { file: String::new(), sha256 };
+        let f = crate::speech::manifest::FileRef { file: String::new(), sha256 };
         let v = unwinds(load::vad(&f, &model, vo, &opts)).await.map_err(js_err)?;
         Ok(WasmVad { inner: Rc::new(RefCell::new((v, crate::audio::To16k::new()))) })
     }

@@ -14,8 +14,8 @@ use super::model::{busy, load_options};
 use super::panic::unwinds;
 use super::speech::rate;
 use super::{to_js, to_js_error};
-use crate::audio::whisper::{TranscribeOptions, Transcriber, TranscriberManifest};
 use crate::error::Error;
+use crate::speech::whisper::{TranscribeOptions, Transcriber, TranscriberManifest};
 
 fn js_err(e: Error) -> JsValue {
     to_js_error(&e)

@@ -27,6 +27,17 @@ fn frame(width: u32, height: u32, rgba: Vec<u8>) -> Result<RgbaImage, JsValue> {
     RgbaImage::new(width as usize, height as usize, rgba).map_err(js_err)
 }
 
+/// `fixedSide` as given: a whole number (its range is `round_side`'s to check).
+fn whole_pixels(v: &JsValue) -> Result<usize, Error> {
+    match v.as_f64() {
+        Some(x) if x.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&x) => Ok(x as usize),
+        _ => Err(Error::InvalidArgument(format!(
+            "fixedSide must be a whole number of pixels (32..4096), got {}",
+            v.as_f64().map_or_else(|| format!("{v:?}"), |x| x.to_string())
+        ))),
+    }
+}
+
 fn manifest(json: &str, task: &str) -> Result<Manifest, JsValue> {
     let m = Manifest::parse(json).map_err(js_err)?;
     m.expect_task(task).map_err(js_err)?;
@@ -173,13 +184,18 @@ pub struct WasmTextReader {
 
 #[wasm_bindgen(js_class = WasmTextReader)]
 impl WasmTextReader {
-    /// `files`: the detector, recogniser and (if the manifest names one) orientation model bytes.
+    /// `files`: the detector, recogniser and (if the manifest names one) orientation model bytes;
+    /// `fixed_side`: the caller's `fixedSide`, overriding the manifest's (undefined: keep it).
     pub async fn create(
         manifest_json: String,
         files: Vec<js_sys::Uint8Array>,
         options: JsValue,
+        fixed_side: JsValue,
     ) -> Result<WasmTextReader, JsValue> {
-        let Manifest::TextReading(m) = manifest(&manifest_json, "text-reading")? else { unreachable!() };
+        let Manifest::TextReading(mut m) = manifest(&manifest_json, "text-reading")? else { unreachable!() };
+        if !fixed_side.is_undefined() {
+            m.detection.fixed_side = Some(whole_pixels(&fixed_side).map_err(js_err)?);
+        }
         let opts = load_options(options).map_err(js_err)?;
         let files: Vec<Vec<u8>> = files.iter().map(|f| f.to_vec()).collect();
         let r = unwinds(load::text_reader(m, &files, &opts)).await.map_err(js_err)?;

@@ -86,9 +86,17 @@ impl Kernel {
                     include_str!("kernels/epilogue.wgsl")
                 )
             }
-            Kernel::Conv => concat!(include_str!("kernels/conv.wgsl"), include_str!("kernels/epilogue.wgsl")),
+            Kernel::Conv => concat!(
+                include_str!("kernels/conv.wgsl"),
+                include_str!("kernels/conv_gather.wgsl"),
+                include_str!("kernels/epilogue.wgsl")
+            ),
             Kernel::ConvSubgroup(_) => {
-                concat!(include_str!("kernels/conv_subgroup.wgsl"), include_str!("kernels/epilogue.wgsl"))
+                concat!(
+                    include_str!("kernels/conv_subgroup.wgsl"),
+                    include_str!("kernels/conv_gather.wgsl"),
+                    include_str!("kernels/epilogue.wgsl")
+                )
             }
             Kernel::Depthwise => concat!(include_str!("kernels/depthwise.wgsl"), include_str!("kernels/epilogue.wgsl")),
             Kernel::Deconv => include_str!("kernels/deconv.wgsl"),

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
-use shopfloor::audio::{
-    load, Detection, EnrolledCommand, FeatureExtractor, FeatureOptions, PauseOptions, Resampler, SpeechEvent,
-    SpeechManifest, VadEvent, VoiceCommands, VoiceOptions,
+use shopfloor::audio::{FeatureExtractor, FeatureOptions, Resampler};
+use shopfloor::speech::{
+    load, Detection, EnrolledCommand, PauseOptions, SpeechEvent, SpeechManifest, VadEvent, VoiceCommands, VoiceOptions,
 };
 use shopfloor::{BackendChoice, Error, LoadOptions, Result};
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use shopfloor::audio::whisper::{TranscribeOptions, Transcriber, TranscriberManifest};
+use shopfloor::speech::whisper::{TranscribeOptions, Transcriber, TranscriberManifest};
 use shopfloor::{BackendChoice, Error, LoadOptions, Result};
 
 use crate::speech::{percentile, read_wav};
@@ -124,7 +124,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         audio_s += x.len() as f64 / rate as f64;
         busy_s += ms / 1e3;
         worst_ms = worst_ms.max(ms);
-        let (e, n) = shopfloor::audio::whisper::wer::word_errors(said, &got);
+        let (e, n) = shopfloor::speech::whisper::wer::word_errors(said, &got);
         for key in [(cond.to_string(), voice.to_string()), (cond.to_string(), "all".to_string())] {
             let v = tally.entry(key).or_default();
             v.0 += e;
@@ -162,8 +162,8 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
 /// delay from the VAD's end of speech to the first segment's arrival, and that segment's
 /// transcription time (ms).
 fn listen(t: &mut Transcriber, x: &[f32], rate: u32) -> Result<(String, Option<f64>, Option<f64>)> {
-    use shopfloor::audio::whisper::DictationEvent;
-    use shopfloor::audio::VadEvent;
+    use shopfloor::speech::whisper::DictationEvent;
+    use shopfloor::speech::VadEvent;
     t.reset();
     let step = (rate / 10).max(1) as usize;
     let mut audio = x.to_vec();

@@ -25,26 +25,6 @@ const TK: u32 = 16u;
 var<workgroup> sa: array<vec4<f32>, 256>; // [TILE][TK / 4]: 4 consecutive k of one output channel
 var<workgroup> sb: array<vec4<f32>, 256>; // [TK][TILE / 4]: 4 consecutive pixels at one k
 
-fn gather(g: u32, k: u32, n: u32) -> f32 {
-    let taps = p[5] * p[6];
-    let ci = k / taps;
-    let t = k % taps;
-    let ky = t / p[6];
-    let kx = t % p[6];
-    let pix = p[7] * p[8];
-    let bn = n / pix;
-    let q = n % pix;
-    let oy = q / p[8];
-    let ox = q % p[8];
-    let iy = i32(oy * p[11] + ky * p[13]) - i32(p[15]);
-    let ix = i32(ox * p[12] + kx * p[14]) - i32(p[16]);
-    if (iy < 0 || ix < 0 || u32(iy) >= p[9] || u32(ix) >= p[10]) {
-        return 0.0;
-    }
-    let c = g * p[4] + ci;
-    return x[bn * p[17] + c * p[18] + u32(iy) * p[19] + u32(ix) * p[20]];
-}
-
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let M = p[0];

@@ -14,26 +14,6 @@ override SG: u32 = 8u;
 @group(0) @binding(3) var<storage, read> w: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
-fn gather(g: u32, k: u32, n: u32) -> f32 {
-    let taps = p[5] * p[6];
-    let ci = k / taps;
-    let t = k % taps;
-    let ky = t / p[6];
-    let kx = t % p[6];
-    let pix = p[7] * p[8];
-    let bn = n / pix;
-    let q = n % pix;
-    let oy = q / p[8];
-    let ox = q % p[8];
-    let iy = i32(oy * p[11] + ky * p[13]) - i32(p[15]);
-    let ix = i32(ox * p[12] + kx * p[14]) - i32(p[16]);
-    if (iy < 0 || ix < 0 || u32(iy) >= p[9] || u32(ix) >= p[10]) {
-        return 0.0;
-    }
-    let c = g * p[4] + ci;
-    return x[bn * p[17] + c * p[18] + u32(iy) * p[19] + u32(ix) * p[20]];
-}
-
 @compute @workgroup_size(SG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     let M = p[0];

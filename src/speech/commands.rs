@@ -8,13 +8,13 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::enrol::{EnrolledCommand, EnrolledDetector};
-use super::frontend::Frontend;
 use super::grammar::{Detection, GrammarDecoder};
 use super::manifest::{CommandSpec, SpeechManifest};
 use super::spotter::KeywordSpotter;
 use super::utterance::{PauseOptions, UtteranceGate};
 use super::vad::{Vad, VadEvent, VadOptions};
-use super::{To16k, SAMPLE_RATE};
+use crate::audio::frontend::Frontend;
+use crate::audio::{To16k, SAMPLE_RATE};
 use crate::{Error, Model, Result};
 
 /// Frames are decoded only when the VAD heard speech within this many seconds before them (the
@@ -224,7 +224,7 @@ impl VoiceCommands {
             .into_iter()
             .enumerate()
             .filter(|(i, _)| {
-                let t = super::frontend::chunk_end(*i as u64);
+                let t = crate::audio::frontend::chunk_end(*i as u64);
                 t >= from && t <= to
             })
             .map(|(_, f)| f)
@@ -259,7 +259,7 @@ impl VoiceCommands {
     /// Adds a previously enrolled (saved) command.
     pub fn add_enrolled(&mut self, cmd: EnrolledCommand) -> Result<()> {
         cmd.validate()?;
-        if cmd.hmm.dims() != super::frontend::EMBEDDING_DIMS {
+        if cmd.hmm.dims() != crate::audio::frontend::EMBEDDING_DIMS {
             return Err(Error::InvalidArgument(format!(
                 "enrolled command \"{}\" is for {}-d features, this pipeline makes 96",
                 cmd.name,

@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use super::FRAME_SECONDS;
+use crate::audio::FRAME_SECONDS;
 use crate::{Error, Result};
 
 /// A detected command, with its time span in seconds since the stream began.

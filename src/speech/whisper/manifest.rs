@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audio::manifest::FileRef;
+use crate::speech::manifest::FileRef;
 use crate::{Error, Result};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

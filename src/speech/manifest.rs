@@ -85,8 +85,8 @@ impl SpeechManifest {
         if self.words.is_empty() || self.head.stack == 0 {
             return bad("needs a vocabulary and a head stack of at least 1".into());
         }
-        if self.background.mean.len() != super::frontend::EMBEDDING_DIMS
-            || self.background.var.len() != super::frontend::EMBEDDING_DIMS
+        if self.background.mean.len() != crate::audio::frontend::EMBEDDING_DIMS
+            || self.background.var.len() != crate::audio::frontend::EMBEDDING_DIMS
             || self.background.var.iter().any(|v| v.is_nan() || *v <= 0.0)
         {
             return bad("background needs 96 means and 96 positive variances".into());

@@ -2,10 +2,10 @@
 //! against the manifest's sha256, shapes pinned so every model compiles one plan at load.
 
 use super::commands::{VoiceCommands, VoiceOptions};
-use super::frontend::{Frontend, CHUNK, EMBEDDING_DIMS, MEL_WINDOW};
 use super::manifest::{FileRef, SpeechManifest};
 use super::spotter::KeywordSpotter;
 use super::vad::{Vad, VadOptions};
+use crate::audio::frontend::{Frontend, CHUNK, EMBEDDING_DIMS, MEL_WINDOW};
 use crate::{Error, LoadOptions, Model, Result};
 
 async fn model(bytes: &[u8], f: &FileRef, opts: &LoadOptions, shapes: &[(&str, &[usize])]) -> Result<Model> {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::grammar::Detection;
 use super::hmm::{left_to_right, DiagGaussian, GaussianHmm, LOG_ZERO};
-use super::FRAME_SECONDS;
+use crate::audio::FRAME_SECONDS;
 use crate::{Error, Result};
 
 pub const MIN_RECORDINGS: usize = 3;

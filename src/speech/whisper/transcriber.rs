@@ -14,8 +14,9 @@ use super::rules::Rules;
 use super::stream::{DictationEvent, Listening, Utterances};
 use super::tokenizer::Tokenizer;
 use super::transcript::{Segment, TokenProb, Transcript};
-use crate::audio::manifest::FileRef;
-use crate::audio::{check_samples, Resampler, VadOptions, SAMPLE_RATE};
+use crate::audio::{check_samples, Resampler, SAMPLE_RATE};
+use crate::speech::manifest::FileRef;
+use crate::speech::VadOptions;
 use crate::tensor::{HostTensor, TensorData};
 use crate::{Error, LoadOptions, Model, Result};
 
@@ -198,7 +199,7 @@ impl Transcriber {
                 let vo = VadOptions { min_silence_seconds: super::stream::END_SILENCE_SECONDS, ..Default::default() };
                 // Silero runs a 32-ms window at a time: GPU dispatches would cost more than they save.
                 let cpu = LoadOptions { backend: crate::BackendChoice::Cpu, ..load.clone() };
-                Some(Listening::new(crate::audio::load::vad(f, bytes, vo, &cpu).await?, opts.partials))
+                Some(Listening::new(crate::speech::load::vad(f, bytes, vo, &cpu).await?, opts.partials))
             }
             _ => None,
         };

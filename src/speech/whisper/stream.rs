@@ -10,7 +10,8 @@
 use serde::Serialize;
 
 use super::transcript::{Segment, Transcript};
-use crate::audio::{To16k, Vad, VadEvent, SAMPLE_RATE};
+use crate::audio::{To16k, SAMPLE_RATE};
+use crate::speech::{Vad, VadEvent};
 use crate::Result;
 
 /// Audio kept before the VAD's start, so a soft first phoneme (which the VAD scores low) is not

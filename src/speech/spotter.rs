@@ -4,8 +4,8 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use super::frontend::{chunk_end, Frontend, EMBEDDING_DIMS};
-use super::To16k;
+use crate::audio::frontend::{chunk_end, Frontend, EMBEDDING_DIMS};
+use crate::audio::To16k;
 use crate::{Error, HostTensor, Model, Result};
 
 /// One 80 ms frame: its end time, the embedding, and P(word just ended) per word (filler last).
@@ -31,7 +31,7 @@ pub struct KeywordSpotter {
 impl KeywordSpotter {
     /// `labels`: the head's outputs (vocabulary + filler).
     pub fn new(frontend: Frontend, head: Model, depth: usize, labels: usize) -> Result<Self> {
-        let head_input = super::single_input(&head, "command head")?;
+        let head_input = crate::audio::single_input(&head, "command head")?;
         let mut s =
             KeywordSpotter { to16k: To16k::new(), frontend, head, head_input, stack: VecDeque::new(), depth, labels };
         s.reset();
@@ -68,7 +68,7 @@ impl KeywordSpotter {
             self.stack.pop_front();
             self.stack.push_back(e.clone());
             let x: Vec<f32> = self.stack.iter().flatten().copied().collect();
-            let post = super::run_f32(
+            let post = crate::audio::run_f32(
                 &mut self.head,
                 &self.head_input,
                 HostTensor::f32(vec![1, self.depth, EMBEDDING_DIMS], x)?,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::SAMPLE_RATE;
+use crate::audio::SAMPLE_RATE;
 use crate::{Error, HostTensor, Model, Result, TensorData};
 
 /// Samples per VAD window at 16 kHz, and the samples of the previous window prepended to it.
