@@ -160,6 +160,8 @@ export class ObjectDetector extends Pipeline {
 
 export class TextReader extends Pipeline {
   static create(options) {
+    const side = options?.fixedSide;
+    if (side !== undefined && !Number.isInteger(side)) throw new ShopfloorError('INVALID_ARGUMENT', `fixedSide must be a whole number of pixels (32..4096), got ${side}`);
     return create(TextReader, 'WasmTextReader', options, { allFiles: true, options: ['fixedSide'] });
   }
   async read(source) {

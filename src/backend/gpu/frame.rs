@@ -8,7 +8,8 @@ use super::context::GpuContext;
 use super::kernels::{FramePass, Kernel};
 pub use crate::frame::FrameTransform;
 
-/// The frame pass's parameter words (frame.wgsl's layout) and its temporary rows' size.
+/// The frame pass's parameter words (`struct FrameParams` in frame.wgsl, field by field) and its
+/// temporary rows' size.
 trait FrameWords {
     fn params(&self, src_w: u32, src_h: u32) -> Vec<u32>;
     fn tmp_bytes(&self) -> u64;

@@ -62,6 +62,8 @@ impl Kernel {
     pub const TILED: Kernel = Kernel::MatmulVec4 { a_k: true, b_k: false };
 
     pub fn source(self) -> &'static str {
+        // Each family's parameter struct is declared once (conv_params.wgsl, matmul_common.wgsl,
+        // epilogue_params.wgsl, or in the kernel's own file) and mirrors its `ops/` struct.
         match self {
             Kernel::Elementwise => include_str!("kernels/elementwise.wgsl"),
             Kernel::Copy => include_str!("kernels/copy.wgsl"),
@@ -69,37 +71,47 @@ impl Kernel {
                 include_str!("kernels/matmul.wgsl"),
                 include_str!("kernels/matmul_tile.wgsl"),
                 include_str!("kernels/matmul_common.wgsl"),
+                include_str!("kernels/epilogue_params.wgsl"),
                 include_str!("kernels/epilogue.wgsl")
             ),
-            Kernel::MatmulVec4 { .. } => {
-                concat!(
-                    include_str!("kernels/matmul_vec4.wgsl"),
-                    include_str!("kernels/matmul_tile.wgsl"),
-                    include_str!("kernels/matmul_common.wgsl"),
-                    include_str!("kernels/epilogue.wgsl")
-                )
-            }
-            Kernel::MatmulSubgroup(_) => {
-                concat!(
-                    include_str!("kernels/matmul_subgroup.wgsl"),
-                    include_str!("kernels/matmul_common.wgsl"),
-                    include_str!("kernels/epilogue.wgsl")
-                )
-            }
+            Kernel::MatmulVec4 { .. } => concat!(
+                include_str!("kernels/matmul_vec4.wgsl"),
+                include_str!("kernels/matmul_tile.wgsl"),
+                include_str!("kernels/matmul_common.wgsl"),
+                include_str!("kernels/epilogue_params.wgsl"),
+                include_str!("kernels/epilogue.wgsl")
+            ),
+            Kernel::MatmulSubgroup(_) => concat!(
+                include_str!("kernels/matmul_subgroup.wgsl"),
+                include_str!("kernels/matmul_common.wgsl"),
+                include_str!("kernels/epilogue_params.wgsl"),
+                include_str!("kernels/epilogue.wgsl")
+            ),
             Kernel::Conv => concat!(
                 include_str!("kernels/conv.wgsl"),
+                include_str!("kernels/conv_params.wgsl"),
+                include_str!("kernels/epilogue_params.wgsl"),
                 include_str!("kernels/conv_gather.wgsl"),
                 include_str!("kernels/epilogue.wgsl")
             ),
-            Kernel::ConvSubgroup(_) => {
-                concat!(
-                    include_str!("kernels/conv_subgroup.wgsl"),
-                    include_str!("kernels/conv_gather.wgsl"),
-                    include_str!("kernels/epilogue.wgsl")
-                )
-            }
-            Kernel::Depthwise => concat!(include_str!("kernels/depthwise.wgsl"), include_str!("kernels/epilogue.wgsl")),
-            Kernel::Deconv => include_str!("kernels/deconv.wgsl"),
+            Kernel::ConvSubgroup(_) => concat!(
+                include_str!("kernels/conv_subgroup.wgsl"),
+                include_str!("kernels/conv_params.wgsl"),
+                include_str!("kernels/epilogue_params.wgsl"),
+                include_str!("kernels/conv_gather.wgsl"),
+                include_str!("kernels/epilogue.wgsl")
+            ),
+            Kernel::Depthwise => concat!(
+                include_str!("kernels/depthwise.wgsl"),
+                include_str!("kernels/conv_params.wgsl"),
+                include_str!("kernels/epilogue_params.wgsl"),
+                include_str!("kernels/epilogue.wgsl")
+            ),
+            Kernel::Deconv => concat!(
+                include_str!("kernels/deconv.wgsl"),
+                include_str!("kernels/conv_params.wgsl"),
+                include_str!("kernels/epilogue_params.wgsl")
+            ),
             Kernel::Pool(_) => include_str!("kernels/pool.wgsl"),
             Kernel::Rows(_) => include_str!("kernels/rows.wgsl"),
             Kernel::Lrn => include_str!("kernels/lrn.wgsl"),

@@ -8,12 +8,10 @@
 // with H = KH = 1.
 // Epilogue: + bias, then epilogue.wgsl's operations, then clamp.
 //
-// Params (u32 words): [0] Og, [1] N (batch*OH*OW), [2] K, [3] flags (bit0 bias), [4] Ig, [5] KH,
-// [6] KW, [7] OH, [8] OW, [9] H, [10] W, [11] stride h, [12] stride w, [13] dilation h,
-// [14] dilation w, [15] pad top, [16] pad left, [17..21) x strides n c h w,
-// [21..25) y strides n c h w, [25] lo, [26] hi (f32 bits)
+// Parameters: `ConvParams` (conv_params.wgsl; written by ops/conv.rs), as a GEMM of M = out_per_group
+// output channels by N = cols output positions over K = k weights per channel.
 
-@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(0) var<storage, read> p: ConvParams;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> w: array<vec4<f32>>; // [groups][Og][K4 / 4]
@@ -27,9 +25,9 @@ var<workgroup> sb: array<vec4<f32>, 256>; // [TK][TILE / 4]: 4 consecutive pixel
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let M = p[0];
-    let N = p[1];
-    let K = p[2];
+    let M = p.out_per_group;
+    let N = p.cols;
+    let K = p.k;
     let g = wg.z;
     let k4s = (K + 3u) / 4u; // vec4s per output channel
     let w_base = g * M * k4s;
@@ -79,9 +77,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         }
         workgroupBarrier();
     }
-    let lo = bitcast<f32>(p[25]);
-    let hi = bitcast<f32>(p[26]);
-    let pix = p[7] * p[8];
+    let lo = p.lo;
+    let hi = p.hi;
+    let pix = p.out_h * p.out_w;
     for (var i = 0u; i < 4u; i = i + 1u) {
         let m = row0 + lid.y * 4u + i;
         if (m >= M) {
@@ -89,7 +87,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         }
         let oc = g * M + m;
         var bv = 0.0;
-        if ((p[3] & 1u) != 0u) {
+        if ((p.flags & 1u) != 0u) {
             bv = bias[oc];
         }
         for (var j = 0u; j < 4u; j = j + 1u) {
@@ -99,9 +97,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             }
             let bn = n / pix;
             let q = n % pix;
-            let oy = q / p[8];
-            let ox = q % p[8];
-            let at = bn * p[21] + oc * p[22] + oy * p[23] + ox * p[24];
+            let oy = q / p.out_w;
+            let ox = q % p.out_w;
+            let at = bn * p.ys[0] + oc * p.ys[1] + oy * p.ys[2] + ox * p.ys[3];
             var v = acc[i][j] + bv;
             v = epilogue(at, v);
             y[at] = clamp(v, lo, hi);

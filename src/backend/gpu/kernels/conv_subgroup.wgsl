@@ -4,11 +4,11 @@
 // lane + i·SG). The gathered input is the costly operand (index arithmetic, padding), so it is
 // the shared one: each lane gathers one tap of the 4 positions per strip of SG taps and the
 // strip goes round by subgroupShuffle; each (tap, position) is gathered once per 4·SG channels.
-// Same parameter words and epilogue as conv.wgsl.
+// Same parameters (`ConvParams`) and epilogue as conv.wgsl.
 
 override SG: u32 = 8u;
 
-@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(0) var<storage, read> p: ConvParams;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> w: array<f32>;
@@ -16,9 +16,9 @@ override SG: u32 = 8u;
 
 @compute @workgroup_size(SG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-    let M = p[0];
-    let N = p[1];
-    let K = p[2];
+    let M = p.out_per_group;
+    let N = p.cols;
+    let K = p.k;
     let g = wg.z;
     let k4 = (K + 3u) / 4u * 4u; // weights per output channel, padded (translate.rs)
     let w_base = g * M * k4;
@@ -48,9 +48,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
             }
         }
     }
-    let lo = bitcast<f32>(p[25]);
-    let hi = bitcast<f32>(p[26]);
-    let pix = p[7] * p[8];
+    let lo = p.lo;
+    let hi = p.hi;
+    let pix = p.out_h * p.out_w;
     for (var i = 0u; i < 4u; i = i + 1u) {
         let m = row0 + i * SG;
         if (m >= M) {
@@ -58,7 +58,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
         }
         let oc = g * M + m;
         var bv = 0.0;
-        if ((p[3] & 1u) != 0u) {
+        if ((p.flags & 1u) != 0u) {
             bv = bias[oc];
         }
         for (var j = 0u; j < 4u; j = j + 1u) {
@@ -68,9 +68,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
             }
             let bn = n / pix;
             let q = n % pix;
-            let oy = q / p[8];
-            let ox = q % p[8];
-            let at = bn * p[21] + oc * p[22] + oy * p[23] + ox * p[24];
+            let oy = q / p.out_w;
+            let ox = q % p.out_w;
+            let at = bn * p.ys[0] + oc * p.ys[1] + oy * p.ys[2] + ox * p.ys[3];
             var v = acc[i][j] + bv;
             v = epilogue(at, v);
             y[at] = clamp(v, lo, hi);

@@ -2,49 +2,54 @@
 // broadcast, nearest upsample and strided downsample. For each output axis d (rank padded to 6):
 //   t = coord * mul[d] - before[d];  t < 0 -> pad;  t = t / div[d];  t >= in_dim[d] -> pad
 //   source += t * in_stride[d]
-// Params (u32 words): [0] n, [1] out_offset, [2] in_offset, [3] pad value (f32 bits),
-// then 6-word arrays from word 4: shape, out_stride, in_stride, mul, before (i32), div, in_dim.
+// Parameters: `CopyParams` below (written by ops/copy.rs), each array right-aligned to rank 6.
 
-@group(0) @binding(0) var<storage, read> p: array<u32>;
+struct CopyParams {
+    n: u32,
+    out_offset: u32,
+    in_offset: u32,
+    pad: f32,
+    shape: array<u32, 6>,
+    out_stride: array<u32, 6>,
+    in_stride: array<u32, 6>,
+    mul: array<u32, 6>,
+    before: array<i32, 6>,
+    div: array<u32, 6>,
+    in_dim: array<u32, 6>,
+}
+
+@group(0) @binding(0) var<storage, read> p: CopyParams;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-
-const SHAPE: u32 = 4u;
-const OUT_STRIDE: u32 = 10u;
-const IN_STRIDE: u32 = 16u;
-const MUL: u32 = 22u;
-const BEFORE: u32 = 28u;
-const DIV: u32 = 34u;
-const IN_DIM: u32 = 40u;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
-    if (i >= p[0]) {
+    if (i >= p.n) {
         return;
     }
     var r = i;
-    var dst = p[1];
-    var src = p[2];
+    var dst = p.out_offset;
+    var src = p.in_offset;
     var inside = true;
     for (var d = 5u; d < 6u; d = d - 1u) {
-        let dim = p[SHAPE + d];
+        let dim = p.shape[d];
         let c = r % dim;
         r = r / dim;
-        dst = dst + c * p[OUT_STRIDE + d];
-        var t = i32(c * p[MUL + d]) - bitcast<i32>(p[BEFORE + d]);
+        dst = dst + c * p.out_stride[d];
+        var t = i32(c * p.mul[d]) - p.before[d];
         if (t < 0) {
             inside = false;
         }
-        let q = u32(max(t, 0)) / p[DIV + d];
-        if (q >= p[IN_DIM + d]) {
+        let q = u32(max(t, 0)) / p.div[d];
+        if (q >= p.in_dim[d]) {
             inside = false;
         }
-        src = src + q * p[IN_STRIDE + d];
+        src = src + q * p.in_stride[d];
     }
     if (inside) {
         y[dst] = x[src];
     } else {
-        y[dst] = bitcast<f32>(p[3]);
+        y[dst] = p.pad;
     }
 }

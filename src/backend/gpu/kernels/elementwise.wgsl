@@ -2,12 +2,26 @@
 // like HardSwish (add, max, min, mul, div) or bias + residual + ReLU is one dispatch.
 // Inputs are broadcast to the output shape by per-input strides (rank padded to 6).
 //
-// Params (u32 words): [0] n, [1] n_inputs, [2] n_instr, [3] result register,
-// [4..10) output shape, then 6 inputs x [plain, stride0..5] (7 words each) from word 10,
-// then the program from word 52: per instruction [opcode, dst, src1, src2]
-// (src2 holds f32 bits for immediates).
+// Parameters: `ElementwiseParams` below (written by ops/elementwise.rs): up to 6 inputs, each
+// read at the output's index (plain) or by strides, then the program, per instruction
+// [opcode, dst, src1, src2] (src2 holds f32 bits for immediates).
 
-@group(0) @binding(0) var<storage, read> p: array<u32>;
+struct Broadcast {
+    plain: u32,
+    strides: array<u32, 6>,
+}
+
+struct ElementwiseParams {
+    n: u32,
+    n_inputs: u32,
+    n_instr: u32,
+    result: u32,
+    shape: array<u32, 6>,
+    inputs: array<Broadcast, 6>,
+    program: array<vec4<u32>>,
+}
+
+@group(0) @binding(0) var<storage, read> p: ElementwiseParams;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x0: array<f32>;
 @group(0) @binding(3) var<storage, read> x1: array<f32>;
@@ -18,23 +32,21 @@
 
 // WGSL rejects infinities and NaN in constant expressions (Tint does), so build them at run time.
 fn bits(b: u32) -> f32 {
-    return bitcast<f32>(b | (p[0] & 0u));
+    return bitcast<f32>(b | (p.n & 0u));
 }
 
-const PROGRAM: u32 = 52u;
-
 fn input_index(k: u32, i: u32) -> u32 {
-    let base = 10u + k * 7u;
-    if (p[base] == 1u) {
+    let input = p.inputs[k];
+    if (input.plain == 1u) {
         return i;
     }
     var r = i;
     var idx = 0u;
     for (var d = 5u; d < 6u; d = d - 1u) {
-        let dim = p[4u + d];
+        let dim = p.shape[d];
         let c = r % dim;
         r = r / dim;
-        idx = idx + c * p[base + 1u + d];
+        idx = idx + c * input.strides[d];
     }
     return idx;
 }
@@ -87,20 +99,20 @@ fn sigmoid(v: f32) -> f32 {
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
-    if (i >= p[0]) {
+    if (i >= p.n) {
         return;
     }
     var r: array<f32, 24>;
-    let n_inputs = p[1];
+    let n_inputs = p.n_inputs;
     for (var k = 0u; k < n_inputs; k = k + 1u) {
         r[k] = load(k, i);
     }
-    let n_instr = p[2];
+    let n_instr = p.n_instr;
     for (var pc = 0u; pc < n_instr; pc = pc + 1u) {
-        let at = PROGRAM + pc * 4u;
-        let op = p[at];
-        let a = r[p[at + 2u]];
-        let bw = p[at + 3u];
+        let ins = p.program[pc];
+        let op = ins.x;
+        let a = r[ins.z];
+        let bw = ins.w;
         var b = 0.0;
         if (op < 16u) {
             b = r[bw];
@@ -153,7 +165,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             case 52u: { v = 0.5 * a * (1.0 + erf_approx(a * 0.70710678118654752)); }
             default: { v = a; }
         }
-        r[p[at + 1u]] = v;
+        r[ins.y] = v;
     }
-    y[i] = r[p[3]];
+    y[i] = r[p.result];
 }

@@ -2,30 +2,25 @@
 // --- shared epilogue (appended to conv.wgsl, depthwise.wgsl and matmul.wgsl) -------------------
 // Up to three element-wise operations applied to each output before the clamp: v = v op t[k],
 // with t[k] broadcast to the output by strides (folded BatchNorm scale and shift, a bias, a
-// residual shortcut). Words from EPI: [0..6) output shape, [6] count, then per operation
-// [op (0 add, 1 mul), layout, stride x 6]. Layout 1: the operand has the output's layout; 0: it is
-// broadcast by the strides; 2: it is the output zero-padded at the end of one axis (a channel-
-// padded shortcut read from the unpadded tensor, no copy step), with words 2..6 [inner size,
-// padded dim, unpadded dim, zeros before it].
+// residual shortcut), as `p.epi` (epilogue_params.wgsl) describes them. A zero-padded operand is a
+// channel-padded shortcut read from the unpadded tensor, no copy step.
 
 @group(0) @binding(5) var<storage, read> e0: array<f32>;
 @group(0) @binding(6) var<storage, read> e1: array<f32>;
 @group(0) @binding(7) var<storage, read> e2: array<f32>;
 
-const EPI: u32 = 32u;
-
 const OUTSIDE: u32 = 0xffffffffu;
 
-fn epi_index(base: u32, at: u32) -> u32 {
-    let form = p[base + 1u];
-    if (form == 1u) {
+fn epi_index(k: u32, at: u32) -> u32 {
+    let op = p.epi.ops[k];
+    if (op.form == 1u) {
         return at;
     }
-    if (form == 2u) {
-        let inner = p[base + 2u];
-        let dim = p[base + 3u];
-        let kept = p[base + 4u];
-        let c = (at / inner) % dim - p[base + 5u];
+    if (op.form == 2u) {
+        let inner = op.w[0];
+        let dim = op.w[1];
+        let kept = op.w[2];
+        let c = (at / inner) % dim - op.w[3];
         if (c >= kept) {
             return OUTSIDE;
         }
@@ -34,8 +29,8 @@ fn epi_index(base: u32, at: u32) -> u32 {
     var r = at;
     var idx = 0u;
     for (var d = 5u; d < 6u; d = d - 1u) {
-        let dim = p[EPI + d];
-        idx = idx + (r % dim) * p[base + 2u + d];
+        let dim = p.epi.shape[d];
+        idx = idx + (r % dim) * op.w[d];
         r = r / dim;
     }
     return idx;
@@ -43,10 +38,9 @@ fn epi_index(base: u32, at: u32) -> u32 {
 
 fn epilogue(at: u32, v0: f32) -> f32 {
     var v = v0;
-    let n = p[EPI + 6u];
+    let n = p.epi.count;
     for (var k = 0u; k < n; k = k + 1u) {
-        let base = EPI + 7u + k * 8u;
-        let i = epi_index(base, at);
+        let i = epi_index(k, at);
         if (i == OUTSIDE) {
             continue;
         }
@@ -56,7 +50,7 @@ fn epilogue(at: u32, v0: f32) -> f32 {
             case 1u: { t = e1[i]; }
             default: { t = e2[i]; }
         }
-        if (p[base] == 1u) {
+        if (p.epi.ops[k].op == 1u) {
             v = v * t;
         } else {
             v = v + t;

@@ -4,13 +4,32 @@
 // zero padding around it (letterbox), colour order, (v - mean) * scale, NCHW or NHWC.
 // MODE 0, horizontal pass: source rows [row_lo, row_lo + rows) → tmp[rows][cw][3].
 // MODE 1, vertical pass: tmp → the input tensor, normalised, in its layout.
-// Params: [0] W, [1] H, [2..6] content x, y, w, h, [6] src width, [7] src height, [8] row_lo,
-// [9] rows, [10] 1 when NHWC, [11..14] source channel per input channel, [14..17] mean,
-// [17..20] scale, [20..24] source rectangle x, y, w, h (f32 bits).
+// Parameters: `FrameParams` below (written by backend/gpu/frame.rs): the input's size, the content
+// rectangle (cx, cy, cw, ch), the frame's size, the source rows read, NHWC or not, the frame
+// channel per input channel, mean and scale, and the source rectangle.
 
 override MODE: u32 = 0u;
 
-@group(0) @binding(0) var<storage, read> p: array<u32>;
+struct FrameParams {
+    width: u32,
+    height: u32,
+    cx: u32,
+    cy: u32,
+    cw: u32,
+    ch: u32,
+    src_w: u32,
+    src_h: u32,
+    row_lo: u32,
+    rows: u32,
+    nhwc: u32,
+    order: array<u32, 3>,
+    mean: array<f32, 3>,
+    scale: array<f32, 3>,
+    // The source rectangle: x, y, width, height.
+    rect: array<f32, 4>,
+}
+
+@group(0) @binding(0) var<storage, read> p: FrameParams;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 // MODE 0: the frame, one RGBA pixel per word; MODE 1: tmp's f32 bits.
 @group(0) @binding(2) var<storage, read> x: array<u32>;
@@ -52,24 +71,20 @@ fn tap(t: Taps, i: u32) -> f32 {
     return weight(i, t.center, t.support) / t.sum;
 }
 
-fn f(i: u32) -> f32 {
-    return bitcast<f32>(p[i]);
-}
-
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let cw = p[4];
+    let cw = p.cw;
     if (MODE == 0u) {
         let ox = gid.x;
         let r = gid.y;
-        if (ox >= cw || r >= p[9]) {
+        if (ox >= cw || r >= p.rows) {
             return;
         }
-        let row = p[8] + r;
-        let t = taps(f(20), f(22), cw, ox, p[6]);
+        let row = p.row_lo + r;
+        let t = taps(p.rect[0], p.rect[2], cw, ox, p.src_w);
         var acc = vec3<f32>(0.0);
         for (var i = t.lo; i < t.hi; i = i + 1u) {
-            let px = x[row * p[6] + i];
+            let px = x[row * p.src_w + i];
             let rgb = vec3<f32>(f32(px & 255u), f32((px >> 8u) & 255u), f32((px >> 16u) & 255u));
             acc = acc + tap(t, i) * rgb;
         }
@@ -79,28 +94,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         y[o + 2u] = acc.z;
         return;
     }
-    let W = p[0];
-    let H = p[1];
+    let W = p.width;
+    let H = p.height;
     let X = gid.x;
     let Y = gid.y;
     if (X >= W || Y >= H) {
         return;
     }
     var rgb = array<f32, 3>(0.0, 0.0, 0.0);
-    if (X >= p[2] && X < p[2] + cw && Y >= p[3] && Y < p[3] + p[5]) {
-        let ox = X - p[2];
-        let t = taps(f(21), f(23), p[5], Y - p[3], p[7]);
+    if (X >= p.cx && X < p.cx + cw && Y >= p.cy && Y < p.cy + p.ch) {
+        let ox = X - p.cx;
+        let t = taps(p.rect[1], p.rect[3], p.ch, Y - p.cy, p.src_h);
         for (var j = t.lo; j < t.hi; j = j + 1u) {
             let w = tap(t, j);
-            let o = ((j - p[8]) * cw + ox) * 3u;
+            let o = ((j - p.row_lo) * cw + ox) * 3u;
             rgb[0] = rgb[0] + w * bitcast<f32>(x[o]);
             rgb[1] = rgb[1] + w * bitcast<f32>(x[o + 1u]);
             rgb[2] = rgb[2] + w * bitcast<f32>(x[o + 2u]);
         }
     }
     for (var c = 0u; c < 3u; c = c + 1u) {
-        let v = (rgb[p[11u + c]] - f(14u + c)) * f(17u + c);
-        if (p[10] == 1u) {
+        let v = (rgb[p.order[c]] - p.mean[c]) * p.scale[c];
+        if (p.nhwc == 1u) {
             y[(Y * W + X) * 3u + c] = v;
         } else {
             y[(c * H + Y) * W + X] = v;

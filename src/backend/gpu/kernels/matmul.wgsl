@@ -6,12 +6,9 @@
 // reads one vec4 of A and one of B from workgroup memory (a row of the warp reads 16 distinct B
 // vec4s, the A vec4 is a broadcast) and does 4 vec4 FMAs.
 //
-// Params (u32 words): [0] M, [1] N, [2] K, [3] flags (bit0: bias),
-// [4] a_m, [5] a_k, [6] b_k, [7] b_n, [8] c_m, [9] c_n, [10] bias_m, [11] bias_n,
-// [12..15) batch dims, [15..18) a batch strides, [18..21) b batch strides, [21..24) c batch strides,
-// [24] lo (f32 bits), [25] hi (f32 bits), [26] a_offset, [27] b_offset
+// Parameters: `MatmulParams` (matmul_common.wgsl; written by ops/matmul.rs).
 
-@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(0) var<storage, read> p: MatmulParams;
 @group(0) @binding(1) var<storage, read_write> c: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
@@ -19,9 +16,9 @@
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let M = p[0];
-    let N = p[1];
-    let K = p[2];
+    let M = p.m;
+    let N = p.n;
+    let K = p.k;
     let bases = batch_bases(wg.z);
     let a_base = bases.a;
     let b_base = bases.b;
@@ -47,11 +44,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             for (var l = 0u; l < 4u; l = l + 1u) {
                 let gm = row0 + l4 + l;
                 if (gm < M) {
-                    va[l] = a[a_base + gm * p[4] + gk * p[5]];
+                    va[l] = a[a_base + gm * p.a_m + gk * p.a_k];
                 }
                 let gn = col0 + l4 + l;
                 if (gn < N) {
-                    vb[l] = b[b_base + gk * p[6] + gn * p[7]];
+                    vb[l] = b[b_base + gk * p.b_k + gn * p.b_n];
                 }
             }
         }

@@ -11,7 +11,7 @@
 //
 // Params: matmul.wgsl's.
 
-@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(0) var<storage, read> p: MatmulParams;
 @group(0) @binding(1) var<storage, read_write> c: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
@@ -31,9 +31,9 @@ fn transpose4(v: array<vec4<f32>, 4>) -> array<vec4<f32>, 4> {
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let M = p[0];
-    let N = p[1];
-    let K = p[2];
+    let M = p.m;
+    let N = p.n;
+    let K = p.k;
     let bases = batch_bases(wg.z);
     let row0 = wg.y * TILE;
     let col0 = wg.x * TILE;
@@ -54,17 +54,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         var vb = vec4<f32>(0.0);
         if (A_K) {
             if (row0 + k_o < M && k0 + k_k < K) {
-                va = a[(bases.a + (row0 + k_o) * p[4] + k0 + k_k) / 4u];
+                va = a[(bases.a + (row0 + k_o) * p.a_m + k0 + k_k) / 4u];
             }
         } else if (k0 + mn_k < K && row0 + mn_o < M) {
-            va = a[(bases.a + (k0 + mn_k) * p[5] + row0 + mn_o) / 4u];
+            va = a[(bases.a + (k0 + mn_k) * p.a_k + row0 + mn_o) / 4u];
         }
         if (B_K) {
             if (col0 + k_o < N && k0 + k_k < K) {
-                vb = b[(bases.b + (col0 + k_o) * p[7] + k0 + k_k) / 4u];
+                vb = b[(bases.b + (col0 + k_o) * p.b_n + k0 + k_k) / 4u];
             }
         } else if (k0 + mn_k < K && col0 + mn_o < N) {
-            vb = b[(bases.b + (k0 + mn_k) * p[6] + col0 + mn_o) / 4u];
+            vb = b[(bases.b + (k0 + mn_k) * p.b_k + col0 + mn_o) / 4u];
         }
         sa[tid] = va;
         sb[tid] = vb;

@@ -2,17 +2,24 @@
 // and RMS normalisation. One workgroup per (outer, inner) row; its 64 invocations stride the
 // axis and combine in workgroup memory, so long axes (global pooling) stay parallel.
 // MODE: 0 sum, 1 max, 2 min, 3 prod, 4 mean of squares, 10 softmax, 11 log-softmax, 12 RMS norm.
-// Params (u32 words): [0] outer, [1] axis length, [2] inner, [3] eps (f32 bits)
+// Parameters: `RowsParams` below (written by ops/rows.rs).
 
 override MODE: u32 = 0u;
 
-@group(0) @binding(0) var<storage, read> p: array<u32>;
+struct RowsParams {
+    outer: u32,
+    len: u32,
+    inner: u32,
+    eps: f32,
+}
+
+@group(0) @binding(0) var<storage, read> p: RowsParams;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 
 // WGSL rejects infinities and NaN in constant expressions (Tint does), so build them at run time.
 fn bits(b: u32) -> f32 {
-    return bitcast<f32>(b | (p[0] & 0u));
+    return bitcast<f32>(b | (p.outer & 0u));
 }
 
 const WG: u32 = 64u;
@@ -55,9 +62,9 @@ fn all_reduce(op: u32, v: f32, t: u32) -> f32 {
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
     let row = wg.x + wg.y * nwg.x;
-    let outer = p[0];
-    let len = p[1];
-    let inner = p[2];
+    let outer = p.outer;
+    let len = p.len;
+    let inner = p.inner;
     if (row >= outer * inner) {
         return; // uniform across the workgroup
     }
@@ -95,7 +102,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             ss = ss + v * v;
         }
         let ms = all_reduce(0u, ss, t) / f32(len);
-        let scale = inverseSqrt(ms + bitcast<f32>(p[3]));
+        let scale = inverseSqrt(ms + p.eps);
         for (var i = t; i < len; i = i + WG) {
             y[base + i * inner] = x[base + i * inner] * scale;
         }

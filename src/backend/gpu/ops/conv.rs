@@ -8,7 +8,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, Deconv, PaddingSpec, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-use super::super::kernels::{Kernel, EPILOGUE_AT};
+use super::super::kernels::{Kernel, EPILOGUE_AT, MAX_RANK};
 use super::super::program::{f, grid_1d, StepParams, Storage, ValueId};
 use super::builder::{concrete, f32_data, m_groups, rank6, why, Builder, R};
 use super::epilogue::Epilogue;
@@ -77,7 +77,8 @@ impl Geometry {
 /// channels per group, [5, 6] kernel h, w, [7, 8] output h, w, [9, 10] input h, w, [11, 12]
 /// strides, [13, 14] dilations, [15, 16] pads before, [17..21) input strides (n, c, h, w),
 /// [21..25) output strides, [25] lo, [26] hi (the clamp, f32 bits), [27] invocations, [28]
-/// output channels in all; conv and depthwise then have the epilogue from `EPILOGUE_AT`.
+/// output channels in all; the epilogue from `EPILOGUE_AT` (empty for deconv). Mirrored by
+/// `struct ConvParams` in kernels/conv_params.wgsl.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConvParams {
     pub geo: Geometry,
@@ -102,9 +103,11 @@ impl StepParams for ConvParams {
         let mut w: Vec<u32> = p.iter().map(|&v| v as u32).collect();
         let (lo, hi) = self.epilogue.as_ref().map_or((f32::NEG_INFINITY, f32::INFINITY), |e| (e.lo, e.hi));
         w.extend([f(lo), f(hi), self.invocations as u32, self.channels as u32]);
-        if let Some(e) = &self.epilogue {
-            w.resize(EPILOGUE_AT, 0);
-            w.extend(e.words());
+        // The WGSL struct ends in the epilogue for every kernel of the family (deconv's stays empty).
+        w.resize(EPILOGUE_AT, 0);
+        match &self.epilogue {
+            Some(e) => w.extend(e.words()),
+            None => w.extend(Epilogue::new([1; MAX_RANK]).words()),
         }
         w
     }

@@ -16,6 +16,7 @@ use super::builder::{concrete, rank6, why, Builder, R};
 /// bits), then rank-6 arrays (right-aligned): [4..10) shape, [10..16) output strides, [16..22)
 /// input strides, [22..28) mul, [28..34) before (i32), [34..40) div, [40..46) input dims.
 /// Output index i → input index (i · mul − before) / div per axis; outside the input: `pad`.
+/// Mirrored by `struct CopyParams` in kernels/copy.wgsl.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CopyParams {
     pub shape: Vec<usize>,

@@ -17,7 +17,8 @@ use super::operand::Broadcast;
 
 /// elementwise.wgsl's words: [0] elements, [1] inputs, [2] instructions, [3] result register,
 /// [4..10) output shape, [10..52) per input (up to `EW_INPUTS`) [plain, stride x 6], then the
-/// program, 4 words per instruction.
+/// program, 4 words per instruction. Mirrored by `struct ElementwiseParams` in
+/// kernels/elementwise.wgsl.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ElementwiseParams {
     pub n: u32,

@@ -6,6 +6,7 @@
 use super::super::kernels::{EPILOGUE_OPS, MAX_RANK};
 use super::operand::Broadcast;
 
+/// Mirrored by `struct Epilogue` in kernels/epilogue_params.wgsl.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Epilogue {
     /// The clamp (ReLU: [0, ∞), ReLU6: [0, 6]); [-∞, ∞] when none. Its words sit in the

@@ -8,7 +8,7 @@ use super::super::program::{f, grid_1d, StepParams, Storage};
 use super::builder::{Builder, R};
 
 /// lrn.wgsl's words: [0] elements, [1] channels, [2] inner (h·w), [3] window size, [4] alpha,
-/// [5] beta, [6] bias (f32 bits).
+/// [5] beta, [6] bias (f32 bits). Mirrored by `struct LrnParams` in kernels/lrn.wgsl.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LrnParams {
     pub total: u32,

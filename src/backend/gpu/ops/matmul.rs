@@ -14,7 +14,7 @@ use super::epilogue::Epilogue;
 /// k stride, [6] B's k stride, [7] B's n stride, [8] C's m stride, [9] C's n stride, [10, 11] the
 /// bias's m and n strides, [12..15) batch sizes, [15..18) A's, [18..21) B's, [21..24) C's batch
 /// strides, [24] lo, [25] hi (the clamp, f32 bits), [26] A's offset, [27] B's offset; the
-/// epilogue from `EPILOGUE_AT`.
+/// epilogue from `EPILOGUE_AT`. Mirrored by `struct MatmulParams` in kernels/matmul_common.wgsl.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatmulParams {
     pub m: u32,

@@ -11,7 +11,7 @@ use super::conv::Geometry;
 
 /// pool.wgsl's words: [0] outputs, [1] channels, [2, 3] window h, w, [4, 5] output h, w, [6, 7]
 /// input h, w, [8, 9] strides, [10, 11] dilations, [12, 13] pads before, [14..18) input strides
-/// (n, c, h, w), [18..22) output strides.
+/// (n, c, h, w), [18..22) output strides. Mirrored by `struct PoolParams` in kernels/pool.wgsl.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolParams {
     pub geo: Geometry,

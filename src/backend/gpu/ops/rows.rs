@@ -9,7 +9,8 @@ use super::super::program::{f, StepParams, Storage};
 use super::builder::{why, Builder, R};
 
 /// rows.wgsl's words: [0] outer, [1] the row's length, [2] inner (the tensor viewed as
-/// [outer, len, inner], reduced along len), [3] epsilon (f32 bits, RmsNorm).
+/// [outer, len, inner], reduced along len), [3] epsilon (f32 bits, RmsNorm). Mirrored by
+/// `struct RowsParams` in kernels/rows.wgsl.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowsParams {
     pub outer: u32,
