@@ -36,8 +36,7 @@ fn bits(b: u32) -> f32 {
 }
 
 fn input_index(k: u32, i: u32) -> u32 {
-    let input = p.inputs[k];
-    if (input.plain == 1u) {
+    if (p.inputs[k].plain == 1u) {
         return i;
     }
     var r = i;
@@ -46,7 +45,7 @@ fn input_index(k: u32, i: u32) -> u32 {
         let dim = p.shape[d];
         let c = r % dim;
         r = r / dim;
-        idx = idx + c * input.strides[d];
+        idx = idx + c * p.inputs[k].strides[d];
     }
     return idx;
 }

@@ -12,15 +12,17 @@
 const OUTSIDE: u32 = 0xffffffffu;
 
 fn epi_index(k: u32, at: u32) -> u32 {
-    let op = p.epi.ops[k];
-    if (op.form == 1u) {
+    // Read in place: a copy of the struct would put its array in function memory, indexed per
+    // element (measured ~8 % slower matmuls on lavapipe).
+    let form = p.epi.ops[k].form;
+    if (form == 1u) {
         return at;
     }
-    if (op.form == 2u) {
-        let inner = op.w[0];
-        let dim = op.w[1];
-        let kept = op.w[2];
-        let c = (at / inner) % dim - op.w[3];
+    if (form == 2u) {
+        let inner = p.epi.ops[k].w[0];
+        let dim = p.epi.ops[k].w[1];
+        let kept = p.epi.ops[k].w[2];
+        let c = (at / inner) % dim - p.epi.ops[k].w[3];
         if (c >= kept) {
             return OUTSIDE;
         }
@@ -30,7 +32,7 @@ fn epi_index(k: u32, at: u32) -> u32 {
     var idx = 0u;
     for (var d = 5u; d < 6u; d = d - 1u) {
         let dim = p.epi.shape[d];
-        idx = idx + (r % dim) * op.w[d];
+        idx = idx + (r % dim) * p.epi.ops[k].w[d];
         r = r / dim;
     }
     return idx;
