@@ -1,9 +1,11 @@
-// What the audio pipelines share: one base for handles (free, finalizer, queued calls), the
-// manifest loader, and the checks on samples. Documented in index.d.ts.
+// What the pipelines share: the finalizer that frees a dropped handle's wasm object, the manifest
+// loader (vision and audio), and, for the audio pipelines, one base for handles (free, queued
+// calls) and the checks on samples. Documented in index.d.ts.
 import { call, ShopfloorError } from './core.js';
 import { readSource } from './model.js';
 
-const finalizer = new FinalizationRegistry((inner) => {
+/** Frees the wasm object of a handle the page dropped without `free()`. */
+export const finalizer = new FinalizationRegistry((inner) => {
   try {
     inner.free();
   } catch {
@@ -20,6 +22,7 @@ export function wasmOptions({ backend = 'auto', maxTensorBytes } = {}) {
 /**
  * Reads a pipeline manifest (URL, or the object with `baseUrl`) and the files it names, each
  * checked against its sha256. `refsOf(manifest)` lists the file entries in the core's order.
+ * `task`: the manifest's task, checked here; undefined where the core checks it (vision).
  */
 export async function loadManifest(model, options, task, refsOf) {
   let manifest;
@@ -36,9 +39,10 @@ export async function loadManifest(model, options, task, refsOf) {
     manifest = model;
     base = new URL(model.baseUrl ?? '.', globalThis.location?.href);
   } else {
-    throw new ShopfloorError('INVALID_ARGUMENT', `\`model\` must be the URL of a ${task} manifest.json or the manifest object (with \`baseUrl\`)`);
+    const what = task === undefined ? '`model` must be the URL of a manifest.json or a manifest object (with `baseUrl` for its files)' : `\`model\` must be the URL of a ${task} manifest.json or the manifest object (with \`baseUrl\`)`;
+    throw new ShopfloorError('INVALID_ARGUMENT', what);
   }
-  if (manifest?.task !== task) {
+  if (task !== undefined && manifest?.task !== task) {
     throw new ShopfloorError('INVALID_ARGUMENT', `the manifest's task is "${manifest?.task}", expected "${task}"`);
   }
   const refs = refsOf(manifest);

@@ -2,48 +2,23 @@
 // LinearSvm, blurFaces. Frames are read on this device into RGBA and handed to wasm; nothing is
 // sent anywhere. Documented in index.d.ts.
 import { call, callAsync, init, ShopfloorError } from './core.js';
-import { readSource } from './model.js';
+import { finalizer, loadManifest } from './pipeline.js';
 import { createRemote } from './remote.js';
 import { readFrame } from './frames.js';
 
 export { readFrame };
 
-const finalizer = new FinalizationRegistry((inner) => {
-  try {
-    inner.free();
-  } catch {
-    // already freed
-  }
-});
-
 function bytesOf(frame) {
   return new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
 }
 
-/** The manifest (from a URL or an object with `baseUrl`) and the bytes of every model it names. */
-async function loadManifest(model, options) {
-  let manifest;
-  let base;
-  if (typeof model === 'string' || model instanceof URL) {
-    base = new URL(model, globalThis.location?.href);
-    const text = new TextDecoder().decode(await readSource(base.href, { signal: options.signal }));
-    try {
-      manifest = JSON.parse(text);
-    } catch (cause) {
-      throw new ShopfloorError('INVALID_ARGUMENT', `${base.href} is not a JSON manifest: ${cause.message}`, { cause });
-    }
-  } else if (model && typeof model === 'object') {
-    manifest = model;
-    base = new URL(model.baseUrl ?? '.', globalThis.location?.href);
-  } else {
-    throw new ShopfloorError('INVALID_ARGUMENT', '`model` must be the URL of a manifest.json or a manifest object (with `baseUrl` for its files)');
-  }
-  const refs = manifest.models ? [manifest.models.detector, manifest.models.recognizer, manifest.models.orientation].filter(Boolean) : [manifest.model];
+/** The model files a vision manifest names, in the core's order (a text reader has several). */
+function visionFiles(manifest) {
+  const refs = manifest?.models ? [manifest.models.detector, manifest.models.recognizer, manifest.models.orientation].filter(Boolean) : [manifest?.model];
   if (refs.some((r) => !r || typeof r.file !== 'string')) {
     throw new ShopfloorError('INVALID_ARGUMENT', 'the manifest names no model file (`model.file` or `models.*.file`)');
   }
-  const files = await Promise.all(refs.map((r) => readSource(new URL(r.file, base).href, { ...options, sha256: r.sha256 })));
-  return { json: JSON.stringify(manifest), files };
+  return refs;
 }
 
 function wasmOptions({ backend = 'auto', maxTensorBytes, planCacheSize } = {}) {
@@ -91,7 +66,8 @@ async function create(Kind, wasmName, options, shape = { allFiles: false, option
   }
   if (options.worker) return createRemote(kind, options);
   const glue = await init();
-  const { json, files } = await loadManifest(options.model, options);
+  // The core checks the manifest's task and says which one it is for.
+  const { json, files } = await loadManifest(options.model, options, undefined, visionFiles);
   const Wasm = glue[wasmName];
   const own = shape.options.map((key) => options[key]);
   const inner = await callAsync(() => Wasm.create(json, shape.allFiles ? files : files[0], wasmOptions(options), ...own), `${kind}.create`);
