@@ -44,7 +44,7 @@ pub struct FrameBuffers {
 
 /// Buffers a `FrameBuffers` holds (for `memoryStats().gpuBuffers`).
 pub const BUFFERS: usize = 3;
-const PARAM_WORDS: usize = 24;
+pub(super) const PARAM_WORDS: usize = 24;
 
 impl FrameBuffers {
     /// Whether a frame of `bytes` and its temporary rows fit the adapter's binding limit.

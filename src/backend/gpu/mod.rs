@@ -19,6 +19,8 @@ pub mod frame;
 pub mod kernels;
 pub mod layout;
 pub mod memory;
+#[cfg(test)]
+mod mirror;
 pub mod ops;
 pub mod poll;
 pub mod profile;
