@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 
-use super::plan_key::PlanKey;
+use super::plan_key::{shapes_text, PlanKey};
 use super::TypedSource;
 use crate::error::{Error, Result};
 use crate::tensor::{DType, HostTensor};
@@ -203,12 +203,13 @@ impl CpuBackend {
 
 fn compile(source: &dyn TypedSource, key: &PlanKey) -> Result<Plan> {
     let typed = source.typed_at(key)?;
-    let optimized = typed.into_optimized().map_err(|e| {
-        let shapes = key.0.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ");
-        Error::InputMismatch {
-            name: "(all inputs)".into(),
-            detail: format!("the model cannot run at input shapes {shapes}{}: {e:#}", source.values_text(key)),
-        }
+    let optimized = typed.into_optimized().map_err(|e| Error::InputMismatch {
+        name: "(all inputs)".into(),
+        detail: format!(
+            "the model cannot run at input shapes {}{}: {e:#}",
+            shapes_text(&key.0),
+            source.values_text(key)
+        ),
     })?;
     optimized.into_runnable().map_err(|e| Error::Internal(format!("building the plan: {e:#}")))
 }

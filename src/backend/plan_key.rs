@@ -10,3 +10,8 @@ pub type Shapes = Vec<(DatumType, Vec<usize>)>;
 /// such a plan is compiled for those values (only the `If` branches they take, the shapes they
 /// give).
 pub type PlanKey = (Shapes, Vec<Option<Tensor>>);
+
+/// The shapes, for messages: `[1, 3, 224, 224], [1]`.
+pub fn shapes_text(shapes: &Shapes) -> String {
+    shapes.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+}

@@ -10,12 +10,10 @@ use super::{Model, GPU_HOPELESS_MS};
 use crate::backend::gpu::error::GpuError;
 use crate::backend::gpu::session::GpuPlan;
 use crate::backend::gpu::{context, translate, tune};
+use crate::backend::plan_key::{shapes_text, Shapes};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::tensor::HostTensor;
-
-/// Each input's element type and shape.
-type Shapes = Vec<(DatumType, Vec<usize>)>;
 
 /// Where runs at one input shape go.
 enum Choice {
@@ -53,10 +51,6 @@ impl ShapePlans {
         let entry = self.entries.remove(ix);
         self.entries.insert(0, entry);
     }
-}
-
-fn shapes_text(key: &Shapes) -> String {
-    key.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ")
 }
 
 impl Model {

@@ -9,7 +9,7 @@ use tract_onnx::prelude::*;
 use super::harden::nodes::DeconvShape;
 use super::harden::typed::into_typed;
 use super::value_inputs::Valued;
-use crate::backend::plan_key::{PlanKey, Shapes};
+use crate::backend::plan_key::{shapes_text, PlanKey};
 use crate::backend::TypedSource;
 use crate::error::{Error, Result};
 
@@ -195,10 +195,6 @@ fn values_text(source: &InferenceModel, key: &PlanKey) -> String {
         }
     }
     text
-}
-
-fn shapes_text(shapes: &Shapes) -> String {
-    shapes.iter().map(|(_, s)| format!("{s:?}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The model's input names, in order.

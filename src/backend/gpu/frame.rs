@@ -8,29 +8,22 @@ use super::context::GpuContext;
 use super::kernels::{FramePass, Kernel};
 pub use crate::frame::FrameTransform;
 
-/// The frame pass's parameter words (`struct FrameParams` in frame.wgsl, field by field) and its
-/// temporary rows' size.
-trait FrameWords {
-    fn params(&self, src_w: u32, src_h: u32) -> Vec<u32>;
-    fn tmp_bytes(&self) -> u64;
+/// The frame pass's parameter words: `struct FrameParams` in frame.wgsl, field by field.
+fn params(t: &FrameTransform, src_w: u32, src_h: u32) -> Vec<u32> {
+    let [cx, cy, cw, ch] = t.content;
+    let mut p = vec![t.width, t.height, cx, cy, cw, ch, src_w, src_h, t.rows[0]];
+    p.push(t.rows[1] - t.rows[0]);
+    p.push(t.nhwc as u32);
+    p.extend(t.order);
+    p.extend(t.mean.map(f32::to_bits));
+    p.extend(t.scale.map(f32::to_bits));
+    p.extend(t.rect.map(f32::to_bits));
+    p
 }
 
-impl FrameWords for FrameTransform {
-    fn params(&self, src_w: u32, src_h: u32) -> Vec<u32> {
-        let [cx, cy, cw, ch] = self.content;
-        let mut p = vec![self.width, self.height, cx, cy, cw, ch, src_w, src_h, self.rows[0]];
-        p.push(self.rows[1] - self.rows[0]);
-        p.push(self.nhwc as u32);
-        p.extend(self.order);
-        p.extend(self.mean.map(f32::to_bits));
-        p.extend(self.scale.map(f32::to_bits));
-        p.extend(self.rect.map(f32::to_bits));
-        p
-    }
-
-    fn tmp_bytes(&self) -> u64 {
-        (self.rows[1].saturating_sub(self.rows[0]) as u64 * self.content[2] as u64 * 3 * 4).max(4)
-    }
+/// The horizontal pass's temporary rows, in bytes.
+fn tmp_bytes(t: &FrameTransform) -> u64 {
+    (t.rows[1].saturating_sub(t.rows[0]) as u64 * t.content[2] as u64 * 3 * 4).max(4)
 }
 
 /// Buffers for frames, grown to the largest frame seen; the bind groups follow them.
@@ -50,11 +43,11 @@ impl FrameBuffers {
     /// Whether a frame of `bytes` and its temporary rows fit the adapter's binding limit.
     pub fn fits(ctx: &GpuContext, frame_bytes: u64, t: &FrameTransform) -> bool {
         let max = ctx.device.limits().max_storage_buffer_binding_size;
-        frame_bytes <= max && t.tmp_bytes() <= max
+        frame_bytes <= max && tmp_bytes(t) <= max
     }
 
     pub fn holds(&self, frame_bytes: u64, t: &FrameTransform) -> bool {
-        self.frame.size() >= frame_bytes && self.tmp.size() >= t.tmp_bytes()
+        self.frame.size() >= frame_bytes && self.tmp.size() >= tmp_bytes(t)
     }
 
     /// Buffers for frames of `frame_bytes` with `t`, writing into the model's `input` buffer.
@@ -68,7 +61,7 @@ impl FrameBuffers {
         // reallocate on every frame.
         let frame = buffer("frame", (frame_bytes + frame_bytes / 4).next_multiple_of(4).max(4), storage);
         let tmp =
-            buffer("frame rows", (t.tmp_bytes() + t.tmp_bytes() / 4).next_multiple_of(4), wgpu::BufferUsages::STORAGE);
+            buffer("frame rows", (tmp_bytes(t) + tmp_bytes(t) / 4).next_multiple_of(4), wgpu::BufferUsages::STORAGE);
         let params = buffer("frame params", (PARAM_WORDS * 4) as u64, storage);
         let pipelines = [FramePass::Horizontal, FramePass::Vertical].map(|m| ctx.pipeline(Kernel::Frame(m)));
         let group = |k: usize, out: &wgpu::Buffer, src: &wgpu::Buffer| {
@@ -97,7 +90,7 @@ impl FrameBuffers {
         t: &FrameTransform,
     ) {
         ctx.queue.write_buffer(&self.frame, 0, rgba);
-        let words = t.params(src.0, src.1);
+        let words = params(t, src.0, src.1);
         ctx.queue.write_buffer(&self.params, 0, &words.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>());
         let rows = t.rows[1] - t.rows[0];
         for (k, (gx, gy)) in [(t.content[2], rows), (t.width, t.height)].into_iter().enumerate() {
