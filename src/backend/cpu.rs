@@ -68,7 +68,7 @@ impl CpuBackend {
     }
 
     fn key_of<'a>(&self, inputs: impl IntoIterator<Item = &'a Tensor>) -> PlanKey {
-        self.source.key(&inputs.into_iter().collect::<Vec<_>>())
+        self.source.key(&mut inputs.into_iter())
     }
 
     /// Compiles (or fetches) the plan for these input types and shapes (any value).

@@ -22,7 +22,7 @@ use plan_key::PlanKey;
 /// the GPU backend translates the decluttered graph the same way, see `gpu::translate`).
 pub trait TypedSource: Send + Sync {
     /// The key of a run with these inputs, in the model's input order.
-    fn key(&self, inputs: &[&Tensor]) -> PlanKey;
+    fn key(&self, inputs: &mut dyn Iterator<Item = &Tensor>) -> PlanKey;
     /// The graph typed at `key`: shapes (and keyed values) pinned, analysed, checked.
     fn typed_at(&self, key: &PlanKey) -> crate::Result<TypedModel>;
     /// The keyed values, for messages: ` with "sr" = 8000`.

@@ -49,8 +49,8 @@ impl Graph {
 }
 
 impl TypedSource for Graph {
-    fn key(&self, inputs: &[&Tensor]) -> PlanKey {
-        key(&self.valued, inputs.iter().copied())
+    fn key(&self, inputs: &mut dyn Iterator<Item = &Tensor>) -> PlanKey {
+        key(&self.valued, inputs)
     }
 
     fn typed_at(&self, key: &PlanKey) -> Result<TypedModel> {
