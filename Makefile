@@ -6,7 +6,7 @@ PORT ?= 8080
 
 PY := target/py/bin/python
 
-.PHONY: demo test bench fuzz build-native-release bench-deps setup build models serve test-data build-native-tests test-native test-e2e lint
+.PHONY: docs demo test bench fuzz build-native-release bench-deps setup build models serve test-data build-native-tests test-native test-e2e lint
 
 demo: setup build models serve
 
@@ -63,6 +63,10 @@ test-native: build-native-tests test-data
 
 test-e2e:
 	SHOPFLOOR_REQUIRE_MODELS=1 node --test tests/e2e/
+
+# The API reference (docs/reference/) from the package's doc comments; tests fail when it is stale.
+docs:
+	node_modules/.bin/typedoc --options pkg/typedoc.json
 
 lint:
 	cargo fmt --check

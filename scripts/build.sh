@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the npm package in pkg/: two wasm variants with wasm-bindgen's ESM glue and TypeScript
-# declarations, which the hand-written API (pkg/index.js, index.d.ts) loads at init():
+# declarations, which the JS API (pkg/src, TypeScript, compiled last by tsc) loads at init():
 #   pkg/wasm/     single-thread (simd128): every page;
 #   pkg/wasm-mt/  threaded (simd128 + atomics, shared memory, a rayon pool of Web Workers):
-#                 cross-origin isolated pages only (COOP/COEP), chosen by pkg/core.js.
+#                 cross-origin isolated pages only (COOP/COEP), chosen by pkg/src/runtime-impl.ts.
 # Each variant has its own target dir (different rustflags): the second one is a full compile.
-# SHOPFLOOR_VARIANTS=st (or mt) builds one only.
+# SHOPFLOOR_VARIANTS=st (or mt) builds one wasm variant only, =none only the JS (tsc type-checks
+# against both variants' glue, so each must have been built once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
@@ -48,5 +49,12 @@ pids=()
 [[ " $VARIANTS " == *" st "* ]] && { build_st & pids+=($!); }
 [[ " $VARIANTS " == *" mt "* ]] && { build_mt & pids+=($!); }
 failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-exit "$failed"
+for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid" || failed=1; done
+[[ $failed == 0 ]] || exit 1
+
+# The JS API: pkg/src → pkg/*.js and the .d.ts the package publishes (nothing hand-written to
+# drift). Earlier output goes first, so a module removed from src/ does not linger.
+echo "[build] pkg/src (TypeScript) with $(node_modules/.bin/tsc --version)"
+find pkg -mindepth 1 -maxdepth 1 ! -name src ! -name wasm ! -name wasm-mt ! -name package.json ! -name '*.json' -exec rm -rf {} +
+node_modules/.bin/tsc -p pkg
+node_modules/.bin/tsc -p pkg/tsconfig.types.json

@@ -1,4 +1,4 @@
-//! `Model` for JS: load from bytes, describe, run. The npm wrapper (pkg/model.js) adds URL
+//! `Model` for JS: load from bytes, describe, run. The npm wrapper (pkg/src/model/model-impl.ts) adds URL
 //! fetching with progress, async, and the FinalizationRegistry safety net.
 
 use std::cell::RefCell;
@@ -69,7 +69,7 @@ pub fn live_models() -> usize {
     LIVE_MODELS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// The wasm side of `Model`; JS users hold the wrapper from pkg/model.js. Shared with the
+/// The wasm side of `Model`; JS users hold the wrapper from pkg/src/model/model-impl.ts. Shared with the
 /// promise of a pending run, so `free()` during a run is safe (the run finishes first).
 #[wasm_bindgen(js_name = WasmModel)]
 pub struct WasmModel {

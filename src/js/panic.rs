@@ -3,7 +3,7 @@
 //! `ShopfloorError` with code `INTERNAL` naming the operation, and the instance keeps working.
 //!
 //! Synchronous exports are covered by wasm-bindgen itself (it catches at each export and throws a
-//! `PanicError`, which pkg/core.js turns into `INTERNAL`). Futures are not: a panic while a
+//! `PanicError`, which pkg/src/call.ts turns into `INTERNAL`). Futures are not: a panic while a
 //! promise's future is polled would unwind out of wasm-bindgen-futures' task queue and leave the
 //! promise pending forever. `catching` polls a future inside `catch_unwind` and rejects instead.
 //!
@@ -75,7 +75,7 @@ impl<F: Future<Output = Result<JsValue, JsValue>>> Future for Catching<F> {
 
 /// `fut` declared unwind-safe, for the `async` exports: wasm-bindgen runs them through
 /// `future_to_promise`, which catches a panic (the promise rejects with a `PanicError` that
-/// pkg/core.js reports as `INTERNAL`) and drops the future, so no broken state is seen again.
+/// pkg/src/call.ts reports as `INTERNAL`) and drops the future, so no broken state is seen again.
 pub(crate) fn unwinds<F: Future>(fut: F) -> std::panic::AssertUnwindSafe<F> {
     std::panic::AssertUnwindSafe(fut)
 }

@@ -1,5 +1,5 @@
 //! The speech pipelines for JS: `VoiceCommands`, `KeywordSpotter`, `Vad`. Samples arrive as
-//! `Float32Array`s at any rate (pkg/speech.js captures the microphone in an AudioWorklet);
+//! `Float32Array`s at any rate (pkg/src/speech/microphone.ts captures the microphone in an AudioWorklet);
 //! events leave as plain objects.
 // As in vision.rs: the pipeline's borrow is held across the await on purpose (BUSY on overlap).
 #![allow(clippy::await_holding_refcell_ref)]

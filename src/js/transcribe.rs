@@ -1,4 +1,4 @@
-//! Speech to text for JS: `WasmTranscriber` (pkg/transcribe.js wraps it as `Transcriber`).
+//! Speech to text for JS: `WasmTranscriber` (pkg/src/transcribe/transcriber.ts wraps it as `Transcriber`).
 // As in speech.rs: the borrow is held across the await on purpose (BUSY on overlap).
 #![allow(clippy::await_holding_refcell_ref)]
 

@@ -1,4 +1,4 @@
-//! The vision pipelines for JS. Frames arrive as RGBA bytes (pkg/vision.js turns videos, images,
+//! The vision pipelines for JS. Frames arrive as RGBA bytes (pkg/src/vision/frames.ts turns videos, images,
 //! canvases, bitmaps and `VideoFrame`s into `ImageData`); results leave as plain objects.
 // Each pipeline's borrow is held across its model's await on purpose, as in model.rs: a second
 // call meanwhile gets BUSY, never interleaved state (the page is single-threaded).
@@ -213,7 +213,7 @@ impl WasmTextReader {
     }
 }
 
-/// The trainable head; features in, labels out (pkg/vision.js adds frames via an embedder).
+/// The trainable head; features in, labels out (pkg/src/vision/linear-svm.ts adds frames via an embedder).
 #[wasm_bindgen(js_name = WasmLinearSvm)]
 pub struct WasmLinearSvm {
     inner: LinearSvm,

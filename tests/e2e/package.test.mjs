@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,13 +15,13 @@ test('npm pack contains the API, the glue, the wasm and the types', () => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: PKG, encoding: 'utf8' });
   const [info] = JSON.parse(out);
   const files = info.files.map((f) => f.path).sort();
-  for (const f of ['index.js', 'index.d.ts', 'package.json', 'wasm/shopfloor.js', 'wasm/shopfloor_bg.wasm', 'wasm/shopfloor.d.ts', 'wasm-mt/shopfloor.js', 'wasm-mt/shopfloor_bg.wasm']) {
+  for (const f of ['index.js', 'index.d.ts', 'elements.js', 'elements.d.ts', 'worker.js', 'capture-worklet.js', 'src/index.ts', 'package.json', 'wasm/shopfloor.js', 'wasm/shopfloor_bg.wasm', 'wasm/shopfloor.d.ts', 'wasm-mt/shopfloor.js', 'wasm-mt/shopfloor_bg.wasm']) {
     assert.ok(files.includes(f), `${f} missing from the tarball: ${files.join(', ')}`);
   }
   // Every file a module of the package imports or loads next to itself ships with it.
   for (const f of files.filter((f) => f.endsWith('.js'))) {
     const src = readFileSync(join(PKG, f), 'utf8');
-    for (const [, ref] of src.matchAll(/(?:from |import\(|new URL\()\s*'(\.\/[^']+)'/g)) {
+    for (const [, ref] of src.matchAll(/(?:from |import\(|new URL\()\s*'(\.\.?\/[^']+)'/g)) {
       const path = join(dirname(f), ref).replace(/\\/g, '/');
       assert.ok(files.includes(path), `${f} needs ${ref}, which is missing from the tarball`);
     }
@@ -61,4 +62,43 @@ test('the TypeScript declarations type-check against a consumer', () => {
     ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--lib', 'es2022,dom', `${ROOT}tests/types/consumer.ts`],
     { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' },
   );
+});
+
+test('docs/reference is what TypeDoc makes of the source now (run `make docs` after changing the API)', () => {
+  const out = mkdtempSync(join(tmpdir(), 'shopfloor-reference-'));
+  try {
+    execFileSync(`${ROOT}node_modules/.bin/typedoc`, ['--options', `${PKG}/typedoc.json`, '--out', out, '--logLevel', 'Warn'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
+    const committed = readdirSync(`${ROOT}docs/reference`).sort();
+    assert.deepEqual(readdirSync(out).sort(), committed, 'the reference has other pages than the source gives');
+    for (const f of committed) {
+      assert.equal(readFileSync(join(out, f), 'utf8'), readFileSync(`${ROOT}docs/reference/${f}`, 'utf8'), `docs/reference/${f} is stale: run \`make docs\``);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("docs/api.md's tables name only functions and members the package has", async () => {
+  const exported = { ...(await import(`${PKG}/index.js`)), ...(await import(`${PKG}/elements.js`)) };
+  const classes = Object.values(exported).filter((v) => typeof v === 'function' && v.prototype);
+  const onSomeInstance = (m) => classes.some((C) => m in C.prototype) || m in exported.modelCache;
+  const missing = [];
+  for (const line of readFileSync(`${ROOT}docs/api.md`, 'utf8').split('\n')) {
+    const first = /^\| (.+?) \|/.exec(line)?.[1];
+    if (!first || first === 'function') continue;
+    for (const [, item] of first.matchAll(/`([^`]+)`/g)) {
+      const call = /^(?:new )?([A-Za-z]+)(?:\.([A-Za-z]+))?(?:\(|$)/.exec(item);
+      if (!call || item.startsWith('{')) continue;
+      const [, head, member] = call;
+      if (member === undefined) {
+        if (item.includes('(') && !(head in exported)) missing.push(item);
+      } else if (head in exported) {
+        const v = exported[head];
+        if (!(member in v) && !(v.prototype && member in v.prototype)) missing.push(item);
+      } else if (/^[a-z]/.test(head) && !onSomeInstance(member)) {
+        missing.push(item); // `classifier.classify(…)`: some class must have the method
+      }
+    }
+  }
+  assert.deepEqual(missing, [], 'docs/api.md names what the package does not export');
 });

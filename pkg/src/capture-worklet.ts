@@ -1,15 +1,28 @@
 // The microphone capture worklet (an AudioWorkletProcessor, loaded by MicrophoneStream from
 // this file so that pages with a strict Content-Security-Policy need no blob: URLs): mixes to
 // mono and posts fixed-size chunks (transferred, not copied).
+
+// The AudioWorkletGlobalScope's names (lib.dom describes the page, not the worklet).
+declare class AudioWorkletProcessor {
+  readonly port: MessagePort;
+  constructor(options?: unknown);
+}
+declare function registerProcessor(name: string, processor: new (options: { processorOptions: { chunkSize: number } }) => AudioWorkletProcessor): void;
+
 class ShopfloorCapture extends AudioWorkletProcessor {
-  constructor(options) {
+  size: number;
+  buf: Float32Array;
+  n = 0;
+  stopped = false;
+  constructor(options: { processorOptions: { chunkSize: number } }) {
     super();
     this.size = options.processorOptions.chunkSize;
     this.buf = new Float32Array(this.size);
-    this.n = 0;
-    this.port.onmessage = (e) => { if (e.data === 'stop') this.stopped = true; };
+    this.port.onmessage = (e) => {
+      if (e.data === 'stop') this.stopped = true;
+    };
   }
-  process(inputs) {
+  process(inputs: Float32Array[][]): boolean {
     const input = inputs[0];
     if (this.stopped) return false;
     if (!input || input.length === 0) return true;
@@ -28,3 +41,4 @@ class ShopfloorCapture extends AudioWorkletProcessor {
   }
 }
 registerProcessor('shopfloor-capture', ShopfloorCapture);
+export {};
