@@ -192,3 +192,94 @@ fn one_hot_indices_past_the_depth_give_all_off_rows() {
         assert_eq!(out[0].1.data, TensorData::F32(want), "axis {axis}");
     }
 }
+
+// --- Attention (our own op): shapes and cache lengths that do not fit ---------------------------
+
+/// Attention over (batch 1, 2 heads, any length, head size `head`), with an optional bool mask and
+/// `nonpad_kv_seqlen`, causal when asked.
+fn attention(mask: bool, nonpad: bool, causal: bool, attrs: Vec<tract_onnx::pb::AttributeProto>) -> Model {
+    use common::onnx::*;
+    let mut inputs = vec![
+        value_info("q", F32, &[1, 2, -1, -3]),
+        value_info("k", F32, &[1, 2, -2, -4]),
+        value_info("v", F32, &[1, 2, -2, -3]),
+    ];
+    let mut names = vec!["q", "k", "v"];
+    if mask {
+        inputs.push(value_info("mask", BOOL, &[-1, -5]));
+        names.push("mask");
+    } else if nonpad {
+        names.push("");
+    }
+    if nonpad {
+        names.extend(["", "", "nonpad"]);
+        inputs.push(value_info("nonpad", I64, &[1]));
+    }
+    let mut attrs = attrs;
+    attrs.push(int("is_causal", i64::from(causal)));
+    let bytes = model(vec![node("Attention", &names, &["y"], attrs)], inputs, vec![value_info("y", F32, &[])], |_| {});
+    Model::load(&bytes, &LoadOptions { backend: BackendChoice::Cpu, ..Default::default() }).unwrap()
+}
+
+fn qkv(q_len: usize, kv_len: usize, head: usize, k_head: usize) -> Vec<(&'static str, HostTensor)> {
+    let ramp = |n: usize| (0..n).map(|i| ((i % 7) as f32 - 3.0) / 4.0).collect::<Vec<_>>();
+    vec![
+        ("q", f32s(&[1, 2, q_len, head], &ramp(2 * q_len * head))),
+        ("k", f32s(&[1, 2, kv_len, k_head], &ramp(2 * kv_len * k_head))),
+        ("v", f32s(&[1, 2, kv_len, head], &ramp(2 * kv_len * head))),
+    ]
+}
+
+#[test]
+fn attention_refuses_shapes_that_do_not_fit_and_takes_any_cache_length() {
+    let mut m = attention(false, true, true, vec![]);
+    // K's head size differs from Q's.
+    let mut feeds = qkv(3, 5, 4, 3);
+    feeds.push(("nonpad", i64s(&[1], &[5])));
+    let e = run(&mut m, feeds).expect_err("a K head size unlike Q's must be refused");
+    assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+    // Cache lengths past either end: every key valid, or none (rows of zeros, never NaN).
+    for n in [i64::MAX, i64::MIN, -5, 0, 5, 99] {
+        let mut feeds = qkv(3, 5, 4, 4);
+        feeds.push(("nonpad", i64s(&[1], &[n])));
+        let out = run(&mut m, feeds).unwrap_or_else(|e| panic!("nonpad_kv_seqlen {n}: {e}"));
+        let TensorData::F32(y) = &out[0].1.data else { panic!("f32 out") };
+        assert!(y.iter().all(|x| x.is_finite()), "nonpad_kv_seqlen {n}: {y:?}");
+        if n <= 0 {
+            assert!(y.iter().all(|&x| x == 0.0), "no valid key: zeros, got {y:?}");
+        }
+    }
+    // The model keeps answering.
+    let mut feeds = qkv(2, 2, 4, 4);
+    feeds.push(("nonpad", i64s(&[1], &[2])));
+    run(&mut m, feeds).unwrap();
+}
+
+#[test]
+fn attention_refuses_a_mask_longer_than_the_keys_and_a_bad_head_count() {
+    let mut m = attention(true, false, false, vec![]);
+    let mut feeds = qkv(3, 4, 4, 4);
+    feeds.push(("mask", HostTensor::new(vec![3, 6], TensorData::Bool(vec![1; 18])).unwrap()));
+    let e = run(&mut m, feeds).expect_err("a mask over 6 keys with 4 keys must be refused");
+    assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+    assert!(e.to_string().contains("attn_mask"), "{e}");
+    let mut feeds = qkv(3, 4, 4, 4);
+    feeds.push(("mask", HostTensor::new(vec![5, 4], TensorData::Bool(vec![1; 20])).unwrap()));
+    let e = run(&mut m, feeds).expect_err("a mask over 5 queries with 3 queries must be refused");
+    assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+    // A shorter mask leaves the keys past it masked: the answer is finite.
+    let mut feeds = qkv(3, 4, 4, 4);
+    feeds.push(("mask", HostTensor::new(vec![3, 2], TensorData::Bool(vec![1; 6])).unwrap()));
+    run(&mut m, feeds).unwrap();
+
+    use common::onnx::*;
+    let bytes = model(
+        vec![node("Attention", &["q", "k", "v"], &["y"], vec![int("q_num_heads", 0), int("kv_num_heads", 1)])],
+        vec![value_info("q", F32, &[1, 3, 8]), value_info("k", F32, &[1, 3, 8]), value_info("v", F32, &[1, 3, 8])],
+        vec![value_info("y", F32, &[])],
+        |_| {},
+    );
+    let e = Model::load(&bytes, &LoadOptions::default()).err().expect("zero heads must be refused");
+    assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+    assert!(e.to_string().contains("q_num_heads"), "{e}");
+}

@@ -79,7 +79,7 @@ fn parse(proto: &pb::ModelProto, onnx: tract_onnx::Onnx, pins: &[(String, Vec<us
     Ok(model)
 }
 
-/// tract refusing a valid node that uses a part of its op it lacks (Attention's `softcap`, an
+/// tract refusing a valid node that uses a part of its op it lacks (an attribute value, an
 /// optional input): `UNSUPPORTED_OP` naming the node, not `MODEL_INVALID`.
 fn unsupported_feature(e: &TractError) -> Option<Error> {
     let detail = e.root_cause().to_string();

@@ -2,6 +2,7 @@
 //! and the CLI hold.
 
 mod analysis;
+mod attention;
 mod feeds;
 mod fixes;
 mod gpu_side;

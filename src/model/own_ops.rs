@@ -3,6 +3,7 @@
 //!   or more (debug) or shifts by it modulo the width (release: a silent wrong answer). ONNX
 //!   says such a shift, or a negative one, gives 0 (right shift of a negative number: -1).
 //! - `CumProd`: absent from tract; `exclusive` and `reverse` as `CumSum` has them.
+//! - `Attention` (opset 23-25): `attention.rs`.
 
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb;
@@ -13,6 +14,7 @@ use tract_onnx::tract_hir::ops::expandable::{expand, inference_wrap, Expansion};
 pub fn install(reg: &mut OnnxOpRegister) {
     reg.insert("BitShift", parse_bit_shift);
     reg.insert("CumProd", parse_cum_prod);
+    reg.insert("Attention", super::attention::parse);
 }
 
 fn parse_bit_shift(_: &ParsingContext, node: &pb::NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
