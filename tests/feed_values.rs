@@ -283,3 +283,96 @@ fn attention_refuses_a_mask_longer_than_the_keys_and_a_bad_head_count() {
     assert_ne!(e.code(), ErrorCode::Internal, "{e}");
     assert!(e.to_string().contains("q_num_heads"), "{e}");
 }
+
+// --- our other own ops: values and shapes that do not fit ---------------------------------------
+
+fn load_built(bytes: &[u8]) -> shopfloor::Result<Model> {
+    Model::load(bytes, &LoadOptions { backend: BackendChoice::Cpu, ..Default::default() })
+}
+
+#[test]
+fn center_crop_pad_sizes_are_checked_before_the_plan_is_compiled() {
+    use common::onnx::*;
+    let bytes = model(
+        vec![node("CenterCropPad", &["x", "shape"], &["y"], vec![ints("axes", &[0, 1])])],
+        vec![value_info("x", F32, &[-1, -2]), value_info("shape", I64, &[2])],
+        vec![value_info("y", F32, &[])],
+        |_| {},
+    );
+    let mut m = load_built(&bytes).unwrap();
+    let x = || f32s(&[3, 4], &(0..12).map(|i| i as f32).collect::<Vec<_>>());
+    // Crop one axis, pad the other: centred, the odd element at the end.
+    let out = run(&mut m, vec![("x", x()), ("shape", i64s(&[2], &[1, 7]))]).unwrap();
+    assert_eq!(out[0].1.dims, vec![1, 7]);
+    let TensorData::F32(y) = &out[0].1.data else { panic!("f32 out") };
+    assert_eq!(y, &[0.0, 4.0, 5.0, 6.0, 7.0, 0.0, 0.0]);
+    refused(run(&mut m, vec![("x", x()), ("shape", i64s(&[2], &[-1, 4]))]), ErrorCode::InputMismatch, "shape", "-1");
+    let e = run(&mut m, vec![("x", x()), ("shape", i64s(&[2], &[1 << 40, 1 << 40]))])
+        .expect_err("a huge pad must be refused");
+    assert_eq!(e.code(), ErrorCode::ResourceLimit, "{e}");
+    run(&mut m, vec![("x", x()), ("shape", i64s(&[2], &[3, 4]))]).unwrap();
+}
+
+#[test]
+fn bit_cast_between_widths_and_bad_states_are_typed_errors() {
+    use common::onnx::*;
+    // f32 to i64: not the same width.
+    let bytes = model(
+        vec![node("BitCast", &["x"], &["y"], vec![int("to", 7)])],
+        vec![value_info("x", F32, &[2])],
+        vec![value_info("y", I64, &[])],
+        |_| {},
+    );
+    let e = load_built(&bytes).err().expect("f32 to i64 must be refused");
+    assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+    assert!(e.to_string().contains("widths"), "{e}");
+
+    // CausalConvWithState with a past state of the wrong length.
+    let bytes = model(
+        vec![node("CausalConvWithState", &["x", "w", "", "past"], &["y", "state"], vec![])],
+        vec![value_info("x", F32, &[1, 2, -1]), value_info("w", F32, &[2, 1, 3]), value_info("past", F32, &[1, 2, -2])],
+        vec![value_info("y", F32, &[]), value_info("state", F32, &[])],
+        |_| {},
+    );
+    let mut m = load_built(&bytes).unwrap();
+    let w = f32s(&[2, 1, 3], &[1.0, 2.0, 3.0, -1.0, 0.5, 0.25]);
+    let x = f32s(&[1, 2, 4], &[1.0; 8]);
+    let e = run(&mut m, vec![("x", x.clone()), ("w", w.clone()), ("past", f32s(&[1, 2, 5], &[0.0; 10]))])
+        .expect_err("a 5-long state for k = 3");
+    assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+    let out = run(&mut m, vec![("x", x), ("w", w), ("past", f32s(&[1, 2, 2], &[0.0; 4]))]).unwrap();
+    assert_eq!(out[1].1.dims, vec![1, 2, 2], "the next state: the last k-1 inputs");
+
+    // LinearAttention whose key heads do not match the query's head size.
+    let bytes = model(
+        vec![node(
+            "LinearAttention",
+            &["q", "k", "v"],
+            &["y"],
+            vec![int("q_num_heads", 2), int("kv_num_heads", 2), string("update_rule", "linear")],
+        )],
+        vec![value_info("q", F32, &[1, -1, 8]), value_info("k", F32, &[1, -1, -2]), value_info("v", F32, &[1, -1, 8])],
+        vec![value_info("y", F32, &[])],
+        |_| {},
+    );
+    let mut m = load_built(&bytes).unwrap();
+    let e = run(
+        &mut m,
+        vec![
+            ("q", f32s(&[1, 2, 8], &[0.5; 16])),
+            ("k", f32s(&[1, 2, 6], &[0.5; 12])),
+            ("v", f32s(&[1, 2, 8], &[0.5; 16])),
+        ],
+    )
+    .expect_err("key head size 3 against the query's 4");
+    assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+    run(
+        &mut m,
+        vec![
+            ("q", f32s(&[1, 2, 8], &[0.5; 16])),
+            ("k", f32s(&[1, 2, 8], &[0.5; 16])),
+            ("v", f32s(&[1, 2, 8], &[0.5; 16])),
+        ],
+    )
+    .unwrap();
+}

@@ -2,7 +2,6 @@
 //! and the CLI hold.
 
 mod analysis;
-mod attention;
 mod feeds;
 mod fixes;
 mod gpu_side;

@@ -45,6 +45,7 @@ const VALUE_SLOTS: &[(&str, &[usize])] = &[
     ("ReduceLogSum", &[1]),
     ("ReduceLogSumExp", &[1]),
     ("ReduceSumSquare", &[1]),
+    ("CenterCropPad", &[1]),
 ];
 
 /// Slots whose values are sizes of a new tensor: an absurd or negative value there must be
@@ -61,6 +62,7 @@ const SIZING_SLOTS: &[(&str, usize)] = &[
     ("BlackmanWindow", 0),
     ("MelWeightMatrix", 0),
     ("MelWeightMatrix", 1),
+    ("CenterCropPad", 1),
 ];
 
 /// Slots that take floats (scales, a OneHot depth or its values, a Pad value, BatchNorm's and

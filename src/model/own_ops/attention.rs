@@ -338,7 +338,7 @@ impl EvalOp for OnnxAttention {
             for h in 0..q_heads {
                 let (kh, qs) = (h / group, q.slice(s![b, h, .., ..]).mapv(|x| round_to(x * root, dt)));
                 let ks = k.slice(s![b, kh, .., ..]).mapv(|x| round_to(x * root, dt));
-                let mut scores: Array2<f32> = qs.dot(&ks.t());
+                let mut scores = rows_dot(qs.view(), ks.view());
                 if softcap > 0.0 {
                     scores.mapv_inplace(|x| (x / softcap).tanh() * softcap);
                 }
@@ -354,7 +354,7 @@ impl EvalOp for OnnxAttention {
                     qk.slice_mut(s![b, h, .., ..]).assign(out);
                 }
                 let probs = probs.mapv(|x| round_to(x, dt));
-                y.slice_mut(s![b, h, .., ..]).assign(&probs.dot(&v.slice(s![b, kh, .., ..])));
+                weighted_rows(probs.view(), v.slice(s![b, kh, .., ..]), y.slice_mut(s![b, h, .., ..]));
             }
         }
         let y = if rank3 {
@@ -447,6 +447,24 @@ fn additive_mask(m: &Tensor, kv_len: usize) -> TractResult<Array4<f32>> {
         padded = padded.insert_axis(Axis(0));
     }
     Ok(padded.into_dimensionality::<Ix4>()?)
+}
+
+/// `a · bᵀ` for row-major `a` (n × d) and `b` (m × d): each entry a dot product of two rows
+/// (plain loops: ndarray's `dot` would bring matrixmultiply into the wasm bundle for this op).
+fn rows_dot(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Array2<f32> {
+    Array2::from_shape_fn((a.nrows(), b.nrows()), |(i, j)| a.row(i).iter().zip(b.row(j)).map(|(x, y)| x * y).sum())
+}
+
+/// `out = p · v`: each output row the `p`-weighted sum of `v`'s rows.
+fn weighted_rows(p: ArrayView2<f32>, v: ArrayView2<f32>, mut out: tract_ndarray::ArrayViewMut2<f32>) {
+    for (prow, mut orow) in p.rows().into_iter().zip(out.rows_mut()) {
+        orow.fill(0.0);
+        for (&w, vrow) in prow.iter().zip(v.rows()) {
+            if w != 0.0 {
+                orow.zip_mut_with(&vrow, |o, x| *o += w * x);
+            }
+        }
+    }
 }
 
 /// Softmax along each row; a row whose bias is all -inf (no key it may see) is all zeros, as

@@ -1,0 +1,27 @@
+//! ONNX ops tract lacks or gets wrong, as our own ops registered with its ONNX loader, one file
+//! each:
+//! - `BitShift`: tract's shift by the type's width or more panics or wraps; ONNX gives 0 (or -1).
+//! - `CumProd`: absent from tract.
+//! - `Attention` (opsets 23-25): tract's refuses `softcap`, `qk_matmul_output_mode` and
+//!   `nonpad_kv_seqlen`, gives NaN for fully masked rows and aligns causal masks top-left.
+//! - `LinearAttention`, `CausalConvWithState`, `BitCast`, `CenterCropPad`: absent from tract.
+
+use tract_onnx::model::OnnxOpRegister;
+
+mod attention;
+mod bit_cast;
+mod bit_shift;
+mod causal_conv;
+mod center_crop_pad;
+mod cum_prod;
+mod linear_attention;
+
+pub fn install(reg: &mut OnnxOpRegister) {
+    reg.insert("BitShift", bit_shift::parse_bit_shift);
+    reg.insert("CumProd", cum_prod::parse_cum_prod);
+    reg.insert("Attention", attention::parse);
+    reg.insert("LinearAttention", linear_attention::parse);
+    reg.insert("CausalConvWithState", causal_conv::parse);
+    reg.insert("BitCast", bit_cast::parse);
+    reg.insert("CenterCropPad", center_crop_pad::parse);
+}
