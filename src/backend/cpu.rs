@@ -203,7 +203,7 @@ impl CpuBackend {
 
 fn compile(source: &dyn TypedSource, key: &PlanKey) -> Result<Plan> {
     let typed = source.typed_at(key)?;
-    let optimized = typed.into_optimized().map_err(|e| Error::InputMismatch {
+    let optimized = super::optimise::optimized(typed).map_err(|e| Error::InputMismatch {
         name: "(all inputs)".into(),
         detail: format!(
             "the model cannot run at input shapes {}{}: {e:#}",

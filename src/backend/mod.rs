@@ -8,6 +8,7 @@ pub mod clock;
 pub mod cpu;
 pub(crate) mod feed_values;
 pub mod gpu;
+pub mod optimise;
 pub mod plan_key;
 pub mod pool;
 

@@ -94,7 +94,8 @@ fn unsupported_feature(e: &TractError) -> Option<Error> {
 fn typed(model: &InferenceModel, deconvs: &[DeconvShape]) -> Result<TypedModel> {
     let m = model.clone();
     guard("analysing the model", || {
-        harden::typed::into_typed(m, deconvs)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
+        crate::backend::optimise::decluttered(harden::typed::into_typed(m, deconvs)?)
+            .map_err(|e| Error::ModelInvalid(format!("{e:#}")))
     })
 }
 

@@ -43,7 +43,8 @@ impl Graph {
     pub(crate) fn decluttered(&self, key: &[(DatumType, Vec<usize>)]) -> Result<TypedModel> {
         crate::error::guard("preparing the graph", || {
             let model = pinned(&self.source, &(key.to_vec(), vec![]))?;
-            into_typed(model, &self.deconvs)?.into_decluttered().map_err(|e| Error::ModelInvalid(format!("{e:#}")))
+            crate::backend::optimise::decluttered(into_typed(model, &self.deconvs)?)
+                .map_err(|e| Error::ModelInvalid(format!("{e:#}")))
         })
     }
 }

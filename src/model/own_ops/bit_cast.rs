@@ -7,7 +7,7 @@ use tract_onnx::tract_hir::ops::expandable::{expand, Expansion};
 
 pub fn parse(_: &ParsingContext, node: &pb::NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let to = node.get_attr::<DatumType>("to")?;
-    ensure!(plain(to), "BitCast to {to:?}: only numbers and bools can be reinterpreted");
+    ensure!(plain(to), "BitCast to {to:?} is not supported: only numbers and bools can be reinterpreted");
     Ok((expand(BitCast { to }), vec![]))
 }
 

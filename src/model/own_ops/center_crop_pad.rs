@@ -6,7 +6,6 @@ use tract_onnx::model::ParsingContext;
 use tract_onnx::pb;
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::expandable::{expand, Expansion};
-use tract_onnx::tract_hir::tract_ndarray::SliceInfoElem;
 
 pub fn parse(_: &ParsingContext, node: &pb::NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let axes = node.get_attr_opt_vec::<i64>("axes")?;
@@ -91,33 +90,61 @@ impl Op for Resized {
 impl EvalOp for Resized {
     op_out_of_plan!();
 
+    // Byte-level, one function for every type (generic code per type would cost the wasm
+    // bundle tens of KiB, as BitShift found).
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let x = args_1!(inputs);
+        ensure!(x.datum_type() != DatumType::String, "CenterCropPad on strings is not supported");
         let shape: TVec<usize> = x.shape().iter().zip(&self.target).map(|(&d, t)| t.unwrap_or(d)).collect();
         let mut out = Tensor::zero_dt(x.datum_type(), &shape)?;
-        let spans: Vec<_> = x.shape().iter().zip(&shape).map(|(&d, &n)| centre(d, n)).collect();
-        let from: Vec<SliceInfoElem> = spans
-            .iter()
-            .map(|&(a, _, len)| SliceInfoElem::Slice { start: a as isize, end: Some((a + len) as isize), step: 1 })
-            .collect();
-        let to: Vec<SliceInfoElem> = spans
-            .iter()
-            .map(|&(_, b, len)| SliceInfoElem::Slice { start: b as isize, end: Some((b + len) as isize), step: 1 })
-            .collect();
-        fn copy<T: Datum>(
-            x: &Tensor,
-            out: &mut Tensor,
-            from: &[SliceInfoElem],
-            to: &[SliceInfoElem],
-        ) -> TractResult<()> {
-            let src = x.to_plain_array_view::<T>()?;
-            let src = src.slice(from);
-            let mut dst = out.to_plain_array_view_mut::<T>()?;
-            dst.slice_mut(to).assign(&src);
-            Ok(())
+        let width = x.datum_type().size_of();
+        let spans: TVec<_> = x.shape().iter().zip(&shape).map(|(&d, &n)| centre(d, n)).collect();
+        if spans.iter().all(|s| s.2 > 0) {
+            let strides = |dims: &[usize]| -> TVec<usize> {
+                let mut s: TVec<usize> = dims
+                    .iter()
+                    .rev()
+                    .scan(width, |acc, &d| {
+                        let here = *acc;
+                        *acc *= d;
+                        Some(here)
+                    })
+                    .collect();
+                s.reverse();
+                s
+            };
+            let (from, to) = (strides(x.shape()), strides(&shape));
+            copy_axis(x.as_bytes(), out.as_bytes_mut(), &spans, &from, &to, 0, 0, 0, width);
         }
-        dispatch_datum!(copy(x.datum_type())(&x, &mut out, &from, &to))?;
         Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+/// Copies the spans' block from `src` to `dst`, axis by axis; the last axis is one byte run.
+#[allow(clippy::too_many_arguments)]
+fn copy_axis(
+    src: &[u8],
+    dst: &mut [u8],
+    spans: &[(usize, usize, usize)],
+    from: &[usize],
+    to: &[usize],
+    axis: usize,
+    s: usize,
+    d: usize,
+    width: usize,
+) {
+    if spans.is_empty() {
+        dst[d..d + width].copy_from_slice(&src[s..s + width]);
+        return;
+    }
+    let (a, b, len) = spans[axis];
+    if axis + 1 == spans.len() {
+        let (s, d) = (s + a * from[axis], d + b * to[axis]);
+        dst[d..d + len * width].copy_from_slice(&src[s..s + len * width]);
+        return;
+    }
+    for i in 0..len {
+        copy_axis(src, dst, spans, from, to, axis + 1, s + (a + i) * from[axis], d + (b + i) * to[axis], width);
     }
 }
 

@@ -5,6 +5,7 @@
 //! - `Attention` (opsets 23-25): tract's refuses `softcap`, `qk_matmul_output_mode` and
 //!   `nonpad_kv_seqlen`, gives NaN for fully masked rows and aligns causal masks top-left.
 //! - `LinearAttention`, `CausalConvWithState`, `BitCast`, `CenterCropPad`: absent from tract.
+//! - `Scan` whose body's inputs are untyped (ONNX allows it; tract refuses): `untyped_scan.rs`.
 
 use tract_onnx::model::OnnxOpRegister;
 
@@ -15,6 +16,7 @@ mod causal_conv;
 mod center_crop_pad;
 mod cum_prod;
 mod linear_attention;
+mod untyped_scan;
 
 pub fn install(reg: &mut OnnxOpRegister) {
     reg.insert("BitShift", bit_shift::parse_bit_shift);
@@ -24,4 +26,5 @@ pub fn install(reg: &mut OnnxOpRegister) {
     reg.insert("CausalConvWithState", causal_conv::parse);
     reg.insert("BitCast", bit_cast::parse);
     reg.insert("CenterCropPad", center_crop_pad::parse);
+    untyped_scan::install(reg);
 }
