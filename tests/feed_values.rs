@@ -376,3 +376,70 @@ fn bit_cast_between_widths_and_bad_states_are_typed_errors() {
     )
     .unwrap();
 }
+
+#[test]
+fn affine_grid_and_col2im_sizes_are_checked_before_the_plan_is_compiled() {
+    use common::onnx::*;
+    let grid = model(
+        vec![node("AffineGrid", &["theta", "size"], &["grid"], vec![])],
+        vec![value_info("theta", F32, &[-1, 2, 3]), value_info("size", I64, &[4])],
+        vec![value_info("grid", F32, &[])],
+        |_| {},
+    );
+    let mut m = load_built(&grid).unwrap();
+    let identity = || f32s(&[1, 2, 3], &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    // The identity transform gives the base grid: pixel centres in [-1, 1], x along the width.
+    let out = run(&mut m, vec![("theta", identity()), ("size", i64s(&[4], &[1, 1, 1, 2]))]).unwrap();
+    assert_eq!(out[0].1.dims, vec![1, 1, 2, 2]);
+    assert_eq!(out[0].1.data, TensorData::F32(vec![-0.5, 0.0, 0.5, 0.0]));
+    refused(
+        run(&mut m, vec![("theta", identity()), ("size", i64s(&[4], &[1, 1, -3, 2]))]),
+        ErrorCode::InputMismatch,
+        "size",
+        "-3",
+    );
+    let e = run(&mut m, vec![("theta", identity()), ("size", i64s(&[4], &[1, 1, 1 << 31, 1 << 31]))])
+        .expect_err("a huge grid");
+    assert_eq!(e.code(), ErrorCode::ResourceLimit, "{e}");
+    // A batch of 2 in `size` for a theta of 1.
+    let e = run(&mut m, vec![("theta", identity()), ("size", i64s(&[4], &[2, 1, 2, 2]))]).expect_err("batch mismatch");
+    assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+
+    let col2im = model(
+        vec![node("Col2Im", &["x", "image", "block"], &["y"], vec![])],
+        vec![value_info("x", F32, &[1, -1, -2]), value_info("image", I64, &[2]), value_info("block", I64, &[2])],
+        vec![value_info("y", F32, &[])],
+        |_| {},
+    );
+    let mut m = load_built(&col2im).unwrap();
+    // 2 × 2 blocks over a 3 × 3 image: 4 blocks; the centre pixel is in all four.
+    let out = run(
+        &mut m,
+        vec![("x", f32s(&[1, 4, 4], &[1.0; 16])), ("image", i64s(&[2], &[3, 3])), ("block", i64s(&[2], &[2, 2]))],
+    )
+    .unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]));
+    // A block larger than the image, and a column count the shapes do not make.
+    let e = run(
+        &mut m,
+        vec![("x", f32s(&[1, 16, 1], &[1.0; 16])), ("image", i64s(&[2], &[3, 3])), ("block", i64s(&[2], &[4, 4]))],
+    )
+    .expect_err("block > image");
+    assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+    let e = run(
+        &mut m,
+        vec![("x", f32s(&[1, 4, 5], &[1.0; 20])), ("image", i64s(&[2], &[3, 3])), ("block", i64s(&[2], &[2, 2]))],
+    )
+    .expect_err("5 columns for 4 blocks");
+    assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+    let e = run(
+        &mut m,
+        vec![
+            ("x", f32s(&[1, 4, 4], &[1.0; 16])),
+            ("image", i64s(&[2], &[1 << 31, 1 << 31])),
+            ("block", i64s(&[2], &[2, 2])),
+        ],
+    )
+    .expect_err("a huge image");
+    assert_eq!(e.code(), ErrorCode::ResourceLimit, "{e}");
+}

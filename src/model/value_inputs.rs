@@ -46,6 +46,8 @@ const VALUE_SLOTS: &[(&str, &[usize])] = &[
     ("ReduceLogSumExp", &[1]),
     ("ReduceSumSquare", &[1]),
     ("CenterCropPad", &[1]),
+    ("AffineGrid", &[1]),
+    ("Col2Im", &[1, 2]),
 ];
 
 /// Slots whose values are sizes of a new tensor: an absurd or negative value there must be
@@ -63,6 +65,8 @@ const SIZING_SLOTS: &[(&str, usize)] = &[
     ("MelWeightMatrix", 0),
     ("MelWeightMatrix", 1),
     ("CenterCropPad", 1),
+    ("AffineGrid", 1),
+    ("Col2Im", 1),
 ];
 
 /// Slots that take floats (scales, a OneHot depth or its values, a Pad value, BatchNorm's and

@@ -4,18 +4,23 @@
 //! - `CumProd`: absent from tract.
 //! - `Attention` (opsets 23-25): tract's refuses `softcap`, `qk_matmul_output_mode` and
 //!   `nonpad_kv_seqlen`, gives NaN for fully masked rows and aligns causal masks top-left.
-//! - `LinearAttention`, `CausalConvWithState`, `BitCast`, `CenterCropPad`: absent from tract.
+//! - `LinearAttention`, `CausalConvWithState`, `BitCast`, `CenterCropPad`, `LpPool`, `AffineGrid`,
+//!   `Col2Im`: absent from tract.
 //! - `Scan` whose body's inputs are untyped (ONNX allows it; tract refuses): `untyped_scan.rs`.
 
 use tract_onnx::model::OnnxOpRegister;
 
+mod affine_grid;
 mod attention;
+mod attention_math;
 mod bit_cast;
 mod bit_shift;
 mod causal_conv;
 mod center_crop_pad;
+mod col2im;
 mod cum_prod;
 mod linear_attention;
+mod lp_pool;
 mod untyped_scan;
 
 pub fn install(reg: &mut OnnxOpRegister) {
@@ -26,5 +31,8 @@ pub fn install(reg: &mut OnnxOpRegister) {
     reg.insert("CausalConvWithState", causal_conv::parse);
     reg.insert("BitCast", bit_cast::parse);
     reg.insert("CenterCropPad", center_crop_pad::parse);
+    reg.insert("LpPool", lp_pool::parse);
+    reg.insert("AffineGrid", affine_grid::parse);
+    reg.insert("Col2Im", col2im::parse);
     untyped_scan::install(reg);
 }

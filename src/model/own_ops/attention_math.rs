@@ -1,0 +1,113 @@
+//! The arithmetic of `attention.rs`: the additive bias (masks, causal frontier, sliding window,
+//! padding), the row-wise products and the softmax that zeroes fully masked rows.
+
+use tract_onnx::tract_hir::internal::*;
+use tract_onnx::tract_hir::tract_ndarray::{s, Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Axis, Ix4};
+
+/// `m` broadcast (numpy's rule) to `shape`, without copying.
+pub fn broadcast4(m: &Array4<f32>, shape: [usize; 4]) -> TractResult<ArrayView4<'_, f32>> {
+    m.broadcast(shape)
+        .with_context(|| format!("Attention: attn_mask of shape {:?} does not broadcast to {shape:?}", m.shape()))
+}
+
+/// The additive bias of each (batch, head): the mask (padded to the keys with -inf: a mask shorter
+/// than a cache that grew leaves the rest masked) broadcast without copying, then -inf where the
+/// causal frontier (bottom-right: after `past`, or after each batch's `nonpad` valid keys), the
+/// sliding window or `nonpad`'s padding rule a key out.
+pub struct Bias<'a> {
+    pub mask: Option<ArrayView4<'a, f32>>,
+    pub causal: bool,
+    pub window: (i64, i64),
+    pub past: Option<usize>,
+    pub nonpad: Option<&'a [i64]>,
+    pub q_len: usize,
+    pub kv_len: usize,
+}
+
+impl Bias<'_> {
+    pub fn at(&self, b: usize, h: usize) -> Array2<f32> {
+        let mut bias = match &self.mask {
+            Some(m) => m.slice(s![b, h, .., ..]).to_owned(),
+            None => Array2::zeros((self.q_len, self.kv_len)),
+        };
+        let offset = match (self.past, self.nonpad) {
+            (Some(p), _) => p as i64,
+            (None, Some(n)) => n[b].saturating_sub(self.q_len as i64),
+            (None, None) => 0,
+        };
+        let valid = self.nonpad.map(|n| n[b]);
+        let (left, right) = self.window;
+        for ((i, j), x) in bias.indexed_iter_mut() {
+            let j = j as i64;
+            let diff = (i as i64).saturating_add(offset).saturating_sub(j);
+            let causal_out = self.causal && diff < 0;
+            let window_out = (left >= 0 && diff > left) || (right >= 0 && diff.saturating_neg() > right);
+            if causal_out || window_out || valid.is_some_and(|n| j >= n) {
+                *x = f32::NEG_INFINITY;
+            }
+        }
+        bias
+    }
+}
+
+/// The mask as additive f32 (bool: 0 where true, -inf where false), padded to `kv_len` keys, with
+/// leading axes of 1 up to rank 4 (right-aligned, as numpy broadcasts).
+pub fn additive_mask(m: &Tensor, kv_len: usize) -> TractResult<Array4<f32>> {
+    let additive = if m.datum_type() == DatumType::Bool {
+        m.to_plain_array_view::<bool>()?.mapv(|keep| if keep { 0.0 } else { f32::NEG_INFINITY })
+    } else {
+        m.cast_to::<f32>()?.to_plain_array_view::<f32>()?.to_owned()
+    };
+    ensure!(additive.ndim() >= 1, "Attention: attn_mask must have at least one axis");
+    let last = additive.shape()[additive.ndim() - 1];
+    ensure!(last <= kv_len, "Attention: attn_mask covers {last} keys, there are {kv_len}");
+    let mut shape = additive.shape().to_vec();
+    shape[additive.ndim() - 1] = kv_len;
+    let mut padded = tract_onnx::tract_hir::tract_ndarray::ArrayD::<f32>::from_elem(shape, f32::NEG_INFINITY);
+    let axis = additive.ndim() - 1;
+    padded
+        .slice_each_axis_mut(|ax| if ax.axis.index() == axis { (0..last).into() } else { (..).into() })
+        .assign(&additive);
+    ensure!(padded.ndim() <= 4, "Attention: attn_mask has rank {}, at most 4", padded.ndim());
+    while padded.ndim() < 4 {
+        padded = padded.insert_axis(Axis(0));
+    }
+    Ok(padded.into_dimensionality::<Ix4>()?)
+}
+
+/// `a · bᵀ` for row-major `a` (n × d) and `b` (m × d): each entry a dot product of two rows
+/// (plain loops: ndarray's `dot` would bring matrixmultiply into the wasm bundle for this op).
+pub fn rows_dot(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Array2<f32> {
+    Array2::from_shape_fn((a.nrows(), b.nrows()), |(i, j)| a.row(i).iter().zip(b.row(j)).map(|(x, y)| x * y).sum())
+}
+
+/// `out = p · v`: each output row the `p`-weighted sum of `v`'s rows.
+pub fn weighted_rows(p: ArrayView2<f32>, v: ArrayView2<f32>, mut out: ArrayViewMut2<f32>) {
+    for (prow, mut orow) in p.rows().into_iter().zip(out.rows_mut()) {
+        orow.fill(0.0);
+        for (&w, vrow) in prow.iter().zip(v.rows()) {
+            if w != 0.0 {
+                orow.zip_mut_with(&vrow, |o, x| *o += w * x);
+            }
+        }
+    }
+}
+
+/// Softmax along each row; a row whose bias is all -inf (no key it may see) is all zeros, as
+/// ONNX says, never NaN.
+pub fn softmax_rows(x: ArrayView2<f32>, bias: ArrayView2<f32>) -> Array2<f32> {
+    let mut out = x.to_owned();
+    for (mut row, brow) in out.rows_mut().into_iter().zip(bias.rows()) {
+        if brow.iter().all(|b| *b == f32::NEG_INFINITY) {
+            row.fill(0.0);
+            continue;
+        }
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let max = if max == f32::NEG_INFINITY { 0.0 } else { max };
+        row.mapv_inplace(|v| (v - max).exp());
+        let sum: f32 = row.sum();
+        let sum = if sum == 0.0 { 1.0 } else { sum };
+        row.mapv_inplace(|v| v / sum);
+    }
+    out
+}
