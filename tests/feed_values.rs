@@ -443,3 +443,32 @@ fn affine_grid_and_col2im_sizes_are_checked_before_the_plan_is_compiled() {
     .expect_err("a huge image");
     assert_eq!(e.code(), ErrorCode::ResourceLimit, "{e}");
 }
+
+#[test]
+fn cum_prod_wraps_integers_as_numpy_does_and_keeps_floats() {
+    use common::onnx::*;
+    let cumprod = |elem: i32| {
+        model(
+            vec![node("CumProd", &["x", "axis"], &["y"], vec![int("reverse", 1)])],
+            vec![value_info("x", elem, &[3]), value_info("axis", I64, &[])],
+            vec![value_info("y", elem, &[])],
+            |_| {},
+        )
+    };
+    const I32: i32 = 6;
+    let mut m = load_built(&cumprod(I32)).unwrap();
+    let x = HostTensor::new(vec![3], TensorData::I32(vec![3, 65536, 65536])).unwrap();
+    let out = run(&mut m, vec![("x", x), ("axis", i64s(&[], &[0]))]).unwrap();
+    // Reversed: 65536, 65536² (2^32 wraps to 0 in i32), 0.
+    assert_eq!(out[0].1.data, TensorData::I32(vec![0, 0, 65536]));
+    let x = HostTensor::new(vec![3], TensorData::I32(vec![-2, 3, -7])).unwrap();
+    let out = run(&mut m, vec![("x", x), ("axis", i64s(&[], &[0]))]).unwrap();
+    assert_eq!(out[0].1.data, TensorData::I32(vec![42, -21, -7]));
+    let mut m = load_built(&cumprod(I64)).unwrap();
+    let x = HostTensor::new(vec![3], TensorData::I64(vec![i64::MAX, 2, -1])).unwrap();
+    let out = run(&mut m, vec![("x", x), ("axis", i64s(&[], &[0]))]).unwrap();
+    assert_eq!(out[0].1.data, TensorData::I64(vec![i64::MAX.wrapping_mul(-2), -2, -1]));
+    let mut m = load_built(&cumprod(F32)).unwrap();
+    let out = run(&mut m, vec![("x", f32s(&[3], &[0.5, -4.0, 1.5])), ("axis", i64s(&[], &[0]))]).unwrap();
+    assert_eq!(out[0].1.data, TensorData::F32(vec![-3.0, -6.0, 1.5]));
+}

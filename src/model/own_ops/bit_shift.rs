@@ -66,7 +66,7 @@ impl BitShift {
 }
 
 /// Reads the little-endian integer at `bytes`, sign-extended when `signed`.
-fn read_int(bytes: &[u8], signed: bool) -> i128 {
+pub fn read_int(bytes: &[u8], signed: bool) -> i128 {
     let mut wide = [0u8; 16];
     wide[..bytes.len()].copy_from_slice(bytes);
     if signed && bytes.last().is_some_and(|b| b & 0x80 != 0) {

@@ -5,6 +5,8 @@ use tract_onnx::pb;
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::expandable::inference_wrap;
 
+use super::bit_shift::read_int;
+
 pub fn parse_cum_prod(_: &ParsingContext, node: &pb::NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let exclusive = node.get_attr_opt::<i64>("exclusive")?.unwrap_or(0) != 0;
     let reverse = node.get_attr_opt::<i64>("reverse")?.unwrap_or(0) != 0;
@@ -31,44 +33,29 @@ pub struct CumProd {
     reverse: bool,
 }
 
-/// Multiplication as numpy does it: integers wrap on overflow.
-trait Product: Datum + Copy {
-    const ONE: Self;
-    fn times(self, other: Self) -> Self;
-}
-
-macro_rules! product {
-    (float: $($t:ty),*) => { $(impl Product for $t {
-        const ONE: Self = 1.0;
-        fn times(self, other: Self) -> Self { self * other }
-    })* };
-    (int: $($t:ty),*) => { $(impl Product for $t {
-        const ONE: Self = 1;
-        fn times(self, other: Self) -> Self { self.wrapping_mul(other) }
-    })* };
-}
-product!(float: f32, f64);
-product!(int: i32, i64, u32, u64);
-
 impl CumProd {
-    fn eval_t<T: Product>(&self, x: &Tensor, axis: usize) -> TractResult<TValue> {
-        let mut out = x.to_plain_array_view::<T>()?.to_owned();
-        for mut lane in out.lanes_mut(tract_ndarray::Axis(axis)) {
-            let n = lane.len();
-            let mut acc = T::ONE;
-            for step in 0..n {
-                let i = if self.reverse { n - 1 - step } else { step };
-                let here = lane[i];
-                if self.exclusive {
-                    lane[i] = acc;
-                    acc = acc.times(here);
-                } else {
-                    acc = acc.times(here);
-                    lane[i] = acc;
+    /// The running product of `xs` (row-major, `shape`) along `axis`, in place.
+    fn scan<T: Copy>(&self, xs: &mut [T], shape: &[usize], axis: usize, one: T, times: impl Fn(T, T) -> T) {
+        let n = shape[axis];
+        let inner: usize = shape[axis + 1..].iter().product();
+        let outer: usize = shape[..axis].iter().product();
+        for o in 0..outer {
+            for i in 0..inner {
+                let mut acc = one;
+                for step in 0..n {
+                    let k = if self.reverse { n - 1 - step } else { step };
+                    let at = (o * n + k) * inner + i;
+                    let here = xs[at];
+                    if self.exclusive {
+                        xs[at] = acc;
+                        acc = times(acc, here);
+                    } else {
+                        acc = times(acc, here);
+                        xs[at] = acc;
+                    }
                 }
             }
         }
-        Ok(out.into_tvalue())
     }
 }
 
@@ -89,16 +76,30 @@ impl EvalOp for CumProd {
         let axis = axis.cast_to_scalar::<i64>()?;
         ensure!((-rank..rank).contains(&axis), "CumProd: axis {axis} is outside a rank-{rank} input");
         let axis = axis.rem_euclid(rank.max(1)) as usize;
-        let out = match x.datum_type() {
-            DatumType::F32 => self.eval_t::<f32>(&x, axis)?,
-            DatumType::F64 => self.eval_t::<f64>(&x, axis)?,
-            DatumType::I32 => self.eval_t::<i32>(&x, axis)?,
-            DatumType::I64 => self.eval_t::<i64>(&x, axis)?,
-            DatumType::U32 => self.eval_t::<u32>(&x, axis)?,
-            DatumType::U64 => self.eval_t::<u64>(&x, axis)?,
+        // Two paths, not one per type (generic code per type cost the wasm bundle ~100 KiB):
+        // floats in f64, rounded back once; integers in 64 bits, wrapping as numpy does, the
+        // low bytes kept (the same bits as wrapping in the narrower type).
+        let dt = x.datum_type();
+        let shape = x.shape().to_vec();
+        let out = match dt {
+            DatumType::F32 | DatumType::F64 => {
+                let mut xs: Vec<f64> = x.cast_to::<f64>()?.to_plain_array_view::<f64>()?.iter().copied().collect();
+                self.scan(&mut xs, &shape, axis, 1.0, |a, b| a * b);
+                Tensor::from_shape(&shape, &xs)?.cast_to_dt(dt)?.into_owned()
+            }
+            DatumType::I32 | DatumType::I64 | DatumType::U32 | DatumType::U64 => {
+                let (width, signed) = (dt.size_of(), dt.is_signed());
+                let mut xs: Vec<u64> = x.as_bytes().chunks(width).map(|b| read_int(b, signed) as u64).collect();
+                self.scan(&mut xs, &shape, axis, 1u64, u64::wrapping_mul);
+                let mut out = x.into_tensor();
+                for (dst, v) in out.as_bytes_mut().chunks_mut(width).zip(&xs) {
+                    dst.copy_from_slice(&v.to_le_bytes()[..width]);
+                }
+                out
+            }
             other => bail!("CumProd on {other:?}: supported are f32, f64, i32, i64, u32, u64"),
         };
-        Ok(tvec!(out))
+        Ok(tvec!(out.into_tvalue()))
     }
 }
 
