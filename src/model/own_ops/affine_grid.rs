@@ -49,9 +49,10 @@ impl Expansion for AffineGrid {
         );
         ensure!(size.iter().all(|&d| d >= 1), "AffineGrid: size {size:?} has an empty axis");
         let spatial: TVec<usize> = size[2..].iter().map(|&d| d as usize).collect();
-        model.wire_node(
+        super::wire(
+            model,
             prefix,
-            Grid { align_corners: self.align_corners, batch: size[0] as usize, spatial },
+            Box::new(Grid { align_corners: self.align_corners, batch: size[0] as usize, spatial }),
             &inputs[..1],
         )
     }

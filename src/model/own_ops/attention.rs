@@ -99,7 +99,7 @@ impl Expansion for OnnxAttention {
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
-        model.wire_node(prefix, self.clone(), inputs)
+        super::wire(model, prefix, Box::new(self.clone()), inputs)
     }
 }
 

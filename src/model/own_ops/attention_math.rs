@@ -2,7 +2,7 @@
 //! padding), the row-wise products and the softmax that zeroes fully masked rows.
 
 use tract_onnx::tract_hir::internal::*;
-use tract_onnx::tract_hir::tract_ndarray::{s, Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Axis, Ix4};
+use tract_onnx::tract_hir::tract_ndarray::{s, Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2};
 
 /// `m` broadcast (numpy's rule) to `shape`, without copying.
 pub fn broadcast4(m: &Array4<f32>, shape: [usize; 4]) -> TractResult<ArrayView4<'_, f32>> {
@@ -53,26 +53,26 @@ impl Bias<'_> {
 /// The mask as additive f32 (bool: 0 where true, -inf where false), padded to `kv_len` keys, with
 /// leading axes of 1 up to rank 4 (right-aligned, as numpy broadcasts).
 pub fn additive_mask(m: &Tensor, kv_len: usize) -> TractResult<Array4<f32>> {
-    let additive = if m.datum_type() == DatumType::Bool {
-        m.to_plain_array_view::<bool>()?.mapv(|keep| if keep { 0.0 } else { f32::NEG_INFINITY })
+    let rank = m.rank();
+    ensure!((1..=4).contains(&rank), "Attention: attn_mask has rank {rank}, 1 to 4");
+    // Plain vectors, not ndarray's generic slicing: this runs once per call, and the wasm is smaller.
+    let values: Vec<f32> = if m.datum_type() == DatumType::Bool {
+        m.as_bytes().iter().map(|&keep| if keep != 0 { 0.0 } else { f32::NEG_INFINITY }).collect()
     } else {
-        m.cast_to::<f32>()?.to_plain_array_view::<f32>()?.to_owned()
+        m.cast_to::<f32>()?.to_plain_array_view::<f32>()?.iter().copied().collect()
     };
-    ensure!(additive.ndim() >= 1, "Attention: attn_mask must have at least one axis");
-    let last = additive.shape()[additive.ndim() - 1];
+    let last = m.shape()[rank - 1];
     ensure!(last <= kv_len, "Attention: attn_mask covers {last} keys, there are {kv_len}");
-    let mut shape = additive.shape().to_vec();
-    shape[additive.ndim() - 1] = kv_len;
-    let mut padded = tract_onnx::tract_hir::tract_ndarray::ArrayD::<f32>::from_elem(shape, f32::NEG_INFINITY);
-    let axis = additive.ndim() - 1;
-    padded
-        .slice_each_axis_mut(|ax| if ax.axis.index() == axis { (0..last).into() } else { (..).into() })
-        .assign(&additive);
-    ensure!(padded.ndim() <= 4, "Attention: attn_mask has rank {}, at most 4", padded.ndim());
-    while padded.ndim() < 4 {
-        padded = padded.insert_axis(Axis(0));
+    let mut padded = vec![f32::NEG_INFINITY; values.len() / last.max(1) * kv_len];
+    if last > 0 {
+        for (row, dst) in values.chunks(last).zip(padded.chunks_mut(kv_len)) {
+            dst[..last].copy_from_slice(row);
+        }
     }
-    Ok(padded.into_dimensionality::<Ix4>()?)
+    let mut shape = [1usize; 4];
+    shape[4 - rank..].copy_from_slice(m.shape());
+    shape[3] = kv_len;
+    Ok(Array4::from_shape_vec(shape, padded)?)
 }
 
 /// `a · bᵀ` for row-major `a` (n × d) and `b` (m × d): each entry a dot product of two rows

@@ -60,7 +60,7 @@ impl Expansion for CenterCropPad {
             ensure!(n >= 0, "CenterCropPad: size {n} for axis {a} is negative");
             target[a] = Some(n as usize);
         }
-        model.wire_node(prefix, Resized { target }, &inputs[..1])
+        super::wire(model, prefix, Box::new(Resized { target }), &inputs[..1])
     }
 }
 

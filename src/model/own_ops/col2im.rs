@@ -86,7 +86,7 @@ impl Expansion for Col2Im {
             strides: u(&strides),
             pads_before: u(&pads[..n]),
         };
-        model.wire_node(prefix, op, &inputs[..1])
+        super::wire(model, prefix, Box::new(op), &inputs[..1])
     }
 }
 

@@ -9,6 +9,7 @@
 //! - `Scan` whose body's inputs are untyped (ONNX allows it; tract refuses): `untyped_scan.rs`.
 
 use tract_onnx::model::OnnxOpRegister;
+use tract_onnx::tract_hir::internal::*;
 
 mod affine_grid;
 mod attention;
@@ -35,4 +36,16 @@ pub fn install(reg: &mut OnnxOpRegister) {
     reg.insert("AffineGrid", affine_grid::parse);
     reg.insert("Col2Im", col2im::parse);
     untyped_scan::install(reg);
+}
+
+/// Wires a typed op: one copy of tract's generic `wire_node` for every op here (one per op type
+/// cost the wasm bundle ~7 KiB each).
+#[inline(never)]
+fn wire(
+    model: &mut TypedModel,
+    prefix: &str,
+    op: Box<dyn TypedOp>,
+    inputs: &[OutletId],
+) -> TractResult<TVec<OutletId>> {
+    model.wire_node(prefix, op, inputs)
 }
