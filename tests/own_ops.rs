@@ -308,3 +308,41 @@ fn cum_prod_wraps_integers_as_numpy_does_and_keeps_floats() {
     let out = run(&mut m, vec![("x", f32s(&[3], &[0.5, -4.0, 1.5])), ("axis", i64s(&[], &[0]))]).unwrap();
     assert_eq!(out[0].1.data, TensorData::F32(vec![-3.0, -6.0, 1.5]));
 }
+
+/// One-cell LSTM over (seq 3, batch 1, 1 input), `direction` as given, `sequence_lens` optional.
+fn lstm(direction: &str, with_lens: bool) -> Vec<u8> {
+    use common::onnx::*;
+    let w = f32_init("w", &[1, 4, 1], &[0.5, -0.3, 0.8, 0.2]);
+    let r = f32_init("r", &[1, 4, 1], &[0.1, 0.4, -0.2, 0.3]);
+    let mut inputs = vec!["x", "w", "r"];
+    let mut io = vec![value_info("x", F32, &[3, 1, 1])];
+    if with_lens {
+        inputs.extend(["", "lens"]);
+        io.push(value_info("lens", 6, &[1]));
+    }
+    model(
+        vec![node("LSTM", &inputs, &["y", "y_h"], vec![int("hidden_size", 1), string("direction", direction)])],
+        io,
+        vec![value_info("y", F32, &[]), value_info("y_h", F32, &[])],
+        |g| g.initializer.extend([w, r]),
+    )
+}
+
+#[test]
+fn a_reverse_lstm_is_the_forward_one_over_the_reversed_sequence() {
+    let mut fwd = Model::load(&lstm("forward", false), &LoadOptions::default()).unwrap();
+    let mut rev = Model::load(&lstm("reverse", false), &LoadOptions::default()).unwrap();
+    assert!(rev.info().loader_fixes.iter().any(|f| f.contains("reverse")), "{:?}", rev.info().loader_fixes);
+    let x = [0.9f32, -0.4, 0.3];
+    let backwards: Vec<f32> = x.iter().rev().copied().collect();
+    let f = run(&mut fwd, vec![("x", f32s(&[3, 1, 1], &backwards))]).unwrap();
+    let r = run(&mut rev, vec![("x", f32s(&[3, 1, 1], &x))]).unwrap();
+    let (TensorData::F32(yf), TensorData::F32(yr)) = (&f[0].1.data, &r[0].1.data) else { panic!("f32 outputs") };
+    let yf_back: Vec<f32> = yf.iter().rev().copied().collect();
+    assert_eq!(yr, &yf_back, "Y[t] of the reverse pass is Y[T-1-t] of the forward pass over the reversed input");
+    assert_eq!(r[1].1.data, f[1].1.data, "Y_h: the state after the whole sequence");
+    // Per-batch lengths would need each sequence reversed over its own length: refused, not wrong.
+    let e = Model::load(&lstm("reverse", true), &LoadOptions::default()).err().expect("reverse with sequence_lens");
+    assert_eq!(e.code(), ErrorCode::UnsupportedOp, "{e}");
+    assert!(e.to_string().contains("sequence_lens"), "{e}");
+}

@@ -16,6 +16,7 @@ pub fn apply_fixes(proto: &mut pb::ModelProto) -> FixLog {
         constant_of_shape_default(g, &mut log);
         fold_constant_ifs(g, &mut log);
         super::half_casts::fold(g, &mut log);
+        super::reverse_rnn::fix(g, &mut log);
     }
     log
 }

@@ -14,6 +14,7 @@ mod known_if;
 mod options;
 mod own_ops;
 pub mod proto;
+mod reverse_rnn;
 mod shared_run;
 pub mod signature;
 pub mod value_inputs;
@@ -122,6 +123,7 @@ impl Model {
                     .into(),
             });
         }
+        reverse_rnn::check(&proto)?;
         let mut fixes = fixes::apply_fixes(&mut proto);
         let ops = proto::op_histogram(&proto);
         let parameter_count = proto::parameter_count(&proto);
