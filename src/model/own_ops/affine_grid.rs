@@ -36,12 +36,7 @@ impl Expansion for AffineGrid {
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
-        let size = model
-            .outlet_fact(inputs[1])?
-            .konst
-            .clone()
-            .context("AffineGrid: the size must be known when the plan is compiled")?;
-        let size: Vec<i64> = size.cast_to::<i64>()?.to_plain_array_view::<i64>()?.iter().copied().collect();
+        let size = super::known_i64s(model, inputs[1], "AffineGrid: the size")?;
         ensure!(
             size.len() == 4 || size.len() == 5,
             "AffineGrid: size has {} values, 4 (N, C, H, W) or 5 (N, C, D, H, W)",

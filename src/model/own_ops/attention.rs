@@ -8,9 +8,9 @@ use tract_onnx::model::{optional_inputs, optional_outputs, ParsingContext};
 use tract_onnx::pb;
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::expandable::{expand, Expansion};
-use tract_onnx::tract_hir::tract_ndarray::{s, Array4, Axis, Ix4};
+use tract_onnx::tract_hir::tract_ndarray::{s, Array4, Axis};
 
-use super::attention_math::{additive_mask, broadcast4, rows_dot, softmax_rows, weighted_rows, Bias};
+use super::attention_math::{additive_mask, broadcast4, rows_dot, softmax_rows, split_heads, weighted_rows, Bias};
 
 pub fn parse(_: &ParsingContext, node: &pb::NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let mut ins = optional_inputs(node).take(7);
@@ -117,7 +117,7 @@ impl OnnxAttention {
     }
 
     /// (q heads, kv heads) for rank-3 inputs, where the attributes say how to split.
-    fn split_heads(&self) -> TractResult<(usize, usize)> {
+    fn head_counts(&self) -> TractResult<(usize, usize)> {
         match (self.q_heads, self.kv_heads) {
             (Some(q), Some(kv)) => Ok((q, kv)),
             _ => bail!("Attention: rank-3 Q, K, V need q_num_heads and kv_num_heads"),
@@ -145,7 +145,7 @@ impl TypedOp for OnnxAttention {
                 k.shape[3].clone(),
             ),
             3 => {
-                let (qh, kvh) = self.split_heads()?;
+                let (qh, kvh) = self.head_counts()?;
                 (
                     q.shape[0].clone(),
                     qh.to_dim(),
@@ -185,12 +185,12 @@ impl OnnxAttention {
     fn check_fit(&self, inputs: &[&TypedFact], dims: [&TDim; 5], k_size: &TDim) -> TractResult<()> {
         let n = |d: &TDim| d.to_usize().ok();
         let (q, k, v) = (inputs[0], inputs[1], inputs[2]);
-        let q_size = if q.rank() == 4 { q.shape[3].clone() } else { q.shape[2].clone() / self.split_heads()?.0 };
+        let q_size = if q.rank() == 4 { q.shape[3].clone() } else { q.shape[2].clone() / self.head_counts()?.0 };
         if let (Some(qs), Some(ks)) = (n(&q_size), n(k_size)) {
             ensure!(qs == ks, "Attention: Q's head size is {qs}, K's {ks}: they must be equal");
         }
         if q.rank() == 3 {
-            let (qh, kvh) = self.split_heads()?;
+            let (qh, kvh) = self.head_counts()?;
             for (what, x, h) in [("Q", q, qh), ("K", k, kvh), ("V", v, kvh)] {
                 if let Some(hidden) = n(&x.shape[2]) {
                     ensure!(hidden % h == 0, "Attention: {what}'s hidden size {hidden} does not split into {h} heads");
@@ -248,36 +248,23 @@ impl OnnxAttention {
     }
 }
 
-/// (batch, heads, sequence, head size), from a rank-3 (batch, sequence, heads × size) tensor.
-fn to_4d(x: &Tensor, heads: usize) -> TractResult<Array4<f32>> {
-    let x = x.cast_to::<f32>()?;
-    let v = x.to_plain_array_view::<f32>()?;
-    if v.ndim() == 4 {
-        return Ok(v.into_dimensionality::<Ix4>()?.to_owned());
-    }
-    let (b, s, hidden) = (v.shape()[0], v.shape()[1], v.shape()[2]);
-    ensure!(hidden % heads == 0, "Attention: a hidden size of {hidden} does not split into {heads} heads");
-    let split = v.to_shape((b, s, heads, hidden / heads))?.to_owned();
-    Ok(split.permuted_axes([0, 2, 1, 3]).as_standard_layout().to_owned())
-}
-
 impl EvalOp for OnnxAttention {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let dt = inputs[0].datum_type();
         let rank3 = inputs[0].rank() == 3;
-        let (qh3, kvh3) = if rank3 { self.split_heads()? } else { (0, 0) };
-        let q = to_4d(&inputs[0], qh3)?;
-        let mut k = to_4d(&inputs[1], kvh3)?;
-        let mut v = to_4d(&inputs[2], kvh3)?;
+        let (qh3, kvh3) = if rank3 { self.head_counts()? } else { (0, 0) };
+        let q = split_heads(&inputs[0], qh3)?;
+        let mut k = split_heads(&inputs[1], kvh3)?;
+        let mut v = split_heads(&inputs[2], kvh3)?;
         let (batch, q_heads, q_len, head) = q.dim();
         ensure!(k.dim().3 == head, "Attention: Q's head size is {head}, K's {}", k.dim().3);
         ensure!(k.dim().0 == batch && v.dim().0 == batch, "Attention: Q, K and V differ in batch size");
         ensure!(k.dim().1 == v.dim().1 && k.dim().2 == v.dim().2, "Attention: K and V differ in heads or length");
         let past = match (self.input(&inputs, PAST_K), self.input(&inputs, PAST_V)) {
             (Some(pk), Some(pv)) => {
-                let (pk, pv) = (to_4d(pk, 0)?, to_4d(pv, 0)?);
+                let (pk, pv) = (split_heads(pk, 0)?, split_heads(pv, 0)?);
                 ensure!(
                     pk.dim().0 == batch && pk.dim().1 == k.dim().1 && pk.dim().3 == head,
                     "Attention: past_key {:?} does not fit K {:?}",
@@ -327,14 +314,15 @@ impl EvalOp for OnnxAttention {
         let root = round_to(scale.sqrt(), dt);
         let softcap = f32::from_bits(self.softcap);
         let group = q_heads / kv_heads;
+        // Scaled once, not once per query head of a group (present_key keeps the unscaled K).
+        let k_scaled = k.mapv(|x| round_to(x * root, dt));
         let mut y = Array4::<f32>::zeros((batch, q_heads, q_len, v_size));
         // Allocated only when asked for: it is batch × heads × queries × keys.
         let mut qk_out = self.outputs[3].map(|_| Array4::<f32>::zeros((batch, q_heads, q_len, kv_len)));
         for b in 0..batch {
             for h in 0..q_heads {
                 let (kh, qs) = (h / group, q.slice(s![b, h, .., ..]).mapv(|x| round_to(x * root, dt)));
-                let ks = k.slice(s![b, kh, .., ..]).mapv(|x| round_to(x * root, dt));
-                let mut scores = rows_dot(qs.view(), ks.view());
+                let mut scores = rows_dot(qs.view(), k_scaled.slice(s![b, kh, .., ..]));
                 if softcap > 0.0 {
                     scores.mapv_inplace(|x| (x / softcap).tanh() * softcap);
                 }

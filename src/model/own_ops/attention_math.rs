@@ -2,7 +2,7 @@
 //! padding), the row-wise products and the softmax that zeroes fully masked rows.
 
 use tract_onnx::tract_hir::internal::*;
-use tract_onnx::tract_hir::tract_ndarray::{s, Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2};
+use tract_onnx::tract_hir::tract_ndarray::{s, Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Ix4};
 
 /// `m` broadcast (numpy's rule) to `shape`, without copying.
 pub fn broadcast4(m: &Array4<f32>, shape: [usize; 4]) -> TractResult<ArrayView4<'_, f32>> {
@@ -110,4 +110,19 @@ pub fn softmax_rows(x: ArrayView2<f32>, bias: ArrayView2<f32>) -> Array2<f32> {
         row.mapv_inplace(|v| v / sum);
     }
     out
+}
+
+/// As f32 (batch, heads, sequence, head size): a rank-4 tensor as it is, a rank-3 (batch,
+/// sequence, heads × size) one split into `heads` (Attention's and LinearAttention's layout).
+pub fn split_heads(x: &Tensor, heads: usize) -> TractResult<Array4<f32>> {
+    let x = x.cast_to::<f32>()?;
+    let v = x.to_plain_array_view::<f32>()?;
+    if v.ndim() == 4 {
+        return Ok(v.into_dimensionality::<Ix4>()?.to_owned());
+    }
+    ensure!(v.ndim() == 3, "a rank-{} tensor where (batch, sequence, heads × size) was expected", v.ndim());
+    let (b, s, hidden) = (v.shape()[0], v.shape()[1], v.shape()[2]);
+    ensure!(heads > 0 && hidden % heads == 0, "a hidden size of {hidden} does not split into {heads} heads");
+    let split = v.to_shape((b, s, heads, hidden / heads))?.to_owned();
+    Ok(split.permuted_axes([0, 2, 1, 3]).as_standard_layout().to_owned())
 }

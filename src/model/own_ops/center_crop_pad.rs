@@ -36,12 +36,7 @@ impl Expansion for CenterCropPad {
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
-        let sizes = model
-            .outlet_fact(inputs[1])?
-            .konst
-            .clone()
-            .context("CenterCropPad: the sizes must be known when the plan is compiled")?;
-        let sizes: Vec<i64> = sizes.cast_to::<i64>()?.to_plain_array_view::<i64>()?.iter().copied().collect();
+        let sizes = super::known_i64s(model, inputs[1], "CenterCropPad: the sizes")?;
         let rank = model.outlet_fact(inputs[0])?.rank();
         let axes: Vec<usize> = match &self.axes {
             Some(a) => a

@@ -25,15 +25,6 @@ pub struct Col2Im {
     strides: Option<Vec<i64>>,
 }
 
-fn konst(model: &TypedModel, outlet: OutletId, what: &str) -> TractResult<Vec<i64>> {
-    let t = model
-        .outlet_fact(outlet)?
-        .konst
-        .clone()
-        .with_context(|| format!("Col2Im: {what} must be known when the plan is compiled"))?;
-    Ok(t.cast_to::<i64>()?.to_plain_array_view::<i64>()?.iter().copied().collect())
-}
-
 impl Expansion for Col2Im {
     fn name(&self) -> StaticName {
         "Col2Im".into()
@@ -52,8 +43,8 @@ impl Expansion for Col2Im {
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
-        let image = konst(model, inputs[1], "image_shape")?;
-        let block = konst(model, inputs[2], "block_shape")?;
+        let image = super::known_i64s(model, inputs[1], "Col2Im: image_shape")?;
+        let block = super::known_i64s(model, inputs[2], "Col2Im: block_shape")?;
         let n = image.len();
         ensure!(n >= 1 && block.len() == n, "Col2Im: image_shape has {n} values, block_shape {}", block.len());
         let attr = |v: &Option<Vec<i64>>, len: usize, default: i64, what: &str| -> TractResult<Vec<i64>> {

@@ -7,6 +7,8 @@ use tract_onnx::model::{optional_inputs, optional_outputs, ParsingContext};
 use tract_onnx::pb;
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::expandable::{expand, Expansion};
+
+use super::attention_math::split_heads;
 use tract_onnx::tract_hir::tract_ndarray::{Array4, Ix3, Ix4};
 
 pub fn parse(_: &ParsingContext, node: &pb::NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
@@ -114,24 +116,14 @@ impl Op for LinearAttention {
     op_as_typed_op!();
 }
 
-/// (batch, time, heads × size) as f32 (batch, heads, time, size).
-fn heads4(t: &Tensor, heads: usize) -> TractResult<Array4<f32>> {
-    let t = t.cast_to::<f32>()?;
-    let v = t.to_plain_array_view::<f32>()?.into_dimensionality::<Ix3>()?;
-    let (b, n, hidden) = v.dim();
-    ensure!(hidden % heads == 0, "LinearAttention: a last axis of {hidden} does not split into {heads} heads");
-    let split = v.to_shape((b, n, heads, hidden / heads))?.to_owned();
-    Ok(split.permuted_axes([0, 2, 1, 3]).as_standard_layout().to_owned())
-}
-
 impl EvalOp for LinearAttention {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let dt = inputs[0].datum_type();
-        let q = heads4(&inputs[0], self.q_heads)?;
-        let k = heads4(&inputs[1], self.kv_heads)?;
-        let v = heads4(&inputs[2], self.kv_heads)?;
+        let q = split_heads(&inputs[0], self.q_heads).context("LinearAttention: query")?;
+        let k = split_heads(&inputs[1], self.kv_heads).context("LinearAttention: key")?;
+        let v = split_heads(&inputs[2], self.kv_heads).context("LinearAttention: value")?;
         let (batch, _, steps, dk) = q.dim();
         let dv = v.dim().3;
         ensure!(k.dim().3 == dk, "LinearAttention: the key size is {}, the query's {dk}", k.dim().3);

@@ -49,3 +49,14 @@ fn wire(
 ) -> TractResult<TVec<OutletId>> {
     model.wire_node(prefix, op, inputs)
 }
+
+/// The integers an input holds, which the plan must know (a constant, or a graph input keyed by
+/// value in `value_inputs`): `what` names it in the error when it is not known.
+fn known_i64s(model: &TypedModel, outlet: OutletId, what: &str) -> TractResult<Vec<i64>> {
+    let t = model
+        .outlet_fact(outlet)?
+        .konst
+        .clone()
+        .with_context(|| format!("{what} must be known when the plan is compiled"))?;
+    Ok(t.cast_to::<i64>()?.to_plain_array_view::<i64>()?.iter().copied().collect())
+}
