@@ -26,3 +26,13 @@ export class ShopfloorError extends Error {
     this.code = code;
   }
 }
+
+/** What a caught value says: its `message`, or the value itself. */
+export function messageOf(e: unknown): string {
+  return String((e as { message?: unknown } | null | undefined)?.message ?? e);
+}
+
+/** Whether a caught value is a `DOMException` (or any error) named `name`, e.g. `'AbortError'`. */
+export function isNamed(e: unknown, name: string): boolean {
+  return (e as { name?: unknown } | null | undefined)?.name === name;
+}

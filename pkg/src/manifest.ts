@@ -1,10 +1,9 @@
 // The one manifest loader of every pipeline (vision and speech): the manifest (URL, or the object
 // with `baseUrl`) and the files it names, each checked against its sha256.
 import { defined } from './call.js';
-import { ShopfloorError } from './errors.js';
+import { messageOf, ShopfloorError } from './errors.js';
 import type { FetchOptions } from './model/model.js';
 import { readSource } from './model/source.js';
-import { messageOf } from './runtime-impl.js';
 
 /** A file a manifest names. */
 export interface FileRef {

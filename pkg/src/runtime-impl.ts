@@ -1,6 +1,6 @@
 // The wasm instance every module of the package shares: init() picks the threaded or the
 // single-thread build once; version(), backends() and memoryStats() ask it.
-import { ShopfloorError } from './errors.js';
+import { messageOf, ShopfloorError } from './errors.js';
 import type { Backends, InitOptions, MemoryStats } from './runtime.js';
 
 /** @internal The wasm-bindgen glue; both builds export the same API (the threaded one adds `startThreads`). */
@@ -111,10 +111,6 @@ export async function backends(): Promise<Backends> {
     }
   }
   return result;
-}
-
-export function messageOf(e: unknown): string {
-  return String((e as { message?: unknown } | null | undefined)?.message ?? e);
 }
 
 function threadsWanted(threads: unknown = 'auto'): 'auto' | number {

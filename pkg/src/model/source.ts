@@ -1,7 +1,6 @@
 // Model bytes from what the caller gave: a buffer as is, a URL from the model cache when its
 // sha256 is known and the copy is intact, else downloaded (with progress and abort).
-import { ShopfloorError } from '../errors.js';
-import { messageOf } from '../runtime-impl.js';
+import { isNamed, messageOf, ShopfloorError } from '../errors.js';
 import { digestHex, lookup, sha256Hex, store } from './cache.js';
 import type { FetchOptions } from './model.js';
 
@@ -27,7 +26,7 @@ export async function readSource(source: unknown, { onProgress, signal, sha256, 
   return bytes;
 }
 
-const aborted = (cause: unknown) => (cause as { name?: unknown } | null)?.name === 'AbortError';
+const aborted = (cause: unknown) => isNamed(cause, 'AbortError');
 
 async function download(source: string | URL, { onProgress, signal }: FetchOptions): Promise<Uint8Array> {
   let response: Response;

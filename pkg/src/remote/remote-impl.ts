@@ -1,9 +1,9 @@
 // `{ worker: true }`: the same objects, hosted in the SDK's Web Worker (../worker.ts). The page
 // keeps a thin proxy; frames cross as ImageBitmaps or VideoFrames (transferred, not copied),
 // results come back with their typed arrays transferred.
-import { ShopfloorError } from '../errors.js';
+import { messageOf, ShopfloorError } from '../errors.js';
 import type { LoadProgress } from '../model/model.js';
-import { initSettings, messageOf } from '../runtime-impl.js';
+import { initSettings } from '../runtime-impl.js';
 import { CommandListeners, DictationListeners, type Listeners } from '../speech/listeners.js';
 import { frameSize, is } from '../vision/frames.js';
 import { FRAME_ARGS, LIVE_PROPS, METHODS, type CallResult, type Created, type FromWorker, type HandleId, type Kind, type PortableOptions, type ToWorker } from './protocol.js';

@@ -1,5 +1,4 @@
-import { ShopfloorError } from '../errors.js';
-import { messageOf } from '../runtime-impl.js';
+import { messageOf, ShopfloorError } from '../errors.js';
 import type { MicrophoneOptions } from './options.js';
 import type { ChunkSource, Recording } from './samples.js';
 

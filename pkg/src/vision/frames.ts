@@ -1,7 +1,6 @@
 // Frame sources → RGBA pixels on this device (the page's or a worker's): the checks every vision
 // call makes on its source, and the one canvas they are drawn on.
-import { ShopfloorError } from '../errors.js';
-import { messageOf } from '../runtime-impl.js';
+import { isNamed, messageOf, ShopfloorError } from '../errors.js';
 
 /**
  * A camera frame or picture. Pixels are read on this device (through a canvas) and never sent
@@ -91,15 +90,13 @@ export function frameSize(source: unknown): [number, number] {
   return [width, height];
 }
 
-const named = (cause: unknown, name: string) => (cause as { name?: unknown } | null)?.name === name;
-
 function pixels(source: CanvasImageSource, width: number, height: number): ImageData {
   let ctx: Context2d;
   try {
     ctx = scratchContext(width, height);
     ctx.drawImage(source, 0, 0, width, height);
   } catch (cause) {
-    if (named(cause, 'InvalidStateError')) {
+    if (isNamed(cause, 'InvalidStateError')) {
       throw new ShopfloorError('INVALID_ARGUMENT', `the source cannot be drawn (${messageOf(cause)}): a canvas handed to transferControlToOffscreen() or a closed bitmap has no pixels here`, { cause });
     }
     throw new ShopfloorError('INVALID_ARGUMENT', `the source cannot be drawn: ${messageOf(cause)}`, { cause });
@@ -107,7 +104,7 @@ function pixels(source: CanvasImageSource, width: number, height: number): Image
   try {
     return ctx.getImageData(0, 0, width, height);
   } catch (cause) {
-    if (named(cause, 'SecurityError')) {
+    if (isNamed(cause, 'SecurityError')) {
       throw new ShopfloorError(
         'TAINTED_SOURCE',
         'the frame comes from another origin without CORS, so the page may not read its pixels: serve it with Access-Control-Allow-Origin and set crossOrigin="anonymous" on the element',
