@@ -36,11 +36,6 @@ build_mt() {
   "$WASM_CARGO" build --profile wasm-release --lib --no-default-features --features threads \
     --target wasm32-unknown-unknown --target-dir "$WASM_MT_TARGET_DIR"
   bindgen "$WASM_MT_TARGET_DIR/wasm32-unknown-unknown/wasm-release/shopfloor.wasm" pkg/wasm-mt
-  # wasm-bindgen-rayon's worker imports the main module as '../../..', a directory only bundlers
-  # resolve; naming the file works with and without one.
-  helpers=$(ls pkg/wasm-mt/snippets/wasm-bindgen-rayon-*/src/workerHelpers.js)
-  sed -i "s#import('../../..')#import('../../../shopfloor.js')#" "$helpers"
-  grep -q "import('../../../shopfloor.js')" "$helpers" || { echo "[build] could not patch $helpers" >&2; exit 1; }
 }
 
 # The two variants compile side by side (own target dirs; cargo shares make's job slots between

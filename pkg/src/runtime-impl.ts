@@ -9,8 +9,8 @@ export type Glue = typeof import('./wasm/shopfloor.js');
 /** `threads: 'auto'` uses the cores the browser reports, at most this many. */
 const AUTO_MAX_THREADS = 8;
 
-/** How long the threaded module may take to instantiate and start its workers. */
-const POOL_START_MS = 60_000;
+/** How long the threaded module's workers may take to start, once the module is instantiated. */
+const POOL_START_MS = 20_000;
 
 let ready: Promise<Glue> | null = null;
 let initOptions: InitOptions = {};
@@ -122,7 +122,17 @@ function threadsWanted(threads: unknown = 'auto'): 'auto' | number {
 async function startPool(options: InitOptions, n: number): Promise<{ glue: Glue; threads: number }> {
   const glue = (await import('./wasm-mt/shopfloor.js')) as unknown as Glue & { startThreads(n: number): Promise<number> };
   await glue.default({ module_or_path: options.wasmThreads ?? new URL('./wasm-mt/shopfloor_bg.wasm', import.meta.url) });
-  return { glue, threads: await glue.startThreads(n) };
+  // Compiling the module may take long on a slow device; its workers instantiating it may not. A
+  // pool that still has not started must not hold the page: the single-thread build serves it.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`its ${n} workers did not start within ${POOL_START_MS / 1000} s`)), POOL_START_MS);
+  });
+  try {
+    return { glue, threads: await Promise.race([glue.startThreads(n), deadline]) };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function load(options: InitOptions, wanted: 'auto' | number): Promise<Glue> {
@@ -137,21 +147,7 @@ async function load(options: InitOptions, wanted: 'auto' | number): Promise<Glue
   else if (options.wasm !== undefined && options.wasmThreads === undefined) why = 'init({ wasm }) names the single-thread module only: pass wasmThreads too for threads';
   else {
     try {
-      // A pool whose workers never report (seen rarely in headless Chromium) must not hold the
-      // page: past the deadline the single-thread build serves it and the reason says why.
-      const started = await new Promise<{ glue: Glue; threads: number }>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`its ${n} workers did not start within ${POOL_START_MS / 1000} s`)), POOL_START_MS);
-        startPool(options, n).then(
-          (s) => {
-            clearTimeout(timer);
-            resolve(s);
-          },
-          (e: unknown) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        );
-      });
+      const started = await startPool(options, n);
       const how = wanted === 'auto' ? `'auto': ${cores} cores reported, at most ${AUTO_MAX_THREADS}` : `init({ threads: ${n} })`;
       threading = { threads: started.threads, reason: `a pool of ${started.threads} Web Workers (${how})` };
       return started.glue;

@@ -11,6 +11,8 @@ pub mod gpu;
 pub mod optimise;
 pub mod plan_key;
 pub mod pool;
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+mod pool_workers;
 
 use serde::Serialize;
 use tract_onnx::prelude::{Tensor, TypedModel};

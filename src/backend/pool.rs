@@ -4,7 +4,7 @@
 //! run is handed whole to the pool (`rayon::spawn`, which never blocks) and the caller awaits a
 //! channel that the pool thread fills; inside, tract's kernels split their work over the other
 //! pool threads (`Executor::RayonGlobal`, scoped to that run). The pool's Web Workers are started
-//! from JS (`startThreads`, which wraps `wasm-bindgen-rayon`'s `initThreadPool`). Everywhere else
+//! from JS (`startThreads`; `pool_workers` starts them). Everywhere else
 //! (single-thread build, native, pool not started) a job runs inline on the caller's thread.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,19 +37,9 @@ pub async fn start(n: usize) -> Result<usize> {
     if n == 1 {
         return Ok(1);
     }
-    let started = wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(n)).await;
-    started.map_err(|e| Error::BackendUnavailable {
-        backend: "cpu".into(),
-        reason: format!("the CPU thread pool could not start its workers: {}", js_message(&e)),
-    })?;
+    super::pool_workers::start(n).await?;
     THREADS.store(n, Ordering::Relaxed);
     Ok(n)
-}
-
-#[cfg(all(target_arch = "wasm32", feature = "threads"))]
-fn js_message(e: &wasm_bindgen::JsValue) -> String {
-    use wasm_bindgen::JsCast;
-    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_default()
 }
 
 /// Where one plan's runs go in the threaded build. Handing a run to the pool and splitting its

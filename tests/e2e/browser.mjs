@@ -49,16 +49,16 @@ export async function launch({ webgpu = true, args = [], profileDir } = {}) {
 
 /**
  * The demo server on a free port; `served` lists every path it was asked for, in order.
- * `routes`: `{ '/path': (req, res) => … }` answered by the test instead of a file (failures).
+ * `routes`: `{ '/path': (req, res) => … }` answered by the test instead of a file (failures); a
+ * route that returns `false` lets the file be served.
  */
 export async function serve({ extraRoots = [], csp = null, routes = {}, isolated = true } = {}) {
   const served = [];
   const onRequest = (req, res) => {
     served.push(req.url);
     const route = routes[(req.url ?? '').split('?')[0]];
-    if (!route) return false;
-    route(req, res);
-    return true;
+    // A route that returns false leaves the request to the server after all.
+    return route ? route(req, res) !== false : false;
   };
   const server = await startServer({ port: 0, quiet: true, extraRoots, csp, onRequest, isolated });
   const url = `http://127.0.0.1:${server.address().port}`;

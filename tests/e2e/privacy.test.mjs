@@ -103,7 +103,7 @@ test('a full demo session without WebGPU, under a strict CSP, talks to nobody bu
     for (const p of ['/pkg/wasm-mt/shopfloor_bg.wasm', '/pkg/capture-worklet.js', '/models/speech/manifest.json']) {
       assert.ok(paths.includes(p), `${p} was not requested: ${paths.join(' ')}`);
     }
-    assert.ok(paths.some((p) => /^\/pkg\/wasm-mt\/snippets\/.*workerHelpers\.js$/.test(p)), 'the thread pool did not start');
+    assert.ok(paths.some((p) => /^\/pkg\/wasm-mt\/snippets\/.*\/pool_workers\.js$/.test(p)), 'the thread pool did not start');
     for (const m of ['efficientnet', 'blazeface', 'ppocr']) assert.ok(paths.some((p) => p.startsWith(`/models/cache/${m}/`)), `${m} not loaded`);
     assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
   } finally {

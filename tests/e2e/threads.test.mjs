@@ -3,7 +3,7 @@
 // running while a pool of workers computes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { launch, serve, watchErrors } from './browser.mjs';
 
@@ -110,6 +110,48 @@ test('threads other than "auto" or 1..64 reject with INVALID_ARGUMENT, then init
   for (const c of codes.slice(0, 5)) assert.match(c, /^INVALID_ARGUMENT: init\(\{ threads \}\) takes 'auto' or a whole number/);
   assert.equal(codes[5], 2);
   await page.close();
+});
+
+test('a pool worker that cannot load its script: the single-thread build serves the page and says why', async () => {
+  // The glue imports the pool's script too: only the workers' fetch of it fails.
+  const snippets = fileURLToPath(new URL('../../pkg/wasm-mt/snippets/', import.meta.url));
+  const dir = readdirSync(snippets).find((d) => existsSync(`${snippets}${d}/src/backend/pool_workers.js`));
+  const script = `/pkg/wasm-mt/snippets/${dir}/src/backend/pool_workers.js`;
+  const broken = await serve({
+    extraRoots: ['tests'],
+    routes: {
+      [script]: (req, res) => {
+        if (req.headers['sec-fetch-dest'] !== 'worker') return false;
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      },
+    },
+  });
+  const page = await browser.context.newPage();
+  try {
+    const warnings = [];
+    page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+    await page.goto(`${broken.url}/tests/e2e/blank.html`);
+    const r = await page.evaluate(async () => {
+      const t0 = performance.now();
+      const sf = await import('/pkg/index.js');
+      await sf.init();
+      const cpu = (await sf.backends()).cpu;
+      const m = await sf.Model.load('/models/cache/blazeface/face_detection_front_128.onnx');
+      const out = await m.run({ 'input:0': { dims: [1, 128, 128, 3], data: new Float32Array(128 * 128 * 3) } });
+      m.free();
+      return { cpu, outputs: Object.keys(out).length, ms: performance.now() - t0 };
+    });
+    assert.equal(r.cpu.threads, 1, JSON.stringify(r));
+    assert.match(r.cpu.threadsReason, /^the threaded module could not start \(backend "cpu" is not available here: the CPU thread pool could not start its workers: a pool worker could not load its script http:\S+\/pool_workers\.js: check that it is served\)/);
+    assert.match(r.cpu.threadsReason, /\): running on one thread$/);
+    assert.ok(warnings.some((w) => w.includes(r.cpu.threadsReason)), warnings.join('\n'));
+    assert.ok(r.outputs > 0);
+    // Failed at once, not at the start deadline.
+    assert.ok(r.ms < 15_000, `${r.ms} ms`);
+  } finally {
+    await page.close();
+    await broken.close();
+  }
 });
 
 test('the threaded build answers as the single-thread build does on the benchmark models (1e-5 relative)', async () => {
