@@ -22,6 +22,8 @@ export async function readSource(source: unknown, { onProgress, signal, sha256, 
     }
   }
   const bytes = await download(source, { onProgress, signal });
+  // Aborted while the last chunk was handed to onProgress: the body is complete, the caller gave up.
+  if (signal?.aborted) throw new ShopfloorError('ABORTED', `loading ${source} was aborted`, { cause: signal.reason });
   if (hex && (await digestHex(bytes)) === hex) await store(hex, bytes);
   return bytes;
 }
