@@ -2,11 +2,13 @@
 # Builds the npm package in pkg/: two wasm variants with wasm-bindgen's ESM glue and TypeScript
 # declarations, which the JS API (pkg/src, TypeScript, compiled last by tsc) loads at init():
 #   pkg/wasm/     single-thread (simd128): every page;
+#   pkg/wasm-relaxed/  only when asked (SHOPFLOOR_VARIANTS=relaxed): single-thread with relaxed
+#                 SIMD, for scripts/bench-relaxed.sh; not shipped (docs/performance.md says why).
 #   pkg/wasm-mt/  threaded (simd128 + atomics, shared memory, a rayon pool of Web Workers):
 #                 cross-origin isolated pages only (COOP/COEP), chosen by pkg/src/runtime-impl.ts.
 # Each variant has its own target dir (different rustflags): the second one is a full compile.
-# SHOPFLOOR_VARIANTS=st (or mt) builds one wasm variant only, =none only the JS (tsc type-checks
-# against both variants' glue, so each must have been built once).
+# SHOPFLOOR_VARIANTS="st", "mt", "relaxed" or a list builds those wasm variants only, "none" only
+# the JS (tsc type-checks against the st and mt glue, so each must have been built once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
@@ -29,6 +31,16 @@ build_st() {
   bindgen "$WASM_TARGET_DIR/wasm32-unknown-unknown/wasm-release/shopfloor.wasm" pkg/wasm
 }
 
+build_relaxed() {
+  echo "[build] wasm32 release, single-thread, relaxed SIMD, with $SHOPFLOOR_WASM_TOOLCHAIN"
+  # A module with relaxed instructions fails validation where they are unsupported (Safari): it
+  # could only ever be a variant of its own, picked at init() by WebAssembly.validate.
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd,+exception-handling -C panic=unwind --cfg=web_sys_unstable_apis" \
+    "$WASM_CARGO" build --profile wasm-release --lib --no-default-features --target wasm32-unknown-unknown \
+    --target-dir "$WASM_TARGET_DIR-relaxed"
+  bindgen "$WASM_TARGET_DIR-relaxed/wasm32-unknown-unknown/wasm-release/shopfloor.wasm" pkg/wasm-relaxed
+}
+
 build_mt() {
   wasm_threads_env
   echo "[build] wasm32 release, threaded, with $SHOPFLOOR_WASM_MT_TOOLCHAIN"
@@ -38,10 +50,11 @@ build_mt() {
   bindgen "$WASM_MT_TARGET_DIR/wasm32-unknown-unknown/wasm-release/shopfloor.wasm" pkg/wasm-mt
 }
 
-# The two variants compile side by side (own target dirs; cargo shares make's job slots between
+# The variants compile side by side (own target dirs; cargo shares make's job slots between
 # them): each ends in a single-threaded LTO link, which alone would leave a core idle.
 pids=()
 [[ " $VARIANTS " == *" st "* ]] && { build_st & pids+=($!); }
+[[ " $VARIANTS " == *" relaxed "* ]] && { build_relaxed & pids+=($!); }
 [[ " $VARIANTS " == *" mt "* ]] && { build_mt & pids+=($!); }
 failed=0
 for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid" || failed=1; done
@@ -50,6 +63,6 @@ for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid" || failed=1; done
 # The JS API: pkg/src → pkg/*.js and the .d.ts the package publishes (nothing hand-written to
 # drift). Earlier output goes first, so a module removed from src/ does not linger.
 echo "[build] pkg/src (TypeScript) with $(node_modules/.bin/tsc --version)"
-find pkg -mindepth 1 -maxdepth 1 ! -name src ! -name wasm ! -name wasm-mt ! -name package.json ! -name '*.json' -exec rm -rf {} +
+find pkg -mindepth 1 -maxdepth 1 ! -name src ! -name wasm ! -name wasm-relaxed ! -name wasm-mt ! -name package.json ! -name '*.json' -exec rm -rf {} +
 node_modules/.bin/tsc -p pkg
 node_modules/.bin/tsc -p pkg/tsconfig.types.json
