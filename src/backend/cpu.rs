@@ -203,7 +203,7 @@ impl CpuBackend {
 
 fn compile(source: &dyn TypedSource, key: &PlanKey) -> Result<Plan> {
     let typed = source.typed_at(key)?;
-    let optimized = super::optimise::optimized(typed).map_err(|e| Error::InputMismatch {
+    let mut optimized = super::optimise::optimized(typed).map_err(|e| Error::InputMismatch {
         name: "(all inputs)".into(),
         detail: format!(
             "the model cannot run at input shapes {}{}: {e:#}",
@@ -211,6 +211,8 @@ fn compile(source: &dyn TypedSource, key: &PlanKey) -> Result<Plan> {
             source.values_text(key)
         ),
     })?;
+    super::cpu_kernels::substitute(&mut optimized)
+        .map_err(|e| Error::Internal(format!("putting our CPU kernels in the plan: {e:#}")))?;
     optimized.into_runnable().map_err(|e| Error::Internal(format!("building the plan: {e:#}")))
 }
 

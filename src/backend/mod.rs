@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod cpu;
+pub mod cpu_kernels;
 pub(crate) mod feed_values;
 pub mod gpu;
 pub mod optimise;

@@ -122,6 +122,35 @@ test('symbolic dims: one model runs at several shapes; i64 and scalar inputs wor
   assert.equal(r.value.plans, 2);
 });
 
+test('max pools over tiling windows at odd sides give a plain loop\'s answers (our CPU kernel, wasm SIMD rows and tails)', async () => {
+  const r = await inPage(async (sf) => {
+    const [C, H, W] = [5, 13, 21];
+    let seed = 7;
+    // Few distinct values: windows hold ties and negative maxima.
+    const x = Float32Array.from({ length: C * H * W }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % 41) - 20);
+    const m = await sf.Model.load('/models/cache/fixtures/window_max_pool.onnx', { backend: 'cpu' });
+    const out = await m.run({ x: { dims: [1, C, H, W], data: x } });
+    m.free();
+    const bad = [];
+    for (const [name, [kh, kw]] of Object.entries({ p2x2: [2, 2], p1x2: [1, 2], p2x1: [2, 1], p3x3: [3, 3] })) {
+      const [oh, ow] = [Math.floor(H / kh), Math.floor(W / kw)];
+      const got = out[name];
+      if (got.dims.join() !== [1, C, oh, ow].join()) bad.push(`${name}: dims ${got.dims}`);
+      for (let c = 0; c < C; c++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++) {
+            let want = -Infinity;
+            for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) want = Math.max(want, x[(c * H + oy * kh + ky) * W + ox * kw + kx]);
+            const v = got.data[(c * oh + oy) * ow + ox];
+            if (v !== want && bad.length < 5) bad.push(`${name}[${c},${oy},${ox}] = ${v}, want ${want}`);
+          }
+    }
+    return { bad };
+  });
+  assert.ok(r.ok, r.message);
+  assert.deepEqual(r.value.bad, []);
+});
+
 test("Silero VAD's standard file: its If on sr picks the 16 or 8 kHz network per value, matching onnxruntime", async () => {
   const streams = [16000, 8000].map((rate) => {
     const frames = readNpy(`${CACHE}refs/silero_stream_${rate}/frames.npy`);

@@ -1,0 +1,27 @@
+//! Our own CPU kernels, put in place of tract's ops in an optimised plan where they are faster.
+//!
+//! The substitution runs on the CPU backend's plan only, after tract's codegen: the graph the
+//! WebGPU translator reads keeps tract's ops, and any node whose parameters a kernel does not
+//! cover stays tract's. Each kernel is property-tested against the op it replaces
+//! (`tests/cpu_kernels.rs` natively; the browser parity tests run the wasm SIMD paths).
+
+mod window_max_pool;
+
+pub use window_max_pool::WindowMaxPool;
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::model::TypedModelPatch;
+
+/// Replaces every node a kernel here covers; returns how many were replaced.
+pub fn substitute(model: &mut TypedModel) -> TractResult<usize> {
+    let mut replaced = 0;
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        if let Some(op) = WindowMaxPool::replacing(model, node)? {
+            let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?;
+            patch.apply(model)?;
+            replaced += 1;
+        }
+    }
+    Ok(replaced)
+}
