@@ -151,6 +151,55 @@ test('max pools over tiling windows at odd sides give a plain loop\'s answers (o
   assert.deepEqual(r.value.bad, []);
 });
 
+test('matrix products at sides no kernel tile divides, with fused bias and ReLU, give a plain loop\'s answers (1e-5)', async () => {
+  const r = await inPage(async (sf) => {
+    const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);
+    let seed = 11;
+    const noise = (n) => Float32Array.from({ length: n }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
+    const [M, K, N1, N2] = [13, 37, 29, 19];
+    const a = noise(M * K);
+    const x = noise(3 * 11 * 17);
+    const m = await sf.Model.load('/models/cache/fixtures/products.onnx', { backend: 'cpu' });
+    const out = await m.run({ a: { dims: [M, K], data: a }, x: { dims: [1, 3, 11, 17], data: x } });
+    m.free();
+    const [w1, w2, b2, w3, b3] = [w(K * N1), w(K * N2), w(N2), w(10 * 27), w(10)];
+    const want = { mm: [], gemm_relu: [], conv: [] };
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N1; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += a[i * K + k] * w1[k * N1 + j];
+        want.mm.push(s);
+      }
+      for (let j = 0; j < N2; j++) {
+        let s = b2[j];
+        for (let k = 0; k < K; k++) s += a[i * K + k] * w2[k * N2 + j];
+        want.gemm_relu.push(Math.max(0, s));
+      }
+    }
+    for (let o = 0; o < 10; o++)
+      for (let y = 0; y < 11; y++)
+        for (let xx = 0; xx < 17; xx++) {
+          let s = b3[o];
+          for (let c = 0; c < 3; c++)
+            for (let ky = 0; ky < 3; ky++)
+              for (let kx = 0; kx < 3; kx++) {
+                const [iy, ix] = [y + ky - 1, xx + kx - 1];
+                if (iy >= 0 && iy < 11 && ix >= 0 && ix < 17) s += x[(c * 11 + iy) * 17 + ix] * w3[((o * 3 + c) * 3 + ky) * 3 + kx];
+              }
+          want.conv.push(s);
+        }
+    const worst = {};
+    for (const [name, ref] of Object.entries(want)) {
+      const got = out[name].data;
+      const scale = ref.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);
+      worst[name] = got.length === ref.length ? ref.reduce((acc, v, i) => Math.max(acc, Math.abs(got[i] - v) / scale), 0) : `length ${got.length}, want ${ref.length}`;
+    }
+    return worst;
+  });
+  assert.ok(r.ok, r.message);
+  for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
+});
+
 test("Silero VAD's standard file: its If on sr picks the 16 or 8 kHz network per value, matching onnxruntime", async () => {
   const streams = [16000, 8000].map((rate) => {
     const frames = readNpy(`${CACHE}refs/silero_stream_${rate}/frames.npy`);

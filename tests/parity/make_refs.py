@@ -95,6 +95,27 @@ def fixtures() -> None:
     g = helper.make_graph(nodes, "window_max_pool", [x], outs)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "window_max_pool.onnx")
 
+    # Matrix products at sides that are no multiple of any kernel tile, with the epilogues tract
+    # fuses into them (bias per row and per column, ReLU): tests/e2e/model.test.mjs recomputes
+    # them in JS. Weights follow w[i] = ((i * 7919) % 23 - 11) / 8 so the test can rebuild them.
+    def weights(name, dims):
+        n = int(np.prod(dims))
+        v = ((np.arange(n) * 7919) % 23 - 11).astype(np.float32) / 8
+        return helper.make_tensor(name, TensorProto.FLOAT, dims, v.tolist())
+
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [13, 37])
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 11, 17])
+    nodes = [
+        helper.make_node("MatMul", ["a", "w1"], ["mm"]),
+        helper.make_node("Gemm", ["a", "w2", "b2"], ["g"]),
+        helper.make_node("Relu", ["g"], ["gemm_relu"]),
+        helper.make_node("Conv", ["x", "w3", "b3"], ["conv"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+    ]
+    inits = [weights("w1", [37, 29]), weights("w2", [37, 19]), weights("b2", [19]), weights("w3", [10, 3, 3, 3]), weights("b3", [10])]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ["mm", "gemm_relu", "conv"]]
+    g = helper.make_graph(nodes, "products", [a, x], outs, inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "products.onnx")
+
 
 def main() -> None:
     fixtures()

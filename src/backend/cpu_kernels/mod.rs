@@ -1,10 +1,15 @@
 //! Our own CPU kernels, put in place of tract's ops in an optimised plan where they are faster.
 //!
-//! The substitution runs on the CPU backend's plan only, after tract's codegen: the graph the
+//! Matrix-product micro-kernels register with tract-linalg's kernel inventory instead
+//! (`gemm_f32_4x8`, wasm SIMD builds): tract's own dispatch then picks them for every matmul and
+//! convolution. Whole-op kernels are substituted on the CPU backend's plan only, after tract's
+//! codegen: the graph the
 //! WebGPU translator reads keeps tract's ops, and any node whose parameters a kernel does not
 //! cover stays tract's. Each kernel is property-tested against the op it replaces
 //! (`tests/cpu_kernels.rs` natively; the browser parity tests run the wasm SIMD paths).
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod gemm_f32_4x8;
 mod window_max_pool;
 
 pub use window_max_pool::WindowMaxPool;

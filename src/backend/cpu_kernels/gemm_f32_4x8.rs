@@ -1,0 +1,186 @@
+//! An f32 matrix-product micro-kernel for wasm SIMD: 4 rows × 8 columns, 8 accumulators.
+//!
+//! tract-linalg's wasm GEMM kernel is 8×8: 16 `f32x4` accumulators plus the two A and two B
+//! vectors and the broadcasts of each step, more than the 16 SIMD registers V8 allocates on
+//! x86-64, so every step spills. A 4×8 tile (XNNPACK's shape for wasm SIMD) keeps all of it in
+//! registers. Registered with tract-linalg's kernel inventory and preferred by a dispatch tier
+//! above tract's own for f32 GEMM (matrix-vector products keep tract's 32×1 kernels). The fused
+//! epilogue arms follow tract's `wasm_f32_8x8` (tract-linalg 0.23.9, MIT/Apache-2.0) row for
+//! row, over half the rows.
+
+use std::arch::wasm32::*;
+use std::sync::LazyLock;
+
+use tract_linalg::isa::{Arch, IsaSet};
+use tract_linalg::mmm::{DynKernel, FusedKerSpec, MatMatMul, Query, Suitable};
+use tract_linalg::mmm_routines::MmmRoutine;
+use tract_linalg::mmm_tiers::MmmTier;
+use tract_linalg::pack::Packing;
+use tract_linalg::Scaler;
+use tract_onnx::prelude::DatumType;
+
+const NAME: &str = "shopfloor_wasm_f32_4x8";
+
+static KERNEL: LazyLock<DynKernel<4, 8, f32>> = LazyLock::new(|| {
+    let mut k = DynKernel::<4, 8, f32>::new(NAME, run, f32::packing(4).align(16), f32::packing(8).align(16));
+    k.arch = Some(Arch::Wasm32Simd128);
+    k
+});
+
+inventory::submit! {
+    MmmRoutine { make: || -> Box<dyn MatMatMul> { KERNEL.mmm() } }
+}
+
+inventory::submit! {
+    MmmTier {
+        arch: Some(Arch::Wasm32Simd128),
+        // Above tract's wasm tier (1): asked first, and only for what it claims.
+        precedence: 2,
+        name: "shopfloor-wasm-gemm",
+        applies: |_| true,
+        preferred,
+    }
+}
+
+/// f32 products with more than one column; everything else goes to the tiers below.
+fn preferred(_: &IsaSet, dt: DatumType, query: &Query, _: &[Suitable]) -> Option<&'static str> {
+    (dt == DatumType::F32 && query.n != Some(1)).then_some(NAME)
+}
+
+/// Same-op-on-every-accumulator arms, as tract's `fuse.rs` macros write them.
+macro_rules! each {
+    ($acc:ident, $f:expr) => {{
+        let f = $f;
+        $acc.iter_mut().for_each(|a| *a = f(*a));
+    }};
+}
+
+unsafe fn run(spec: &[FusedKerSpec<f32>]) -> isize {
+    // SAFETY (whole body): tract hands the kernel pointers to tiles, rows and columns of at
+    // least its MR×NR (4×8) f32 values, and packed panels of k steps of 4 (A) and 8 (B) values.
+    unsafe {
+        // acc[2r] holds row r's columns 0-3, acc[2r + 1] its columns 4-7.
+        let mut acc = [f32x4_splat(0.0); 8];
+        for op in spec {
+            match *op {
+                FusedKerSpec::Done => break,
+                FusedKerSpec::Clear => acc = [f32x4_splat(0.0); 8],
+                FusedKerSpec::LoadTile(_cols, rows) => {
+                    let p = rows as *const v128;
+                    for (i, a) in acc.iter_mut().enumerate() {
+                        *a = v128_load(p.add(i));
+                    }
+                }
+                FusedKerSpec::ScalarMin(s) => each!(acc, |a| f32x4_min(f32x4_splat(s), a)),
+                FusedKerSpec::ScalarMax(s) => each!(acc, |a| f32x4_max(f32x4_splat(s), a)),
+                FusedKerSpec::ScalarAdd(s) => each!(acc, |a| f32x4_add(f32x4_splat(s), a)),
+                FusedKerSpec::ScalarMul(s) => each!(acc, |a| f32x4_mul(f32x4_splat(s), a)),
+                FusedKerSpec::ScalarSub(s) => each!(acc, |a| f32x4_sub(f32x4_splat(s), a)),
+                FusedKerSpec::ScalarSubF(s) => each!(acc, |a| f32x4_sub(a, f32x4_splat(s))),
+                FusedKerSpec::LeakyRelu(s) => {
+                    each!(acc, |a| v128_bitselect(a, f32x4_mul(f32x4_splat(s), a), f32x4_gt(a, f32x4_splat(0.0))))
+                }
+                FusedKerSpec::PerRowMin(row) => per_row(&mut acc, row, |v, a| f32x4_min(v, a)),
+                FusedKerSpec::PerRowMax(row) => per_row(&mut acc, row, |v, a| f32x4_max(v, a)),
+                FusedKerSpec::PerRowAdd(row) => per_row(&mut acc, row, |v, a| f32x4_add(v, a)),
+                FusedKerSpec::PerRowMul(row) => per_row(&mut acc, row, |v, a| f32x4_mul(v, a)),
+                FusedKerSpec::PerRowSub(row) => per_row(&mut acc, row, |v, a| f32x4_sub(v, a)),
+                FusedKerSpec::PerRowSubF(row) => per_row(&mut acc, row, |v, a| f32x4_sub(a, v)),
+                FusedKerSpec::PerColMin(cols) => per_col(&mut acc, cols, |v, a| f32x4_min(v, a)),
+                FusedKerSpec::PerColMax(cols) => per_col(&mut acc, cols, |v, a| f32x4_max(v, a)),
+                FusedKerSpec::PerColAdd(cols) => per_col(&mut acc, cols, |v, a| f32x4_add(v, a)),
+                FusedKerSpec::PerColMul(cols) => per_col(&mut acc, cols, |v, a| f32x4_mul(v, a)),
+                FusedKerSpec::PerColSub(cols) => per_col(&mut acc, cols, |v, a| f32x4_sub(v, a)),
+                FusedKerSpec::PerColSubF(cols) => per_col(&mut acc, cols, |v, a| f32x4_sub(a, v)),
+                FusedKerSpec::QScale(shift, rp, mult) => {
+                    let s = Scaler::from_fuse_params(shift, rp, mult).scale;
+                    each!(acc, |a| f32x4_mul(f32x4_splat(s), a))
+                }
+                FusedKerSpec::RoundingShiftRight(shift, _) => {
+                    each!(acc, |a| f32x4_mul(f32x4_splat(2f32.powi(-(shift as i32))), a))
+                }
+                FusedKerSpec::ShiftLeft(shift) => each!(acc, |a| f32x4_mul(f32x4_splat(2f32.powi(shift as i32)), a)),
+                FusedKerSpec::AddUnicast(tile) => {
+                    let mut ptr: *const u8 = tile.ptr;
+                    let cs = tile.col_byte_stride;
+                    for r in 0..4 {
+                        let at = |c: isize| *(ptr.offset(cs * c) as *const f32);
+                        acc[2 * r] = f32x4_add(acc[2 * r], f32x4(at(0), at(1), at(2), at(3)));
+                        acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], f32x4(at(4), at(5), at(6), at(7)));
+                        ptr = ptr.offset(tile.row_byte_stride);
+                    }
+                }
+                FusedKerSpec::AddRowColProducts(rows, cols) => {
+                    let p = cols as *const v128;
+                    let (lo, hi) = (v128_load(p), v128_load(p.add(1)));
+                    for r in 0..4 {
+                        let s = f32x4_splat(*rows.add(r));
+                        acc[2 * r] = f32x4_add(acc[2 * r], f32x4_mul(s, lo));
+                        acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], f32x4_mul(s, hi));
+                    }
+                }
+                FusedKerSpec::Store(tile) => {
+                    let mut ptr: *mut u8 = tile.ptr;
+                    let cs = tile.col_byte_stride;
+                    for r in 0..4 {
+                        let (lo, hi) = (acc[2 * r], acc[2 * r + 1]);
+                        *(ptr as *mut f32) = f32x4_extract_lane::<0>(lo);
+                        *(ptr.offset(cs) as *mut f32) = f32x4_extract_lane::<1>(lo);
+                        *(ptr.offset(cs * 2) as *mut f32) = f32x4_extract_lane::<2>(lo);
+                        *(ptr.offset(cs * 3) as *mut f32) = f32x4_extract_lane::<3>(lo);
+                        *(ptr.offset(cs * 4) as *mut f32) = f32x4_extract_lane::<0>(hi);
+                        *(ptr.offset(cs * 5) as *mut f32) = f32x4_extract_lane::<1>(hi);
+                        *(ptr.offset(cs * 6) as *mut f32) = f32x4_extract_lane::<2>(hi);
+                        *(ptr.offset(cs * 7) as *mut f32) = f32x4_extract_lane::<3>(hi);
+                        ptr = ptr.offset(tile.row_byte_stride);
+                    }
+                }
+                FusedKerSpec::AddMatMul { k, pa, pb, packing: _ } => {
+                    // A: k steps of 4 row values (one v128, each lane broadcast by a shuffle);
+                    // B: k steps of 8 column values (two v128). Named locals, not the array,
+                    // so the 8 accumulators stay in registers through the loop.
+                    let (a, b) = (pa as *const v128, pb as *const v128);
+                    let [mut c0, mut c1, mut c2, mut c3, mut c4, mut c5, mut c6, mut c7] = acc;
+                    for i in 0..k {
+                        let av = v128_load(a.add(i));
+                        let (lo, hi) = (v128_load(b.add(2 * i)), v128_load(b.add(2 * i + 1)));
+                        let s = i32x4_shuffle::<0, 0, 0, 0>(av, av);
+                        c0 = f32x4_add(c0, f32x4_mul(s, lo));
+                        c1 = f32x4_add(c1, f32x4_mul(s, hi));
+                        let s = i32x4_shuffle::<1, 1, 1, 1>(av, av);
+                        c2 = f32x4_add(c2, f32x4_mul(s, lo));
+                        c3 = f32x4_add(c3, f32x4_mul(s, hi));
+                        let s = i32x4_shuffle::<2, 2, 2, 2>(av, av);
+                        c4 = f32x4_add(c4, f32x4_mul(s, lo));
+                        c5 = f32x4_add(c5, f32x4_mul(s, hi));
+                        let s = i32x4_shuffle::<3, 3, 3, 3>(av, av);
+                        c6 = f32x4_add(c6, f32x4_mul(s, lo));
+                        c7 = f32x4_add(c7, f32x4_mul(s, hi));
+                    }
+                    acc = [c0, c1, c2, c3, c4, c5, c6, c7];
+                }
+            }
+        }
+        0
+    }
+}
+
+/// `acc = f(row value splat, acc)` for each of the 4 rows.
+unsafe fn per_row(acc: &mut [v128; 8], row: *const f32, f: impl Fn(v128, v128) -> v128) {
+    for r in 0..4 {
+        // SAFETY: tract passes MR = 4 row values.
+        let s = f32x4_splat(unsafe { *row.add(r) });
+        acc[2 * r] = f(s, acc[2 * r]);
+        acc[2 * r + 1] = f(s, acc[2 * r + 1]);
+    }
+}
+
+/// `acc = f(column values, acc)` for each row, over the 8 columns.
+unsafe fn per_col(acc: &mut [v128; 8], cols: *const f32, f: impl Fn(v128, v128) -> v128) {
+    // SAFETY: tract passes NR = 8 column values.
+    let (lo, hi) = unsafe { (v128_load(cols as *const v128), v128_load((cols as *const v128).add(1))) };
+    for r in 0..4 {
+        acc[2 * r] = f(lo, acc[2 * r]);
+        acc[2 * r + 1] = f(hi, acc[2 * r + 1]);
+    }
+}
