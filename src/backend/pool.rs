@@ -3,8 +3,8 @@
 //! A page's main thread may never block, and tract blocks its caller while the pool works. So a
 //! run is handed whole to the pool (`rayon::spawn`, which never blocks) and the caller awaits a
 //! channel that the pool thread fills; inside, tract's kernels split their work over the other
-//! pool threads (`Executor::RayonGlobal`, scoped to that run). The pool's Web Workers are started
-//! from JS (`startThreads`; `pool_workers` starts them). Everywhere else
+//! pool threads (`Executor::RayonGlobal`, which every pool thread runs under). The pool's Web
+//! Workers are started from JS (`startThreads`; `pool_workers` starts them). Everywhere else
 //! (single-thread build, native, pool not started) a job runs inline on the caller's thread.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -158,12 +158,12 @@ pub async fn run_placed<T: Send + 'static>(
 async fn pooled<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'static) -> (Result<T>, f64) {
     #[cfg(all(target_arch = "wasm32", feature = "threads"))]
     if threads() > 1 {
-        use tract_linalg::multithread::{multithread_tract_scope, Executor};
         let _turn = turn::take().await;
         let t0 = super::clock::now_ms();
         let (tx, rx) = futures_channel::oneshot::channel();
         rayon::spawn(move || {
-            let _ = tx.send(multithread_tract_scope(Executor::RayonGlobal, job));
+            // Pool threads already run under tract's pool executor (`pool_workers`).
+            let _ = tx.send(job());
         });
         // The sender only drops unsent if the job panicked on its pool thread.
         let out = rx.await.unwrap_or_else(|_| Err(Error::Internal("a CPU run stopped on its pool thread".into())));
