@@ -15,7 +15,9 @@ PY=target/py/bin/python
 "$PY" scripts/speech/make_test_audio.py --engine --out models/cache/speech-engine
 # Silero VAD's standard file streamed by onnxruntime over that speech (needs the audio above).
 "$PY" tests/parity/make_stream_refs.py
-# Dictation: factory sentences by espeak-ng and flite voices, clean and at 10 dB SNR; then the
-# Whisper references (mel as whisper/audio.py computes it, onnxruntime's encoder and decoder).
-"$PY" scripts/speech/make_dictation_audio.py
+# Dictation: factory sentences by espeak-ng and flite voices, clean and at 10 dB SNR, and in four
+# other languages; then the Whisper references (mel as whisper/audio.py computes it, onnxruntime's
+# encoder and decoder, and onnxruntime's detection and transcripts with Whisper base).
+"$PY" scripts/speech/make_dictation_audio.py --multilingual models/cache/dictation-multilingual
 "$PY" tests/parity/make_whisper_refs.py
+"$PY" tests/parity/make_whisper_multilingual_refs.py

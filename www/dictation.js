@@ -1,9 +1,13 @@
-// The dictation panel: the microphone through Silero VAD and Whisper tiny.en, one line per
-// utterance with its times, how long the text took after the speech ended, and the backend.
+// The dictation panel: the microphone through Silero VAD and Whisper (tiny.en for English, base
+// for other languages), one line per utterance with its times, how long the text took after the
+// speech ended, and the backend.
 import { MicrophoneStream, Transcriber } from '../pkg/index.js';
 
 const $ = (id) => document.getElementById(id);
-const MANIFEST = new URL('../models/cache/whisper-tiny-en/manifest.json', import.meta.url);
+const MODELS = {
+  english: { url: new URL('../models/cache/whisper-tiny-en/manifest.json', import.meta.url), name: 'Whisper tiny.en', mb: 78 },
+  multilingual: { url: new URL('../models/cache/whisper-base/manifest.json', import.meta.url), name: 'Whisper base', mb: 145 },
+};
 
 let mic = null;
 let stt = null;
@@ -19,7 +23,8 @@ function status(text) {
 function addSegment(e, waitedMs = (heard - e.end) * 1000) {
   const li = document.createElement('li');
   li.dataset.start = e.start.toFixed(2);
-  li.textContent = `${e.text} — ${e.start.toFixed(1)}-${e.end.toFixed(1)} s, confidence ${(e.confidence * 100).toFixed(0)} %`;
+  li.lang = e.language;
+  li.textContent = `${e.text} — ${e.start.toFixed(1)}-${e.end.toFixed(1)} s, ${e.language}, confidence ${(e.confidence * 100).toFixed(0)} %`;
   $('transcript').append(li);
   $('dictation-latency').textContent = `text ${Math.max(0, waitedMs).toFixed(0)} ms after the words ended (transcribed after 0.25 s of quiet, final at 0.5 s; transcription ${e.decodeMs.toFixed(0)} ms)`;
 }
@@ -27,10 +32,12 @@ function addSegment(e, waitedMs = (heard - e.end) * 1000) {
 async function start() {
   $('dictation-start').disabled = true;
   try {
-    status('Loading Whisper tiny.en (78 MB the first time, then from the cache)…');
+    const language = $('dictation-language').value;
+    const model = language === 'en' ? MODELS.english : MODELS.multilingual;
+    status(`Loading ${model.name} (${model.mb} MB the first time, then from the cache)…`);
     const prompt = $('dictation-prompt').value.trim() || undefined;
     // Partial results show the sentence while it is spoken (each is a transcription of it so far).
-    stt = await Transcriber.create({ model: MANIFEST, backend: $('dictation-backend').value, prompt, partials: true });
+    stt = await Transcriber.create({ model: model.url, backend: $('dictation-backend').value, prompt, language, partials: true });
     stt.on('partial', (e) => ($('dictation-partial').textContent = `${e.text} …`));
     const info = stt.info();
     $('dictation-backend-used').textContent = `encoder: ${info.models[0].backend}, decoder: ${info.models[1].backend}`;

@@ -306,7 +306,7 @@ export class ShopfloorVoice extends Base {
 
 /**
  * `<shopfloor-dictation model="…/whisper-tiny-en/manifest.json" prompt="bracket KX-4471" backend
- * worker="false" partials autostart>`: live dictation from the microphone (speech to text on the
+ * language="de" worker="false" partials autostart>`: live dictation from the microphone (speech to text on the
  * device), one list item per utterance with its time; with `partials`, the text of the utterance
  * being spoken shows below. Events: `segment` (detail: SegmentEvent), `partial` (PartialEvent),
  * `vad`, `error`. CSS parts: `button`, `status`, `segments`, `segment`, `partial`.
@@ -340,8 +340,9 @@ export class ShopfloorDictation extends Base {
     try {
       this.status('Loading the speech-to-text model…');
       const prompt = this.getAttribute('prompt') ?? undefined;
+      const language = this.getAttribute('language') ?? undefined;
       const partials = this.hasAttribute('partials');
-      const stt = await Transcriber.create({ model, backend: this.backend, prompt, partials, worker: this.inWorker });
+      const stt = await Transcriber.create({ model, backend: this.backend, prompt, language, partials, worker: this.inWorker });
       this.#stt = stt;
       if (partials) {
         stt.on('partial', (e: PartialEvent) => {

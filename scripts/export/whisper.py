@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Whisper (CTranslate2 weights) → two ONNX graphs, with numpy and the `onnx` package only.
 
-    whisper.py MODEL.bin ENCODER.onnx DECODER.onnx
+    whisper.py MODEL.bin [MORE_PARTS ...] ENCODER.onnx DECODER.onnx
 
-MODEL.bin is CTranslate2's Whisper checkpoint (format 5 or later, a WhisperSpec).
+MODEL.bin is CTranslate2's Whisper checkpoint (format 5 or later, a WhisperSpec); a checkpoint
+shipped in parts (Whisper base: `model.bin.part1`, `.part2`) is given as its parts in order.
 
 - encoder: `mel` f32 [1, 80, 3000] → `cross_k`, `cross_v` f32 [L, H, 1500, D]: the encoder and,
   for each decoder layer, its cross-attention keys and values (computed once per 30-s window).
@@ -26,10 +27,10 @@ from onnx import TensorProto, helper, numpy_helper
 DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 
 
-def read_ct2(path: Path):
-    """CTranslate2's model.bin: version, spec name, revision, variables (name, dims, dtype,
-    bytes), then aliases."""
-    b = path.read_bytes()
+def read_ct2(parts: list[Path]):
+    """CTranslate2's model.bin (the concatenation of `parts`): version, spec name, revision,
+    variables (name, dims, dtype, bytes), then aliases."""
+    b = b"".join(p.read_bytes() for p in parts)
     o = 0
 
     def u(fmt):
@@ -255,11 +256,12 @@ def save(m, path: Path):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) < 4:
         sys.exit(__doc__)
-    w = read_ct2(Path(sys.argv[1]))
-    save(encoder(w), Path(sys.argv[2]))
-    save(decoder(w), Path(sys.argv[3]))
+    *parts, enc, dec = map(Path, sys.argv[1:])
+    w = read_ct2(parts)
+    save(encoder(w), enc)
+    save(decoder(w), dec)
     d_model, heads, _, n_enc, n_dec = dims(w)
     print(f"whisper.py: d_model {d_model}, {heads} heads, {n_enc} encoder + {n_dec} decoder layers")
 

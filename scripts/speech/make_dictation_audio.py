@@ -2,8 +2,11 @@
 """Dictation test speech: sentences of the factory kind said by voices of two synthesisers
 (espeak-ng, flite), clean and with noise at 10 dB SNR, as 16-kHz WAV files with their texts in
 `transcripts.tsv` (file, voice, condition, text). Nothing in the SDK was tuned on them.
+`--multilingual DIR` also writes the same kind of sentences in German, French, Spanish and
+Italian (two espeak-ng voices each) with `transcripts.tsv` whose condition is the language.
 
     make_dictation_audio.py [--out models/cache/dictation-test]
+                            [--multilingual models/cache/dictation-multilingual]
 """
 import argparse
 import os
@@ -31,6 +34,33 @@ SENTENCES = [
 ]
 VOICES = ["en-us", "en+m3", "en-us+f3", "en-gb-x-rp", "flite:slt", "flite:kal16", "flite:awb", "flite:rms"]
 CONDITIONS = {"clean": None, "noise10": 10}
+# Numbers as digits: the word error rate's number words are English.
+LANGUAGES = {
+    "de": [
+        "die Lackierung an Platte 4 hat kleine Blasen",
+        "stoppen Sie das Förderband an Linie 2",
+        "die Schweißnaht an der Halterung ist gerissen",
+        "die Hydraulikpumpe verliert wieder Öl",
+    ],
+    "fr": [
+        "arrêtez le convoyeur sur la ligne 2",
+        "la pompe hydraulique fuit encore",
+        "il y a une rayure sur le cadre de la porte",
+        "envoyez les boîtiers refusés au contrôle qualité",
+    ],
+    "es": [
+        "detenga la cinta transportadora en la línea 2",
+        "la bomba hidráulica pierde aceite otra vez",
+        "hay un rayón en el marco de la puerta",
+        "el sensor de la prensa marca demasiado calor",
+    ],
+    "it": [
+        "fermate il nastro trasportatore sulla linea 2",
+        "la pompa idraulica perde ancora olio",
+        "c'è un graffio sul telaio della porta",
+        "il sensore della pressa è troppo caldo",
+    ],
+}
 # Names and part numbers a general model spells its own way unless told (the `prompt` test):
 # the sentence, and the terms as the plant writes them.
 JARGON = [
@@ -65,10 +95,33 @@ def jargon(out):
     os.replace(index + ".tmp", index)
 
 
+def multilingual(out):
+    index = os.path.join(out, "transcripts.tsv")
+    if os.path.exists(index):
+        print(f"[dictation] {out}: present")
+        return
+    os.makedirs(out, exist_ok=True)
+    rows = []
+    for lang, sentences in LANGUAGES.items():
+        for voice in (lang, f"{lang}+f3"):
+            for si, text in enumerate(sentences):
+                pad = np.zeros(synth.SR // 2, np.float32)
+                name = f"{voice.replace('+', '-')}_{si:02d}.wav"
+                write_wav(os.path.join(out, name), np.concatenate([pad, synth.espeak(text, voice, rate=150) * 0.5, pad]))
+                rows.append(f"{name}\t{voice}\t{lang}\t{text}")
+    with open(index + ".tmp", "w") as f:
+        f.write("file\tvoice\tcondition\ttext\n" + "\n".join(rows) + "\n")
+    os.replace(index + ".tmp", index)
+    print(f"[dictation] {len(rows)} files in {out}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/cache/dictation-test")
+    ap.add_argument("--multilingual", metavar="DIR")
     a = ap.parse_args()
+    if a.multilingual:
+        multilingual(a.multilingual)
     index = os.path.join(a.out, "transcripts.tsv")
     os.makedirs(a.out, exist_ok=True)
     jargon(a.out)

@@ -33,6 +33,13 @@ export interface TranscriberOptions {
    * Costs time only on such windows. Default true.
    */
   temperatureFallback?: boolean;
+  /**
+   * Multilingual models (e.g. Whisper base): the language spoken, as Whisper's code (`"en"`,
+   * `"de"`, `"fr"`, `"pl"`, …), or `"auto"` to detect it on each recording or utterance (the
+   * default, unless the manifest names a `language`). English-only models (`*.en`) take only
+   * `"en"`; any other code, or one the model does not know, is `INVALID_ARGUMENT`.
+   */
+  language?: string;
   maxTensorBytes?: number;
   signal?: AbortSignal;
   /** Run it in the SDK's Web Worker (see `Remote`); events are still emitted on this thread. */

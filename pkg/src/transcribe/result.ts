@@ -16,6 +16,8 @@ export interface TranscriptSegment {
   confidence: number;
   /** The temperature its window was decoded at: 0, unless the temperature fallback had to retry it. */
   temperature: number;
+  /** The language it was decoded in (`"en"`, `"de"`, …; always `"en"` for English-only models). */
+  language: string;
   tokens: TranscriptToken[];
 }
 
@@ -25,6 +27,8 @@ export interface Transcript {
   segments: TranscriptSegment[];
   /** Seconds of audio. */
   duration: number;
+  /** The language it was decoded in (set or detected); absent when nothing was decoded (silence). */
+  language?: string;
 }
 
 /** An utterance of live dictation, transcribed when it ended. */

@@ -27,7 +27,7 @@ function transcriberFiles(manifest: ManifestJson) {
   return m.vad ? [...refs, ...fileRefs([m.vad], '')] : refs;
 }
 
-const OPTIONS = ['model', 'backend', 'maxTensorBytes', 'prompt', 'noContext', 'partials', 'beamSize', 'temperatureFallback', 'worker', 'signal', 'onProgress', 'cache'];
+const OPTIONS = ['model', 'backend', 'maxTensorBytes', 'prompt', 'noContext', 'partials', 'beamSize', 'temperatureFallback', 'language', 'worker', 'signal', 'onProgress', 'cache'];
 
 /**
  * Speech to text on the device (Whisper): whole recordings with `transcribe`, or live dictation
@@ -51,12 +51,15 @@ export class Transcriber extends Handle {
   static create(options: TranscriberOptions): Promise<Transcriber>;
   static async create(options: TranscriberOptions): Promise<Transcriber | Remote<Transcriber>> {
     if (!options || typeof options !== 'object') {
-      throw new ShopfloorError('INVALID_ARGUMENT', 'Transcriber.create takes { model, backend?, prompt?, noContext?, partials?, beamSize?, temperatureFallback?, worker? }');
+      throw new ShopfloorError('INVALID_ARGUMENT', 'Transcriber.create takes { model, backend?, prompt?, noContext?, partials?, beamSize?, temperatureFallback?, language?, worker? }');
     }
     const unknown = Object.keys(options).filter((k) => !OPTIONS.includes(k));
     if (unknown.length) throw new ShopfloorError('INVALID_ARGUMENT', `unknown option \`${unknown[0]}\`: use ${OPTIONS.join(', ')}`);
     if (options.prompt !== undefined && typeof options.prompt !== 'string') {
       throw new ShopfloorError('INVALID_ARGUMENT', '`prompt` must be a string (the words and spellings to expect)');
+    }
+    if (options.language !== undefined && typeof options.language !== 'string') {
+      throw new ShopfloorError('INVALID_ARGUMENT', '`language` must be a string: a language code such as "de", or "auto"');
     }
     if (options.worker) return createRemote('Transcriber', options) as unknown as Promise<Remote<Transcriber>>;
     const glue = await instance();
@@ -64,7 +67,7 @@ export class Transcriber extends Handle {
     for (const flag of ['partials', 'noContext', 'temperatureFallback'] as const) {
       if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new ShopfloorError('INVALID_ARGUMENT', `\`${flag}\` must be true or false`);
     }
-    const t = defined({ prompt: options.prompt, noContext: options.noContext, partials: options.partials, beamSize: options.beamSize, temperatureFallback: options.temperatureFallback });
+    const t = defined({ prompt: options.prompt, noContext: options.noContext, partials: options.partials, beamSize: options.beamSize, temperatureFallback: options.temperatureFallback, language: options.language });
     const inner = await callAsync(() => glue.WasmTranscriber.create(json, files, speechOptions(options), t), 'Transcriber.create');
     return new Transcriber(inner, !!options.partials);
   }

@@ -33,6 +33,9 @@ pub struct TranscribeArgs {
     /// decoder guessed.
     #[arg(long)]
     no_fallback: bool,
+    /// Multilingual models: the language spoken ("de", "fr", …) or "auto" (detected).
+    #[arg(long)]
+    language: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -47,16 +50,22 @@ pub struct BenchArgs {
     /// Turns the temperature fallback off.
     #[arg(long)]
     no_fallback: bool,
+    /// The transcriber's manifest.
+    #[arg(long = "model", value_name = "MANIFEST.json", default_value = DEFAULT_MANIFEST)]
+    manifest: PathBuf,
+    /// Multilingual models: the language spoken, or "auto".
+    #[arg(long)]
+    language: Option<String>,
 }
 
-fn options(prompt: Option<String>, no_context: bool, no_fallback: bool) -> TranscribeOptions {
-    TranscribeOptions { prompt, no_context, temperature_fallback: no_fallback.then_some(false), ..Default::default() }
+fn options(prompt: Option<String>, no_context: bool, no_fallback: bool, language: Option<String>) -> TranscribeOptions {
+    let temperature_fallback = no_fallback.then_some(false);
+    TranscribeOptions { prompt, no_context, temperature_fallback, language, ..Default::default() }
 }
 
-pub fn run(a: &TranscribeArgs) -> Result<()> {
-    let (wav, backend) = (&a.wav, a.backend);
-    let opts = options(a.prompt.clone(), a.no_context, a.no_fallback);
-    let mut manifest = a.manifest.clone();
+/// The manifest at `path` (the default one found from the source tree too) and its files.
+fn manifest_files(path: &Path) -> Result<(TranscriberManifest, Vec<Vec<u8>>)> {
+    let mut manifest = path.to_path_buf();
     if !manifest.exists() && manifest == Path::new(DEFAULT_MANIFEST) {
         manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MANIFEST);
     }
@@ -65,6 +74,13 @@ pub fn run(a: &TranscribeArgs) -> Result<()> {
     let m = TranscriberManifest::parse(&text)?;
     let dir = manifest.parent().unwrap_or(Path::new("."));
     let files = m.files().iter().map(|f| read(&dir.join(&f.file))).collect::<Result<Vec<_>>>()?;
+    Ok((m, files))
+}
+
+pub fn run(a: &TranscribeArgs) -> Result<()> {
+    let (wav, backend) = (&a.wav, a.backend);
+    let opts = options(a.prompt.clone(), a.no_context, a.no_fallback, a.language.clone());
+    let (m, files) = manifest_files(&a.manifest)?;
     let (samples, rate) = read_wav(wav)?;
     let t0 = Instant::now();
     let mut t =
@@ -85,18 +101,13 @@ pub fn run(a: &TranscribeArgs) -> Result<()> {
 /// condition over the dictation set (`transcripts.tsv`), and the time per utterance (real-time
 /// factor). `--no-fallback` turns the temperature fallback off. `--live`
 /// feeds each file as a microphone would (0.1-s chunks in simulated real time, then a second of
-/// silence) and reports the delay from the end of speech (the VAD's) to its text.
+/// silence) and reports the delay from the end of speech (the VAD's) to its text. Where the
+/// condition column holds language codes (the multilingual set), it also counts the recordings
+/// whose detected language is that one.
 pub fn bench(a: &BenchArgs) -> Result<()> {
     let (dir, live) = (a.dir.clone(), a.live);
-    let opts = options(None, false, a.no_fallback);
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MANIFEST);
-    let text = String::from_utf8_lossy(&read(&manifest)?).into_owned();
-    let m = TranscriberManifest::parse(&text)?;
-    let files = m
-        .files()
-        .iter()
-        .map(|f| read(&manifest.parent().unwrap_or(Path::new(".")).join(&f.file)))
-        .collect::<Result<Vec<_>>>()?;
+    let opts = options(None, false, a.no_fallback, a.language.clone());
+    let (m, files) = manifest_files(&a.manifest)?;
     let load = LoadOptions { backend: BackendChoice::Cpu, ..Default::default() };
     let mut t = pollster::block_on(Transcriber::load(&m, &files, &load, opts))?;
     let index = String::from_utf8_lossy(&read(&dir.join("transcripts.tsv"))?).into_owned();
@@ -104,6 +115,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     let (mut audio_s, mut busy_s, mut worst_ms) = (0.0, 0.0, 0f64);
     let (mut segments, mut retried) = (0, 0);
     let (mut delays, mut decodes) = (vec![], vec![]);
+    let mut detected: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for line in index.lines().skip(1) {
         let f: Vec<&str> = line.split('\t').collect();
         let [file, voice, cond, said] = f[..] else { continue };
@@ -118,6 +130,11 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
             let got = pollster::block_on(t.transcribe(&x, rate))?;
             segments += got.segments.len();
             retried += got.segments.iter().filter(|s| s.temperature > 0.0).count();
+            if cond.len() == 2 {
+                let d = detected.entry(cond.to_string()).or_default();
+                d.0 += usize::from(got.language.as_deref() == Some(cond));
+                d.1 += 1;
+            }
             got.text
         };
         let ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -141,6 +158,9 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         busy_s / audio_s.max(1e-9),
         worst_ms
     );
+    for (lang, (k, n)) in &detected {
+        println!("language {lang}: detected in {k} of {n} recordings");
+    }
     if !live {
         println!("{retried} of {segments} segments decoded again by the temperature fallback");
     }

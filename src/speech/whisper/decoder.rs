@@ -111,6 +111,18 @@ impl Decoder {
         Ok(logits.to_vec())
     }
 
+    /// The logits after `token` alone at position 0 (language detection after
+    /// `<|startoftranscript|>`).
+    pub async fn first_logits(&mut self, cross: &[Arc<Tensor>; 2], token: u32) -> Result<Vec<f32>> {
+        let mut cache = self.empty_cache();
+        self.step(token, 0, &mut cache, cross).await
+    }
+
+    fn empty_cache(&self) -> Cache {
+        let zeros = || Arc::new(Tensor::zero::<f32>(&self.cache).expect("small shape"));
+        Cache { k: zeros(), v: zeros() }
+    }
+
     /// Decodes after `prefix` (ending with the start-of-transcript sequence), at most
     /// `max_tokens` sampled tokens: greedy when `search.beams` is 1, else a beam search keeping
     /// the `beams` likeliest sequences and answering the finished one with the best mean token
@@ -127,12 +139,11 @@ impl Decoder {
         let sampling = search.temperature > 0.0;
         let beams = if sampling { 1 } else { search.beams };
         let mut rng = Rng::new(search.seed);
-        let [l, h, n, d] = self.cache;
+        let n = self.cache[2];
         if prefix.is_empty() || prefix.len() >= n || beams == 0 {
             return Err(Error::Internal(format!("a decoding prefix of {} tokens, {beams} beams", prefix.len())));
         }
-        let zeros = || Arc::new(Tensor::zero::<f32>(&[l, h, n, d]).expect("small shape"));
-        let mut cache = Cache { k: zeros(), v: zeros() };
+        let mut cache = self.empty_cache();
         let sot_at = prefix.iter().position(|&t| t == tok.specials.sot).unwrap_or(0);
         let mut no_speech = 0.0;
         let mut logits = vec![];

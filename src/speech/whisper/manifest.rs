@@ -30,8 +30,9 @@ pub struct TranscriberManifest {
     #[serde(default)]
     pub source: String,
     pub models: Files,
-    /// Multilingual models only: the language token to decode in (e.g. "en"); absent for the
-    /// English-only models.
+    /// Multilingual models only: the language to decode in (e.g. "de"; the caller's `language`
+    /// option overrides it); absent: detected per recording or utterance. English-only models
+    /// ignore it.
     #[serde(default)]
     pub language: Option<String>,
 }
@@ -43,6 +44,9 @@ pub struct ModelConfig {
     pub suppress_ids: Vec<u32>,
     #[serde(default)]
     pub suppress_ids_begin: Vec<u32>,
+    /// The language tokens (`<|en|>`, `<|de|>`, …) in the model's order.
+    #[serde(default)]
+    pub lang_ids: Vec<u32>,
 }
 
 impl TranscriberManifest {

@@ -4,6 +4,7 @@
 
 pub mod decoder;
 pub mod fallback;
+pub mod language;
 pub mod manifest;
 pub mod mel;
 pub mod rules;

@@ -137,6 +137,11 @@ impl Tokenizer {
         self.added.get(name).copied()
     }
 
+    /// A token's text as the tokenizer holds it (specials as `<|en|>`), if it is UTF-8.
+    pub fn piece(&self, id: u32) -> Option<&str> {
+        std::str::from_utf8(self.pieces.get(id as usize)?).ok()
+    }
+
     pub fn is_timestamp(&self, id: u32) -> bool {
         id >= self.specials.timestamp_begin
     }

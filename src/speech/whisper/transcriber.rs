@@ -8,6 +8,7 @@ use tract_onnx::prelude::*;
 
 use super::decoder::{Decoder, Search};
 use super::fallback::{self, Attempt, TEMPERATURES};
+use super::language::{Language, Languages};
 use super::manifest::{ModelConfig, TranscriberManifest};
 use super::mel::{LogMel, FRAMES, N_MELS, WINDOW_SAMPLES};
 use super::rules::Rules;
@@ -45,6 +46,10 @@ pub struct TranscribeOptions {
     /// Decode again by sampling at rising temperatures when a window's text loops or the decoder
     /// was guessing (`fallback.rs`; default true). Costs time only on such windows.
     pub temperature_fallback: Option<bool>,
+    /// Multilingual models: the language to transcribe in ("de", "fr", …), or "auto" (the
+    /// default unless the manifest names one) to detect it per recording or utterance.
+    /// English-only models take only "en".
+    pub language: Option<String>,
 }
 
 pub struct Transcriber {
@@ -53,8 +58,9 @@ pub struct Transcriber {
     tok: Tokenizer,
     rules: Rules,
     mel: LogMel,
-    /// `<|startoftranscript|>` and, for multilingual models, the language and task tokens.
-    sot: Vec<u32>,
+    /// What follows `<|startoftranscript|>`: nothing, or a language and the task.
+    language: Language,
+    languages: Languages,
     opts: TranscribeOptions,
     /// Live dictation's state (present when the manifest names a VAD, and out while a chunk is
     /// being processed).
@@ -82,6 +88,8 @@ impl Utterances for Transcriber {
         let duration = audio.len() as f64 * SECONDS_PER_SAMPLE;
         let mut segments: Vec<Segment> = vec![];
         let prompt = self.prompt_tokens();
+        // Detected on the first window that is not silence, then kept (OpenAI's `transcribe`).
+        let mut lang = None;
         let mut seek = 0usize;
         // Skip a final sliver too short to hold a word.
         while seek + SAMPLE_RATE as usize / 10 <= audio.len() {
@@ -91,14 +99,15 @@ impl Utterances for Transcriber {
                 seek += window.len();
                 continue;
             }
-            let attempt = self.window(window, context).await?;
+            let attempt = self.window(window, context, &mut lang).await?;
+            let code = self.code(lang);
             let offset = seek as f64 * SECONDS_PER_SAMPLE;
             let span = window.len() as f64 * SECONDS_PER_SAMPLE;
             let (found, complete_to) = split(&self.tok, &attempt.window.tokens, span, last);
             if !attempt.is_silence() {
                 for s in found {
                     context.extend(s.ids.iter().copied());
-                    segments.push(self.segment(&s, offset, attempt.temperature));
+                    segments.push(self.segment(&s, offset, attempt.temperature, &code));
                 }
             }
             if self.opts.no_context || attempt.temperature > fallback::UNTRUSTED_ABOVE {
@@ -114,7 +123,11 @@ impl Utterances for Transcriber {
             seek += advance.min(window.len());
         }
         let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
-        Ok(Transcript { text, segments, duration })
+        let language = match (&self.language, lang) {
+            (Language::Detect { .. }, None) => None,
+            (_, lang) => Some(self.code(lang)),
+        };
+        Ok(Transcript { text, segments, duration, language })
     }
 }
 
@@ -185,14 +198,8 @@ impl Transcriber {
         }
         let tok = Tokenizer::parse(checked(tok, &m.models.tokenizer)?, decoder.vocab)?;
         let cfg = ModelConfig::parse(checked(cfg, &m.models.config)?)?;
-        let mut sot = vec![tok.specials.sot];
-        if let Some(lang) = &m.language {
-            let id = |name: &str| {
-                tok.special(name).ok_or_else(|| Error::ModelInvalid(format!("the tokenizer has no {name} token")))
-            };
-            sot.push(id(&format!("<|{lang}|>"))?);
-            sot.push(id("<|transcribe|>")?);
-        }
+        let requested = opts.language.as_deref().or(m.language.as_deref());
+        let (languages, language) = Languages::choose(&tok, &cfg, decoder.vocab, requested, &m.name)?;
         let rules = Rules::new(&tok, &cfg.suppress_ids, &cfg.suppress_ids_begin, true);
         let listening = match (&m.models.vad, files.get(4)) {
             (Some(f), Some(bytes)) => {
@@ -210,7 +217,8 @@ impl Transcriber {
             tok,
             rules,
             mel: LogMel::new(),
-            sot,
+            language,
+            languages,
             opts,
             listening,
             has_vad,
@@ -237,6 +245,21 @@ impl Transcriber {
         check_samples(samples, rate)?;
         let mut context = self.prompt_tokens();
         self.transcribe_16k(&to_16k(samples, rate)?, &mut context).await
+    }
+
+    /// The language spoken in the first 30 s (Whisper's detection: the likeliest language token
+    /// after `<|startoftranscript|>`) and its probability among the languages; English-only
+    /// models answer `("en", 1.0)`. Costs one encoder window and one decoder step.
+    pub async fn detect_language(&mut self, samples: &[f32], rate: u32) -> Result<(String, f32)> {
+        check_samples(samples, rate)?;
+        if matches!(self.language, Language::EnglishOnly) {
+            return Ok(("en".into(), 1.0));
+        }
+        let audio = to_16k(samples, rate)?;
+        let cross = self.encode(&audio[..audio.len().min(WINDOW_SAMPLES)]).await?;
+        let logits = self.decoder.first_logits(&cross, self.tok.specials.sot).await?;
+        let (id, p) = self.languages.likeliest(&logits).ok_or_else(|| Error::Internal("no language token".into()))?;
+        Ok((self.code(Some(id)), p))
     }
 
     /// Live dictation: feeds a chunk of a stream; returns the VAD's events and the segments of
@@ -271,9 +294,8 @@ impl Transcriber {
             .collect()
     }
 
-    /// Encodes a window and decodes it, again at rising temperatures while the text is not
-    /// plausible (`fallback.rs`).
-    async fn window(&mut self, audio: &[f32], context: &[u32]) -> Result<Attempt> {
+    /// The encoder's cross-attention keys and values for up to 30 s of 16-kHz audio.
+    async fn encode(&mut self, audio: &[f32]) -> Result<[Arc<Tensor>; 2]> {
         let mel = self.mel.compute(audio);
         let outs = self
             .encoder
@@ -289,7 +311,14 @@ impl Transcriber {
                 .to_tract()
                 .map(Arc::new)
         };
-        let cross = [cross(0)?, cross(1)?];
+        Ok([cross(0)?, cross(1)?])
+    }
+
+    /// Encodes a window and decodes it, again at rising temperatures while the text is not
+    /// plausible (`fallback.rs`). `lang`: the language token this recording is decoded in,
+    /// detected here if still unknown.
+    async fn window(&mut self, audio: &[f32], context: &[u32], lang: &mut Option<u32>) -> Result<Attempt> {
+        let cross = self.encode(audio).await?;
         // Half the context for the prompt, half for the answer (OpenAI's split).
         let half = self.decoder.context() / 2;
         let mut prefix = vec![];
@@ -297,7 +326,19 @@ impl Transcriber {
             prefix.push(self.tok.specials.prev);
             prefix.extend_from_slice(&context[context.len().saturating_sub(half - 1)..]);
         }
-        prefix.extend_from_slice(&self.sot);
+        prefix.push(self.tok.specials.sot);
+        match self.language {
+            Language::EnglishOnly => {}
+            Language::Fixed { id, transcribe, .. } => prefix.extend([id, transcribe]),
+            Language::Detect { transcribe } => {
+                if lang.is_none() {
+                    let logits = self.decoder.first_logits(&cross, self.tok.specials.sot).await?;
+                    *lang = self.languages.likeliest(&logits).map(|(id, _)| id);
+                }
+                let id = lang.ok_or_else(|| Error::Internal("no language token to decode in".into()))?;
+                prefix.extend([id, transcribe]);
+            }
+        }
         let room = (self.decoder.context() - prefix.len()).min(half);
         let beams = self.opts.beam_size.unwrap_or(1);
         let tries = if self.opts.temperature_fallback.unwrap_or(true) { TEMPERATURES.len() } else { 1 };
@@ -315,7 +356,16 @@ impl Transcriber {
         fallback::best(attempts).ok_or_else(|| Error::Internal("no decoding attempt".into()))
     }
 
-    fn segment(&self, s: &Found, offset: f64, temperature: f64) -> Segment {
+    /// The code of the language decoded in.
+    fn code(&self, detected: Option<u32>) -> String {
+        match &self.language {
+            Language::EnglishOnly => "en".into(),
+            Language::Fixed { code, .. } => code.clone(),
+            Language::Detect { .. } => detected.and_then(|id| self.languages.code(id)).unwrap_or_default().into(),
+        }
+    }
+
+    fn segment(&self, s: &Found, offset: f64, temperature: f64, language: &str) -> Segment {
         let tokens: Vec<TokenProb> = s
             .ids
             .iter()
@@ -329,6 +379,7 @@ impl Transcriber {
             end: offset + s.end,
             confidence: logp.exp(),
             temperature,
+            language: language.into(),
             tokens,
         }
     }

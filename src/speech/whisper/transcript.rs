@@ -20,6 +20,8 @@ pub struct Segment {
     /// The sampling temperature its window was decoded at: 0 unless the temperature fallback
     /// had to retry (the text looped or the decoder was guessing).
     pub temperature: f64,
+    /// The language it was decoded in ("en", "de", …; always "en" for English-only models).
+    pub language: String,
     pub tokens: Vec<TokenProb>,
 }
 
@@ -30,4 +32,8 @@ pub struct Transcript {
     pub segments: Vec<Segment>,
     /// Seconds of audio transcribed.
     pub duration: f64,
+    /// The language it was decoded in (set or detected); absent when nothing was decoded
+    /// (silence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
