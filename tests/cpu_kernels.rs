@@ -1,10 +1,10 @@
 //! Our CPU kernels (src/backend/cpu_kernels/) against the tract ops they replace: random shapes
 //! and layouts, the same answers bit for bit, and the nodes they must leave alone left alone.
 
-use shopfloor::backend::cpu_kernels::substitute;
-use shopfloor::backend::optimise::optimized;
+use shopfloor::backend::cpu_kernels::{substitute, substitute_convolutions};
+use shopfloor::backend::optimise::{codegen, decluttered, optimized};
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::cnn::{MaxPool, PaddingSpec, PoolSpec};
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PaddingSpec, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 /// A small deterministic generator (no test randomness from outside).
@@ -159,4 +159,86 @@ fn window_max_pool_keeps_minus_infinity_and_nans_as_tract_would() {
     assert_eq!(v[0], f32::NEG_INFINITY);
     assert_eq!(v[1], 1.0);
     assert!(v[2].is_nan());
+}
+
+/// One convolution: tract's optimised plan, and ours (depthwise substituted before codegen) with
+/// how many nodes it replaced.
+fn conv_plans(spec: PoolSpec, group: usize, kernel: Tensor, shape: &[usize]) -> (TypedModel, TypedModel, usize) {
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact(shape)).unwrap();
+    let k = model.add_const("k", kernel).unwrap();
+    let c = spec.output_channels;
+    let b = model.add_const("b", tract_ndarray::Array1::from_shape_fn(c, |i| i as f32 * 0.5 - 1.0).into_tensor()).unwrap();
+    let op = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group, q_params: None };
+    let y = model.wire_node("conv", op, &[x, k, b]).unwrap();
+    model.select_output_outlets(&y).unwrap();
+    let tract = optimized(model.clone()).unwrap();
+    let mut ours = decluttered(model).unwrap();
+    let replaced = substitute_convolutions(&mut ours).unwrap();
+    (tract, codegen(ours).unwrap(), replaced)
+}
+
+fn random_tensor(rng: &mut Lcg, shape: &[usize]) -> Tensor {
+    let data: Vec<f32> = (0..shape.iter().product()).map(|_| rng.f32()).collect();
+    tract_ndarray::ArrayD::from_shape_vec(shape.to_vec(), data).unwrap().into_tensor()
+}
+
+#[test]
+fn depthwise_conv_matches_tract_on_random_shapes_strides_and_padding() {
+    let mut rng = Lcg(0xd3e9);
+    for case in 0..400 {
+        let format = [DataFormat::NCHW, DataFormat::CHW][case % 2];
+        let kernel = [rng.in_range(1, 5), rng.in_range(1, 5)];
+        let strides = [rng.in_range(1, 3), rng.in_range(1, 3)];
+        let (n, c) = (rng.in_range(1, 2), rng.in_range(2, 9));
+        // Rows from one kernel to past a few vectors, so SIMD bodies and scalar tails both run.
+        let (h, w) = (rng.in_range(kernel[0], 14), rng.in_range(kernel[1], 29));
+        let pad = |rng: &mut Lcg| tvec!(rng.below(kernel[0]), rng.below(kernel[1]));
+        let padding = match rng.below(4) {
+            0 => PaddingSpec::Valid,
+            1 => PaddingSpec::Explicit(pad(&mut rng), pad(&mut rng)),
+            2 => PaddingSpec::SameUpper,
+            _ => PaddingSpec::SameLower,
+        };
+        let shape: Vec<usize> = if format == DataFormat::NCHW { vec![n, c, h, w] } else { vec![c, h, w] };
+        let spec = pool_spec(format, kernel, strides, padding.clone(), c);
+        let weights = random_tensor(&mut rng, &[c, 1, kernel[0], kernel[1]]);
+        let (tract, ours, replaced) = conv_plans(spec, c, weights, &shape);
+        let what = format!("case {case}: {format:?} {kernel:?} strides {strides:?} {padding:?} {shape:?}");
+        assert_eq!(replaced, 1, "{what} was not replaced");
+        assert!(ours.nodes().iter().any(|n| n.op.name() == "DepthwiseConv"), "{what}");
+        let input = random_tensor(&mut rng, &shape);
+        let (want, got) = (run(tract, &input), run(ours, &input));
+        assert_eq!(got.shape(), want.shape(), "{what}");
+        let (want, got) = (want.to_plain_array_view::<f32>().unwrap(), got.to_plain_array_view::<f32>().unwrap());
+        let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+        let worst = want.iter().zip(got.iter()).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        // Only the order of the sums may differ.
+        assert!(worst <= 1e-5 * scale, "{what}: off by {worst} (scale {scale})");
+    }
+}
+
+#[test]
+fn depthwise_conv_leaves_other_convolutions_to_tract() {
+    let mut rng = Lcg(7);
+    let spec = |c_in: usize, c_out: usize, dilations: Option<TVec<usize>>| PoolSpec {
+        dilations,
+        input_channels: c_in,
+        output_channels: c_out,
+        ..pool_spec(DataFormat::NCHW, [3, 3], [1, 1], PaddingSpec::Valid, c_in)
+    };
+    let cases = [
+        ("a full convolution", spec(4, 4, None), 1, [4, 4, 3, 3]),
+        ("grouped, two channels a group", spec(4, 4, None), 2, [4, 2, 3, 3]),
+        ("a channel multiplier of two", spec(4, 8, None), 4, [8, 1, 3, 3]),
+        ("dilated", spec(4, 4, Some(tvec!(2, 2))), 4, [4, 1, 3, 3]),
+    ];
+    for (what, spec, group, kernel) in cases {
+        let (_, ours, replaced) = conv_plans(spec, group, random_tensor(&mut rng, &kernel), &[1, 4, 9, 9]);
+        assert_eq!(replaced, 0, "{what}");
+        assert!(!ours.nodes().iter().any(|n| n.op.name() == "DepthwiseConv"), "{what}");
+    }
+    let nhwc = PoolSpec { data_format: DataFormat::NHWC, ..spec(4, 4, None) };
+    let (_, _, replaced) = conv_plans(nhwc, 4, random_tensor(&mut rng, &[4, 1, 3, 3]), &[1, 9, 9, 4]);
+    assert_eq!(replaced, 0, "channels last");
 }

@@ -203,16 +203,22 @@ impl CpuBackend {
 
 fn compile(source: &dyn TypedSource, key: &PlanKey) -> Result<Plan> {
     let typed = source.typed_at(key)?;
-    let mut optimized = super::optimise::optimized(typed).map_err(|e| Error::InputMismatch {
+    let cannot_run = |e: TractError| Error::InputMismatch {
         name: "(all inputs)".into(),
         detail: format!(
             "the model cannot run at input shapes {}{}: {e:#}",
             shapes_text(&key.0),
             source.values_text(key)
         ),
-    })?;
-    super::cpu_kernels::substitute(&mut optimized)
-        .map_err(|e| Error::Internal(format!("putting our CPU kernels in the plan: {e:#}")))?;
+    };
+    let ours = |e: TractError| Error::Internal(format!("putting our CPU kernels in the plan: {e:#}"));
+    let mut decluttered = super::optimise::decluttered(typed).map_err(cannot_run)?;
+    // Natively tract's depthwise has AVX and NEON kernels; on wasm it has SIMD for stride 1 only.
+    if cfg!(target_arch = "wasm32") {
+        super::cpu_kernels::substitute_convolutions(&mut decluttered).map_err(ours)?;
+    }
+    let mut optimized = super::optimise::codegen(decluttered).map_err(cannot_run)?;
+    super::cpu_kernels::substitute(&mut optimized).map_err(ours)?;
     optimized.into_runnable().map_err(|e| Error::Internal(format!("building the plan: {e:#}")))
 }
 

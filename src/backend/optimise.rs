@@ -20,7 +20,11 @@ pub fn decluttered(mut model: TypedModel) -> TractResult<TypedModel> {
 
 /// `into_optimized` (declutter, then codegen), bounded.
 pub fn optimized(model: TypedModel) -> TractResult<TypedModel> {
-    let mut model = decluttered(model)?;
+    codegen(decluttered(model)?)
+}
+
+/// tract's codegen on a decluttered graph, bounded.
+pub fn codegen(mut model: TypedModel) -> TractResult<TypedModel> {
     let limit = bound(&model);
     model.optimize_with_session(&mut Optimizer::codegen().stopping_at(limit).session())?;
     Ok(model)

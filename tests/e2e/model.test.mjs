@@ -369,3 +369,41 @@ test('free() while a run is pending: the run settles (answer or code), the modul
   assert.deepEqual(r.value.again, [1, 512, 1]);
   assert.ok(r.value.live <= r.value.before, `live models ${r.value.before} before, ${r.value.live} after`);
 });
+
+test('depthwise convolutions at odd sides, strides 1, 2 and 3, asymmetric padding, give a plain loop\'s answers (1e-5)', async () => {
+  const r = await inPage(async (sf) => {
+    const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);
+    let seed = 5;
+    const noise = (n) => Float32Array.from({ length: n }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
+    const [C, H, W] = [6, 13, 23];
+    const x = noise(C * H * W);
+    const m = await sf.Model.load('/models/cache/fixtures/depthwise.onnx', { backend: 'cpu' });
+    const out = await m.run({ x: { dims: [1, C, H, W], data: x } });
+    m.free();
+    // kernel, strides, pads (top, left, bottom, right), as tests/parity/make_refs.py writes them.
+    const cases = { dw3s1p1: [[3, 3], [1, 1], [1, 1, 1, 1]], dw5s2p2: [[5, 5], [2, 2], [2, 2, 2, 2]], dw3s2same: [[3, 3], [2, 2], [0, 0, 1, 1]], dw3s1valid: [[3, 3], [1, 1], [0, 0, 0, 0]], dw5s1p2: [[5, 5], [1, 1], [2, 2, 2, 2]], dw3s21: [[3, 3], [2, 1], [1, 1, 1, 1]], dw3s3: [[3, 3], [3, 3], [1, 0, 1, 0]] };
+    const worst = {};
+    for (const [name, [[kh, kw], [sh, sw], [pt, pl, pb, pr]]] of Object.entries(cases)) {
+      const k = w(C * kh * kw);
+      const [oh, ow] = [Math.floor((H + pt + pb - kh) / sh) + 1, Math.floor((W + pl + pr - kw) / sw) + 1];
+      const ref = [];
+      for (let c = 0; c < C; c++)
+        for (let y = 0; y < oh; y++)
+          for (let xx = 0; xx < ow; xx++) {
+            let s = 0.25 * c;
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++) {
+                const [iy, ix] = [y * sh + ky - pt, xx * sw + kx - pl];
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[(c * H + iy) * W + ix] * k[(c * kh + ky) * kw + kx];
+              }
+            ref.push(s);
+          }
+      const got = out[name];
+      const scale = ref.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);
+      worst[name] = got.dims.join('x') !== `1x${C}x${oh}x${ow}` ? `dims ${got.dims}, want 1x${C}x${oh}x${ow}` : ref.reduce((acc, v, i) => Math.max(acc, Math.abs(got.data[i] - v) / scale), 0);
+    }
+    return worst;
+  });
+  assert.ok(r.ok, r.message);
+  for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
+});

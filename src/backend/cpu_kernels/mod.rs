@@ -2,22 +2,40 @@
 //!
 //! Matrix-product micro-kernels register with tract-linalg's kernel inventory instead
 //! (`gemm_f32_4x8`, wasm SIMD builds): tract's own dispatch then picks them for every matmul and
-//! convolution. Whole-op kernels are substituted on the CPU backend's plan only, after tract's
-//! codegen: the graph the
-//! WebGPU translator reads keeps tract's ops, and any node whose parameters a kernel does not
-//! cover stays tract's. Each kernel is property-tested against the op it replaces
+//! convolution. Whole-op kernels are substituted on the CPU backend's plan only: convolutions
+//! before tract's codegen (`DepthwiseConv`: codegen lowers them into ops whose parameters are
+//! private), the rest after it (`WindowMaxPool`). The graph the WebGPU translator reads keeps
+//! tract's ops, and any node whose parameters a kernel does not cover stays tract's. Each kernel is property-tested against the op it replaces
 //! (`tests/cpu_kernels.rs` natively; the browser parity tests run the wasm SIMD paths).
 
+mod depthwise_conv;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm_f32_4x8;
 mod window_max_pool;
 
+pub use depthwise_conv::DepthwiseConv;
 pub use window_max_pool::WindowMaxPool;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::model::TypedModelPatch;
 
-/// Replaces every node a kernel here covers; returns how many were replaced.
+/// Before tract's codegen: replaces the convolutions a kernel here covers (codegen would lower
+/// them into ops whose parameters are private); returns how many were replaced.
+pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
+    let mut replaced = 0;
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        if let Some(op) = DepthwiseConv::replacing(model, node)? {
+            let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?;
+            patch.apply(model)?;
+            replaced += 1;
+        }
+    }
+    Ok(replaced)
+}
+
+/// After tract's codegen: replaces every node a kernel here covers; returns how many were
+/// replaced.
 pub fn substitute(model: &mut TypedModel) -> TractResult<usize> {
     let mut replaced = 0;
     for id in model.eval_order()? {

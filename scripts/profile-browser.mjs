@@ -1,0 +1,80 @@
+// Where a model's CPU time goes in Chromium: runs it in a page (single-thread build unless
+// --threads) and samples with the DevTools protocol's profiler, then prints the wasm functions
+// by self time, largest first. Function names need a build that keeps wasm's name section:
+//
+//   node scripts/profile-browser.mjs --named            # once: pkg/wasm with names (see below)
+//   node scripts/profile-browser.mjs /models/cache/blazeface/face_detection_front_128.onnx \
+//        input:0=1x128x128x3 [--runs 300] [--top 25] [--threads]
+//
+// --named rebuilds the glue of the last release build with wasm-bindgen, names kept, into
+// pkg/wasm (and pkg/wasm-mt with --threads); `bash scripts/build.sh` puts the shipped ones back.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { launch, serve } from '../tests/e2e/browser.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const threads = flag('--threads');
+
+if (flag('--named')) {
+  const out = threads ? 'pkg/wasm-mt' : 'pkg/wasm';
+  const wasm = `target/${threads ? 'wasm-debian-mt' : 'wasm-debian'}/wasm32-unknown-unknown/wasm-release/shopfloor.wasm`;
+  execFileSync('wasm-bindgen', ['--target', 'web', '--out-dir', out, '--out-name', 'shopfloor', wasm], { cwd: ROOT, stdio: 'inherit' });
+  console.log(`${out}: names kept`);
+  process.exit(0);
+}
+
+const [model, feed] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.match(/^--(runs|top)$/));
+if (!model || !feed) {
+  console.error('usage: node scripts/profile-browser.mjs MODEL_URL NAME=DIMS [--runs N] [--top N] [--threads] | --named [--threads]');
+  process.exit(2);
+}
+const [input, dims] = feed.split('=');
+const runs = Number(option('--runs', 200));
+const top = Number(option('--top', 25));
+
+const server = await serve({ isolated: threads });
+const { context, close } = await launch({ webgpu: false });
+try {
+  const page = await context.newPage();
+  await page.goto(`${server.url}/tests/e2e/blank.html`);
+  const cdp = await context.newCDPSession(page);
+  await page.evaluate(async ({ model, input, dims, threads }) => {
+    const sf = await import('/pkg/index.js');
+    await sf.init({ threads: threads ? 'auto' : 1 });
+    const shape = dims.split('x').map(Number);
+    const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.5);
+    window.profiled = { m: await sf.Model.load(model, { backend: 'cpu' }), feed: { [input]: { dims: shape, data } } };
+    // Warm-up: V8 swaps in optimised wasm code between calls.
+    for (let i = 0; i < 20; i++) await window.profiled.m.run(window.profiled.feed);
+  }, { model, input, dims, threads });
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+  const ms = await page.evaluate(async (runs) => {
+    const t0 = performance.now();
+    for (let i = 0; i < runs; i++) await window.profiled.m.run(window.profiled.feed);
+    return (performance.now() - t0) / runs;
+  }, runs);
+  const { profile } = await cdp.send('Profiler.stop');
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const dt = new Map();
+  profile.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let total = 0;
+  for (const [id, t] of dt) {
+    const name = byId.get(id).callFrame.functionName || '(anonymous)';
+    if (name === '(idle)' || name === '(program)') continue;
+    self.set(name, (self.get(name) ?? 0) + t);
+    total += t;
+  }
+  console.log(`${model}: ${ms.toFixed(2)} ms per run over ${runs} runs (${threads ? 'threaded' : 'single-thread'} build); self time:`);
+  for (const [name, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${((100 * t) / total).toFixed(1).padStart(5)} %  ${name.slice(0, 150)}`);
+  }
+} finally {
+  await close();
+  server.close();
+}
