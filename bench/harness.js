@@ -165,9 +165,10 @@ export function stats(times) {
 /**
  * Warm latency, both runtimes in one page: outputs compared (that run also warms up), a
  * time-boxed warm-up of each (V8 tiers wasm up lazily), then A B A B rounds so drift hits both
- * sides equally, until `rounds` or, past `minRounds`, the time budget.
+ * sides equally, until `rounds` or, past `minRounds`, the time budget. `settleMs` of quiet
+ * before each timed run: the other runtime's pool threads stop spinning (and our own settle too).
  */
-export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, minRounds, budgetMs }) {
+export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, minRounds, budgetMs, settleMs = 0 }) {
   const data = await inputs(spec);
   const ours = await (await RUNTIMES.shopfloor({ path, threads })).open(spec, data);
   const peer = await (await RUNTIMES.ort({ path, threads })).open(spec, data);
@@ -186,6 +187,7 @@ export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, m
     const start = performance.now();
     for (let i = 0; i < rounds; i++) {
       for (const [s, times] of i % 2 ? [[peer, b], [ours, a]] : [[ours, a], [peer, b]]) {
+        if (settleMs) await new Promise((r) => setTimeout(r, settleMs));
         const t = performance.now();
         await s.run();
         times.push(performance.now() - t);

@@ -6,9 +6,13 @@
 //
 // usage: node bench/run.mjs [--paths cpu,cpu-mt,webgpu,native] [--models a,b] [--runs N]
 //                           [--budget-s S] [--warmup-ms MS] [--native-gpu-runs N] [--out DIR]
-//                           [--no-dictation]
+//                           [--settle-ms MS] [--no-dictation]
 // Dictation (Whisper: whole recordings and live delay) runs on each CPU path, on WebGPU unless
 // the adapter is SwiftShader (a minute per window), and natively (`bench-transcribe --live`).
+// --settle-ms waits that long before each timed run (default 0: runs back to back). A runtime's
+// pool threads may still be spinning from its own run when the other's starts, and on a machine
+// with few cores that is charged to the other side; with a pause, both pools have gone to sleep,
+// as between a camera's frames.
 // --budget-s caps each model's A B rounds (after 5 on the CPU, 1 on WebGPU); software WebGPU
 // adapters (SwiftShader, lavapipe) take seconds per run, so they get few runs.
 import { execFileSync } from 'node:child_process';
@@ -56,7 +60,7 @@ const DICTATION = {
 };
 
 function parseArgs(argv) {
-  const o = { paths: ['cpu', 'cpu-mt', 'webgpu', 'native'], models: MODELS.map((m) => m.id), dictation: true, runs: 20, nativeGpuRuns: 2, budgetS: 60, warmupMs: 3000, out: join(ROOT, 'target/bench') };
+  const o = { paths: ['cpu', 'cpu-mt', 'webgpu', 'native'], models: MODELS.map((m) => m.id), dictation: true, runs: 20, nativeGpuRuns: 2, budgetS: 60, warmupMs: 3000, settleMs: null, out: join(ROOT, 'target/bench') };
   for (let i = 0; i < argv.length; i++) {
     const v = () => argv[++i];
     switch (argv[i]) {
@@ -66,6 +70,7 @@ function parseArgs(argv) {
       case '--budget-s': o.budgetS = Number(v()); break;
       case '--native-gpu-runs': o.nativeGpuRuns = Number(v()); break;
       case '--warmup-ms': o.warmupMs = Number(v()); break;
+      case '--settle-ms': o.settleMs = Number(v()); break;
       case '--out': o.out = v(); break;
       case '--no-dictation': o.dictation = false; break;
       default: throw new Error(`unknown argument ${argv[i]} (see the usage at the top of bench/run.mjs)`);
@@ -232,6 +237,7 @@ async function main() {
               rounds: o.runs,
               minRounds: webgpu ? 1 : 5,
               budgetMs: o.budgetS * 1000,
+              settleMs: o.settleMs ?? 0,
             });
           } catch (e) {
             entry.models[spec.id].warm = { error: e.message };
