@@ -168,7 +168,8 @@ fn conv_plans(spec: PoolSpec, group: usize, kernel: Tensor, shape: &[usize]) -> 
     let x = model.add_source("x", f32::fact(shape)).unwrap();
     let k = model.add_const("k", kernel).unwrap();
     let c = spec.output_channels;
-    let b = model.add_const("b", tract_ndarray::Array1::from_shape_fn(c, |i| i as f32 * 0.5 - 1.0).into_tensor()).unwrap();
+    let b =
+        model.add_const("b", tract_ndarray::Array1::from_shape_fn(c, |i| i as f32 * 0.5 - 1.0).into_tensor()).unwrap();
     let op = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group, q_params: None };
     let y = model.wire_node("conv", op, &[x, k, b]).unwrap();
     model.select_output_outlets(&y).unwrap();
