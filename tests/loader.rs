@@ -432,6 +432,22 @@ fn sha256_pinning() {
 }
 
 #[test]
+fn a_digest_computed_by_the_caller_is_used_and_still_checked_against_the_pin() {
+    let Some(bytes) = blazeface() else { return };
+    let right = shopfloor::model::integrity::sha256_hex(&bytes);
+    // Given (upper case too): reported as is, and a pin is checked against it.
+    let given = LoadOptions { digest: Some(right.to_uppercase()), sha256: Some(right.clone()), ..Default::default() };
+    assert_eq!(Model::load(&bytes, &given).unwrap().info().sha256, right);
+    let pinned_wrong = LoadOptions { digest: Some(right.clone()), sha256: Some("0".repeat(64)), ..Default::default() };
+    assert_eq!(code_of(Model::load(&bytes, &pinned_wrong)).0, ErrorCode::IntegrityMismatch);
+    // Not a digest: the bytes are hashed here.
+    for bad in ["", "xyz", &"g".repeat(64)] {
+        let opts = LoadOptions { digest: Some(bad.to_string()), ..Default::default() };
+        assert_eq!(Model::load(&bytes, &opts).unwrap().info().sha256, right, "{bad:?}");
+    }
+}
+
+#[test]
 fn weights_over_the_budget_are_refused_before_loading() {
     let Some(bytes) = blazeface() else { return };
     let opts = LoadOptions { max_tensor_bytes: 4096, ..Default::default() };

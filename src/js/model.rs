@@ -22,9 +22,17 @@ struct JsLoadOptions {
     max_tensor_bytes: Option<f64>,
     plan_cache_size: Option<f64>,
     allow_non_finite: Option<bool>,
+    /// The bytes' sha256, computed by our JS (`crypto.subtle`); see `LoadOptions::digest`.
+    digest: Option<String>,
 }
 
 pub(crate) fn load_options(value: JsValue) -> Result<LoadOptions, Error> {
+    Ok(parse_load_options(value)?.0)
+}
+
+/// Options and the digest our JS computed of the bytes, for the one-model load only: a
+/// pipeline's options serve several files, which one digest cannot describe.
+fn parse_load_options(value: JsValue) -> Result<(LoadOptions, Option<String>), Error> {
     let o: JsLoadOptions = if value.is_undefined() || value.is_null() {
         JsLoadOptions::default()
     } else {
@@ -59,7 +67,7 @@ pub(crate) fn load_options(value: JsValue) -> Result<LoadOptions, Error> {
         opts.plan_cache_size = n as usize;
     }
     opts.allow_non_finite = o.allow_non_finite.unwrap_or(false);
-    Ok(opts)
+    Ok((opts, o.digest))
 }
 
 /// Models alive in this wasm instance (loaded and not yet freed), for leak checks.
@@ -93,7 +101,8 @@ impl WasmModel {
     /// Loads a model from ONNX bytes; resolves once the chosen backend is ready. Options:
     /// `backend`, `sha256`, `inputShapes`, `maxTensorBytes`, `planCacheSize`.
     pub async fn load(bytes: Vec<u8>, options: JsValue) -> Result<WasmModel, JsValue> {
-        let opts = load_options(options).map_err(|e| to_js_error(&e))?;
+        let (mut opts, digest) = parse_load_options(options).map_err(|e| to_js_error(&e))?;
+        opts.digest = digest;
         let inner = super::panic::unwinds(Model::load_async(&bytes, &opts)).await.map_err(|e| to_js_error(&e))?;
         LIVE_MODELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(WasmModel { inner: Rc::new(RefCell::new(inner)) })

