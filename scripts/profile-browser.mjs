@@ -20,7 +20,9 @@ const threads = flag('--threads');
 
 if (flag('--named')) {
   const out = threads ? 'pkg/wasm-mt' : 'pkg/wasm';
-  const wasm = `target/${threads ? 'wasm-debian-mt' : 'wasm-debian'}/wasm32-unknown-unknown/wasm-release/shopfloor.wasm`;
+  // Where scripts/build.sh left the last release build (the toolchain's target dir).
+  const dir = execFileSync('bash', ['-c', 'source scripts/wasm-env.sh && wasm_threads_env && echo "$WASM_TARGET_DIR" "$WASM_MT_TARGET_DIR"'], { cwd: ROOT, encoding: 'utf8' }).trim().split(' ')[threads ? 1 : 0];
+  const wasm = `${dir}/wasm32-unknown-unknown/wasm-release/shopfloor.wasm`;
   execFileSync('wasm-bindgen', ['--target', 'web', '--out-dir', out, '--out-name', 'shopfloor', wasm], { cwd: ROOT, stdio: 'inherit' });
   console.log(`${out}: names kept`);
   process.exit(0);

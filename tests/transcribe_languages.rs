@@ -146,7 +146,7 @@ fn languages_a_model_cannot_decode_are_invalid_arguments() {
     let err = err.err().expect("tiny.en refuses German");
     assert_eq!(err.code(), ErrorCode::InvalidArgument);
     assert!(err.to_string().contains("transcribes English only, not \"de\""), "{err}");
-    for ok in ["en", "auto", ""] {
+    for ok in ["en", "EN", "auto", ""] {
         assert!(english(ok).unwrap().is_ok(), "{ok}");
     }
     let opts = TranscribeOptions { language: Some("xx".into()), ..Default::default() };

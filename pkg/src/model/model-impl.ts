@@ -8,7 +8,7 @@ import { instance } from '../runtime-impl.js';
 import type { WasmModel } from '../wasm/shopfloor.js';
 import type { DType, DTypeArrays, IoInfo, LoadOptions, ModelInfo, Tensor } from './model.js';
 import { nativeDigest } from './cache.js';
-import { readSource } from './source.js';
+import { readSourceHashed } from './source.js';
 
 type TypedArrayClass = { from(data: ArrayLike<number>, map?: (x: number) => unknown): DTypeArrays[DType] };
 const TYPED: Record<DType, TypedArrayClass & (abstract new (...a: never[]) => DTypeArrays[DType])> = {
@@ -60,10 +60,11 @@ export class Model extends Handle {
     if (sha256 !== undefined && typeof sha256 !== 'string') {
       throw new ShopfloorError('INVALID_ARGUMENT', 'sha256 must be a string: 64 hex digits or "sha256-<base64>"');
     }
-    const bytes = await readSource(source, options ?? {});
-    // Hashed natively, off this thread: the core reports (and checks a pinned sha256 against)
-    // this digest instead of hashing the bytes in wasm.
-    const digest = await nativeDigest(bytes);
+    const read = await readSourceHashed(source, options ?? {});
+    const bytes = read.bytes;
+    // Hashed natively, off this thread, once: the core reports (and checks a pinned sha256
+    // against) this digest instead of hashing the bytes in wasm.
+    const digest = read.digest ?? (await nativeDigest(bytes));
     const opts = defined({ backend, sha256, inputShapes, maxTensorBytes, planCacheSize, allowNonFinite, digest });
     return new Model(await callAsync(() => glue.WasmModel.load(bytes, opts), 'Model.load'));
   }

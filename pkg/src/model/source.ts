@@ -1,13 +1,22 @@
 // Model bytes from what the caller gave: a buffer as is, a URL from the model cache when its
 // sha256 is known and the copy is intact, else downloaded (with progress and abort).
 import { isNamed, messageOf, ShopfloorError } from '../errors.js';
-import { digestHex, lookup, sha256Hex, store } from './cache.js';
+import { lookup, nativeDigest, sha256Hex, store } from './cache.js';
 import type { FetchOptions } from './model.js';
 
-export async function readSource(source: unknown, { onProgress, signal, sha256, cache = true }: FetchOptions & { sha256?: string }): Promise<Uint8Array> {
-  if (source instanceof Uint8Array) return source;
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+export async function readSource(source: unknown, options: FetchOptions & { sha256?: string }): Promise<Uint8Array> {
+  return (await readSourceHashed(source, options)).bytes;
+}
+
+/**
+ * As `readSource`, with the bytes' sha256 when reading them hashed them already (a cached copy
+ * checked, a pinned download hashed for the cache): `Model.load` hands it to the core instead of
+ * hashing the bytes a second time.
+ */
+export async function readSourceHashed(source: unknown, { onProgress, signal, sha256, cache = true }: FetchOptions & { sha256?: string }): Promise<{ bytes: Uint8Array; digest?: string }> {
+  if (source instanceof Uint8Array) return { bytes: source };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source) };
+  if (ArrayBuffer.isView(source)) return { bytes: new Uint8Array(source.buffer, source.byteOffset, source.byteLength) };
   if (typeof source !== 'string' && !(source instanceof URL)) {
     throw new ShopfloorError('INVALID_ARGUMENT', 'Model.load takes a URL (string or URL), an ArrayBuffer or a Uint8Array');
   }
@@ -18,14 +27,17 @@ export async function readSource(source: unknown, { onProgress, signal, sha256, 
     const cached = await lookup(hex, () => console.warn(`shopfloor: the cached copy of ${source} (sha256 ${hex}) was corrupt; fetching it again`));
     if (cached) {
       if (typeof onProgress === 'function') onProgress({ loaded: cached.byteLength, total: cached.byteLength, fromCache: true });
-      return cached;
+      return { bytes: cached, digest: hex };
     }
   }
   const bytes = await download(source, { onProgress, signal });
   // Aborted while the last chunk was handed to onProgress: the body is complete, the caller gave up.
   if (signal?.aborted) throw new ShopfloorError('ABORTED', `loading ${source} was aborted`, { cause: signal.reason });
-  if (hex && (await digestHex(bytes)) === hex) await store(hex, bytes);
-  return bytes;
+  if (!hex) return { bytes };
+  // Missing where crypto.subtle is (pages that are not secure contexts): then nothing is cached.
+  const digest = await nativeDigest(bytes);
+  if (digest === hex) await store(hex, bytes);
+  return { bytes, digest };
 }
 
 const aborted = (cause: unknown) => isNamed(cause, 'AbortError');

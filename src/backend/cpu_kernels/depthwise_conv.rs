@@ -2,8 +2,8 @@
 //! padding): the 3×3 and 5×5 depthwise layers of EfficientNet-Lite0 and BlazeFace. tract walks
 //! such a layer zone by zone, its wasm SIMD loop only for stride 1 and a scalar one for the
 //! padded edges and every stride-2 layer (a fifth of BlazeFace's time). Here each plane is copied
-//! once into a zero-bordered scratch plane, so every output row is one branch-free loop: four
-//! outputs per wasm SIMD lane group, stride 2 de-interleaved with one shuffle.
+//! once into a zero-bordered scratch plane, so every output row is one branch-free loop: 16 then 4
+//! outputs at a time in wasm SIMD, stride 2 de-interleaved with one shuffle.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
@@ -57,7 +57,7 @@ impl DepthwiseConv {
             && bias.datum_type == f32::datum_type()
             && input.shape.as_concrete().is_some()
             && kernel.shape.as_concrete() == Some(&[conv.group, 1, spec.kernel_shape[0], spec.kernel_shape[1]][..])
-            && bias.shape.as_concrete().is_some_and(|s| matches!(s.iter().product(), 1) || s == [conv.group]);
+            && bias.shape.as_concrete().is_some_and(|s| s.iter().product::<usize>() == 1 || s == [conv.group]);
         Ok(fits.then(|| DepthwiseConv { pool_spec: spec.clone() }))
     }
 

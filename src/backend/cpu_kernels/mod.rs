@@ -5,8 +5,9 @@
 //! convolution. Whole-op kernels are substituted on the CPU backend's plan only: convolutions
 //! before tract's codegen (`DepthwiseConv`: codegen lowers them into ops whose parameters are
 //! private), the rest after it (`WindowMaxPool`). The graph the WebGPU translator reads keeps
-//! tract's ops, and any node whose parameters a kernel does not cover stays tract's. Each kernel is property-tested against the op it replaces
-//! (`tests/cpu_kernels.rs` natively; the browser parity tests run the wasm SIMD paths).
+//! tract's ops, and any node whose parameters a kernel does not cover stays tract's. Each kernel
+//! is property-tested against the op it replaces (`tests/cpu_kernels.rs` natively; the browser
+//! parity tests run the wasm SIMD paths).
 
 mod depthwise_conv;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

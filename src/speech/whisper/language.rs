@@ -35,9 +35,10 @@ impl Languages {
         requested: Option<&str>,
         model: &str,
     ) -> Result<(Languages, Language)> {
-        let requested = requested.map(str::trim).filter(|l| !l.is_empty());
+        // Codes match whatever their case.
+        let requested = requested.map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty());
         if vocab < MULTILINGUAL_VOCAB || cfg.lang_ids.is_empty() {
-            return match requested {
+            return match requested.as_deref() {
                 None | Some("en") | Some("auto") => Ok((Languages { all: vec![] }, Language::EnglishOnly)),
                 Some(other) => Err(Error::InvalidArgument(format!(
                     "{model} transcribes English only, not \"{other}\": use a multilingual model (e.g. Whisper base) or leave `language` out"
@@ -63,9 +64,9 @@ impl Languages {
         }
         let langs = Languages { all };
         let choice = match requested {
-            None | Some("auto") => Language::Detect { transcribe },
+            None => Language::Detect { transcribe },
+            Some(code) if code == "auto" => Language::Detect { transcribe },
             Some(code) => {
-                let code = code.to_ascii_lowercase();
                 let id = langs.id(&code).ok_or_else(|| {
                     let known: Vec<&str> = langs.all.iter().take(12).map(|(c, _)| c.as_str()).collect();
                     Error::InvalidArgument(format!(
