@@ -166,7 +166,7 @@ export function stats(times) {
  * Warm latency, both runtimes in one page: outputs compared (that run also warms up), a
  * time-boxed warm-up of each (V8 tiers wasm up lazily), then A B A B rounds so drift hits both
  * sides equally, until `rounds` or, past `minRounds`, the time budget. `settleMs` of quiet
- * before each timed run: the other runtime's pool threads stop spinning (and our own settle too).
+ * before each timed run: both pools asleep, as between a camera's frames.
  */
 export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, minRounds, budgetMs, settleMs = 0 }) {
   const data = await inputs(spec);

@@ -9,10 +9,8 @@
 //                           [--settle-ms MS] [--no-dictation]
 // Dictation (Whisper: whole recordings and live delay) runs on each CPU path, on WebGPU unless
 // the adapter is SwiftShader (a minute per window), and natively (`bench-transcribe --live`).
-// --settle-ms waits that long before each timed run (default 0: runs back to back). A runtime's
-// pool threads may still be spinning from its own run when the other's starts, and on a machine
-// with few cores that is charged to the other side; with a pause, both pools have gone to sleep,
-// as between a camera's frames.
+// --settle-ms waits that long before each timed run (default 0: runs back to back): both pools
+// have gone to sleep, as between a camera's frames (docs/performance.md, "Threads").
 // --budget-s caps each model's A B rounds (after 5 on the CPU, 1 on WebGPU); software WebGPU
 // adapters (SwiftShader, lavapipe) take seconds per run, so they get few runs.
 import { execFileSync } from 'node:child_process';
@@ -23,41 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { launch, serve } from '../tests/e2e/browser.mjs';
 import { renderChart, renderMarkdown } from './report.mjs';
+import { DICTATION, MODELS } from './models.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-const IMG = '/models/cache/images/';
-const WHISPER = '/models/cache/whisper-tiny-en/';
-const PM1 = { mean: 127.5, std: 127.5 }; // [-1, 1], as the manifests in models/ say
-export const MODELS = [
-  { id: 'efficientnet-lite0', title: 'EfficientNet-Lite0 224²', url: '/models/cache/efficientnet/efficientnet_lite0.onnx', input: 'input', dims: [1, 3, 224, 224], image: { url: `${IMG}coffee.png`, mean: 127, std: 128 } },
-  { id: 'blazeface', title: 'BlazeFace front 128²', url: '/models/cache/blazeface/face_detection_front_128.onnx', input: 'input:0', dims: [1, 128, 128, 3], image: { url: `${IMG}astronaut.png`, ...PM1 } },
-  { id: 'ppocr-det', title: 'PP-OCRv4 det 640²', url: '/models/cache/ppocr/ppocrv4_det.onnx', input: 'x', dims: [1, 3, 640, 640], image: { url: `${IMG}page.png`, ...PM1 } },
-  { id: 'ppocr-rec', title: 'PP-OCRv4 rec 48×320', url: '/models/cache/ppocr/ppocrv4_rec.onnx', input: 'x', dims: [1, 3, 48, 320], image: { url: `${IMG}page.png`, ...PM1 } },
-  { id: 'oww-embedding', title: 'openWakeWord embedding', url: '/models/cache/openwakeword/embedding_model.onnx', input: 'input_1', dims: [1, 76, 32, 1] },
-  // light_resnet50 (Caffe2's ResNet-50): ImageNet mean / std in 0..255 units.
-  { id: 'light-resnet50', title: 'ONNX light_resnet50', url: '/models/cache/onnx-tests/light/light_resnet50.onnx', input: 'gpu_0/data_0', dims: [1, 3, 224, 224], image: { url: `${IMG}chelsea.png`, mean: 114, std: 57 } },
-  // Whisper tiny.en as the dictation runs it: one 30-s window through the encoder, one token
-  // through the decoder (its key/value cache at position 24).
-  { id: 'whisper-encoder', title: 'Whisper tiny.en encoder, 30-s window', url: `${WHISPER}encoder.onnx`, input: 'mel', dims: [1, 80, 3000] },
-  {
-    id: 'whisper-decoder',
-    title: 'Whisper tiny.en decoder, one token',
-    url: `${WHISPER}decoder.onnx`,
-    feeds: [
-      { name: 'token', type: 'i64', dims: [1, 1], value: 50257 },
-      { name: 'position', type: 'i64', dims: [1], value: 24 },
-      ...['self_k', 'self_v'].map((name) => ({ name, type: 'f32', dims: [4, 6, 448, 64] })),
-      ...['cross_k', 'cross_v'].map((name) => ({ name, type: 'f32', dims: [4, 6, 1500, 64] })),
-    ],
-  },
-];
-
-// Dictation: three recordings of about 5 s (two synthesisers), transcribed whole and fed live.
-const DICTATION = {
-  manifest: `${WHISPER}manifest.json`,
-  wavs: ['en-us_02_clean.wav', 'flite-slt_02_clean.wav', 'flite-rms_11_clean.wav'].map((f) => `/models/cache/dictation-test/${f}`),
-};
 
 function parseArgs(argv) {
   const o = { paths: ['cpu', 'cpu-mt', 'webgpu', 'native'], models: MODELS.map((m) => m.id), dictation: true, runs: 20, nativeGpuRuns: 2, budgetS: 60, warmupMs: 3000, settleMs: null, out: join(ROOT, 'target/bench') };

@@ -4,7 +4,10 @@
 //
 //   node scripts/profile-browser.mjs --named            # once: pkg/wasm with names (see below)
 //   node scripts/profile-browser.mjs /models/cache/blazeface/face_detection_front_128.onnx \
-//        input:0=1x128x128x3 [--runs 300] [--top 25] [--threads]
+//        input:0=1x128x128x3 [--runs 300] [--top 25] [--threads] [--load]
+//
+// --load profiles `Model.load` (the bytes fetched beforehand) instead of runs, and prints each
+// function's inclusive time too: where loading goes by phase (parse, optimise, codegen, packing).
 //
 // --named rebuilds the glue of the last release build with wasm-bindgen, names kept, into
 // pkg/wasm (and pkg/wasm-mt with --threads); `bash scripts/build.sh` puts the shipped ones back.
@@ -17,6 +20,7 @@ const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const threads = flag('--threads');
+const load = flag('--load');
 
 if (flag('--named')) {
   const out = threads ? 'pkg/wasm-mt' : 'pkg/wasm';
@@ -34,7 +38,7 @@ if (!model || !feed) {
   process.exit(2);
 }
 const [input, dims] = feed.split('=');
-const runs = Number(option('--runs', 200));
+const runs = Number(option('--runs', load ? 10 : 200));
 const top = Number(option('--top', 25));
 
 const server = await serve({ isolated: threads });
@@ -55,27 +59,48 @@ try {
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
   await cdp.send('Profiler.start');
-  const ms = await page.evaluate(async (runs) => {
-    const t0 = performance.now();
-    for (let i = 0; i < runs; i++) await window.profiled.m.run(window.profiled.feed);
-    return (performance.now() - t0) / runs;
-  }, runs);
+  const ms = await page.evaluate(
+    async ({ runs, load, model }) => {
+      const sf = await import('/pkg/index.js');
+      const bytes = load ? new Uint8Array(await (await fetch(model)).arrayBuffer()) : null;
+      const t0 = performance.now();
+      for (let i = 0; i < runs; i++) {
+        if (load) (await sf.Model.load(bytes.slice(), { backend: 'cpu' })).free();
+        else await window.profiled.m.run(window.profiled.feed);
+      }
+      return (performance.now() - t0) / runs;
+    },
+    { runs, load, model },
+  );
   const { profile } = await cdp.send('Profiler.stop');
   const self = new Map();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const dt = new Map();
   profile.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  // Inclusive time: each sample counted once for every distinct function on its stack.
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map();
+  const nameOf = (id) => byId.get(id).callFrame.functionName || '(anonymous)';
   let total = 0;
   for (const [id, t] of dt) {
-    const name = byId.get(id).callFrame.functionName || '(anonymous)';
+    const name = nameOf(id);
     if (name === '(idle)' || name === '(program)') continue;
     self.set(name, (self.get(name) ?? 0) + t);
     total += t;
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) seen.add(nameOf(at));
+    for (const n of seen) inclusive.set(n, (inclusive.get(n) ?? 0) + t);
   }
-  console.log(`${model}: ${ms.toFixed(2)} ms per run over ${runs} runs (${threads ? 'threaded' : 'single-thread'} build); self time:`);
-  for (const [name, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    console.log(`${((100 * t) / total).toFixed(1).padStart(5)} %  ${name.slice(0, 150)}`);
-  }
+  const what = load ? 'load' : 'run';
+  const print = (title, map) => {
+    console.log(`${model}: ${ms.toFixed(2)} ms per ${what} over ${runs} (${threads ? 'threaded' : 'single-thread'} build); ${title}:`);
+    for (const [name, t] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      console.log(`${((100 * t) / total).toFixed(1).padStart(5)} %  ${name.slice(0, 150)}`);
+    }
+  };
+  print('self time', self);
+  if (load) print('inclusive time', inclusive);
 } finally {
   await close();
   server.close();

@@ -202,7 +202,7 @@ impl CpuBackend {
 }
 
 fn compile(source: &dyn TypedSource, key: &PlanKey) -> Result<Plan> {
-    let typed = source.typed_at(key)?;
+    let mut decluttered = source.decluttered_at(key)?;
     let cannot_run = |e: TractError| Error::InputMismatch {
         name: "(all inputs)".into(),
         detail: format!(
@@ -212,7 +212,6 @@ fn compile(source: &dyn TypedSource, key: &PlanKey) -> Result<Plan> {
         ),
     };
     let ours = |e: TractError| Error::Internal(format!("putting our CPU kernels in the plan: {e:#}"));
-    let mut decluttered = super::optimise::decluttered(typed).map_err(cannot_run)?;
     // Natively tract's depthwise has AVX and NEON kernels; on wasm it has SIMD for stride 1 only.
     if cfg!(target_arch = "wasm32") {
         super::cpu_kernels::substitute_convolutions(&mut decluttered).map_err(ours)?;

@@ -27,8 +27,9 @@ use plan_key::PlanKey;
 pub trait TypedSource: Send + Sync {
     /// The key of a run with these inputs, in the model's input order.
     fn key(&self, inputs: &mut dyn Iterator<Item = &Tensor>) -> PlanKey;
-    /// The graph typed at `key`: shapes (and keyed values) pinned, analysed, checked.
-    fn typed_at(&self, key: &PlanKey) -> crate::Result<TypedModel>;
+    /// The graph at `key`, typed and decluttered: shapes (and keyed values) pinned, analysed,
+    /// checked.
+    fn decluttered_at(&self, key: &PlanKey) -> crate::Result<TypedModel>;
     /// The keyed values, for messages: ` with "sr" = 8000`.
     fn values_text(&self, key: &PlanKey) -> String;
 }

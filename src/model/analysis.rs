@@ -15,6 +15,8 @@ pub(super) struct Analysed {
     pub(super) input_dts: Vec<Option<DatumType>>,
     pub(super) outputs: Vec<IoInfo>,
     pub(super) typed_error: Option<String>,
+    /// The decluttered graph at the file's input facts, when it could be typed.
+    pub(super) typed: Option<TypedModel>,
 }
 
 /// Parses the proto into tract and runs type/shape analysis. value_info entries are hints that
@@ -131,5 +133,5 @@ fn describe(model: InferenceModel, typed: Option<TypedModel>, typed_error: Optio
                 .collect(),
         ),
     };
-    Analysed { model, inputs, input_dts, outputs, typed_error }
+    Analysed { model, inputs, input_dts, outputs, typed_error, typed }
 }

@@ -4,6 +4,8 @@
 //! before tract folds them in, where it would otherwise assert, overflow or allocate without
 //! bound.
 
+use std::sync::Mutex;
+
 use tract_onnx::prelude::*;
 
 use super::harden::nodes::DeconvShape;
@@ -12,6 +14,9 @@ use super::value_inputs::Valued;
 use crate::backend::plan_key::{shapes_text, PlanKey};
 use crate::backend::TypedSource;
 use crate::error::{Error, Result};
+
+/// Each input's type and shape, in model order (a plan key's first half).
+type Shapes = Vec<(DatumType, Vec<usize>)>;
 
 /// The inference model a `Model` loaded, with what typing it at a key needs.
 pub(crate) struct Graph {
@@ -22,16 +27,23 @@ pub(crate) struct Graph {
     valued: Vec<Valued>,
     /// The model's tensor budget: sizes computed from fed values are held to it.
     max_tensor_bytes: u64,
+    /// The graph as analysis decluttered it at the file's own input shapes, for the first plan at
+    /// exactly those shapes: typing and decluttering it again is a third of a static model's load.
+    /// Taken by that plan (kept, it would hold the weights a second time).
+    seed: Mutex<Option<(Shapes, TypedModel)>>,
 }
 
 impl Graph {
+    /// `analysed`: the source typed and decluttered at its own input facts, if analysis could.
     pub(crate) fn new(
         source: InferenceModel,
+        analysed: Option<TypedModel>,
         deconvs: Vec<DeconvShape>,
         valued: Vec<Valued>,
         max_tensor_bytes: u64,
     ) -> Self {
-        Graph { source, deconvs, valued, max_tensor_bytes }
+        let seed = analysed.and_then(|typed| Some((concrete_inputs(&typed)?, typed)));
+        Graph { source, deconvs, valued, max_tensor_bytes, seed: Mutex::new(seed) }
     }
 
     /// Whether some input's value, not only its shape, selects the plan.
@@ -41,19 +53,22 @@ impl Graph {
 
     /// The decluttered graph at these input shapes: what the GPU translator starts from.
     pub(crate) fn decluttered(&self, key: &[(DatumType, Vec<usize>)]) -> Result<TypedModel> {
-        crate::error::guard("preparing the graph", || {
-            let model = pinned(&self.source, &(key.to_vec(), vec![]))?;
-            crate::backend::optimise::decluttered(into_typed(model, &self.deconvs)?)
-                .map_err(|e| Error::ModelInvalid(format!("{e:#}")))
-        })
-    }
-}
-
-impl TypedSource for Graph {
-    fn key(&self, inputs: &mut dyn Iterator<Item = &Tensor>) -> PlanKey {
-        key(&self.valued, inputs)
+        crate::error::guard("preparing the graph", || self.decluttered_at(&(key.to_vec(), vec![None; key.len()])))
     }
 
+    /// The analysed graph, if `key` is the shapes it was analysed at (and holds no values).
+    fn take_seed(&self, (shapes, values): &PlanKey) -> Option<TypedModel> {
+        if values.iter().any(Option::is_some) {
+            return None;
+        }
+        let mut seed = self.seed.lock().ok()?;
+        if seed.as_ref().is_some_and(|(at, _)| at == shapes) {
+            return seed.take().map(|(_, typed)| typed);
+        }
+        None
+    }
+
+    /// The graph typed at `key` (not yet decluttered), checked.
     fn typed_at(&self, key: &PlanKey) -> Result<TypedModel> {
         check_values(key, &self.valued, &self.source, self.max_tensor_bytes)?;
         let model = pinned(&self.source, key)?;
@@ -74,10 +89,36 @@ impl TypedSource for Graph {
         }
         Ok(typed)
     }
+}
+
+impl TypedSource for Graph {
+    fn key(&self, inputs: &mut dyn Iterator<Item = &Tensor>) -> PlanKey {
+        key(&self.valued, inputs)
+    }
+
+    fn decluttered_at(&self, key: &PlanKey) -> Result<TypedModel> {
+        if let Some(seed) = self.take_seed(key) {
+            return Ok(seed);
+        }
+        crate::backend::optimise::decluttered(self.typed_at(key)?).map_err(|e| Error::InputMismatch {
+            name: "(all inputs)".into(),
+            detail: format!(
+                "the model cannot run at input shapes {}{}: {e:#}",
+                shapes_text(&key.0),
+                self.values_text(key)
+            ),
+        })
+    }
 
     fn values_text(&self, key: &PlanKey) -> String {
         values_text(&self.source, key)
     }
+}
+
+/// Each input's type and shape, if all are concrete.
+fn concrete_inputs(typed: &TypedModel) -> Option<Shapes> {
+    let facts = typed.input_outlets().ok()?.iter().map(|&o| typed.outlet_fact(o).ok());
+    facts.map(|f| f.and_then(|f| Some((f.datum_type, f.shape.as_concrete()?.to_vec())))).collect()
 }
 
 /// An input keys plans by value only while it is this small (a sample rate, a mode flag).
@@ -207,4 +248,34 @@ fn input_names(source: &InferenceModel) -> Vec<String> {
 fn integers(t: &Tensor) -> Option<Vec<i64>> {
     let t = t.cast_to::<i64>().ok()?;
     Some(t.to_plain_array_view::<i64>().ok()?.iter().copied().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A graph of one input (also its output), and as "analysis" a typed one told apart by its name.
+    fn graph() -> Graph {
+        let mut source = InferenceModel::default();
+        let x = source.add_source("x", f32::fact([1, 3]).into()).unwrap();
+        source.select_output_outlets(&[x]).unwrap();
+        let mut analysed = TypedModel::default();
+        let x = analysed.add_source("seeded", f32::fact([1, 3])).unwrap();
+        analysed.select_output_outlets(&[x]).unwrap();
+        Graph::new(source, Some(analysed), vec![], vec![Valued::No], 1 << 30)
+    }
+
+    fn seeded(g: &Graph, key: &PlanKey) -> bool {
+        g.decluttered_at(key).unwrap().nodes().iter().any(|n| n.name == "seeded")
+    }
+
+    #[test]
+    fn the_analysed_graph_seeds_one_plan_at_its_own_shapes() {
+        let g = graph();
+        let at = |dims: Vec<usize>, value: Option<Tensor>| (vec![(DatumType::F32, dims)], vec![value]);
+        assert!(!seeded(&g, &at(vec![2, 3], None)), "other shapes are typed afresh");
+        assert!(!seeded(&g, &at(vec![1, 3], Some(tensor2(&[[1f32, 2., 3.]])))), "a keyed value is typed afresh");
+        assert!(seeded(&g, &at(vec![1, 3], None)));
+        assert!(!seeded(&g, &at(vec![1, 3], None)), "taken once: the plan cache keeps what was built from it");
+    }
 }

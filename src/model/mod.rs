@@ -147,7 +147,7 @@ impl Model {
                 analysed.typed_error.unwrap_or_default()
             )));
         }
-        let graph = Arc::new(graph::Graph::new(analysed.model, deconvs, valued, opts.max_tensor_bytes));
+        let graph = Arc::new(graph::Graph::new(analysed.model, analysed.typed, deconvs, valued, opts.max_tensor_bytes));
         let mut cpu = CpuBackend::new(graph.clone(), opts.plan_cache_size, opts.max_tensor_bytes);
         let mut static_key = None;
         let plan = if by_value {

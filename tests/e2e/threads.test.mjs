@@ -5,18 +5,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { MODELS as BENCH_MODELS } from '../../bench/models.mjs';
 import { launch, serve, watchErrors } from './browser.mjs';
 
 const CACHE = fileURLToPath(new URL('../../models/cache/', import.meta.url));
-// The benchmark's six models (bench/run.mjs), fed the same seeded noise on both builds.
-const MODELS = [
-  { url: '/models/cache/efficientnet/efficientnet_lite0.onnx', input: 'input', dims: [1, 3, 224, 224] },
-  { url: '/models/cache/blazeface/face_detection_front_128.onnx', input: 'input:0', dims: [1, 128, 128, 3] },
-  { url: '/models/cache/ppocr/ppocrv4_det.onnx', input: 'x', dims: [1, 3, 640, 640] },
-  { url: '/models/cache/ppocr/ppocrv4_rec.onnx', input: 'x', dims: [1, 3, 48, 320] },
-  { url: '/models/cache/openwakeword/embedding_model.onnx', input: 'input_1', dims: [1, 76, 32, 1] },
-  { url: '/models/cache/onnx-tests/light/light_resnet50.onnx', input: 'gpu_0/data_0', dims: [1, 3, 224, 224] },
-].filter((m) => existsSync(CACHE + m.url.slice('/models/cache/'.length)));
+// The benchmark's six vision and wake-word models, fed the same seeded noise on both builds.
+const MODELS = BENCH_MODELS.filter((m) => !m.feeds && !m.id.startsWith('whisper')).filter((m) =>
+  existsSync(CACHE + m.url.slice('/models/cache/'.length)),
+);
 
 let server;
 let plain; // the same files without COOP/COEP
