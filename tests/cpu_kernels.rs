@@ -243,3 +243,87 @@ fn depthwise_conv_leaves_other_convolutions_to_tract() {
     let (_, _, replaced) = conv_plans(nhwc, 4, random_tensor(&mut rng, &[4, 1, 3, 3]), &[1, 9, 9, 4]);
     assert_eq!(replaced, 0, "channels last");
 }
+
+/// A full convolution (one group) with `m` outputs: tract's plan and ours, as `conv_plans`.
+fn full_conv_plans(spec: PoolSpec, m: usize, rng: &mut Lcg, shape: &[usize]) -> (TypedModel, TypedModel, usize) {
+    let c = spec.input_channels;
+    let kernel = random_tensor(rng, &[m, c, spec.kernel_shape[0], spec.kernel_shape[1]]);
+    conv_plans(PoolSpec { output_channels: m, ..spec }, 1, kernel, shape)
+}
+
+#[test]
+fn direct_conv_matches_tract_on_random_shapes_and_padding() {
+    let mut rng = Lcg(0x5eed);
+    for case in 0..300 {
+        let format = [DataFormat::NCHW, DataFormat::CHW][case % 2];
+        let kernel = [rng.in_range(1, 5), rng.in_range(1, 5)];
+        if kernel == [1, 1] {
+            continue;
+        }
+        // Output channels past a block of 4 and between blocks; rows wide enough for the kernel
+        // to take them (its wide rows waste at most a quarter).
+        let (n, c, m) = (rng.in_range(1, 2), rng.in_range(1, 9), rng.in_range(1, 11));
+        let (h, w) = (rng.in_range(kernel[0], 12), rng.in_range(5 * kernel[1], 40));
+        let pad = |rng: &mut Lcg| tvec!(rng.below(kernel[0]), rng.below(kernel[1]));
+        let padding = match rng.below(4) {
+            0 => PaddingSpec::Valid,
+            1 => PaddingSpec::Explicit(pad(&mut rng), pad(&mut rng)),
+            2 => PaddingSpec::SameUpper,
+            _ => PaddingSpec::SameLower,
+        };
+        let shape: Vec<usize> = if format == DataFormat::NCHW { vec![n, c, h, w] } else { vec![c, h, w] };
+        let spec = pool_spec(format, kernel, [1, 1], padding.clone(), c);
+        let (tract, ours, replaced) = full_conv_plans(spec, m, &mut rng, &shape);
+        let what = format!("case {case}: {format:?} {kernel:?} {padding:?} {shape:?} → {m}");
+        assert_eq!(replaced, 1, "{what} was not replaced");
+        assert!(ours.nodes().iter().any(|n| n.op.name() == "DirectConv"), "{what}");
+        let input = random_tensor(&mut rng, &shape);
+        let (want, got) = (run(tract, &input), run(ours, &input));
+        assert_eq!(got.shape(), want.shape(), "{what}");
+        let (want, got) = (want.to_plain_array_view::<f32>().unwrap(), got.to_plain_array_view::<f32>().unwrap());
+        let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+        let worst = want.iter().zip(got.iter()).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst <= 1e-5 * scale, "{what}: off by {worst} (scale {scale})");
+    }
+}
+
+#[test]
+fn direct_conv_leaves_what_it_does_not_cover_to_tract() {
+    let mut rng = Lcg(11);
+    let spec = |kernel: [usize; 2], strides: [usize; 2], padding: PaddingSpec| {
+        pool_spec(DataFormat::NCHW, kernel, strides, padding, 4)
+    };
+    let same = PaddingSpec::SameUpper;
+    let cases = [
+        ("a 1×1 convolution (no im2col to save)", spec([1, 1], [1, 1], same.clone()), [1, 4, 9, 40]),
+        ("stride 2", spec([3, 3], [2, 2], same.clone()), [1, 4, 9, 40]),
+        ("rows too narrow: 4 wide columns for 2 outputs", spec([1, 3], [1, 1], same.clone()), [1, 4, 9, 2]),
+        (
+            "channels last",
+            PoolSpec { data_format: DataFormat::NHWC, ..spec([3, 3], [1, 1], same.clone()) },
+            [1, 9, 40, 4],
+        ),
+        (
+            "dilated",
+            PoolSpec { dilations: Some(tvec!(2, 2)), ..spec([3, 3], [1, 1], PaddingSpec::Valid) },
+            [1, 4, 9, 40],
+        ),
+    ];
+    for (what, spec, shape) in cases {
+        let (_, ours, replaced) = full_conv_plans(spec, 6, &mut rng, &shape);
+        assert_eq!(replaced, 0, "{what}");
+        assert!(!ours.nodes().iter().any(|n| n.op.name() == "DirectConv"), "{what}");
+    }
+    // Filters past the kernel's cache budget (64 × 64 × 3 × 3 f32, 144 KiB).
+    let big = pool_spec(DataFormat::NCHW, [3, 3], [1, 1], PaddingSpec::SameUpper, 64);
+    let (_, _, replaced) = full_conv_plans(big, 64, &mut rng, &[1, 64, 9, 40]);
+    assert_eq!(replaced, 0, "filters past the cache budget");
+    // An input past the kernel's cache budget (64 planes of 40 × 40, padded: 676 KiB).
+    let wide = pool_spec(DataFormat::NCHW, [3, 3], [1, 1], PaddingSpec::SameUpper, 64);
+    let (_, _, replaced) = full_conv_plans(wide, 8, &mut rng, &[1, 64, 40, 40]);
+    assert_eq!(replaced, 0, "an input past the cache budget");
+    // Grouped: two groups of two channels.
+    let grouped = spec([3, 3], [1, 1], same);
+    let (_, _, replaced) = conv_plans(grouped, 2, random_tensor(&mut rng, &[4, 2, 3, 3]), &[1, 4, 9, 40]);
+    assert_eq!(replaced, 0, "grouped");
+}

@@ -134,6 +134,23 @@ def fixtures() -> None:
     g = helper.make_graph(nodes, "depthwise", [x], outs, inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "depthwise.onnx")
 
+    # Full stride-1 convolutions (our wasm kernel without im2col: wide rows, blocks of 4 output
+    # channels and a partial last one, asymmetric padding): tests/e2e/model.test.mjs recomputes
+    # them in JS. Each case is (kernel, output channels, pads), weights as above, bias 0.25·channel.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 5, 9, 27])
+    cases = {"c1x3p1": ([1, 3], 6, [0, 1, 0, 1]), "c3x1valid": ([3, 1], 9, [0, 0, 0, 0]),
+             "c3x3p1": ([3, 3], 4, [1, 1, 1, 1]), "c5x5p2": ([5, 5], 3, [2, 2, 2, 2]),
+             "c2x4asym": ([2, 4], 7, [0, 1, 1, 2])}
+    nodes, inits = [], []
+    for name, (k, m, pads) in cases.items():
+        nodes.append(helper.make_node("Conv", ["x", f"{name}_w", f"{name}_b"], [name], kernel_shape=k, pads=pads,
+                                      name=name))
+        inits += [weights(f"{name}_w", [m, 5, *k]),
+                  helper.make_tensor(f"{name}_b", TensorProto.FLOAT, [m], [0.25 * c for c in range(m)])]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in cases]
+    g = helper.make_graph(nodes, "direct", [x], outs, inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "direct.onnx")
+
 
 def main() -> None:
     fixtures()

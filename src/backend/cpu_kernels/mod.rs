@@ -3,18 +3,20 @@
 //! Matrix-product micro-kernels register with tract-linalg's kernel inventory instead
 //! (`gemm_f32_4x8`, wasm SIMD builds): tract's own dispatch then picks them for every matmul and
 //! convolution. Whole-op kernels are substituted on the CPU backend's plan only: convolutions
-//! before tract's codegen (`DepthwiseConv`: codegen lowers them into ops whose parameters are
+//! before tract's codegen (`DepthwiseConv`, `DirectConv`: codegen lowers them into ops whose parameters are
 //! private), the rest after it (`WindowMaxPool`). The graph the WebGPU translator reads keeps
 //! tract's ops, and any node whose parameters a kernel does not cover stays tract's. Each kernel
 //! is property-tested against the op it replaces (`tests/cpu_kernels.rs` natively; the browser
 //! parity tests run the wasm SIMD paths).
 
 mod depthwise_conv;
+mod direct_conv;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm_f32_4x8;
 mod window_max_pool;
 
 pub use depthwise_conv::DepthwiseConv;
+pub use direct_conv::DirectConv;
 pub use window_max_pool::WindowMaxPool;
 
 use tract_onnx::prelude::*;
@@ -28,6 +30,11 @@ pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
         let node = model.node(id);
         if let Some(op) = DepthwiseConv::replacing(model, node)? {
             let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?;
+            patch.apply(model)?;
+            replaced += 1;
+        } else if let Some(op) = DirectConv::replacing(model, node)? {
+            // Its filters and bias are packed into the op: only the image stays an input.
+            let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs[..1], op)?;
             patch.apply(model)?;
             replaced += 1;
         }
