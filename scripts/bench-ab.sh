@@ -20,6 +20,6 @@ for round in $(seq "$ROUNDS"); do
     use "$dir"
     echo "== $side ($dir), round $round"
     node bench/run.mjs --paths "$BENCH_PATH" --models "$MODELS" --runs 20 --budget-s 10 --warmup-ms 1500 --no-dictation 2>/dev/null |
-      grep -E '^\| ' | grep -vE '^\| (model|---|runtime)|speed-up' | cut -d'|' -f2-5 || true
+      grep -E '^\| ' | grep -vE '^\| (model|---|runtime|shopfloor:|ort:)|speed-up' | cut -d'|' -f2-5 || true
   done
 done
