@@ -27,23 +27,40 @@ pub(crate) struct Graph {
     valued: Vec<Valued>,
     /// The model's tensor budget: sizes computed from fed values are held to it.
     max_tensor_bytes: u64,
-    /// The graph as analysis decluttered it at the file's own input shapes, for the first plan at
+    /// The graph as analysis decluttered it at the file's own input shapes, for the first plans at
     /// exactly those shapes: typing and decluttering it again is a third of a static model's load.
-    /// Taken by that plan (kept, it would hold the weights a second time).
-    seed: Mutex<Option<(Shapes, TypedModel)>>,
+    seed: Mutex<Option<Seed>>,
+}
+
+/// The analysed graph, its input shapes, and how many plans may still start from it: the CPU's,
+/// and the GPU's when the load tries one. The last use takes it (kept, it would hold folded
+/// weights a second time); earlier ones get a copy sharing its tensors.
+struct Seed {
+    shapes: Shapes,
+    typed: TypedModel,
+    uses: usize,
 }
 
 impl Graph {
-    /// `analysed`: the source typed and decluttered at its own input facts, if analysis could.
+    /// `analysed`: the source typed and decluttered at its own input facts, if analysis could,
+    /// for the first `uses` plans at those shapes.
     pub(crate) fn new(
         source: InferenceModel,
-        analysed: Option<TypedModel>,
+        analysed: (Option<TypedModel>, usize),
         deconvs: Vec<DeconvShape>,
         valued: Vec<Valued>,
         max_tensor_bytes: u64,
     ) -> Self {
-        let seed = analysed.and_then(|typed| Some((concrete_inputs(&typed)?, typed)));
-        Graph { source, deconvs, valued, max_tensor_bytes, seed: Mutex::new(seed) }
+        let (typed, uses) = analysed;
+        let seed = typed.and_then(|typed| Some(Seed { shapes: concrete_inputs(&typed)?, typed, uses }));
+        Graph { source, deconvs, valued, max_tensor_bytes, seed: Mutex::new(seed.filter(|_| uses > 0)) }
+    }
+
+    /// Lets go of the analysed graph once no plan will start from it.
+    pub(crate) fn drop_seed(&self) {
+        if let Ok(mut seed) = self.seed.lock() {
+            seed.take();
+        }
     }
 
     /// Whether some input's value, not only its shape, selects the plan.
@@ -62,10 +79,14 @@ impl Graph {
             return None;
         }
         let mut seed = self.seed.lock().ok()?;
-        if seed.as_ref().is_some_and(|(at, _)| at == shapes) {
-            return seed.take().map(|(_, typed)| typed);
+        match seed.as_mut() {
+            Some(s) if s.shapes == *shapes && s.uses > 1 => {
+                s.uses -= 1;
+                Some(s.typed.clone())
+            }
+            Some(s) if s.shapes == *shapes => seed.take().map(|s| s.typed),
+            _ => None,
         }
-        None
     }
 
     /// The graph typed at `key` (not yet decluttered), checked.
@@ -262,7 +283,7 @@ mod tests {
         let mut analysed = TypedModel::default();
         let x = analysed.add_source("seeded", f32::fact([1, 3])).unwrap();
         analysed.select_output_outlets(&[x]).unwrap();
-        Graph::new(source, Some(analysed), vec![], vec![Valued::No], 1 << 30)
+        Graph::new(source, (Some(analysed), 1), vec![], vec![Valued::No], 1 << 30)
     }
 
     fn seeded(g: &Graph, key: &PlanKey) -> bool {
@@ -277,5 +298,20 @@ mod tests {
         assert!(!seeded(&g, &at(vec![1, 3], Some(tensor2(&[[1f32, 2., 3.]])))), "a keyed value is typed afresh");
         assert!(seeded(&g, &at(vec![1, 3], None)));
         assert!(!seeded(&g, &at(vec![1, 3], None)), "taken once: the plan cache keeps what was built from it");
+    }
+
+    #[test]
+    fn a_load_that_tries_the_gpu_seeds_both_plans_then_lets_go() {
+        let g =
+            Graph { seed: Mutex::new(graph().seed.into_inner().unwrap().map(|s| Seed { uses: 2, ..s })), ..graph() };
+        let key = (vec![(DatumType::F32, vec![1, 3])], vec![None]);
+        assert!(seeded(&g, &key), "the CPU's plan");
+        assert!(g.seed.lock().unwrap().is_some(), "kept for the GPU's");
+        assert!(seeded(&g, &key), "the GPU's plan");
+        assert!(g.seed.lock().unwrap().is_none(), "the last use takes it");
+        let g =
+            Graph { seed: Mutex::new(graph().seed.into_inner().unwrap().map(|s| Seed { uses: 2, ..s })), ..graph() };
+        g.drop_seed();
+        assert!(!seeded(&g, &key), "dropped when the load needs it no more");
     }
 }

@@ -76,7 +76,13 @@ impl Model {
 
     /// Loads with a given tract ONNX framework (tests use one with ops removed).
     #[doc(hidden)]
-    pub fn load_with(bytes: &[u8], opts: &LoadOptions, mut onnx: tract_onnx::Onnx) -> Result<Model> {
+    pub fn load_with(bytes: &[u8], opts: &LoadOptions, onnx: tract_onnx::Onnx) -> Result<Model> {
+        Self::load_parts(bytes, opts, onnx, 1)
+    }
+
+    /// `load_with`, the analysed graph kept for the first `plans` plans at the file's shapes (2
+    /// when the GPU's plan follows the CPU's).
+    fn load_parts(bytes: &[u8], opts: &LoadOptions, mut onnx: tract_onnx::Onnx, plans: usize) -> Result<Model> {
         harden::checked_ops::install(&mut onnx.op_register);
         known_if::install(&mut onnx.op_register);
         own_ops::install(&mut onnx.op_register);
@@ -147,7 +153,13 @@ impl Model {
                 analysed.typed_error.unwrap_or_default()
             )));
         }
-        let graph = Arc::new(graph::Graph::new(analysed.model, analysed.typed, deconvs, valued, opts.max_tensor_bytes));
+        let graph = Arc::new(graph::Graph::new(
+            analysed.model,
+            (analysed.typed, plans),
+            deconvs,
+            valued,
+            opts.max_tensor_bytes,
+        ));
         let mut cpu = CpuBackend::new(graph.clone(), opts.plan_cache_size, opts.max_tensor_bytes);
         let mut static_key = None;
         let plan = if by_value {
@@ -204,8 +216,16 @@ impl Model {
     /// `BACKEND_UNAVAILABLE` (and why) where it cannot run; `"auto"` keeps the CPU unless the
     /// whole graph has GPU kernels and a measured warm-up of both paths favours the GPU.
     pub async fn load_async(bytes: &[u8], opts: &LoadOptions) -> Result<Model> {
-        let mut model =
-            Self::load_with(bytes, &LoadOptions { backend: BackendChoice::Cpu, ..opts.clone() }, tract_onnx::onnx())?;
+        let cpu_only = LoadOptions { backend: BackendChoice::Cpu, ..opts.clone() };
+        let plans = if opts.backend == BackendChoice::Cpu { 1 } else { 2 };
+        let mut model = Self::load_parts(bytes, &cpu_only, tract_onnx::onnx(), plans)?;
+        let loaded = Self::try_gpu(&mut model, opts).await;
+        model.graph.drop_seed();
+        loaded.map(|()| model)
+    }
+
+    /// After a CPU load: the GPU as `opts.backend` asks.
+    async fn try_gpu(model: &mut Model, opts: &LoadOptions) -> Result<()> {
         if opts.backend != BackendChoice::Cpu && model.static_key.is_none() && !model.graph.keys_by_value() {
             // Symbolic dims: a GPU plan per input shape, at the first run at each.
             let requested = opts.backend == BackendChoice::Webgpu;
@@ -226,7 +246,7 @@ impl Model {
                     }
                 }
             }
-            return Ok(model);
+            return Ok(());
         }
         let key = model.static_key.clone().unwrap_or_default();
         match opts.backend {
@@ -252,7 +272,7 @@ impl Model {
                 }
             },
         }
-        Ok(model)
+        Ok(())
     }
 
     pub fn inputs(&self) -> &[IoInfo] {
