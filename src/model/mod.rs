@@ -181,6 +181,10 @@ impl Model {
         } else {
             "per-shape"
         };
+        // No load-time plan took it (per-value, per-shape), or the CPU's was its only use.
+        if plans == 1 {
+            graph.drop_seed();
+        }
         let info = ModelInfo {
             backend: BackendKind::Cpu,
             backend_reason,
