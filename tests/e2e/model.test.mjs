@@ -151,7 +151,7 @@ test('max pools over tiling windows at odd sides give a plain loop\'s answers (o
   assert.deepEqual(r.value.bad, []);
 });
 
-test('matrix products at sides no kernel tile divides, with fused bias and ReLU, give a plain loop\'s answers (1e-5)', async () => {
+test('matrix products at sides no kernel tile divides, with fused bias and ReLU, and one deeper than the kernel\'s blocks, give a plain loop\'s answers (1e-5)', async () => {
   const r = await inPage(async (sf) => {
     const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);
     let seed = 11;
@@ -159,11 +159,19 @@ test('matrix products at sides no kernel tile divides, with fused bias and ReLU,
     const [M, K, N1, N2] = [13, 37, 29, 19];
     const a = noise(M * K);
     const x = noise(3 * 11 * 17);
+    const [LM, LK, LN] = [11, 300, 21];
+    const l = noise(LM * LK);
     const m = await sf.Model.load('/models/cache/fixtures/products.onnx', { backend: 'cpu' });
-    const out = await m.run({ a: { dims: [M, K], data: a }, x: { dims: [1, 3, 11, 17], data: x } });
+    const out = await m.run({ a: { dims: [M, K], data: a }, x: { dims: [1, 3, 11, 17], data: x }, l: { dims: [LM, LK], data: l } });
     m.free();
-    const [w1, w2, b2, w3, b3] = [w(K * N1), w(K * N2), w(N2), w(10 * 27), w(10)];
-    const want = { mm: [], gemm_relu: [], conv: [] };
+    const [w1, w2, b2, w3, b3, w4] = [w(K * N1), w(K * N2), w(N2), w(10 * 27), w(10), w(LK * LN)];
+    const want = { mm: [], gemm_relu: [], conv: [], mm_long: [] };
+    for (let i = 0; i < LM; i++)
+      for (let j = 0; j < LN; j++) {
+        let s = 0;
+        for (let k = 0; k < LK; k++) s += l[i * LK + k] * w4[k * LN + j];
+        want.mm_long.push(s);
+      }
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N1; j++) {
         let s = 0;

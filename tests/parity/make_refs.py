@@ -96,7 +96,8 @@ def fixtures() -> None:
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "window_max_pool.onnx")
 
     # Matrix products at sides that are no multiple of any kernel tile, with the epilogues tract
-    # fuses into them (bias per row and per column, ReLU): tests/e2e/model.test.mjs recomputes
+    # fuses into them (bias per row and per column, ReLU), and one whose depth (300) crosses the
+    # wasm kernel's blocks of 256 steps: tests/e2e/model.test.mjs recomputes
     # them in JS. Weights follow w[i] = ((i * 7919) % 23 - 11) / 8 so the test can rebuild them.
     def weights(name, dims):
         n = int(np.prod(dims))
@@ -105,15 +106,18 @@ def fixtures() -> None:
 
     a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [13, 37])
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 11, 17])
+    long = helper.make_tensor_value_info("l", TensorProto.FLOAT, [11, 300])
     nodes = [
         helper.make_node("MatMul", ["a", "w1"], ["mm"]),
+        helper.make_node("MatMul", ["l", "w4"], ["mm_long"]),
         helper.make_node("Gemm", ["a", "w2", "b2"], ["g"]),
         helper.make_node("Relu", ["g"], ["gemm_relu"]),
         helper.make_node("Conv", ["x", "w3", "b3"], ["conv"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
     ]
-    inits = [weights("w1", [37, 29]), weights("w2", [37, 19]), weights("b2", [19]), weights("w3", [10, 3, 3, 3]), weights("b3", [10])]
-    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ["mm", "gemm_relu", "conv"]]
-    g = helper.make_graph(nodes, "products", [a, x], outs, inits)
+    inits = [weights("w1", [37, 29]), weights("w2", [37, 19]), weights("b2", [19]), weights("w3", [10, 3, 3, 3]), weights("b3", [10]),
+             weights("w4", [300, 21])]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ["mm", "gemm_relu", "conv", "mm_long"]]
+    g = helper.make_graph(nodes, "products", [a, x, long], outs, inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "products.onnx")
 
     # Depthwise convolutions (our wasm kernel's SIMD rows for strides 1 and 2, scalar tails, other

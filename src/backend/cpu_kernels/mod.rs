@@ -1,7 +1,7 @@
 //! Our own CPU kernels, put in place of tract's ops in an optimised plan where they are faster.
 //!
 //! Matrix-product micro-kernels register with tract-linalg's kernel inventory instead
-//! (`gemm_f32_4x8`, wasm SIMD builds): tract's own dispatch then picks them for every matmul and
+//! (`gemm_f32_8x8`, wasm SIMD builds): tract's own dispatch then picks them for every matmul and
 //! convolution. Whole-op kernels are substituted on the CPU backend's plan only: convolutions
 //! before tract's codegen (`DepthwiseConv`, `DirectConv`: codegen lowers them into ops whose parameters are
 //! private), the rest after it (`WindowMaxPool`). The graph the WebGPU translator reads keeps
@@ -12,7 +12,7 @@
 mod depthwise_conv;
 mod direct_conv;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod gemm_f32_4x8;
+mod gemm_f32_8x8;
 mod window_max_pool;
 
 pub use depthwise_conv::DepthwiseConv;

@@ -1,12 +1,16 @@
-//! An f32 matrix-product micro-kernel for wasm SIMD: 4 rows × 8 columns, 8 accumulators.
+//! An f32 matrix-product kernel for wasm SIMD: 8×8 tiles, each computed as two 4×8 halves with
+//! 8 accumulators.
 //!
-//! tract-linalg's wasm GEMM kernel is 8×8: 16 `f32x4` accumulators plus the two A and two B
-//! vectors and the broadcasts of each step, more than the 16 SIMD registers V8 allocates on
-//! x86-64, so every step spills. A 4×8 tile (XNNPACK's shape for wasm SIMD) keeps all of it in
-//! registers. Registered with tract-linalg's kernel inventory and preferred by a dispatch tier
-//! above tract's own for f32 GEMM (matrix-vector products keep tract's 32×1 kernels). The fused
-//! epilogue arms follow tract's `wasm_f32_8x8` (tract-linalg 0.23.9, MIT/Apache-2.0) row for
-//! row, over half the rows.
+//! tract-linalg's wasm GEMM kernel is 8×8 in one pass: 16 `f32x4` accumulators plus the two A and
+//! two B vectors and the broadcasts of each step, more than the 16 SIMD registers V8 allocates on
+//! x86-64, so every step spills. A 4×8 pass (XNNPACK's shape for wasm SIMD) keeps all of it in
+//! registers. The tile tract's driver hands over stays 8×8, though: the driver's work per tile
+//! (resolving each fused op's pointers, a border tile's copy) was 11-16 % of a model's time with
+//! 4×8 tiles, twice as many calls. So each tile runs its top half, then its bottom half over the
+//! same B steps, in blocks of `K_BLOCK` steps so B is still in L1 for the second half.
+//! Registered with tract-linalg's kernel inventory and preferred by a dispatch tier above tract's
+//! own for f32 GEMM (matrix-vector products keep tract's 32×1 kernels). The fused epilogue arms
+//! follow tract's `wasm_f32_8x8` (tract-linalg 0.23.9, MIT/Apache-2.0) row for row.
 
 use std::arch::wasm32::*;
 use std::sync::LazyLock;
@@ -19,10 +23,14 @@ use tract_linalg::pack::Packing;
 use tract_linalg::Scaler;
 use tract_onnx::prelude::DatumType;
 
-const NAME: &str = "shopfloor_wasm_f32_4x8";
+const NAME: &str = "shopfloor_wasm_f32_8x8_halves";
+/// Rows of a tile: two 4-row passes.
+const ROWS: usize = 8;
+/// k steps per pass of each half: A's and B's 8 KiB each stay in L1 for the second half.
+const K_BLOCK: usize = 256;
 
-static KERNEL: LazyLock<DynKernel<4, 8, f32>> = LazyLock::new(|| {
-    let mut k = DynKernel::<4, 8, f32>::new(NAME, run, f32::packing(4).align(16), f32::packing(8).align(16));
+static KERNEL: LazyLock<DynKernel<8, 8, f32>> = LazyLock::new(|| {
+    let mut k = DynKernel::<8, 8, f32>::new(NAME, run, f32::packing(8).align(16), f32::packing(8).align(16));
     k.arch = Some(Arch::Wasm32Simd128);
     k
 });
@@ -60,11 +68,11 @@ unsafe fn run(spec: &[FusedKerSpec<f32>]) -> isize {
     // least its MR×NR (4×8) f32 values, and packed panels of k steps of 4 (A) and 8 (B) values.
     unsafe {
         // acc[2r] holds row r's columns 0-3, acc[2r + 1] its columns 4-7.
-        let mut acc = [f32x4_splat(0.0); 8];
+        let mut acc = [f32x4_splat(0.0); 16];
         for op in spec {
             match *op {
                 FusedKerSpec::Done => break,
-                FusedKerSpec::Clear => acc = [f32x4_splat(0.0); 8],
+                FusedKerSpec::Clear => acc = [f32x4_splat(0.0); 16],
                 FusedKerSpec::LoadTile(_cols, rows) => {
                     let p = rows as *const v128;
                     for (i, a) in acc.iter_mut().enumerate() {
@@ -103,7 +111,7 @@ unsafe fn run(spec: &[FusedKerSpec<f32>]) -> isize {
                 FusedKerSpec::AddUnicast(tile) => {
                     let mut ptr: *const u8 = tile.ptr;
                     let cs = tile.col_byte_stride;
-                    for r in 0..4 {
+                    for r in 0..ROWS {
                         let at = |c: isize| *(ptr.offset(cs * c) as *const f32);
                         acc[2 * r] = f32x4_add(acc[2 * r], f32x4(at(0), at(1), at(2), at(3)));
                         acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], f32x4(at(4), at(5), at(6), at(7)));
@@ -113,7 +121,7 @@ unsafe fn run(spec: &[FusedKerSpec<f32>]) -> isize {
                 FusedKerSpec::AddRowColProducts(rows, cols) => {
                     let p = cols as *const v128;
                     let (lo, hi) = (v128_load(p), v128_load(p.add(1)));
-                    for r in 0..4 {
+                    for r in 0..ROWS {
                         let s = f32x4_splat(*rows.add(r));
                         acc[2 * r] = f32x4_add(acc[2 * r], f32x4_mul(s, lo));
                         acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], f32x4_mul(s, hi));
@@ -122,7 +130,7 @@ unsafe fn run(spec: &[FusedKerSpec<f32>]) -> isize {
                 FusedKerSpec::Store(tile) => {
                     let mut ptr: *mut u8 = tile.ptr;
                     let cs = tile.col_byte_stride;
-                    for r in 0..4 {
+                    for r in 0..ROWS {
                         let (lo, hi) = (acc[2 * r], acc[2 * r + 1]);
                         *(ptr as *mut f32) = f32x4_extract_lane::<0>(lo);
                         *(ptr.offset(cs) as *mut f32) = f32x4_extract_lane::<1>(lo);
@@ -136,28 +144,18 @@ unsafe fn run(spec: &[FusedKerSpec<f32>]) -> isize {
                     }
                 }
                 FusedKerSpec::AddMatMul { k, pa, pb, packing: _ } => {
-                    // A: k steps of 4 row values (one v128, each lane broadcast by a shuffle);
-                    // B: k steps of 8 column values (two v128). Named locals, not the array,
-                    // so the 8 accumulators stay in registers through the loop.
+                    // A: k steps of 8 row values (two v128: top half, bottom half); B: k steps
+                    // of 8 column values (two v128).
                     let (a, b) = (pa as *const v128, pb as *const v128);
-                    let [mut c0, mut c1, mut c2, mut c3, mut c4, mut c5, mut c6, mut c7] = acc;
-                    for i in 0..k {
-                        let av = v128_load(a.add(i));
-                        let (lo, hi) = (v128_load(b.add(2 * i)), v128_load(b.add(2 * i + 1)));
-                        let s = i32x4_shuffle::<0, 0, 0, 0>(av, av);
-                        c0 = f32x4_add(c0, f32x4_mul(s, lo));
-                        c1 = f32x4_add(c1, f32x4_mul(s, hi));
-                        let s = i32x4_shuffle::<1, 1, 1, 1>(av, av);
-                        c2 = f32x4_add(c2, f32x4_mul(s, lo));
-                        c3 = f32x4_add(c3, f32x4_mul(s, hi));
-                        let s = i32x4_shuffle::<2, 2, 2, 2>(av, av);
-                        c4 = f32x4_add(c4, f32x4_mul(s, lo));
-                        c5 = f32x4_add(c5, f32x4_mul(s, hi));
-                        let s = i32x4_shuffle::<3, 3, 3, 3>(av, av);
-                        c6 = f32x4_add(c6, f32x4_mul(s, lo));
-                        c7 = f32x4_add(c7, f32x4_mul(s, hi));
+                    let mut done = 0;
+                    while done < k {
+                        let steps = (k - done).min(K_BLOCK);
+                        let (a, b) = (a.add(2 * done), b.add(2 * done));
+                        let (top, bottom) = acc.split_at_mut(8);
+                        mac_4x8(top.try_into().unwrap(), a, b, steps);
+                        mac_4x8(bottom.try_into().unwrap(), a.add(1), b, steps);
+                        done += steps;
                     }
-                    acc = [c0, c1, c2, c3, c4, c5, c6, c7];
                 }
             }
         }
@@ -165,9 +163,37 @@ unsafe fn run(spec: &[FusedKerSpec<f32>]) -> isize {
     }
 }
 
+/// `acc += A(4 × steps) · B(steps × 8)`: A's 4 values per step every second v128 from `a` (one
+/// half of an 8-row panel), B's 8 values per step two v128 from `b`.
+#[inline(always)]
+unsafe fn mac_4x8(acc: &mut [v128; 8], a: *const v128, b: *const v128, steps: usize) {
+    // SAFETY: the caller's panels hold `steps` steps from these pointers.
+    unsafe {
+        // Named locals, not the array, so the 8 accumulators stay in registers.
+        let [mut c0, mut c1, mut c2, mut c3, mut c4, mut c5, mut c6, mut c7] = *acc;
+        for i in 0..steps {
+            let av = v128_load(a.add(2 * i));
+            let (lo, hi) = (v128_load(b.add(2 * i)), v128_load(b.add(2 * i + 1)));
+            let s = i32x4_shuffle::<0, 0, 0, 0>(av, av);
+            c0 = f32x4_add(c0, f32x4_mul(s, lo));
+            c1 = f32x4_add(c1, f32x4_mul(s, hi));
+            let s = i32x4_shuffle::<1, 1, 1, 1>(av, av);
+            c2 = f32x4_add(c2, f32x4_mul(s, lo));
+            c3 = f32x4_add(c3, f32x4_mul(s, hi));
+            let s = i32x4_shuffle::<2, 2, 2, 2>(av, av);
+            c4 = f32x4_add(c4, f32x4_mul(s, lo));
+            c5 = f32x4_add(c5, f32x4_mul(s, hi));
+            let s = i32x4_shuffle::<3, 3, 3, 3>(av, av);
+            c6 = f32x4_add(c6, f32x4_mul(s, lo));
+            c7 = f32x4_add(c7, f32x4_mul(s, hi));
+        }
+        *acc = [c0, c1, c2, c3, c4, c5, c6, c7];
+    }
+}
+
 /// `acc = f(row value splat, acc)` for each of the 4 rows.
-unsafe fn per_row(acc: &mut [v128; 8], row: *const f32, f: impl Fn(v128, v128) -> v128) {
-    for r in 0..4 {
+unsafe fn per_row(acc: &mut [v128; 16], row: *const f32, f: impl Fn(v128, v128) -> v128) {
+    for r in 0..ROWS {
         // SAFETY: tract passes MR = 4 row values.
         let s = f32x4_splat(unsafe { *row.add(r) });
         acc[2 * r] = f(s, acc[2 * r]);
@@ -176,10 +202,10 @@ unsafe fn per_row(acc: &mut [v128; 8], row: *const f32, f: impl Fn(v128, v128) -
 }
 
 /// `acc = f(column values, acc)` for each row, over the 8 columns.
-unsafe fn per_col(acc: &mut [v128; 8], cols: *const f32, f: impl Fn(v128, v128) -> v128) {
+unsafe fn per_col(acc: &mut [v128; 16], cols: *const f32, f: impl Fn(v128, v128) -> v128) {
     // SAFETY: tract passes NR = 8 column values.
     let (lo, hi) = unsafe { (v128_load(cols as *const v128), v128_load((cols as *const v128).add(1))) };
-    for r in 0..4 {
+    for r in 0..ROWS {
         acc[2 * r] = f(lo, acc[2 * r]);
         acc[2 * r + 1] = f(hi, acc[2 * r + 1]);
     }
