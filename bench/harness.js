@@ -50,8 +50,8 @@ async function inputs(spec) {
 
 /** Runtime adapters: `open(spec)` → `{ run() → {name: Float32Array}, free() }`. */
 const RUNTIMES = {
-  async shopfloor({ path, threads }) {
-    const sf = await import('/pkg/index.js');
+  async shopfloor({ path, threads, pkg = '/pkg/index.js' }) {
+    const sf = await import(pkg);
     await sf.init({ threads });
     return {
       info: async () => ({ version: await sf.version(), threads: (await sf.backends()).cpu.threads }),
@@ -198,6 +198,36 @@ export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, m
   } finally {
     ours.free();
     peer.free();
+  }
+}
+
+/**
+ * Two builds of shopfloor in one page (`pkgs`: the URLs of their index.js), run A B B A … on the
+ * same input after a time-boxed warm-up of each: each pair's ratio B / A, taken run by run, is
+ * what drift on a shared machine disturbs least.
+ */
+export async function pair({ path, threads, spec, pkgs, warmupMs, rounds }) {
+  const data = await inputs(spec);
+  const sides = [];
+  for (const pkg of pkgs) sides.push(await (await RUNTIMES.shopfloor({ path, threads, pkg })).open(spec, data));
+  try {
+    const check = compare(await sides[1].run(), await sides[0].run());
+    for (const s of sides) {
+      const w = performance.now();
+      while (performance.now() - w < warmupMs) await s.run();
+    }
+    const times = [[], []];
+    for (let i = 0; i < rounds; i++) {
+      for (const k of i % 2 ? [1, 0] : [0, 1]) {
+        const t = performance.now();
+        await sides[k].run();
+        times[k].push(performance.now() - t);
+      }
+    }
+    const ratios = times[1].map((t, i) => t / times[0][i]).sort((x, y) => x - y);
+    return { ...check, a: stats(times[0]), b: stats(times[1]), ratio: { ...stats(ratios), p10: ratios[Math.floor(0.1 * ratios.length)] } };
+  } finally {
+    for (const s of sides) s.free();
   }
 }
 

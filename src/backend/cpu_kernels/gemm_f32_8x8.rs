@@ -112,9 +112,14 @@ unsafe fn run(spec: &[FusedKerSpec<f32>]) -> isize {
                     let mut ptr: *const u8 = tile.ptr;
                     let cs = tile.col_byte_stride;
                     for r in 0..ROWS {
-                        let at = |c: isize| *(ptr.offset(cs * c) as *const f32);
-                        acc[2 * r] = f32x4_add(acc[2 * r], f32x4(at(0), at(1), at(2), at(3)));
-                        acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], f32x4(at(4), at(5), at(6), at(7)));
+                        let (lo, hi) = if cs == 4 {
+                            (v128_load(ptr as *const v128), v128_load(ptr.add(16) as *const v128))
+                        } else {
+                            let at = |c: isize| *(ptr.offset(cs * c) as *const f32);
+                            (f32x4(at(0), at(1), at(2), at(3)), f32x4(at(4), at(5), at(6), at(7)))
+                        };
+                        acc[2 * r] = f32x4_add(acc[2 * r], lo);
+                        acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], hi);
                         ptr = ptr.offset(tile.row_byte_stride);
                     }
                 }
@@ -127,22 +132,7 @@ unsafe fn run(spec: &[FusedKerSpec<f32>]) -> isize {
                         acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], f32x4_mul(s, hi));
                     }
                 }
-                FusedKerSpec::Store(tile) => {
-                    let mut ptr: *mut u8 = tile.ptr;
-                    let cs = tile.col_byte_stride;
-                    for r in 0..ROWS {
-                        let (lo, hi) = (acc[2 * r], acc[2 * r + 1]);
-                        *(ptr as *mut f32) = f32x4_extract_lane::<0>(lo);
-                        *(ptr.offset(cs) as *mut f32) = f32x4_extract_lane::<1>(lo);
-                        *(ptr.offset(cs * 2) as *mut f32) = f32x4_extract_lane::<2>(lo);
-                        *(ptr.offset(cs * 3) as *mut f32) = f32x4_extract_lane::<3>(lo);
-                        *(ptr.offset(cs * 4) as *mut f32) = f32x4_extract_lane::<0>(hi);
-                        *(ptr.offset(cs * 5) as *mut f32) = f32x4_extract_lane::<1>(hi);
-                        *(ptr.offset(cs * 6) as *mut f32) = f32x4_extract_lane::<2>(hi);
-                        *(ptr.offset(cs * 7) as *mut f32) = f32x4_extract_lane::<3>(hi);
-                        ptr = ptr.offset(tile.row_byte_stride);
-                    }
-                }
+                FusedKerSpec::Store(tile) => store(&acc, tile.ptr, tile.row_byte_stride, tile.col_byte_stride),
                 FusedKerSpec::AddMatMul { k, pa, pb, packing: _ } => {
                     // A: k steps of 8 row values (two v128: top half, bottom half); B: k steps
                     // of 8 column values (two v128).
@@ -189,6 +179,59 @@ unsafe fn mac_4x8(acc: &mut [v128; 8], a: *const v128, b: *const v128, steps: us
         }
         *acc = [c0, c1, c2, c3, c4, c5, c6, c7];
     }
+}
+
+/// Writes the tile at `ptr` with strides in bytes: two vector stores per row where a row's
+/// columns are contiguous, four columns of 4 rows per 4×4 transpose where a column's rows are,
+/// else value by value.
+unsafe fn store(acc: &[v128; 2 * ROWS], ptr: *mut u8, rs: isize, cs: isize) {
+    // SAFETY (whole body): tract's tile holds ROWS × 8 f32 values at these strides.
+    unsafe {
+        if cs == 4 {
+            for r in 0..ROWS {
+                let p = ptr.offset(rs * r as isize);
+                v128_store(p as *mut v128, acc[2 * r]);
+                v128_store(p.add(16) as *mut v128, acc[2 * r + 1]);
+            }
+        } else if rs == 4 {
+            // Rows 4h..4h+4, columns 4j..4j+4: acc[8h + 2i + j] for row 4h + i.
+            for h in 0..ROWS / 4 {
+                for j in 0..2 {
+                    let row = |i: usize| acc[8 * h + 2 * i + j];
+                    let columns = transpose(row(0), row(1), row(2), row(3));
+                    for (c, column) in columns.into_iter().enumerate() {
+                        let p = ptr.offset(cs * (4 * j + c) as isize).add(16 * h);
+                        v128_store(p as *mut v128, column);
+                    }
+                }
+            }
+        } else {
+            for r in 0..ROWS {
+                let p = ptr.offset(rs * r as isize);
+                let (lo, hi) = (acc[2 * r], acc[2 * r + 1]);
+                *(p as *mut f32) = f32x4_extract_lane::<0>(lo);
+                *(p.offset(cs) as *mut f32) = f32x4_extract_lane::<1>(lo);
+                *(p.offset(cs * 2) as *mut f32) = f32x4_extract_lane::<2>(lo);
+                *(p.offset(cs * 3) as *mut f32) = f32x4_extract_lane::<3>(lo);
+                *(p.offset(cs * 4) as *mut f32) = f32x4_extract_lane::<0>(hi);
+                *(p.offset(cs * 5) as *mut f32) = f32x4_extract_lane::<1>(hi);
+                *(p.offset(cs * 6) as *mut f32) = f32x4_extract_lane::<2>(hi);
+                *(p.offset(cs * 7) as *mut f32) = f32x4_extract_lane::<3>(hi);
+            }
+        }
+    }
+}
+
+/// The columns of the 4×4 block whose rows are `r0`..`r3`.
+fn transpose(r0: v128, r1: v128, r2: v128, r3: v128) -> [v128; 4] {
+    let (t0, t1) = (i32x4_shuffle::<0, 4, 1, 5>(r0, r1), i32x4_shuffle::<2, 6, 3, 7>(r0, r1));
+    let (t2, t3) = (i32x4_shuffle::<0, 4, 1, 5>(r2, r3), i32x4_shuffle::<2, 6, 3, 7>(r2, r3));
+    [
+        i32x4_shuffle::<0, 1, 4, 5>(t0, t2),
+        i32x4_shuffle::<2, 3, 6, 7>(t0, t2),
+        i32x4_shuffle::<0, 1, 4, 5>(t1, t3),
+        i32x4_shuffle::<2, 3, 6, 7>(t1, t3),
+    ]
 }
 
 /// `acc = f(row value splat, acc)` for each of the 4 rows.
