@@ -65,7 +65,7 @@ macro_rules! each {
 
 unsafe fn run(spec: &[FusedKerSpec<f32>]) -> isize {
     // SAFETY (whole body): tract hands the kernel pointers to tiles, rows and columns of at
-    // least its MR×NR (4×8) f32 values, and packed panels of k steps of 4 (A) and 8 (B) values.
+    // least its MR×NR (8×8) f32 values, and packed panels of k steps of 8 (A) and 8 (B) values.
     unsafe {
         // acc[2r] holds row r's columns 0-3, acc[2r + 1] its columns 4-7.
         let mut acc = [f32x4_splat(0.0); 16];
@@ -234,10 +234,10 @@ fn transpose(r0: v128, r1: v128, r2: v128, r3: v128) -> [v128; 4] {
     ]
 }
 
-/// `acc = f(row value splat, acc)` for each of the 4 rows.
-unsafe fn per_row(acc: &mut [v128; 16], row: *const f32, f: impl Fn(v128, v128) -> v128) {
+/// `acc = f(row value splat, acc)` for each of the ROWS rows.
+unsafe fn per_row(acc: &mut [v128; 2 * ROWS], row: *const f32, f: impl Fn(v128, v128) -> v128) {
     for r in 0..ROWS {
-        // SAFETY: tract passes MR = 4 row values.
+        // SAFETY: tract passes MR = ROWS row values.
         let s = f32x4_splat(unsafe { *row.add(r) });
         acc[2 * r] = f(s, acc[2 * r]);
         acc[2 * r + 1] = f(s, acc[2 * r + 1]);
@@ -245,7 +245,7 @@ unsafe fn per_row(acc: &mut [v128; 16], row: *const f32, f: impl Fn(v128, v128) 
 }
 
 /// `acc = f(column values, acc)` for each row, over the 8 columns.
-unsafe fn per_col(acc: &mut [v128; 16], cols: *const f32, f: impl Fn(v128, v128) -> v128) {
+unsafe fn per_col(acc: &mut [v128; 2 * ROWS], cols: *const f32, f: impl Fn(v128, v128) -> v128) {
     // SAFETY: tract passes NR = 8 column values.
     let (lo, hi) = unsafe { (v128_load(cols as *const v128), v128_load((cols as *const v128).add(1))) };
     for r in 0..ROWS {
