@@ -164,13 +164,13 @@ impl Decoder {
             for (i, (tokens, logp, _, logits)) in live.iter_mut().enumerate() {
                 let sampled: Vec<u32> = tokens.iter().map(|(t, _)| *t).collect();
                 rules.apply(tok, &sampled, logits);
-                let lse = super::rules::log_sum_exp(logits);
                 if beams == 1 {
                     let (best, p) =
                         if sampling { sample(logits, search.temperature, &mut rng) } else { greedy(logits) };
                     candidates.push((*logp + p.max(1e-30).ln(), i, best, p));
                     continue;
                 }
+                let lse = super::rules::log_sum_exp(logits);
                 let mut order: Vec<u32> = (0..logits.len() as u32).collect();
                 let k = (beams + 1).min(order.len());
                 order.select_nth_unstable_by(k - 1, |a, b| logits[*b as usize].total_cmp(&logits[*a as usize]));
