@@ -71,7 +71,7 @@ impl Rules {
         }
         // When the timestamps together are likelier than any single text token, take one. Both
         // sides' log-probabilities share the vocabulary's normaliser, so it cancels: no pass of
-        // 51,865 exponentials for it.
+        // exponentials over the ~52,000 logits for it.
         let ts_mass = log_sum_exp(&logits[tb..]);
         let best_text = logits[..tb].iter().copied().fold(ninf, f32::max);
         if ts_mass > best_text {
