@@ -1,6 +1,6 @@
 # Two commands on a fresh Debian 12 machine:
 #   make demo   install what is missing, build, serve the demo on http://127.0.0.1:$(PORT)
-#   make test   install what is missing, build, run every test (native, then the package in node and Chromium)
+#   make test   install what is missing, build, run every test (native, and the package in node and Chromium)
 #   make bench  shopfloor vs onnxruntime-web in headless Chromium (+ native), report in target/bench/
 PORT ?= 8080
 
