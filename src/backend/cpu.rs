@@ -11,7 +11,14 @@ use super::TypedSource;
 use crate::error::{Error, Result};
 use crate::tensor::{DType, HostTensor};
 
-type Plan = Arc<TypedRunnableModel>;
+type Plan = Arc<CompiledPlan>;
+
+/// tract's runnable plan, and which of its nodes read values that are checked before they run.
+struct CompiledPlan {
+    runnable: Arc<TypedRunnableModel>,
+    /// By node id (`feed_values::watched`).
+    watched: Vec<bool>,
+}
 /// Where a plan's runs go in the threaded build (`pool::Placement`), measured per plan.
 type Placement = Arc<std::sync::Mutex<super::pool::Placement>>;
 /// Plans by input shapes, most recently used first. Bounded: each plan holds its own packed
@@ -72,8 +79,8 @@ impl CpuBackend {
     }
 
     /// Compiles (or fetches) the plan for these input types and shapes (any value).
-    pub fn plan_for(&mut self, shapes: &[(DatumType, Vec<usize>)]) -> Result<Plan> {
-        Ok(self.entry_for((shapes.to_vec(), vec![None; shapes.len()]))?.0)
+    pub fn plan_for(&mut self, shapes: &[(DatumType, Vec<usize>)]) -> Result<()> {
+        self.entry_for((shapes.to_vec(), vec![None; shapes.len()])).map(|_| ())
     }
 
     fn entry_for(&mut self, key: PlanKey) -> Result<(Plan, Placement)> {
@@ -146,9 +153,12 @@ fn execute_values(plan: &Plan, values: TVec<TValue>, max_tensor_bytes: u64) -> R
         if PANIC_NEXT_RUN.swap(false, std::sync::atomic::Ordering::Relaxed) {
             panic!("injected panic (__testPanicNextRun)");
         }
-        let mut state = plan.spawn().map_err(|e| Error::Internal(format!("{e:#}")))?;
-        let model = plan.model();
+        let mut state = plan.runnable.spawn().map_err(|e| Error::Internal(format!("{e:#}")))?;
+        let model = plan.runnable.model();
         let result = state.run_plan_with_eval(values, |ctx, op_state, node, mut input| {
+            if !plan.watched[node.id] {
+                return tract_onnx::tract_core::plan::eval(ctx, op_state, node, input);
+            }
             if let Err(refusal) = super::feed_values::check(node, &input, max_tensor_bytes) {
                 return Err(TractError::new(super::feed_values::to_error(model, node, &refusal)));
             }
@@ -186,7 +196,7 @@ impl CpuBackend {
         let values: TVec<TValue> = inputs.into_iter().map(|t| t.into_tvalue()).collect();
         let mut times = vec![];
         crate::error::guard("profiling the CPU plan", || {
-            let mut state = plan.spawn().map_err(|e| Error::Internal(format!("{e:#}")))?;
+            let mut state = plan.runnable.spawn().map_err(|e| Error::Internal(format!("{e:#}")))?;
             state
                 .run_plan_with_eval(values, |ctx, op_state, node, input| {
                     let t = std::time::Instant::now();
@@ -218,7 +228,9 @@ fn compile(source: &dyn TypedSource, key: &PlanKey) -> Result<Plan> {
     }
     let mut optimized = super::optimise::codegen(decluttered).map_err(cannot_run)?;
     super::cpu_kernels::substitute(&mut optimized).map_err(ours)?;
-    optimized.into_runnable().map_err(|e| Error::Internal(format!("building the plan: {e:#}")))
+    let watched = super::feed_values::watched(&optimized);
+    let runnable = optimized.into_runnable().map_err(|e| Error::Internal(format!("building the plan: {e:#}")))?;
+    Ok(Arc::new(CompiledPlan { runnable, watched }))
 }
 
 /// The public dtype a caller passes for a model input type (and gets for an output): types JS

@@ -10,7 +10,8 @@
 //! Range (a zero step, a length over the budget, integer bounds tract would size or step wrong).
 //! Where tract mishandles values ONNX allows, they are fixed up instead of refused: GatherNd and
 //! ScatterNd tuples counting from the end are wrapped, OneHot indices past the depth give the
-//! all-off rows ONNX asks for. The checks cost one name comparison per node for every other op.
+//! all-off rows ONNX asks for. Which nodes to look at is decided once per plan (`watched`): every
+//! other node costs a run one lookup.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::{Gather, GatherElements, GatherNd, OneHot, ScatterElements, ScatterNd, Topk};
@@ -170,8 +171,29 @@ pub(crate) fn check(node: &TypedNode, inputs: &[TValue], max_bytes: u64) -> Resu
 fn is_division(name: &str) -> bool {
     let core = name.strip_prefix("Opt").unwrap_or(name);
     ["Div", "Rem"].iter().any(|op| {
-        core == *op || core.starts_with(&format!("{op}Unicast")) || core.starts_with(&format!("{op}ByScalar"))
+        core.strip_prefix(op)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("Unicast") || rest.starts_with("ByScalar"))
     })
+}
+
+/// Per node id of `model`: whether `check`, `wrap_negative_tuples` or `one_hot_outside` can act on
+/// it. Worked out once per plan: some of tract's op names are formatted on each call, and a run
+/// should not pay for that on every node.
+pub(crate) fn watched(model: &TypedModel) -> Vec<bool> {
+    let mut watched = vec![false; model.nodes().len()];
+    for node in model.nodes() {
+        let name = node.op().name();
+        watched[node.id] = node.op_as::<Gather>().is_some()
+            || node.op_as::<GatherElements>().is_some()
+            || node.op_as::<ScatterElements>().is_some()
+            || node.op_as::<OneHot>().is_some()
+            || node.op_as::<GatherNd>().is_some()
+            || node.op_as::<ScatterNd>().is_some()
+            || node.op_as::<Topk>().is_some()
+            || name == "Range"
+            || is_division(&name);
+    }
+    watched
 }
 
 fn dim(t: &Tensor, axis: usize) -> usize {
@@ -342,4 +364,19 @@ pub(crate) fn to_error(model: &TypedModel, node: &TypedNode, r: &Refusal) -> Err
     let culprits = node.inputs.get(r.slot).map(|&o| upstream_inputs(model, o)).unwrap_or_default();
     let name = if culprits.is_empty() { node.name.clone() } else { culprits.join("\", \"") };
     Error::InputMismatch { name, detail: format!("{}: the values fed to the model are out of its range", r.detail) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_division;
+
+    #[test]
+    fn division_names_plain_and_optimised() {
+        for name in ["Div", "Rem", "OptDivUnicast", "OptRemByScalar", "DivByScalar", "OptDivUnicast(f32)"] {
+            assert!(is_division(name), "{name}");
+        }
+        for name in ["Mul", "OptMulUnicast", "Divide", "OptDivider", "Remap", "OptBinChain(Div+Add)", ""] {
+            assert!(!is_division(name), "{name}");
+        }
+    }
 }

@@ -19,10 +19,28 @@ use panic::unwinds;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-/// Runs once when the module is instantiated: Rust panics print a readable stack in the console.
+/// Runs once when the module is instantiated: static constructors (the kernel registrations of
+/// tract-linalg and `backend::cpu_kernels`), then Rust panics print a readable stack in the console.
 #[wasm_bindgen(start)]
 pub fn start() {
+    run_constructors();
     console_error_panic_hook::set_once();
+}
+
+/// Runs the module's static constructors. wasm-ld calls them at the top of *every* export unless
+/// the module calls them itself (it then assumes the embedder's start does): this call is what
+/// keeps each of the ~240 exports, from a tensor copy to a whole run, from re-running ~100
+/// registrations (inventory ignores the repeats, but each costs a call). Repeats stay harmless.
+fn run_constructors() {
+    #[cfg(target_arch = "wasm32")]
+    {
+        unsafe extern "C" {
+            fn __wasm_call_ctors();
+        }
+        // SAFETY: linker-synthesised, no arguments; every constructor here is inventory's
+        // registration, which is idempotent.
+        unsafe { __wasm_call_ctors() }
+    }
 }
 
 /// The SDK version.
