@@ -295,7 +295,6 @@ fn direct_conv_leaves_what_it_does_not_cover_to_tract() {
     };
     let same = PaddingSpec::SameUpper;
     let cases = [
-        ("a 1×1 convolution (no im2col to save)", spec([1, 1], [1, 1], same.clone()), [1, 4, 9, 40]),
         ("stride 2", spec([3, 3], [2, 2], same.clone()), [1, 4, 9, 40]),
         ("rows too narrow: 4 wide columns for 2 outputs", spec([1, 3], [1, 1], same.clone()), [1, 4, 9, 2]),
         (
@@ -326,4 +325,61 @@ fn direct_conv_leaves_what_it_does_not_cover_to_tract() {
     let grouped = spec([3, 3], [1, 1], same);
     let (_, _, replaced) = conv_plans(grouped, 2, random_tensor(&mut rng, &[4, 2, 3, 3]), &[1, 4, 9, 40]);
     assert_eq!(replaced, 0, "grouped");
+}
+
+#[test]
+fn pointwise_conv_matches_tract_on_random_shapes() {
+    let mut rng = Lcg(0x1a1);
+    for case in 0..300 {
+        let format = [DataFormat::NCHW, DataFormat::CHW][case % 2];
+        // Channels past a block of 4 and between blocks; planes from one column tile to several,
+        // with and without a partial last tile.
+        let (n, c, m) = (rng.in_range(1, 2), rng.in_range(1, 20), rng.in_range(1, 11));
+        let (h, w) = (rng.in_range(1, 9), rng.in_range(8, 30));
+        let shape: Vec<usize> = if format == DataFormat::NCHW { vec![n, c, h, w] } else { vec![c, h, w] };
+        let spec = pool_spec(format, [1, 1], [1, 1], PaddingSpec::Valid, c);
+        let (tract, ours, replaced) = full_conv_plans(spec, m, &mut rng, &shape);
+        let what = format!("case {case}: {format:?} {shape:?} → {m}");
+        // One input channel sums nothing: tract drops that axis and the product is no einsum of
+        // ours (the answer is still compared).
+        if c > 1 {
+            assert_eq!(replaced, 1, "{what} was not replaced");
+            assert!(ours.nodes().iter().any(|n| n.op.name() == "PointwiseConv"), "{what}");
+            // The bias `Add` went into the kernel's accumulators.
+            assert!(!ours.nodes().iter().any(|n| n.op.name().contains("Add")), "{what}: the bias was not folded in");
+        }
+        let input = random_tensor(&mut rng, &shape);
+        let (want, got) = (run(tract, &input), run(ours, &input));
+        assert_eq!(got.shape(), want.shape(), "{what}");
+        let (want, got) = (want.to_plain_array_view::<f32>().unwrap(), got.to_plain_array_view::<f32>().unwrap());
+        let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+        let worst = want.iter().zip(got.iter()).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst <= 1e-5 * scale, "{what}: off by {worst} (scale {scale})");
+    }
+}
+
+#[test]
+fn pointwise_conv_leaves_what_it_does_not_cover_to_tract() {
+    let mut rng = Lcg(13);
+    let spec = |format: DataFormat, c: usize| pool_spec(format, [1, 1], [1, 1], PaddingSpec::Valid, c);
+    let cases: [(&str, PoolSpec, usize, Vec<usize>); 3] = [
+        ("channels last", spec(DataFormat::NHWC, 4), 6, vec![1, 9, 40, 4]),
+        ("planes smaller than a column tile", spec(DataFormat::NCHW, 4), 6, vec![1, 4, 2, 3]),
+        // 200 × 200 f32 filters: 156 KiB, past the kernel's cache budget.
+        ("filters past the cache budget", spec(DataFormat::NCHW, 200), 200, vec![1, 200, 4, 8]),
+    ];
+    for (what, spec, m, shape) in cases {
+        let (_, ours, replaced) = full_conv_plans(spec, m, &mut rng, &shape);
+        assert_eq!(replaced, 0, "{what}");
+        assert!(!ours.nodes().iter().any(|n| n.op.name() == "PointwiseConv"), "{what}");
+    }
+    // A matrix product by constant weights is no convolution: rows of 8 features, [8, 3] weights.
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact([16, 8])).unwrap();
+    let w = model.add_const("w", random_tensor(&mut rng, &[3, 8])).unwrap();
+    let op = tract_onnx::tract_core::ops::einsum::EinSum::new("nk,mk->nm".parse().unwrap(), f32::datum_type());
+    let y = model.wire_node("matmul", op, &[x, w]).unwrap();
+    model.select_output_outlets(&y).unwrap();
+    let mut ours = decluttered(model).unwrap();
+    assert_eq!(substitute_convolutions(&mut ours).unwrap(), 0, "a matrix product");
 }

@@ -4,7 +4,8 @@
 //! (`gemm_f32_8x8`, wasm SIMD builds): tract's own dispatch then picks them for every matmul and
 //! convolution. Whole-op kernels are substituted on the CPU backend's plan only: convolutions
 //! before tract's codegen (`DepthwiseConv`, `DirectConv`: codegen lowers them into ops whose parameters are
-//! private), the rest after it (`WindowMaxPool`). The graph the WebGPU translator reads keeps
+//! private; `PointwiseConv` takes the einsum a 1×1 convolution has become by then), the rest
+//! after it (`WindowMaxPool`). The graph the WebGPU translator reads keeps
 //! tract's ops, and any node whose parameters a kernel does not cover stays tract's. Each kernel
 //! is property-tested against the op it replaces (`tests/cpu_kernels.rs` natively; the browser
 //! parity tests run the wasm SIMD paths).
@@ -13,10 +14,13 @@ mod depthwise_conv;
 mod direct_conv;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm_f32_8x8;
+mod offset_tile;
+mod pointwise_conv;
 mod window_max_pool;
 
 pub use depthwise_conv::DepthwiseConv;
 pub use direct_conv::DirectConv;
+pub use pointwise_conv::PointwiseConv;
 pub use window_max_pool::WindowMaxPool;
 
 use tract_onnx::prelude::*;
@@ -35,6 +39,19 @@ pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
         } else if let Some(op) = DirectConv::replacing(model, node)? {
             // Its filters and bias are packed into the op: only the image stays an input.
             let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs[..1], op)?;
+            patch.apply(model)?;
+            replaced += 1;
+        } else if let Some(found) = PointwiseConv::replacing(model, node)? {
+            // Replaces the einsum, and the bias `Add` after it when the op folded that in.
+            let mut patch = TypedModelPatch::default();
+            let input = patch.tap_model(model, found.input)?;
+            let out = patch.wire_node(&node.name, found.op, &[input])?[0];
+            let last = found.bias_add.unwrap_or(node.id);
+            patch.shunt_outside(model, OutletId::new(last, 0), out)?;
+            patch.obliterate(node.id)?;
+            if let Some(add) = found.bias_add {
+                patch.obliterate(add)?;
+            }
             patch.apply(model)?;
             replaced += 1;
         }

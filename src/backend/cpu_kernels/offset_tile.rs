@@ -1,0 +1,115 @@
+//! The micro-kernel of the convolutions that read their B side in place (`DirectConv`,
+//! `PointwiseConv`): a tile of `MR` output channels × `NR` consecutive outputs, whose k-th B row
+//! starts at `b[offsets[k]]` (a tap of a zero-bordered plane, or an input plane itself), with
+//! filters packed `[k][MR]`. 4×8 keeps its 8 accumulators, the two B vectors and a broadcast in
+//! registers under V8's 16 on x86-64 (an 8×8 tile spills).
+
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+/// Output rows (channels) and columns of one tile.
+pub const MR: usize = 4;
+pub const NR: usize = 8;
+
+/// Filters `[m][k…]` (OIHW, or OI) → `[m / MR rounded up][k][MR]`, zero past the last output.
+pub fn pack(kernel: &Tensor) -> TractResult<Arc<Tensor>> {
+    let (m, k) = (kernel.shape()[0], kernel.shape()[1..].iter().product::<usize>());
+    let src = kernel.try_as_plain_ram()?;
+    let src = src.as_slice::<f32>()?;
+    let blocks = m.div_ceil(MR);
+    let mut packed = vec![0f32; blocks * k * MR];
+    for o in 0..m {
+        for (i, &v) in src[o * k..][..k].iter().enumerate() {
+            packed[((o / MR) * k + i) * MR + o % MR] = v;
+        }
+    }
+    Ok(Arc::new(tract_ndarray::Array1::from_vec(packed).into_tensor()))
+}
+
+/// One bias per output (`bias` holds one or `m`), zero past the last (`m` rounded up to `MR`).
+pub fn padded_bias(bias: &Tensor, m: usize) -> TractResult<Arc<Tensor>> {
+    let b = bias.try_as_plain_ram()?;
+    let b = b.as_slice::<f32>()?;
+    let v: Vec<f32> = (0..m.div_ceil(MR) * MR)
+        .map(|o| {
+            if o >= m {
+                0.0
+            } else if b.len() == 1 {
+                b[0]
+            } else {
+                b[o]
+            }
+        })
+        .collect();
+    Ok(Arc::new(tract_ndarray::Array1::from_vec(v).into_tensor()))
+}
+
+/// `wide[r][n0 .. n0 + NR] = bias[r] + Σ_k a[k][r] · b[offsets[k] ..][..NR]` for the MR rows of
+/// one block, sums in k order.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn tile(a: &[f32], b: &[f32], offsets: &[usize], bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
+    use std::arch::wasm32::*;
+    let last = offsets.iter().max().copied().unwrap_or(0);
+    assert!(a.len() == offsets.len() * MR && bias.len() == MR && b.len() >= last + NR);
+    assert!(wide.len() >= (MR - 1) * n + n0 + NR);
+    // SAFETY: the asserts above bound every load (a: MR per tap; b: NR from each offset) and
+    // every store (MR rows of NR at n0).
+    unsafe {
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let [mut c0, mut c1, mut c2, mut c3, mut c4, mut c5, mut c6, mut c7] = [
+            f32x4_splat(bias[0]),
+            f32x4_splat(bias[0]),
+            f32x4_splat(bias[1]),
+            f32x4_splat(bias[1]),
+            f32x4_splat(bias[2]),
+            f32x4_splat(bias[2]),
+            f32x4_splat(bias[3]),
+            f32x4_splat(bias[3]),
+        ];
+        for (i, &off) in offsets.iter().enumerate() {
+            let av = v128_load(pa.add(i * MR) as *const v128);
+            let p = pb.add(off);
+            let (lo, hi) = (v128_load(p as *const v128), v128_load(p.add(4) as *const v128));
+            let s = i32x4_shuffle::<0, 0, 0, 0>(av, av);
+            c0 = f32x4_add(c0, f32x4_mul(s, lo));
+            c1 = f32x4_add(c1, f32x4_mul(s, hi));
+            let s = i32x4_shuffle::<1, 1, 1, 1>(av, av);
+            c2 = f32x4_add(c2, f32x4_mul(s, lo));
+            c3 = f32x4_add(c3, f32x4_mul(s, hi));
+            let s = i32x4_shuffle::<2, 2, 2, 2>(av, av);
+            c4 = f32x4_add(c4, f32x4_mul(s, lo));
+            c5 = f32x4_add(c5, f32x4_mul(s, hi));
+            let s = i32x4_shuffle::<3, 3, 3, 3>(av, av);
+            c6 = f32x4_add(c6, f32x4_mul(s, lo));
+            c7 = f32x4_add(c7, f32x4_mul(s, hi));
+        }
+        let out = wide.as_mut_ptr().add(n0);
+        for (r, (lo, hi)) in [(c0, c1), (c2, c3), (c4, c5), (c6, c7)].into_iter().enumerate() {
+            v128_store(out.add(r * n) as *mut v128, lo);
+            v128_store(out.add(r * n + 4) as *mut v128, hi);
+        }
+    }
+}
+
+/// The same tile in plain arithmetic (native builds, where tract's own kernels run instead, and
+/// the property tests).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+pub fn tile(a: &[f32], b: &[f32], offsets: &[usize], bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
+    let mut acc = [[0f32; NR]; MR];
+    for (r, row) in acc.iter_mut().enumerate() {
+        row.fill(bias[r]);
+    }
+    for (i, &off) in offsets.iter().enumerate() {
+        let col = &b[off..off + NR];
+        for (r, row) in acc.iter_mut().enumerate() {
+            let w = a[i * MR + r];
+            for (o, v) in row.iter_mut().zip(col) {
+                *o += w * v;
+            }
+        }
+    }
+    for (r, row) in acc.iter().enumerate() {
+        wide[r * n + n0..][..NR].copy_from_slice(row);
+    }
+}
