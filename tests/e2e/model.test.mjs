@@ -417,6 +417,40 @@ test('stride-1 convolutions (1×3, 3×1, 3×3, 5×5, 2×4; 3 to 9 outputs; asymm
   for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
 });
 
+test('1×1 convolutions (1, 4, 6, 9, 10 outputs; planes of 243 and 64; with and without bias) give a plain loop\'s answers (1e-5)', async () => {
+  const r = await inPage(async (sf) => {
+    const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);
+    let seed = 13;
+    const noise = (n) => Float32Array.from({ length: n }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
+    const inputs = { x: [11, 9, 27], y: [7, 4, 16] };
+    const feeds = {};
+    for (const [name, [C, H, W]] of Object.entries(inputs)) feeds[name] = { dims: [1, C, H, W], data: noise(C * H * W) };
+    const m = await sf.Model.load('/models/cache/fixtures/pointwise.onnx', { backend: 'cpu' });
+    const out = await m.run(feeds);
+    m.free();
+    // input, output channels, bias, as tests/parity/make_refs.py writes them.
+    const cases = { p6: ['x', 6, true], p9: ['x', 9, true], p1: ['x', 1, true], q4nobias: ['y', 4, false], q10: ['y', 10, true] };
+    const worst = {};
+    for (const [name, [src, M, bias]] of Object.entries(cases)) {
+      const [C, H, W] = inputs[src];
+      const [x, k, plane] = [feeds[src].data, w(M * C), H * W];
+      const ref = [];
+      for (let o = 0; o < M; o++)
+        for (let p = 0; p < plane; p++) {
+          let s = bias ? 0.25 * o : 0;
+          for (let c = 0; c < C; c++) s += x[c * plane + p] * k[o * C + c];
+          ref.push(s);
+        }
+      const got = out[name];
+      const scale = ref.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);
+      worst[name] = got.dims.join('x') !== `1x${M}x${H}x${W}` ? `dims ${got.dims}, want 1x${M}x${H}x${W}` : ref.reduce((acc, v, i) => Math.max(acc, Math.abs(got.data[i] - v) / scale), 0);
+    }
+    return worst;
+  });
+  assert.ok(r.ok, r.message);
+  for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
+});
+
 test('depthwise convolutions at odd sides, strides 1, 2 and 3, asymmetric padding, give a plain loop\'s answers (1e-5)', async () => {
   const r = await inPage(async (sf) => {
     const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);

@@ -155,6 +155,26 @@ def fixtures() -> None:
     g = helper.make_graph(nodes, "direct", [x], outs, inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "direct.onnx")
 
+    # 1×1 convolutions (our wasm kernel reading the planes in place: blocks of 4 output channels
+    # and a partial last one, planes with and without a partial last column tile, one output
+    # channel, no bias): tests/e2e/model.test.mjs recomputes them in JS. Each case is (input,
+    # output channels, bias 0.25·channel or none), weights as above.
+    inputs = {"x": [1, 11, 9, 27], "y": [1, 7, 4, 16]}
+    cases = {"p6": ("x", 6, True), "p9": ("x", 9, True), "p1": ("x", 1, True), "q4nobias": ("y", 4, False),
+             "q10": ("y", 10, True)}
+    nodes, inits = [], []
+    for name, (src, m, bias) in cases.items():
+        c = inputs[src][1]
+        ins = [src, f"{name}_w"] + ([f"{name}_b"] if bias else [])
+        nodes.append(helper.make_node("Conv", ins, [name], kernel_shape=[1, 1], name=name))
+        inits.append(weights(f"{name}_w", [m, c, 1, 1]))
+        if bias:
+            inits.append(helper.make_tensor(f"{name}_b", TensorProto.FLOAT, [m], [0.25 * o for o in range(m)]))
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in cases]
+    xs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, dims) for n, dims in inputs.items()]
+    g = helper.make_graph(nodes, "pointwise", xs, outs, inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "pointwise.onnx")
+
 
 def main() -> None:
     fixtures()

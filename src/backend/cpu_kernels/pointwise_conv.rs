@@ -90,7 +90,8 @@ impl PointwiseConv {
             && facts[x_slot].datum_type == f32::datum_type()
             && kernel.datum_type() == f32::datum_type()
             && shape[axis] == k
-            && k <= MAX_CHANNELS
+            && (1..=MAX_CHANNELS).contains(&k)
+            && m >= 1
             && m * k * 4 <= MAX_FILTER_BYTES
             && plane >= NR;
         if !fits {
@@ -119,7 +120,7 @@ fn folded_bias(
         return Ok(None);
     }
     let add = model.node(consumers[0].node);
-    let is_add = add.op_as::<TypedBinOp>().is_some_and(|b| b.0.is::<Add>());
+    let is_add = add.op_as::<TypedBinOp>().is_some_and(|b| b.0.is::<Add>() && b.1.is_none());
     if !is_add || add.inputs.len() != 2 {
         return Ok(None);
     }
