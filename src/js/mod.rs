@@ -29,7 +29,7 @@ pub fn start() {
 
 /// Runs the module's static constructors. wasm-ld calls them at the top of *every* export unless
 /// the module calls them itself (it then assumes the embedder's start does): this call is what
-/// keeps each of the ~240 exports, from a tensor copy to a whole run, from re-running ~100
+/// keeps each of the ~240 exports, from a tensor copy to a whole run, from re-running ~127
 /// registrations (inventory ignores the repeats, but each costs a call). Repeats stay harmless.
 fn run_constructors() {
     #[cfg(target_arch = "wasm32")]
