@@ -1,5 +1,6 @@
-//! 1×1 convolutions of f32 channels-first tensors (BlazeFace's and the MobileNets' pointwise
-//! layers) without packing their input. tract declutters such a convolution into an `EinSum`
+//! 1×1 convolutions of f32 channels-first tensors (BlazeFace's pointwise layers) without packing
+//! their input. Where tract's plan keeps a 1×1 layer's input or output channels-last (EfficientNet-
+//! Lite0's in the browser, beside tract's channels-last depthwise), the layer stays tract's. tract declutters such a convolution into an `EinSum`
 //! (`NIHW,OI->NOHW`) plus a bias `Add`, then lowers the einsum to a blocked matrix product that
 //! copies the input into packed panels on every run and drives the micro-kernel tile by tile
 //! (the panels, the driver and its border tiles were ~12 % of BlazeFace). Channel c's plane *is*
