@@ -67,16 +67,21 @@ async function stop() {
   stopListening?.();
   stopCounting?.();
   stopListening = stopCounting = null;
+  $('dictation-start').disabled = true;
+  // The microphone goes off at once; what it heard before is still transcribed, after any
+  // sentences queued while the machine ran behind real time.
+  await mic?.close();
+  mic = null;
   if (stt) {
+    status('Finishing: writing down what was said before you stopped…');
     const rest = await stt.finish().catch(() => []);
     for (const e of rest) if (e.type === 'segment') addSegment(e);
   }
-  await mic?.close();
-  mic = null;
   stt?.free();
   stt = null;
   $('dictation').dataset.running = 'false';
   $('dictation-start').textContent = 'Start dictation';
+  $('dictation-start').disabled = false;
   status('The microphone is off.');
 }
 

@@ -173,8 +173,13 @@ test('demo: the fake microphone says a sentence and the dictation panel writes i
     const line = await page.textContent('#transcript li');
     console.log(`# demo: ${line} (${await page.textContent('#dictation-latency')}; ${await page.textContent('#dictation-backend-used')})`);
     assert.equal(words(line.split(' — ')[0]), SAID);
+    // Stopping transcribes what the microphone heard before it: the looping fake file's next
+    // sentences, queued while a loaded machine ran behind real time (CI: over 30 s).
+    const t0 = Date.now();
     await page.click('#dictation-start');
-    await page.waitForFunction(() => document.querySelector('#dictation').dataset.running === 'false');
+    await page.waitForFunction(() => document.querySelector('#dictation').dataset.running === 'false', null, { timeout: 180_000 });
+    console.log(`# demo: stopped ${Date.now() - t0} ms after the click, ${await page.locator('#transcript li').count()} line(s) written`);
+    assert.equal(await page.textContent('#dictation-status'), 'The microphone is off.');
     assert.deepEqual(errors, []);
   } finally {
     await close();
