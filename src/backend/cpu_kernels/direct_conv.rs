@@ -5,8 +5,9 @@
 //! plane itself, shifted: with each plane copied once into a zero-bordered scratch of width
 //! `wp`, output (y, x) reads `scratch[c][y + ky][x + kx]`, so eight consecutive outputs of a
 //! "wide" row (x up to `wp`, the columns past the output's width computed and dropped) are eight
-//! consecutive floats. The 4×8 micro-kernel reads them in place through a table of one offset
-//! per (c, ky, kx); the filters are packed once, when the op is built.
+//! consecutive floats. Each column tile gathers them through a table of one offset per
+//! (c, ky, kx) into a small panel for the 4×8 micro-kernel (`offset_tile`); the filters are
+//! packed once, when the op is built.
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-use super::offset_tile::{pack, padded_bias, tile, MR, NR};
+use super::offset_tile::{gather, pack, padded_bias, tile, MR, NR};
 /// Every tile reads all the filters: past this (half a typical L2), tract's own lowering, which
 /// keeps one block's filters in cache while the im2col panels stream, measured faster (ResNet-50's
 /// 3×3 layers, 147 KiB and up; openWakeWord's, at most 108 KiB, gain).
@@ -161,18 +162,12 @@ impl EvalOp for DirectConv {
         let blocks = |first: usize, rows: &mut [f32], scratch: &[f32]| {
             let count = rows.len().div_ceil(MR * plane_out);
             let mut wide = vec![0f32; count * MR * g.n];
+            let mut panel = vec![0f32; k * NR];
             for n0 in (0..g.n).step_by(NR) {
+                gather(&scratch[n0..], &offsets, &mut panel);
                 for (j, wide) in wide.chunks_exact_mut(MR * g.n).enumerate() {
                     let block = first + j;
-                    tile(
-                        &packed[block * k * MR..][..k * MR],
-                        &scratch[n0..],
-                        &offsets,
-                        &bias[block * MR..][..MR],
-                        wide,
-                        g.n,
-                        n0,
-                    );
+                    tile(&packed[block * k * MR..][..k * MR], &panel, NR, &bias[block * MR..][..MR], wide, g.n, n0);
                 }
             }
             // Each row keeps its first `ow` wide columns.

@@ -1,8 +1,12 @@
-//! The micro-kernel of the convolutions that read their B side in place (`DirectConv`,
-//! `PointwiseConv`): a tile of `MR` output channels × `NR` consecutive outputs, whose k-th B row
-//! starts at `b[offsets[k]]` (a tap of a zero-bordered plane, or an input plane itself), with
-//! filters packed `[k][MR]`. 4×8 keeps its 8 accumulators, the two B vectors and a broadcast in
-//! registers under V8's 16 on x86-64 (an 8×8 tile spills).
+//! The micro-kernel of the convolutions that read their B side from the input itself
+//! (`DirectConv`, `PointwiseConv`): B's k-th row for a column tile is `NR` floats at
+//! `b[offsets[k]..]` (a tap of a zero-bordered plane, or an input plane itself). `gather` copies
+//! a tile's rows into one `[k][NR]` panel and `tile` multiplies it by `MR` filters packed `[k][MR]`.
+//! The copy pays for itself: in Chromium the tile over a gathered panel ran 6-21 % faster, the copy
+//! included, than the same tile reading the rows in place (openWakeWord's 24- and 72-channel
+//! layers; one sequential stream, no loads split across cache lines). 4×8 keeps its 8
+//! accumulators, the two B vectors and a broadcast in registers under V8's 16 on x86-64 (6×8 and
+//! 8×8 spill and measured slower).
 
 use std::sync::Arc;
 
@@ -45,16 +49,23 @@ pub fn padded_bias(bias: &Tensor, m: usize) -> TractResult<Arc<Tensor>> {
     Ok(Arc::new(tract_ndarray::Array1::from_vec(v).into_tensor()))
 }
 
-/// `wide[r][n0 .. n0 + NR] = bias[r] + Σ_k a[k][r] · b[offsets[k] ..][..NR]` for the MR rows of
-/// one block, sums in k order.
+/// `panel[i][..NR] = b[offsets[i]..][..NR]`: one column tile's B rows, one after another.
+pub fn gather(b: &[f32], offsets: &[usize], panel: &mut [f32]) {
+    for (row, &off) in panel.chunks_exact_mut(NR).zip(offsets) {
+        row.copy_from_slice(&b[off..off + NR]);
+    }
+}
+
+/// `wide[r][n0 .. n0 + NR] = bias[r] + Σ_k a[k][r] · b[k · stride ..][..NR]` for the MR rows of
+/// one block, sums in k order (B's rows: a gathered panel, stride `NR`, or planes in place).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn tile(a: &[f32], b: &[f32], offsets: &[usize], bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
+pub fn tile(a: &[f32], b: &[f32], stride: usize, bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
     use std::arch::wasm32::*;
-    let last = offsets.iter().max().copied().unwrap_or(0);
-    assert!(a.len() == offsets.len() * MR && bias.len() == MR && b.len() >= last + NR);
+    let k = a.len() / MR;
+    assert!(k > 0 && a.len() == k * MR && bias.len() == MR && b.len() >= (k - 1) * stride + NR);
     assert!(wide.len() >= (MR - 1) * n + n0 + NR);
-    // SAFETY: the asserts above bound every load (a: MR per tap; b: NR from each offset) and
-    // every store (MR rows of NR at n0).
+    // SAFETY: the asserts above bound every load (a: MR per tap; b: NR per row) and every store
+    // (MR rows of NR at n0).
     unsafe {
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let [mut c0, mut c1, mut c2, mut c3, mut c4, mut c5, mut c6, mut c7] = [
@@ -67,20 +78,23 @@ pub fn tile(a: &[f32], b: &[f32], offsets: &[usize], bias: &[f32], wide: &mut [f
             f32x4_splat(bias[3]),
             f32x4_splat(bias[3]),
         ];
-        for (i, &off) in offsets.iter().enumerate() {
-            let av = v128_load(pa.add(i * MR) as *const v128);
-            let p = pb.add(off);
+        for i in 0..k {
+            // Broadcast loads: over a gathered panel they measured 25 % faster than one load and
+            // four lane shuffles (V8 on x86 with AVX: `vbroadcastss`, a load-port op, against the
+            // shuffle port).
+            let a = pa.add(i * MR) as *const u32;
+            let p = pb.add(i * stride);
             let (lo, hi) = (v128_load(p as *const v128), v128_load(p.add(4) as *const v128));
-            let s = i32x4_shuffle::<0, 0, 0, 0>(av, av);
+            let s = v128_load32_splat(a);
             c0 = f32x4_add(c0, f32x4_mul(s, lo));
             c1 = f32x4_add(c1, f32x4_mul(s, hi));
-            let s = i32x4_shuffle::<1, 1, 1, 1>(av, av);
+            let s = v128_load32_splat(a.add(1));
             c2 = f32x4_add(c2, f32x4_mul(s, lo));
             c3 = f32x4_add(c3, f32x4_mul(s, hi));
-            let s = i32x4_shuffle::<2, 2, 2, 2>(av, av);
+            let s = v128_load32_splat(a.add(2));
             c4 = f32x4_add(c4, f32x4_mul(s, lo));
             c5 = f32x4_add(c5, f32x4_mul(s, hi));
-            let s = i32x4_shuffle::<3, 3, 3, 3>(av, av);
+            let s = v128_load32_splat(a.add(3));
             c6 = f32x4_add(c6, f32x4_mul(s, lo));
             c7 = f32x4_add(c7, f32x4_mul(s, hi));
         }
@@ -95,13 +109,13 @@ pub fn tile(a: &[f32], b: &[f32], offsets: &[usize], bias: &[f32], wide: &mut [f
 /// The same tile in plain arithmetic (native builds, where tract's own kernels run instead, and
 /// the property tests).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub fn tile(a: &[f32], b: &[f32], offsets: &[usize], bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
+pub fn tile(a: &[f32], b: &[f32], stride: usize, bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
     let mut acc = [[0f32; NR]; MR];
     for (r, row) in acc.iter_mut().enumerate() {
         row.fill(bias[r]);
     }
-    for (i, &off) in offsets.iter().enumerate() {
-        let col = &b[off..off + NR];
+    for i in 0..a.len() / MR {
+        let col = &b[i * stride..][..NR];
         for (r, row) in acc.iter_mut().enumerate() {
             let w = a[i * MR + r];
             for (o, v) in row.iter_mut().zip(col) {

@@ -1,13 +1,12 @@
-//! 1×1 convolutions of f32 channels-first tensors (BlazeFace's pointwise layers) without packing
-//! their input. Where tract's plan keeps a 1×1 layer's input or output channels-last (EfficientNet-
-//! Lite0's in the browser, beside tract's channels-last depthwise), the layer stays tract's. tract declutters such a convolution into an `EinSum`
-//! (`NIHW,OI->NOHW`) plus a bias `Add`, then lowers the einsum to a blocked matrix product that
-//! copies the input into packed panels on every run and drives the micro-kernel tile by tile
-//! (the panels, the driver and its border tiles were ~12 % of BlazeFace). Channel c's plane *is*
-//! B's row c: the 4×8 tile (`offset_tile`) reads eight consecutive pixels of each plane in place,
-//! with the bias `Add` folded into its accumulators' start, and writes the output rows directly.
-//! (Copying each tile's columns into a small panel first, against L1 set conflicts between
-//! planes 16 KiB apart, measured 5 % slower on BlazeFace.)
+//! 1×1 convolutions of f32 channels-first tensors (BlazeFace's pointwise layers) without tract's
+//! packing. Where tract's plan keeps a 1×1 layer's input or output channels-last (EfficientNet-
+//! Lite0's in the browser, beside tract's channels-last depthwise), the layer stays tract's. tract
+//! declutters such a convolution into an `EinSum` (`NIHW,OI->NOHW`) plus a bias `Add`, then lowers
+//! the einsum to a blocked matrix product that packs the whole input into panels on every run and
+//! drives the micro-kernel tile by tile (the panels, the driver and its border tiles were ~12 % of
+//! BlazeFace). Channel c's plane *is* B's row c: each column tile gathers eight consecutive pixels
+//! of every plane into one small panel (`offset_tile`), the 4×8 tile multiplies it with the bias
+//! `Add` folded into its accumulators' start, and the output rows are written directly.
 
 use std::sync::Arc;
 
@@ -17,7 +16,7 @@ use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::math::Add;
 
-use super::offset_tile::{pack, padded_bias, tile, MR, NR};
+use super::offset_tile::{gather, pack, padded_bias, tile, MR, NR};
 
 /// Every column tile reads all the filters, as `DirectConv`'s: past this, tract's blocked product
 /// (one block's filters kept in cache while the panels stream) is the better shape.
@@ -43,7 +42,7 @@ pub struct PointwiseConv {
 /// in (whose output it then replaces), if any.
 pub struct Found {
     pub op: PointwiseConv,
-    /// The einsum's input read in place.
+    /// The einsum's input (the planes the tiles gather from).
     pub input: OutletId,
     pub bias_add: Option<usize>,
 }
@@ -171,12 +170,12 @@ impl EvalOp for PointwiseConv {
         let dst = dst.as_slice_mut::<f32>()?;
         let (k, m) = (self.k, self.m);
         let offsets: Vec<usize> = (0..k).map(|c| c * plane).collect();
-        let tail_offsets: Vec<usize> = (0..k).map(|c| c * NR).collect();
         let full = plane / NR * NR;
         for image in 0..images {
             let planes = &src[image * k * plane..][..k * plane];
             let out = &mut dst[image * m * plane..][..m * plane];
-            // The last columns of every plane, zero-filled to a tile, so no tile reads past them.
+            // The last columns of every plane, zero-filled to a tile (a gathered panel already), so
+            // no tile reads past them.
             let tail: Vec<f32> = if full < plane {
                 planes
                     .chunks_exact(plane)
@@ -190,15 +189,17 @@ impl EvalOp for PointwiseConv {
             let blocks = |first: usize, rows: &mut [f32]| {
                 let filters = |j: usize| &packed[(first + j) * k * MR..][..k * MR];
                 let bias = |j: usize| &bias[(first + j) * MR..][..MR];
+                let mut panel = vec![0f32; k * NR];
                 for n0 in (0..full).step_by(NR) {
+                    gather(&planes[n0..], &offsets, &mut panel);
                     for (j, block) in rows.chunks_exact_mut(MR * plane).enumerate() {
-                        tile(filters(j), &planes[n0..], &offsets, bias(j), block, plane, n0);
+                        tile(filters(j), &panel, NR, bias(j), block, plane, n0);
                     }
                 }
                 if full < plane {
                     let mut last = [0f32; MR * NR];
                     for (j, block) in rows.chunks_exact_mut(MR * plane).enumerate() {
-                        tile(filters(j), &tail, &tail_offsets, bias(j), &mut last, NR, 0);
+                        tile(filters(j), &tail, NR, bias(j), &mut last, NR, 0);
                         for (r, row) in block.chunks_exact_mut(plane).enumerate() {
                             row[full..].copy_from_slice(&last[r * NR..][..plane - full]);
                         }
