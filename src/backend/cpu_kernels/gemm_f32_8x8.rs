@@ -162,18 +162,20 @@ unsafe fn mac_4x8(acc: &mut [v128; 8], a: *const v128, b: *const v128, steps: us
         // Named locals, not the array, so the 8 accumulators stay in registers.
         let [mut c0, mut c1, mut c2, mut c3, mut c4, mut c5, mut c6, mut c7] = *acc;
         for i in 0..steps {
-            let av = v128_load(a.add(2 * i));
+            // Broadcast loads rather than one load and four lane shuffles: 25 % faster in
+            // Chromium on x86 (`offset_tile`'s measurement, the same 4×8 step).
+            let av = a.add(2 * i) as *const u32;
             let (lo, hi) = (v128_load(b.add(2 * i)), v128_load(b.add(2 * i + 1)));
-            let s = i32x4_shuffle::<0, 0, 0, 0>(av, av);
+            let s = v128_load32_splat(av);
             c0 = f32x4_add(c0, f32x4_mul(s, lo));
             c1 = f32x4_add(c1, f32x4_mul(s, hi));
-            let s = i32x4_shuffle::<1, 1, 1, 1>(av, av);
+            let s = v128_load32_splat(av.add(1));
             c2 = f32x4_add(c2, f32x4_mul(s, lo));
             c3 = f32x4_add(c3, f32x4_mul(s, hi));
-            let s = i32x4_shuffle::<2, 2, 2, 2>(av, av);
+            let s = v128_load32_splat(av.add(2));
             c4 = f32x4_add(c4, f32x4_mul(s, lo));
             c5 = f32x4_add(c5, f32x4_mul(s, hi));
-            let s = i32x4_shuffle::<3, 3, 3, 3>(av, av);
+            let s = v128_load32_splat(av.add(3));
             c6 = f32x4_add(c6, f32x4_mul(s, lo));
             c7 = f32x4_add(c7, f32x4_mul(s, hi));
         }
