@@ -287,6 +287,80 @@ fn direct_conv_matches_tract_on_random_shapes_and_padding() {
     }
 }
 
+/// Element-wise steps after a direct convolution (leaky ReLU, `max` / `min` with a constant, in
+/// any order and operand order) fold into it, the answers staying tract's; folding stops where a
+/// value is also a model output or another node's input.
+#[test]
+fn direct_conv_folds_the_element_wise_steps_after_it() {
+    use tract_onnx::tract_core::ops::{binary::TypedBinOp, element_wise::ElementWiseOp, math, nn};
+    let mut rng = Lcg(0xe91);
+    for case in 0..150 {
+        let (c, m) = (rng.in_range(1, 6), rng.in_range(1, 9));
+        let shape = [1, c, rng.in_range(3, 9), rng.in_range(15, 30)];
+        let spec =
+            PoolSpec { output_channels: m, ..pool_spec(DataFormat::NCHW, [3, 3], [1, 1], PaddingSpec::SameUpper, c) };
+        let mut model = TypedModel::default();
+        let x = model.add_source("x", f32::fact(shape)).unwrap();
+        let k = model.add_const("k", random_tensor(&mut rng, &[m, c, 3, 3])).unwrap();
+        let b = model.add_const("b", random_tensor(&mut rng, &[m])).unwrap();
+        let conv = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group: 1, q_params: None };
+        let mut y = model.wire_node("conv", conv, &[x, k, b]).unwrap()[0];
+        let mut outputs = vec![];
+        let steps = rng.in_range(1, 4);
+        // Every fifth case: the value after the first step is also a model output; every seventh,
+        // also another node's input.
+        let (exposed, shared) = (case % 5 == 0, case % 7 == 0);
+        let mut what = format!("case {case}: {shape:?} → {m}");
+        for step in 0..steps {
+            let name = format!("step{step}");
+            let value = rng.f32() * 0.2;
+            y = match rng.below(4) {
+                0 => model.wire_node(&name, nn::leaky_relu(value.abs()), &[y]).unwrap()[0],
+                r => {
+                    let op = if r == 2 { math::min() } else { math::max() };
+                    let konst = if r == 3 { 0.0 } else { value };
+                    let rank = [0, 4][rng.below(2)];
+                    let t = tract_ndarray::ArrayD::from_elem(vec![1; rank], konst).into_tensor();
+                    let t = if rank == 0 { t.broadcast_into_rank(4).unwrap() } else { t };
+                    let s = model.add_const(format!("{name}.s"), t).unwrap();
+                    let ins = if rng.below(2) == 0 { [y, s] } else { [s, y] };
+                    model.wire_node(&name, op, &ins).unwrap()[0]
+                }
+            };
+            what += &format!(" {}", model.node(y.node).op.name());
+            if step == 0 && exposed {
+                outputs.push(y);
+            }
+            if step == 0 && shared {
+                let other = model.wire_node("other", nn::leaky_relu(0.5), &[y]).unwrap()[0];
+                outputs.push(other);
+            }
+        }
+        outputs.insert(0, y);
+        model.select_output_outlets(&outputs).unwrap();
+        let tract = optimized(model.clone()).unwrap();
+        let mut ours = decluttered(model).unwrap();
+        assert_eq!(substitute_convolutions(&mut ours).unwrap(), 1, "{what}");
+        let left = ours.nodes().iter().filter(|n| n.op_is::<ElementWiseOp>() || n.op_is::<TypedBinOp>()).count();
+        if !exposed && !shared {
+            assert_eq!(left, 0, "{what}: every step folds in");
+        } else {
+            assert!(left >= steps - 1, "{what}: folding stops at the first step's value");
+        }
+        let input = random_tensor(&mut rng, &shape);
+        let want = tract.into_runnable().unwrap().run(tvec!(input.clone().into_tvalue())).unwrap();
+        let got = codegen(ours).unwrap().into_runnable().unwrap().run(tvec!(input.into_tvalue())).unwrap();
+        assert_eq!(want.len(), got.len(), "{what}");
+        for (want, got) in want.iter().zip(got.iter()) {
+            let (want, got) = (want.to_plain_array_view::<f32>().unwrap(), got.to_plain_array_view::<f32>().unwrap());
+            assert_eq!(got.shape(), want.shape(), "{what}");
+            let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+            let worst = want.iter().zip(got.iter()).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(worst <= 1e-5 * scale, "{what}: off by {worst} (scale {scale})");
+        }
+    }
+}
+
 #[test]
 fn direct_conv_leaves_what_it_does_not_cover_to_tract() {
     let mut rng = Lcg(11);

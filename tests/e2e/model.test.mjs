@@ -378,7 +378,7 @@ test('free() while a run is pending: the run settles (answer or code), the modul
   assert.ok(r.value.live <= r.value.before, `live models ${r.value.before} before, ${r.value.live} after`);
 });
 
-test('stride-1 convolutions (1×3, 3×1, 3×3, 5×5, 2×4; 3 to 9 outputs; asymmetric padding) give a plain loop\'s answers (1e-5)', async () => {
+test('stride-1 convolutions (1×3, 3×1, 3×3, 5×5, 2×4; 3 to 9 outputs; asymmetric padding; leaky ReLU, max, ReLU, min folded in) give a plain loop\'s answers (1e-5)', async () => {
   const r = await inPage(async (sf) => {
     const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);
     let seed = 9;
@@ -388,10 +388,21 @@ test('stride-1 convolutions (1×3, 3×1, 3×3, 5×5, 2×4; 3 to 9 outputs; asymm
     const m = await sf.Model.load('/models/cache/fixtures/direct.onnx', { backend: 'cpu' });
     const out = await m.run({ x: { dims: [1, C, H, W], data: x } });
     m.free();
-    // kernel, output channels, pads (top, left, bottom, right), as tests/parity/make_refs.py writes them.
-    const cases = { c1x3p1: [[1, 3], 6, [0, 1, 0, 1]], c3x1valid: [[3, 1], 9, [0, 0, 0, 0]], c3x3p1: [[3, 3], 4, [1, 1, 1, 1]], c5x5p2: [[5, 5], 3, [2, 2, 2, 2]], c2x4asym: [[2, 4], 7, [0, 1, 1, 2]] };
+    // kernel, output channels, pads (top, left, bottom, right), the element-wise steps after it,
+    // as tests/parity/make_refs.py writes them.
+    const leakyMax = (s) => Math.max(s < 0 ? s * Math.fround(0.2) : s, Math.fround(-0.4));
+    const reluMin = (s) => Math.min(Math.max(s, 0), 0.5);
+    const cases = {
+      c1x3p1: [[1, 3], 6, [0, 1, 0, 1]],
+      c3x1valid: [[3, 1], 9, [0, 0, 0, 0]],
+      c3x3p1: [[3, 3], 4, [1, 1, 1, 1]],
+      c5x5p2: [[5, 5], 3, [2, 2, 2, 2]],
+      c2x4asym: [[2, 4], 7, [0, 1, 1, 2]],
+      c3x3leaky: [[3, 3], 5, [1, 1, 1, 1], leakyMax],
+      c1x3clamp: [[1, 3], 6, [0, 1, 0, 1], reluMin],
+    };
     const worst = {};
-    for (const [name, [[kh, kw], M, [pt, pl, pb, pr]]] of Object.entries(cases)) {
+    for (const [name, [[kh, kw], M, [pt, pl, pb, pr], then = (s) => s]] of Object.entries(cases)) {
       const k = w(M * C * kh * kw);
       const [oh, ow] = [H + pt + pb - kh + 1, W + pl + pr - kw + 1];
       const ref = [];
@@ -405,7 +416,7 @@ test('stride-1 convolutions (1×3, 3×1, 3×3, 5×5, 2×4; 3 to 9 outputs; asymm
                   const [iy, ix] = [y + ky - pt, xx + kx - pl];
                   if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[(c * H + iy) * W + ix] * k[((o * C + c) * kh + ky) * kw + kx];
                 }
-            ref.push(s);
+            ref.push(then(s));
           }
       const got = out[name];
       const scale = ref.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);

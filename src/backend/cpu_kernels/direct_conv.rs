@@ -7,7 +7,8 @@
 //! "wide" row (x up to `wp`, the columns past the output's width computed and dropped) are eight
 //! consecutive floats. Each column tile gathers them through a table of one offset per
 //! (c, ky, kx) into a small panel for the 4×8 micro-kernel (`offset_tile`); the filters are
-//! packed once, when the op is built.
+//! packed once, when the op is built. The element-wise steps after the layer (`epilogue`) run on
+//! each output row as it is written.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
+use super::epilogue::Epilogue;
 use super::offset_tile::{gather, pack, padded_bias, tile, MR, NR};
 /// Every tile reads all the filters: past this (half a typical L2), tract's own lowering, which
 /// keeps one block's filters in cache while the im2col panels stream, measured faster (ResNet-50's
@@ -38,6 +40,8 @@ pub struct DirectConv {
     packed: Arc<Tensor>,
     /// One bias per output channel, zero past the last (`m` rounded up to `MR`).
     bias: Arc<Tensor>,
+    /// The element-wise nodes after it, folded in (`with_epilogue`).
+    epilogue: Epilogue,
 }
 
 /// Where one image's planes and taps land.
@@ -90,7 +94,13 @@ impl DirectConv {
             && kernel.shape() == [m, c, spec.kernel_shape[0], spec.kernel_shape[1]].as_slice()
             && (bias.len() == 1 || bias.len() == m);
         let Some(shape) = input.shape.as_concrete().filter(|_| fits) else { return Ok(None) };
-        let op = DirectConv { pool_spec: spec.clone(), m, packed: pack(&kernel)?, bias: padded_bias(&bias, m)? };
+        let op = DirectConv {
+            pool_spec: spec.clone(),
+            m,
+            packed: pack(&kernel)?,
+            bias: padded_bias(&bias, m)?,
+            epilogue: Epilogue::default(),
+        };
         let g = op.geometry(shape)?;
         // Past a quarter of waste (narrow padded rows: 4 wide for 2 outputs), tract's im2col wins;
         // so it does where what every tile reads outgrows the cache.
@@ -102,6 +112,11 @@ impl DirectConv {
             && filter_bytes <= MAX_FILTER_BYTES
             && scratch_bytes <= MAX_SCRATCH_BYTES;
         Ok(fits.then_some(op))
+    }
+
+    /// The same convolution with `epilogue` applied to its output (its nodes then go).
+    pub fn with_epilogue(self, epilogue: Epilogue) -> DirectConv {
+        DirectConv { epilogue, ..self }
     }
 
     fn geometry(&self, input: &[usize]) -> TractResult<Geometry> {
@@ -125,7 +140,10 @@ impl Op for DirectConv {
 
     fn info(&self) -> TractResult<Vec<String>> {
         let k = &self.pool_spec.kernel_shape;
-        Ok(vec![format!("{}×{}, {} outputs, {:?}", k[0], k[1], self.m, self.pool_spec.padding)])
+        Ok(vec![format!(
+            "{}×{}, {} outputs, {:?}, then {:?}",
+            k[0], k[1], self.m, self.pool_spec.padding, self.epilogue
+        )])
     }
 
     op_as_typed_op!();
@@ -170,11 +188,12 @@ impl EvalOp for DirectConv {
                     tile(&packed[block * k * MR..][..k * MR], &panel, NR, &bias[block * MR..][..MR], wide, g.n, n0);
                 }
             }
-            // Each row keeps its first `ow` wide columns.
+            // Each row keeps its first `ow` wide columns, then takes the epilogue while in cache.
             for (r, row) in rows.chunks_mut(plane_out).enumerate() {
                 for (y, line) in row.chunks_mut(g.ow).enumerate() {
                     line.copy_from_slice(&wide[r * g.n + y * g.wp..][..g.ow]);
                 }
+                self.epilogue.apply(row);
             }
         };
         let full = self.m / MR * MR * plane_out;

@@ -4,14 +4,16 @@
 //! (`gemm_f32_8x8`, wasm SIMD builds): tract's own dispatch then picks them for every matmul and
 //! convolution. Whole-op kernels are substituted on the CPU backend's plan only: convolutions
 //! before tract's codegen (`DepthwiseConv`, `DirectConv`: codegen lowers them into ops whose parameters are
-//! private; `PointwiseConv` takes the einsum a 1×1 convolution has become by then), the rest
-//! after it (`WindowMaxPool`). The graph the WebGPU translator reads keeps
+//! private; `PointwiseConv` takes the einsum a 1×1 convolution has become by then; `DirectConv`
+//! also takes the leaky ReLU, `max` and `min` nodes after it, as its `epilogue`), the rest after
+//! it (`WindowMaxPool`). The graph the WebGPU translator reads keeps
 //! tract's ops, and any node whose parameters a kernel does not cover stays tract's. Each kernel
 //! is property-tested against the op it replaces (`tests/cpu_kernels.rs` natively; the browser
 //! parity tests run the wasm SIMD paths).
 
 mod depthwise_conv;
 mod direct_conv;
+mod epilogue;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm_f32_8x8;
 mod offset_tile;
@@ -20,6 +22,7 @@ mod window_max_pool;
 
 pub use depthwise_conv::DepthwiseConv;
 pub use direct_conv::DirectConv;
+use epilogue::Epilogue;
 pub use pointwise_conv::PointwiseConv;
 pub use window_max_pool::WindowMaxPool;
 
@@ -37,8 +40,17 @@ pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
             patch.apply(model)?;
             replaced += 1;
         } else if let Some(op) = DirectConv::replacing(model, node)? {
-            // Its filters and bias are packed into the op: only the image stays an input.
-            let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs[..1], op)?;
+            // Its filters and bias are packed into the op: only the image stays an input. The
+            // element-wise nodes after it are folded in and go too.
+            let (epilogue, folded) = Epilogue::following(model, node)?;
+            let mut patch = TypedModelPatch::default();
+            let input = patch.tap_model(model, node.inputs[0])?;
+            let out = patch.wire_node(&node.name, op.with_epilogue(epilogue), &[input])?[0];
+            let last = folded.last().copied().unwrap_or(node.id);
+            patch.shunt_outside(model, OutletId::new(last, 0), out)?;
+            for id in std::iter::once(node.id).chain(folded) {
+                patch.obliterate(id)?;
+            }
             patch.apply(model)?;
             replaced += 1;
         } else if let Some(found) = PointwiseConv::replacing(model, node)? {
