@@ -185,7 +185,7 @@ impl EvalOp for DirectConv {
                 gather(&scratch[n0..], &offsets, &mut panel);
                 for (j, wide) in wide.chunks_exact_mut(MR * g.n).enumerate() {
                     let block = first + j;
-                    tile(&packed[block * k * MR..][..k * MR], &panel, NR, &bias[block * MR..][..MR], wide, g.n, n0);
+                    tile(&packed[block * k * MR..][..k * MR], &panel, &bias[block * MR..][..MR], wide, g.n, n0);
                 }
             }
             // Each row keeps its first `ow` wide columns, then takes the epilogue while in cache.

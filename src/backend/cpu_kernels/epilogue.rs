@@ -47,17 +47,17 @@ impl Epilogue {
         Ok((Epilogue(steps), nodes))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The steps over `xs`, in place.
     pub fn apply(&self, xs: &mut [f32]) {
         for step in &self.0 {
-            match *step {
-                Step::Max(s) => by_scalar(xs, f32::from_bits(s), Kind::Max),
-                Step::Min(s) => by_scalar(xs, f32::from_bits(s), Kind::Min),
-                Step::LeakyRelu(a) => by_scalar(xs, f32::from_bits(a), Kind::Leaky),
+            let (s, kind) = match *step {
+                Step::Max(s) => (f32::from_bits(s), Kind::Max),
+                Step::Min(s) => (f32::from_bits(s), Kind::Min),
+                Step::LeakyRelu(a) => (f32::from_bits(a), Kind::Leaky),
+            };
+            // tract's by-scalar max and min leave the values alone for a NaN constant.
+            if !(s.is_nan() && matches!(kind, Kind::Max | Kind::Min)) {
+                by_scalar(xs, s, kind);
             }
         }
     }
@@ -112,10 +112,6 @@ fn one(x: f32, s: f32, kind: Kind) -> f32 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn by_scalar(xs: &mut [f32], s: f32, kind: Kind) {
     use std::arch::wasm32::*;
-    // tract's by-scalar max and min leave the values alone for a NaN constant.
-    if s.is_nan() && !matches!(kind, Kind::Leaky) {
-        return;
-    }
     let sv = f32x4_splat(s);
     let mut chunks = xs.chunks_exact_mut(4);
     for c in &mut chunks {
@@ -139,9 +135,6 @@ fn by_scalar(xs: &mut [f32], s: f32, kind: Kind) {
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn by_scalar(xs: &mut [f32], s: f32, kind: Kind) {
-    if s.is_nan() && !matches!(kind, Kind::Leaky) {
-        return;
-    }
     for x in xs {
         *x = one(*x, s, kind);
     }

@@ -43,32 +43,37 @@ pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
             // Its filters and bias are packed into the op: only the image stays an input. The
             // element-wise nodes after it are folded in and go too.
             let (epilogue, folded) = Epilogue::following(model, node)?;
-            let mut patch = TypedModelPatch::default();
-            let input = patch.tap_model(model, node.inputs[0])?;
-            let out = patch.wire_node(&node.name, op.with_epilogue(epilogue), &[input])?[0];
-            let last = folded.last().copied().unwrap_or(node.id);
-            patch.shunt_outside(model, OutletId::new(last, 0), out)?;
-            for id in std::iter::once(node.id).chain(folded) {
-                patch.obliterate(id)?;
-            }
-            patch.apply(model)?;
+            let input = node.inputs[0];
+            replace_chain(model, id, input, op.with_epilogue(epilogue), &folded)?;
             replaced += 1;
         } else if let Some(found) = PointwiseConv::replacing(model, node)? {
             // Replaces the einsum, and the bias `Add` after it when the op folded that in.
-            let mut patch = TypedModelPatch::default();
-            let input = patch.tap_model(model, found.input)?;
-            let out = patch.wire_node(&node.name, found.op, &[input])?[0];
-            let last = found.bias_add.unwrap_or(node.id);
-            patch.shunt_outside(model, OutletId::new(last, 0), out)?;
-            patch.obliterate(node.id)?;
-            if let Some(add) = found.bias_add {
-                patch.obliterate(add)?;
-            }
-            patch.apply(model)?;
+            let folded: Vec<usize> = found.bias_add.into_iter().collect();
+            replace_chain(model, id, found.input, found.op, &folded)?;
             replaced += 1;
         }
     }
     Ok(replaced)
+}
+
+/// Puts `op`, reading `input`, in place of node `id` and the chain of nodes after it that the op
+/// folded in (`folded`, in order): their last output becomes the op's.
+fn replace_chain(
+    model: &mut TypedModel,
+    id: usize,
+    input: OutletId,
+    op: impl TypedOp,
+    folded: &[usize],
+) -> TractResult<()> {
+    let mut patch = TypedModelPatch::default();
+    let input = patch.tap_model(model, input)?;
+    let out = patch.wire_node(&model.node(id).name, op, &[input])?[0];
+    let last = folded.last().copied().unwrap_or(id);
+    patch.shunt_outside(model, OutletId::new(last, 0), out)?;
+    for &node in std::iter::once(&id).chain(folded) {
+        patch.obliterate(node)?;
+    }
+    patch.apply(model)
 }
 
 /// After tract's codegen: replaces every node a kernel here covers; returns how many were

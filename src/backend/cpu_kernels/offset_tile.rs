@@ -56,18 +56,18 @@ pub fn gather(b: &[f32], offsets: &[usize], panel: &mut [f32]) {
     }
 }
 
-/// `wide[r][n0 .. n0 + NR] = bias[r] + Σ_k a[k][r] · b[k · stride ..][..NR]` for the MR rows of
-/// one block, sums in k order (B's rows: a gathered panel, stride `NR`, or planes in place).
+/// `wide[r][n0 .. n0 + NR] = bias[r] + Σ_k a[k][r] · panel[k][..NR]` for the MR rows of one
+/// block, sums in k order.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn tile(a: &[f32], b: &[f32], stride: usize, bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
+pub fn tile(a: &[f32], panel: &[f32], bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
     use std::arch::wasm32::*;
     let k = a.len() / MR;
-    assert!(k > 0 && a.len() == k * MR && bias.len() == MR && b.len() >= (k - 1) * stride + NR);
+    assert!(k > 0 && a.len() == k * MR && bias.len() == MR && panel.len() >= k * NR);
     assert!(wide.len() >= (MR - 1) * n + n0 + NR);
-    // SAFETY: the asserts above bound every load (a: MR per tap; b: NR per row) and every store
+    // SAFETY: the asserts above bound every load (a: MR per tap; panel: NR per tap) and every store
     // (MR rows of NR at n0).
     unsafe {
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (pa, pb) = (a.as_ptr(), panel.as_ptr());
         let [mut c0, mut c1, mut c2, mut c3, mut c4, mut c5, mut c6, mut c7] = [
             f32x4_splat(bias[0]),
             f32x4_splat(bias[0]),
@@ -83,7 +83,7 @@ pub fn tile(a: &[f32], b: &[f32], stride: usize, bias: &[f32], wide: &mut [f32],
             // four lane shuffles (V8 on x86 with AVX: `vbroadcastss`, a load-port op, against the
             // shuffle port).
             let a = pa.add(i * MR) as *const u32;
-            let p = pb.add(i * stride);
+            let p = pb.add(i * NR);
             let (lo, hi) = (v128_load(p as *const v128), v128_load(p.add(4) as *const v128));
             let s = v128_load32_splat(a);
             c0 = f32x4_add(c0, f32x4_mul(s, lo));
@@ -109,13 +109,12 @@ pub fn tile(a: &[f32], b: &[f32], stride: usize, bias: &[f32], wide: &mut [f32],
 /// The same tile in plain arithmetic (native builds, where tract's own kernels run instead, and
 /// the property tests).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub fn tile(a: &[f32], b: &[f32], stride: usize, bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
+pub fn tile(a: &[f32], panel: &[f32], bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
     let mut acc = [[0f32; NR]; MR];
     for (r, row) in acc.iter_mut().enumerate() {
         row.fill(bias[r]);
     }
-    for i in 0..a.len() / MR {
-        let col = &b[i * stride..][..NR];
+    for (i, col) in panel.chunks_exact(NR).take(a.len() / MR).enumerate() {
         for (r, row) in acc.iter_mut().enumerate() {
             let w = a[i * MR + r];
             for (o, v) in row.iter_mut().zip(col) {

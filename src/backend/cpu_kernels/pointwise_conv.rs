@@ -193,13 +193,13 @@ impl EvalOp for PointwiseConv {
                 for n0 in (0..full).step_by(NR) {
                     gather(&planes[n0..], &offsets, &mut panel);
                     for (j, block) in rows.chunks_exact_mut(MR * plane).enumerate() {
-                        tile(filters(j), &panel, NR, bias(j), block, plane, n0);
+                        tile(filters(j), &panel, bias(j), block, plane, n0);
                     }
                 }
                 if full < plane {
                     let mut last = [0f32; MR * NR];
                     for (j, block) in rows.chunks_exact_mut(MR * plane).enumerate() {
-                        tile(filters(j), &tail, NR, bias(j), &mut last, NR, 0);
+                        tile(filters(j), &tail, bias(j), &mut last, NR, 0);
                         for (r, row) in block.chunks_exact_mut(plane).enumerate() {
                             row[full..].copy_from_slice(&last[r * NR..][..plane - full]);
                         }
