@@ -378,53 +378,65 @@ test('free() while a run is pending: the run settles (answer or code), the modul
   assert.ok(r.value.live <= r.value.before, `live models ${r.value.before} before, ${r.value.live} after`);
 });
 
-test('stride-1 convolutions (1×3, 3×1, 3×3, 5×5, 2×4; 3 to 9 outputs; asymmetric padding; leaky ReLU, max, ReLU, min folded in) give a plain loop\'s answers (1e-5)', async () => {
+test('stride-1 convolutions (1×3, 3×1, 3×3, 5×5, 2×4; 3 to 9 outputs; asymmetric padding; leaky ReLU, max, ReLU, min folded in; direct and Winograd kernels) give a plain loop\'s answers (1e-5)', async () => {
   const r = await inPage(async (sf) => {
     const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);
     let seed = 9;
     const noise = (n) => Float32Array.from({ length: n }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
-    const [C, H, W] = [5, 9, 27];
-    const x = noise(C * H * W);
-    const m = await sf.Model.load('/models/cache/fixtures/direct.onnx', { backend: 'cpu' });
-    const out = await m.run({ x: { dims: [1, C, H, W], data: x } });
-    m.free();
     // kernel, output channels, pads (top, left, bottom, right), the element-wise steps after it,
-    // as tests/parity/make_refs.py writes them.
+    // as tests/parity/make_refs.py writes them: direct.onnx for the kernel without im2col (5
+    // channels), winograd.onnx for F(4, 3) and F(2×2, 3×3) (9 channels).
     const leakyMax = (s) => Math.max(s < 0 ? s * Math.fround(0.2) : s, Math.fround(-0.4));
     const reluMin = (s) => Math.min(Math.max(s, 0), 0.5);
-    const cases = {
-      c1x3p1: [[1, 3], 6, [0, 1, 0, 1]],
-      c3x1valid: [[3, 1], 9, [0, 0, 0, 0]],
-      c3x3p1: [[3, 3], 4, [1, 1, 1, 1]],
-      c5x5p2: [[5, 5], 3, [2, 2, 2, 2]],
-      c2x4asym: [[2, 4], 7, [0, 1, 1, 2]],
-      c3x3leaky: [[3, 3], 5, [1, 1, 1, 1], leakyMax],
-      c1x3clamp: [[1, 3], 6, [0, 1, 0, 1], reluMin],
+    const fixtures = {
+      direct: [[5, 9, 27], {
+        c1x3p1: [[1, 3], 6, [0, 1, 0, 1]],
+        c3x1valid: [[3, 1], 9, [0, 0, 0, 0]],
+        c3x3p1: [[3, 3], 4, [1, 1, 1, 1]],
+        c5x5p2: [[5, 5], 3, [2, 2, 2, 2]],
+        c2x4asym: [[2, 4], 7, [0, 1, 1, 2]],
+        c3x3leaky: [[3, 3], 5, [1, 1, 1, 1], leakyMax],
+        c1x3clamp: [[1, 3], 6, [0, 1, 0, 1], reluMin],
+      }],
+      winograd: [[9, 10, 13], {
+        w3x1valid: [[3, 1], 6, [0, 0, 0, 0]],
+        w3x1pad: [[3, 1], 5, [2, 0, 1, 0]],
+        w1x3p1: [[1, 3], 7, [0, 1, 0, 1], reluMin],
+        w3x3p1: [[3, 3], 5, [1, 1, 1, 1]],
+        w3x3leaky: [[3, 3], 9, [0, 1, 1, 0], leakyMax],
+      }],
     };
     const worst = {};
-    for (const [name, [[kh, kw], M, [pt, pl, pb, pr], then = (s) => s]] of Object.entries(cases)) {
-      const k = w(M * C * kh * kw);
-      const [oh, ow] = [H + pt + pb - kh + 1, W + pl + pr - kw + 1];
-      const ref = [];
-      for (let o = 0; o < M; o++)
-        for (let y = 0; y < oh; y++)
-          for (let xx = 0; xx < ow; xx++) {
-            let s = 0.25 * o;
-            for (let c = 0; c < C; c++)
-              for (let ky = 0; ky < kh; ky++)
-                for (let kx = 0; kx < kw; kx++) {
-                  const [iy, ix] = [y + ky - pt, xx + kx - pl];
-                  if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[(c * H + iy) * W + ix] * k[((o * C + c) * kh + ky) * kw + kx];
-                }
-            ref.push(then(s));
-          }
-      const got = out[name];
-      const scale = ref.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);
-      worst[name] = got.dims.join('x') !== `1x${M}x${oh}x${ow}` ? `dims ${got.dims}, want 1x${M}x${oh}x${ow}` : ref.reduce((acc, v, i) => Math.max(acc, Math.abs(got.data[i] - v) / scale), 0);
+    for (const [file, [[C, H, W], cases]] of Object.entries(fixtures)) {
+      const x = noise(C * H * W);
+      const m = await sf.Model.load(`/models/cache/fixtures/${file}.onnx`, { backend: 'cpu' });
+      const out = await m.run({ x: { dims: [1, C, H, W], data: x } });
+      m.free();
+      for (const [name, [[kh, kw], M, [pt, pl, pb, pr], then = (s) => s]] of Object.entries(cases)) {
+        const k = w(M * C * kh * kw);
+        const [oh, ow] = [H + pt + pb - kh + 1, W + pl + pr - kw + 1];
+        const ref = [];
+        for (let o = 0; o < M; o++)
+          for (let y = 0; y < oh; y++)
+            for (let xx = 0; xx < ow; xx++) {
+              let s = 0.25 * o;
+              for (let c = 0; c < C; c++)
+                for (let ky = 0; ky < kh; ky++)
+                  for (let kx = 0; kx < kw; kx++) {
+                    const [iy, ix] = [y + ky - pt, xx + kx - pl];
+                    if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[(c * H + iy) * W + ix] * k[((o * C + c) * kh + ky) * kw + kx];
+                  }
+              ref.push(then(s));
+            }
+        const got = out[name];
+        const scale = ref.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);
+        worst[name] = got.dims.join('x') !== `1x${M}x${oh}x${ow}` ? `dims ${got.dims}, want 1x${M}x${oh}x${ow}` : ref.reduce((acc, v, i) => Math.max(acc, Math.abs(got.data[i] - v) / scale), 0);
+      }
     }
     return worst;
   });
   assert.ok(r.ok, r.message);
+  assert.equal(Object.keys(r.value).length, 12);
   for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
 });
 

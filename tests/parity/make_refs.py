@@ -138,37 +138,46 @@ def fixtures() -> None:
     g = helper.make_graph(nodes, "depthwise", [x], outs, inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "depthwise.onnx")
 
-    # Full stride-1 convolutions (our wasm kernel without im2col: wide rows, blocks of 4 output
-    # channels and a partial last one, asymmetric padding), two of them followed by element-wise
-    # steps the kernel folds in (openWakeWord's leaky ReLU then max(x, -0.4); ReLU then min(x, 0.5)):
-    # tests/e2e/model.test.mjs recomputes them in JS. Each case is (kernel, output channels, pads,
-    # steps), weights as above, bias 0.25·channel.
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 5, 9, 27])
-    cases = {"c1x3p1": ([1, 3], 6, [0, 1, 0, 1], []), "c3x1valid": ([3, 1], 9, [0, 0, 0, 0], []),
-             "c3x3p1": ([3, 3], 4, [1, 1, 1, 1], []), "c5x5p2": ([5, 5], 3, [2, 2, 2, 2], []),
-             "c2x4asym": ([2, 4], 7, [0, 1, 1, 2], []),
-             "c3x3leaky": ([3, 3], 5, [1, 1, 1, 1], [("LeakyRelu", 0.2), ("Max", -0.4)]),
-             "c1x3clamp": ([1, 3], 6, [0, 1, 0, 1], [("Relu", None), ("Min", 0.5)])}
-    nodes, inits = [], []
-    for name, (k, m, pads, steps) in cases.items():
-        y = f"{name}_conv" if steps else name
-        nodes.append(helper.make_node("Conv", ["x", f"{name}_w", f"{name}_b"], [y], kernel_shape=k, pads=pads,
-                                      name=name))
-        inits += [weights(f"{name}_w", [m, 5, *k]),
-                  helper.make_tensor(f"{name}_b", TensorProto.FLOAT, [m], [0.25 * c for c in range(m)])]
-        for i, (op, value) in enumerate(steps):
-            out = name if i == len(steps) - 1 else f"{name}_{i}"
-            if op == "LeakyRelu":
-                nodes.append(helper.make_node(op, [y], [out], alpha=value))
-            elif op == "Relu":
-                nodes.append(helper.make_node(op, [y], [out]))
-            else:
-                inits.append(helper.make_tensor(f"{name}_s{i}", TensorProto.FLOAT, [1], [value]))
-                nodes.append(helper.make_node(op, [y, f"{name}_s{i}"], [out]))
-            y = out
-    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in cases]
-    g = helper.make_graph(nodes, "direct", [x], outs, inits)
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "direct.onnx")
+    # Full stride-1 convolutions, some followed by element-wise steps our kernels fold in
+    # (openWakeWord's leaky ReLU then max(x, -0.4); ReLU then min(x, 0.5)): tests/e2e/model.test.mjs
+    # recomputes them in JS. Each case is (kernel, output channels, pads, steps), weights as above,
+    # bias 0.25·channel. `direct.onnx`: 5 channels, our wasm kernel without im2col (wide rows,
+    # blocks of 4 output channels and a partial last one, asymmetric padding). `winograd.onnx`:
+    # 9 channels, 3×1, 1×3 and 3×3 by Winograd's F(4, 3) and F(2×2, 3×3) (partial last tiles, odd
+    # sides).
+    def stride1(file, shape, cases):
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)
+        nodes, inits = [], []
+        for name, (k, m, pads, steps) in cases.items():
+            y = f"{name}_conv" if steps else name
+            nodes.append(helper.make_node("Conv", ["x", f"{name}_w", f"{name}_b"], [y], kernel_shape=k, pads=pads,
+                                          name=name))
+            inits += [weights(f"{name}_w", [m, shape[1], *k]),
+                      helper.make_tensor(f"{name}_b", TensorProto.FLOAT, [m], [0.25 * c for c in range(m)])]
+            for i, (op, value) in enumerate(steps):
+                out = name if i == len(steps) - 1 else f"{name}_{i}"
+                if op == "LeakyRelu":
+                    nodes.append(helper.make_node(op, [y], [out], alpha=value))
+                elif op == "Relu":
+                    nodes.append(helper.make_node(op, [y], [out]))
+                else:
+                    inits.append(helper.make_tensor(f"{name}_s{i}", TensorProto.FLOAT, [1], [value]))
+                    nodes.append(helper.make_node(op, [y, f"{name}_s{i}"], [out]))
+                y = out
+        outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in cases]
+        g = helper.make_graph(nodes, file, [x], outs, inits)
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / f"{file}.onnx")
+
+    leaky_max, relu_min = [("LeakyRelu", 0.2), ("Max", -0.4)], [("Relu", None), ("Min", 0.5)]
+    stride1("direct", [1, 5, 9, 27], {
+        "c1x3p1": ([1, 3], 6, [0, 1, 0, 1], []), "c3x1valid": ([3, 1], 9, [0, 0, 0, 0], []),
+        "c3x3p1": ([3, 3], 4, [1, 1, 1, 1], []), "c5x5p2": ([5, 5], 3, [2, 2, 2, 2], []),
+        "c2x4asym": ([2, 4], 7, [0, 1, 1, 2], []), "c3x3leaky": ([3, 3], 5, [1, 1, 1, 1], leaky_max),
+        "c1x3clamp": ([1, 3], 6, [0, 1, 0, 1], relu_min)})
+    stride1("winograd", [1, 9, 10, 13], {
+        "w3x1valid": ([3, 1], 6, [0, 0, 0, 0], []), "w3x1pad": ([3, 1], 5, [2, 0, 1, 0], []),
+        "w1x3p1": ([1, 3], 7, [0, 1, 0, 1], relu_min), "w3x3p1": ([3, 3], 5, [1, 1, 1, 1], []),
+        "w3x3leaky": ([3, 3], 9, [0, 1, 1, 0], leaky_max)})
 
     # 1×1 convolutions (our wasm kernel reading the planes in place: blocks of 4 output channels
     # and a partial last one, planes with and without a partial last column tile, one output

@@ -1,5 +1,6 @@
-//! Stride-1 convolution of f32 NCHW planes without im2col: openWakeWord's 1×3 and 3×1 layers,
-//! the small 3×3 layers of PP-OCR. tract lowers a convolution to a matrix product whose B
+//! Stride-1 convolution of f32 NCHW planes without im2col, for what `WinogradConv` (tried first)
+//! leaves: other kernel sizes (5×5, 2×4, …), and 3-tap ones over fewer than 8 channels or too
+//! few outputs (openWakeWord's first layer, one channel). tract lowers a convolution to a matrix product whose B
 //! side its `Patcher` writes element by element into packed panels (a quarter of the openWakeWord
 //! embedding's time). At stride 1, B's row for input channel c and tap (ky, kx) is the input
 //! plane itself, shifted: with each plane copied once into a zero-bordered scratch of width

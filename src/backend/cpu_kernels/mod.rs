@@ -3,13 +3,13 @@
 //! Matrix-product micro-kernels register with tract-linalg's kernel inventory instead
 //! (`gemm_f32_8x8`, wasm SIMD builds): tract's own dispatch then picks them for every matmul and
 //! convolution. Whole-op kernels are substituted on the CPU backend's plan only: convolutions
-//! before tract's codegen (`DepthwiseConv`, `DirectConv`: codegen lowers them into ops whose parameters are
-//! private; `PointwiseConv` takes the einsum a 1×1 convolution has become by then; `DirectConv`
-//! also takes the leaky ReLU, `max` and `min` nodes after it, as its `epilogue`), the rest after
-//! it (`WindowMaxPool`). The graph the WebGPU translator reads keeps
-//! tract's ops, and any node whose parameters a kernel does not cover stays tract's. Each kernel
-//! is property-tested against the op it replaces (`tests/cpu_kernels.rs` natively; the browser
-//! parity tests run the wasm SIMD paths).
+//! before tract's codegen (`DepthwiseConv`, `WinogradConv`, `DirectConv`: codegen lowers them into
+//! ops whose parameters are private; `PointwiseConv` takes the einsum a 1×1 convolution has become
+//! by then; `WinogradConv` and `DirectConv` also take the leaky ReLU, `max` and `min` nodes after
+//! them, as their `epilogue`), the rest after it (`WindowMaxPool`). The graph the WebGPU
+//! translator reads keeps tract's ops, and any node whose parameters a kernel does not cover stays
+//! tract's. Each kernel is property-tested against the op it replaces (`tests/cpu_kernels/`
+//! natively; the browser's fixture and parity tests run the wasm SIMD paths).
 
 mod depthwise_conv;
 mod direct_conv;
@@ -19,12 +19,15 @@ mod gemm_f32_8x8;
 mod offset_tile;
 mod pointwise_conv;
 mod window_max_pool;
+mod winograd_conv;
+mod winograd_transforms;
 
 pub use depthwise_conv::DepthwiseConv;
 pub use direct_conv::DirectConv;
 use epilogue::Epilogue;
 pub use pointwise_conv::PointwiseConv;
 pub use window_max_pool::WindowMaxPool;
+pub use winograd_conv::WinogradConv;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::model::TypedModelPatch;
@@ -38,6 +41,11 @@ pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
         if let Some(op) = DepthwiseConv::replacing(model, node)? {
             let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?;
             patch.apply(model)?;
+            replaced += 1;
+        } else if let Some(op) = WinogradConv::replacing(model, node)? {
+            let (epilogue, folded) = Epilogue::following(model, node)?;
+            let input = node.inputs[0];
+            replace_chain(model, id, input, op.with_epilogue(epilogue), &folded)?;
             replaced += 1;
         } else if let Some(op) = DirectConv::replacing(model, node)? {
             // Its filters and bias are packed into the op: only the image stays an input. The

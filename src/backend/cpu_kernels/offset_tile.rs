@@ -20,15 +20,19 @@ pub const NR: usize = 8;
 pub fn pack(kernel: &Tensor) -> TractResult<Arc<Tensor>> {
     let (m, k) = (kernel.shape()[0], kernel.shape()[1..].iter().product::<usize>());
     let src = kernel.try_as_plain_ram()?;
-    let src = src.as_slice::<f32>()?;
-    let blocks = m.div_ceil(MR);
-    let mut packed = vec![0f32; blocks * k * MR];
-    for o in 0..m {
-        for (i, &v) in src[o * k..][..k].iter().enumerate() {
+    let packed = pack_rows(src.as_slice::<f32>()?, m, k);
+    Ok(Arc::new(tract_ndarray::Array1::from_vec(packed).into_tensor()))
+}
+
+/// `pack` for `m` rows of `k` floats.
+pub fn pack_rows(src: &[f32], m: usize, k: usize) -> Vec<f32> {
+    let mut packed = vec![0f32; m.div_ceil(MR) * k * MR];
+    for (o, row) in src.chunks_exact(k).take(m).enumerate() {
+        for (i, &v) in row.iter().enumerate() {
             packed[((o / MR) * k + i) * MR + o % MR] = v;
         }
     }
-    Ok(Arc::new(tract_ndarray::Array1::from_vec(packed).into_tensor()))
+    packed
 }
 
 /// One bias per output (`bias` holds one or `m`), zero past the last (`m` rounded up to `MR`).
