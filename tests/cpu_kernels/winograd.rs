@@ -68,6 +68,23 @@ fn winograd_conv_matches_tract_on_random_shapes_and_padding() {
     eprintln!("worst difference, relative to the largest output: {worst_seen:e}");
 }
 
+/// Filters too large to stay in cache beside a chunk (130 × 130: 66 KiB a point) take chunks of
+/// 64 tiles or more; the answers stay tract's.
+#[test]
+fn winograd_conv_matches_tract_with_filters_past_the_cache() {
+    let mut rng = Lcg(0x3a3);
+    for (kernel, shape) in [([3, 3], [1, 130, 21, 26]), ([3, 1], [1, 130, 30, 9]), ([1, 3], [1, 130, 5, 70])] {
+        let spec = pool_spec(DataFormat::NCHW, kernel, [1, 1], PaddingSpec::SameUpper, 130);
+        let (tract, ours, _) = full_conv_plans(spec, 130, &mut rng, &shape);
+        let what = format!("{kernel:?} {shape:?}");
+        assert!(ours.nodes().iter().any(|n| n.op.name() == "WinogradConv"), "{what}");
+        let input = random_tensor(&mut rng, &shape);
+        let (want, got) = (run(tract, &input), run(ours, &input));
+        let (worst, scale) = worst_and_scale(&want, &got, &what);
+        assert!(worst <= BOUND * scale, "{what}: off by {worst} (scale {scale})");
+    }
+}
+
 /// Leaky ReLU and `max` after it fold in as they do after `DirectConv`.
 #[test]
 fn winograd_conv_folds_the_element_wise_steps_after_it() {
@@ -130,10 +147,10 @@ fn winograd_conv_leaves_what_it_does_not_cover() {
         let (_, ours, _) = full_conv_plans(spec, 6, &mut rng, &shape);
         assert!(!ours.nodes().iter().any(|n| n.op.name() == "WinogradConv"), "{what}");
     }
-    // One point's filters past the cache budget: 130 × 130 f32, 66 KiB.
+    // One point's filters past the budget: 520 × 520 f32, 1.03 MiB.
     for kernel in [[3, 1], [3, 3]] {
-        let big = pool_spec(DataFormat::NCHW, kernel, [1, 1], PaddingSpec::Valid, 130);
-        let (_, ours, _) = full_conv_plans(big, 130, &mut rng, &[1, 130, 12, 8]);
+        let big = pool_spec(DataFormat::NCHW, kernel, [1, 1], PaddingSpec::Valid, 520);
+        let (_, ours, _) = full_conv_plans(big, 520, &mut rng, &[1, 520, 6, 6]);
         assert!(!ours.nodes().iter().any(|n| n.op.name() == "WinogradConv"), "{kernel:?} filters past the budget");
     }
     // Grouped: two groups of four channels.

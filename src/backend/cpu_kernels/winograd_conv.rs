@@ -22,14 +22,18 @@ use super::epilogue::Epilogue;
 use super::offset_tile::{gather, pack_rows, padded_bias, tile, MR, NR};
 use super::winograd_transforms::{Tile, SLACK};
 
-/// One point's transformed filters are read by every column tile of a chunk: past this, they
-/// would stream from beyond L2 (ResNet-50's 256- and 512-channel layers stay tract's).
-const MAX_POINT_FILTER_BYTES: usize = 64 << 10;
+/// One point's transformed filters, at most (ResNet-50's 512-channel layers, 1 MiB, measured
+/// faster than tract's im2col; larger ones were not measured).
+const MAX_POINT_FILTER_BYTES: usize = 1 << 20;
 /// Fewer input channels than this leave too few multiply-adds per transformed value to pay for
 /// the products' round trip through memory (openWakeWord's first layer, one channel, ran slower).
 const MIN_CHANNELS: usize = 8;
 /// A chunk's transformed input and products together (kept well inside a core's L2).
 const CHUNK_BYTES: usize = 256 << 10;
+/// Past this, one point's filters no longer stay in cache beside a chunk: chunks then hold at
+/// least `MIN_CHUNK_TILES` tiles (or all), so the filters are read once per that many tiles.
+const SMALL_POINT_FILTER_BYTES: usize = 64 << 10;
+const MIN_CHUNK_TILES: usize = 64;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct WinogradConv {
@@ -329,10 +333,13 @@ impl Buffers {
 
 impl WinogradConv {
     /// Tiles per chunk: a multiple of `NR` whose transformed input and products fit
-    /// `CHUNK_BYTES`.
+    /// `CHUNK_BYTES`, but at least `MIN_CHUNK_TILES` for large filters.
     fn chunk_tiles(&self, g: &Geometry) -> usize {
         let (alpha, mp) = (self.tile.points(), self.m.div_ceil(MR) * MR);
-        (CHUNK_BYTES / (alpha * (g.c + mp) * 4) / NR * NR).clamp(NR, (g.major * g.minor).div_ceil(NR) * NR)
+        let fits = CHUNK_BYTES / (alpha * (g.c + mp) * 4) / NR * NR;
+        // Large filters: enough tiles to amortise reading every point's filters once per chunk.
+        let least = if mp * g.c * 4 > SMALL_POINT_FILTER_BYTES { MIN_CHUNK_TILES } else { NR };
+        fits.max(least).min((g.major * g.minor).div_ceil(NR) * NR)
     }
 
     /// One chunk of tiles: input transform, the α products, output transform into `staged`
