@@ -266,3 +266,73 @@ fn pointwise_conv_leaves_what_it_does_not_cover_to_tract() {
     let mut ours = decluttered(model).unwrap();
     assert_eq!(substitute_convolutions(&mut ours).unwrap(), 0, "a matrix product");
 }
+
+/// A residual `Add` after a 1×1 convolution (of another model input, or of the convolution's own
+/// input, in either operand order), then a ReLU or a clamp, fold into `PointwiseConv`; a sum
+/// whose other operand is computed from the convolution's own output stays.
+#[test]
+fn pointwise_conv_folds_a_residual_add_and_the_steps_after_it() {
+    use tract_onnx::tract_core::ops::{binary::TypedBinOp, math};
+    let mut rng = Lcg(0x1a2);
+    for case in 0..80 {
+        let c = rng.in_range(2, 20);
+        // Every third case adds the convolution's own input: as many outputs as inputs.
+        let own = case % 3 == 0;
+        let m = if own { c } else { rng.in_range(1, 11) };
+        let shape = [rng.in_range(1, 2), c, rng.in_range(1, 9), rng.in_range(8, 30)];
+        let out = [shape[0], m, shape[2], shape[3]];
+        let mut model = TypedModel::default();
+        let x = model.add_source("x", f32::fact(shape)).unwrap();
+        let shortcut = if own { x } else { model.add_source("r", f32::fact(out)).unwrap() };
+        let k = model.add_const("k", random_tensor(&mut rng, &[m, c, 1, 1])).unwrap();
+        let b = model.add_const("b", random_tensor(&mut rng, &[m])).unwrap();
+        let spec =
+            PoolSpec { output_channels: m, ..pool_spec(DataFormat::NCHW, [1, 1], [1, 1], PaddingSpec::Valid, c) };
+        let conv = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group: 1, q_params: None };
+        let y = model.wire_node("conv", conv, &[x, k, b]).unwrap()[0];
+        let ins = if rng.below(2) == 0 { [y, shortcut] } else { [shortcut, y] };
+        let mut y = model.wire_node("residual", math::add(), &ins).unwrap()[0];
+        let steps = rng.below(3);
+        for step in 0..steps {
+            let t = tract_ndarray::ArrayD::from_elem(vec![1; 4], [0.0f32, 1.5][step]).into_tensor();
+            let s = model.add_const(format!("s{step}"), t).unwrap();
+            let op = if step == 0 { math::max() } else { math::min() };
+            y = model.wire_node(format!("step{step}"), op, &[y, s]).unwrap()[0];
+        }
+        model.select_output_outlets(&[y]).unwrap();
+        let what = format!("case {case}: {shape:?} → {m}, shortcut {}, {steps} steps", if own { "x" } else { "r" });
+        let tract = optimized(model.clone()).unwrap();
+        let mut ours = decluttered(model).unwrap();
+        assert_eq!(substitute_convolutions(&mut ours).unwrap(), 1, "{what}");
+        assert!(ours.nodes().iter().any(|n| n.op.name() == "PointwiseConv"), "{what}");
+        assert!(!ours.nodes().iter().any(|n| n.op_is::<TypedBinOp>()), "{what}: a sum or step was left");
+        let inputs: TVec<TValue> = ours
+            .input_outlets()
+            .unwrap()
+            .iter()
+            .map(|&i| {
+                random_tensor(&mut rng, &ours.outlet_fact(i).unwrap().shape.as_concrete().unwrap().to_vec())
+                    .into_tvalue()
+            })
+            .collect();
+        let want = tract.into_runnable().unwrap().run(inputs.clone()).unwrap();
+        let got = codegen(ours).unwrap().into_runnable().unwrap().run(inputs).unwrap();
+        let (worst, scale) = worst_and_scale(&want[0], &got[0], &what);
+        assert!(worst <= 1e-5 * scale, "{what}: off by {worst} (scale {scale})");
+    }
+    // y + relu(y): the other operand needs the convolution's output.
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact([1, 4, 3, 8])).unwrap();
+    let k = model.add_const("k", random_tensor(&mut rng, &[4, 4, 1, 1])).unwrap();
+    let b = model.add_const("b", random_tensor(&mut rng, &[4])).unwrap();
+    let spec = pool_spec(DataFormat::NCHW, [1, 1], [1, 1], PaddingSpec::Valid, 4);
+    let conv = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group: 1, q_params: None };
+    let y = model.wire_node("conv", conv, &[x, k, b]).unwrap()[0];
+    let half = model.add_const("half", tract_ndarray::ArrayD::from_elem(vec![1; 4], 0.5f32).into_tensor()).unwrap();
+    let scaled = model.wire_node("scaled", math::mul(), &[y, half]).unwrap()[0];
+    let sum = model.wire_node("sum", math::add(), &[y, scaled]).unwrap();
+    model.select_output_outlets(&sum).unwrap();
+    let mut ours = decluttered(model).unwrap();
+    substitute_convolutions(&mut ours).unwrap();
+    assert!(ours.nodes().iter().any(|n| n.op.name().contains("Add")), "a sum of the output with itself stays");
+}

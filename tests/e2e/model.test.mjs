@@ -440,7 +440,7 @@ test('stride-1 convolutions (1×3, 3×1, 3×3, 5×5, 2×4; 3 to 9 outputs; asymm
   for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
 });
 
-test('1×1 convolutions (1, 4, 6, 9, 10 outputs; planes of 243 and 64; with and without bias) give a plain loop\'s answers (1e-5)', async () => {
+test('1×1 convolutions (1, 4, 6, 7, 9, 10, 11 outputs; planes of 243 and 64; with and without bias; the input added back, then a ReLU) give a plain loop\'s answers (1e-5)', async () => {
   const r = await inPage(async (sf) => {
     const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);
     let seed = 13;
@@ -451,10 +451,11 @@ test('1×1 convolutions (1, 4, 6, 9, 10 outputs; planes of 243 and 64; with and 
     const m = await sf.Model.load('/models/cache/fixtures/pointwise.onnx', { backend: 'cpu' });
     const out = await m.run(feeds);
     m.free();
-    // input, output channels, bias, as tests/parity/make_refs.py writes them.
-    const cases = { p6: ['x', 6, true], p9: ['x', 9, true], p1: ['x', 1, true], q4nobias: ['y', 4, false], q10: ['y', 10, true] };
+    // input, output channels, bias, the input added back, ReLU, as tests/parity/make_refs.py
+    // writes them.
+    const cases = { p6: ['x', 6, true], p9: ['x', 9, true], p1: ['x', 1, true], q4nobias: ['y', 4, false], q10: ['y', 10, true], p11res: ['x', 11, true, true, true], q7res: ['y', 7, false, true, false] };
     const worst = {};
-    for (const [name, [src, M, bias]] of Object.entries(cases)) {
+    for (const [name, [src, M, bias, residual = false, relu = false]] of Object.entries(cases)) {
       const [C, H, W] = inputs[src];
       const [x, k, plane] = [feeds[src].data, w(M * C), H * W];
       const ref = [];
@@ -462,7 +463,8 @@ test('1×1 convolutions (1, 4, 6, 9, 10 outputs; planes of 243 and 64; with and 
         for (let p = 0; p < plane; p++) {
           let s = bias ? 0.25 * o : 0;
           for (let c = 0; c < C; c++) s += x[c * plane + p] * k[o * C + c];
-          ref.push(s);
+          if (residual) s += x[o * plane + p];
+          ref.push(relu ? Math.max(s, 0) : s);
         }
       const got = out[name];
       const scale = ref.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);
@@ -471,6 +473,7 @@ test('1×1 convolutions (1, 4, 6, 9, 10 outputs; planes of 243 and 64; with and 
     return worst;
   });
   assert.ok(r.ok, r.message);
+  assert.equal(Object.keys(r.value).length, 7);
   for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
 });
 

@@ -181,19 +181,26 @@ def fixtures() -> None:
 
     # 1×1 convolutions (our wasm kernel reading the planes in place: blocks of 4 output channels
     # and a partial last one, planes with and without a partial last column tile, one output
-    # channel, no bias): tests/e2e/model.test.mjs recomputes them in JS. Each case is (input,
-    # output channels, bias 0.25·channel or none), weights as above.
+    # channel, no bias; the input added back, then a ReLU, as BlazeFace's blocks do):
+    # tests/e2e/model.test.mjs recomputes them in JS. Each case is (input, output channels, bias
+    # 0.25·channel or none, the input added to the output or none, ReLU after), weights as above.
     inputs = {"x": [1, 11, 9, 27], "y": [1, 7, 4, 16]}
-    cases = {"p6": ("x", 6, True), "p9": ("x", 9, True), "p1": ("x", 1, True), "q4nobias": ("y", 4, False),
-             "q10": ("y", 10, True)}
+    cases = {"p6": ("x", 6, True, None, False), "p9": ("x", 9, True, None, False), "p1": ("x", 1, True, None, False),
+             "q4nobias": ("y", 4, False, None, False), "q10": ("y", 10, True, None, False),
+             "p11res": ("x", 11, True, "x", True), "q7res": ("y", 7, False, "y", False)}
     nodes, inits = [], []
-    for name, (src, m, bias) in cases.items():
+    for name, (src, m, bias, shortcut, relu) in cases.items():
         c = inputs[src][1]
         ins = [src, f"{name}_w"] + ([f"{name}_b"] if bias else [])
-        nodes.append(helper.make_node("Conv", ins, [name], kernel_shape=[1, 1], name=name))
+        y = f"{name}_conv" if shortcut else name
+        nodes.append(helper.make_node("Conv", ins, [y], kernel_shape=[1, 1], name=y))
         inits.append(weights(f"{name}_w", [m, c, 1, 1]))
         if bias:
             inits.append(helper.make_tensor(f"{name}_b", TensorProto.FLOAT, [m], [0.25 * o for o in range(m)]))
+        if shortcut:
+            nodes.append(helper.make_node("Add", [y, shortcut], [f"{name}_sum" if relu else name]))
+            if relu:
+                nodes.append(helper.make_node("Relu", [f"{name}_sum"], [name]))
     outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in cases]
     xs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, dims) for n, dims in inputs.items()]
     g = helper.make_graph(nodes, "pointwise", xs, outs, inits)

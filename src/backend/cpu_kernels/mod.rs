@@ -5,8 +5,8 @@
 //! convolution. Whole-op kernels are substituted on the CPU backend's plan only: convolutions
 //! before tract's codegen (`DepthwiseConv`, `WinogradConv`, `DirectConv`: codegen lowers them into
 //! ops whose parameters are private; `PointwiseConv` takes the einsum a 1×1 convolution has become
-//! by then; `WinogradConv` and `DirectConv` also take the leaky ReLU, `max` and `min` nodes after
-//! them, as their `epilogue`), the rest after it (`WindowMaxPool`). The graph the WebGPU
+//! by then, with a residual `Add` after it; all three also take the leaky ReLU, `max` and `min`
+//! nodes after them, as their `epilogue`), the rest after it (`WindowMaxPool`). The graph the WebGPU
 //! translator reads keeps tract's ops, and any node whose parameters a kernel does not cover stays
 //! tract's. Each kernel is property-tested against the op it replaces (`tests/cpu_kernels/`
 //! natively; the browser's fixture and parity tests run the wasm SIMD paths).
@@ -45,37 +45,36 @@ pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
         } else if let Some(op) = WinogradConv::replacing(model, node)? {
             let (epilogue, folded) = Epilogue::following(model, node)?;
             let input = node.inputs[0];
-            replace_chain(model, id, input, op.with_epilogue(epilogue), &folded)?;
+            replace_chain(model, id, &[input], op.with_epilogue(epilogue), &folded)?;
             replaced += 1;
         } else if let Some(op) = DirectConv::replacing(model, node)? {
             // Its filters and bias are packed into the op: only the image stays an input. The
             // element-wise nodes after it are folded in and go too.
             let (epilogue, folded) = Epilogue::following(model, node)?;
             let input = node.inputs[0];
-            replace_chain(model, id, input, op.with_epilogue(epilogue), &folded)?;
+            replace_chain(model, id, &[input], op.with_epilogue(epilogue), &folded)?;
             replaced += 1;
         } else if let Some(found) = PointwiseConv::replacing(model, node)? {
-            // Replaces the einsum, and the bias `Add` after it when the op folded that in.
-            let folded: Vec<usize> = found.bias_add.into_iter().collect();
-            replace_chain(model, id, found.input, found.op, &folded)?;
+            // Replaces the einsum, and the bias and residual `Add`s and steps it folded in.
+            replace_chain(model, id, &found.inputs, found.op, &found.folded)?;
             replaced += 1;
         }
     }
     Ok(replaced)
 }
 
-/// Puts `op`, reading `input`, in place of node `id` and the chain of nodes after it that the op
+/// Puts `op`, reading `inputs`, in place of node `id` and the chain of nodes after it that the op
 /// folded in (`folded`, in order): their last output becomes the op's.
 fn replace_chain(
     model: &mut TypedModel,
     id: usize,
-    input: OutletId,
+    inputs: &[OutletId],
     op: impl TypedOp,
     folded: &[usize],
 ) -> TractResult<()> {
     let mut patch = TypedModelPatch::default();
-    let input = patch.tap_model(model, input)?;
-    let out = patch.wire_node(&model.node(id).name, op, &[input])?[0];
+    let inputs = inputs.iter().map(|&i| patch.tap_model(model, i)).collect::<TractResult<TVec<_>>>()?;
+    let out = patch.wire_node(&model.node(id).name, op, &inputs)?[0];
     let last = folded.last().copied().unwrap_or(id);
     patch.shunt_outside(model, OutletId::new(last, 0), out)?;
     for &node in std::iter::once(&id).chain(folded) {

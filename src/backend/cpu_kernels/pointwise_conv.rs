@@ -6,7 +6,9 @@
 //! drives the micro-kernel tile by tile (the panels, the driver and its border tiles were ~12 % of
 //! BlazeFace). Channel c's plane *is* B's row c: each column tile gathers eight consecutive pixels
 //! of every plane into one small panel (`offset_tile`), the 4×8 tile multiplies it with the bias
-//! `Add` folded into its accumulators' start, and the output rows are written directly.
+//! `Add` folded into its accumulators' start, and the output rows are written directly. A
+//! residual `Add` after it (BlazeFace's blocks: `1×1 → + shortcut → ReLU`) and the element-wise
+//! steps after that (`epilogue`) are applied to each block's rows while they are in cache.
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::math::Add;
 
+use super::epilogue::Epilogue;
 use super::offset_tile::{gather, pack, padded_bias, tile, MR, NR};
 
 /// Every column tile reads all the filters, as `DirectConv`'s: past this, tract's blocked product
@@ -36,15 +39,21 @@ pub struct PointwiseConv {
     packed: Arc<Tensor>,
     /// One bias per output channel (zero without a folded `Add`), `m` rounded up to `MR`.
     bias: Arc<Tensor>,
+    /// Whether a second input, of the output's shape, is added to the output (a folded residual
+    /// `Add`).
+    residual: bool,
+    /// The element-wise nodes after it (or after the residual `Add`), folded in.
+    epilogue: Epilogue,
 }
 
-/// A pointwise convolution found in a decluttered graph: the op, and the bias `Add` node it folds
-/// in (whose output it then replaces), if any.
+/// A pointwise convolution found in a decluttered graph: the op, its inputs, and the nodes after
+/// the einsum it folds in (bias `Add`, residual `Add`, element-wise steps; the last one's output
+/// is then the op's).
 pub struct Found {
     pub op: PointwiseConv,
-    /// The einsum's input (the planes the tiles gather from).
-    pub input: OutletId,
-    pub bias_add: Option<usize>,
+    /// The einsum's input (the planes the tiles gather from), then the residual, if any.
+    pub inputs: TVec<OutletId>,
+    pub folded: Vec<usize>,
 }
 
 impl PointwiseConv {
@@ -97,12 +106,22 @@ impl PointwiseConv {
         if !fits {
             return Ok(None);
         }
-        let (bias, bias_add) = match folded_bias(model, node, m, axis, o.len())? {
-            Some((bias, add)) => (bias, Some(add)),
-            None => (tensor1(&[0f32]), None),
+        let (bias, mut folded) = match folded_bias(model, node, m, axis, o.len())? {
+            Some((bias, add)) => (bias, vec![add]),
+            None => (tensor1(&[0f32]), vec![]),
         };
-        let op = PointwiseConv { m, k, axis, packed: pack(&kernel)?, bias: padded_bias(&bias, m)? };
-        Ok(Some(Found { op, input: node.inputs[x_slot], bias_add }))
+        let mut inputs = tvec![node.inputs[x_slot]];
+        let mut last = model.node(folded.last().copied().unwrap_or(node.id));
+        if let Some((add, shortcut)) = residual_add(model, last)? {
+            inputs.push(shortcut);
+            folded.push(add);
+            last = model.node(add);
+        }
+        let (epilogue, steps) = Epilogue::following(model, last)?;
+        folded.extend(steps);
+        let residual = inputs.len() == 2;
+        let op = PointwiseConv { m, k, axis, packed: pack(&kernel)?, bias: padded_bias(&bias, m)?, residual, epilogue };
+        Ok(Some(Found { op, inputs, folded }))
     }
 }
 
@@ -139,13 +158,36 @@ fn folded_bias(
     Ok(Some((flat, add.id)))
 }
 
+/// The `Add` that is `last`'s only consumer when its other operand is a computed tensor of the
+/// same shape and type (a shortcut), and that operand. Every node from the einsum to `last` has
+/// one consumer, the next: the shortcut, an input of that `Add`, cannot depend on the einsum.
+fn residual_add(model: &TypedModel, last: &TypedNode) -> TractResult<Option<(usize, OutletId)>> {
+    let consumers = &last.outputs[0].successors;
+    if consumers.len() != 1 || model.output_outlets()?.contains(&OutletId::new(last.id, 0)) {
+        return Ok(None);
+    }
+    let add = model.node(consumers[0].node);
+    let is_add = add.op_as::<TypedBinOp>().is_some_and(|b| b.0.is::<Add>() && b.1.is_none());
+    if !is_add || add.inputs.len() != 2 {
+        return Ok(None);
+    }
+    let other = add.inputs[1 - consumers[0].slot];
+    let (fact, out) = (model.outlet_fact(other)?, model.outlet_fact(OutletId::new(last.id, 0))?);
+    let fits = fact.konst.is_none()
+        && fact.datum_type == f32::datum_type()
+        && fact.shape == out.shape
+        && model.outlet_fact(OutletId::new(add.id, 0))?.shape == out.shape;
+    Ok(fits.then_some((add.id, other)))
+}
+
 impl Op for PointwiseConv {
     fn name(&self) -> StaticName {
         "PointwiseConv".into()
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![format!("{} → {} channels", self.k, self.m)])
+        let residual = if self.residual { ", + residual" } else { "" };
+        Ok(vec![format!("{} → {} channels{residual}, then {:?}", self.k, self.m, self.epilogue)])
     }
 
     op_as_typed_op!();
@@ -155,7 +197,7 @@ impl EvalOp for PointwiseConv {
     op_out_of_plan!();
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
+        let input = &inputs[0];
         let shape = input.shape();
         let (images, plane): (usize, usize) =
             (shape[..self.axis].iter().product(), shape[self.axis + 1..].iter().product());
@@ -168,12 +210,26 @@ impl EvalOp for PointwiseConv {
         let (packed, bias) = (packed.as_slice::<f32>()?, bias.as_slice::<f32>()?);
         let mut dst = output.try_as_plain_ram_mut()?;
         let dst = dst.as_slice_mut::<f32>()?;
+        let shortcut = inputs.get(1).map(|r| r.try_as_plain_ram()).transpose()?;
+        let shortcut = shortcut.as_ref().map(|r| r.as_slice::<f32>()).transpose()?;
         let (k, m) = (self.k, self.m);
         let offsets: Vec<usize> = (0..k).map(|c| c * plane).collect();
         let full = plane / NR * NR;
         for image in 0..images {
             let planes = &src[image * k * plane..][..k * plane];
             let out = &mut dst[image * m * plane..][..m * plane];
+            let shortcut = shortcut.map(|r| &r[image * m * plane..][..m * plane]);
+            // Channels `first ..` of `rows`, now computed: + the shortcut, then the epilogue.
+            let finish = |first: usize, rows: &mut [f32]| {
+                for (ch, row) in (first..m).zip(rows.chunks_exact_mut(plane)) {
+                    if let Some(r) = shortcut {
+                        for (o, r) in row.iter_mut().zip(&r[ch * plane..][..plane]) {
+                            *o += r;
+                        }
+                    }
+                    self.epilogue.apply(row);
+                }
+            };
             // The last columns of every plane, zero-filled to a tile (a gathered panel already), so
             // no tile reads past them.
             let tail: Vec<f32> = if full < plane {
@@ -205,6 +261,7 @@ impl EvalOp for PointwiseConv {
                         }
                     }
                 }
+                finish(first * MR, rows);
             };
             let whole = m / MR * MR * plane;
             let (head, rest) = out.split_at_mut(whole);
@@ -225,6 +282,7 @@ impl EvalOp for PointwiseConv {
 
 impl TypedOp for PointwiseConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(inputs.len() == 1 + self.residual as usize, "PointwiseConv: {} inputs", inputs.len());
         let mut shape = inputs[0].shape.clone();
         shape.set(self.axis, self.m.to_dim());
         Ok(tvec!(f32::fact(shape)))
