@@ -310,10 +310,7 @@ fn pointwise_conv_folds_a_residual_add_and_the_steps_after_it() {
             .input_outlets()
             .unwrap()
             .iter()
-            .map(|&i| {
-                random_tensor(&mut rng, &ours.outlet_fact(i).unwrap().shape.as_concrete().unwrap().to_vec())
-                    .into_tvalue()
-            })
+            .map(|&i| random_tensor(&mut rng, ours.outlet_fact(i).unwrap().shape.as_concrete().unwrap()).into_tvalue())
             .collect();
         let want = tract.into_runnable().unwrap().run(inputs.clone()).unwrap();
         let got = codegen(ours).unwrap().into_runnable().unwrap().run(inputs).unwrap();
