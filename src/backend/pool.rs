@@ -45,8 +45,9 @@ pub async fn start(n: usize) -> Result<usize> {
 /// Where one plan's runs go in the threaded build. Handing a run to the pool and splitting its
 /// products over threads has a fixed cost that a small model does not earn back (BlazeFace: 10 ms
 /// on one thread, 14 ms on two), so each plan measures both ways on its first runs and keeps the
-/// faster: the pool, or inline on the caller's thread with tract's single-thread kernels. Inline
-/// is only ever tried for plans whose pooled run is short, so a page's thread is never held long.
+/// faster by their median runs: the pool, or inline on the caller's thread with tract's
+/// single-thread kernels. Inline is only ever tried for plans whose pooled run is short, so a
+/// page's thread is never held long.
 #[derive(Debug, Default, Clone)]
 pub struct Placement {
     /// The runs measured each way after one warm-up run: pooled, inline.
@@ -56,16 +57,21 @@ pub struct Placement {
     decided: Option<Where>,
 }
 
-/// How many runs were measured one way, and the fastest of them (ms).
-#[derive(Debug, Clone, Copy)]
-struct Samples {
-    n: usize,
-    best: f64,
-}
+/// The runs measured one way (ms), in order.
+#[derive(Debug, Clone, Default)]
+struct Samples(Vec<f64>);
 
-impl Default for Samples {
-    fn default() -> Self {
-        Samples { n: 0, best: f64::INFINITY }
+impl Samples {
+    fn best(&self) -> f64 {
+        self.0.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    /// The middle run: a pooled run's time varies far more than an inline one's (other threads,
+    /// the hand-over), so the fastest of a few flattered the pool.
+    fn median(&self) -> f64 {
+        let mut v = self.0.clone();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::INFINITY)
     }
 }
 
@@ -78,7 +84,7 @@ pub enum Where {
 
 /// A pooled run longer than this is never tried inline (it would hold the caller's thread).
 const INLINE_MAX_MS: f64 = 25.0;
-/// Runs measured each way before choosing.
+/// Runs measured each way before choosing (their medians are compared).
 const SAMPLES: usize = 3;
 
 impl Placement {
@@ -87,7 +93,7 @@ impl Placement {
         if let Some(w) = self.decided {
             return w;
         }
-        if !self.warm || self.inline.n >= self.pooled.n {
+        if !self.warm || self.inline.0.len() >= self.pooled.0.len() {
             Where::Pool
         } else {
             Where::Inline
@@ -110,13 +116,12 @@ impl Placement {
             Where::Pool => &mut self.pooled,
             Where::Inline => &mut self.inline,
         };
-        s.n += 1;
-        s.best = s.best.min(ms);
-        if self.pooled.best > INLINE_MAX_MS {
+        s.0.push(ms);
+        if self.pooled.best() > INLINE_MAX_MS {
             self.decided = Some(Where::Pool);
-        } else if self.pooled.n >= SAMPLES && self.inline.n >= SAMPLES {
+        } else if self.pooled.0.len() >= SAMPLES && self.inline.0.len() >= SAMPLES {
             // Ties go to the pool: it keeps the caller's thread free.
-            let inline_wins = self.inline.best < 0.9 * self.pooled.best;
+            let inline_wins = self.inline.median() < 0.9 * self.pooled.median();
             self.decided = Some(if inline_wins { Where::Inline } else { Where::Pool });
         }
     }
@@ -256,6 +261,21 @@ mod tests {
             &[Where::Pool, Where::Pool, Where::Inline, Where::Pool, Where::Inline, Where::Pool, Where::Inline]
         );
         assert!(seen[7..].iter().all(|w| *w == Where::Inline));
+    }
+
+    /// The pool's runs vary: one fast pooled run among slow ones does not make the pool look
+    /// faster than steady inline runs.
+    #[test]
+    fn the_pools_occasional_fast_run_does_not_decide() {
+        let mut p = Placement::default();
+        let (mut pooled, mut inline) = ([2.0, 3.0, 9.0, 8.5].into_iter(), [3.4, 3.3, 3.5].into_iter());
+        while p.decided().is_none() {
+            let at = p.next();
+            let ms = if at == Where::Pool { pooled.next() } else { inline.next() };
+            p.record(at, ms.expect("decided within the samples"));
+        }
+        // After the warm-up (2.0): pooled 3.0, 9.0, 8.5 (the fastest, 3.0, would have kept the pool).
+        assert_eq!(p.decided(), Some(Where::Inline), "pooled median 8.5 ms against inline 3.4");
     }
 
     #[test]
