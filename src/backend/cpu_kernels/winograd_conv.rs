@@ -362,8 +362,10 @@ impl WinogradConv {
         for ch in 0..c {
             for (major, minor0, at, run) in runs(t0, n, g.minor) {
                 let first = ch * g.rows * g.row_len + major * step * g.row_len + minor0;
-                let rows: Vec<&[f32]> = (0..self.tile.span()).map(|j| &scratch[first + j * g.row_len..]).collect();
-                self.tile.input(&rows, odd, &mut b.v, c * tcs, ch * tcs + at, run);
+                // At most 6 input lines (F(4, 3)); no allocation per channel and run.
+                let span = self.tile.span();
+                let rows: [&[f32]; 6] = std::array::from_fn(|j| &scratch[first + j.min(span - 1) * g.row_len..]);
+                self.tile.input(&rows[..span], odd, &mut b.v, c * tcs, ch * tcs + at, run);
             }
         }
         let offsets: Vec<usize> = (0..c).map(|c| c * tcs).collect();
