@@ -12,11 +12,12 @@ use super::{conv_plans, full_conv_plans, pool_spec, random_tensor, run, worst_an
 #[test]
 fn depthwise_conv_matches_tract_on_random_shapes_strides_and_padding() {
     let mut rng = Lcg(0xd3e9);
-    for case in 0..400 {
-        let format = [DataFormat::NCHW, DataFormat::CHW][case % 2];
+    for case in 0..800 {
+        let format = [DataFormat::NCHW, DataFormat::CHW, DataFormat::NHWC, DataFormat::HWC][case % 4];
         let kernel = [rng.in_range(1, 5), rng.in_range(1, 5)];
         let strides = [rng.in_range(1, 3), rng.in_range(1, 3)];
-        let (n, c) = (rng.in_range(1, 2), rng.in_range(2, 9));
+        // Channels last: whole vectors of four and a tail.
+        let (n, c) = (rng.in_range(1, 2), rng.in_range(2, if format.c_is_last() { 13 } else { 9 }));
         // Rows from one kernel to past a few vectors, so SIMD bodies and scalar tails both run.
         let (h, w) = (rng.in_range(kernel[0], 14), rng.in_range(kernel[1], 29));
         let pad = |rng: &mut Lcg| tvec!(rng.below(kernel[0]), rng.below(kernel[1]));
@@ -26,7 +27,12 @@ fn depthwise_conv_matches_tract_on_random_shapes_strides_and_padding() {
             2 => PaddingSpec::SameUpper,
             _ => PaddingSpec::SameLower,
         };
-        let shape: Vec<usize> = if format == DataFormat::NCHW { vec![n, c, h, w] } else { vec![c, h, w] };
+        let shape: Vec<usize> = match format {
+            DataFormat::NCHW => vec![n, c, h, w],
+            DataFormat::CHW => vec![c, h, w],
+            DataFormat::NHWC => vec![n, h, w, c],
+            DataFormat::HWC => vec![h, w, c],
+        };
         let spec = pool_spec(format, kernel, strides, padding.clone(), c);
         let weights = random_tensor(&mut rng, &[c, 1, kernel[0], kernel[1]]);
         let (tract, ours, replaced) = conv_plans(spec, c, weights, &shape);
@@ -61,9 +67,6 @@ fn depthwise_conv_leaves_other_convolutions_to_tract() {
         assert_eq!(replaced, 0, "{what}");
         assert!(!ours.nodes().iter().any(|n| n.op.name() == "DepthwiseConv"), "{what}");
     }
-    let nhwc = PoolSpec { data_format: DataFormat::NHWC, ..spec(4, 4, None) };
-    let (_, _, replaced) = conv_plans(nhwc, 4, random_tensor(&mut rng, &[4, 1, 3, 3]), &[1, 9, 9, 4]);
-    assert_eq!(replaced, 0, "channels last");
 }
 
 #[test]
@@ -104,29 +107,36 @@ fn direct_conv_matches_tract_on_random_shapes_and_padding() {
 /// any order and operand order) fold into it, the answers staying tract's; folding stops where a
 /// value is also a model output or another node's input.
 #[test]
-fn direct_conv_folds_the_element_wise_steps_after_it() {
+fn convolutions_fold_the_element_wise_steps_after_them() {
     use tract_onnx::tract_core::ops::{binary::TypedBinOp, element_wise::ElementWiseOp, math, nn};
     let mut rng = Lcg(0xe91);
-    for case in 0..150 {
-        // Odd cases `DirectConv` (2×3), even ones `WinogradConv` (3×3, 8 channels or more): both
-        // fold the same steps.
-        let (kernel, c) = if case % 2 == 1 { ([2, 3], rng.in_range(1, 6)) } else { ([3, 3], rng.in_range(8, 12)) };
-        let m = rng.in_range(1, 9);
-        let shape = [1, c, rng.in_range(4, 9), rng.in_range(15, 30)];
-        let spec =
-            PoolSpec { output_channels: m, ..pool_spec(DataFormat::NCHW, kernel, [1, 1], PaddingSpec::SameUpper, c) };
+    for case in 0..225 {
+        // `DirectConv` (2×3), `WinogradConv` (3×3, 8 channels or more) and `DepthwiseConv` (3×3,
+        // channels first or last) fold the same steps.
+        let (kernel, c) = match case % 3 {
+            1 => ([2, 3], rng.in_range(1, 6)),
+            2 => ([3, 3], rng.in_range(8, 12)),
+            _ => ([3, 3], rng.in_range(2, 11)),
+        };
+        let depthwise = case % 3 == 0;
+        let m = if depthwise { c } else { rng.in_range(1, 9) };
+        let (h, w) = (rng.in_range(4, 9), rng.in_range(15, 30));
+        let format = if depthwise && rng.below(2) == 0 { DataFormat::NHWC } else { DataFormat::NCHW };
+        let shape = if format == DataFormat::NHWC { [1, h, w, c] } else { [1, c, h, w] };
+        let spec = PoolSpec { output_channels: m, ..pool_spec(format, kernel, [1, 1], PaddingSpec::SameUpper, c) };
+        let (group, per_group) = if depthwise { (c, 1) } else { (1, c) };
         let mut model = TypedModel::default();
         let x = model.add_source("x", f32::fact(shape)).unwrap();
-        let k = model.add_const("k", random_tensor(&mut rng, &[m, c, kernel[0], kernel[1]])).unwrap();
+        let k = model.add_const("k", random_tensor(&mut rng, &[m, per_group, kernel[0], kernel[1]])).unwrap();
         let b = model.add_const("b", random_tensor(&mut rng, &[m])).unwrap();
-        let conv = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group: 1, q_params: None };
+        let conv = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group, q_params: None };
         let mut y = model.wire_node("conv", conv, &[x, k, b]).unwrap()[0];
         let mut outputs = vec![];
         let steps = rng.in_range(1, 4);
         // Every fifth case: the value after the first step is also a model output; every seventh,
         // also another node's input.
         let (exposed, shared) = (case % 5 == 0, case % 7 == 0);
-        let mut what = format!("case {case}: {kernel:?} {shape:?} → {m}");
+        let mut what = format!("case {case}: {kernel:?} group {group} {shape:?} → {m}");
         for step in 0..steps {
             let name = format!("step{step}");
             let value = rng.f32() * 0.2;

@@ -477,6 +477,54 @@ test('1×1 convolutions (1, 4, 6, 7, 9, 10, 11 outputs; planes of 243 and 64; wi
   for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
 });
 
+test('depthwise convolutions of 21 and 24 channels (channels last in the wasm plan), kernels 3, 5 and 7, some clipped, give a plain loop\'s answers (1e-5)', async () => {
+  const r = await inPage(async (sf) => {
+    const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);
+    let seed = 11;
+    const noise = (n) => Float32Array.from({ length: n }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
+    const inputs = { x: [21, 13, 23], y: [24, 9, 17] };
+    const feeds = {};
+    for (const [name, [C, H, W]] of Object.entries(inputs)) feeds[name] = { dims: [1, C, H, W], data: noise(C * H * W) };
+    const m = await sf.Model.load('/models/cache/fixtures/depthwise_last.onnx', { backend: 'cpu' });
+    const out = await m.run(feeds);
+    m.free();
+    // input, kernel, strides, pads (top, left, bottom, right), clip, as tests/parity/make_refs.py
+    // writes them.
+    const cases = {
+      l3s1p1: ['x', [3, 3], [1, 1], [1, 1, 1, 1]], l5s2p2: ['x', [5, 5], [2, 2], [2, 2, 2, 2]],
+      l3s2same: ['x', [3, 3], [2, 2], [0, 0, 1, 1], [-0.5, 0.5]], l5s1p2: ['x', [5, 5], [1, 1], [2, 2, 2, 2]],
+      l3s21: ['x', [3, 3], [2, 1], [1, 1, 1, 1]], l3s3: ['x', [3, 3], [3, 3], [1, 0, 1, 0]],
+      m3s1valid: ['y', [3, 3], [1, 1], [0, 0, 0, 0], [0, 6]], m5s2p1: ['y', [5, 5], [2, 2], [1, 2, 2, 1]],
+      m7s1p3: ['y', [7, 7], [1, 1], [3, 3, 3, 3]],
+    };
+    const worst = {};
+    for (const [name, [src, [kh, kw], [sh, sw], [pt, pl, pb, pr], clip]] of Object.entries(cases)) {
+      const [C, H, W] = inputs[src];
+      const [x, k] = [feeds[src].data, w(C * kh * kw)];
+      const [oh, ow] = [Math.floor((H + pt + pb - kh) / sh) + 1, Math.floor((W + pl + pr - kw) / sw) + 1];
+      const ref = [];
+      for (let c = 0; c < C; c++)
+        for (let y = 0; y < oh; y++)
+          for (let xx = 0; xx < ow; xx++) {
+            let s = 0.25 * c;
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++) {
+                const [iy, ix] = [y * sh + ky - pt, xx * sw + kx - pl];
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[(c * H + iy) * W + ix] * k[(c * kh + ky) * kw + kx];
+              }
+            ref.push(clip ? Math.min(Math.max(s, clip[0]), clip[1]) : s);
+          }
+      const got = out[name];
+      const scale = ref.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);
+      worst[name] = got.dims.join('x') !== `1x${C}x${oh}x${ow}` ? `dims ${got.dims}, want 1x${C}x${oh}x${ow}` : ref.reduce((acc, v, i) => Math.max(acc, Math.abs(got.data[i] - v) / scale), 0);
+    }
+    return worst;
+  });
+  assert.ok(r.ok, r.message);
+  assert.equal(Object.keys(r.value).length, 9);
+  for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
+});
+
 test('depthwise convolutions at odd sides, strides 1, 2 and 3, asymmetric padding, give a plain loop\'s answers (1e-5)', async () => {
   const r = await inPage(async (sf) => {
     const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);

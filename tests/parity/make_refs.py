@@ -138,6 +138,33 @@ def fixtures() -> None:
     g = helper.make_graph(nodes, "depthwise", [x], outs, inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "depthwise.onnx")
 
+    # The same at 16 channels or more, where tract's wasm build moves the layer to channels last
+    # (our kernel's rows of four outputs, single outputs, other strides' loop; 21 channels: a
+    # partial last vector), two of them with a Clip folded in: model.test.mjs recomputes them.
+    # Each case is (input, kernel, strides, pads, clip), weights w[i], bias 0.25·channel.
+    inputs = {"x": [21, 13, 23], "y": [24, 9, 17]}
+    cases = {"l3s1p1": ("x", [3, 3], [1, 1], [1, 1, 1, 1], None), "l5s2p2": ("x", [5, 5], [2, 2], [2, 2, 2, 2], None),
+             "l3s2same": ("x", [3, 3], [2, 2], [0, 0, 1, 1], [-0.5, 0.5]), "l5s1p2": ("x", [5, 5], [1, 1], [2, 2, 2, 2], None),
+             "l3s21": ("x", [3, 3], [2, 1], [1, 1, 1, 1], None), "l3s3": ("x", [3, 3], [3, 3], [1, 0, 1, 0], None),
+             "m3s1valid": ("y", [3, 3], [1, 1], [0, 0, 0, 0], [0.0, 6.0]), "m5s2p1": ("y", [5, 5], [2, 2], [1, 2, 2, 1], None),
+             "m7s1p3": ("y", [7, 7], [1, 1], [3, 3, 3, 3], None)}
+    nodes, inits = [], []
+    for name, (src, k, st, pads, clip) in cases.items():
+        c = inputs[src][0]
+        out = f"{name}_conv" if clip else name
+        nodes.append(helper.make_node("Conv", [src, f"{name}_w", f"{name}_b"], [out], kernel_shape=k, strides=st,
+                                      pads=pads, group=c, name=name))
+        inits += [weights(f"{name}_w", [c, 1, *k]),
+                  helper.make_tensor(f"{name}_b", TensorProto.FLOAT, [c], [0.25 * i for i in range(c)])]
+        if clip:
+            inits += [helper.make_tensor(f"{name}_lo", TensorProto.FLOAT, [], [clip[0]]),
+                      helper.make_tensor(f"{name}_hi", TensorProto.FLOAT, [], [clip[1]])]
+            nodes.append(helper.make_node("Clip", [out, f"{name}_lo", f"{name}_hi"], [name]))
+    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, *shape]) for n, shape in inputs.items()]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in cases]
+    g = helper.make_graph(nodes, "depthwise_last", ins, outs, inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "depthwise_last.onnx")
+
     # Full stride-1 convolutions, some followed by element-wise steps our kernels fold in
     # (openWakeWord's leaky ReLU then max(x, -0.4); ReLU then min(x, 0.5)): tests/e2e/model.test.mjs
     # recomputes them in JS. Each case is (kernel, output channels, pads, steps), weights as above,

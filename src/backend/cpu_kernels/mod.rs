@@ -12,10 +12,12 @@
 //! natively; the browser's fixture and parity tests run the wasm SIMD paths).
 
 mod depthwise_conv;
+mod depthwise_rows;
 mod direct_conv;
 mod epilogue;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm_f32_8x8;
+mod lanes;
 mod offset_tile;
 mod pointwise_conv;
 mod window_max_pool;
@@ -39,8 +41,9 @@ pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
     for id in model.eval_order()? {
         let node = model.node(id);
         if let Some(op) = DepthwiseConv::replacing(model, node)? {
-            let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?;
-            patch.apply(model)?;
+            let (epilogue, folded) = Epilogue::following(model, node)?;
+            let input = node.inputs[0];
+            replace_chain(model, id, &[input], op.with_epilogue(epilogue), &folded)?;
             replaced += 1;
         } else if let Some(op) = WinogradConv::replacing(model, node)? {
             let (epilogue, folded) = Epilogue::following(model, node)?;
