@@ -222,9 +222,11 @@ fn compile(source: &dyn TypedSource, key: &PlanKey) -> Result<Plan> {
         ),
     };
     let ours = |e: TractError| Error::Internal(format!("putting our CPU kernels in the plan: {e:#}"));
-    // Natively tract's depthwise has AVX and NEON kernels; on wasm it has SIMD for stride 1 only.
+    // Natively tract's depthwise and element-wise ops have AVX and NEON kernels; on wasm its
+    // depthwise has SIMD for stride 1 only, and its add, multiply and product by-scalar none.
     if cfg!(target_arch = "wasm32") {
         super::cpu_kernels::substitute_convolutions(&mut decluttered).map_err(ours)?;
+        super::cpu_kernels::fuse_element_wise(&mut decluttered).map_err(ours)?;
     }
     let mut optimized = super::optimise::codegen(decluttered).map_err(cannot_run)?;
     super::cpu_kernels::substitute(&mut optimized).map_err(ours)?;

@@ -104,7 +104,7 @@ fn direct_conv_matches_tract_on_random_shapes_and_padding() {
 }
 
 /// Element-wise steps after a direct convolution (leaky ReLU, `max` / `min` with a constant, in
-/// any order and operand order) fold into it, the answers staying tract's; folding stops where a
+/// any order and operand order, hard swish) fold into it, the answers staying tract's; folding stops where a
 /// value is also a model output or another node's input.
 #[test]
 fn convolutions_fold_the_element_wise_steps_after_them() {
@@ -140,8 +140,25 @@ fn convolutions_fold_the_element_wise_steps_after_them() {
         for step in 0..steps {
             let name = format!("step{step}");
             let value = rng.f32() * 0.2;
-            y = match rng.below(4) {
+            y = match rng.below(5) {
                 0 => model.wire_node(&name, nn::leaky_relu(value.abs()), &[y]).unwrap()[0],
+                4 => {
+                    // Hard swish, x · min(max(x + 3, 0), 6) · (1/6): a branch that meets again.
+                    let k = |m: &mut TypedModel, n: String, v: f32| {
+                        m.add_const(n, tract_ndarray::ArrayD::from_elem(vec![1; 4], v).into_tensor()).unwrap()
+                    };
+                    let (three, zero, six) = (
+                        k(&mut model, format!("{name}.3"), 3.0),
+                        k(&mut model, format!("{name}.0"), 0.0),
+                        k(&mut model, format!("{name}.6"), 6.0),
+                    );
+                    let mut h = model.wire_node(format!("{name}.add"), math::add(), &[y, three]).unwrap()[0];
+                    h = model.wire_node(format!("{name}.max"), math::max(), &[h, zero]).unwrap()[0];
+                    h = model.wire_node(format!("{name}.min"), math::min(), &[six, h]).unwrap()[0];
+                    h = model.wire_node(format!("{name}.mul"), math::mul(), &[h, y]).unwrap()[0];
+                    let sixth = k(&mut model, format!("{name}.s"), 1.0 / 6.0);
+                    model.wire_node(&name, math::mul(), &[h, sixth]).unwrap()[0]
+                }
                 r => {
                     let op = if r == 2 { math::min() } else { math::max() };
                     let konst = if r == 3 { 0.0 } else { value };

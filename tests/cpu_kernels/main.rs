@@ -9,6 +9,7 @@ use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 mod convolutions;
+mod element_wise;
 mod max_pool;
 mod winograd;
 

@@ -477,6 +477,55 @@ test('1×1 convolutions (1, 4, 6, 7, 9, 10, 11 outputs; planes of 243 and 64; wi
   for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
 });
 
+test('hard swish between affine steps after depthwise and 1×1 convolutions, and y·max(y, 0), give a plain loop\'s answers (1e-5)', async () => {
+  const r = await inPage(async (sf) => {
+    const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);
+    let seed = 17;
+    const noise = (n) => Float32Array.from({ length: n }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 8 - 4);
+    const [C, H, W, M] = [20, 9, 13, 12];
+    const x = noise(C * H * W);
+    const m = await sf.Model.load('/models/cache/fixtures/chains.onnx', { backend: 'cpu' });
+    const out = await m.run({ x: { dims: [1, C, H, W], data: x } });
+    m.free();
+    // As tests/parity/make_refs.py writes them.
+    const hs = (v) => {
+      const l = 0.8 * v + 0.1;
+      return 1.2 * ((l * Math.min(Math.max(l + 3, 0), 6)) / 6) - 0.05;
+    };
+    const [dk, pk] = [w(C * 9), w(M * C)];
+    const dw = [];
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < H; y++)
+        for (let xx = 0; xx < W; xx++) {
+          let s = 0.25 * c;
+          for (let ky = 0; ky < 3; ky++)
+            for (let kx = 0; kx < 3; kx++) {
+              const [iy, ix] = [y + ky - 1, xx + kx - 1];
+              if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[(c * H + iy) * W + ix] * dk[(c * 3 + ky) * 3 + kx];
+            }
+          dw.push(hs(s));
+        }
+    const pw = [];
+    for (let o = 0; o < M; o++)
+      for (let p = 0; p < H * W; p++) {
+        let s = 0.25 * o;
+        for (let c = 0; c < C; c++) s += x[c * H * W + p] * pk[o * C + c];
+        pw.push(hs(s));
+      }
+    const relu = Array.from(x, (v) => (v + 0.5) * Math.max(v + 0.5, 0));
+    const worst = {};
+    for (const [name, ref, channels] of [['dw_out', dw, C], ['pw_out', pw, M], ['relu_times', relu, C]]) {
+      const got = out[name];
+      const scale = ref.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);
+      worst[name] = got.dims.join('x') !== `1x${channels}x${H}x${W}` ? `dims ${got.dims}` : ref.reduce((acc, v, i) => Math.max(acc, Math.abs(got.data[i] - v) / scale), 0);
+    }
+    return worst;
+  });
+  assert.ok(r.ok, r.message);
+  assert.equal(Object.keys(r.value).length, 3);
+  for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
+});
+
 test('depthwise convolutions of 21 and 24 channels (channels last in the wasm plan), kernels 3, 5 and 7, some clipped, give a plain loop\'s answers (1e-5)', async () => {
   const r = await inPage(async (sf) => {
     const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);

@@ -165,6 +165,31 @@ def fixtures() -> None:
     g = helper.make_graph(nodes, "depthwise_last", ins, outs, inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "depthwise_last.onnx")
 
+    # Hard swish as PP-OCRv4 spells it, x·clip(x + 3, 0, 6)/6 between affine steps, after a
+    # depthwise convolution (folded into ours) and after a 1×1 one (tract's matrix product, then
+    # our ElementwiseChain; 12·9·13 values, no multiple of 16), and (y + 0.5)·max(y + 0.5, 0):
+    # model.test.mjs recomputes them. Weights w[i], bias 0.25·channel.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 20, 9, 13])
+    scalar = lambda name, v: helper.make_tensor(name, TensorProto.FLOAT, [], [v])
+    inits = [weights("dw_w", [20, 1, 3, 3]), helper.make_tensor("dw_b", TensorProto.FLOAT, [20], [0.25 * c for c in range(20)]),
+             weights("pw_w", [12, 20, 1, 1]), helper.make_tensor("pw_b", TensorProto.FLOAT, [12], [0.25 * c for c in range(12)]),
+             scalar("a", 0.8), scalar("b", 0.1), scalar("three", 3.0), scalar("zero", 0.0), scalar("six", 6.0),
+             scalar("c", 1.2), scalar("d", -0.05), scalar("half", 0.5)]
+    nodes = [helper.make_node("Conv", ["x", "dw_w", "dw_b"], ["dw"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=20),
+             helper.make_node("Conv", ["x", "pw_w", "pw_b"], ["pw"], kernel_shape=[1, 1])]
+    for src in ["dw", "pw"]:
+        nodes += [helper.make_node("Mul", ["a", src], [f"{src}_m"]), helper.make_node("Add", [f"{src}_m", "b"], [f"{src}_l"]),
+                  helper.make_node("Add", [f"{src}_l", "three"], [f"{src}_3"]),
+                  helper.make_node("Clip", [f"{src}_3", "zero", "six"], [f"{src}_c"]),
+                  helper.make_node("Mul", [f"{src}_l", f"{src}_c"], [f"{src}_p"]),
+                  helper.make_node("Div", [f"{src}_p", "six"], [f"{src}_hs"]),
+                  helper.make_node("Mul", ["c", f"{src}_hs"], [f"{src}_m2"]), helper.make_node("Add", [f"{src}_m2", "d"], [f"{src}_out"])]
+    nodes += [helper.make_node("Add", ["x", "half"], ["y"]), helper.make_node("Max", ["y", "zero"], ["y_relu"]),
+              helper.make_node("Mul", ["y_relu", "y"], ["relu_times"])]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ["dw_out", "pw_out", "relu_times"]]
+    g = helper.make_graph(nodes, "chains", [x], outs, inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "chains.onnx")
+
     # Full stride-1 convolutions, some followed by element-wise steps our kernels fold in
     # (openWakeWord's leaky ReLU then max(x, -0.4); ReLU then min(x, 0.5)): tests/e2e/model.test.mjs
     # recomputes them in JS. Each case is (kernel, output channels, pads, steps), weights as above,

@@ -5,15 +5,18 @@
 //! convolution. Whole-op kernels are substituted on the CPU backend's plan only: convolutions
 //! before tract's codegen (`DepthwiseConv`, `WinogradConv`, `DirectConv`: codegen lowers them into
 //! ops whose parameters are private; `PointwiseConv` takes the einsum a 1×1 convolution has become
-//! by then, with a residual `Add` after it; all three also take the leaky ReLU, `max` and `min`
-//! nodes after them, as their `epilogue`), the rest after it (`WindowMaxPool`). The graph the WebGPU
-//! translator reads keeps tract's ops, and any node whose parameters a kernel does not cover stays
-//! tract's. Each kernel is property-tested against the op it replaces (`tests/cpu_kernels/`
-//! natively; the browser's fixture and parity tests run the wasm SIMD paths).
+//! by then, with a residual `Add` after it; all of them also take the element-wise nodes after
+//! them, as their `epilogue`), then the element-wise chains that branch and meet again after
+//! tract's ops (`ElementwiseChain`: hard swish), the rest after codegen (`WindowMaxPool`). The
+//! graph the WebGPU translator reads keeps tract's ops, and any node whose parameters a kernel
+//! does not cover stays tract's. Each kernel is property-tested against the op it replaces
+//! (`tests/cpu_kernels/` natively; the browser's fixture and parity tests run the wasm SIMD
+//! paths).
 
 mod depthwise_conv;
 mod depthwise_rows;
 mod direct_conv;
+mod elementwise_chain;
 mod epilogue;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm_f32_8x8;
@@ -26,6 +29,7 @@ mod winograd_transforms;
 
 pub use depthwise_conv::DepthwiseConv;
 pub use direct_conv::DirectConv;
+pub use elementwise_chain::ElementwiseChain;
 use epilogue::Epilogue;
 pub use pointwise_conv::PointwiseConv;
 pub use window_max_pool::WindowMaxPool;
@@ -62,6 +66,27 @@ pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
             replace_chain(model, id, &found.inputs, found.op, &found.folded)?;
             replaced += 1;
         }
+    }
+    Ok(replaced)
+}
+
+/// Before tract's codegen, after `substitute_convolutions`: replaces each chain of element-wise
+/// steps that branches and meets again (`x · f(x)`) with one `ElementwiseChain`; returns how
+/// many. The node the chain starts from stays, so tract still folds it into what comes before.
+pub fn fuse_element_wise(model: &mut TypedModel) -> TractResult<usize> {
+    let mut replaced = 0;
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        let Some((op, folded)) = ElementwiseChain::after(model, node)? else { continue };
+        let mut patch = TypedModelPatch::default();
+        let input = patch.tap_model(model, OutletId::new(id, 0))?;
+        let out = patch.wire_node(format!("{}.chain", node.name), op, &[input])?[0];
+        patch.shunt_outside(model, OutletId::new(*folded.last().expect("a chain has nodes"), 0), out)?;
+        for &node in &folded {
+            patch.obliterate(node)?;
+        }
+        patch.apply(model)?;
+        replaced += 1;
     }
     Ok(replaced)
 }
