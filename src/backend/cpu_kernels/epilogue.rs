@@ -142,11 +142,6 @@ impl Epilogue {
             }
         }
     }
-
-    /// Whether it has no steps.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// `at`'s only consumer as a step, when it is one with `fact` as its output.
