@@ -26,7 +26,7 @@ import { DICTATION, MODELS } from './models.mjs';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function parseArgs(argv) {
-  const o = { paths: ['cpu', 'cpu-mt', 'webgpu', 'native'], models: MODELS.map((m) => m.id), dictation: true, runs: 20, nativeGpuRuns: 2, budgetS: 60, warmupMs: 3000, settleMs: null, out: join(ROOT, 'target/bench') };
+  const o = { paths: ['cpu', 'cpu-mt', 'webgpu', 'native'], models: MODELS.filter((m) => !m.extra).map((m) => m.id), dictation: true, runs: 20, nativeGpuRuns: 2, budgetS: 60, warmupMs: 3000, settleMs: null, out: join(ROOT, 'target/bench') };
   for (let i = 0; i < argv.length; i++) {
     const v = () => argv[++i];
     switch (argv[i]) {

@@ -18,7 +18,7 @@ if (!before || !after || ![before, after].every((d) => existsSync(`${d}/wasm/sho
   console.error('usage: node scripts/cold-ab.mjs BEFORE_DIR AFTER_DIR [model,…] [--rounds N] (each DIR holds a wasm/ build)');
   process.exit(2);
 }
-const ids = list ? list.split(',') : MODELS.filter((m) => !m.feeds && !m.id.startsWith('whisper')).map((m) => m.id);
+const ids = list ? list.split(',') : MODELS.filter((m) => !m.feeds && !m.extra && !m.id.startsWith('whisper')).map((m) => m.id);
 const unknown = ids.filter((id) => !MODELS.some((m) => m.id === id));
 if (unknown.length) throw new Error(`unknown model(s) ${unknown.join(', ')}; known: ${MODELS.map((m) => m.id).join(', ')}`);
 

@@ -96,7 +96,7 @@ try {
   const print = (title, map) => {
     console.log(`${model}: ${ms.toFixed(2)} ms per ${what} over ${runs} (${threads ? 'threaded' : 'single-thread'} build); ${title}:`);
     for (const [name, t] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-      console.log(`${((100 * t) / total).toFixed(1).padStart(5)} %  ${name.slice(0, 150)}`);
+      console.log(`${((100 * t) / total).toFixed(1).padStart(5)} %  ${name.slice(0, Number(option("--width", 150)))}`);
     }
   };
   print('self time', self);
