@@ -81,7 +81,10 @@ fn branching_chains_fuse_into_one_op_with_tracts_answers() {
         model.select_output_outlets(&[y]).unwrap();
         let tract = optimized(model.clone()).unwrap();
         let mut ours = decluttered(model).unwrap();
-        assert_eq!(fuse_element_wise(&mut ours).unwrap(), 1, "{what}");
+        // The steps before the branch may become a `ChannelChain` of their own.
+        let replaced = fuse_element_wise(&mut ours).unwrap();
+        let chains = ours.nodes().iter().filter(|n| n.op_is::<ElementwiseChain>()).count();
+        assert_eq!(chains, 1, "{what}: {replaced} replaced");
         let chain = ours.nodes().iter().position(|n| n.op_is::<ElementwiseChain>()).unwrap();
         let after = ours.eval_order().unwrap().into_iter().skip_while(|&id| id != chain).skip(1);
         let left: Vec<_> = after

@@ -8,8 +8,10 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
+mod channel_chain;
 mod convolutions;
 mod element_wise;
+mod lrn;
 mod max_pool;
 mod winograd;
 

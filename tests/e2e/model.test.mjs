@@ -477,6 +477,45 @@ test('1×1 convolutions (1, 4, 6, 7, 9, 10, 11 outputs; planes of 243 and 64; wi
   for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
 });
 
+test('LRN across channels and steps by per-channel constants give a plain loop\'s answers (1e-5)', async () => {
+  const r = await inPage(async (sf) => {
+    let seed = 29;
+    const noise = (n) => Float32Array.from({ length: n }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 8 - 4);
+    const [x, y, z] = [noise(11 * 35), noise(2 * 6 * 6), noise(5 * 7 * 9)];
+    const m = await sf.Model.load('/models/cache/fixtures/lrn_chains.onnx', { backend: 'cpu' });
+    const out = await m.run({ x: { dims: [1, 11, 5, 7], data: x }, y: { dims: [2, 6, 3, 2], data: y }, z: { dims: [1, 5, 7, 9], data: z } });
+    m.free();
+    // As tests/parity/make_refs.py writes them.
+    const s = (i) => 0.5 + 0.1 * i;
+    const t = (i) => 0.25 * i - 1;
+    const lrn = (size, alpha, beta, bias) =>
+      Array.from(x, (v, i) => {
+        const [c, p] = [Math.floor(i / 35), i % 35];
+        let sum = 0;
+        for (let k = Math.max(0, c - Math.floor((size - 1) / 2)); k <= Math.min(10, c + Math.ceil((size - 1) / 2)); k++) sum += x[k * 35 + p] ** 2;
+        return v / (bias + (alpha / size) * sum) ** beta;
+      });
+    const refs = {
+      lrn5: lrn(5, 1e-2, 0.75, 1),
+      lrn4: lrn(4, 0.5, 0.6, 2),
+      affine_relu: Array.from(x, (v, i) => Math.max(v * s(Math.floor(i / 35)) + t(Math.floor(i / 35)), 0)),
+      small_sub: Array.from(y, (v, i) => (v - t(Math.floor(i / 6) % 6)) * s(Math.floor(i / 6) % 6)),
+      small_rsub: Array.from(y, (v, i) => t(Math.floor(i / 6) % 6) - v),
+      last_axis: Array.from(z, (v, i) => Math.min(v * (1 - 0.2 * (i % 9)) + 0.3 * (i % 9), 1.5)),
+    };
+    const worst = {};
+    for (const [name, ref] of Object.entries(refs)) {
+      const got = out[name];
+      const scale = ref.reduce((acc, v) => Math.max(acc, Math.abs(v)), 1e-30);
+      worst[name] = got.data.length !== ref.length ? `length ${got.data.length}` : ref.reduce((acc, v, i) => Math.max(acc, Math.abs(got.data[i] - v) / scale), 0);
+    }
+    return worst;
+  });
+  assert.ok(r.ok, r.message);
+  assert.equal(Object.keys(r.value).length, 6);
+  for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
+});
+
 test('hard swish between affine steps after depthwise and 1×1 convolutions, and y·max(y, 0), give a plain loop\'s answers (1e-5)', async () => {
   const r = await inPage(async (sf) => {
     const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);

@@ -190,6 +190,31 @@ def fixtures() -> None:
     g = helper.make_graph(nodes, "chains", [x], outs, inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "chains.onnx")
 
+    # LRN (size 5, beta 0.75; size 4, beta 0.6) and chains of steps by per-channel constants:
+    # x·s + t then ReLU over 11 planes of 35 values, (y − t)·s and t − y over planes of 6 values,
+    # min(z·u + v, 1.5) by constants along the last axis. model.test.mjs recomputes them:
+    # s[i] = 0.5 + 0.1·i, t[i] = 0.25·i − 1, u[i] = 1 − 0.2·i, v[i] = 0.3·i.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 11, 5, 7])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 6, 3, 2])
+    z = helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 5, 7, 9])
+    per = lambda name, dims, f: helper.make_tensor(name, TensorProto.FLOAT, dims, [f(i) for i in range(dims[0] if len(dims) else 1)])
+    inits = [per("sx", [11, 1, 1], lambda i: 0.5 + 0.1 * i), per("tx", [11, 1, 1], lambda i: 0.25 * i - 1),
+             per("sy", [6, 1, 1], lambda i: 0.5 + 0.1 * i), per("ty", [6, 1, 1], lambda i: 0.25 * i - 1),
+             per("u", [9], lambda i: 1 - 0.2 * i), per("v", [9], lambda i: 0.3 * i),
+             helper.make_tensor("cap", TensorProto.FLOAT, [], [1.5])]
+    nodes = [helper.make_node("LRN", ["x"], ["lrn5"], size=5, alpha=1e-2, beta=0.75, bias=1.0),
+             helper.make_node("LRN", ["x"], ["lrn4"], size=4, alpha=0.5, beta=0.6, bias=2.0),
+             helper.make_node("Mul", ["x", "sx"], ["xs"]), helper.make_node("Add", ["xs", "tx"], ["xt"]),
+             helper.make_node("Relu", ["xt"], ["affine_relu"]),
+             helper.make_node("Sub", ["y", "ty"], ["yt"]), helper.make_node("Mul", ["yt", "sy"], ["small_sub"]),
+             helper.make_node("Sub", ["ty", "y"], ["small_rsub"]),
+             helper.make_node("Mul", ["z", "u"], ["zu"]), helper.make_node("Add", ["zu", "v"], ["zv"]),
+             helper.make_node("Min", ["zv", "cap"], ["last_axis"])]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+            for n in ["lrn5", "lrn4", "affine_relu", "small_sub", "small_rsub", "last_axis"]]
+    g = helper.make_graph(nodes, "lrn_chains", [x, y, z], outs, inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "lrn_chains.onnx")
+
     # Full stride-1 convolutions, some followed by element-wise steps our kernels fold in
     # (openWakeWord's leaky ReLU then max(x, -0.4); ReLU then min(x, 0.5)): tests/e2e/model.test.mjs
     # recomputes them in JS. Each case is (kernel, output channels, pads, steps), weights as above,

@@ -15,6 +15,8 @@ use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::math::{Add, Max, Min, Mul, Sub};
 use tract_onnx::tract_core::ops::nn::LeakyRelu;
 
+use super::element_steps::{by_scalar, Kind};
+
 /// One step; the constants as f32 bits, so the op stays `Hash` and `Eq`.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
 enum Step {
@@ -228,68 +230,6 @@ fn step(model: &TypedModel, node: &TypedNode, slot: usize) -> TractResult<Option
     } else {
         None
     })
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Max,
-    Min,
-    Leaky,
-    Add,
-    Mul,
-    Sub,
-}
-
-/// One value's step, as tract's scalar kernels compute it.
-fn one(x: f32, s: f32, kind: Kind) -> f32 {
-    match kind {
-        Kind::Max => x.max(s),
-        Kind::Min => x.min(s),
-        Kind::Leaky => {
-            if x < 0.0 {
-                x * s
-            } else {
-                x
-            }
-        }
-        Kind::Add => x + s,
-        Kind::Mul => x * s,
-        Kind::Sub => x - s,
-    }
-}
-
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn by_scalar(xs: &mut [f32], s: f32, kind: Kind) {
-    use std::arch::wasm32::*;
-    let sv = f32x4_splat(s);
-    let mut chunks = xs.chunks_exact_mut(4);
-    for c in &mut chunks {
-        let p = c.as_mut_ptr() as *mut v128;
-        // SAFETY: `c` holds 4 floats; unaligned v128 access is allowed in wasm.
-        unsafe {
-            let v = v128_load(p);
-            // pmax(s, x) = s < x ? x : s: a NaN x gives s, as `x.max(s)` does; pmin likewise.
-            let y = match kind {
-                Kind::Max => f32x4_pmax(sv, v),
-                Kind::Min => f32x4_pmin(sv, v),
-                Kind::Leaky => v128_bitselect(f32x4_mul(v, sv), v, f32x4_lt(v, f32x4_splat(0.0))),
-                Kind::Add => f32x4_add(v, sv),
-                Kind::Mul => f32x4_mul(v, sv),
-                Kind::Sub => f32x4_sub(v, sv),
-            };
-            v128_store(p, y);
-        }
-    }
-    for x in chunks.into_remainder() {
-        *x = one(*x, s, kind);
-    }
-}
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-fn by_scalar(xs: &mut [f32], s: f32, kind: Kind) {
-    for x in xs {
-        *x = one(*x, s, kind);
-    }
 }
 
 #[cfg(test)]

@@ -7,15 +7,19 @@
 //! ops whose parameters are private; `PointwiseConv` takes the einsum a 1×1 convolution has become
 //! by then, with a residual `Add` after it; all of them also take the element-wise nodes after
 //! them, as their `epilogue`), then the element-wise chains that branch and meet again after
-//! tract's ops (`ElementwiseChain`: hard swish), the rest after codegen (`WindowMaxPool`). The
-//! graph the WebGPU translator reads keeps tract's ops, and any node whose parameters a kernel
-//! does not cover stays tract's. Each kernel is property-tested against the op it replaces
-//! (`tests/cpu_kernels/` natively; the browser's fixture and parity tests run the wasm SIMD
-//! paths).
+//! tract's ops (`ElementwiseChain`: hard swish) and the steps by per-channel constants that no
+//! convolution took (`ChannelChain`: batch normalisations before a convolution), the rest after codegen (`WindowMaxPool`,
+//! `ChannelLrn`). The graph the WebGPU translator reads keeps tract's ops, and any node whose
+//! parameters a kernel does not cover stays tract's. Each kernel is property-tested against the
+//! op it replaces (`tests/cpu_kernels/` natively; the browser's fixture and parity tests run the
+//! wasm SIMD paths).
 
+mod channel_chain;
+mod channel_lrn;
 mod depthwise_conv;
 mod depthwise_rows;
 mod direct_conv;
+mod element_steps;
 mod elementwise_chain;
 mod epilogue;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -27,6 +31,8 @@ mod window_max_pool;
 mod winograd_conv;
 mod winograd_transforms;
 
+pub use channel_chain::ChannelChain;
+pub use channel_lrn::ChannelLrn;
 pub use depthwise_conv::DepthwiseConv;
 pub use direct_conv::DirectConv;
 pub use elementwise_chain::ElementwiseChain;
@@ -71,8 +77,9 @@ pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
 }
 
 /// Before tract's codegen, after `substitute_convolutions`: replaces each chain of element-wise
-/// steps that branches and meets again (`x · f(x)`) with one `ElementwiseChain`; returns how
-/// many. The node the chain starts from stays, so tract still folds it into what comes before.
+/// steps that branches and meets again (`x · f(x)`) with one `ElementwiseChain` (the node the
+/// chain starts from stays, so tract still folds it into what comes before), then each chain of
+/// steps by constants that vary along the channels with one `ChannelChain`; returns how many.
 pub fn fuse_element_wise(model: &mut TypedModel) -> TractResult<usize> {
     let mut replaced = 0;
     for id in model.eval_order()? {
@@ -80,6 +87,19 @@ pub fn fuse_element_wise(model: &mut TypedModel) -> TractResult<usize> {
         let Some((op, folded)) = ElementwiseChain::after(model, node)? else { continue };
         let mut patch = TypedModelPatch::default();
         let input = patch.tap_model(model, OutletId::new(id, 0))?;
+        let out = patch.wire_node(format!("{}.chain", node.name), op, &[input])?[0];
+        patch.shunt_outside(model, OutletId::new(*folded.last().expect("a chain has nodes"), 0), out)?;
+        for &node in &folded {
+            patch.obliterate(node)?;
+        }
+        patch.apply(model)?;
+        replaced += 1;
+    }
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        let Some((op, input, folded)) = ChannelChain::starting_at(model, node)? else { continue };
+        let mut patch = TypedModelPatch::default();
+        let input = patch.tap_model(model, input)?;
         let out = patch.wire_node(format!("{}.chain", node.name), op, &[input])?[0];
         patch.shunt_outside(model, OutletId::new(*folded.last().expect("a chain has nodes"), 0), out)?;
         for &node in &folded {
@@ -117,11 +137,15 @@ pub fn substitute(model: &mut TypedModel) -> TractResult<usize> {
     let mut replaced = 0;
     for id in model.eval_order()? {
         let node = model.node(id);
-        if let Some(op) = WindowMaxPool::replacing(model, node)? {
-            let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?;
-            patch.apply(model)?;
-            replaced += 1;
-        }
+        let patch = if let Some(op) = WindowMaxPool::replacing(model, node)? {
+            TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?
+        } else if let Some(op) = ChannelLrn::replacing(model, node)? {
+            TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?
+        } else {
+            continue;
+        };
+        patch.apply(model)?;
+        replaced += 1;
     }
     Ok(replaced)
 }
