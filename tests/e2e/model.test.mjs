@@ -122,7 +122,7 @@ test('symbolic dims: one model runs at several shapes; i64 and scalar inputs wor
   assert.equal(r.value.plans, 2);
 });
 
-test('max pools over tiling windows at odd sides give a plain loop\'s answers (our CPU kernel, wasm SIMD rows and tails)', async () => {
+test('max pools over tiling, overlapping and padded windows at odd sides give a plain loop\'s answers (our CPU kernel, wasm SIMD rows and tails)', async () => {
   const r = await inPage(async (sf) => {
     const [C, H, W] = [5, 13, 21];
     let seed = 7;
@@ -132,15 +132,31 @@ test('max pools over tiling windows at odd sides give a plain loop\'s answers (o
     const out = await m.run({ x: { dims: [1, C, H, W], data: x } });
     m.free();
     const bad = [];
-    for (const [name, [kh, kw]] of Object.entries({ p2x2: [2, 2], p1x2: [1, 2], p2x1: [2, 1], p3x3: [3, 3] })) {
-      const [oh, ow] = [Math.floor(H / kh), Math.floor(W / kw)];
+    // [kernel, strides, pads (top, left, bottom, right), ceil mode], as make_refs.py writes them.
+    const pools = {
+      p2x2: [[2, 2], [2, 2], [0, 0, 0, 0], false],
+      p1x2: [[1, 2], [1, 2], [0, 0, 0, 0], false],
+      p2x1: [[2, 1], [2, 1], [0, 0, 0, 0], false],
+      p3x3: [[3, 3], [3, 3], [0, 0, 0, 0], false],
+      o3s2: [[3, 3], [2, 2], [0, 0, 0, 0], false],
+      o3s1p1: [[3, 3], [1, 1], [1, 1, 1, 1], false],
+      o2s2ceil: [[2, 2], [2, 2], [0, 0, 0, 0], true],
+      o2x4: [[2, 4], [1, 3], [1, 2, 0, 1], false],
+    };
+    for (const [name, [[kh, kw], [sh, sw], [pt, pl, pb, pr], ceil]] of Object.entries(pools)) {
+      const round = ceil ? Math.ceil : Math.floor;
+      const [oh, ow] = [round((H + pt + pb - kh) / sh) + 1, round((W + pl + pr - kw) / sw) + 1];
       const got = out[name];
       if (got.dims.join() !== [1, C, oh, ow].join()) bad.push(`${name}: dims ${got.dims}`);
       for (let c = 0; c < C; c++)
         for (let oy = 0; oy < oh; oy++)
           for (let ox = 0; ox < ow; ox++) {
             let want = -Infinity;
-            for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) want = Math.max(want, x[(c * H + oy * kh + ky) * W + ox * kw + kx]);
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++) {
+                const [iy, ix] = [oy * sh + ky - pt, ox * sw + kx - pl];
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W) want = Math.max(want, x[(c * H + iy) * W + ix]);
+              }
             const v = got.data[(c * oh + oy) * ow + ox];
             if (v !== want && bad.length < 5) bad.push(`${name}[${c},${oy},${ox}] = ${v}, want ${want}`);
           }

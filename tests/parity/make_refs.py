@@ -86,12 +86,18 @@ def fixtures() -> None:
     g = helper.make_graph([helper.make_node("FrobnicateQuux", ["x"], ["y"], name="mystery_node")], "g", [x], [y])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "unsupported_op.onnx")
 
-    # Max pools over tiling windows at odd sides (our CPU kernel's SIMD rows and their tails):
-    # tests/e2e/model.test.mjs checks them against a plain loop.
+    # Max pools over tiling and other windows at odd sides (our CPU kernel's SIMD rows and their
+    # tails): tests/e2e/model.test.mjs checks them against a plain loop.
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 5, 13, 21])
     pools = {"p2x2": [2, 2], "p1x2": [1, 2], "p2x1": [2, 1], "p3x3": [3, 3]}
     nodes = [helper.make_node("MaxPool", ["x"], [n], kernel_shape=k, strides=k, name=n) for n, k in pools.items()]
-    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in pools]
+    # Other windows: SqueezeNet's 3×3/2, GoogLeNet's 3×3/1 padded, a 2×2/2 in ceil mode (a partial last
+    # row and column), a 2×4/(1, 3) padded unevenly.
+    general = {"o3s2": ([3, 3], [2, 2], [0, 0, 0, 0], 0), "o3s1p1": ([3, 3], [1, 1], [1, 1, 1, 1], 0),
+               "o2s2ceil": ([2, 2], [2, 2], [0, 0, 0, 0], 1), "o2x4": ([2, 4], [1, 3], [1, 2, 0, 1], 0)}
+    nodes += [helper.make_node("MaxPool", ["x"], [n], kernel_shape=k, strides=st, pads=pads, ceil_mode=ceil, name=n)
+              for n, (k, st, pads, ceil) in general.items()]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in [*pools, *general]]
     g = helper.make_graph(nodes, "window_max_pool", [x], outs)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "window_max_pool.onnx")
 

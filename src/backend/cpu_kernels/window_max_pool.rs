@@ -1,7 +1,11 @@
-//! Max pooling over windows that tile the image (stride = kernel, no padding, no dilation): the
-//! 2×2/2 and 1×2/2 pools of BlazeFace and openWakeWord. tract walks such a pool per output value
-//! with a bounds check per tap (11 % of BlazeFace's time); here each output row folds whole input
-//! rows, with wasm SIMD where the build has it.
+//! 2-D f32 max pooling. Windows that tile the image (stride = kernel, no padding: BlazeFace's and
+//! openWakeWord's 2×2/2 and 1×2/2) fold whole input rows, two taps per wasm SIMD shuffle; any other
+//! window (overlapping, padded, ceil mode: SqueezeNet's and ResNet's 3×3/2, GoogLeNet's 3×3/1)
+//! folds, for each output row, each tap's span of input columns at once, four outputs a vector
+//! (stride 1 or 2, or channels last), where tract's generic kernel steps one value at a time
+//! (11.6 % of SqueezeNet 1.0 in wasm). An output takes its window's first tap, then folds the others
+//! in tract's order (`acc < v ? v : acc`), so NaNs and ties resolve as tract's generic pool does;
+//! a window of -inf is -inf (tract's answers f32::MIN, ONNX -inf).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
@@ -9,33 +13,193 @@ use tract_onnx::tract_core::ops::cnn::{OptMaxPool, PaddingSpec, PoolSpec};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct WindowMaxPool {
-    /// The replaced op's: its layout and the output facts.
+    /// The replaced op's: its layout, padding and the output facts.
     pool_spec: PoolSpec,
-    /// Window height and width (= strides).
+    /// Window height and width.
     kernel: [usize; 2],
+    strides: [usize; 2],
 }
 
 impl WindowMaxPool {
-    /// The kernel for `node` if it is an f32 max pool over tiling 2-D windows.
+    /// The kernel for `node` if it is an f32 2-D max pool without dilation or index output.
     pub fn replacing(model: &TypedModel, node: &TypedNode) -> TractResult<Option<WindowMaxPool>> {
         let Some(op) = node.op_as::<OptMaxPool>() else { return Ok(None) };
         let spec = &op.pool_spec;
+        let fits = op.with_index_outputs.is_none()
+            && spec.kernel_shape.len() == 2
+            && spec.dilations().iter().all(|&d| d == 1)
+            && model.outlet_fact(node.inputs[0])?.datum_type == f32::datum_type();
+        let strides = spec.strides();
+        Ok(fits.then(|| WindowMaxPool {
+            pool_spec: spec.clone(),
+            kernel: [spec.kernel_shape[0], spec.kernel_shape[1]],
+            strides: [strides[0], strides[1]],
+        }))
+    }
+
+    /// Whether the windows tile the image: no padding, stride = kernel.
+    fn tiles(&self) -> bool {
         let zeros = |v: &[usize]| v.iter().all(|&p| p == 0);
-        let unpadded = match &spec.padding {
+        let unpadded = match &self.pool_spec.padding {
             PaddingSpec::Valid => true,
             PaddingSpec::Explicit(before, after) => zeros(before) && zeros(after),
             // ceil_mode adds a partial window where a side is not a multiple of the kernel.
             PaddingSpec::ExplicitOnnxPool(before, after, ceil) => zeros(before) && zeros(after) && !ceil,
             PaddingSpec::SameUpper | PaddingSpec::SameLower => false,
         };
-        let fits = op.with_index_outputs.is_none()
-            && spec.kernel_shape.len() == 2
-            && unpadded
-            && spec.strides().as_ref() == &spec.kernel_shape[..]
-            && spec.dilations().iter().all(|&d| d == 1)
-            && model.outlet_fact(node.inputs[0])?.datum_type == f32::datum_type();
-        Ok(fits
-            .then(|| WindowMaxPool { pool_spec: spec.clone(), kernel: [spec.kernel_shape[0], spec.kernel_shape[1]] }))
+        unpadded && self.strides == self.kernel
+    }
+}
+
+impl WindowMaxPool {
+    /// Any window: each output row folds, for each tap of each window row in the image, the span
+    /// of outputs whose windows reach a valid input column (as tract's `try_row_spans` does).
+    fn eval_general(&self, input: &Tensor) -> TractResult<TVec<TValue>> {
+        let format = self.pool_spec.data_format;
+        let shape = format.shape(input.shape())?;
+        let (h, w) = (shape.hw_dims()[0], shape.hw_dims()[1]);
+        let (n, c) = (*shape.n().unwrap_or(&1), *shape.c());
+        let padding = self.pool_spec.computed_padding(&[h, w]);
+        let (oh, ow) = (padding[0].convoluted, padding[1].convoluted);
+        let out_shape = format.from_n_c_hw(n, c, [oh, ow])?;
+        let mut output = unsafe { Tensor::uninitialized::<f32>(&out_shape.shape)? };
+        // Values a pixel (channels last) and the planes of h×w pixels.
+        let (px, planes) = if format.c_is_last() { (c, n) } else { (1, n * c) };
+        if output.len() == 0 || planes * h * w * px == 0 {
+            output.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?.fill(f32::MIN);
+            return Ok(tvec!(output.into_tvalue()));
+        }
+        let rows = Rows {
+            h,
+            pad_top: padding[0].pad_before,
+            kernel: self.kernel,
+            strides: self.strides,
+            px,
+            spans: spans(w, ow, padding[1].pad_before, self.kernel[1], self.strides[1]),
+        };
+        let src_view = input.try_as_plain_ram()?;
+        let src = src_view.as_slice::<f32>()?;
+        let mut dst_view = output.try_as_plain_ram_mut()?;
+        let dst = dst_view.as_slice_mut::<f32>()?;
+        let (row, image) = (ow * px, h * w * px);
+        let work = dst.len() * self.kernel[0] * self.kernel[1];
+        tract_linalg::multithread::par_chunks_mut(dst, row, work, |first, chunk| {
+            for (i, out) in chunk.chunks_exact_mut(row).enumerate() {
+                let (plane, oy) = ((first + i) / oh, (first + i) % oh);
+                rows.pool(out, &src[plane * image..][..image], oy);
+            }
+            Ok(())
+        })?;
+        Ok(tvec!(output.into_tvalue()))
+    }
+}
+
+/// For each window column that reaches the image (in order), the outputs `lo..hi` it reaches and
+/// the input column it reads for output `lo`. From one column to the next, `lo` and `hi` move
+/// left by one output at most, so the spans leave no gap.
+fn spans(w: usize, ow: usize, pad_left: usize, kw: usize, sw: usize) -> Vec<(usize, usize, usize)> {
+    (0..kw)
+        .filter_map(|kx| {
+            let offset = kx as isize - pad_left as isize;
+            let last = w as isize - 1 - offset;
+            if last < 0 {
+                return None;
+            }
+            let lo = if offset >= 0 { 0 } else { (-offset as usize).div_ceil(sw) };
+            let hi = (last as usize / sw + 1).min(ow);
+            (lo < hi).then(|| (lo, hi, ((lo * sw) as isize + offset) as usize))
+        })
+        .collect()
+}
+
+/// What pooling one output row needs.
+struct Rows {
+    h: usize,
+    pad_top: usize,
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    px: usize,
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl Rows {
+    fn pool(&self, out: &mut [f32], image: &[f32], oy: usize) {
+        let (px, row) = (self.px, image.len() / self.h);
+        let valid = (0..self.kernel[0])
+            .filter_map(|ky| (oy * self.strides[0] + ky).checked_sub(self.pad_top))
+            .filter(|&iy| iy < self.h);
+        // Outputs no tap reaches (a window wholly in the padding) are tract's f32::MIN.
+        let (Some(&(_, right, _)), Some(left)) = (self.spans.first(), self.spans.iter().map(|s| s.0).min()) else {
+            out.fill(f32::MIN);
+            return;
+        };
+        out[..left * px].fill(f32::MIN);
+        out[right * px..].fill(f32::MIN);
+        let mut first = true;
+        for iy in valid {
+            let input = &image[iy * row..][..row];
+            // In the first row, an output takes the first tap that reaches it: the spans only
+            // move left, so what a span reaches left of all those before it is new.
+            let mut covered = right;
+            for &(lo, hi, start) in &self.spans {
+                let taps = &input[start * px..];
+                let split = if first { covered.clamp(lo, hi) } else { lo };
+                take(&mut out[lo * px..split * px], taps, self.strides[1], px, true);
+                if split < hi {
+                    let rest = &taps[(split - lo) * self.strides[1] * px..];
+                    take(&mut out[split * px..hi * px], rest, self.strides[1], px, false);
+                }
+                covered = covered.min(lo);
+            }
+            first = false;
+        }
+        if first {
+            out.fill(f32::MIN);
+        }
+    }
+}
+
+/// Output pixel i takes input pixel i·stride of `taps` (`px` values each): as its first tap
+/// (`fresh`), or folded in.
+fn take(out: &mut [f32], taps: &[f32], stride: usize, px: usize, fresh: bool) {
+    if out.is_empty() {
+        return;
+    }
+    if stride == 1 {
+        let taps = &taps[..out.len()];
+        if fresh {
+            out.copy_from_slice(taps);
+        } else {
+            fold(out, taps);
+        }
+    } else if px > 1 {
+        for (pixel, tap) in out.chunks_exact_mut(px).zip(taps.chunks(stride * px)) {
+            if fresh {
+                pixel.copy_from_slice(&tap[..px]);
+            } else {
+                fold(pixel, &tap[..px]);
+            }
+        }
+    } else {
+        #[allow(unused_mut)] // advanced by the SIMD loop only
+        let mut x = 0;
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if stride == 2 {
+            use core::arch::wasm32::*;
+            while x + 4 <= out.len() && 2 * x + 8 <= taps.len() {
+                // SAFETY: 2·x + 8 <= taps.len(), and x + 4 <= out.len().
+                unsafe {
+                    let pair = taps.as_ptr().add(2 * x) as *const v128;
+                    let even = i32x4_shuffle::<0, 2, 4, 6>(v128_load(pair), v128_load(pair.add(1)));
+                    let o = out.as_mut_ptr().add(x) as *mut v128;
+                    v128_store(o, if fresh { even } else { f32x4_pmax(v128_load(o), even) });
+                }
+                x += 4;
+            }
+        }
+        for (o, &t) in out[x..].iter_mut().zip(taps[x * stride..].iter().step_by(stride)) {
+            *o = if fresh { t } else { pmax(*o, t) };
+        }
     }
 }
 
@@ -45,7 +209,8 @@ impl Op for WindowMaxPool {
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![format!("{}×{} windows, {:?}", self.kernel[0], self.kernel[1], self.pool_spec.data_format)])
+        let [(kh, kw), (sh, sw)] = [(self.kernel[0], self.kernel[1]), (self.strides[0], self.strides[1])];
+        Ok(vec![format!("{kh}×{kw} windows, strides {sh}×{sw}, {:?}", self.pool_spec.data_format)])
     }
 
     op_as_typed_op!();
@@ -61,6 +226,9 @@ impl EvalOp for WindowMaxPool {
         let [kh, kw] = self.kernel;
         let (h, w) = (shape.hw_dims()[0], shape.hw_dims()[1]);
         let (n, c) = (*shape.n().unwrap_or(&1), *shape.c());
+        if !self.tiles() {
+            return self.eval_general(&input);
+        }
         let (oh, ow) = (h / kh, w / kw);
         let out_shape = format.from_n_c_hw(n, c, [oh, ow])?;
         let mut output = unsafe { Tensor::uninitialized::<f32>(&out_shape.shape)? };
