@@ -13,13 +13,16 @@ export const MODELS = [
   // light_resnet50 (Caffe2's ResNet-50): ImageNet mean / std in 0..255 units.
   { id: 'light-resnet50', title: 'ONNX light_resnet50', url: '/models/cache/onnx-tests/light/light_resnet50.onnx', input: 'gpu_0/data_0', dims: [1, 3, 224, 224], image: { url: `${IMG}chelsea.png`, mean: 114, std: 57 } },
   // Other real CNNs, not tuned for and not in the default run (`--models light-densenet121,...`):
-  // the ONNX model zoo's architectures with their weights as constants (the light test models).
+  // the ONNX model zoo's architectures with their weights as constants (the light test models;
+  // AlexNet's and ZFNet's are 61-62 M weights, 240 MB).
   ...[
     ['light-densenet121', 'DenseNet-121', 'light_densenet121', 'data_0'],
     ['light-inception-v1', 'Inception v1 (GoogLeNet)', 'light_inception_v1', 'data_0'],
     ['light-inception-v2', 'Inception v2', 'light_inception_v2', 'data_0'],
     ['light-squeezenet', 'SqueezeNet 1.0', 'light_squeezenet', 'data_0'],
     ['light-shufflenet', 'ShuffleNet v1', 'light_shufflenet', 'gpu_0/data_0'],
+    ['light-alexnet', 'AlexNet', 'light_bvlc_alexnet', 'data_0'],
+    ['light-zfnet512', 'ZFNet-512', 'light_zfnet512', 'gpu_0/data_0'],
   ].map(([id, name, file, input]) => ({ id, title: `ONNX ${name}`, url: `/models/cache/onnx-tests/light/${file}.onnx`, input, dims: [1, 3, 224, 224], extra: true })),
   // Whisper tiny.en as the dictation runs it: one 30-s window through the encoder, one token
   // through the decoder (its key/value cache at position 24).

@@ -268,6 +268,50 @@ fn pointwise_conv_matches_tract_on_random_shapes() {
     }
 }
 
+/// Grouped 1×1 convolutions (ShuffleNet's): each group's outputs from its own inputs, with the
+/// bias and the element-wise steps after it folded in.
+#[test]
+fn grouped_pointwise_conv_matches_tract_on_random_shapes() {
+    let mut rng = Lcg(0x96);
+    for case in 0..200 {
+        let format = [DataFormat::NCHW, DataFormat::CHW][case % 2];
+        let groups = rng.in_range(2, 4);
+        let (n, kg, mg) = (rng.in_range(1, 2), rng.in_range(1, 9), rng.in_range(1, 9));
+        let (c, m) = (kg * groups, mg * groups);
+        let (h, w) = (rng.in_range(1, 6), rng.in_range(8, 30));
+        let shape: Vec<usize> = if format == DataFormat::NCHW { vec![n, c, h, w] } else { vec![c, h, w] };
+        let spec = PoolSpec { output_channels: m, ..pool_spec(format, [1, 1], [1, 1], PaddingSpec::Valid, c) };
+        let kernel = random_tensor(&mut rng, &[m, kg, 1, 1]);
+        let (tract, mut ours) = {
+            let mut model = TypedModel::default();
+            let x = model.add_source("x", f32::fact(&shape)).unwrap();
+            let k = model.add_const("k", kernel).unwrap();
+            let b = model.add_const("b", random_tensor(&mut rng, &[m])).unwrap();
+            let op = Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group: groups, q_params: None };
+            let mut y = model.wire_node("conv", op, &[x, k, b]).unwrap()[0];
+            if case % 3 == 0 {
+                let zero = model.add_const("zero", tensor0(0f32).broadcast_into_rank(shape.len()).unwrap()).unwrap();
+                y = model.wire_node("relu", tract_onnx::tract_core::ops::math::max(), &[y, zero]).unwrap()[0];
+            }
+            model.select_output_outlets(&[y]).unwrap();
+            (optimized(model.clone()).unwrap(), decluttered(model).unwrap())
+        };
+        let replaced = substitute_convolutions(&mut ours).unwrap();
+        let what = format!("case {case}: {format:?} {shape:?} → {m} in {groups} groups");
+        assert_eq!(replaced, 1, "{what} was not replaced");
+        let ours = codegen(ours).unwrap();
+        let names: Vec<String> = ours.nodes().iter().map(|n| n.op.name().to_string()).collect();
+        // One channel a group each way is a depthwise convolution, `DepthwiseConv`'s.
+        let kernel = if kg == 1 && mg == 1 { "DepthwiseConv" } else { "PointwiseConv" };
+        assert!(names.iter().any(|n| n == kernel), "{what}: {names:?}");
+        assert!(!names.iter().any(|n| n.contains("Max") || n.contains("Add")), "{what}: a step left: {names:?}");
+        let input = random_tensor(&mut rng, &shape);
+        let (want, got) = (run(tract, &input), run(ours, &input));
+        let (worst, scale) = worst_and_scale(&want, &got, &what);
+        assert!(worst <= 1e-5 * scale, "{what}: off by {worst} (scale {scale})");
+    }
+}
+
 #[test]
 fn pointwise_conv_leaves_what_it_does_not_cover_to_tract() {
     let mut rng = Lcg(13);

@@ -67,6 +67,9 @@ pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
             let input = node.inputs[0];
             replace_chain(model, id, &[input], op.with_epilogue(epilogue), &folded)?;
             replaced += 1;
+        } else if let Some(found) = PointwiseConv::replacing_grouped(model, node)? {
+            replace_chain(model, id, &found.inputs, found.op, &found.folded)?;
+            replaced += 1;
         } else if let Some(found) = PointwiseConv::replacing(model, node)? {
             // Replaces the einsum, and the bias and residual `Add`s and steps it folded in.
             replace_chain(model, id, &found.inputs, found.op, &found.folded)?;

@@ -15,11 +15,13 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec};
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::math::Add;
+use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use super::epilogue::Epilogue;
-use super::offset_tile::{gather, pack, padded_bias, tile, MR, NR};
+use super::offset_tile::{gather, pack, pack_rows, padded_bias, tile, MR, NR};
 
 /// Every column tile reads all the filters, as `DirectConv`'s: past this, tract's blocked product
 /// (one block's filters kept in cache while the panels stream) is the better shape.
@@ -30,14 +32,17 @@ const MAX_CHANNELS: usize = 512;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct PointwiseConv {
-    /// Output and input channels.
+    /// Output and input channels of each group.
     m: usize,
     k: usize,
+    /// Groups of channels (a grouped convolution: group g's outputs read group g's inputs only).
+    groups: usize,
     /// The channel axis of input and output: 0 (one image) or 1 (images on axis 0).
     axis: usize,
-    /// Filters `[m / MR rounded up][k][MR]`.
+    /// Filters `[m / MR rounded up][k][MR]`, group after group.
     packed: Arc<Tensor>,
-    /// One bias per output channel (zero without a folded `Add`), `m` rounded up to `MR`.
+    /// One bias per output channel (zero without a folded `Add`), `m` rounded up to `MR`, group
+    /// after group.
     bias: Arc<Tensor>,
     /// Whether a second input, of the output's shape, is added to the output (a folded residual
     /// `Add`).
@@ -120,8 +125,84 @@ impl PointwiseConv {
         let (epilogue, steps) = Epilogue::following(model, last)?;
         folded.extend(steps);
         let residual = inputs.len() == 2;
-        let op = PointwiseConv { m, k, axis, packed: pack(&kernel)?, bias: padded_bias(&bias, m)?, residual, epilogue };
+        let op = PointwiseConv {
+            m,
+            k,
+            groups: 1,
+            axis,
+            packed: pack(&kernel)?,
+            bias: padded_bias(&bias, m)?,
+            residual,
+            epilogue,
+        };
         Ok(Some(Found { op, inputs, folded }))
+    }
+
+    /// The kernel for `node` if it is a grouped f32 1×1 `Conv` (stride 1, no padding) of a
+    /// channels-first tensor (ShuffleNet's layers: tract packs each group's channels into panels
+    /// by its im2col on every run), whose groups fit as `replacing`'s einsums do.
+    pub fn replacing_grouped(model: &TypedModel, node: &TypedNode) -> TractResult<Option<Found>> {
+        let Some(conv) = node.op_as::<Conv>() else { return Ok(None) };
+        let spec = &conv.pool_spec;
+        let input = model.outlet_fact(node.inputs[0])?;
+        let (Some(kernel), Some(bias)) = (
+            model.outlet_fact(node.inputs[1])?.konst.clone(),
+            node.inputs.get(2).map(|&b| model.outlet_fact(b)).transpose()?.and_then(|f| f.konst.clone()),
+        ) else {
+            return Ok(None);
+        };
+        let (groups, m_all, k_all) = (conv.group, conv.output_channels(), conv.input_channels());
+        let unpadded = match &spec.padding {
+            PaddingSpec::Valid => true,
+            PaddingSpec::Explicit(b, a) | PaddingSpec::ExplicitOnnxPool(b, a, false) => {
+                b.iter().chain(a.iter()).all(|&p| p == 0)
+            }
+            _ => false,
+        };
+        let axis = if spec.data_format == DataFormat::NCHW { 1 } else { 0 };
+        let fits = conv.q_params.is_none()
+            && groups > 1
+            && node.inputs.len() == 3
+            && matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
+            && conv.kernel_fmt == KernelFormat::OIHW
+            && spec.kernel_shape.iter().all(|&k| k == 1)
+            && spec.dilations().iter().all(|&d| d == 1)
+            && spec.strides().iter().all(|&s| s == 1)
+            && unpadded
+            && m_all % groups == 0
+            && k_all % groups == 0
+            && input.datum_type == f32::datum_type()
+            && kernel.datum_type() == f32::datum_type()
+            && bias.datum_type() == f32::datum_type()
+            && (bias.len() == 1 || bias.len() == m_all);
+        let Some(shape) = input.shape.as_concrete().filter(|_| fits) else { return Ok(None) };
+        let (m, k) = (m_all / groups, k_all / groups);
+        let plane: usize = shape[axis + 1..].iter().product();
+        if kernel.len() != m_all * k || !(1..=MAX_CHANNELS).contains(&k) || m * k * 4 > MAX_FILTER_BYTES || plane < NR {
+            return Ok(None);
+        }
+        let filters = kernel.try_as_plain_ram()?;
+        let filters = filters.as_slice::<f32>()?;
+        let full_bias = padded_bias(&bias, m_all)?;
+        let full_bias = full_bias.try_as_plain_ram()?;
+        let full_bias = full_bias.as_slice::<f32>()?;
+        let (mut packed, mut biases) = (vec![], vec![]);
+        for g in 0..groups {
+            packed.extend(pack_rows(&filters[g * m * k..][..m * k], m, k));
+            biases.extend((0..m.div_ceil(MR) * MR).map(|o| if o < m { full_bias[g * m + o] } else { 0.0 }));
+        }
+        let (epilogue, folded) = Epilogue::following(model, node)?;
+        let op = PointwiseConv {
+            m,
+            k,
+            groups,
+            axis,
+            packed: Arc::new(tract_ndarray::Array1::from_vec(packed).into_tensor()),
+            bias: Arc::new(tract_ndarray::Array1::from_vec(biases).into_tensor()),
+            residual: false,
+            epilogue,
+        };
+        Ok(Some(Found { op, inputs: tvec![node.inputs[0]], folded }))
     }
 }
 
@@ -187,7 +268,8 @@ impl Op for PointwiseConv {
 
     fn info(&self) -> TractResult<Vec<String>> {
         let residual = if self.residual { ", + residual" } else { "" };
-        Ok(vec![format!("{} → {} channels{residual}, then {:?}", self.k, self.m, self.epilogue)])
+        let groups = if self.groups > 1 { format!(" in {} groups", self.groups) } else { String::new() };
+        Ok(vec![format!("{} → {} channels{groups}{residual}, then {:?}", self.k, self.m, self.epilogue)])
     }
 
     op_as_typed_op!();
@@ -202,7 +284,7 @@ impl EvalOp for PointwiseConv {
         let (images, plane): (usize, usize) =
             (shape[..self.axis].iter().product(), shape[self.axis + 1..].iter().product());
         let mut out_shape: TVec<usize> = shape.into();
-        out_shape[self.axis] = self.m;
+        out_shape[self.axis] = self.m * self.groups;
         let mut output = unsafe { Tensor::uninitialized::<f32>(&out_shape)? };
         let src = input.try_as_plain_ram()?;
         let src = src.as_slice::<f32>()?;
@@ -215,10 +297,16 @@ impl EvalOp for PointwiseConv {
         let (k, m) = (self.k, self.m);
         let offsets: Vec<usize> = (0..k).map(|c| c * plane).collect();
         let full = plane / NR * NR;
-        for image in 0..images {
+        let group_filters = m.div_ceil(MR) * k * MR;
+        let group_bias = m.div_ceil(MR) * MR;
+        // Each group of each image: its own planes, filters and outputs.
+        for image in 0..images * self.groups {
             let planes = &src[image * k * plane..][..k * plane];
             let out = &mut dst[image * m * plane..][..m * plane];
             let shortcut = shortcut.map(|r| &r[image * m * plane..][..m * plane]);
+            let g = image % self.groups;
+            let packed = &packed[g * group_filters..][..group_filters];
+            let bias = &bias[g * group_bias..][..group_bias];
             // Channels `first ..` of `rows`, now computed: + the shortcut, then the epilogue.
             let finish = |first: usize, rows: &mut [f32]| {
                 for (ch, row) in (first..m).zip(rows.chunks_exact_mut(plane)) {
@@ -284,7 +372,7 @@ impl TypedOp for PointwiseConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         ensure!(inputs.len() == 1 + self.residual as usize, "PointwiseConv: {} inputs", inputs.len());
         let mut shape = inputs[0].shape.clone();
-        shape.set(self.axis, self.m.to_dim());
+        shape.set(self.axis, (self.m * self.groups).to_dim());
         Ok(tvec!(f32::fact(shape)))
     }
 
