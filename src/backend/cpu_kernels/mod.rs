@@ -14,6 +14,7 @@
 //! op it replaces (`tests/cpu_kernels/` natively; the browser's fixture and parity tests run the
 //! wasm SIMD paths).
 
+mod affine_fold;
 mod channel_chain;
 mod channel_lrn;
 mod depthwise_conv;
@@ -31,6 +32,7 @@ mod window_max_pool;
 mod winograd_conv;
 mod winograd_transforms;
 
+pub use affine_fold::fold_channel_affine;
 pub use channel_chain::ChannelChain;
 pub use channel_lrn::ChannelLrn;
 pub use depthwise_conv::DepthwiseConv;
@@ -44,9 +46,11 @@ pub use winograd_conv::WinogradConv;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::model::TypedModelPatch;
 
-/// Before tract's codegen: replaces the convolutions a kernel here covers (codegen would lower
-/// them into ops whose parameters are private); returns how many were replaced.
+/// Before tract's codegen: folds the per-channel scales and shifts after each convolution into
+/// it (`fold_channel_affine`), then replaces the convolutions a kernel here covers (codegen would
+/// lower them into ops whose parameters are private); returns how many were replaced.
 pub fn substitute_convolutions(model: &mut TypedModel) -> TractResult<usize> {
+    fold_channel_affine(model)?;
     let mut replaced = 0;
     for id in model.eval_order()? {
         let node = model.node(id);
