@@ -2,17 +2,19 @@
 //!
 //! Matrix-product micro-kernels register with tract-linalg's kernel inventory instead
 //! (`gemm_f32_8x8`, wasm SIMD builds): tract's own dispatch then picks them for every matmul and
-//! convolution. Whole-op kernels are substituted on the CPU backend's plan only: convolutions
-//! before tract's codegen (`DepthwiseConv`, `WinogradConv`, `DirectConv`: codegen lowers them into
-//! ops whose parameters are private; `PointwiseConv` takes the einsum a 1×1 convolution has become
-//! by then, with a residual `Add` after it; all of them also take the element-wise nodes after
-//! them, as their `epilogue`), then the element-wise chains that branch and meet again after
-//! tract's ops (`ElementwiseChain`: hard swish) and the steps by per-channel constants that no
-//! convolution took (`ChannelChain`: batch normalisations before a convolution), the rest after codegen (`WindowMaxPool`,
-//! `ChannelLrn`). The graph the WebGPU translator reads keeps tract's ops, and any node whose
-//! parameters a kernel does not cover stays tract's. Each kernel is property-tested against the
-//! op it replaces (`tests/cpu_kernels/` natively; the browser's fixture and parity tests run the
-//! wasm SIMD paths).
+//! convolution. Whole-op kernels are substituted on the CPU backend's plan only. Before tract's
+//! codegen: the per-channel scales and shifts after a grouped or depthwise convolution fold into
+//! it (`fold_channel_affine`), then the convolutions (`DepthwiseConv`, `WinogradConv`,
+//! `DirectConv`: codegen lowers them into ops whose parameters are private; `PointwiseConv` takes
+//! the einsum a 1×1 convolution has become by then, with a residual `Add` after it, and grouped
+//! 1×1 convolutions; all of them also take the element-wise nodes after them, as their
+//! `epilogue`), then the element-wise chains that branch and meet again after tract's ops
+//! (`ElementwiseChain`: hard swish) and the steps by per-channel constants that no convolution took
+//! (`ChannelChain`: a batch normalisation before a convolution). After codegen: max pooling
+//! (`WindowMaxPool`) and LRN (`ChannelLrn`). The graph the WebGPU translator reads keeps tract's
+//! ops, and any node whose parameters a kernel does not cover stays tract's. Each kernel is
+//! property-tested against the op it replaces (`tests/cpu_kernels/` natively; the browser's
+//! fixture and parity tests run the wasm SIMD paths).
 
 mod affine_fold;
 mod channel_chain;
