@@ -46,22 +46,38 @@ pub async fn start(n: usize) -> Result<usize> {
 /// products over threads has a fixed cost that a small model does not earn back (BlazeFace: 10 ms
 /// on one thread, 14 ms on two), so each plan measures both ways on its first runs and keeps the
 /// faster by their median runs: the pool, or inline on the caller's thread with tract's
-/// single-thread kernels. Inline is only ever tried for plans whose pooled run is short, so a
-/// page's thread is never held long.
+/// single-thread kernels. What else runs in the page changes which is faster (another model or
+/// runtime between the runs leaves the pool's threads asleep and the caches cold), so every
+/// `REVISIT` runs the other way is measured again against the latest runs of the chosen one.
+/// Inline is only ever tried for plans whose pooled run is short, so a page's thread is never held
+/// long.
 #[derive(Debug, Default, Clone)]
 pub struct Placement {
-    /// The runs measured each way after one warm-up run: pooled, inline.
+    /// The latest runs measured each way after one warm-up run: pooled, inline.
     pooled: Samples,
     inline: Samples,
     warm: bool,
     decided: Option<Where>,
+    /// Pooled runs too long to ever try inline: the pool for good.
+    fixed: bool,
+    /// Runs the chosen way since the choice was last made.
+    since: usize,
+    /// Measuring the other way again (`REVISIT`).
+    probing: bool,
 }
 
-/// The runs measured one way (ms), in order.
+/// The runs measured one way (ms), in order; the latest `SAMPLES` only.
 #[derive(Debug, Clone, Default)]
 struct Samples(Vec<f64>);
 
 impl Samples {
+    fn push(&mut self, ms: f64) {
+        if self.0.len() == SAMPLES {
+            self.0.remove(0);
+        }
+        self.0.push(ms);
+    }
+
     fn best(&self) -> f64 {
         self.0.iter().copied().fold(f64::INFINITY, f64::min)
     }
@@ -86,12 +102,23 @@ pub enum Where {
 const INLINE_MAX_MS: f64 = 25.0;
 /// Runs measured each way before choosing (their medians are compared).
 const SAMPLES: usize = 3;
+/// Runs the chosen way between two measurements of the other.
+const REVISIT: usize = 60;
+
+impl Where {
+    fn other(self) -> Where {
+        match self {
+            Where::Pool => Where::Inline,
+            Where::Inline => Where::Pool,
+        }
+    }
+}
 
 impl Placement {
     /// Where the next run goes.
     pub fn next(&self) -> Where {
         if let Some(w) = self.decided {
-            return w;
+            return if self.probing { w.other() } else { w };
         }
         if !self.warm || self.inline.0.len() >= self.pooled.0.len() {
             Where::Pool
@@ -100,30 +127,65 @@ impl Placement {
         }
     }
 
-    /// Records how long a run placed by `next()` took, and decides once both ways are measured.
+    /// Records how long a run placed by `next()` took, and decides once both ways are measured
+    /// (again after every `REVISIT` runs).
     pub fn record(&mut self, at: Where, ms: f64) {
-        if self.decided.is_some() {
+        if self.fixed {
             return;
         }
         if !self.warm {
             self.warm = true;
             if ms > INLINE_MAX_MS * 4.0 {
-                self.decided = Some(Where::Pool);
+                self.fix();
             }
             return;
         }
-        let s = match at {
-            Where::Pool => &mut self.pooled,
-            Where::Inline => &mut self.inline,
+        match at {
+            Where::Pool => self.pooled.push(ms),
+            Where::Inline => self.inline.push(ms),
         };
-        s.0.push(ms);
-        if self.pooled.best() > INLINE_MAX_MS {
-            self.decided = Some(Where::Pool);
-        } else if self.pooled.0.len() >= SAMPLES && self.inline.0.len() >= SAMPLES {
-            // Ties go to the pool: it keeps the caller's thread free.
-            let inline_wins = self.inline.median() < 0.9 * self.pooled.median();
-            self.decided = Some(if inline_wins { Where::Inline } else { Where::Pool });
+        // A run that would hold the caller's thread long: the pool's (while it is the choice or
+        // being chosen; an inline choice's probe of the pool may be slow) or inline's own.
+        let long = match at {
+            Where::Pool => self.decided != Some(Where::Inline) && self.pooled.best() > INLINE_MAX_MS,
+            Where::Inline => self.inline.best() > INLINE_MAX_MS,
+        };
+        if long {
+            self.fix();
+            return;
         }
+        match self.decided {
+            None if self.pooled.0.len() >= SAMPLES && self.inline.0.len() >= SAMPLES => self.decide(),
+            None => {}
+            Some(w) if self.probing => {
+                // The other way's fresh runs against the chosen way's latest ones.
+                let fresh = if w == Where::Pool { &self.inline } else { &self.pooled };
+                if at != w && fresh.0.len() >= SAMPLES {
+                    self.decide();
+                }
+            }
+            Some(w) => {
+                self.since += 1;
+                if self.since >= REVISIT {
+                    self.probing = true;
+                    match w {
+                        Where::Pool => self.inline.0.clear(),
+                        Where::Inline => self.pooled.0.clear(),
+                    }
+                }
+            }
+        }
+    }
+
+    fn decide(&mut self) {
+        // Ties go to the pool: it keeps the caller's thread free.
+        let inline_wins = self.inline.median() < 0.9 * self.pooled.median();
+        self.decided = Some(if inline_wins { Where::Inline } else { Where::Pool });
+        (self.since, self.probing) = (0, false);
+    }
+
+    fn fix(&mut self) {
+        (self.decided, self.fixed, self.probing) = (Some(Where::Pool), true, false);
     }
 
     /// The choice once made (`None` while still measuring).
@@ -238,7 +300,7 @@ mod turn {
 
 #[cfg(test)]
 mod tests {
-    use super::{Placement, Where};
+    use super::{Placement, Where, REVISIT};
 
     fn measure(p: &mut Placement, pooled: f64, inline: f64) -> Vec<Where> {
         let mut seen = vec![];
@@ -276,6 +338,59 @@ mod tests {
         }
         // After the warm-up (2.0): pooled 3.0, 9.0, 8.5 (the fastest, 3.0, would have kept the pool).
         assert_eq!(p.decided(), Some(Where::Inline), "pooled median 8.5 ms against inline 3.4");
+    }
+
+    /// What runs beside a plan changes: the other way is measured again every `REVISIT` runs and
+    /// taken when it has become faster; while it is not, the choice stands.
+    #[test]
+    fn the_choice_is_measured_again_and_follows_the_faster_way() {
+        let mut p = Placement::default();
+        let seen = measure(&mut p, 10.0, 14.0);
+        assert_eq!(p.decided(), Some(Where::Pool));
+        assert!(seen[7..].iter().all(|w| *w == Where::Pool));
+        // The pool slows down (another runtime's runs between ours): within REVISIT runs and three
+        // inline ones, runs go inline.
+        let mut seen = vec![];
+        for _ in 0..REVISIT + 10 {
+            let at = p.next();
+            seen.push(at);
+            p.record(at, if at == Where::Pool { 20.0 } else { 14.0 });
+        }
+        assert_eq!(p.decided(), Some(Where::Inline), "{seen:?}");
+        let first = seen.iter().position(|w| *w == Where::Inline).unwrap();
+        assert!(first < REVISIT, "measured again within {REVISIT} runs: {seen:?}");
+        assert!(seen[first..].iter().all(|w| *w == Where::Inline), "three probes, then inline: {seen:?}");
+        // Inline stays while the pool is still slower when measured again.
+        let mut seen = vec![];
+        for _ in 0..2 * REVISIT {
+            let at = p.next();
+            seen.push(at);
+            p.record(at, if at == Where::Pool { 20.0 } else { 14.0 });
+        }
+        assert_eq!(p.decided(), Some(Where::Inline));
+        let probes: Vec<usize> =
+            seen.windows(3).enumerate().filter(|(_, w)| w.iter().all(|w| *w == Where::Pool)).map(|(i, _)| i).collect();
+        assert_eq!(probes.len(), 2, "a probe of three pooled runs every {REVISIT} runs: {seen:?}");
+        assert_eq!(seen.iter().filter(|w| **w == Where::Pool).count(), 6, "and no other pooled run: {seen:?}");
+    }
+
+    /// An inline choice's probe of the pool that comes out slow (past what inline may hold the
+    /// thread for) keeps the plan inline; inline runs that become that long go to the pool.
+    #[test]
+    fn a_slow_probe_of_the_pool_keeps_an_inline_plan_inline() {
+        let mut p = Placement::default();
+        measure(&mut p, 14.0, 10.0);
+        assert_eq!(p.decided(), Some(Where::Inline));
+        for _ in 0..REVISIT + 10 {
+            let at = p.next();
+            p.record(at, if at == Where::Pool { 40.0 } else { 10.0 });
+        }
+        assert_eq!(p.decided(), Some(Where::Inline));
+        for _ in 0..5 {
+            let at = p.next();
+            p.record(at, if at == Where::Pool { 14.0 } else { 30.0 });
+        }
+        assert_eq!(p.decided(), Some(Where::Pool), "inline runs of 30 ms hold the thread too long");
     }
 
     #[test]

@@ -62,9 +62,10 @@ export interface ModelInfo {
   cachedPlans: number;
   /**
    * Threaded build, CPU models: where the latest plan's runs go, decided after its first runs
-   * measured both ways. `"pool"`: the Web Worker pool; `"inline"`: the calling thread on one core,
+   * measured both ways and measured again every 60 runs (what else runs in the page changes which
+   * is faster). `"pool"`: the Web Worker pool; `"inline"`: the calling thread on one core,
    * measured faster for this small model (only ever chosen for runs of a few milliseconds).
-   * Absent while measuring and on one thread.
+   * Absent while first measuring and on one thread.
    */
   cpuPlacement?: 'pool' | 'inline';
   /** The WebGPU plan, present when the model runs on the GPU. */
