@@ -7,6 +7,8 @@
 // usage: node bench/run.mjs [--paths cpu,cpu-mt,webgpu,native] [--models a,b] [--runs N]
 //                           [--budget-s S] [--warmup-ms MS] [--native-gpu-runs N] [--out DIR]
 //                           [--settle-ms MS] [--no-dictation]
+// --models also takes the other real CNNs of bench/models.mjs (light-densenet121, …), which the
+// default run leaves out.
 // Dictation (Whisper: whole recordings and live delay) runs on each CPU path, on WebGPU unless
 // the adapter is SwiftShader (a minute per window), and natively (`bench-transcribe --live`).
 // --settle-ms waits that long before each timed run (default 0: runs back to back): both pools
