@@ -58,12 +58,13 @@ test-data:
 build-native-tests:
 	+cargo test --all-targets --no-run
 
-# The matmul and conv cases once more per GPU GEMM kernel pair (the full run uses the pair
-# measured faster here).
+# The matmul and conv cases once more per GPU GEMM kernel pair, and with every product on the
+# 128x128 kernel (the full run uses the kernels measured faster here).
 test-native: build-native-tests test-data
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_REQUIRE_MODELS=1 cargo test --all-targets
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=tiled cargo test --test gpu_kernels -- matmul conv
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=subgroup cargo test --test gpu_kernels -- matmul conv
+	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=wide cargo test --test gpu_kernels -- matmul conv
 
 test-e2e:
 	SHOPFLOOR_REQUIRE_MODELS=1 node --test tests/e2e/

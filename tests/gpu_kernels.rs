@@ -59,6 +59,10 @@ fn graph(nodes: Vec<pb::NodeProto>, inputs: &[(&str, Vec<usize>)], inits: Vec<pb
 /// Loads on both backends, runs on the same random inputs, compares. Returns false (skipped)
 /// when this machine has no GPU and none is expected.
 fn compare(what: &str, bytes: &[u8], inputs: &[(&str, Vec<usize>)], rng: &mut Rng) -> bool {
+    // Which case a hung or crashed GPU run was in.
+    if std::env::var_os("SHOPFLOOR_TRACE_CASES").is_some() {
+        eprintln!("case: {what}");
+    }
     let cpu_opts = LoadOptions { backend: BackendChoice::Cpu, ..Default::default() };
     let mut cpu = Model::load(bytes, &cpu_opts).unwrap_or_else(|e| panic!("{what}: cpu load: {} {e}", e.code()));
     let gpu_opts = LoadOptions { backend: BackendChoice::Webgpu, ..Default::default() };
@@ -182,8 +186,8 @@ fn conv_transpose_random() {
 }
 
 /// `make test` runs the matmul and conv cases once per GEMM kernel pair
-/// (`SHOPFLOOR_GPU_GEMM=tiled|subgroup`): check the plan really uses the one asked for
-/// (lavapipe has fixed 8-wide subgroups).
+/// (`SHOPFLOOR_GPU_GEMM=tiled|subgroup`) and once with every product on the 128x128 kernel
+/// (`wide`): check the plan really uses the one asked for (lavapipe has fixed 8-wide subgroups).
 fn assert_matmul_path(what: &str, gpu: &Model) {
     let Ok(path) = std::env::var("SHOPFLOOR_GPU_GEMM") else { return };
     let info = gpu.info();
@@ -192,6 +196,10 @@ fn assert_matmul_path(what: &str, gpu: &Model) {
     let subgroup = kernels.keys().any(|k| k.contains("/subgroup"));
     match path.as_str() {
         "tiled" => assert!(!subgroup, "{what}: asked for the tiled kernels, plan has {kernels:?}"),
+        "wide" => {
+            let other = kernels.keys().any(|k| k.starts_with("matmul") && k != "matmul/wide");
+            assert!(!other, "{what}: asked for the 128x128 product everywhere, plan has {kernels:?}");
+        }
         "subgroup" if gpu_expected() => assert!(!tiled, "{what}: asked for the subgroup kernels, plan has {kernels:?}"),
         _ => {}
     }

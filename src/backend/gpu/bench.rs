@@ -7,7 +7,7 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use super::context;
 use super::error::GpuError;
-use super::kernels::Kernel;
+use super::kernels::{Gemm, Kernel, Wide};
 use super::session::GpuPlan;
 use super::translate;
 use super::tune::{self, matmul_model};
@@ -45,13 +45,13 @@ async fn time(
     model: TractResult<TypedModel>,
     gflop: f64,
     reps: usize,
-    matmul: Option<Kernel>,
+    gemm: Option<Gemm>,
 ) -> Result<KernelBench, GpuError> {
     let model = model.map_err(|e| GpuError::Prepare(e.to_string()))?;
     let program = translate::translate(&model).map_err(GpuError::NoKernel)?;
     let ctx = context::shared().await?;
-    let plan = match matmul {
-        Some(k) => GpuPlan::with_matmul(ctx, &program, k).await?,
+    let plan = match gemm {
+        Some(g) => GpuPlan::with_matmul(ctx, &program, g).await?,
         None => tune::plan(ctx, &program).await?,
     };
     plan.time_dispatches(1).await?; // compiles the pipelines on drivers that do it lazily
@@ -63,14 +63,17 @@ async fn time(
 /// convolution of 64 channels at 112².
 pub async fn run_all() -> Result<Vec<KernelBench>, GpuError> {
     let ctx = context::shared().await?;
-    let mut kernels = vec![Kernel::Matmul, Kernel::TILED];
-    kernels.extend(ctx.fixed_subgroup_size().map(Kernel::MatmulSubgroup));
+    let tile = |tile| Gemm { tile, wide: Wide::Never };
+    let mut kernels = vec![tile(Kernel::Matmul), tile(Kernel::TILED)];
+    kernels.extend(ctx.fixed_subgroup_size().map(|size| tile(Kernel::MatmulSubgroup(size))));
+    kernels.push(Gemm { tile: Kernel::TILED, wide: Wide::Always });
     let mut out = vec![];
     for (n, reps) in [(1024usize, 10), (2048, 4)] {
-        for &k in &kernels {
+        for &g in &kernels {
             let gflop = 2.0 * (n * n * n) as f64 / 1e9;
-            let name = format!("{} {n}x{n}x{n}", k.name());
-            out.push(time(name, matmul_model(n), gflop, reps, Some(k)).await?);
+            let kernel = if g.wide == Wide::Always { Kernel::MatmulWide } else { g.tile };
+            let name = format!("{} {n}x{n}x{n}", kernel.name());
+            out.push(time(name, matmul_model(n), gflop, reps, Some(g)).await?);
         }
     }
     let (c, hw) = (64usize, 112usize);

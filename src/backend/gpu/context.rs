@@ -148,9 +148,8 @@ pub struct GpuContext {
     pub adapter: GpuAdapterInfo,
     pipelines: std::sync::Mutex<std::collections::HashMap<super::kernels::Kernel, wgpu::ComputePipeline>>,
     lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// The matrix-product kernel of this device, chosen on first use (`matmul_kernel`).
-    /// The matrix-product kernel `tune` chose here (once per device).
-    pub(super) matmul: std::sync::Mutex<Option<super::kernels::Kernel>>,
+    /// The matrix-product kernels of this device, chosen on first use (`tune::gemm`).
+    pub(super) matmul: std::sync::Mutex<Option<super::kernels::Gemm>>,
 }
 
 impl GpuContext {

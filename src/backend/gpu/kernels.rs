@@ -18,6 +18,9 @@ pub enum Kernel {
     },
     /// The matrix product without workgroup memory, for a fixed subgroup size (its argument).
     MatmulSubgroup(u32),
+    /// The matrix product in 128x128 blocks, 8x8 outputs per invocation, for large products on
+    /// GPUs (`Gemm::wide`).
+    MatmulWide,
     Conv,
     /// The convolution without workgroup memory, for a fixed subgroup size (its argument).
     ConvSubgroup(u32),
@@ -81,6 +84,12 @@ impl Kernel {
                 include_str!("kernels/epilogue_params.wgsl"),
                 include_str!("kernels/epilogue.wgsl")
             ),
+            Kernel::MatmulWide => concat!(
+                include_str!("kernels/matmul_wide.wgsl"),
+                include_str!("kernels/matmul_common.wgsl"),
+                include_str!("kernels/epilogue_params.wgsl"),
+                include_str!("kernels/epilogue.wgsl")
+            ),
             Kernel::MatmulSubgroup(_) => concat!(
                 include_str!("kernels/matmul_subgroup.wgsl"),
                 include_str!("kernels/matmul_common.wgsl"),
@@ -138,6 +147,7 @@ impl Kernel {
             Kernel::Matmul
             | Kernel::MatmulVec4 { .. }
             | Kernel::MatmulSubgroup(_)
+            | Kernel::MatmulWide
             | Kernel::Conv
             | Kernel::ConvSubgroup(_)
             | Kernel::Depthwise => 3 + EPILOGUE_OPS,
@@ -152,6 +162,7 @@ impl Kernel {
             Kernel::Rows(m) => format!("rows/{m:?}"),
             Kernel::Frame(m) => format!("frame/{m:?}"),
             Kernel::MatmulSubgroup(size) => format!("matmul/subgroup{size}"),
+            Kernel::MatmulWide => "matmul/wide".to_string(),
             Kernel::MatmulVec4 { a_k, b_k } => {
                 let axis = |k: bool, other: &str| if k { "k".to_string() } else { other.to_string() };
                 format!("matmul/vec4-{}{}", axis(a_k, "m"), axis(b_k, "n"))
@@ -176,6 +187,37 @@ impl Kernel {
                 .map(Kernel::Rows),
         );
         v
+    }
+}
+
+/// The matrix-product kernels of a plan: `tile` for each product (`Kernel::Matmul`,
+/// `Kernel::TILED` or `Kernel::MatmulSubgroup`, which takes the subgroup convolution with it),
+/// and where `wide` says so `Kernel::MatmulWide` instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gemm {
+    pub tile: Kernel,
+    pub wide: Wide,
+}
+
+/// Which products the 128x128 kernel takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wide {
+    Never,
+    /// At least 128 rows and 128 columns (at most half of a block idle) and 24 blocks (a grid
+    /// that still fills a GPU's multiprocessors): where it measured faster on this device.
+    Large,
+    /// Every product (natively with `SHOPFLOOR_GPU_GEMM=wide`: its tests).
+    Always,
+}
+
+impl Wide {
+    /// Whether a product of `m` x `n` in `batches` takes the 128x128 kernel.
+    pub fn takes(self, m: u32, n: u32, batches: u32) -> bool {
+        match self {
+            Wide::Never => false,
+            Wide::Large => m >= 128 && n >= 128 && m.div_ceil(128) * n.div_ceil(128) * batches.max(1) >= 24,
+            Wide::Always => true,
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use wgpu::util::DeviceExt;
 use super::context::GpuContext;
 use super::error::GpuError;
 use super::frame::{FrameBuffers, FrameTransform};
-use super::kernels::Kernel;
+use super::kernels::{Gemm, Kernel};
 /// GPU buffers alive now (`memoryStats().gpuBuffers`).
 pub use super::memory::live_buffers;
 use super::memory::{self, count_buffers};
@@ -94,15 +94,16 @@ fn buffer_index(
 }
 
 impl GpuPlan {
-    /// The plan with `matmul` for its products: `Kernel::Matmul` (scalar loads),
+    /// The plan with `gemm` for its products: `gemm.tile` is `Kernel::Matmul` (scalar loads),
     /// `Kernel::MatmulVec4` (any orientation: each product whose operands allow it gets the vec4
     /// kernel in its own orientation, the others `Matmul`) or `Kernel::MatmulSubgroup`, which
-    /// takes the subgroup convolution with it.
-    pub async fn with_matmul(ctx: Arc<GpuContext>, prog: &Program, matmul: Kernel) -> Result<GpuPlan, GpuError> {
+    /// takes the subgroup convolution with it; the products `gemm.wide` takes run
+    /// `Kernel::MatmulWide`.
+    pub async fn with_matmul(ctx: Arc<GpuContext>, prog: &Program, gemm: Gemm) -> Result<GpuPlan, GpuError> {
         let device = &ctx.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let plan = Self::build(&ctx, prog, matmul);
+        let plan = Self::build(&ctx, prog, gemm);
         let oom_err = oom.pop().await;
         let err = scope.pop().await;
         if let Some(e) = oom_err {
@@ -114,7 +115,7 @@ impl GpuPlan {
         plan
     }
 
-    fn build(ctx: &Arc<GpuContext>, prog: &Program, matmul: Kernel) -> Result<GpuPlan, GpuError> {
+    fn build(ctx: &Arc<GpuContext>, prog: &Program, gemm: Gemm) -> Result<GpuPlan, GpuError> {
         let device = &ctx.device;
         let max_binding = device.limits().max_storage_buffer_binding_size;
         let placement = memory::plan(prog);
@@ -196,7 +197,14 @@ impl GpuPlan {
             // The subgroup GEMMs: matmul 4 rows × 4·size columns per workgroup, conv 4·size
             // output channels × 4 positions. Past the grid limit a step keeps the tiled kernel.
             let (mm, cv) = (step.params_as::<MatmulParams>(), step.params_as::<ConvParams>());
-            let subgroup = match (step.kernel, matmul, mm, cv) {
+            let wide = match (step.kernel, mm) {
+                (Kernel::Matmul, Some(p)) if gemm.wide.takes(p.m, p.n, p.batch_total()) => {
+                    gemm_grid(p.m, p.n, (128, 128), p.batch_total(), max_groups).map(|wg| (Kernel::MatmulWide, wg))
+                }
+                _ => None,
+            };
+            let matmul = gemm.tile;
+            let subgroup = wide.or_else(|| match (step.kernel, matmul, mm, cv) {
                 (Kernel::Matmul, Kernel::MatmulSubgroup(size), Some(p), _) => {
                     gemm_grid(p.m, p.n, (4, 4 * size), p.batch_total(), max_groups).map(|wg| (matmul, wg))
                 }
@@ -209,7 +217,7 @@ impl GpuPlan {
                     p.vec4_orientation().map(|(a_k, b_k)| (Kernel::MatmulVec4 { a_k, b_k }, step.workgroups))
                 }
                 _ => None,
-            };
+            });
             let (kernel, workgroups) = subgroup.unwrap_or((step.kernel, step.workgroups));
             let pipeline = ctx.pipeline(kernel);
             *kernels.entry(kernel.name()).or_insert(0) += 1;

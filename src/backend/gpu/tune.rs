@@ -8,34 +8,42 @@ use tract_onnx::tract_core::ops::einsum::EinSum;
 
 use super::context::GpuContext;
 use super::error::GpuError;
-use super::kernels::Kernel;
+use super::kernels::{Gemm, Kernel, Wide};
 use super::program::Program;
 use super::session::GpuPlan;
 use super::translate;
 
-/// The GPU plan of `prog` with this device's matrix-product kernel.
+/// The GPU plan of `prog` with this device's matrix-product kernels.
 pub async fn plan(ctx: Arc<GpuContext>, prog: &Program) -> Result<GpuPlan, GpuError> {
-    let matmul = matmul_kernel(&ctx).await?;
-    GpuPlan::with_matmul(ctx, prog, matmul).await
+    let gemm = gemm(&ctx).await?;
+    GpuPlan::with_matmul(ctx, prog, gemm).await
 }
 
-/// The matrix-product kernel plans on this device use: whichever of the tiled kernel with
-/// scalar loads, with vec4 loads, and (where the device can run it) the subgroup one measured
-/// fastest here (`faster_matmul`). Natively, `SHOPFLOOR_GPU_GEMM=tiled|subgroup|
-/// tiled-scalar` skips the measurement (tests cover each path that way).
-pub async fn matmul_kernel(ctx: &Arc<GpuContext>) -> Result<Kernel, GpuError> {
-    if let Some(k) = *ctx.matmul.lock().unwrap_or_else(|e| e.into_inner()) {
-        return Ok(k);
+/// The matrix-product kernels plans use on this device: for each product, whichever of the
+/// tiled kernel with scalar loads, with vec4 loads, and (where the device can run it) the
+/// subgroup one measured fastest here (`faster_tile`); for large products the 128x128 kernel
+/// where it measured faster still (`wide_pays`). Natively, `SHOPFLOOR_GPU_GEMM=tiled|subgroup|
+/// tiled-scalar|wide` skips the measurement (tests cover each path that way; `wide` puts every
+/// product on the 128x128 kernel).
+pub async fn gemm(ctx: &Arc<GpuContext>) -> Result<Gemm, GpuError> {
+    if let Some(g) = *ctx.matmul.lock().unwrap_or_else(|e| e.into_inner()) {
+        return Ok(g);
     }
     let size = ctx.fixed_subgroup_size();
-    let kernel = match (forced_matmul().as_deref(), size) {
-        (Some("tiled-scalar"), _) => Kernel::Matmul,
-        (Some("tiled"), _) => Kernel::TILED,
-        (Some("subgroup"), Some(size)) => Kernel::MatmulSubgroup(size),
-        _ => faster_matmul(ctx, size).await?,
+    let fixed = |tile| Gemm { tile, wide: Wide::Never };
+    let gemm = match (forced_matmul().as_deref(), size) {
+        (Some("tiled-scalar"), _) => fixed(Kernel::Matmul),
+        (Some("tiled"), _) => fixed(Kernel::TILED),
+        (Some("subgroup"), Some(size)) => fixed(Kernel::MatmulSubgroup(size)),
+        (Some("wide"), _) => Gemm { tile: Kernel::TILED, wide: Wide::Always },
+        _ => {
+            let tile = faster_tile(ctx, size).await?;
+            let wide = if wide_pays(ctx, tile).await? { Wide::Large } else { Wide::Never };
+            Gemm { tile, wide }
+        }
     };
-    *ctx.matmul.lock().unwrap_or_else(|e| e.into_inner()) = Some(kernel);
-    Ok(kernel)
+    *ctx.matmul.lock().unwrap_or_else(|e| e.into_inner()) = Some(gemm);
+    Ok(gemm)
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -48,18 +56,18 @@ fn forced_matmul() -> Option<String> {
     None
 }
 
-/// The fastest matrix-product kernel on this device: the tiled one with scalar loads, the tiled
-/// one with vec4 loads, and the subgroup one where the device has a fixed subgroup `size`; timed
-/// on a 256³ product (medians of 3 alternating rounds after one warm-up each). Once per device:
-/// software adapters (SwiftShader, lavapipe) and GPUs do not agree on which wins.
-async fn faster_matmul(ctx: &Arc<GpuContext>, size: Option<u32>) -> Result<Kernel, GpuError> {
-    let model = matmul_model(256).map_err(|e| GpuError::Prepare(e.to_string()))?;
+/// The fastest of `candidates` on `model`'s products: medians of 3 alternating rounds after one
+/// warm-up each.
+async fn fastest(
+    ctx: &Arc<GpuContext>,
+    model: TractResult<TypedModel>,
+    candidates: &[Gemm],
+) -> Result<usize, GpuError> {
+    let model = model.map_err(|e| GpuError::Prepare(e.to_string()))?;
     let program = translate::translate(&model).map_err(GpuError::NoKernel)?;
-    let mut kernels = vec![Kernel::Matmul, Kernel::TILED];
-    kernels.extend(size.map(Kernel::MatmulSubgroup));
     let mut plans = vec![];
-    for &k in &kernels {
-        let plan = GpuPlan::with_matmul(ctx.clone(), &program, k).await?;
+    for &g in candidates {
+        let plan = GpuPlan::with_matmul(ctx.clone(), &program, g).await?;
         plan.time_dispatches(1).await?;
         plans.push(plan);
     }
@@ -76,8 +84,24 @@ async fn faster_matmul(ctx: &Arc<GpuContext>, size: Option<u32>) -> Result<Kerne
             v[1]
         })
         .collect();
-    let best = (0..kernels.len()).min_by(|&a, &b| medians[a].total_cmp(&medians[b])).unwrap_or(0);
-    Ok(kernels[best])
+    Ok((0..candidates.len()).min_by(|&a, &b| medians[a].total_cmp(&medians[b])).unwrap_or(0))
+}
+
+/// The fastest tiled kernel: scalar loads, vec4 loads, and the subgroup one where the device has
+/// a fixed subgroup `size`, timed on a 256³ product. Once per device: software adapters
+/// (SwiftShader, lavapipe) and GPUs do not agree on which wins.
+async fn faster_tile(ctx: &Arc<GpuContext>, size: Option<u32>) -> Result<Kernel, GpuError> {
+    let mut kernels = vec![Kernel::Matmul, Kernel::TILED];
+    kernels.extend(size.map(Kernel::MatmulSubgroup));
+    let candidates: Vec<Gemm> = kernels.iter().map(|&tile| Gemm { tile, wide: Wide::Never }).collect();
+    Ok(kernels[fastest(ctx, matmul_model(256), &candidates).await?])
+}
+
+/// Whether the 128x128 kernel beats `tile` on a 512³ product (on an NVIDIA H200 it ran 2048³
+/// products several times faster; on software adapters the 64x64 tiles can win).
+async fn wide_pays(ctx: &Arc<GpuContext>, tile: Kernel) -> Result<bool, GpuError> {
+    let candidates = [Gemm { tile, wide: Wide::Never }, Gemm { tile, wide: Wide::Always }];
+    Ok(fastest(ctx, matmul_model(512), &candidates).await? == 1)
 }
 
 /// `[n, n]` times a constant `[n, n]`: one product, for timing kernels.
