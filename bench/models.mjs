@@ -24,6 +24,8 @@ export const MODELS = [
     ['light-alexnet', 'AlexNet', 'light_bvlc_alexnet', 'data_0'],
     ['light-zfnet512', 'ZFNet-512', 'light_zfnet512', 'gpu_0/data_0'],
   ].map(([id, name, file, input]) => ({ id, title: `ONNX ${name}`, url: `/models/cache/onnx-tests/light/${file}.onnx`, input, dims: [1, 3, 224, 224], extra: true })),
+  // PP-OCR's text-direction classifier: a small model, where a GPU runtime's cost per dispatch shows.
+  { id: 'ppocr-cls', title: 'PP-OCR cls 48×192', url: '/models/cache/ppocr/ppocr_cls.onnx', input: 'x', dims: [1, 3, 48, 192], image: { url: `${IMG}page.png`, ...PM1 }, extra: true },
   // Whisper tiny.en as the dictation runs it: one 30-s window through the encoder, one token
   // through the decoder (its key/value cache at position 24).
   { id: 'whisper-encoder', title: 'Whisper tiny.en encoder, 30-s window', url: `${WHISPER}encoder.onnx`, input: 'mel', dims: [1, 80, 3000] },
