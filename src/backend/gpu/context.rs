@@ -44,12 +44,13 @@ impl GpuStatus {
     }
 }
 
+/// Natively Vulkan, Metal or DX12 unless `WGPU_BACKEND` says otherwise: not OpenGL, whose EGL
+/// set-up and tear-down on NVIDIA's driver deadlocked with another thread's `vkDestroyDevice`
+/// (an H200, 2026-12-04), and whose adapters our kernels would not choose anyway.
 fn instance() -> wgpu::Instance {
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-    if cfg!(target_arch = "wasm32") {
-        desc.backends = wgpu::Backends::BROWSER_WEBGPU;
-    }
-    wgpu::Instance::new(desc)
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = if cfg!(target_arch = "wasm32") { wgpu::Backends::BROWSER_WEBGPU } else { wgpu::Backends::PRIMARY };
+    wgpu::Instance::new(desc.with_env())
 }
 
 /// Requests the high-performance adapter; the instance is dropped with it.
@@ -249,7 +250,13 @@ pub async fn shared() -> Result<std::sync::Arc<GpuContext>, GpuError> {
     let ctx = std::sync::Arc::new(GpuContext::create().await?);
     #[cfg(not(target_arch = "wasm32"))]
     {
-        *SHARED.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.clone());
+        // Threads that asked at once all made one: every caller keeps the first stored, so no
+        // model holds a context of its own whose tear-down would race the others' work.
+        let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+        match shared.as_ref().filter(|c| !c.is_lost()) {
+            Some(first) => return Ok(first.clone()),
+            None => *shared = Some(ctx.clone()),
+        }
     }
     #[cfg(target_arch = "wasm32")]
     SHARED.with(|s| *s.borrow_mut() = Some(ctx.clone()));
