@@ -22,7 +22,9 @@ pub async fn plan(ctx: Arc<GpuContext>, prog: &Program) -> Result<GpuPlan, GpuEr
 /// The matrix-product kernels plans use on this device: for each product, whichever of the
 /// tiled kernel with scalar loads, with vec4 loads, and (where the device can run it) the
 /// subgroup one measured fastest here (`faster_tile`); for large products the 128x128 kernel
-/// where it measured faster still (`wide_pays`). Natively, `SHOPFLOOR_GPU_GEMM=tiled|subgroup|
+/// where it measured faster still (`wide_pays`), on devices that ran the 256³ product in under
+/// `GPU_CLASS_MS` (software adapters and the weakest GPUs keep the 64x64 tiles unmeasured: the
+/// 512³ product would cost them a second of every page's first plan). Natively, `SHOPFLOOR_GPU_GEMM=tiled|subgroup|
 /// tiled-scalar|wide` skips the measurement (tests cover each path that way; `wide` puts every
 /// product on the 128x128 kernel).
 pub async fn gemm(ctx: &Arc<GpuContext>) -> Result<Gemm, GpuError> {
@@ -37,8 +39,8 @@ pub async fn gemm(ctx: &Arc<GpuContext>) -> Result<Gemm, GpuError> {
         (Some("subgroup"), Some(size)) => fixed(Kernel::MatmulSubgroup(size)),
         (Some("wide"), _) => Gemm { tile: Kernel::TILED, wide: Wide::Always },
         _ => {
-            let tile = faster_tile(ctx, size).await?;
-            let wide = if wide_pays(ctx, tile).await? { Wide::Large } else { Wide::Never };
+            let (tile, ms) = faster_tile(ctx, size).await?;
+            let wide = if ms < GPU_CLASS_MS && wide_pays(ctx, tile).await? { Wide::Large } else { Wide::Never };
             Gemm { tile, wide }
         }
     };
@@ -56,13 +58,18 @@ fn forced_matmul() -> Option<String> {
     None
 }
 
-/// The fastest of `candidates` on `model`'s products: medians of 3 alternating rounds after one
-/// warm-up each.
+/// Wall time (submission to readback) of the fastest tiled kernel's 256³ product under which a
+/// device is worth measuring the 128x128 kernel on: lavapipe takes ~25 ms, SwiftShader more, an
+/// H200 in Chromium a few (mostly the readback's trip through the browser).
+const GPU_CLASS_MS: f64 = 10.0;
+
+/// The fastest of `candidates` on `model`'s products and its time (ms): medians of 3
+/// alternating rounds after one warm-up each.
 async fn fastest(
     ctx: &Arc<GpuContext>,
     model: TractResult<TypedModel>,
     candidates: &[Gemm],
-) -> Result<usize, GpuError> {
+) -> Result<(usize, f64), GpuError> {
     let model = model.map_err(|e| GpuError::Prepare(e.to_string()))?;
     let program = translate::translate(&model).map_err(GpuError::NoKernel)?;
     let mut plans = vec![];
@@ -84,24 +91,26 @@ async fn fastest(
             v[1]
         })
         .collect();
-    Ok((0..candidates.len()).min_by(|&a, &b| medians[a].total_cmp(&medians[b])).unwrap_or(0))
+    let best = (0..candidates.len()).min_by(|&a, &b| medians[a].total_cmp(&medians[b])).unwrap_or(0);
+    Ok((best, medians[best]))
 }
 
 /// The fastest tiled kernel: scalar loads, vec4 loads, and the subgroup one where the device has
 /// a fixed subgroup `size`, timed on a 256³ product. Once per device: software adapters
 /// (SwiftShader, lavapipe) and GPUs do not agree on which wins.
-async fn faster_tile(ctx: &Arc<GpuContext>, size: Option<u32>) -> Result<Kernel, GpuError> {
+async fn faster_tile(ctx: &Arc<GpuContext>, size: Option<u32>) -> Result<(Kernel, f64), GpuError> {
     let mut kernels = vec![Kernel::Matmul, Kernel::TILED];
     kernels.extend(size.map(Kernel::MatmulSubgroup));
     let candidates: Vec<Gemm> = kernels.iter().map(|&tile| Gemm { tile, wide: Wide::Never }).collect();
-    Ok(kernels[fastest(ctx, matmul_model(256), &candidates).await?])
+    let (best, ms) = fastest(ctx, matmul_model(256), &candidates).await?;
+    Ok((kernels[best], ms))
 }
 
 /// Whether the 128x128 kernel beats `tile` on a 512³ product (on an NVIDIA H200 it ran 2048³
-/// products several times faster; on software adapters the 64x64 tiles can win).
+/// products 5x faster than the best 64x64 tile).
 async fn wide_pays(ctx: &Arc<GpuContext>, tile: Kernel) -> Result<bool, GpuError> {
     let candidates = [Gemm { tile, wide: Wide::Never }, Gemm { tile, wide: Wide::Always }];
-    Ok(fastest(ctx, matmul_model(512), &candidates).await? == 1)
+    Ok(fastest(ctx, matmul_model(512), &candidates).await?.0 == 1)
 }
 
 /// `[n, n]` times a constant `[n, n]`: one product, for timing kernels.
