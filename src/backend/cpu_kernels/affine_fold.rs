@@ -6,9 +6,10 @@
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::model::TypedModelPatch;
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::math::{Add, Mul};
+
+use super::constant_operand::{constant_operand, Spread};
 
 /// One step: `× s[o]` or `+ t[o]` for output channel `o`.
 enum Step {
@@ -86,22 +87,18 @@ fn following(model: &TypedModel, node: &TypedNode, axis: usize, m: usize) -> Tra
             break;
         }
         let next_node = model.node(next.node);
-        let Some(bin) = next_node.op_as::<TypedBinOp>() else { break };
-        let (is_mul, is_add) = (bin.0.is::<Mul>(), bin.0.is::<Add>());
-        if !(is_mul || is_add) || bin.1.is_some() || next_node.inputs.len() != 2 {
-            break;
-        }
-        let Some(konst) = model.outlet_fact(next_node.inputs[1 - next.slot])?.konst.clone() else { break };
-        let rank = fact.rank();
-        let per_channel =
-            konst.rank() == rank && konst.shape().iter().enumerate().all(|(i, &d)| d == 1 || (i == axis && d == m));
+        let Some(c) = constant_operand(model, next_node)? else { break };
+        let (is_mul, is_add) = (c.op.0.is::<Mul>(), c.op.0.is::<Add>());
+        let per_channel = match c.spread(&fact.shape) {
+            Some(Spread::One) => true,
+            Some(Spread::Along(a)) => a == axis && fact.shape[axis] == TDim::from(m),
+            None => false,
+        };
         let same = model.outlet_fact(OutletId::new(next_node.id, 0))? == &fact;
-        if !(per_channel || konst.len() == 1) || konst.datum_type() != f32::datum_type() || !same {
+        if !(is_mul || is_add) || !per_channel || !same {
             break;
         }
-        let values = konst.try_as_plain_ram()?;
-        let values = values.as_slice::<f32>()?;
-        let values: Vec<f32> = (0..m).map(|o| values[if values.len() == 1 { 0 } else { o }]).collect();
+        let values = c.values(m)?;
         steps.push(if is_mul { Step::Scale(values) } else { Step::Shift(values) });
         nodes.push(next_node.id);
         at = next_node;

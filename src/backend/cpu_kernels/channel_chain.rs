@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::Conv;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::math::{Add, Max, Min, Mul, Sub};
 
+use super::constant_operand::{constant_operand, Spread};
 use super::element_steps::{by_lanes, by_scalar, Kind};
 
 /// Values a block: every step runs over one block of a channel's plane before the next block,
@@ -134,34 +134,19 @@ impl ChannelChain {
 /// `node` as a step: tract's f32 `Add`, `Mul`, `Sub`, `Max` or `Min` of a tensor and a constant
 /// that is one value or varies along one axis of the tensor only.
 fn step(model: &TypedModel, node: &TypedNode) -> TractResult<Option<Found>> {
-    let Some(bin) = node.op_as::<TypedBinOp>() else { return Ok(None) };
-    if bin.1.is_some() || node.inputs.len() != 2 || node.outputs.len() != 1 {
+    let Some(c) = constant_operand(model, node)? else { return Ok(None) };
+    let x = model.outlet_fact(node.inputs[c.slot])?;
+    if x.shape.as_concrete().is_none() {
         return Ok(None);
     }
-    let facts = [model.outlet_fact(node.inputs[0])?, model.outlet_fact(node.inputs[1])?];
-    let Some(slot) = (0..2).find(|&s| facts[s].konst.is_none() && facts[1 - s].konst.is_some()) else {
-        return Ok(None);
+    let varying = match c.spread(&x.shape) {
+        Some(Spread::One) => None,
+        Some(Spread::Along(axis)) => Some(axis),
+        None => return Ok(None),
     };
-    let (x, konst) = (facts[slot], facts[1 - slot].konst.clone().unwrap());
-    let Some(shape) = x.shape.as_concrete() else { return Ok(None) };
-    if x.datum_type != f32::datum_type() || konst.datum_type() != f32::datum_type() || konst.rank() > shape.len() {
-        return Ok(None);
-    }
-    // The constant's axes, aligned to the tensor's from the right.
-    let lead = shape.len() - konst.rank();
-    let mut varying = None;
-    for (i, &d) in konst.shape().iter().enumerate() {
-        if d == shape[lead + i] && d > 1 {
-            if varying.is_some() {
-                return Ok(None);
-            }
-            varying = Some(lead + i);
-        } else if d != 1 {
-            return Ok(None);
-        }
-    }
+    let (konst, slot) = (&c.konst, c.slot);
     let values: Vec<f32> = konst.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
-    let op = &bin.0;
+    let op = &c.op.0;
     let kind = if op.is::<Add>() {
         Kind::Add
     } else if op.is::<Mul>() {

@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PoolSpec};
-use tract_onnx::tract_core::ops::nn::DataFormat;
+use tract_onnx::tract_core::ops::cnn::PoolSpec;
 
+use super::conv_filters::{constant_filters, ConstantFilters};
 use super::epilogue::Epilogue;
 use super::offset_tile::{gather, pack, padded_bias, tile, MR, NR};
 /// Every tile reads all the filters: past this (half a typical L2), tract's own lowering, which
@@ -70,28 +70,15 @@ impl DirectConv {
     /// `MAX_FILTER_BYTES`, an input of at most `MAX_SCRATCH_BYTES` padded, and wide rows that
     /// waste at most a quarter more columns than the output has.
     pub fn replacing(model: &TypedModel, node: &TypedNode) -> TractResult<Option<DirectConv>> {
-        let Some(conv) = node.op_as::<Conv>() else { return Ok(None) };
+        let Some(ConstantFilters { conv, kernel, bias }) = constant_filters(model, node)? else { return Ok(None) };
         let spec = &conv.pool_spec;
         let input = model.outlet_fact(node.inputs[0])?;
-        let (Some(kernel), Some(bias)) = (
-            model.outlet_fact(node.inputs[1])?.konst.clone(),
-            node.inputs.get(2).map(|&b| model.outlet_fact(b)).transpose()?.and_then(|f| f.konst.clone()),
-        ) else {
-            return Ok(None);
-        };
         let (m, c) = (conv.output_channels(), conv.input_channels());
-        let fits = conv.q_params.is_none()
-            && node.inputs.len() == 3
-            && matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
-            && conv.kernel_fmt == KernelFormat::OIHW
-            && spec.kernel_shape.len() == 2
+        let fits = spec.kernel_shape.len() == 2
             && spec.kernel_shape.iter().product::<usize>() > 1
             && conv.group == 1
             && spec.dilations().iter().all(|&d| d == 1)
             && spec.strides().iter().all(|&s| s == 1)
-            && input.datum_type == f32::datum_type()
-            && kernel.datum_type() == f32::datum_type()
-            && bias.datum_type() == f32::datum_type()
             && kernel.shape() == [m, c, spec.kernel_shape[0], spec.kernel_shape[1]].as_slice()
             && (bias.len() == 1 || bias.len() == m);
         let Some(shape) = input.shape.as_concrete().filter(|_| fits) else { return Ok(None) };

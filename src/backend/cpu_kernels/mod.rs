@@ -19,6 +19,8 @@
 mod affine_fold;
 mod channel_chain;
 mod channel_lrn;
+mod constant_operand;
+mod conv_filters;
 mod depthwise_conv;
 mod depthwise_rows;
 mod direct_conv;

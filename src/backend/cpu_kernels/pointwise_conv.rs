@@ -15,11 +15,13 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
-use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec};
+use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::math::Add;
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
+use super::constant_operand::{constant_operand, Spread};
+use super::conv_filters::{constant_filters, ConstantFilters};
 use super::epilogue::Epilogue;
 use super::offset_tile::{gather, pack, pack_rows, padded_bias, tile, MR, NR};
 
@@ -142,15 +144,9 @@ impl PointwiseConv {
     /// channels-first tensor (ShuffleNet's layers: tract packs each group's channels into panels
     /// by its im2col on every run), whose groups fit as `replacing`'s einsums do.
     pub fn replacing_grouped(model: &TypedModel, node: &TypedNode) -> TractResult<Option<Found>> {
-        let Some(conv) = node.op_as::<Conv>() else { return Ok(None) };
+        let Some(ConstantFilters { conv, kernel, bias }) = constant_filters(model, node)? else { return Ok(None) };
         let spec = &conv.pool_spec;
         let input = model.outlet_fact(node.inputs[0])?;
-        let (Some(kernel), Some(bias)) = (
-            model.outlet_fact(node.inputs[1])?.konst.clone(),
-            node.inputs.get(2).map(|&b| model.outlet_fact(b)).transpose()?.and_then(|f| f.konst.clone()),
-        ) else {
-            return Ok(None);
-        };
         let (groups, m_all, k_all) = (conv.group, conv.output_channels(), conv.input_channels());
         let unpadded = match &spec.padding {
             PaddingSpec::Valid => true,
@@ -160,20 +156,13 @@ impl PointwiseConv {
             _ => false,
         };
         let axis = if spec.data_format == DataFormat::NCHW { 1 } else { 0 };
-        let fits = conv.q_params.is_none()
-            && groups > 1
-            && node.inputs.len() == 3
-            && matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
-            && conv.kernel_fmt == KernelFormat::OIHW
+        let fits = groups > 1
             && spec.kernel_shape.iter().all(|&k| k == 1)
             && spec.dilations().iter().all(|&d| d == 1)
             && spec.strides().iter().all(|&s| s == 1)
             && unpadded
             && m_all % groups == 0
             && k_all % groups == 0
-            && input.datum_type == f32::datum_type()
-            && kernel.datum_type() == f32::datum_type()
-            && bias.datum_type() == f32::datum_type()
             && (bias.len() == 1 || bias.len() == m_all);
         let Some(shape) = input.shape.as_concrete().filter(|_| fits) else { return Ok(None) };
         let (m, k) = (m_all / groups, k_all / groups);
@@ -220,21 +209,19 @@ fn folded_bias(
         return Ok(None);
     }
     let add = model.node(consumers[0].node);
-    let is_add = add.op_as::<TypedBinOp>().is_some_and(|b| b.0.is::<Add>() && b.1.is_none());
-    if !is_add || add.inputs.len() != 2 {
+    let Some(c) = constant_operand(model, add)? else { return Ok(None) };
+    let fact = model.outlet_fact(OutletId::new(node.id, 0))?;
+    let per_channel = match c.spread(&fact.shape) {
+        Some(Spread::One) => true,
+        Some(Spread::Along(a)) => a == axis && fact.shape[axis] == TDim::from(m),
+        None => false,
+    };
+    // The sum must keep the einsum's shape (no broadcast widening it).
+    let same = model.outlet_fact(OutletId::new(add.id, 0))?.shape == fact.shape;
+    if !c.op.0.is::<Add>() || !per_channel || !same || fact.rank() != rank {
         return Ok(None);
     }
-    let other = add.inputs[1 - consumers[0].slot];
-    let Some(konst) = model.outlet_fact(other)?.konst.clone() else { return Ok(None) };
-    let per_channel = (konst.rank() == rank
-        && konst.shape().iter().enumerate().all(|(i, &d)| d == 1 || (i == axis && d == m)))
-        || (konst.len() == 1 && konst.rank() <= rank);
-    // The sum must keep the einsum's shape and type (no broadcast widening it).
-    let same =
-        model.outlet_fact(OutletId::new(add.id, 0))?.shape == model.outlet_fact(OutletId::new(node.id, 0))?.shape;
-    if !per_channel || !same || konst.datum_type() != f32::datum_type() {
-        return Ok(None);
-    }
+    let konst = c.konst;
     let flat = (*konst).clone().into_shape(&[konst.len()])?;
     Ok(Some((flat, add.id)))
 }
