@@ -199,6 +199,9 @@ pub struct Gemm {
     pub wide: Wide,
 }
 
+/// Rows and columns of C per workgroup of `Kernel::MatmulWide` (matmul_wide.wgsl's `WT`).
+pub const WIDE_BLOCK: u32 = 128;
+
 /// Which products the 128x128 kernel takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wide {
@@ -215,7 +218,10 @@ impl Wide {
     pub fn takes(self, m: u32, n: u32, batches: u32) -> bool {
         match self {
             Wide::Never => false,
-            Wide::Large => m >= 128 && n >= 128 && m.div_ceil(128) * n.div_ceil(128) * batches.max(1) >= 24,
+            Wide::Large => {
+                let b = WIDE_BLOCK;
+                m >= b && n >= b && m.div_ceil(b) * n.div_ceil(b) * batches.max(1) >= 24
+            }
             Wide::Always => true,
         }
     }

@@ -11,7 +11,7 @@ use wgpu::util::DeviceExt;
 use super::context::GpuContext;
 use super::error::GpuError;
 use super::frame::{FrameBuffers, FrameTransform};
-use super::kernels::{Gemm, Kernel};
+use super::kernels::{Gemm, Kernel, WIDE_BLOCK};
 /// GPU buffers alive now (`memoryStats().gpuBuffers`).
 pub use super::memory::live_buffers;
 use super::memory::{self, count_buffers};
@@ -194,17 +194,20 @@ impl GpuPlan {
         let mut kernels = std::collections::BTreeMap::new();
         let max_groups = device.limits().max_compute_workgroups_per_dimension;
         for (s, step) in prog.steps.iter().enumerate() {
-            // The subgroup GEMMs: matmul 4 rows × 4·size columns per workgroup, conv 4·size
-            // output channels × 4 positions. Past the grid limit a step keeps the tiled kernel.
+            // The device's GEMM kernels in place of the translation's tiled ones: the wide matmul's
+            // 128x128 blocks; the subgroup matmul's 4 rows × 4·size columns per workgroup and the
+            // subgroup conv's 4·size output channels × 4 positions; the vec4 loads. Past the grid
+            // limit a step keeps the tiled kernel.
             let (mm, cv) = (step.params_as::<MatmulParams>(), step.params_as::<ConvParams>());
             let wide = match (step.kernel, mm) {
                 (Kernel::Matmul, Some(p)) if gemm.wide.takes(p.m, p.n, p.batch_total()) => {
-                    gemm_grid(p.m, p.n, (128, 128), p.batch_total(), max_groups).map(|wg| (Kernel::MatmulWide, wg))
+                    gemm_grid(p.m, p.n, (WIDE_BLOCK, WIDE_BLOCK), p.batch_total(), max_groups)
+                        .map(|wg| (Kernel::MatmulWide, wg))
                 }
                 _ => None,
             };
             let matmul = gemm.tile;
-            let subgroup = wide.or_else(|| match (step.kernel, matmul, mm, cv) {
+            let chosen = wide.or_else(|| match (step.kernel, matmul, mm, cv) {
                 (Kernel::Matmul, Kernel::MatmulSubgroup(size), Some(p), _) => {
                     gemm_grid(p.m, p.n, (4, 4 * size), p.batch_total(), max_groups).map(|wg| (matmul, wg))
                 }
@@ -218,7 +221,7 @@ impl GpuPlan {
                 }
                 _ => None,
             });
-            let (kernel, workgroups) = subgroup.unwrap_or((step.kernel, step.workgroups));
+            let (kernel, workgroups) = chosen.unwrap_or((step.kernel, step.workgroups));
             let pipeline = ctx.pipeline(kernel);
             *kernels.entry(kernel.name()).or_insert(0) += 1;
             let mut bound: Vec<usize> =
