@@ -117,10 +117,10 @@ function wasmMemoryBytes() {
  * Cold start in a fresh profile: import + wasm init + model fetch + compile + first run, then a
  * few runs so the wasm memory reaches its steady-state peak (wasm memory never shrinks).
  */
-export async function cold({ runtime, path, threads, spec }) {
+export async function cold({ runtime, path, threads, spec, pkg }) {
   const data = await inputs(spec);
   const t0 = performance.now();
-  const rt = await RUNTIMES[runtime]({ path, threads });
+  const rt = await RUNTIMES[runtime]({ path, threads, pkg });
   const t1 = performance.now();
   const session = await rt.open(spec, data);
   const t2 = performance.now();

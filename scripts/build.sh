@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package in pkg/: two wasm variants with wasm-bindgen's ESM glue and TypeScript
-# declarations, which the JS API (pkg/src, TypeScript, compiled last by tsc) loads at init():
+# declarations, which the JS API (pkg/src, TypeScript, type-checked by tsc and bundled last by
+# esbuild, scripts/bundle-pkg.mjs) loads at init():
 #   pkg/wasm/     single-thread (simd128): every page;
 #   pkg/wasm-relaxed/  only when asked (SHOPFLOOR_VARIANTS=relaxed): single-thread with relaxed
 #                 SIMD, for scripts/bench-relaxed.sh; not shipped (docs/performance.md says why).
@@ -60,9 +61,11 @@ failed=0
 for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid" || failed=1; done
 [[ $failed == 0 ]] || exit 1
 
-# The JS API: pkg/src → pkg/*.js and the .d.ts the package publishes (nothing hand-written to
-# drift). Earlier output goes first, so a module removed from src/ does not linger.
-echo "[build] pkg/src (TypeScript) with $(node_modules/.bin/tsc --version)"
+# The JS API: pkg/src → pkg/{index,elements,worker,capture-worklet}.js (one module each) and the
+# .d.ts the package publishes (nothing hand-written to drift). Earlier output goes first, so a
+# module removed from src/ does not linger.
+echo "[build] pkg/src (TypeScript) with $(node_modules/.bin/tsc --version), bundled by esbuild $(node_modules/.bin/esbuild --version)"
 find pkg -mindepth 1 -maxdepth 1 ! -name src ! -name wasm ! -name wasm-relaxed ! -name wasm-mt ! -name package.json ! -name '*.json' -exec rm -rf {} +
 node_modules/.bin/tsc -p pkg
 node_modules/.bin/tsc -p pkg/tsconfig.types.json
+node scripts/bundle-pkg.mjs

@@ -5,18 +5,15 @@
 //   <shopfloor-dictation model="whisper-tiny-en/manifest.json" prompt="bracket KX-4471">
 // They fire DOM events with results, expose CSS parts for styling, and need nothing a strict
 // Content-Security-Policy forbids (styles go through constructable stylesheets, not <style>).
+// Values come from the package's entry only: elements.js is built importing index.js, so a page
+// that loads both runs one SDK instance (one wasm module, one init()).
+import { FaceDetector, ImageClassifier, MicrophoneStream, TextReader, Transcriber, VoiceCommands } from './index.js';
 import type { BackendChoice } from './model/model.js';
 import type { Remote } from './remote/remote.js';
-import { MicrophoneStream } from './speech/microphone.js';
 import type { CommandEvent, VadEvent } from './speech/result.js';
-import { VoiceCommands } from './speech/voice-commands.js';
 import type { PartialEvent, SegmentEvent } from './transcribe/result.js';
-import { Transcriber } from './transcribe/transcriber.js';
-import { FaceDetector } from './vision/face-detector.js';
-import { ImageClassifier } from './vision/image-classifier.js';
 import type { TextReaderOptions } from './vision/options.js';
 import type { Classification, Face, TextLine } from './vision/result.js';
-import { TextReader } from './vision/text-reader.js';
 
 /** `detail` of a `<shopfloor-camera>` `result` event. */
 export interface CameraResultDetail {

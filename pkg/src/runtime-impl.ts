@@ -1,7 +1,7 @@
 // The wasm instance every module of the package shares: init() picks the threaded or the
 // single-thread build once; version(), backends() and memoryStats() ask it.
 import { messageOf, ShopfloorError } from './errors.js';
-import type { Backends, InitOptions, MemoryStats } from './runtime.js';
+import type { Backends, InitOptions, MemoryStats, WasmSource } from './runtime.js';
 
 /** @internal The wasm-bindgen glue; both builds export the same API (the threaded one adds `startThreads`). */
 export type Glue = typeof import('./wasm/shopfloor.js');
@@ -119,9 +119,32 @@ function threadsWanted(threads: unknown = 'auto'): 'auto' | number {
   throw new ShopfloorError('INVALID_ARGUMENT', `init({ threads }) takes 'auto' or a whole number of threads from 1 to 64, got ${JSON.stringify(threads) ?? String(threads)}`);
 }
 
+/**
+ * Starts fetching and compiling a module given by URL before its glue is imported, so the two
+ * overlap (the glue is 120 KB of JS to fetch and parse, the module 13 MB to fetch and compile).
+ * Other sources (bytes, a `Response`, a compiled module) go to the glue as they are. A server
+ * that sends the wasm without `Content-Type: application/wasm` still works, compiled from its
+ * bytes as the glue would.
+ */
+function compileEarly(source: WasmSource): WasmSource | Promise<WebAssembly.Module> {
+  const byUrl = typeof source === 'string' || source instanceof URL || (typeof Request === 'function' && source instanceof Request);
+  if (!byUrl || typeof fetch !== 'function' || typeof WebAssembly.compileStreaming !== 'function') return source;
+  const compiled = fetch(source).then((r) => {
+    if (!r.ok) throw new Error(`failed to fetch Wasm: ${r.status} ${r.statusText} fetching '${r.url}'`);
+    if (r.headers.get('Content-Type')?.split(';')[0].trim() === 'application/wasm') return WebAssembly.compileStreaming(r);
+    console.warn(`shopfloor: ${r.url} is not served as application/wasm: compiling it from its bytes, which is slower`);
+    return r.arrayBuffer().then((bytes) => WebAssembly.compile(bytes));
+  });
+  // Handled where the glue awaits it; this only keeps a failure from counting as unhandled while
+  // the glue is still being imported.
+  compiled.catch(() => {});
+  return compiled;
+}
+
 async function startPool(options: InitOptions, n: number): Promise<{ glue: Glue; threads: number }> {
+  const module = compileEarly(options.wasmThreads ?? new URL('./wasm-mt/shopfloor_bg.wasm', import.meta.url));
   const glue = (await import('./wasm-mt/shopfloor.js')) as unknown as Glue & { startThreads(n: number): Promise<number> };
-  await glue.default({ module_or_path: options.wasmThreads ?? new URL('./wasm-mt/shopfloor_bg.wasm', import.meta.url) });
+  await glue.default({ module_or_path: module });
   // Compiling the module may take long on a slow device; its workers instantiating it may not. A
   // pool that still has not started must not hold the page: the single-thread build serves it.
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -157,8 +180,9 @@ async function load(options: InitOptions, wanted: 'auto' | number): Promise<Glue
       console.warn(`shopfloor: ${why}`);
     }
   }
+  const module = compileEarly(options.wasm ?? new URL('./wasm/shopfloor_bg.wasm', import.meta.url));
   const glue: Glue = await import('./wasm/shopfloor.js');
-  await glue.default({ module_or_path: options.wasm ?? new URL('./wasm/shopfloor_bg.wasm', import.meta.url) });
+  await glue.default({ module_or_path: module });
   threading = { threads: 1, reason: why };
   return glue;
 }

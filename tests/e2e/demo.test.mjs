@@ -2,12 +2,18 @@
 // reports its backends, with and without WebGPU.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ARTIFACTS, launch, serve, watchErrors } from './browser.mjs';
+
+const WASM = fileURLToPath(new URL('../../pkg/wasm/shopfloor_bg.wasm', import.meta.url));
 
 let server;
 before(async () => {
-  server = await serve();
+  // A host that serves the module without its MIME type, as some static servers do.
+  const routes = { '/plain/shopfloor_bg.wasm': (req, res) => res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(readFileSync(WASM)) };
+  server = await serve({ routes });
 });
 after(() => server.close());
 
@@ -101,6 +107,26 @@ test('a wasm module that cannot be fetched rejects with BACKEND_UNAVAILABLE, and
     assert.equal(out.first?.code, 'BACKEND_UNAVAILABLE');
     assert.match(out.first.message, /application\/wasm/);
     assert.match(out.version, /^\d+\.\d+\.\d+$/);
+  } finally {
+    await close();
+  }
+});
+
+test('a wasm module served without Content-Type application/wasm still loads, with a warning that says so', { timeout: 120_000 }, async () => {
+  const { context, close } = await launch({ webgpu: false });
+  try {
+    const page = await context.newPage();
+    const warnings = [];
+    page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+    await page.goto(`${server.url}/pkg/package.json`);
+    const out = await page.evaluate(async () => {
+      const sf = await import('/pkg/index.js');
+      await sf.init({ wasm: '/plain/shopfloor_bg.wasm' });
+      return { version: await sf.version(), threads: (await sf.backends()).cpu.threads };
+    });
+    assert.match(out.version, /^\d+\.\d+\.\d+$/);
+    assert.equal(out.threads, 1);
+    assert.ok(warnings.some((w) => /not served as application\/wasm/.test(w)), `warnings: ${warnings.join(' | ')}`);
   } finally {
     await close();
   }

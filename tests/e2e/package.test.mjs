@@ -21,13 +21,25 @@ test('npm pack contains the API, the glue, the wasm and the types', () => {
   // Every file a module of the package imports or loads next to itself ships with it.
   for (const f of files.filter((f) => f.endsWith('.js'))) {
     const src = readFileSync(join(PKG, f), 'utf8');
-    for (const [, ref] of src.matchAll(/(?:from |import\(|new URL\()\s*'(\.\.?\/[^']+)'/g)) {
+    for (const [, ref] of src.matchAll(/(?:from |import\(|new URL\()\s*['"](\.\.?\/[^'"]+)['"]/g)) {
       const path = join(dirname(f), ref).replace(/\\/g, '/');
       assert.ok(files.includes(path), `${f} needs ${ref}, which is missing from the tarball`);
     }
   }
   const wasm = info.files.find((f) => f.path === 'wasm/shopfloor_bg.wasm');
   assert.ok(wasm.size > 100_000, 'the wasm module looks empty');
+});
+
+test('each entry is one module: importing the package costs one request, not a waterfall', () => {
+  // Static imports only; the wasm glue is imported once init() has chosen the variant.
+  const statics = (f) => [...readFileSync(join(PKG, f), 'utf8').matchAll(/^\s*(?:import|export)\s[^;]*?from\s*['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+  assert.deepEqual(statics('index.js'), []);
+  assert.deepEqual(statics('capture-worklet.js'), []);
+  // The custom elements and the worker share the entry's module (one SDK instance per page).
+  assert.deepEqual(statics('elements.js'), ['./index.js']);
+  assert.deepEqual(statics('worker.js'), ['./index.js']);
+  const dynamic = [...readFileSync(join(PKG, 'index.js'), 'utf8').matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]).sort();
+  assert.deepEqual(dynamic, ['./wasm-mt/shopfloor.js', './wasm/shopfloor.js']);
 });
 
 test('the threaded module imports a shared memory (and its worker finds the glue by file name)', () => {

@@ -36,7 +36,8 @@ function getWorker(): Worker {
     throw new ShopfloorError('BACKEND_UNAVAILABLE', 'this environment has no Web Workers: create the object without { worker: true }');
   }
   // This exact pattern lets bundlers (Vite, webpack, esbuild) emit the worker with the package.
-  const w = new Worker(new URL('../worker.js', import.meta.url), { type: 'module', name: 'shopfloor' });
+  // The path is relative to index.js, the one module this file is built into (scripts/bundle-pkg.mjs).
+  const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'shopfloor' });
   worker = w;
   // The worker loads the wasm as the page asked (`init({ threads })`), before any other message.
   send({ op: 'init', options: initSettings() });

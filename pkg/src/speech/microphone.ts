@@ -42,9 +42,10 @@ export class MicrophoneStream implements ChunkSource {
     const m = new MicrophoneStream();
     m.#stream = media;
     m.#ctx = new AudioContext();
-    // A file next to this module, not a blob: URL, so a strict CSP (script-src 'self') allows it.
+    // A file of the package, not a blob: URL, so a strict CSP (script-src 'self') allows it. The
+    // path is relative to index.js, the one module this file is built into (scripts/bundle-pkg.mjs).
     try {
-      await m.#ctx.audioWorklet.addModule(new URL('../capture-worklet.js', import.meta.url));
+      await m.#ctx.audioWorklet.addModule(new URL('./capture-worklet.js', import.meta.url));
     } catch (cause) {
       await m.close();
       throw new ShopfloorError('BACKEND_UNAVAILABLE', `the capture worklet (capture-worklet.js next to index.js) could not be loaded: ${messageOf(cause)}; serve it with the package`, { cause });
