@@ -8,6 +8,9 @@
 //
 // --load profiles `Model.load` (the bytes fetched beforehand) instead of runs, and prints each
 // function's inclusive time too: where loading goes by phase (parse, optimise, codegen, packing).
+// --cold profiles a first inference in a fresh page instead, as `make bench` times it: import,
+// init(), `Model.load(url, { inputShapes })` and one run, while the browser still compiles and
+// tiers up the wasm (self and inclusive time).
 //
 // --named rebuilds the glue of the last release build with wasm-bindgen, names kept, into
 // pkg/wasm (and pkg/wasm-mt with --threads); `bash scripts/build.sh` puts the shipped ones back.
@@ -21,6 +24,7 @@ const flag = (name) => args.includes(name);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const threads = flag('--threads');
 const load = flag('--load');
+const cold = flag('--cold');
 
 if (flag('--named')) {
   const out = threads ? 'pkg/wasm-mt' : 'pkg/wasm';
@@ -34,7 +38,7 @@ if (flag('--named')) {
 
 const [model, feed] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.match(/^--(runs|top)$/));
 if (!model || !feed) {
-  console.error('usage: node scripts/profile-browser.mjs MODEL_URL NAME=DIMS [--runs N] [--top N] [--threads] | --named [--threads]');
+  console.error('usage: node scripts/profile-browser.mjs MODEL_URL NAME=DIMS [--runs N] [--top N] [--threads] [--load | --cold] | --named [--threads]');
   process.exit(2);
 }
 const [input, dims] = feed.split('=');
@@ -47,19 +51,32 @@ try {
   const page = await context.newPage();
   await page.goto(`${server.url}/tests/e2e/blank.html`);
   const cdp = await context.newCDPSession(page);
-  await page.evaluate(async ({ model, input, dims, threads }) => {
+  if (cold) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+    await cdp.send('Profiler.start');
+  }
+  const coldMs = await page.evaluate(async ({ model, input, dims, threads, cold }) => {
     const sf = await import('/pkg/index.js');
     await sf.init({ threads: threads ? 'auto' : 1 });
     const shape = dims.split('x').map(Number);
     const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.5);
-    window.profiled = { m: await sf.Model.load(model, { backend: 'cpu' }), feed: { [input]: { dims: shape, data } } };
+    const t0 = performance.now();
+    const options = cold ? { backend: 'cpu', inputShapes: { [input]: shape } } : { backend: 'cpu' };
+    window.profiled = { m: await sf.Model.load(model, options), feed: { [input]: { dims: shape, data } } };
+    if (cold) {
+      await window.profiled.m.run(window.profiled.feed);
+      return performance.now() - t0;
+    }
     // Warm-up: V8 swaps in optimised wasm code between calls.
     for (let i = 0; i < 20; i++) await window.profiled.m.run(window.profiled.feed);
-  }, { model, input, dims, threads });
-  await cdp.send('Profiler.enable');
-  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
-  await cdp.send('Profiler.start');
-  const ms = await page.evaluate(
+  }, { model, input, dims, threads, cold });
+  if (!cold) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+    await cdp.send('Profiler.start');
+  }
+  const ms = cold ? coldMs : await page.evaluate(
     async ({ runs, load, model }) => {
       const sf = await import('/pkg/index.js');
       const bytes = load ? new Uint8Array(await (await fetch(model)).arrayBuffer()) : null;
@@ -92,7 +109,7 @@ try {
     for (let at = id; at !== undefined; at = parent.get(at)) seen.add(nameOf(at));
     for (const n of seen) inclusive.set(n, (inclusive.get(n) ?? 0) + t);
   }
-  const what = load ? 'load' : 'run';
+  const what = cold ? 'first load and run (init() not counted)' : load ? 'load' : 'run';
   const print = (title, map) => {
     console.log(`${model}: ${ms.toFixed(2)} ms per ${what} over ${runs} (${threads ? 'threaded' : 'single-thread'} build); ${title}:`);
     for (const [name, t] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
@@ -100,7 +117,7 @@ try {
     }
   };
   print('self time', self);
-  if (load) print('inclusive time', inclusive);
+  if (load || cold) print('inclusive time', inclusive);
 } finally {
   await close();
   server.close();
