@@ -19,7 +19,7 @@ use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use super::epilogue::Epilogue;
-use super::offset_tile::{gather, pack_rows, padded_bias, tile, MR, NR};
+use super::offset_tile::{gather, padded_bias, tile, MR, NR};
 use super::winograd_transforms::{Tile, SLACK};
 
 /// One point's transformed filters, at most (ResNet-50's 512-channel layers, 1 MiB, measured
@@ -224,15 +224,21 @@ impl WinogradConv {
     }
 }
 
-/// Each filter's transform (`Tile::filter`), packed per point for the micro-kernel.
+/// Each filter's transform (`Tile::filter`), packed per point for the micro-kernel: point `p`'s
+/// `m × c` values as `pack_rows` lays them out, in one pass and one allocation.
 fn transformed_filters(kernel: &Tensor, tile: Tile) -> TractResult<Arc<Tensor>> {
     let (m, c, taps) = (kernel.shape()[0], kernel.shape()[1], kernel.shape()[2] * kernel.shape()[3]);
     let g = kernel.try_as_plain_ram()?;
-    let u: Vec<Vec<f32>> = g.as_slice::<f32>()?.chunks_exact(taps).map(|g| tile.filter(g)).collect();
-    let mut packed = vec![];
-    for p in 0..tile.points() {
-        let point: Vec<f32> = u.iter().map(|u| u[p]).collect();
-        packed.extend(pack_rows(&point, m, c));
+    let (alpha, block) = (tile.points(), m.div_ceil(MR) * c * MR);
+    let mut packed = vec![0f32; alpha * block];
+    let mut u = [0f32; 16];
+    for (f, taps) in g.as_slice::<f32>()?.chunks_exact(taps).take(m * c).enumerate() {
+        tile.filter(taps, &mut u);
+        let (o, i) = (f / c, f % c);
+        let at = ((o / MR) * c + i) * MR + o % MR;
+        for (p, &v) in u[..alpha].iter().enumerate() {
+            packed[p * block + at] = v;
+        }
     }
     Ok(Arc::new(tract_ndarray::Array1::from_vec(packed).into_tensor()))
 }
