@@ -3,14 +3,15 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use prost::Message;
 use tract_onnx::pb::{self, tensor_proto::DataType};
-use tract_onnx::prelude::Framework;
 
 use crate::error::{Error, Result};
 
-/// Decodes the protobuf. Bytes that decode but hold no graph are not a model either.
+/// Decodes the protobuf from the bytes as they are (tract's reader copies the whole file first).
+/// Bytes that decode but hold no graph are not a model either.
 pub fn decode(bytes: &[u8]) -> Result<pb::ModelProto> {
-    let proto = tract_onnx::onnx().proto_model_for_read(&mut &bytes[..]).map_err(|e| {
+    let proto = pb::ModelProto::decode(bytes).map_err(|e| {
         Error::ModelInvalid(format!(
             "not an ONNX model, or a truncated one ({} bytes; protobuf: {e:#}): check the URL serves the .onnx file itself",
             bytes.len()
