@@ -44,19 +44,19 @@ pub async fn start(n: usize) -> Result<usize> {
 
 /// Where one plan's runs go in the threaded build. Handing a run to the pool and splitting its
 /// products over threads has a fixed cost that a small model does not earn back (BlazeFace: 10 ms
-/// on one thread, 14 ms on two), so each plan measures both ways on its first runs and keeps the
-/// faster by their median runs: the pool, or inline on the caller's thread with tract's
-/// single-thread kernels. What else runs in the page changes which is faster (another model or
+/// on one thread, 14 ms on two), so each plan measures both ways once its first `WARMUP` runs
+/// are done and keeps the faster by their median runs: the pool, or inline on the caller's thread
+/// with tract's single-thread kernels. What else runs in the page changes which is faster (another model or
 /// runtime between the runs leaves the pool's threads asleep and the caches cold), so every
 /// `REVISIT` runs the other way is measured again against the latest runs of the chosen one.
 /// Inline is only ever tried for plans whose pooled run is short, so a page's thread is never held
 /// long.
 #[derive(Debug, Default, Clone)]
 pub struct Placement {
-    /// The latest runs measured each way after one warm-up run: pooled, inline.
+    /// The latest runs measured each way after the `WARMUP` runs: pooled, inline.
     pooled: Samples,
     inline: Samples,
-    warm: bool,
+    warmed: usize,
     decided: Option<Where>,
     /// Pooled runs too long to ever try inline: the pool for good.
     fixed: bool,
@@ -101,7 +101,11 @@ pub enum Where {
 /// A pooled run longer than this is never tried inline (it would hold the caller's thread).
 const INLINE_MAX_MS: f64 = 25.0;
 /// Runs measured each way before choosing (their medians are compared).
-const SAMPLES: usize = 3;
+const SAMPLES: usize = 5;
+/// A plan's first runs, in the pool, before either way is measured: the browser is still
+/// optimising the code they run (BlazeFace's runs 2-12 took 11-17 ms, later ones 4-6 ms in
+/// Chromium), and a choice made on them was a coin toss that then stood for `REVISIT` runs.
+const WARMUP: usize = 5;
 /// Runs the chosen way between two measurements of the other.
 const REVISIT: usize = 60;
 
@@ -120,7 +124,7 @@ impl Placement {
         if let Some(w) = self.decided {
             return if self.probing { w.other() } else { w };
         }
-        if !self.warm || self.inline.0.len() >= self.pooled.0.len() {
+        if self.warmed < WARMUP || self.inline.0.len() >= self.pooled.0.len() {
             Where::Pool
         } else {
             Where::Inline
@@ -133,8 +137,8 @@ impl Placement {
         if self.fixed {
             return;
         }
-        if !self.warm {
-            self.warm = true;
+        if self.warmed < WARMUP {
+            self.warmed += 1;
             if ms > INLINE_MAX_MS * 4.0 {
                 self.fix();
             }
@@ -300,11 +304,11 @@ mod turn {
 
 #[cfg(test)]
 mod tests {
-    use super::{Placement, Where, REVISIT};
+    use super::{Placement, Where, REVISIT, SAMPLES, WARMUP};
 
     fn measure(p: &mut Placement, pooled: f64, inline: f64) -> Vec<Where> {
         let mut seen = vec![];
-        for _ in 0..20 {
+        for _ in 0..30 {
             let at = p.next();
             seen.push(at);
             p.record(at, if at == Where::Pool { pooled } else { inline });
@@ -317,12 +321,13 @@ mod tests {
         let mut p = Placement::default();
         let seen = measure(&mut p, 14.0, 10.0);
         assert_eq!(p.decided(), Some(Where::Inline));
-        // One warm-up, then three of each, alternating, then inline for good.
-        assert_eq!(
-            &seen[..7],
-            &[Where::Pool, Where::Pool, Where::Inline, Where::Pool, Where::Inline, Where::Pool, Where::Inline]
-        );
-        assert!(seen[7..].iter().all(|w| *w == Where::Inline));
+        // The warm-up in the pool, then `SAMPLES` of each, alternating, then inline for good.
+        let measured = WARMUP + 2 * SAMPLES;
+        assert!(seen[..WARMUP].iter().all(|w| *w == Where::Pool), "{seen:?}");
+        let alternating: Vec<Where> =
+            (0..2 * SAMPLES).map(|i| if i % 2 == 0 { Where::Pool } else { Where::Inline }).collect();
+        assert_eq!(&seen[WARMUP..measured], &alternating[..], "{seen:?}");
+        assert!(seen[measured..].iter().all(|w| *w == Where::Inline), "{seen:?}");
     }
 
     /// The pool's runs vary: one fast pooled run among slow ones does not make the pool look
@@ -330,14 +335,17 @@ mod tests {
     #[test]
     fn the_pools_occasional_fast_run_does_not_decide() {
         let mut p = Placement::default();
-        let (mut pooled, mut inline) = ([2.0, 3.0, 9.0, 8.5].into_iter(), [3.4, 3.3, 3.5].into_iter());
+        let warm_up = [2.0; WARMUP];
+        let (mut pooled, mut inline) =
+            (warm_up.into_iter().chain([3.0, 9.0, 8.5, 9.2, 8.8]), [3.4, 3.3, 3.5, 3.4, 3.6].into_iter());
         while p.decided().is_none() {
             let at = p.next();
             let ms = if at == Where::Pool { pooled.next() } else { inline.next() };
             p.record(at, ms.expect("decided within the samples"));
         }
-        // After the warm-up (2.0): pooled 3.0, 9.0, 8.5 (the fastest, 3.0, would have kept the pool).
-        assert_eq!(p.decided(), Some(Where::Inline), "pooled median 8.5 ms against inline 3.4");
+        // After the warm-up (2.0): pooled 3.0, 9.0, 8.5, 9.2, 8.8 (the fastest, 3.0, would have
+        // kept the pool).
+        assert_eq!(p.decided(), Some(Where::Inline), "pooled median 8.8 ms against inline 3.4");
     }
 
     /// What runs beside a plan changes: the other way is measured again every `REVISIT` runs and
@@ -347,9 +355,9 @@ mod tests {
         let mut p = Placement::default();
         let seen = measure(&mut p, 10.0, 14.0);
         assert_eq!(p.decided(), Some(Where::Pool));
-        assert!(seen[7..].iter().all(|w| *w == Where::Pool));
-        // The pool slows down (another runtime's runs between ours): within REVISIT runs and three
-        // inline ones, runs go inline.
+        assert!(seen[WARMUP + 2 * SAMPLES..].iter().all(|w| *w == Where::Pool));
+        // The pool slows down (another runtime's runs between ours): within REVISIT runs and
+        // SAMPLES inline ones, runs go inline.
         let mut seen = vec![];
         for _ in 0..REVISIT + 10 {
             let at = p.next();
@@ -359,7 +367,7 @@ mod tests {
         assert_eq!(p.decided(), Some(Where::Inline), "{seen:?}");
         let first = seen.iter().position(|w| *w == Where::Inline).unwrap();
         assert!(first < REVISIT, "measured again within {REVISIT} runs: {seen:?}");
-        assert!(seen[first..].iter().all(|w| *w == Where::Inline), "three probes, then inline: {seen:?}");
+        assert!(seen[first..].iter().all(|w| *w == Where::Inline), "the probes, then inline: {seen:?}");
         // Inline stays while the pool is still slower when measured again.
         let mut seen = vec![];
         for _ in 0..2 * REVISIT {
@@ -368,10 +376,13 @@ mod tests {
             p.record(at, if at == Where::Pool { 20.0 } else { 14.0 });
         }
         assert_eq!(p.decided(), Some(Where::Inline));
-        let probes: Vec<usize> =
-            seen.windows(3).enumerate().filter(|(_, w)| w.iter().all(|w| *w == Where::Pool)).map(|(i, _)| i).collect();
-        assert_eq!(probes.len(), 2, "a probe of three pooled runs every {REVISIT} runs: {seen:?}");
-        assert_eq!(seen.iter().filter(|w| **w == Where::Pool).count(), 6, "and no other pooled run: {seen:?}");
+        let probes = seen.windows(SAMPLES).filter(|w| w.iter().all(|w| *w == Where::Pool)).count();
+        assert_eq!(probes, 2, "a probe of {SAMPLES} pooled runs every {REVISIT} runs: {seen:?}");
+        assert_eq!(
+            seen.iter().filter(|w| **w == Where::Pool).count(),
+            2 * SAMPLES,
+            "and no other pooled run: {seen:?}"
+        );
     }
 
     /// An inline choice's probe of the pool that comes out slow (past what inline may hold the
