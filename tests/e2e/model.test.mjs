@@ -629,7 +629,7 @@ test('depthwise convolutions of 21 and 24 channels (channels last in the wasm pl
   for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
 });
 
-test('depthwise convolutions at odd sides, strides 1, 2 and 3, asymmetric padding, give a plain loop\'s answers (1e-5)', async () => {
+test('depthwise convolutions at odd sides, rows of 3 to 23 outputs, strides 1, 2 and 3, asymmetric padding, give a plain loop\'s answers (1e-5)', async () => {
   const r = await inPage(async (sf) => {
     const w = (n) => Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 23) - 11) / 8);
     let seed = 5;
@@ -640,7 +640,7 @@ test('depthwise convolutions at odd sides, strides 1, 2 and 3, asymmetric paddin
     const out = await m.run({ x: { dims: [1, C, H, W], data: x } });
     m.free();
     // kernel, strides, pads (top, left, bottom, right), as tests/parity/make_refs.py writes them.
-    const cases = { dw3s1p1: [[3, 3], [1, 1], [1, 1, 1, 1]], dw5s2p2: [[5, 5], [2, 2], [2, 2, 2, 2]], dw3s2same: [[3, 3], [2, 2], [0, 0, 1, 1]], dw3s1valid: [[3, 3], [1, 1], [0, 0, 0, 0]], dw5s1p2: [[5, 5], [1, 1], [2, 2, 2, 2]], dw3s21: [[3, 3], [2, 1], [1, 1, 1, 1]], dw3s3: [[3, 3], [3, 3], [1, 0, 1, 0]] };
+    const cases = { dw3s1p1: [[3, 3], [1, 1], [1, 1, 1, 1]], dw5s2p2: [[5, 5], [2, 2], [2, 2, 2, 2]], dw3s2same: [[3, 3], [2, 2], [0, 0, 1, 1]], dw3s1valid: [[3, 3], [1, 1], [0, 0, 0, 0]], dw5s1p2: [[5, 5], [1, 1], [2, 2, 2, 2]], dw3s21: [[3, 3], [2, 1], [1, 1, 1, 1]], dw3s3: [[3, 3], [3, 3], [1, 0, 1, 0]], dw3x21s1: [[3, 21], [1, 1], [0, 0, 0, 0]], dw3x19s2: [[3, 19], [2, 2], [1, 0, 1, 0]], dw3x17s1: [[3, 17], [1, 1], [1, 0, 1, 0]] };
     const worst = {};
     for (const [name, [[kh, kw], [sh, sw], [pt, pl, pb, pr]]] of Object.entries(cases)) {
       const k = w(C * kh * kw);

@@ -126,14 +126,17 @@ def fixtures() -> None:
     g = helper.make_graph(nodes, "products", [a, x, long], outs, inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "products.onnx")
 
-    # Depthwise convolutions (our wasm kernel's SIMD rows for strides 1 and 2, scalar tails, other
+    # Depthwise convolutions (our wasm kernel's SIMD rows for strides 1 and 2, partial last vectors, other
     # strides, asymmetric padding): tests/e2e/model.test.mjs recomputes them in JS. Each case is
     # (kernel, strides, pads), weights w[i] as above, bias 0.25·channel.
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 13, 23])
     cases = {"dw3s1p1": ([3, 3], [1, 1], [1, 1, 1, 1]), "dw5s2p2": ([5, 5], [2, 2], [2, 2, 2, 2]),
              "dw3s2same": ([3, 3], [2, 2], [0, 0, 1, 1]), "dw3s1valid": ([3, 3], [1, 1], [0, 0, 0, 0]),
              "dw5s1p2": ([5, 5], [1, 1], [2, 2, 2, 2]), "dw3s21": ([3, 3], [2, 1], [1, 1, 1, 1]),
-             "dw3s3": ([3, 3], [3, 3], [1, 0, 1, 0])}
+             "dw3s3": ([3, 3], [3, 3], [1, 0, 1, 0]),
+             # Rows of 3 outputs (one partial vector alone) at strides 1 and 2, and of 7.
+             "dw3x21s1": ([3, 21], [1, 1], [0, 0, 0, 0]), "dw3x19s2": ([3, 19], [2, 2], [1, 0, 1, 0]),
+             "dw3x17s1": ([3, 17], [1, 1], [1, 0, 1, 0])}
     nodes, inits = [], []
     for name, (k, st, pads) in cases.items():
         nodes.append(helper.make_node("Conv", ["x", f"{name}_w", f"{name}_b"], [name], kernel_shape=k, strides=st,

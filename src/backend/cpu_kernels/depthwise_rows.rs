@@ -1,11 +1,11 @@
 //! `DepthwiseConv`'s loops, one per layout. Channels first (BlazeFace's planes): each plane is
 //! copied once into a zero-bordered scratch plane, so every output row is one branch-free loop,
-//! 16 then 4 outputs at a time in wasm SIMD, stride 2 de-interleaved with one shuffle. Channels
-//! last (the layout tract moves EfficientNet-Lite0's and PP-OCR's graphs to in wasm, for its own
-//! depthwise kernel): four neighbouring outputs at a time, four channels a vector, so one tap's
-//! weights and each input column serve several outputs (tract's kernel loads both for every
-//! product); outputs whose taps reach into the padding take a per-output loop that skips them.
-//! Taps are summed in row-major order after the bias in every path.
+//! 16 outputs at a time in wasm SIMD and the row's rest in one block, stride 2 de-interleaved
+//! with one shuffle. Channels last (the layout tract moves EfficientNet-Lite0's and PP-OCR's
+//! graphs to in wasm, for its own depthwise kernel): four neighbouring outputs at a time, four
+//! channels a vector, so one tap's weights and each input column serve several outputs (tract's
+//! kernel loads both for every product); outputs whose taps reach into the padding take a
+//! per-output loop that skips them. Taps are summed in row-major order after the bias in every path.
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use std::arch::wasm32::*;
@@ -68,55 +68,67 @@ pub fn convolve(scratch: &[f32], out: &mut [f32], taps: &[f32], bias: f32, g: &G
     }
 }
 
-/// The leading outputs of a row, 16 then 4 at a time, with wasm SIMD for strides 1 and 2;
-/// returns how many it wrote (the rest are scalar). Sixteen outputs keep four independent sums
-/// in flight: one sum's 9 or 25 dependent adds would leave the adder waiting on its latency.
+/// The outputs of a row with wasm SIMD for strides 1 and 2: 16 at a time, then the rest (up to
+/// 15, the last vector partial) in one block through a scratch row; returns how many it wrote
+/// (all of them at strides 1 and 2, none at others, which are scalar). Sixteen outputs keep four
+/// independent sums in flight: one sum's 9 or 25 dependent adds would leave the adder waiting on
+/// its latency. The rest in one block rather than a vector at a time, and never scalar: rows of
+/// 7 and 14 outputs (ShuffleNet's, MobileNet's) had 3 and 2 outputs of every row in the scalar
+/// loop, and 4-output vectors one dependent chain each.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn simd_row(top: &[f32], row: &mut [f32], taps: &[f32], bias: f32, g: &Geometry) -> usize {
     // Every load below stays inside `top`: the kh rows it reads are within the scratch plane
-    // (`hp` covers the last output row's taps) and no load reaches past a row's `wp` columns
-    // (the last vector's last tap reads to (ow − 1)·sw + kw + 3 < wp).
-    assert!(top.len() >= g.kh * g.wp && (row.len().max(1) - 1) * g.sw + g.kw + 4 <= g.wp);
+    // (`hp` covers the last output row's taps), and a vector whose first output is at most the
+    // row's last, `ow − 1`, reads columns up to (ow − 1)·sw + kw − 1 + 4·sw − 1 < wp (a stride-2
+    // vector loads eight inputs; `wp` has 8 spare columns past the last tap).
+    assert!(top.len() >= g.kh * g.wp && (row.len().max(1) - 1) * g.sw + g.kw + 4 * g.sw <= g.wp);
     assert_eq!(taps.len(), g.kh * g.kw);
-    let mut x = 0;
-    // SAFETY: as above; `x + 4·V <= row.len()` for each block.
-    unsafe {
-        match g.sw {
-            1 => {
-                while x + 16 <= row.len() {
-                    block::<4, 1>(top, row, taps, bias, g, x);
-                    x += 16;
-                }
-                while x + 4 <= row.len() {
-                    block::<1, 1>(top, row, taps, bias, g, x);
-                    x += 4;
-                }
-            }
-            2 => {
-                while x + 16 <= row.len() {
-                    block::<4, 2>(top, row, taps, bias, g, x);
-                    x += 16;
-                }
-                while x + 4 <= row.len() {
-                    block::<1, 2>(top, row, taps, bias, g, x);
-                    x += 4;
-                }
-            }
-            _ => {}
-        }
+    match g.sw {
+        1 => strided::<1>(top, row, taps, bias, g),
+        2 => strided::<2>(top, row, taps, bias, g),
+        _ => 0,
     }
-    x
 }
 
-/// Outputs `x .. x + 4·V` of a row at stride `S`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn strided<const S: usize>(top: &[f32], row: &mut [f32], taps: &[f32], bias: f32, g: &Geometry) -> usize {
+    let mut x = 0;
+    // SAFETY: `x + 16 <= row.len()` for each full block; the reads are as `simd_row` checks.
+    unsafe {
+        while x + 16 <= row.len() {
+            block::<4, S>(top, row.as_mut_ptr().add(x), taps, bias, g, x);
+            x += 16;
+        }
+    }
+    let rest = row.len() - x;
+    if rest > 0 {
+        let mut scratch = [0f32; 16];
+        // SAFETY: `scratch` holds the block's 4·V outputs; its first vector starts at output x and
+        // its last at x + 4·(V − 1) < row.len(), whose reads `simd_row` checks.
+        unsafe {
+            let out = scratch.as_mut_ptr();
+            match rest.div_ceil(4) {
+                1 => block::<1, S>(top, out, taps, bias, g, x),
+                2 => block::<2, S>(top, out, taps, bias, g, x),
+                3 => block::<3, S>(top, out, taps, bias, g, x),
+                _ => block::<4, S>(top, out, taps, bias, g, x),
+            }
+        }
+        row[x..].copy_from_slice(&scratch[..rest]);
+    }
+    row.len()
+}
+
+/// Outputs `x .. x + 4·V` of a row at stride `S`, into `out`.
 ///
 /// # Safety
-/// `x + 4·V <= row.len()`, and the reads `simd_row` checks stay inside `top`.
+/// `out` holds 4·V floats; output `x + 4·(V − 1)` is inside the row, so the reads `simd_row`
+/// checks stay inside `top`.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
 unsafe fn block<const V: usize, const S: usize>(
     top: &[f32],
-    row: &mut [f32],
+    out: *mut f32,
     taps: &[f32],
     bias: f32,
     g: &Geometry,
@@ -143,7 +155,7 @@ unsafe fn block<const V: usize, const S: usize>(
             }
         }
         for (v, a) in acc.iter().enumerate() {
-            v128_store(row.as_mut_ptr().add(x + v * 4) as *mut v128, *a);
+            v128_store(out.add(v * 4) as *mut v128, *a);
         }
     }
 }
