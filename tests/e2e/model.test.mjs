@@ -142,6 +142,9 @@ test('max pools over tiling, overlapping and padded windows at odd sides give a 
       o3s1p1: [[3, 3], [1, 1], [1, 1, 1, 1], false],
       o2s2ceil: [[2, 2], [2, 2], [0, 0, 0, 0], true],
       o2x4: [[2, 4], [1, 3], [1, 2, 0, 1], false],
+      o3s2ceil: [[3, 3], [2, 2], [0, 0, 0, 0], true],
+      o3s2p1: [[3, 3], [2, 2], [1, 1, 1, 1], false],
+      o2x5s1: [[2, 5], [1, 1], [0, 2, 1, 0], false],
     };
     for (const [name, [[kh, kw], [sh, sw], [pt, pl, pb, pr], ceil]] of Object.entries(pools)) {
       const round = ceil ? Math.ceil : Math.floor;

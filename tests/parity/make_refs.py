@@ -94,7 +94,10 @@ def fixtures() -> None:
     # Other windows: SqueezeNet's 3×3/2, GoogLeNet's 3×3/1 padded, a 2×2/2 in ceil mode (a partial last
     # row and column), a 2×4/(1, 3) padded unevenly.
     general = {"o3s2": ([3, 3], [2, 2], [0, 0, 0, 0], 0), "o3s1p1": ([3, 3], [1, 1], [1, 1, 1, 1], 0),
-               "o2s2ceil": ([2, 2], [2, 2], [0, 0, 0, 0], 1), "o2x4": ([2, 4], [1, 3], [1, 2, 0, 1], 0)}
+               "o2s2ceil": ([2, 2], [2, 2], [0, 0, 0, 0], 1), "o2x4": ([2, 4], [1, 3], [1, 2, 0, 1], 0),
+               # SqueezeNet's in ceil mode, ResNet's padded, a wide stride-1 window.
+               "o3s2ceil": ([3, 3], [2, 2], [0, 0, 0, 0], 1), "o3s2p1": ([3, 3], [2, 2], [1, 1, 1, 1], 0),
+               "o2x5s1": ([2, 5], [1, 1], [0, 2, 1, 0], 0)}
     nodes += [helper.make_node("MaxPool", ["x"], [n], kernel_shape=k, strides=st, pads=pads, ceil_mode=ceil, name=n)
               for n, (k, st, pads, ceil) in general.items()]
     outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in [*pools, *general]]
