@@ -81,12 +81,15 @@ fn simd_row(top: &[f32], row: &mut [f32], taps: &[f32], bias: f32, g: &Geometry)
     // (`hp` covers the last output row's taps), and a vector whose first output is at most the
     // row's last, `ow − 1`, reads columns up to (ow − 1)·sw + kw − 1 + 4·sw − 1 < wp (a stride-2
     // vector loads eight inputs; `wp` has 8 spare columns past the last tap).
+    if !(1..=2).contains(&g.sw) {
+        return 0;
+    }
     assert!(top.len() >= g.kh * g.wp && (row.len().max(1) - 1) * g.sw + g.kw + 4 * g.sw <= g.wp);
     assert_eq!(taps.len(), g.kh * g.kw);
-    match g.sw {
-        1 => strided::<1>(top, row, taps, bias, g),
-        2 => strided::<2>(top, row, taps, bias, g),
-        _ => 0,
+    if g.sw == 1 {
+        strided::<1>(top, row, taps, bias, g)
+    } else {
+        strided::<2>(top, row, taps, bias, g)
     }
 }
 
