@@ -5,7 +5,8 @@
 //! graphs to in wasm, for its own depthwise kernel): four neighbouring outputs at a time, four
 //! channels a vector, so one tap's weights and each input column serve several outputs (tract's
 //! kernel loads both for every product); outputs whose taps reach into the padding take a
-//! per-output loop that skips them. Taps are summed in row-major order after the bias in every path.
+//! per-output loop that skips them. Taps are summed in row-major order after the bias in every
+//! path.
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use std::arch::wasm32::*;
@@ -68,22 +69,17 @@ pub fn convolve(scratch: &[f32], out: &mut [f32], taps: &[f32], bias: f32, g: &G
     }
 }
 
-/// The outputs of a row with wasm SIMD for strides 1 and 2: 16 at a time, then the rest (up to
-/// 15, the last vector partial) in one block through a scratch row; returns how many it wrote
-/// (all of them at strides 1 and 2, none at others, which are scalar). Sixteen outputs keep four
-/// independent sums in flight: one sum's 9 or 25 dependent adds would leave the adder waiting on
-/// its latency. The rest in one block rather than a vector at a time, and never scalar: rows of
-/// 7 and 14 outputs (ShuffleNet's, MobileNet's) had 3 and 2 outputs of every row in the scalar
-/// loop, and 4-output vectors one dependent chain each.
+/// The outputs of a row with wasm SIMD for strides 1 and 2; returns how many it wrote (all, or
+/// none at other strides, which are scalar).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn simd_row(top: &[f32], row: &mut [f32], taps: &[f32], bias: f32, g: &Geometry) -> usize {
-    // Every load below stays inside `top`: the kh rows it reads are within the scratch plane
-    // (`hp` covers the last output row's taps), and a vector whose first output is at most the
-    // row's last, `ow − 1`, reads columns up to (ow − 1)·sw + kw − 1 + 4·sw − 1 < wp (a stride-2
-    // vector loads eight inputs; `wp` has 8 spare columns past the last tap).
     if !(1..=2).contains(&g.sw) {
         return 0;
     }
+    // Every load stays inside `top`: the kh rows it reads are within the scratch plane (`hp`
+    // covers the last output row's taps), and a vector whose first output is at most the row's
+    // last, `ow − 1`, reads columns up to (ow − 1)·sw + kw − 1 + 4·sw − 1 < wp (a stride-2 vector
+    // loads eight inputs; `wp` has 8 spare columns past the last tap).
     assert!(top.len() >= g.kh * g.wp && (row.len().max(1) - 1) * g.sw + g.kw + 4 * g.sw <= g.wp);
     assert_eq!(taps.len(), g.kh * g.kw);
     if g.sw == 1 {
@@ -93,6 +89,10 @@ fn simd_row(top: &[f32], row: &mut [f32], taps: &[f32], bias: f32, g: &Geometry)
     }
 }
 
+/// A row at stride `S`: 16 outputs at a time (four independent sums in flight: one sum's 9 or 25
+/// dependent adds would leave the adder waiting on its latency), then the rest, up to 15, in one
+/// block through a scratch row. Rows of 7 and 14 outputs (ShuffleNet's, MobileNet's) used to leave
+/// 3 and 2 outputs of every row to the scalar loop.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn strided<const S: usize>(top: &[f32], row: &mut [f32], taps: &[f32], bias: f32, g: &Geometry) -> usize {
     let mut x = 0;
