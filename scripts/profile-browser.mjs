@@ -4,13 +4,15 @@
 //
 //   node scripts/profile-browser.mjs --named            # once: pkg/wasm with names (see below)
 //   node scripts/profile-browser.mjs /models/cache/blazeface/face_detection_front_128.onnx \
-//        input:0=1x128x128x3 [--runs 300] [--top 25] [--threads] [--load]
+//        input:0=1x128x128x3 [--runs 300] [--top 25] [--threads] [--load] [--callers NAME]
 //
 // --load profiles `Model.load` (the bytes fetched beforehand) instead of runs, and prints each
 // function's inclusive time too: where loading goes by phase (parse, optimise, codegen, packing).
 // --cold profiles a first inference in a fresh page instead, as `make bench` times it: import,
 // init(), `Model.load(url, { inputShapes })` and one run, while the browser still compiles and
 // tiers up the wasm (self and inclusive time).
+//
+// --callers NAME also prints who calls the functions whose names contain NAME (three callers up).
 //
 // --named rebuilds the glue of the last release build with wasm-bindgen, names kept, into
 // pkg/wasm (and pkg/wasm-mt with --threads); `bash scripts/build.sh` puts the shipped ones back.
@@ -36,9 +38,9 @@ if (flag('--named')) {
   process.exit(0);
 }
 
-const [model, feed] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.match(/^--(runs|top)$/));
+const [model, feed] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.match(/^--(runs|top|callers|width)$/));
 if (!model || !feed) {
-  console.error('usage: node scripts/profile-browser.mjs MODEL_URL NAME=DIMS [--runs N] [--top N] [--threads] [--load | --cold] | --named [--threads]');
+  console.error('usage: node scripts/profile-browser.mjs MODEL_URL NAME=DIMS [--runs N] [--top N] [--threads] [--load | --cold] [--callers NAME] | --named [--threads]');
   process.exit(2);
 }
 const [input, dims] = feed.split('=');
@@ -98,6 +100,10 @@ try {
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inclusive = new Map();
+  // --callers SUBSTR: time under the first frame matching SUBSTR, by the chain of its 3 callers.
+  const callee = option('--callers', null);
+  const callers = new Map();
+  const short = (name) => name.replace(/\[[0-9a-f]+\]/g, '').slice(0, 70);
   const nameOf = (id) => byId.get(id).callFrame.functionName || '(anonymous)';
   let total = 0;
   for (const [id, t] of dt) {
@@ -108,6 +114,15 @@ try {
     const seen = new Set();
     for (let at = id; at !== undefined; at = parent.get(at)) seen.add(nameOf(at));
     for (const n of seen) inclusive.set(n, (inclusive.get(n) ?? 0) + t);
+    if (callee) {
+      let at = id;
+      while (at !== undefined && !nameOf(at).includes(callee)) at = parent.get(at);
+      if (at === undefined) continue;
+      const chain = [];
+      for (let up = parent.get(at); up !== undefined && chain.length < 3; up = parent.get(up)) chain.push(short(nameOf(up)));
+      const key = chain.join('  <  ');
+      callers.set(key, (callers.get(key) ?? 0) + t);
+    }
   }
   const what = cold ? 'first load and run (init() not counted)' : load ? 'load' : 'run';
   const print = (title, map) => {
@@ -118,6 +133,7 @@ try {
   };
   print('self time', self);
   if (load || cold) print('inclusive time', inclusive);
+  if (callee) print(`callers of ${callee} (caller < its caller < ...)`, callers);
 } finally {
   await close();
   server.close();
