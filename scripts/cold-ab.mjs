@@ -1,6 +1,7 @@
 // First inference of two single-thread builds, alternated: each round swaps BEFORE/wasm, then
 // AFTER/wasm into pkg/wasm and times `make bench`'s cold start (import + init + fetch + load +
-// first run, fresh profile) of every model; prints both sides per model, load time in brackets.
+// first run, fresh profile) of every model; prints both sides per model, load and first run in
+// brackets.
 // Leaves AFTER's build in pkg/wasm.
 //
 //   cp -r pkg/wasm /tmp/before/ ; (change, rebuild) ; cp -r pkg/wasm /tmp/after/
@@ -39,7 +40,7 @@ try {
           const page = await context.newPage();
           await page.goto(`${server.url}/bench/index.html`);
           const c = await page.evaluate((a) => import('/bench/harness.js').then((h) => h.cold(a)), { runtime: 'shopfloor', path: 'cpu', threads: 1, spec });
-          ((results[id] ??= { before: [], after: [] })[side]).push(`${c.firstMs.toFixed(0)} (${c.stages.loadMs.toFixed(0)})`);
+          ((results[id] ??= { before: [], after: [] })[side]).push(`${c.firstMs.toFixed(0)} (${c.stages.loadMs.toFixed(0)}, ${c.stages.firstRunMs.toFixed(0)})`);
         } finally {
           await close();
         }
@@ -50,5 +51,5 @@ try {
   use(after);
   await server.close();
 }
-console.log('| model | before: first inference (load) ms | after |\n|---|---|---|');
+console.log('| model | before: first inference (load, first run) ms | after |\n|---|---|---|');
 for (const [id, r] of Object.entries(results)) console.log(`| ${MODELS.find((m) => m.id === id).title} | ${r.before.join(', ')} | ${r.after.join(', ')} |`);
