@@ -6,6 +6,8 @@
 //   node scripts/profile-browser.mjs /models/cache/blazeface/face_detection_front_128.onnx \
 //        input:0=1x128x128x3 [--runs 300] [--top 25] [--threads] [--load] [--callers NAME]
 //
+// Several inputs: one NAME=DIMS each (f32 noise), NAME=DIMS:i64=VALUE for an i64 one.
+//
 // --load profiles `Model.load` (the bytes fetched beforehand) instead of runs, and prints each
 // function's inclusive time too: where loading goes by phase (parse, optimise, codegen, packing).
 // --cold profiles a first inference in a fresh page instead, as `make bench` times it: import,
@@ -38,12 +40,17 @@ if (flag('--named')) {
   process.exit(0);
 }
 
-const [model, feed] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.match(/^--(runs|top|callers|width)$/));
-if (!model || !feed) {
-  console.error('usage: node scripts/profile-browser.mjs MODEL_URL NAME=DIMS [--runs N] [--top N] [--threads] [--load | --cold] [--callers NAME] | --named [--threads]');
+const [model, ...feedArgs] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.match(/^--(runs|top|callers|width)$/));
+if (!model || !feedArgs.length) {
+  console.error('usage: node scripts/profile-browser.mjs MODEL_URL NAME=DIMS[:i64=VALUE] ... [--runs N] [--top N] [--threads] [--load | --cold] [--callers NAME] | --named [--threads]');
   process.exit(2);
 }
-const [input, dims] = feed.split('=');
+// NAME=DIMS: f32 noise; NAME=DIMS:i64=VALUE: an i64 tensor filled with VALUE.
+const feeds = feedArgs.map((f) => {
+  const [name, rest] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)];
+  const [dims, i64] = rest.split(':i64=');
+  return { name, shape: dims.split('x').map(Number), i64: i64 === undefined ? null : Number(i64) };
+});
 const runs = Number(option('--runs', load ? 10 : 200));
 const top = Number(option('--top', 25));
 
@@ -58,21 +65,26 @@ try {
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
     await cdp.send('Profiler.start');
   }
-  const coldMs = await page.evaluate(async ({ model, input, dims, threads, cold }) => {
+  const coldMs = await page.evaluate(async ({ model, feeds, threads, cold }) => {
     const sf = await import('/pkg/index.js');
     await sf.init({ threads: threads ? 'auto' : 1 });
-    const shape = dims.split('x').map(Number);
-    const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.5);
+    const feed = {};
+    for (const { name, shape, i64 } of feeds) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const data = i64 === null ? Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5) : new BigInt64Array(n).fill(BigInt(i64));
+      feed[name] = { dims: shape, data };
+    }
     const t0 = performance.now();
-    const options = cold ? { backend: 'cpu', inputShapes: { [input]: shape } } : { backend: 'cpu' };
-    window.profiled = { m: await sf.Model.load(model, options), feed: { [input]: { dims: shape, data } } };
+    const inputShapes = Object.fromEntries(feeds.map((f) => [f.name, f.shape]));
+    const options = cold ? { backend: 'cpu', inputShapes } : { backend: 'cpu' };
+    window.profiled = { m: await sf.Model.load(model, options), feed };
     if (cold) {
       await window.profiled.m.run(window.profiled.feed);
       return performance.now() - t0;
     }
     // Warm-up: V8 swaps in optimised wasm code between calls.
     for (let i = 0; i < 20; i++) await window.profiled.m.run(window.profiled.feed);
-  }, { model, input, dims, threads, cold });
+  }, { model, feeds, threads, cold });
   if (!cold) {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
@@ -104,7 +116,11 @@ try {
   const callee = option('--callers', null);
   const callers = new Map();
   const short = (name) => name.replace(/\[[0-9a-f]+\]/g, '').slice(0, 70);
-  const nameOf = (id) => byId.get(id).callFrame.functionName || '(anonymous)';
+  // An anonymous JS function by where it is: file and line.
+  const nameOf = (id) => {
+    const f = byId.get(id).callFrame;
+    return f.functionName || (f.url ? `(anonymous ${f.url.replace(/^.*\//, '')}:${f.lineNumber + 1})` : '(anonymous)');
+  };
   let total = 0;
   for (const [id, t] of dt) {
     const name = nameOf(id);
