@@ -108,14 +108,7 @@ pub struct HostTensor {
 impl HostTensor {
     /// Checks that `data` holds exactly `product(dims)` elements.
     pub fn new(dims: Vec<usize>, data: TensorData) -> Result<Self> {
-        let expected = element_count(&dims)
-            .ok_or_else(|| Error::ResourceLimit(format!("tensor dims {dims:?} overflow the address space")))?;
-        if expected != data.len() {
-            return Err(Error::InvalidArgument(format!(
-                "tensor dims {dims:?} need {expected} elements but data has {}: make `data.length` the product of `dims`",
-                data.len()
-            )));
-        }
+        check_elements(&dims, data.len())?;
         Ok(HostTensor { dims, data })
     }
 
@@ -170,6 +163,18 @@ fn collect<D: tract_onnx::prelude::Datum + Copy>(t: &Tensor) -> tract_onnx::prel
         Some(s) => s.to_vec(),
         None => view.iter().copied().collect(),
     })
+}
+
+/// That `len` values fill a tensor of `dims` exactly.
+pub fn check_elements(dims: &[usize], len: usize) -> Result<()> {
+    let expected = element_count(dims)
+        .ok_or_else(|| Error::ResourceLimit(format!("tensor dims {dims:?} overflow the address space")))?;
+    if expected != len {
+        return Err(Error::InvalidArgument(format!(
+            "tensor dims {dims:?} need {expected} elements but data has {len}: make `data.length` the product of `dims`"
+        )));
+    }
+    Ok(())
 }
 
 /// Product of dims, or None if it overflows.

@@ -1,10 +1,13 @@
-//! JS tensors (`{ dims, data, dtype? }` with typed-array data) ↔ host tensors.
+//! JS tensors (`{ dims, data, dtype? }` with typed-array data): feeds into tract tensors, results
+//! from host tensors.
 
 use js_sys::{Array, BigInt64Array, Float32Array, Int32Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
+use tract_onnx::prelude::{Datum, Tensor};
+
 use crate::error::{Error, Result};
-use crate::tensor::{DType, HostTensor, TensorData};
+use crate::tensor::{check_elements, DType, HostTensor, TensorData};
 
 fn mismatch(name: &str, detail: impl Into<String>) -> Error {
     Error::InputMismatch { name: name.to_string(), detail: detail.into() }
@@ -23,8 +26,10 @@ fn type_name(v: &JsValue) -> String {
         .unwrap_or_else(|| v.js_typeof().as_string().unwrap_or_default())
 }
 
-/// Reads one feed. Typed-array kinds map to dtypes; `Uint8Array` is `u8` unless `dtype: "bool"`.
-pub fn from_js(name: &str, value: &JsValue) -> Result<HostTensor> {
+/// Reads one feed straight into tract's storage: one copy from the typed array, which the run
+/// then takes as it is. Typed-array kinds map to dtypes; `Uint8Array` is `u8` unless
+/// `dtype: "bool"`.
+pub fn from_js(name: &str, value: &JsValue) -> Result<Tensor> {
     if !value.is_object() {
         return Err(mismatch(name, format!("expected a tensor {{ dims, data }}, got {}", type_name(value))));
     }
@@ -45,18 +50,15 @@ pub fn from_js(name: &str, value: &JsValue) -> Result<HostTensor> {
             .ok_or_else(|| mismatch(name, format!("`dims` must hold non-negative integers, found {d:?}")))?;
         dims.push(n as usize);
     }
-    let data = if let Some(a) = data.dyn_ref::<Float32Array>() {
-        TensorData::F32(a.to_vec())
+    let bool_bytes = dtype.as_deref() == Some("bool");
+    let (kind, len) = if let Some(a) = data.dyn_ref::<Float32Array>() {
+        (DType::F32, a.length())
     } else if let Some(a) = data.dyn_ref::<Int32Array>() {
-        TensorData::I32(a.to_vec())
+        (DType::I32, a.length())
     } else if let Some(a) = data.dyn_ref::<BigInt64Array>() {
-        TensorData::I64(a.to_vec())
+        (DType::I64, a.length())
     } else if let Some(a) = data.dyn_ref::<Uint8Array>() {
-        if dtype.as_deref() == Some("bool") {
-            TensorData::Bool(a.to_vec().into_iter().map(|b| u8::from(b != 0)).collect())
-        } else {
-            TensorData::U8(a.to_vec())
-        }
+        (if bool_bytes { DType::Bool } else { DType::U8 }, a.length())
     } else {
         return Err(mismatch(
             name,
@@ -64,15 +66,34 @@ pub fn from_js(name: &str, value: &JsValue) -> Result<HostTensor> {
         ));
     };
     if let Some(d) = &dtype {
-        let matches = d == data.dtype().as_str() || (d == "bool" && data.dtype() == DType::Bool);
-        if !matches {
-            return Err(mismatch(name, format!("`dtype` says \"{d}\" but `data` holds {}", data.dtype())));
+        if d != kind.as_str() {
+            return Err(mismatch(name, format!("`dtype` says \"{d}\" but `data` holds {kind}")));
         }
     }
-    HostTensor::new(dims, data).map_err(|e| match e {
+    check_elements(&dims, len as usize).map_err(|e| match e {
         Error::InvalidArgument(detail) => mismatch(name, detail),
         e => e,
-    })
+    })?;
+    match kind {
+        DType::F32 => filled::<f32>(&dims, |s| data.unchecked_ref::<Float32Array>().copy_to(s)),
+        DType::I32 => filled::<i32>(&dims, |s| data.unchecked_ref::<Int32Array>().copy_to(s)),
+        DType::I64 => filled::<i64>(&dims, |s| data.unchecked_ref::<BigInt64Array>().copy_to(s)),
+        DType::U8 => filled::<u8>(&dims, |s| data.unchecked_ref::<Uint8Array>().copy_to(s)),
+        DType::Bool => {
+            let b: Vec<bool> = data.unchecked_ref::<Uint8Array>().to_vec().into_iter().map(|x| x != 0).collect();
+            Tensor::from_shape(&dims, &b).map_err(|e| Error::Internal(format!("building input tensor: {e}")))
+        }
+    }
+}
+
+/// A tensor of `dims` whose every element `fill` writes (the caller checked the count).
+fn filled<T: Datum + Copy>(dims: &[usize], fill: impl FnOnce(&mut [T])) -> Result<Tensor> {
+    let internal = |e: tract_onnx::prelude::TractError| Error::Internal(format!("building input tensor: {e}"));
+    // SAFETY: `fill` overwrites every element before the tensor is read.
+    let mut t = unsafe { Tensor::uninitialized::<T>(dims) }.map_err(internal)?;
+    let mut view = t.to_plain_array_view_mut::<T>().map_err(internal)?;
+    fill(view.as_slice_mut().ok_or_else(|| Error::Internal("a new tensor is not contiguous".into()))?);
+    Ok(t)
 }
 
 pub fn to_js(t: &HostTensor) -> JsValue {

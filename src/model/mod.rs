@@ -31,7 +31,8 @@ use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::frame::FrameTransform;
 use crate::tensor::HostTensor;
-use feeds::{check_finite, check_input, f32_views, to_model_tensor};
+pub use feeds::Feed;
+use feeds::{check_finite, check_input, f32_views};
 pub use info::{ModelInfo, OpInfo};
 pub use options::{BackendChoice, LoadOptions, DEFAULT_MAX_TENSOR_BYTES};
 pub use signature::{Dim, IoInfo};
@@ -298,7 +299,7 @@ impl Model {
 
     /// Runs the model. Inputs by name (all of them); outputs in the model's output order.
     /// Natively this also drives the GPU; in a browser a WebGPU model needs `run_async`.
-    pub fn run(&mut self, given: HashMap<String, HostTensor>) -> Result<Vec<(String, HostTensor)>> {
+    pub fn run<F: Feed>(&mut self, given: HashMap<String, F>) -> Result<Vec<(String, HostTensor)>> {
         block_on(self.run_async(given)).unwrap_or_else(|| {
             Err(Error::InvalidArgument("a WebGPU model runs asynchronously here: await run_async".into()))
         })
@@ -306,7 +307,8 @@ impl Model {
 
     /// Runs the model on its backend. If the GPU fails mid-session (device lost), the model
     /// moves to the CPU for good, says so in `info()`, and this run still returns a result.
-    pub async fn run_async(&mut self, given: HashMap<String, HostTensor>) -> Result<Vec<(String, HostTensor)>> {
+    /// Feeds are host tensors, or tract tensors that the run takes as they are (`Feed`).
+    pub async fn run_async<F: Feed>(&mut self, given: HashMap<String, F>) -> Result<Vec<(String, HostTensor)>> {
         let tensors = self.prepare(given)?;
         if let Some(plan) = &self.gpu {
             let views = f32_views(&tensors)?;
@@ -386,7 +388,7 @@ impl Model {
     }
 
     /// Checks the feeds against the signature and converts them to the model's types.
-    fn prepare(&self, mut given: HashMap<String, HostTensor>) -> Result<Vec<Tensor>> {
+    fn prepare<F: Feed>(&self, mut given: HashMap<String, F>) -> Result<Vec<Tensor>> {
         if let Some(unknown) = given.keys().find(|k| !self.inputs.iter().any(|i| &i.name == *k)) {
             return Err(Error::InputMismatch {
                 name: unknown.clone(),
@@ -404,7 +406,7 @@ impl Model {
             if !self.allow_non_finite {
                 check_finite(info, &t)?;
             }
-            tensors.push(to_model_tensor(&t, *dt)?);
+            tensors.push(t.into_model_tensor(*dt)?);
         }
         Ok(tensors)
     }
