@@ -41,15 +41,7 @@ impl Feed for HostTensor {
     }
 
     fn into_model_tensor(self, model_dt: Option<DatumType>) -> Result<Tensor> {
-        let tensor = match (&self.data, model_dt) {
-            (TensorData::U8(v), Some(DatumType::Bool)) => {
-                let b: Vec<bool> = v.iter().map(|&x| x != 0).collect();
-                Tensor::from_shape(&self.dims, &b)
-                    .map_err(|e| Error::Internal(format!("building input tensor: {e}")))?
-            }
-            _ => self.to_tract()?,
-        };
-        cast(tensor, model_dt)
+        self.to_tract()?.into_model_tensor(model_dt)
     }
 }
 

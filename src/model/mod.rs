@@ -310,6 +310,11 @@ impl Model {
     /// Feeds are host tensors, or tract tensors that the run takes as they are (`Feed`).
     pub async fn run_async<F: Feed>(&mut self, given: HashMap<String, F>) -> Result<Vec<(String, HostTensor)>> {
         let tensors = self.prepare(given)?;
+        self.run_prepared(tensors).await
+    }
+
+    /// `run_async` past the feeds' checks: one body whatever the feeds' type.
+    async fn run_prepared(&mut self, tensors: Vec<Tensor>) -> Result<Vec<(String, HostTensor)>> {
         if let Some(plan) = &self.gpu {
             let views = f32_views(&tensors)?;
             let slices: Vec<&[f32]> = views.iter().filter_map(|v| v.as_slice()).collect();
