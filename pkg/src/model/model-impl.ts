@@ -62,7 +62,8 @@ export class Model extends Handle {
     }
     const read = await readSourceHashed(source, options ?? {});
     const bytes = read.bytes;
-    // Hashed natively, off this thread, once: the core reports (and checks a pinned sha256
+    // Hashed once by the browser's native SHA-256 (Chromium runs it on this thread: ~30 ms for
+    // 18 MB, still faster than wasm): the core reports (and checks a pinned sha256
     // against) this digest instead of hashing the bytes in wasm.
     const digest = read.digest ?? (await nativeDigest(bytes));
     const opts = defined({ backend, sha256, inputShapes, maxTensorBytes, planCacheSize, allowNonFinite, digest });
