@@ -164,11 +164,16 @@ export function stats(times) {
 
 /**
  * Warm latency, both runtimes in one page: outputs compared (that run also warms up), a
- * time-boxed warm-up of each (V8 tiers wasm up lazily), then A B A B rounds so drift hits both
- * sides equally, until `rounds` or, past `minRounds`, the time budget. `settleMs` of quiet
- * before each timed run: both pools asleep, as between a camera's frames.
+ * time-boxed warm-up of each (V8 tiers wasm up lazily), then turns A B A B so drift hits both
+ * sides equally, until `rounds` timed runs or, past `minRounds`, the time budget. With `turn` > 0
+ * each turn is one untimed run, then `turn` timed ones: every timed run follows a run of its own
+ * runtime, as in a page that runs only it. `turn: 0` interleaves single timed runs instead, so
+ * each follows the other runtime's (what a runtime leaves running on the CPU after its run then
+ * lands in the other's time: onnxruntime-web's threads slow the next 10-20 ms, docs/performance.md,
+ * "Threads"). `settleMs` of quiet before each timed run: both pools asleep, as between a camera's
+ * frames.
  */
-export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, minRounds, budgetMs, settleMs = 0 }) {
+export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, minRounds, budgetMs, settleMs = 0, turn = 0 }) {
   const data = await inputs(spec);
   const ours = await (await RUNTIMES.shopfloor({ path, threads })).open(spec, data);
   const peer = await (await RUNTIMES.ort({ path, threads })).open(spec, data);
@@ -185,16 +190,19 @@ export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, m
     const a = [];
     const b = [];
     const start = performance.now();
-    for (let i = 0; i < rounds; i++) {
+    for (let i = 0; a.length < rounds; i++) {
       for (const [s, times] of i % 2 ? [[peer, b], [ours, a]] : [[ours, a], [peer, b]]) {
-        if (settleMs) await new Promise((r) => setTimeout(r, settleMs));
-        const t = performance.now();
-        await s.run();
-        times.push(performance.now() - t);
+        if (turn > 0) await s.run();
+        for (let j = 0; j < Math.max(1, turn) && times.length < rounds; j++) {
+          if (settleMs) await new Promise((r) => setTimeout(r, settleMs));
+          const t = performance.now();
+          await s.run();
+          times.push(performance.now() - t);
+        }
       }
-      if (i + 1 >= minRounds && performance.now() - start > budgetMs) break;
+      if (a.length >= minRounds && performance.now() - start > budgetMs) break;
     }
-    return { ...check, shopfloor: stats(a), ort: stats(b), oursBackend: ours.backend };
+    return { ...check, shopfloor: stats(a), ort: stats(b), oursBackend: ours.backend, turn };
   } finally {
     ours.free();
     peer.free();

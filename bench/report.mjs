@@ -36,7 +36,8 @@ export function renderMarkdown(report) {
   L.push(`${report.date.slice(0, 10)} · ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB` +
     (anyEnv ? ` · ${anyEnv.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? anyEnv.userAgent}` : ''));
   L.push('');
-  L.push('Latency is `run()` including input upload and output readback, median / p90 over alternated A B rounds ' +
+  L.push('Latency is `run()` including input upload and output readback, median / p90 over alternated A B turns ' +
+    '(on the CPU paths one untimed run, then the timed ones, so each follows a run of its own runtime; `--turn 0`: single runs) ' +
     `after warm-up; ratio = shopfloor / onnxruntime-web (below 1 is faster). A timing whose outputs differ by more than ${MAX_REL_DIFF} ` +
     '(max |a−b| / max |b|) does not count. First inference = import + wasm init + model fetch + load + first run, fresh profile. ' +
     'Peak wasm memory = all wasm memories of the page after 3 runs (GPU buffers not included).');

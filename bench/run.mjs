@@ -6,11 +6,14 @@
 //
 // usage: node bench/run.mjs [--paths cpu,cpu-mt,webgpu,native] [--models a,b] [--runs N]
 //                           [--budget-s S] [--warmup-ms MS] [--native-gpu-runs N] [--out DIR]
-//                           [--settle-ms MS] [--no-dictation]
+//                           [--settle-ms MS] [--turn N] [--no-dictation]
 // --models also takes the other real CNNs of bench/models.mjs (light-densenet121, …), which the
 // default run leaves out.
 // Dictation (Whisper: whole recordings and live delay) runs on each CPU path, on WebGPU unless
 // the adapter is SwiftShader (a minute per window), and natively (`bench-transcribe --live`).
+// --turn N: on the CPU paths each runtime takes turns of one untimed run and N timed ones (default
+// 3), so a timed run follows a run of its own runtime, not what the other left running on the CPU;
+// 0 interleaves single timed runs A B A B (each after the other's). WebGPU always interleaves.
 // --settle-ms waits that long before each timed run (default 0: runs back to back): both pools
 // have gone to sleep, as between a camera's frames (docs/performance.md, "Threads").
 // --budget-s caps each model's A B rounds (after 5 on the CPU, 1 on WebGPU); software WebGPU
@@ -28,7 +31,7 @@ import { DICTATION, MODELS } from './models.mjs';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function parseArgs(argv) {
-  const o = { paths: ['cpu', 'cpu-mt', 'webgpu', 'native'], models: MODELS.filter((m) => !m.extra).map((m) => m.id), dictation: true, runs: 20, nativeGpuRuns: 2, budgetS: 60, warmupMs: 3000, settleMs: null, out: join(ROOT, 'target/bench') };
+  const o = { paths: ['cpu', 'cpu-mt', 'webgpu', 'native'], models: MODELS.filter((m) => !m.extra).map((m) => m.id), dictation: true, runs: 20, nativeGpuRuns: 2, budgetS: 60, warmupMs: 3000, settleMs: null, turn: 3, out: join(ROOT, 'target/bench') };
   for (let i = 0; i < argv.length; i++) {
     const v = () => argv[++i];
     switch (argv[i]) {
@@ -39,6 +42,7 @@ function parseArgs(argv) {
       case '--native-gpu-runs': o.nativeGpuRuns = Number(v()); break;
       case '--warmup-ms': o.warmupMs = Number(v()); break;
       case '--settle-ms': o.settleMs = Number(v()); break;
+      case '--turn': o.turn = Number(v()); break;
       case '--out': o.out = v(); break;
       case '--no-dictation': o.dictation = false; break;
       default: throw new Error(`unknown argument ${argv[i]} (see the usage at the top of bench/run.mjs)`);
@@ -190,7 +194,7 @@ async function main() {
           }
         }
       }
-      log(`${pathName}: warm runs, A B A B`);
+      log(`${pathName}: warm runs, A B A B${webgpu || !o.turn ? '' : ` in turns of 1 + ${o.turn}`}`);
       await withPage(webgpu, server, async (page) => {
         for (const spec of specs) {
           log(`${pathName} ${spec.id}: warm`);
@@ -206,6 +210,7 @@ async function main() {
               minRounds: webgpu ? 1 : 5,
               budgetMs: o.budgetS * 1000,
               settleMs: o.settleMs ?? 0,
+              turn: webgpu ? 0 : o.turn,
             });
           } catch (e) {
             entry.models[spec.id].warm = { error: e.message };
