@@ -1,7 +1,8 @@
 // bench/run.mjs's warm comparison (bench/harness.js) without node or playwright, for a machine
 // that has only a headless Chromium and Python (scripts/device-browser.sh). The query names the
 // path (webgpu, cpu or cpu-mt: one per page, since both runtimes keep the threads of their first
-// initialisation), the models (bench/models.mjs ids), the threads of cpu-mt and the rounds; each
+// initialisation), the models (bench/models.mjs ids), the threads of cpu-mt, the rounds and the
+// CPU paths' turn (bench/run.mjs --turn); each
 // result is POSTed to /report?name=PATH-MODEL (bench/device/server.py writes it), then
 // /report?name=done.
 import { environment, warm } from '../harness.js';
@@ -27,6 +28,8 @@ for (const id of list('models', 'ppocr-det')) {
       rounds: Number(q.get('rounds') ?? 20),
       minRounds: 5,
       budgetMs: Number(q.get('budgetMs') ?? 15000),
+      // As bench/run.mjs: CPU runs timed in turns after a run of their own runtime.
+      turn: pathName === 'webgpu' ? 0 : Number(q.get('turn') ?? 3),
     });
     await post(`${pathName}-${id}`, { threads, ...r });
   } catch (e) {
