@@ -2,9 +2,8 @@
 // that has only a headless Chromium and Python (scripts/device-browser.sh). The query names the
 // path (webgpu, cpu or cpu-mt: one per page, since both runtimes keep the threads of their first
 // initialisation), the models (bench/models.mjs ids), the threads of cpu-mt, the rounds and the
-// CPU paths' turn (bench/run.mjs --turn); each
-// result is POSTed to /report?name=PATH-MODEL (bench/device/server.py writes it), then
-// /report?name=done.
+// CPU paths' turn (bench/run.mjs --turn); each result is POSTed to /report?name=PATH-MODEL
+// (bench/device/server.py writes it), then /report?name=done.
 import { environment, warm } from '../harness.js';
 import { MODELS } from '../models.mjs';
 
