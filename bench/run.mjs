@@ -48,6 +48,7 @@ function parseArgs(argv) {
       default: throw new Error(`unknown argument ${argv[i]} (see the usage at the top of bench/run.mjs)`);
     }
   }
+  if (!Number.isInteger(o.turn) || o.turn < 0) throw new Error(`--turn takes a whole number of timed runs per turn (0 interleaves single runs), got ${o.turn}`);
   const unknown = o.models.filter((id) => !MODELS.some((m) => m.id === id));
   if (unknown.length) throw new Error(`unknown model(s) ${unknown.join(', ')}; known: ${MODELS.map((m) => m.id).join(', ')}`);
   return o;
