@@ -1,11 +1,13 @@
 //! 2-D f32 max pooling. Windows that tile the image (stride = kernel, no padding: BlazeFace's and
 //! openWakeWord's 2×2/2 and 1×2/2) fold whole input rows, two taps per wasm SIMD shuffle; any other
 //! window (overlapping, padded, ceil mode: SqueezeNet's and ResNet's 3×3/2, GoogLeNet's 3×3/1)
-//! folds, for each output row, each tap's span of input columns at once, four outputs a vector
-//! (stride 1 or 2, or channels last), where tract's generic kernel steps one value at a time
-//! (11.6 % of SqueezeNet 1.0 in wasm). An output takes its window's first tap, then folds the others
-//! in tract's order (`acc < v ? v : acc`), so NaNs and ties resolve as tract's generic pool does;
-//! a window of -inf is -inf (tract's answers f32::MIN, ONNX -inf).
+//! folds each input row across the window columns once (three columns at stride 1 or 2 in one
+//! pass, four outputs a vector; other windows tap by tap over spans of columns), keeps it for the
+//! next output row that shares it, and folds an output row's window rows, where tract's generic
+//! kernel steps one value at a time (11.6 % of SqueezeNet 1.0 in wasm). An output takes its
+//! window's first tap, then folds the others in tract's order (`acc < v ? v : acc`), so NaNs and
+//! ties resolve as tract's generic pool does; a window of -inf is -inf (tract's answers f32::MIN,
+//! ONNX -inf).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
@@ -84,9 +86,10 @@ impl WindowMaxPool {
         let (row, image) = (ow * px, h * w * px);
         let work = dst.len() * self.kernel[0] * self.kernel[1];
         tract_linalg::multithread::par_chunks_mut(dst, row, work, |first, chunk| {
+            let mut folded = Folded::default();
             for (i, out) in chunk.chunks_exact_mut(row).enumerate() {
                 let (plane, oy) = ((first + i) / oh, (first + i) % oh);
-                rows.pool(out, &src[plane * image..][..image], oy);
+                rows.pool(out, &src[plane * image..][..image], plane, oy, &mut folded);
             }
             Ok(())
         })?;
@@ -122,39 +125,135 @@ struct Rows {
     spans: Vec<(usize, usize, usize)>,
 }
 
+/// The latest input rows folded across their window columns (`Rows::fold_row`), by plane and
+/// row: a window taller than its stride shares rows with the next output row (3×3/2: one of
+/// three), which is then folded once.
+#[derive(Default)]
+struct Folded(Vec<(usize, usize, Vec<f32>)>);
+
 impl Rows {
-    fn pool(&self, out: &mut [f32], image: &[f32], oy: usize) {
-        let (px, row) = (self.px, image.len() / self.h);
+    /// Output row `oy` of one plane: the folds of its window rows, in order. The first valid tap
+    /// of a window in row-major order is the first valid tap of its first valid row, and a fold
+    /// keeps the earlier of equal values and a NaN only when it comes first, so folding rows and
+    /// then columns answers as folding taps one by one in row-major order does.
+    fn pool(&self, out: &mut [f32], image: &[f32], plane: usize, oy: usize, folded: &mut Folded) {
+        let row = image.len() / self.h;
         let valid = (0..self.kernel[0])
             .filter_map(|ky| (oy * self.strides[0] + ky).checked_sub(self.pad_top))
             .filter(|&iy| iy < self.h);
+        let mut first = true;
+        for iy in valid {
+            let at = match folded.0.iter().position(|&(p, y, _)| (p, y) == (plane, iy)) {
+                Some(at) => at,
+                None => {
+                    // Keep at most a window's rows: reuse the oldest one's buffer.
+                    let mut buffer = if folded.0.len() >= self.kernel[0] { folded.0.remove(0).2 } else { Vec::new() };
+                    buffer.resize(out.len(), 0.0);
+                    self.fold_row(&mut buffer, &image[iy * row..][..row]);
+                    folded.0.push((plane, iy, buffer));
+                    folded.0.len() - 1
+                }
+            };
+            let taps = &folded.0[at].2;
+            if first {
+                out.copy_from_slice(taps);
+            } else {
+                fold(out, taps);
+            }
+            first = false;
+        }
         // Outputs no tap reaches (a window wholly in the padding) are tract's f32::MIN.
+        if first {
+            out.fill(f32::MIN);
+        }
+    }
+
+    /// One input row folded across each output's window columns, in order (f32::MIN where no
+    /// column is in the image).
+    fn fold_row(&self, out: &mut [f32], input: &[f32]) {
+        let px = self.px;
         let (Some(&(_, right, _)), Some(left)) = (self.spans.first(), self.spans.iter().map(|s| s.0).min()) else {
             out.fill(f32::MIN);
             return;
         };
         out[..left * px].fill(f32::MIN);
         out[right * px..].fill(f32::MIN);
-        let mut first = true;
-        for iy in valid {
-            let input = &image[iy * row..][..row];
-            // In the first row, an output takes the first tap that reaches it: the spans only
-            // move left, so what a span reaches left of all those before it is new.
-            let mut covered = right;
-            for &(lo, hi, start) in &self.spans {
-                let taps = &input[start * px..];
-                let split = if first { covered.clamp(lo, hi) } else { lo };
-                take(&mut out[lo * px..split * px], taps, self.strides[1], px, true);
-                if split < hi {
-                    let rest = &taps[(split - lo) * self.strides[1] * px..];
-                    take(&mut out[split * px..hi * px], rest, self.strides[1], px, false);
-                }
-                covered = covered.min(lo);
-            }
-            first = false;
+        if px == 1 && self.spans.len() == 3 && self.kernel[1] == 3 && matches!(self.strides[1], 1 | 2) {
+            return self.fold_three(out, input, left, right);
         }
-        if first {
-            out.fill(f32::MIN);
+        // An output takes the first tap that reaches it: the spans only move left, so what a
+        // span reaches left of all those before it is new.
+        let mut covered = right;
+        for &(lo, hi, start) in &self.spans {
+            let taps = &input[start * px..];
+            let split = covered.clamp(lo, hi);
+            take(&mut out[lo * px..split * px], taps, self.strides[1], px, true);
+            if split < hi {
+                let rest = &taps[(split - lo) * self.strides[1] * px..];
+                take(&mut out[split * px..hi * px], rest, self.strides[1], px, false);
+            }
+            covered = covered.min(lo);
+        }
+    }
+
+    /// `fold_row` for three-column windows at stride 1 or 2 over planes (SqueezeNet's, ResNet's
+    /// and GoogLeNet's 3×3 pools): where all three columns are in the image, the three taps of
+    /// four outputs at once; at the edges, the taps that are, in order.
+    fn fold_three(&self, out: &mut [f32], input: &[f32], left: usize, right: usize) {
+        let sw = self.strides[1];
+        // Output x reads columns x·sw − pad + 0, 1, 2 (`spans`: start − lo·sw is the same offset).
+        let (lo0, _, start0) = self.spans[0];
+        let offset = start0 as isize - (lo0 * sw) as isize;
+        let inner_lo = self.spans.iter().map(|s| s.0).max().unwrap_or(left);
+        let inner_hi = self.spans.iter().map(|s| s.1).min().unwrap_or(right).max(inner_lo);
+        let edge = |out: &mut [f32], x: usize| {
+            let mut acc = None;
+            for &(lo, hi, start) in &self.spans {
+                if (lo..hi).contains(&x) {
+                    let v = input[start + (x - lo) * sw];
+                    acc = Some(acc.map_or(v, |a| pmax(a, v)));
+                }
+            }
+            out[x] = acc.unwrap_or(f32::MIN);
+        };
+        for x in (left..inner_lo).chain(inner_hi..right) {
+            edge(out, x);
+        }
+        #[allow(unused_mut)] // advanced by the SIMD loop only
+        let mut x = inner_lo;
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            use core::arch::wasm32::*;
+            // Reads up to column base + 9 (stride 2) or base + 5 (stride 1), past the last tap.
+            let reach = if sw == 2 { 10 } else { 6 };
+            while x + 4 <= inner_hi && (x * sw) as isize + offset + reach <= input.len() as isize {
+                let base = ((x * sw) as isize + offset) as usize;
+                // SAFETY: base + reach <= input.len() (checked), x + 4 <= out.len().
+                unsafe {
+                    let p = input.as_ptr().add(base);
+                    let (a, b, c) = if sw == 2 {
+                        let (v0, v1) = (v128_load(p as *const v128), v128_load(p.add(4) as *const v128));
+                        let (u0, u1) = (v128_load(p.add(2) as *const v128), v128_load(p.add(6) as *const v128));
+                        (
+                            i32x4_shuffle::<0, 2, 4, 6>(v0, v1),
+                            i32x4_shuffle::<1, 3, 5, 7>(v0, v1),
+                            i32x4_shuffle::<0, 2, 4, 6>(u0, u1),
+                        )
+                    } else {
+                        (
+                            v128_load(p as *const v128),
+                            v128_load(p.add(1) as *const v128),
+                            v128_load(p.add(2) as *const v128),
+                        )
+                    };
+                    v128_store(out.as_mut_ptr().add(x) as *mut v128, f32x4_pmax(f32x4_pmax(a, b), c));
+                }
+                x += 4;
+            }
+        }
+        for (x, o) in out.iter_mut().enumerate().take(inner_hi).skip(x) {
+            let base = ((x * sw) as isize + offset) as usize;
+            *o = pmax(pmax(input[base], input[base + 1]), input[base + 2]);
         }
     }
 }
