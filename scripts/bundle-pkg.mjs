@@ -6,6 +6,7 @@
 //   elements.js        the custom elements; imports ./index.js, so a page runs one SDK instance
 //   worker.js          the SDK's Web Worker (`{ worker: true }`); imports ./index.js
 //   capture-worklet.js the microphone's AudioWorklet processor
+//   warm-up.js         the Worker init() starts to compile the CPU path early (imports the glue only)
 // The wasm-bindgen glue (./wasm/shopfloor.js, ./wasm-mt/shopfloor.js) stays a file of its own,
 // imported when init() has chosen the variant. Not minified: stack traces keep their names.
 import { build } from 'esbuild';
@@ -25,7 +26,7 @@ const separate = {
   },
 };
 
-for (const entry of ['index', 'elements', 'worker', 'capture-worklet']) {
+for (const entry of ['index', 'elements', 'worker', 'capture-worklet', 'warm-up']) {
   await build({
     entryPoints: [`${SRC}/${entry}.ts`],
     outfile: `${ROOT}pkg/${entry}.js`,

@@ -23,7 +23,9 @@ function mib(bytes) {
 
 async function main() {
   const t0 = performance.now();
-  await init();
+  // Models load when the user starts the camera or the microphone: until then a Worker compiles
+  // the CPU path's code (the README's "First inference").
+  await init({ warmUp: true });
   const loadMs = performance.now() - t0;
   const [v, b] = await Promise.all([version(), backends()]);
   $('version').textContent = `shopfloor ${v} · wasm loaded in ${loadMs.toFixed(0)} ms`;

@@ -2,6 +2,7 @@
 // single-thread build once; version(), backends() and memoryStats() ask it.
 import { messageOf, ShopfloorError } from './errors.js';
 import type { Backends, InitOptions, MemoryStats, WasmSource } from './runtime.js';
+import type { WarmUpDone, WarmUpRequest } from './warm-up.js';
 
 /** @internal The wasm-bindgen glue; both builds export the same API (the threaded one adds `startThreads`). */
 export type Glue = typeof import('./wasm/shopfloor.js');
@@ -16,6 +17,10 @@ let ready: Promise<Glue> | null = null;
 let initOptions: InitOptions = {};
 /** What `init()` decided about threads: `backends().cpu` reports it. */
 let threading = { threads: 1, reason: 'not initialised yet' };
+/** What the warm-up Worker did: `backends().cpu.warmUp` reports it. */
+let warming = 'not initialised yet';
+/** Ends the warm-up if it is still running (set while it runs). */
+let stopWarming: ((why: string) => void) | null = null;
 
 /**
  * Loads and instantiates the wasm module: the threaded build on a cross-origin isolated page
@@ -23,7 +28,7 @@ let threading = { threads: 1, reason: 'not initialised yet' };
  * build elsewhere. Idempotent: later calls return the first promise, whatever their options.
  * Every other function calls it, so calling it yourself is only needed to load early, to choose
  * `threads` or to load from a custom location. Rejects with `BACKEND_UNAVAILABLE` if the module
- * cannot be fetched or compiled, `INVALID_ARGUMENT` for a bad `threads`.
+ * cannot be fetched or compiled, `INVALID_ARGUMENT` for a bad `threads` or `warmUp`.
  */
 export async function init(options?: InitOptions): Promise<void> {
   await instance(options);
@@ -35,6 +40,9 @@ export function instance(options: InitOptions = {}): Promise<Glue> {
     let wanted: 'auto' | number;
     try {
       wanted = threadsWanted(options?.threads);
+      if (options?.warmUp !== undefined && typeof options.warmUp !== 'boolean') {
+        throw new ShopfloorError('INVALID_ARGUMENT', `init({ warmUp }) takes true or false, got ${JSON.stringify(options.warmUp) ?? String(options.warmUp)}`);
+      }
     } catch (e) {
       return Promise.reject(e);
     }
@@ -56,9 +64,9 @@ export function instance(options: InitOptions = {}): Promise<Glue> {
 }
 
 /** The options the first `init()` was given (the SDK's worker starts with the same). */
-export function initSettings(): Pick<InitOptions, 'threads'> {
-  const { threads } = initOptions;
-  return threads === undefined ? {} : { threads };
+export function initSettings(): Pick<InitOptions, 'threads' | 'warmUp'> {
+  const { threads, warmUp } = initOptions;
+  return { ...(threads === undefined ? {} : { threads }), ...(warmUp === undefined ? {} : { warmUp }) };
 }
 
 /** The SDK version, e.g. `"0.1.0"`. */
@@ -87,6 +95,7 @@ export async function backends(): Promise<Backends> {
   const glue = await instance();
   const result = (await glue.backends()) as Backends;
   result.cpu.threadsReason = threading.reason;
+  result.cpu.warmUp = warming;
   const adapter = result.webgpu.adapter;
   const gpu = (globalThis.navigator as { gpu?: { requestAdapter(o: object): Promise<BrowserAdapter | null> } } | undefined)?.gpu;
   // wgpu exposes only the adapter description on the web; the browser also tells vendor and
@@ -113,6 +122,15 @@ export async function backends(): Promise<Backends> {
   return result;
 }
 
+/**
+ * @internal Called as the page starts loading a model into wasm: a warm-up still running would
+ * only compete with that load for the cores (both compiling the same code); what it compiled
+ * so far stays compiled.
+ */
+export function stopWarmUp(): void {
+  stopWarming?.('the page began loading a model');
+}
+
 function threadsWanted(threads: unknown = 'auto'): 'auto' | number {
   if (threads === 'auto') return 'auto';
   if (typeof threads === 'number' && Number.isInteger(threads) && threads >= 1 && threads <= 64) return threads;
@@ -120,31 +138,38 @@ function threadsWanted(threads: unknown = 'auto'): 'auto' | number {
 }
 
 /**
- * Starts fetching and compiling a module given by URL before its glue is imported, so the two
- * overlap (the glue is 120 KB of JS to fetch and parse, the module 13 MB to fetch and compile).
- * Other sources (bytes, a `Response`, a compiled module) go to the glue as they are. A server
- * that sends the wasm without `Content-Type: application/wasm` still works, compiled from its
- * bytes as the glue would.
+ * The compiled module, from any source `init` takes: one given by URL is fetched and compiled
+ * while the glue is imported (the glue is 120 KB of JS to fetch and parse, the module 13 MB to
+ * fetch and compile), and the warm-up Worker gets the same compiled module. A server that sends
+ * the wasm without `Content-Type: application/wasm` still works, compiled from its bytes.
  */
-function compileEarly(source: WasmSource): WasmSource | Promise<WebAssembly.Module> {
-  const byUrl = typeof source === 'string' || source instanceof URL || (typeof Request === 'function' && source instanceof Request);
-  if (!byUrl || typeof fetch !== 'function' || typeof WebAssembly.compileStreaming !== 'function') return source;
-  const compiled = fetch(source).then((r) => {
+function compile(source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return Promise.resolve(source);
+  const fromResponse = (r: Response): Promise<WebAssembly.Module> => {
     if (!r.ok) throw new Error(`failed to fetch Wasm: ${r.status} ${r.statusText} fetching '${r.url}'`);
-    if (r.headers.get('Content-Type')?.split(';')[0].trim() === 'application/wasm') return WebAssembly.compileStreaming(r);
+    if (typeof WebAssembly.compileStreaming === 'function' && r.headers.get('Content-Type')?.split(';')[0].trim() === 'application/wasm') return WebAssembly.compileStreaming(r);
     console.warn(`shopfloor: ${r.url} is not served as application/wasm: compiling it from its bytes, which is slower`);
     return r.arrayBuffer().then((bytes) => WebAssembly.compile(bytes));
-  });
-  // Handled where the glue awaits it; this only keeps a failure from counting as unhandled while
-  // the glue is still being imported.
+  };
+  if (typeof Response === 'function' && source instanceof Response) return Promise.resolve(source).then(fromResponse);
+  const byUrl = typeof source === 'string' || source instanceof URL || (typeof Request === 'function' && source instanceof Request);
+  const compiled = byUrl ? fetch(source as string | URL | Request).then(fromResponse) : WebAssembly.compile(source as BufferSource);
+  // Awaited beside the glue's import; this only keeps a failure from counting as unhandled
+  // while that import is still pending.
   compiled.catch(() => {});
   return compiled;
 }
 
-async function startPool(options: InitOptions, n: number): Promise<{ glue: Glue; threads: number }> {
-  const module = compileEarly(options.wasmThreads ?? new URL('./wasm-mt/shopfloor_bg.wasm', import.meta.url));
-  const glue = (await import('./wasm-mt/shopfloor.js')) as unknown as Glue & { startThreads(n: number): Promise<number> };
+/** The glue `glueImport` imports (while `compiled` compiles), instantiated from that module. */
+async function instantiate<G extends Glue>(glueImport: Promise<unknown>, compiled: Promise<WebAssembly.Module>): Promise<{ glue: G; module: WebAssembly.Module }> {
+  const [glue, module] = (await Promise.all([glueImport, compiled])) as [G, WebAssembly.Module];
   await glue.default({ module_or_path: module });
+  return { glue, module };
+}
+
+async function startPool(options: InitOptions, n: number): Promise<{ glue: Glue; module: WebAssembly.Module; threads: number }> {
+  const compiled = compile(options.wasmThreads ?? new URL('./wasm-mt/shopfloor_bg.wasm', import.meta.url));
+  const { glue, module } = await instantiate<Glue & { startThreads(n: number): Promise<number> }>(import('./wasm-mt/shopfloor.js'), compiled);
   // Compiling the module may take long on a slow device; its workers instantiating it may not. A
   // pool that still has not started must not hold the page: the single-thread build serves it.
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -152,7 +177,7 @@ async function startPool(options: InitOptions, n: number): Promise<{ glue: Glue;
     timer = setTimeout(() => reject(new Error(`its ${n} workers did not start within ${POOL_START_MS / 1000} s`)), POOL_START_MS);
   });
   try {
-    return { glue, threads: await Promise.race([glue.startThreads(n), deadline]) };
+    return { glue, module, threads: await Promise.race([glue.startThreads(n), deadline]) };
   } finally {
     clearTimeout(timer);
   }
@@ -173,6 +198,7 @@ async function load(options: InitOptions, wanted: 'auto' | number): Promise<Glue
       const started = await startPool(options, n);
       const how = wanted === 'auto' ? `'auto': ${cores} cores reported, at most ${AUTO_MAX_THREADS}` : `init({ threads: ${n} })`;
       threading = { threads: started.threads, reason: `a pool of ${started.threads} Web Workers (${how})` };
+      warmUp(options, started.module, true);
       return started.glue;
     } catch (cause) {
       // The single-thread build still serves the page; the reason says what failed.
@@ -180,9 +206,49 @@ async function load(options: InitOptions, wanted: 'auto' | number): Promise<Glue
       console.warn(`shopfloor: ${why}`);
     }
   }
-  const module = compileEarly(options.wasm ?? new URL('./wasm/shopfloor_bg.wasm', import.meta.url));
-  const glue: Glue = await import('./wasm/shopfloor.js');
-  await glue.default({ module_or_path: module });
+  const compiled = compile(options.wasm ?? new URL('./wasm/shopfloor_bg.wasm', import.meta.url));
+  const { glue, module } = await instantiate<Glue>(import('./wasm/shopfloor.js'), compiled);
   threading = { threads: 1, reason: why };
+  warmUp(options, module, false);
   return glue;
+}
+
+/**
+ * Starts the warm-up Worker (warm-up.ts) with the module the page's instance came from, when
+ * asked (`init({ warmUp: true })`) and it can help: not where the browser reports one core (it
+ * would compete with the page) or has no `Worker` (Node). It never delays `init()` and never
+ * fails it: a worker that cannot start (a Content-Security-Policy without `worker-src 'self'`)
+ * or that fails only leaves the first load as cold as without it, and `backends().cpu.warmUp`
+ * says so. Off by default: on a 2-core machine, overlapping a model's download and load it
+ * slowed them more than it saved (docs/performance.md, "First inference").
+ */
+function warmUp(options: InitOptions, module: WebAssembly.Module, threaded: boolean): void {
+  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+  if (options.warmUp !== true) warming = 'off: not asked for (init({ warmUp: true }))';
+  else if (typeof Worker !== 'function') warming = 'skipped: no Web Workers here';
+  else if (cores < 2) warming = 'skipped: the browser reports one core, which the page needs';
+  else {
+    const t0 = performance.now();
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./warm-up.js', import.meta.url), { type: 'module', name: 'shopfloor warm-up' });
+    } catch (e) {
+      warming = `failed: the warm-up Worker could not start (${messageOf(e)})`;
+      return;
+    }
+    warming = 'running';
+    const end = (what: string) => {
+      warming = what;
+      stopWarming = null;
+      worker.terminate();
+    };
+    stopWarming = (why) => end(`stopped after ${Math.round(performance.now() - t0)} ms: ${why}`);
+    worker.onmessage = ({ data }: MessageEvent<WarmUpDone>) =>
+      end('ms' in data ? `done in ${Math.round(performance.now() - t0)} ms` : `failed: ${data.error}`);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      end(`failed: the warm-up Worker could not run (${e.message || 'its script did not load'})`);
+    };
+    worker.postMessage({ module, threaded } satisfies WarmUpRequest);
+  }
 }

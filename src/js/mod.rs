@@ -63,6 +63,14 @@ pub async fn start_threads(n: u32) -> Result<u32, JsValue> {
     unwinds(crate::backend::pool::start(n as usize)).await.map(|n| n as u32).map_err(|e| to_js_error(&e))
 }
 
+/// Loads and runs a small graph of common CNN ops once on the CPU (`model::warm_up`), so that
+/// the browser compiles that code before a real model needs it. The npm wrapper calls it in a
+/// second instance of the module, in a Worker, while the page fetches its model.
+#[wasm_bindgen(js_name = warmUp)]
+pub fn warm_up() -> Result<(), JsValue> {
+    crate::model::warm_up::warm_up().map(drop).map_err(|e| to_js_error(&e))
+}
+
 /// Test-only (not part of the package API): the next CPU run panics inside tract's guard, so the
 /// browser tests can check that a real panic reaches the caller as `INTERNAL` and that the
 /// instance keeps working.

@@ -18,6 +18,7 @@ mod reverse_rnn;
 mod shared_run;
 pub mod signature;
 pub mod value_inputs;
+pub mod warm_up;
 
 use std::collections::HashMap;
 use std::sync::Arc;

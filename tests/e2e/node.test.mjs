@@ -22,6 +22,7 @@ test('the CPU backend runs on one thread with SIMD; WebGPU is unavailable and sa
   assert.equal(b.cpu.simd, 'simd128');
   assert.equal(b.cpu.threads, 1);
   assert.match(b.cpu.threadsReason, /not a browser|cross-origin isolated/);
+  assert.equal(b.cpu.warmUp, 'off: not asked for (init({ warmUp: true }))');
   assert.equal(b.webgpu.available, false);
   assert.match(b.webgpu.reason, /navigator/);
 });

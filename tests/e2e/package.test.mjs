@@ -15,7 +15,7 @@ test('npm pack contains the API, the glue, the wasm and the types', () => {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: PKG, encoding: 'utf8' });
   const [info] = JSON.parse(out);
   const files = info.files.map((f) => f.path).sort();
-  for (const f of ['index.js', 'index.d.ts', 'elements.js', 'elements.d.ts', 'worker.js', 'capture-worklet.js', 'src/index.ts', 'package.json', 'wasm/shopfloor.js', 'wasm/shopfloor_bg.wasm', 'wasm/shopfloor.d.ts', 'wasm-mt/shopfloor.js', 'wasm-mt/shopfloor_bg.wasm']) {
+  for (const f of ['index.js', 'index.d.ts', 'elements.js', 'elements.d.ts', 'worker.js', 'capture-worklet.js', 'warm-up.js', 'src/index.ts', 'package.json', 'wasm/shopfloor.js', 'wasm/shopfloor_bg.wasm', 'wasm/shopfloor.d.ts', 'wasm-mt/shopfloor.js', 'wasm-mt/shopfloor_bg.wasm']) {
     assert.ok(files.includes(f), `${f} missing from the tarball: ${files.join(', ')}`);
   }
   // Every file a module of the package imports or loads next to itself ships with it.
@@ -40,6 +40,10 @@ test('each entry is one module: importing the package costs one request, not a w
   assert.deepEqual(statics('worker.js'), ['./index.js']);
   const dynamic = [...readFileSync(join(PKG, 'index.js'), 'utf8').matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]).sort();
   assert.deepEqual(dynamic, ['./wasm-mt/shopfloor.js', './wasm/shopfloor.js']);
+  // The warm-up Worker loads the glue init() chose, nothing else.
+  assert.deepEqual(statics('warm-up.js'), []);
+  const warm = [...readFileSync(join(PKG, 'warm-up.js'), 'utf8').matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]).sort();
+  assert.deepEqual(warm, ['./wasm-mt/shopfloor.js', './wasm/shopfloor.js']);
 });
 
 test('the threaded module imports a shared memory (and its worker finds the glue by file name)', () => {

@@ -100,7 +100,8 @@ test('a full demo session without WebGPU, under a strict CSP, talks to nobody bu
     assert.deepEqual(violations, [], 'CSP violations');
     // The session really used what it claims to have checked.
     // The demo is cross-origin isolated: the threaded module, whose pool workers load the glue too.
-    for (const p of ['/pkg/wasm-mt/shopfloor_bg.wasm', '/pkg/capture-worklet.js', '/models/speech/manifest.json']) {
+    // The warm-up Worker ran under the strict CSP too (violations above would name it).
+    for (const p of ['/pkg/wasm-mt/shopfloor_bg.wasm', '/pkg/capture-worklet.js', '/pkg/warm-up.js', '/models/speech/manifest.json']) {
       assert.ok(paths.includes(p), `${p} was not requested: ${paths.join(' ')}`);
     }
     assert.ok(paths.some((p) => /^\/pkg\/wasm-mt\/snippets\/.*\/pool_workers\.js$/.test(p)), 'the thread pool did not start');

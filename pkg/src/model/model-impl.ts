@@ -4,7 +4,7 @@ import { ShopfloorError } from '../errors.js';
 import { Handle } from '../handle.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { InWorker, Remote } from '../remote/remote.js';
-import { instance } from '../runtime-impl.js';
+import { instance, stopWarmUp } from '../runtime-impl.js';
 import type { WasmModel } from '../wasm/shopfloor.js';
 import type { DType, DTypeArrays, IoInfo, LoadOptions, ModelInfo, Tensor } from './model.js';
 import { nativeDigest } from './cache.js';
@@ -67,6 +67,7 @@ export class Model extends Handle {
     // against) this digest instead of hashing the bytes in wasm.
     const digest = read.digest ?? (await nativeDigest(bytes));
     const opts = defined({ backend, sha256, inputShapes, maxTensorBytes, planCacheSize, allowNonFinite, digest });
+    stopWarmUp();
     return new Model(await callAsync(() => glue.WasmModel.load(bytes, opts), 'Model.load'));
   }
 

@@ -5,7 +5,7 @@ import { loadManifest, speechOptions } from '../manifest.js';
 import type { ModelInfo } from '../model/model.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { InWorker, Remote } from '../remote/remote.js';
-import { instance } from '../runtime-impl.js';
+import { instance, stopWarmUp } from '../runtime-impl.js';
 import type { WasmKeywordSpotter } from '../wasm/shopfloor.js';
 import type { KeywordSpotterOptions } from './options.js';
 import type { WordFrame } from './result.js';
@@ -33,6 +33,7 @@ export class KeywordSpotter extends Handle {
     if (options.worker) return createRemote('KeywordSpotter', options) as unknown as Promise<Remote<KeywordSpotter>>;
     const glue = await instance();
     const { manifest, json, files } = await loadManifest(options.model, options, 'voice-commands', voiceFiles);
+    stopWarmUp();
     const inner = await callAsync(() => glue.WasmKeywordSpotter.create(json, files.slice(0, 3), speechOptions(options)), 'KeywordSpotter.create');
     return new KeywordSpotter(inner, Object.freeze([...(manifest.words as string[]), 'filler']));
   }

@@ -6,7 +6,7 @@ import type { ModelInfo } from '../model/model.js';
 import { readSource } from '../model/source.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { InWorker, Remote } from '../remote/remote.js';
-import { instance } from '../runtime-impl.js';
+import { instance, stopWarmUp } from '../runtime-impl.js';
 import type { WasmVad } from '../wasm/shopfloor.js';
 import type { VadCreateOptions } from './options.js';
 import type { VadEvent } from './result.js';
@@ -33,6 +33,7 @@ export class Vad extends Handle {
     const bytes = await readSource(url, options);
     const { threshold, negThreshold, minSpeechSeconds, minSilenceSeconds } = options;
     const vad = defined({ threshold, negThreshold, minSpeechSeconds, minSilenceSeconds });
+    stopWarmUp();
     const inner = await callAsync(() => glue.WasmVad.create(bytes, options.sha256, speechOptions(options), vad), 'Vad.create');
     return new Vad(inner);
   }

@@ -5,7 +5,7 @@ import { loadManifest, speechOptions } from '../manifest.js';
 import type { ModelInfo } from '../model/model.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { InWorker, Remote } from '../remote/remote.js';
-import { instance } from '../runtime-impl.js';
+import { instance, stopWarmUp } from '../runtime-impl.js';
 import type { WasmVoiceCommands } from '../wasm/shopfloor.js';
 import { CommandListeners } from './listeners.js';
 import type { MicrophoneStream } from './microphone.js';
@@ -52,6 +52,7 @@ export class VoiceCommands extends Handle {
     const glue = await instance();
     const { json, files } = await loadManifest(options.model, options, 'voice-commands', voiceFiles);
     const voice = defined({ commands: commands ?? [], threshold, vad, pause });
+    stopWarmUp();
     const inner = await callAsync(() => glue.WasmVoiceCommands.create(json, files, speechOptions(options), voice), 'VoiceCommands.create');
     return new VoiceCommands(inner);
   }

@@ -7,7 +7,7 @@ import { fileRefs, loadManifest, speechOptions, type ManifestJson } from '../man
 import type { ModelInfo } from '../model/model.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { InWorker, Remote } from '../remote/remote.js';
-import { instance } from '../runtime-impl.js';
+import { instance, stopWarmUp } from '../runtime-impl.js';
 import { DictationListeners } from '../speech/listeners.js';
 import type { MicrophoneStream } from '../speech/microphone.js';
 import type { VadEvent } from '../speech/result.js';
@@ -68,6 +68,7 @@ export class Transcriber extends Handle {
       if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new ShopfloorError('INVALID_ARGUMENT', `\`${flag}\` must be true or false`);
     }
     const t = defined({ prompt: options.prompt, noContext: options.noContext, partials: options.partials, beamSize: options.beamSize, temperatureFallback: options.temperatureFallback, language: options.language });
+    stopWarmUp();
     const inner = await callAsync(() => glue.WasmTranscriber.create(json, files, speechOptions(options), t), 'Transcriber.create');
     return new Transcriber(inner, !!options.partials);
   }

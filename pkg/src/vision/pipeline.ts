@@ -5,7 +5,7 @@ import { ShopfloorError } from '../errors.js';
 import { fileRefs, loadManifest, wasmOptions, type ManifestJson } from '../manifest.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { Kind } from '../remote/protocol.js';
-import { instance, type Glue } from '../runtime-impl.js';
+import { instance, stopWarmUp, type Glue } from '../runtime-impl.js';
 import type { PipelineOptions } from './options.js';
 
 /** The RGBA bytes of a frame read by `readFrame`. */
@@ -47,6 +47,7 @@ export async function createVision<W, P>(wasmName: VisionWasm, options: Pipeline
   const { json, files } = await loadManifest(options.model, options, undefined, visionFiles);
   const Wasm = glue[wasmName] as unknown as { create(json: string, files: Uint8Array | Uint8Array[], options: object, ...own: unknown[]): Promise<W> };
   const own = shape.options.map((key) => given[key]);
+  stopWarmUp();
   const inner = await callAsync(() => Wasm.create(json, shape.allFiles ? files : files[0], wasmOptions(options), ...own), `${kind}.create`);
   return wrap(inner);
 }
