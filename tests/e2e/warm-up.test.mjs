@@ -113,6 +113,27 @@ test('a model load ends a warm-up still running: the two would only compete for 
   assert.ok(r.outputs > 0);
 });
 
+test('{ worker: true } after init({ warmUp: true }): the SDK worker starts with the same options and runs', async () => {
+  const page = await browser.context.newPage();
+  errors.push(watchErrors(page));
+  await page.goto(`${plain.url}/tests/e2e/blank.html`);
+  const r = await page.evaluate(async (url) => {
+    const sf = await import('/pkg/index.js');
+    await sf.init({ warmUp: true });
+    const input = { 'input:0': { dims: [1, 128, 128, 3], data: new Float32Array(128 * 128 * 3).fill(0.25) } };
+    const remote = await sf.Model.load(url, { worker: true });
+    const out = await remote.run(input);
+    const local = await sf.Model.load(url, { backend: 'cpu' });
+    const want = await local.run(input);
+    remote.free();
+    local.free();
+    return Object.keys(want).map((k) => want[k].data.reduce((m, v, i) => Math.max(m, Math.abs(v - out[k].data[i])), 0));
+  }, BLAZEFACE);
+  await page.close();
+  assert.ok(r.length > 0);
+  for (const d of r) assert.ok(d <= 1e-5, `worker vs page: ${d}`);
+});
+
 test('a warm-up Worker whose script does not load fails alone: the page keeps its SDK and says why', async () => {
   const broken = await serve({
     isolated: false,
