@@ -112,6 +112,47 @@ test('a wasm module that cannot be fetched rejects with BACKEND_UNAVAILABLE, and
   }
 });
 
+test('init({ wasm }) takes a compiled module, a Response or bytes; a failed Response or bytes that are not wasm reject with BACKEND_UNAVAILABLE', { timeout: 120_000 }, async () => {
+  const { context, close } = await launch({ webgpu: false });
+  try {
+    const cases = {
+      module: `await sf.init({ wasm: await WebAssembly.compileStreaming(fetch(url)) })`,
+      response: `await sf.init({ wasm: await fetch(url) })`,
+      bytes: `await sf.init({ wasm: new Uint8Array(await (await fetch(url)).arrayBuffer()) })`,
+      notWasm: `await sf.init({ wasm: new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]) })`,
+      missing: `await sf.init({ wasm: await fetch('/pkg/wasm/does-not-exist.wasm') })`,
+    };
+    const out = {};
+    for (const [name, code] of Object.entries(cases)) {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/pkg/package.json`);
+      out[name] = await page.evaluate(async (code) => {
+        const sf = await import('/pkg/index.js');
+        const url = '/pkg/wasm/shopfloor_bg.wasm';
+        try {
+          await new Function('sf', 'url', `return (async () => { ${code}; })()`)(sf, url);
+        } catch (e) {
+          return { code: e.code, message: e.message, retried: await sf.init().then(() => sf.version()) };
+        }
+        return { version: await sf.version(), threads: (await sf.backends()).cpu.threads };
+      }, code);
+      await page.close();
+    }
+    for (const name of ['module', 'response', 'bytes']) {
+      assert.match(out[name].version ?? '', /^\d+\.\d+\.\d+$/, `${name}: ${JSON.stringify(out[name])}`);
+      assert.equal(out[name].threads, 1, name);
+    }
+    for (const name of ['notWasm', 'missing']) {
+      assert.equal(out[name].code, 'BACKEND_UNAVAILABLE', `${name}: ${JSON.stringify(out[name])}`);
+      assert.match(out[name].message, /could not load shopfloor's wasm module/);
+      assert.match(out[name].retried, /^\d+\.\d+\.\d+$/, `${name}: a retry works`);
+    }
+    assert.match(out.missing.message, /404/);
+  } finally {
+    await close();
+  }
+});
+
 test('a wasm module served without Content-Type application/wasm still loads, with a warning that says so', { timeout: 120_000 }, async () => {
   const { context, close } = await launch({ webgpu: false });
   try {
