@@ -244,7 +244,7 @@ function warmUp(options: InitOptions, module: WebAssembly.Module, threaded: bool
     };
     stopWarming = (why) => end(`stopped after ${Math.round(performance.now() - t0)} ms: ${why}`);
     worker.onmessage = ({ data }: MessageEvent<WarmUpDone>) =>
-      end('ms' in data ? `done in ${Math.round(performance.now() - t0)} ms` : `failed: ${data.error}`);
+      end('error' in data ? `failed: ${data.error}` : `done in ${Math.round(performance.now() - t0)} ms`);
     worker.onerror = (e) => {
       e.preventDefault();
       end(`failed: the warm-up Worker could not run (${e.message || 'its script did not load'})`);
