@@ -50,10 +50,14 @@ async function inputs(spec) {
 
 /** Runtime adapters: `open(spec)` → `{ run() → {name: Float32Array}, free() }`. */
 const RUNTIMES = {
-  async shopfloor({ path, threads, pkg = '/pkg/index.js' }) {
+  async shopfloor({ path, threads, pkg = '/pkg/index.js', overlap = false }) {
     const sf = await import(pkg);
-    await sf.init({ threads });
+    // With `overlap`, as a page loading its model at once would: init() starts the module's
+    // download and compilation, and Model.load downloads the model meanwhile.
+    const ready = sf.init({ threads });
+    if (!overlap) await ready;
     return {
+      ready,
       info: async () => ({ version: await sf.version(), threads: (await sf.backends()).cpu.threads }),
       async open(spec, given) {
         const backend = path === 'webgpu' ? 'webgpu' : 'cpu';
@@ -117,18 +121,21 @@ function wasmMemoryBytes() {
  * Cold start in a fresh profile: import + wasm init + model fetch + compile + first run, then a
  * few runs so the wasm memory reaches its steady-state peak (wasm memory never shrinks).
  */
-export async function cold({ runtime, path, threads, spec, pkg }) {
+export async function cold({ runtime, path, threads, spec, pkg, overlap = true }) {
   const data = await inputs(spec);
   const t0 = performance.now();
-  const rt = await RUNTIMES[runtime]({ path, threads, pkg });
-  const t1 = performance.now();
+  const rt = await RUNTIMES[runtime]({ path, threads, pkg, overlap });
+  let t1 = performance.now();
+  rt.ready?.then(() => (t1 = performance.now()));
   const session = await rt.open(spec, data);
   const t2 = performance.now();
   await session.run();
   const t3 = performance.now();
   const firstMs = t3 - t0;
   // Where the first inference goes: module import + wasm instantiation (ORT instantiates its
-  // wasm lazily, inside the first session's creation), model fetch + load, first run.
+  // wasm lazily, inside the first session's creation), model fetch + load (for shopfloor, the
+  // part of them after init() resolved: the model downloads while the module compiles, as
+  // Model.load does when a page calls it without awaiting init()), first run.
   const stages = { initMs: t1 - t0, loadMs: t2 - t1, firstRunMs: t3 - t2 };
   for (let i = 0; i < 2; i++) await session.run();
   const peakWasmBytes = wasmMemoryBytes();

@@ -39,7 +39,9 @@ export function renderMarkdown(report) {
   L.push('Latency is `run()` including input upload and output readback, median / p90 over alternated A B turns ' +
     '(on the CPU paths one untimed run, then the timed ones, so each follows a run of its own runtime; `--turn 0`: single runs) ' +
     `after warm-up; ratio = shopfloor / onnxruntime-web (below 1 is faster). A timing whose outputs differ by more than ${MAX_REL_DIFF} ` +
-    '(max |a−b| / max |b|) does not count. First inference = import + wasm init + model fetch + load + first run, fresh profile. ' +
+    '(max |a−b| / max |b|) does not count. First inference = import + wasm init + model fetch + load + first run, fresh profile ' +
+    '(each runtime used as its documented API has it: shopfloor\'s `init()` and `Model.load(url)` called at once, so the model downloads ' +
+    'while the module compiles; onnxruntime-web\'s model fetched, then `InferenceSession.create`, which loads its wasm). ' +
     'Peak wasm memory = all wasm memories of the page after 3 runs (GPU buffers not included).');
   for (const [path, entry] of Object.entries(report.paths)) {
     if (path === 'native') continue;

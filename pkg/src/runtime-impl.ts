@@ -27,8 +27,10 @@ let stopWarming: ((why: string) => void) | null = null;
  * (a pool of Web Workers runs tract's kernels; the main thread never blocks), the single-thread
  * build elsewhere. Idempotent: later calls return the first promise, whatever their options.
  * Every other function calls it, so calling it yourself is only needed to load early, to choose
- * `threads` or to load from a custom location. Rejects with `BACKEND_UNAVAILABLE` if the module
- * cannot be fetched or compiled, `INVALID_ARGUMENT` for a bad `threads` or `warmUp`.
+ * `threads` or to load from a custom location. `Model.load` and the pipelines' `create()` start
+ * downloading their files before they wait for it: a page need not await `init()` first.
+ * Rejects with `BACKEND_UNAVAILABLE` if the module cannot be fetched or compiled,
+ * `INVALID_ARGUMENT` for a bad `threads` or `warmUp`.
  */
 export async function init(options?: InitOptions): Promise<void> {
   await instance(options);
@@ -61,6 +63,19 @@ export function instance(options: InitOptions = {}): Promise<Glue> {
     });
   }
   return ready;
+}
+
+/**
+ * @internal The glue, and what `files` resolves to. The caller starts reading its files before
+ * calling this, so on a cold page they download while the module downloads and compiles instead
+ * of after it. A failed `init()` is reported first, as it would be without the overlap.
+ */
+export async function instanceWith<T>(files: Promise<T>): Promise<[Glue, T]> {
+  // Awaited below once the instance is up; this only keeps a failed read from counting as
+  // unhandled while the instance is still pending (or when it failed first).
+  files.catch(() => {});
+  const glue = await instance();
+  return [glue, await files];
 }
 
 /** The options the first `init()` was given (the SDK's worker starts with the same). */

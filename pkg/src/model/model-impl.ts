@@ -4,7 +4,7 @@ import { ShopfloorError } from '../errors.js';
 import { Handle } from '../handle.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { InWorker, Remote } from '../remote/remote.js';
-import { instance, stopWarmUp } from '../runtime-impl.js';
+import { instanceWith, stopWarmUp } from '../runtime-impl.js';
 import type { WasmModel } from '../wasm/shopfloor.js';
 import type { DType, DTypeArrays, IoInfo, LoadOptions, ModelInfo, Tensor } from './model.js';
 import { nativeDigest } from './cache.js';
@@ -55,12 +55,11 @@ export class Model extends Handle {
   static load(source: ModelSource, options?: LoadOptions): Promise<Model>;
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Model | Remote<Model>> {
     if (options?.worker) return createRemote('Model', options, source) as unknown as Promise<Remote<Model>>;
-    const glue = await instance();
     const { backend = 'auto', sha256, inputShapes, maxTensorBytes, planCacheSize, allowNonFinite } = options ?? {};
     if (sha256 !== undefined && typeof sha256 !== 'string') {
       throw new ShopfloorError('INVALID_ARGUMENT', 'sha256 must be a string: 64 hex digits or "sha256-<base64>"');
     }
-    const read = await readSourceHashed(source, options ?? {});
+    const [glue, read] = await instanceWith(readSourceHashed(source, options ?? {}));
     const bytes = read.bytes;
     // Hashed once by the browser's native SHA-256 (Chromium runs it on this thread: ~30 ms for
     // 18 MB, still faster than wasm): the core reports (and checks a pinned sha256

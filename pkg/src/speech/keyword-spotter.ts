@@ -5,7 +5,7 @@ import { loadManifest, speechOptions } from '../manifest.js';
 import type { ModelInfo } from '../model/model.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { InWorker, Remote } from '../remote/remote.js';
-import { instance, stopWarmUp } from '../runtime-impl.js';
+import { instanceWith, stopWarmUp } from '../runtime-impl.js';
 import type { WasmKeywordSpotter } from '../wasm/shopfloor.js';
 import type { KeywordSpotterOptions } from './options.js';
 import type { WordFrame } from './result.js';
@@ -31,8 +31,7 @@ export class KeywordSpotter extends Handle {
   static async create(options: KeywordSpotterOptions): Promise<KeywordSpotter | Remote<KeywordSpotter>> {
     if (!options || typeof options !== 'object') throw new ShopfloorError('INVALID_ARGUMENT', 'KeywordSpotter.create takes { model, backend?, worker? }');
     if (options.worker) return createRemote('KeywordSpotter', options) as unknown as Promise<Remote<KeywordSpotter>>;
-    const glue = await instance();
-    const { manifest, json, files } = await loadManifest(options.model, options, 'voice-commands', voiceFiles);
+    const [glue, { manifest, json, files }] = await instanceWith(loadManifest(options.model, options, 'voice-commands', voiceFiles));
     stopWarmUp();
     const inner = await callAsync(() => glue.WasmKeywordSpotter.create(json, files.slice(0, 3), speechOptions(options)), 'KeywordSpotter.create');
     return new KeywordSpotter(inner, Object.freeze([...(manifest.words as string[]), 'filler']));

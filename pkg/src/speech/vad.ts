@@ -6,7 +6,7 @@ import type { ModelInfo } from '../model/model.js';
 import { readSource } from '../model/source.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { InWorker, Remote } from '../remote/remote.js';
-import { instance, stopWarmUp } from '../runtime-impl.js';
+import { instanceWith, stopWarmUp } from '../runtime-impl.js';
 import type { WasmVad } from '../wasm/shopfloor.js';
 import type { VadCreateOptions } from './options.js';
 import type { VadEvent } from './result.js';
@@ -28,9 +28,8 @@ export class Vad extends Handle {
   static async create(options: VadCreateOptions): Promise<Vad | Remote<Vad>> {
     if (!options || typeof options !== 'object') throw new ShopfloorError('INVALID_ARGUMENT', 'Vad.create takes { model, sha256?, backend?, threshold?, worker?, ... }');
     if (options.worker) return createRemote('Vad', options) as unknown as Promise<Remote<Vad>>;
-    const glue = await instance();
     const url = new URL(options.model, globalThis.location?.href).href;
-    const bytes = await readSource(url, options);
+    const [glue, bytes] = await instanceWith(readSource(url, options));
     const { threshold, negThreshold, minSpeechSeconds, minSilenceSeconds } = options;
     const vad = defined({ threshold, negThreshold, minSpeechSeconds, minSilenceSeconds });
     stopWarmUp();

@@ -5,7 +5,7 @@ import { loadManifest, speechOptions } from '../manifest.js';
 import type { ModelInfo } from '../model/model.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { InWorker, Remote } from '../remote/remote.js';
-import { instance, stopWarmUp } from '../runtime-impl.js';
+import { instanceWith, stopWarmUp } from '../runtime-impl.js';
 import type { WasmVoiceCommands } from '../wasm/shopfloor.js';
 import { CommandListeners } from './listeners.js';
 import type { MicrophoneStream } from './microphone.js';
@@ -49,8 +49,7 @@ export class VoiceCommands extends Handle {
       const unknown = pause && typeof pause === 'object' ? Object.keys(pause).filter((k) => k !== 'before' && k !== 'after') : ['(not an object)'];
       if (unknown.length) throw new ShopfloorError('INVALID_ARGUMENT', `unknown field \`${unknown[0]}\` in pause options: use { before, after } in seconds`);
     }
-    const glue = await instance();
-    const { json, files } = await loadManifest(options.model, options, 'voice-commands', voiceFiles);
+    const [glue, { json, files }] = await instanceWith(loadManifest(options.model, options, 'voice-commands', voiceFiles));
     const voice = defined({ commands: commands ?? [], threshold, vad, pause });
     stopWarmUp();
     const inner = await callAsync(() => glue.WasmVoiceCommands.create(json, files, speechOptions(options), voice), 'VoiceCommands.create');

@@ -7,7 +7,7 @@ import { fileRefs, loadManifest, speechOptions, type ManifestJson } from '../man
 import type { ModelInfo } from '../model/model.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { InWorker, Remote } from '../remote/remote.js';
-import { instance, stopWarmUp } from '../runtime-impl.js';
+import { instanceWith, stopWarmUp } from '../runtime-impl.js';
 import { DictationListeners } from '../speech/listeners.js';
 import type { MicrophoneStream } from '../speech/microphone.js';
 import type { VadEvent } from '../speech/result.js';
@@ -62,11 +62,10 @@ export class Transcriber extends Handle {
       throw new ShopfloorError('INVALID_ARGUMENT', '`language` must be a string: a language code such as "de", or "auto"');
     }
     if (options.worker) return createRemote('Transcriber', options) as unknown as Promise<Remote<Transcriber>>;
-    const glue = await instance();
-    const { json, files } = await loadManifest(options.model, options, 'transcribe', transcriberFiles);
     for (const flag of ['partials', 'noContext', 'temperatureFallback'] as const) {
       if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new ShopfloorError('INVALID_ARGUMENT', `\`${flag}\` must be true or false`);
     }
+    const [glue, { json, files }] = await instanceWith(loadManifest(options.model, options, 'transcribe', transcriberFiles));
     const t = defined({ prompt: options.prompt, noContext: options.noContext, partials: options.partials, beamSize: options.beamSize, temperatureFallback: options.temperatureFallback, language: options.language });
     stopWarmUp();
     const inner = await callAsync(() => glue.WasmTranscriber.create(json, files, speechOptions(options), t), 'Transcriber.create');

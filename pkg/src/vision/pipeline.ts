@@ -5,7 +5,7 @@ import { ShopfloorError } from '../errors.js';
 import { fileRefs, loadManifest, wasmOptions, type ManifestJson } from '../manifest.js';
 import { createRemote } from '../remote/remote-impl.js';
 import type { Kind } from '../remote/protocol.js';
-import { instance, stopWarmUp, type Glue } from '../runtime-impl.js';
+import { instanceWith, stopWarmUp, type Glue } from '../runtime-impl.js';
 import type { PipelineOptions } from './options.js';
 
 /** The RGBA bytes of a frame read by `readFrame`. */
@@ -42,9 +42,8 @@ export async function createVision<W, P>(wasmName: VisionWasm, options: Pipeline
     if (given[key] !== undefined && !shape.options.includes(key)) throw new ShopfloorError('INVALID_ARGUMENT', `${key} is a ${owner} option, not one of ${kind}`);
   }
   if (options.worker) return createRemote(kind, options) as Promise<P>;
-  const glue: Glue = await instance();
   // The core checks the manifest's task and says which one it is for.
-  const { json, files } = await loadManifest(options.model, options, undefined, visionFiles);
+  const [glue, { json, files }] = await instanceWith(loadManifest(options.model, options, undefined, visionFiles));
   const Wasm = glue[wasmName] as unknown as { create(json: string, files: Uint8Array | Uint8Array[], options: object, ...own: unknown[]): Promise<W> };
   const own = shape.options.map((key) => given[key]);
   stopWarmUp();
