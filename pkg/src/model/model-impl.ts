@@ -59,12 +59,12 @@ export class Model extends Handle {
     if (sha256 !== undefined && typeof sha256 !== 'string') {
       throw new ShopfloorError('INVALID_ARGUMENT', 'sha256 must be a string: 64 hex digits or "sha256-<base64>"');
     }
-    const [glue, read] = await instanceWith(readSourceHashed(source, options ?? {}));
-    const bytes = read.bytes;
     // Hashed once by the browser's native SHA-256 (Chromium runs it on this thread: ~30 ms for
-    // 18 MB, still faster than wasm): the core reports (and checks a pinned sha256
-    // against) this digest instead of hashing the bytes in wasm.
-    const digest = read.digest ?? (await nativeDigest(bytes));
+    // 18 MB, still faster than wasm), as soon as the bytes are in, so while the module may still
+    // be compiling: the core reports (and checks a pinned sha256 against) this digest instead of
+    // hashing the bytes in wasm.
+    const read = readSourceHashed(source, options ?? {}).then(async (r) => ({ bytes: r.bytes, digest: r.digest ?? (await nativeDigest(r.bytes)) }));
+    const [glue, { bytes, digest }] = await instanceWith(read);
     const opts = defined({ backend, sha256, inputShapes, maxTensorBytes, planCacheSize, allowNonFinite, digest });
     stopWarmUp();
     return new Model(await callAsync(() => glue.WasmModel.load(bytes, opts), 'Model.load'));
