@@ -14,6 +14,8 @@ const AUTO_MAX_THREADS = 8;
 const POOL_START_MS = 20_000;
 
 let ready: Promise<Glue> | null = null;
+/** Resolves once the threaded module's pool has started or been given up (at once elsewhere). */
+let settled: Promise<void> | null = null;
 let initOptions: InitOptions = {};
 /** What `init()` decided about threads: `backends().cpu` reports it. */
 let threading = { threads: 1, reason: 'not initialised yet' };
@@ -27,13 +29,17 @@ let stopWarming: ((why: string) => void) | null = null;
  * (a pool of Web Workers runs tract's kernels; the main thread never blocks), the single-thread
  * build elsewhere. Idempotent: later calls return the first promise, whatever their options.
  * Every other function calls it, so calling it yourself is only needed to load early, to choose
- * `threads` or to load from a custom location. `Model.load` and the pipelines' `create()` start
- * downloading their files before they wait for it: a page need not await `init()` first.
- * Rejects with `BACKEND_UNAVAILABLE` if the module cannot be fetched or compiled,
+ * `threads` or to load from a custom location. It resolves once the threaded build's pool of
+ * workers is up (or given up: `backends().cpu.threadsReason` says why). `Model.load` and the
+ * pipelines' `create()` wait for less: they start downloading their files at once and load them
+ * as soon as the module is instantiated, while the pool's workers start; a run before the pool
+ * is up goes on the calling thread, as on the single-thread build. So a page need not await
+ * `init()` first. Rejects with `BACKEND_UNAVAILABLE` if the module cannot be fetched or compiled,
  * `INVALID_ARGUMENT` for a bad `threads` or `warmUp`.
  */
 export async function init(options?: InitOptions): Promise<void> {
   await instance(options);
+  await settled;
 }
 
 /** @internal The glue of the instance `init()` made (making it with `options` if there is none yet). */
@@ -49,8 +55,8 @@ export function instance(options: InitOptions = {}): Promise<Glue> {
       return Promise.reject(e);
     }
     initOptions = { ...options };
-    ready = load(options ?? {}, wanted).catch((cause: unknown) => {
-      ready = null; // let the caller retry, e.g. after fixing the URL
+    const loading = load(options ?? {}, wanted).catch((cause: unknown) => {
+      ready = settled = null; // let the caller retry, e.g. after fixing the URL
       throw cause instanceof ShopfloorError
         ? cause
         : new ShopfloorError(
@@ -61,6 +67,11 @@ export function instance(options: InitOptions = {}): Promise<Glue> {
             { cause },
           );
     });
+    ready = loading.then((l) => l.glue);
+    settled = loading.then(
+      (l) => l.pool,
+      () => {},
+    );
   }
   return ready;
 }
@@ -108,6 +119,7 @@ interface BrowserAdapter {
  */
 export async function backends(): Promise<Backends> {
   const glue = await instance();
+  await settled;
   const result = (await glue.backends()) as Backends;
   result.cpu.threadsReason = threading.reason;
   result.cpu.warmUp = warming;
@@ -182,23 +194,46 @@ async function instantiate<G extends Glue>(glueImport: Promise<unknown>, compile
   return { glue, module };
 }
 
-async function startPool(options: InitOptions, n: number): Promise<{ glue: Glue; module: WebAssembly.Module; threads: number }> {
-  const compiled = compile(options.wasmThreads ?? new URL('./wasm-mt/shopfloor_bg.wasm', import.meta.url));
-  const { glue, module } = await instantiate<Glue & { startThreads(n: number): Promise<number> }>(import('./wasm-mt/shopfloor.js'), compiled);
-  // Compiling the module may take long on a slow device; its workers instantiating it may not. A
-  // pool that still has not started must not hold the page: the single-thread build serves it.
+/**
+ * Starts the threaded instance's pool of `n` workers. Never rejects: until the pool is up, and
+ * for good if it cannot start, the instance runs on one thread (every CPU run inline on the
+ * calling thread, as the single-thread build does), and `threading` says why. A pool that has
+ * not started after POOL_START_MS is reported as such, and reported again if it starts later.
+ */
+function startThreads(glue: ThreadedGlue, n: number, how: string): Promise<void> {
+  const started = glue.startThreads(n);
+  const up = (k: number) => {
+    threading = { threads: k, reason: `a pool of ${k} Web Workers (${how})` };
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`its ${n} workers did not start within ${POOL_START_MS / 1000} s`)), POOL_START_MS);
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), POOL_START_MS);
   });
-  try {
-    return { glue, module, threads: await Promise.race([glue.startThreads(n), deadline]) };
-  } finally {
-    clearTimeout(timer);
-  }
+  return Promise.race([started, late]).then(
+    (k) => {
+      clearTimeout(timer);
+      if (k !== 'late') return up(k);
+      threading = { threads: 1, reason: `its ${n} pool workers have not started within ${POOL_START_MS / 1000} s: running on one thread until they do` };
+      console.warn(`shopfloor: ${threading.reason}`);
+      started.then(up, () => {});
+    },
+    (cause: unknown) => {
+      clearTimeout(timer);
+      threading = { threads: 1, reason: `the thread pool could not start (${messageOf(cause)}): running on one thread` };
+      console.warn(`shopfloor: ${threading.reason}`);
+    },
+  );
 }
 
-async function load(options: InitOptions, wanted: 'auto' | number): Promise<Glue> {
+type ThreadedGlue = Glue & { startThreads(n: number): Promise<number> };
+
+/** The instance, and its pool's start (settled when the pool is up or given up). */
+interface Loaded {
+  glue: Glue;
+  pool: Promise<void>;
+}
+
+async function load(options: InitOptions, wanted: 'auto' | number): Promise<Loaded> {
   const cores = Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1);
   const n = wanted === 'auto' ? Math.min(cores, AUTO_MAX_THREADS) : wanted;
   const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
@@ -210,11 +245,14 @@ async function load(options: InitOptions, wanted: 'auto' | number): Promise<Glue
   else if (options.wasm !== undefined && options.wasmThreads === undefined) why = 'init({ wasm }) names the single-thread module only: pass wasmThreads too for threads';
   else {
     try {
-      const started = await startPool(options, n);
+      const compiled = compile(options.wasmThreads ?? new URL('./wasm-mt/shopfloor_bg.wasm', import.meta.url));
+      const { glue, module } = await instantiate<ThreadedGlue>(import('./wasm-mt/shopfloor.js'), compiled);
       const how = wanted === 'auto' ? `'auto': ${cores} cores reported, at most ${AUTO_MAX_THREADS}` : `init({ threads: ${n} })`;
-      threading = { threads: started.threads, reason: `a pool of ${started.threads} Web Workers (${how})` };
-      warmUp(options, started.module, true);
-      return started.glue;
+      threading = { threads: 1, reason: `starting a pool of ${n} Web Workers (${how}): one thread until it is up` };
+      // The instance serves at once: a model loads while the workers start (they instantiate the
+      // same module, a few hundred ms on a cold page), and runs before the pool is up go inline.
+      const pool = startThreads(glue, n, how).then(() => warmUp(options, module, true));
+      return { glue, pool };
     } catch (cause) {
       // The single-thread build still serves the page; the reason says what failed.
       why = `the threaded module could not start (${messageOf(cause)}): running on one thread`;
@@ -225,7 +263,7 @@ async function load(options: InitOptions, wanted: 'auto' | number): Promise<Glue
   const { glue, module } = await instantiate<Glue>(import('./wasm/shopfloor.js'), compiled);
   threading = { threads: 1, reason: why };
   warmUp(options, module, false);
-  return glue;
+  return { glue, pool: Promise.resolve() };
 }
 
 /**

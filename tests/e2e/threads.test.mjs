@@ -3,7 +3,7 @@
 // running while a pool of workers computes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MODELS as BENCH_MODELS } from '../../bench/models.mjs';
 import { launch, serve, watchErrors } from './browser.mjs';
@@ -108,11 +108,16 @@ test('threads other than "auto" or 1..64 reject with INVALID_ARGUMENT, then init
   await page.close();
 });
 
-test('a pool worker that cannot load its script: the single-thread build serves the page and says why', async () => {
-  // The glue imports the pool's script too: only the workers' fetch of it fails.
+/** The pool workers' script, as the threaded glue names it. */
+function poolScript() {
   const snippets = fileURLToPath(new URL('../../pkg/wasm-mt/snippets/', import.meta.url));
   const dir = readdirSync(snippets).find((d) => existsSync(`${snippets}${d}/src/backend/pool_workers.js`));
-  const script = `/pkg/wasm-mt/snippets/${dir}/src/backend/pool_workers.js`;
+  return `/pkg/wasm-mt/snippets/${dir}/src/backend/pool_workers.js`;
+}
+
+test('a pool worker that cannot load its script: the threaded module runs on one thread and says why', async () => {
+  // The glue imports the pool's script too: only the workers' fetch of it fails.
+  const script = poolScript();
   const broken = await serve({
     extraRoots: ['tests'],
     routes: {
@@ -138,7 +143,7 @@ test('a pool worker that cannot load its script: the single-thread build serves 
       return { cpu, outputs: Object.keys(out).length, ms: performance.now() - t0 };
     });
     assert.equal(r.cpu.threads, 1, JSON.stringify(r));
-    assert.match(r.cpu.threadsReason, /^the threaded module could not start \(backend "cpu" is not available here: the CPU thread pool could not start its workers: a pool worker could not load its script http:\S+\/pool_workers\.js: check that it is served\)/);
+    assert.match(r.cpu.threadsReason, /^the thread pool could not start \(backend "cpu" is not available here: the CPU thread pool could not start its workers: a pool worker could not load its script http:\S+\/pool_workers\.js: check that it is served\)/);
     assert.match(r.cpu.threadsReason, /\): running on one thread$/);
     assert.ok(warnings.some((w) => w.includes(r.cpu.threadsReason)), warnings.join('\n'));
     assert.ok(r.outputs > 0);
@@ -147,6 +152,62 @@ test('a pool worker that cannot load its script: the single-thread build serves 
   } finally {
     await page.close();
     await broken.close();
+  }
+});
+
+test('a model loads and runs while the pool workers are still starting; init() waits for them', async () => {
+  const HOLD_MS = 2000;
+  const script = poolScript();
+  let answered = Infinity;
+  const slow = await serve({
+    extraRoots: ['tests'],
+    routes: {
+      [script]: (req, res) => {
+        if (req.headers['sec-fetch-dest'] !== 'worker') return false;
+        const body = readFileSync(fileURLToPath(new URL(`../..${script}`, import.meta.url)));
+        setTimeout(() => {
+          answered = Math.min(answered, performance.now());
+          // The worker's own COEP comes from its script's response: without it the worker is not
+          // cross-origin isolated and cannot take the shared memory.
+          res
+            .writeHead(200, { 'Content-Type': 'text/javascript', 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Resource-Policy': 'same-origin' })
+            .end(body);
+        }, HOLD_MS);
+      },
+    },
+  });
+  const page = await browser.context.newPage();
+  errors.push(watchErrors(page));
+  try {
+    await page.goto(`${slow.url}/tests/e2e/blank.html`);
+    const t0 = performance.now();
+    const r = await page.evaluate(async () => {
+      const sf = await import('/pkg/index.js');
+      const initDone = sf.init({ threads: 2 }).then(() => 'init');
+      const m = await sf.Model.load('/models/cache/blazeface/face_detection_front_128.onnx', { backend: 'cpu' });
+      const feeds = { 'input:0': { dims: [1, 128, 128, 3], data: new Float32Array(128 * 128 * 3).fill(0.25) } };
+      const scores = async () => Array.from(Object.values(await m.run(feeds))[0].data);
+      const early = await scores();
+      const first = await Promise.race([initDone, Promise.resolve('model')]);
+      await initDone;
+      const cpu = (await sf.backends()).cpu;
+      // Past the plan's first runs, which stay in the pool while the browser optimises them.
+      let late = [];
+      for (let i = 0; i < 6; i++) late = await scores();
+      m.free();
+      const scale = Math.max(...late.map(Math.abs), 1e-30);
+      const diff = Math.max(...early.map((v, i) => Math.abs(v - late[i])));
+      return { first, cpu, relDiff: early.length === late.length ? diff / scale : Infinity };
+    });
+    const ranAt = performance.now() - t0;
+    assert.equal(r.first, 'model', 'the model waited for the pool');
+    assert.ok(r.cpu.threads >= 2, JSON.stringify(r.cpu));
+    assert.match(r.cpu.threadsReason, /^a pool of 2 Web Workers \(init\(\{ threads: 2 \}\)\)$/);
+    assert.ok(r.relDiff <= 1e-5, `the run before the pool and the ones after it differ by ${r.relDiff}`);
+    assert.ok(answered - t0 < ranAt, 'the script was answered after the page was done');
+  } finally {
+    await page.close();
+    await slow.close();
   }
 });
 
