@@ -156,7 +156,8 @@ test('a pool worker that cannot load its script: the threaded module runs on one
 });
 
 test('a model loads and runs while the pool workers are still starting; init() waits for them', async () => {
-  const HOLD_MS = 2000;
+  // Long enough for a cold load and run of BlazeFace on a busy 2-core CI machine.
+  const HOLD_MS = 5000;
   const script = poolScript();
   let answered = Infinity;
   const slow = await serve({
