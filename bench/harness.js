@@ -57,7 +57,6 @@ const RUNTIMES = {
     const ready = sf.init({ threads });
     if (!overlap) await ready;
     return {
-      ready,
       info: async () => ({ version: await sf.version(), threads: (await sf.backends()).cpu.threads }),
       async open(spec, given) {
         const backend = path === 'webgpu' ? 'webgpu' : 'cpu';

@@ -11,11 +11,11 @@
 //
 // B is the package as built in pkg/. Prints the medians per side and their ratios to
 // onnxruntime-web's.
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MODELS } from '../bench/models.mjs';
-import { launch, serve } from '../tests/e2e/browser.mjs';
+import { heldBack, launch, serve } from '../tests/e2e/browser.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -37,17 +37,13 @@ const copy = join(ROOT, 'target/ab/first-before');
 rmSync(copy, { recursive: true, force: true });
 cpSync(before, copy, { recursive: true });
 
-const held = (path, type) => (req, res) => {
-  const body = readFileSync(join(ROOT, path));
-  setTimeout(() => res.writeHead(200, { 'Content-Type': type, 'Content-Length': body.length }).end(body), latency);
-};
 const routes = {};
 if (latency) {
   const v = threads > 1 ? 'wasm-mt' : 'wasm';
   for (const w of [`/pkg/${v}/shopfloor_bg.wasm`, `/target/ab/first-before/${v}/shopfloor_bg.wasm`, '/bench/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm']) {
-    routes[w] = held(w, 'application/wasm');
+    routes[w] = heldBack(w, latency, 'application/wasm');
   }
-  for (const id of ids) routes[MODELS.find((m) => m.id === id).url] = held(MODELS.find((m) => m.id === id).url, 'application/octet-stream');
+  for (const id of ids) routes[MODELS.find((m) => m.id === id).url] = heldBack(MODELS.find((m) => m.id === id).url, latency);
 }
 const server = await serve({ extraRoots: ['bench', 'target'], isolated: threads > 1, routes });
 const sides = [

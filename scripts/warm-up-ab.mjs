@@ -6,10 +6,8 @@
 // and their medians.
 //
 //   node scripts/warm-up-ab.mjs [efficientnet-lite0,blazeface] [--rounds 3] [--idle 1000] [--delay 0] [--isolated]
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { MODELS } from '../bench/models.mjs';
-import { launch, serve } from '../tests/e2e/browser.mjs';
+import { heldBack, launch, serve } from '../tests/e2e/browser.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => (args.includes(name) ? Number(args.splice(args.indexOf(name), 2)[1]) : dflt);
@@ -21,12 +19,7 @@ const ids = (args[0] ?? 'efficientnet-lite0,blazeface').split(',');
 const unknown = ids.filter((id) => !MODELS.some((m) => m.id === id));
 if (unknown.length) throw new Error(`unknown model(s) ${unknown.join(', ')}; known: ${MODELS.map((m) => m.id).join(', ')}`);
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const late = (url) => (req, res) => {
-  const body = readFileSync(`${ROOT}${url.slice(1)}`);
-  setTimeout(() => res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length }).end(body), delay);
-};
-const routes = delay ? Object.fromEntries(ids.map((id) => MODELS.find((m) => m.id === id).url).map((u) => [u, late(u)])) : {};
+const routes = delay ? Object.fromEntries(ids.map((id) => MODELS.find((m) => m.id === id).url).map((u) => [u, heldBack(u, delay)])) : {};
 const server = await serve({ extraRoots: ['bench'], isolated, routes });
 const results = {};
 try {

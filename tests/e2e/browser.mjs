@@ -1,7 +1,7 @@
 // Shared by the browser end-to-end tests: Debian's Chromium driven by playwright-core (no browser
 // download), a fresh profile each launch, and the demo server on a free port.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,18 @@ export async function serve({ extraRoots = [], csp = null, routes = {}, isolated
   const server = await startServer({ port: 0, quiet: true, extraRoots, csp, onRequest, isolated });
   const url = `http://127.0.0.1:${server.address().port}`;
   return { url, served, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+/**
+ * A `serve` route answering with the repository's file at `urlPath` only after `ms`, as a
+ * network's round trip would (the loopback server answers at once).
+ */
+export function heldBack(urlPath, ms, type = 'application/octet-stream') {
+  const file = fileURLToPath(new URL(`../..${urlPath}`, import.meta.url));
+  return (req, res) => {
+    const body = readFileSync(file);
+    setTimeout(() => res.writeHead(200, { 'Content-Type': type, 'Content-Length': body.length }).end(body), ms);
+  };
 }
 
 /**
