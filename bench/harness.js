@@ -222,7 +222,8 @@ export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, m
 export async function pair({ path, threads, spec, pkgs, warmupMs, rounds }) {
   const data = await inputs(spec);
   const sides = [];
-  for (const pkg of pkgs) sides.push(await (await RUNTIMES.shopfloor({ path, threads, pkg })).open(spec, data));
+  const counts = Array.isArray(threads) ? threads : [threads, threads];
+  for (const [i, pkg] of pkgs.entries()) sides.push(await (await RUNTIMES.shopfloor({ path, threads: counts[i], pkg })).open(spec, data));
   try {
     const check = compare(await sides[1].run(), await sides[0].run());
     for (const s of sides) {

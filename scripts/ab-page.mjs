@@ -5,7 +5,7 @@
 // runs a few milliseconds apart see it in one.
 //
 //   cp -r pkg/wasm pkg/wasm-mt /tmp/a/ ; (change, bash scripts/build.sh) ; cp -r pkg/wasm pkg/wasm-mt /tmp/b/
-//   node scripts/ab-page.mjs /tmp/a /tmp/b efficientnet-lite0,blazeface [--threads N] [--rounds 200] [--warmup-ms 2000]
+//   node scripts/ab-page.mjs /tmp/a /tmp/b efficientnet-lite0,blazeface [--threads N|NA,NB] [--rounds 200] [--warmup-ms 2000]
 //
 // Each side is the package's current JS (pkg/ but src/) with that directory's wasm, copied under
 // target/ab/; both sides load in the page's one JS realm, each its own wasm instance.
@@ -20,10 +20,11 @@ const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const [A, B, list] = args;
 if (!A || !B || !list) {
-  console.error('usage: node scripts/ab-page.mjs A_DIR B_DIR MODELS [--threads N] [--rounds 200] [--warmup-ms 2000]');
+  console.error('usage: node scripts/ab-page.mjs A_DIR B_DIR MODELS [--threads N|NA,NB] [--rounds 200] [--warmup-ms 2000]');
   process.exit(2);
 }
-const threads = Number(option('--threads', '1'));
+// `--threads 1,2` gives each side its own count (e.g. one build's inline run against the other's pool).
+const threads = option('--threads', '1').split(',').map(Number);
 const rounds = Number(option('--rounds', '200'));
 const warmupMs = Number(option('--warmup-ms', '2000'));
 
@@ -44,7 +45,7 @@ try {
   console.log('|---|---|---|---|---|---|');
   for (const spec of MODELS.filter((m) => list.split(',').includes(m.id))) {
     const r = await page.evaluate((a) => import('/bench/harness.js').then((h) => h.pair(a)), {
-      path: 'cpu', threads, spec, pkgs: ['/target/ab/a/index.js', '/target/ab/b/index.js'], warmupMs, rounds,
+      path: 'cpu', threads: threads.length > 1 ? threads : threads[0], spec, pkgs: ['/target/ab/a/index.js', '/target/ab/b/index.js'], warmupMs, rounds,
     });
     const f = (x) => x.toPrecision(3);
     console.log(`| ${spec.title} | ${f(r.a.median)} | ${f(r.b.median)} | **${r.ratio.median.toFixed(3)}** (${r.ratio.p10.toFixed(2)}-${r.ratio.p90.toFixed(2)}) | ${r.a.runs} | ${r.maxRelDiff.toExponential(1)} |`);

@@ -34,7 +34,9 @@ let stopWarming: ((why: string) => void) | null = null;
  * pipelines' `create()` wait for less: they start downloading their files at once and load them
  * as soon as the module is instantiated, while the pool's workers start; a run before the pool
  * is up goes on the calling thread, as on the single-thread build. So a page need not await
- * `init()` first. Rejects with `BACKEND_UNAVAILABLE` if the module cannot be fetched or compiled,
+ * `init()` first. Once the module is instantiated it runs the CPU's matrix-product kernel for a
+ * few milliseconds, so the browser has optimised that kernel by the first model's first run.
+ * Rejects with `BACKEND_UNAVAILABLE` if the module cannot be fetched or compiled,
  * `INVALID_ARGUMENT` for a bad `threads` or `warmUp`.
  */
 export async function init(options?: InitOptions): Promise<void> {
@@ -191,6 +193,10 @@ function compile(source: WasmSource): Promise<WebAssembly.Module> {
 async function instantiate<G extends Glue>(glueImport: Promise<unknown>, compiled: Promise<WebAssembly.Module>): Promise<{ glue: G; module: WebAssembly.Module }> {
   const [glue, module] = (await Promise.all([glueImport, compiled])) as [G, WebAssembly.Module];
   await glue.default({ module_or_path: module });
+  // A few ms now, while a model most likely still downloads: the browser then optimises the
+  // GEMM kernel in the background during the load, where the first run would have waited for it
+  // (docs/performance.md, "First inference"). It only reads and writes its own fixed buffers.
+  glue.tierUp();
   return { glue, module };
 }
 

@@ -71,6 +71,13 @@ pub fn warm_up() -> Result<(), JsValue> {
     crate::model::warm_up::warm_up().map(drop).map_err(|e| to_js_error(&e))
 }
 
+/// Runs the CPU's hot kernels briefly, so the browser has optimised them by a model's first run
+/// (the npm wrapper calls it once the module is instantiated, while a model downloads).
+#[wasm_bindgen(js_name = tierUp)]
+pub fn tier_up() {
+    crate::backend::cpu_kernels::tier_up();
+}
+
 /// Test-only (not part of the package API): the next CPU run panics inside tract's guard, so the
 /// browser tests can check that a real panic reaches the caller as `INTERNAL` and that the
 /// instance keeps working.

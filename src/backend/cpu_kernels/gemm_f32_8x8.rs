@@ -255,3 +255,31 @@ unsafe fn per_col(acc: &mut [v128; 2 * ROWS], cols: *const f32, f: impl Fn(v128,
         acc[2 * r + 1] = f(hi, acc[2 * r + 1]);
     }
 }
+
+/// Runs the kernel on one tile of zeros a fixed number of times, so the browser moves it from
+/// its baseline compiler's code to its optimising compiler's (in the background) before a
+/// model's first run, instead of during it.
+pub fn tier_up() {
+    const K: usize = 256;
+    const CALLS: usize = 160;
+    let panel = vec![f32x4_splat(0.0); 2 * K];
+    let mut tile = [0f32; 64];
+    let out = tract_linalg::mmm::OutputStoreKer {
+        ptr: tile.as_mut_ptr() as *mut u8,
+        row_byte_stride: 32,
+        col_byte_stride: 4,
+        item_size: 4,
+    };
+    let pa = panel.as_ptr() as *const u8;
+    let spec = [
+        FusedKerSpec::Clear,
+        FusedKerSpec::AddMatMul { k: K, pa, pb: pa, packing: 0 },
+        FusedKerSpec::Store(out),
+        FusedKerSpec::Done,
+    ];
+    for _ in 0..CALLS {
+        // SAFETY: the panels hold K steps of 8 values each, the tile 8×8 f32 at those strides.
+        unsafe { run(std::hint::black_box(&spec)) };
+    }
+    std::hint::black_box(&tile);
+}
