@@ -71,7 +71,7 @@ pub fn warm_up() -> Result<(), JsValue> {
     crate::model::warm_up::warm_up().map(drop).map_err(|e| to_js_error(&e))
 }
 
-/// Runs the CPU's hot kernels briefly, so the browser has optimised them by a model's first run
+/// Runs the CPU's GEMM kernel briefly, so the browser has optimised it by a model's first run
 /// (the npm wrapper calls it once the module is instantiated, while a model downloads).
 #[wasm_bindgen(js_name = tierUp)]
 pub fn tier_up() {

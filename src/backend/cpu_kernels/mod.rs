@@ -45,6 +45,7 @@ pub use elementwise_chain::ElementwiseChain;
 use epilogue::Epilogue;
 pub use pointwise_conv::PointwiseConv;
 pub use window_max_pool::WindowMaxPool;
+pub use winograd_conv::WinogradConv;
 
 /// Has the browser optimise the GEMM kernel before a model's first run (wasm SIMD builds; a
 /// no-op elsewhere): see `gemm_f32_8x8::tier_up`.
@@ -52,7 +53,6 @@ pub fn tier_up() {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     gemm_f32_8x8::tier_up();
 }
-pub use winograd_conv::WinogradConv;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::model::TypedModelPatch;
