@@ -357,6 +357,33 @@ fn initializer_shorter_than_its_dims_is_model_invalid() {
     assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
 }
 
+#[test]
+fn a_decoded_model_owns_its_weights_and_names() {
+    // `proto::decode` lends prost the caller's bytes without copying them: what it returns must
+    // not point into them (it would, were a field of tract's protobuf types a `Bytes`).
+    let weights: Vec<u8> = (0..64).collect();
+    let mut bytes = model(
+        vec![node("Add", &["x", "w"], &["y"], vec![])],
+        vec![value_info("x", F32, &[16])],
+        vec![value_info("y", F32, &[16])],
+        |g| {
+            g.initializer.push(pb::TensorProto {
+                name: "w".into(),
+                dims: vec![16],
+                data_type: F32,
+                raw_data: weights.clone(),
+                ..Default::default()
+            })
+        },
+    );
+    let proto = shopfloor::model::proto::decode(&bytes).unwrap();
+    bytes.fill(0xff);
+    drop(bytes);
+    let graph = proto.graph.unwrap();
+    assert_eq!((graph.initializer[0].name.as_str(), &graph.initializer[0].raw_data), ("w", &weights));
+    assert_eq!(graph.node[0].op_type, "Add");
+}
+
 // --- UNSUPPORTED_OP -----------------------------------------------------------------------------
 
 #[test]
