@@ -384,6 +384,39 @@ fn a_decoded_model_owns_its_weights_and_names() {
     assert_eq!(graph.node[0].op_type, "Add");
 }
 
+#[test]
+fn a_constants_uniform_value_is_found_as_tract_finds_it() {
+    use tract_onnx::prelude::*;
+    use tract_onnx::tract_core::internal::f16;
+    let uniform = |t: Tensor| TypedFact::try_from(std::sync::Arc::new(t)).unwrap().uniform.map(|u| (*u).clone());
+    let f32s = |v: Vec<f32>| tract_ndarray::Array1::from_vec(v).into_tensor();
+    // Lengths around the 16-byte steps of the scan, so its tail is covered too.
+    for len in [2usize, 3, 4, 5, 7, 8, 9, 33, 1000] {
+        assert_eq!(uniform(f32s(vec![0.5; len])), Some(tensor0(0.5f32)), "{len} halves");
+        // One value off, anywhere: not uniform.
+        for at in [0, len / 2, len - 1] {
+            let mut v = vec![0.5; len];
+            v[at] = 0.25;
+            assert_eq!(uniform(f32s(v)), None, "{len} values, one off at {at}");
+        }
+        // Equal values with other bits (-0 beside 0): uniform, by tract's own comparison.
+        let mut v = vec![0.0f32; len];
+        v[len - 1] = -0.0;
+        assert!(uniform(f32s(v)).is_some_and(|u| u.cast_to_scalar::<f32>().unwrap() == 0.0), "{len} zeros");
+        // NaNs equal nothing: never uniform.
+        assert_eq!(uniform(f32s(vec![f32::NAN; len])), None, "{len} NaNs");
+        assert_eq!(uniform(tract_ndarray::Array1::from_vec(vec![7i64; len]).into_tensor()), Some(tensor0(7i64)));
+        assert_eq!(uniform(tract_ndarray::Array1::from_vec(vec![true; len]).into_tensor()), Some(tensor0(true)));
+        let halves = tract_ndarray::Array1::from_vec(vec![f16::from_f32(1.5); len]).into_tensor();
+        assert_eq!(uniform(halves), Some(tensor0(f16::from_f32(1.5))), "{len} f16");
+        let nans = tract_ndarray::Array1::from_vec(vec![f16::NAN; len]).into_tensor();
+        assert_eq!(uniform(nans), None, "{len} f16 NaNs");
+    }
+    // Types the byte scan leaves to tract's.
+    let strings = tract_ndarray::Array1::from_vec(vec!["a".to_string(); 5]).into_tensor();
+    assert_eq!(uniform(strings), Some(tensor0("a".to_string())));
+}
+
 // --- UNSUPPORTED_OP -----------------------------------------------------------------------------
 
 #[test]

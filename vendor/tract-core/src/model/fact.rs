@@ -454,6 +454,34 @@ impl TryFrom<Tensor> for TypedFact {
     }
 }
 
+/// `t.as_uniform()`, the scan of a tensor whose values are all the same 16 bytes at a time
+/// (shopfloor: every constant typed is scanned, and a model whose weights are filled with one
+/// value, as the ONNX zoo's light test models' are, spent a tenth of its cold load here).
+fn uniform_value(t: &Tensor) -> Option<Tensor> {
+    let size = t.datum_type().size_of();
+    let plain = t.try_as_plain_ram().is_ok() && t.datum_type().is_copy();
+    if plain && t.len() > 1 && 16 % size == 0 {
+        let bytes = t.as_bytes();
+        // The first 16 / size values, or fewer repeated: the pattern a uniform tensor repeats.
+        let mut pattern = [0u8; 16];
+        for (i, b) in pattern.iter_mut().enumerate() {
+            *b = bytes[i % size];
+        }
+        let (chunks, tail) = (bytes.chunks_exact(16), bytes.chunks_exact(16).remainder());
+        let same = chunks.map(|c| u128::from_ne_bytes(c.try_into().unwrap())).all(|w| w == u128::from_ne_bytes(pattern))
+            && tail.iter().enumerate().all(|(i, b)| *b == pattern[i % size]);
+        if same {
+            // Every value has the first one's bits: uniform unless that is a NaN (which equals
+            // nothing, so tract's scan would not call it uniform).
+            let first = t.nth(0).ok()?;
+            let nan = t.datum_type().is_float() && first.cast_to_scalar::<f64>().is_ok_and(|v| v.is_nan());
+            return (!nan).then_some(first);
+        }
+        // Values that differ in their bits may still compare equal (-0 and 0): tract's scan.
+    }
+    t.as_uniform()
+}
+
 impl TryFrom<Arc<Tensor>> for TypedFact {
     type Error = TractError;
     fn try_from(t: Arc<Tensor>) -> TractResult<TypedFact> {
@@ -471,7 +499,7 @@ impl TryFrom<Arc<Tensor>> for TypedFact {
         Ok(TypedFact {
             datum_type: t.datum_type(),
             shape: ShapeFact::from_dims(t.shape().iter().map(TDim::from)),
-            uniform: t.as_uniform().map(Arc::new),
+            uniform: uniform_value(&t).map(Arc::new),
             exotic_fact,
             konst: Some(t),
             uniform_tdim,
