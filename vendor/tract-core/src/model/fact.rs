@@ -467,9 +467,10 @@ fn uniform_value(t: &Tensor) -> Option<Tensor> {
         for (i, b) in pattern.iter_mut().enumerate() {
             *b = bytes[i % size];
         }
-        let (chunks, tail) = (bytes.chunks_exact(16), bytes.chunks_exact(16).remainder());
-        let same = chunks.map(|c| u128::from_ne_bytes(c.try_into().unwrap())).all(|w| w == u128::from_ne_bytes(pattern))
-            && tail.iter().enumerate().all(|(i, b)| *b == pattern[i % size]);
+        let chunks = bytes.chunks_exact(16);
+        let tail = chunks.remainder();
+        let same = tail == &pattern[..tail.len()]
+            && chunks.map(|c| u128::from_ne_bytes(c.try_into().unwrap())).all(|w| w == u128::from_ne_bytes(pattern));
         if same {
             // Every value has the first one's bits: uniform unless that is a NaN (which equals
             // nothing, so tract's scan would not call it uniform).
