@@ -125,6 +125,86 @@ fn subgraph_output_that_nothing_inside_produces_is_model_invalid() {
     assert!(matches!(last, Some(TensorData::F32(v)) if v == [9.0, 12.0]));
 }
 
+/// The loader hands the file's large weights to tract itself, one at a time (`model/weights.rs`):
+/// equal weights, weights read inside a sub-graph and a weight that is also a graph input must
+/// reach the plan as the file gives them.
+#[test]
+fn large_weights_reach_tract_as_the_file_gives_them() {
+    const N: usize = 1024; // 4 KiB of f32: large enough to be taken out of the file
+    let raw = |name: &str, v: &[f32]| pb::TensorProto {
+        name: name.into(),
+        data_type: F32,
+        dims: vec![v.len() as i64],
+        raw_data: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ..Default::default()
+    };
+    let a: Vec<f32> = (0..N).map(|i| (i % 5) as f32).collect();
+    let c: Vec<f32> = (0..N).map(|i| i as f32 * 0.5).collect();
+    let f = |dims: Vec<usize>, v: Vec<f32>| HostTensor::new(dims, TensorData::F32(v)).unwrap();
+    // y = (x + a) * a - c, with `a` given twice under two names and `c` also declared an input.
+    let bytes = model(
+        vec![
+            node("Add", &["x", "wa"], &["s1"], vec![]),
+            node("Mul", &["s1", "wb"], &["s2"], vec![]),
+            node("Sub", &["s2", "wc"], &["y"], vec![]),
+        ],
+        vec![value_info("x", F32, &[N as i64]), value_info("wc", F32, &[N as i64])],
+        vec![value_info("y", F32, &[N as i64])],
+        |g| g.initializer = vec![raw("wa", &a), raw("wb", &a), raw("wc", &c)],
+    );
+    let mut m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+    let x: Vec<f32> = (0..N).map(|i| 1.0 - i as f32).collect();
+    let out = m.run(HashMap::from([("x".to_string(), f(vec![N], x.clone()))])).unwrap();
+    let TensorData::F32(y) = &out[0].1.data else { panic!("f32 output") };
+    for i in 0..N {
+        assert_eq!(y[i], (x[i] + a[i]) * a[i] - c[i], "y[{i}]");
+    }
+
+    // A Scan body that reads a large weight of the enclosing graph.
+    let body = pb::GraphProto {
+        name: "body".into(),
+        node: vec![
+            node("Add", &["acc", "step"], &["acc_next"], vec![]),
+            node("Mul", &["acc_next", "outer"], &["scaled"], vec![]),
+        ],
+        input: vec![value_info("acc", F32, &[N as i64]), value_info("step", F32, &[N as i64])],
+        output: vec![value_info("acc_next", F32, &[N as i64]), value_info("scaled", F32, &[N as i64])],
+        ..Default::default()
+    };
+    let attr = pb::AttributeProto { name: "body".into(), r#type: 5, g: Some(body), ..Default::default() };
+    let bytes = model(
+        vec![node("Scan", &["init", "xs"], &["last", "ys"], vec![attr, int("num_scan_inputs", 1)])],
+        vec![value_info("init", F32, &[N as i64]), value_info("xs", F32, &[2, N as i64])],
+        vec![value_info("last", F32, &[N as i64]), value_info("ys", F32, &[2, N as i64])],
+        |g| g.initializer = vec![raw("outer", &c)],
+    );
+    let mut m = Model::load(&bytes, &LoadOptions::default()).expect("a Scan reading an outer weight loads");
+    let xs: Vec<f32> = (0..2 * N).map(|i| (i % 3) as f32).collect();
+    let out = m
+        .run(HashMap::from([
+            ("init".to_string(), f(vec![N], vec![0.0; N])),
+            ("xs".to_string(), f(vec![2, N], xs.clone())),
+        ]))
+        .unwrap();
+    let ys = out.iter().find(|(n, _)| n == "ys").map(|(_, t)| t.data.clone());
+    let Some(TensorData::F32(ys)) = ys else { panic!("f32 ys") };
+    for i in 0..N {
+        assert_eq!(ys[i], xs[i] * c[i], "ys[0][{i}]");
+        assert_eq!(ys[N + i], (xs[i] + xs[N + i]) * c[i], "ys[1][{i}]");
+    }
+
+    // A name nothing defines is still refused, with the weights taken out beside it.
+    let bytes = model(
+        vec![node("Add", &["x", "wa"], &["s1"], vec![]), node("Add", &["s1", "ghost"], &["y"], vec![])],
+        vec![value_info("x", F32, &[N as i64])],
+        vec![value_info("y", F32, &[N as i64])],
+        |g| g.initializer = vec![raw("wa", &a)],
+    );
+    let (code, msg) = code_of(Model::load(&bytes, &LoadOptions::default()));
+    assert_eq!(code, ErrorCode::ModelInvalid, "{msg}");
+    assert!(msg.contains("ghost"), "{msg}");
+}
+
 /// QLinearMatMul clamps to its output zero point's range; tract's codegen panics on a zero point
 /// that has none (bool, string: fuzz findings), so those are refused at load. A uint8 one runs.
 #[test]

@@ -38,7 +38,7 @@ fn files() -> Option<(TranscriberManifest, Vec<Vec<u8>>)> {
 fn transcriber(opts: TranscribeOptions) -> Option<Transcriber> {
     let (m, files) = files()?;
     let load = LoadOptions { backend: shopfloor::BackendChoice::Cpu, ..Default::default() };
-    Some(pollster::block_on(Transcriber::load(&m, &files, &load, opts)).unwrap())
+    Some(pollster::block_on(Transcriber::load(&m, files, &load, opts)).unwrap())
 }
 
 fn wav(path: &Path) -> (Vec<f32>, u32) {
@@ -247,13 +247,13 @@ fn silence_empty_and_bad_audio() {
 fn manifest_and_files_are_checked() {
     let Some((m, mut files)) = files() else { return };
     let load = LoadOptions::default();
-    let e = pollster::block_on(Transcriber::load(&m, &files[..3], &load, Default::default())).err().unwrap();
+    let e = pollster::block_on(Transcriber::load(&m, files[..3].to_vec(), &load, Default::default())).err().unwrap();
     assert_eq!(e.code(), ErrorCode::InvalidArgument);
     files[2][10] ^= 1; // the tokenizer, pinned by the manifest's sha256
-    let e = pollster::block_on(Transcriber::load(&m, &files, &load, Default::default())).err().unwrap();
+    let e = pollster::block_on(Transcriber::load(&m, files.clone(), &load, Default::default())).err().unwrap();
     assert_eq!(e.code(), ErrorCode::IntegrityMismatch, "{e}");
     files.swap(0, 1);
-    let e = pollster::block_on(Transcriber::load(&m, &files, &load, Default::default())).err().unwrap();
+    let e = pollster::block_on(Transcriber::load(&m, files, &load, Default::default())).err().unwrap();
     assert!(matches!(e.code(), ErrorCode::ModelInvalid | ErrorCode::IntegrityMismatch), "{e}");
     assert!(TranscriberManifest::parse(r#"{"task":"classification"}"#).is_err());
 }
@@ -416,7 +416,7 @@ fn beam_search_is_an_option_and_one_beam_is_greedy() {
     assert!(e_beam <= e_greedy + 2, "beam search should not be much worse than greedy");
     let Some((m, files)) = self::files() else { return };
     let bad = TranscribeOptions { beam_size: Some(9), ..Default::default() };
-    let e = pollster::block_on(Transcriber::load(&m, &files, &LoadOptions::default(), bad)).err().unwrap();
+    let e = pollster::block_on(Transcriber::load(&m, files, &LoadOptions::default(), bad)).err().unwrap();
     assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
 }
 

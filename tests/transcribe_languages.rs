@@ -18,7 +18,7 @@ fn load(manifest: &str, opts: TranscribeOptions) -> Option<Result<Transcriber>> 
     let dir = path.parent().unwrap();
     let files: Vec<Vec<u8>> = m.files().iter().map(|f| std::fs::read(dir.join(&f.file)).unwrap()).collect();
     let cpu = LoadOptions { backend: shopfloor::BackendChoice::Cpu, ..Default::default() };
-    Some(pollster::block_on(Transcriber::load(&m, &files, &cpu, opts)))
+    Some(pollster::block_on(Transcriber::load(&m, files, &cpu, opts)))
 }
 
 fn base(language: Option<&str>) -> Option<Transcriber> {

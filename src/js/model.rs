@@ -103,7 +103,7 @@ impl WasmModel {
     pub async fn load(bytes: Vec<u8>, options: JsValue) -> Result<WasmModel, JsValue> {
         let (mut opts, digest) = parse_load_options(options).map_err(|e| to_js_error(&e))?;
         opts.digest = digest;
-        let inner = super::panic::unwinds(Model::load_async(&bytes, &opts)).await.map_err(|e| to_js_error(&e))?;
+        let inner = super::panic::unwinds(Model::load_async(bytes, &opts)).await.map_err(|e| to_js_error(&e))?;
         LIVE_MODELS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(WasmModel { inner: Rc::new(RefCell::new(inner)) })
     }

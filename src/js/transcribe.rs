@@ -63,7 +63,7 @@ impl WasmTranscriber {
                 .map_err(|e| js_err(Error::InvalidArgument(format!("transcribe options: {e}"))))?
         };
         let files: Vec<Vec<u8>> = files.iter().map(|f| f.to_vec()).collect();
-        let t = unwinds(Transcriber::load(&m, &files, &opts, to)).await.map_err(js_err)?;
+        let t = unwinds(Transcriber::load(&m, files, &opts, to)).await.map_err(js_err)?;
         Ok(WasmTranscriber { inner: Rc::new(RefCell::new(t)) })
     }
 

@@ -6,6 +6,7 @@ use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid};
 
 use super::harden::nodes::DeconvShape;
 use super::signature::{self, IoInfo};
+use super::weights::Weights;
 use super::{harden, proto};
 use crate::error::{guard, Error, Result};
 
@@ -25,13 +26,14 @@ pub(super) struct Analysed {
 /// inputs and ignore them; use them only if analysis cannot succeed without.
 pub(super) fn analyse(
     proto: &pb::ModelProto,
+    weights: &Weights,
     onnx: &tract_onnx::Onnx,
     pins: &[(String, Vec<usize>)],
     deconvs: &[DeconvShape],
     fixes: &mut Vec<String>,
 ) -> Result<Analysed> {
     let hints = proto::value_info_count(proto);
-    let without = parse(proto, onnx.clone().with_ignore_value_info(true), pins)?;
+    let without = parse(proto, weights, onnx.clone().with_ignore_value_info(true), pins)?;
     let err = match typed(&without, deconvs) {
         Ok(t) => {
             if hints > 0 {
@@ -44,7 +46,7 @@ pub(super) fn analyse(
         Err(e) => e.to_string(),
     };
     if hints > 0 {
-        let with = parse(proto, onnx.clone(), pins)?;
+        let with = parse(proto, weights, onnx.clone(), pins)?;
         if let Ok(t) = typed(&with, deconvs) {
             return Ok(describe(with, Some(t), None));
         }
@@ -52,9 +54,15 @@ pub(super) fn analyse(
     Ok(describe(without, None, Some(err)))
 }
 
-fn parse(proto: &pb::ModelProto, onnx: tract_onnx::Onnx, pins: &[(String, Vec<usize>)]) -> Result<InferenceModel> {
+fn parse(
+    proto: &pb::ModelProto,
+    weights: &Weights,
+    onnx: tract_onnx::Onnx,
+    pins: &[(String, Vec<usize>)],
+) -> Result<InferenceModel> {
     let mut model = guard("parsing the model", || {
-        onnx.model_for_proto_model(proto)
+        onnx.parse(proto, None)
+            .and_then(|parsed| weights.restore(parsed))
             .map_err(|e| unsupported_feature(&e).unwrap_or(Error::ModelInvalid(format!("{e:#}"))))
     })?;
     for (name, shape) in pins {

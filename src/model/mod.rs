@@ -19,7 +19,9 @@ mod shared_run;
 pub mod signature;
 pub mod value_inputs;
 pub mod warm_up;
+mod weights;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -79,12 +81,14 @@ impl Model {
     /// Loads with a given tract ONNX framework (tests use one with ops removed).
     #[doc(hidden)]
     pub fn load_with(bytes: &[u8], opts: &LoadOptions, onnx: tract_onnx::Onnx) -> Result<Model> {
-        Self::load_parts(bytes, opts, onnx, 1)
+        Self::load_parts(Cow::Borrowed(bytes), opts, onnx, 1)
     }
 
     /// `load_with`, the analysed graph kept for the first `plans` plans at the file's shapes (2
-    /// when the GPU's plan follows the CPU's).
-    fn load_parts(bytes: &[u8], opts: &LoadOptions, mut onnx: tract_onnx::Onnx, plans: usize) -> Result<Model> {
+    /// when the GPU's plan follows the CPU's). Owned bytes are freed once decoded, and the
+    /// decoded file once tract has parsed it: a load otherwise held the file three times over
+    /// (bytes, protobuf, tract's tensors) while the plan packed a fourth copy of the weights.
+    fn load_parts(bytes: Cow<[u8]>, opts: &LoadOptions, mut onnx: tract_onnx::Onnx, plans: usize) -> Result<Model> {
         harden::checked_ops::install(&mut onnx.op_register);
         known_if::install(&mut onnx.op_register);
         own_ops::install(&mut onnx.op_register);
@@ -97,14 +101,14 @@ impl Model {
             )));
         }
         let given = opts.digest.as_ref().filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()));
-        let sha256 = given.map_or_else(|| integrity::sha256_hex(bytes), |d| d.to_ascii_lowercase());
+        let sha256 = given.map_or_else(|| integrity::sha256_hex(&bytes), |d| d.to_ascii_lowercase());
         if let Some(expected) = &opts.sha256 {
             integrity::verify_hex(&sha256, expected)?;
         }
         // The decoding budget: the tensor budget, but never below 64 MiB (small budgets are
         // about tensors; any real graph's structure fits in a few MiB).
         let decode_budget = opts.max_tensor_bytes.max(64 << 20);
-        let tally = harden::wire::tally(bytes)?;
+        let tally = harden::wire::tally(&bytes)?;
         if tally.estimated_bytes() > decode_budget {
             return Err(Error::ResourceLimit(format!(
                 "decoding this file would take about {} MiB ({} graph entries, {} names): over the {} MiB \
@@ -121,7 +125,9 @@ impl Model {
             _ => "auto: CPU (a synchronous load does not measure the GPU; load_async does)".to_string(),
         };
 
-        let mut proto = proto::decode(bytes)?;
+        let mut proto = proto::decode(&bytes)?;
+        let byte_length = bytes.len();
+        drop(bytes);
         harden::structure::validate(&proto, opts.max_tensor_bytes)?;
         if let Some((op, node)) = proto::unsupported_ops(&proto, &onnx).into_iter().next() {
             return Err(Error::UnsupportedOp {
@@ -141,11 +147,14 @@ impl Model {
         let producer = format!("{} {}", proto.producer_name, proto.producer_version).trim().to_string();
 
         let deconvs = harden::nodes::deconvs_with_output_shape(&proto)?;
-        let analysed = analysis::analyse(&proto, &onnx, &opts.input_shapes, &deconvs, &mut fixes)?;
+        let weights = weights::Weights::take(&mut proto, &onnx)?;
+        let analysed = analysis::analyse(&proto, &weights, &onnx, &opts.input_shapes, &deconvs, &mut fixes)?;
+        drop(weights);
         let inputs = analysed.inputs;
         let input_dts = analysed.input_dts;
         let all_concrete = inputs.iter().all(IoInfo::is_concrete);
         let value_inputs = proto.graph.as_ref().map(value_inputs::value_inputs).unwrap_or_default();
+        drop(proto);
         let valued: Vec<_> = inputs.iter().map(|i| value_inputs.get(&i.name).copied().unwrap_or_default()).collect();
         let by_value = valued.iter().any(|&v| v != value_inputs::Valued::No);
         // With an input whose value types the graph, it is only analysed per value of it.
@@ -201,7 +210,7 @@ impl Model {
             cpu_placement: None,
             gpu: None,
             sha256,
-            byte_length: bytes.len(),
+            byte_length,
         };
         Ok(Model {
             inputs,
@@ -221,10 +230,11 @@ impl Model {
     /// Loads and, unless the CPU is asked for, tries the WebGPU backend: `"webgpu"` fails with
     /// `BACKEND_UNAVAILABLE` (and why) where it cannot run; `"auto"` keeps the CPU unless the
     /// whole graph has GPU kernels and a measured warm-up of both paths favours the GPU.
-    pub async fn load_async(bytes: &[u8], opts: &LoadOptions) -> Result<Model> {
+    /// Bytes given owned (`Vec<u8>`) are freed as soon as they are decoded.
+    pub async fn load_async<'a>(bytes: impl Into<Cow<'a, [u8]>>, opts: &LoadOptions) -> Result<Model> {
         let cpu_only = LoadOptions { backend: BackendChoice::Cpu, ..opts.clone() };
         let plans = if opts.backend == BackendChoice::Cpu { 1 } else { 2 };
-        let mut model = Self::load_parts(bytes, &cpu_only, tract_onnx::onnx(), plans)?;
+        let mut model = Self::load_parts(bytes.into(), &cpu_only, tract_onnx::onnx(), plans)?;
         let loaded = Self::try_gpu(&mut model, opts).await;
         model.graph.drop_seed();
         loaded.map(|()| model)

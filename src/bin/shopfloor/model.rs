@@ -44,7 +44,7 @@ fn load(a: &ModelArgs) -> shopfloor::Result<Model> {
     // --shape pins the plan at load time, as `inputShapes` does in JS.
     let opts = LoadOptions { backend: a.backend, input_shapes: a.shapes.clone(), ..Default::default() };
     // The asynchronous load is the one that measures both backends for "auto".
-    pollster::block_on(Model::load_async(&bytes, &opts))
+    pollster::block_on(Model::load_async(bytes, &opts))
 }
 
 pub fn bench_kernels() -> shopfloor::Result<()> {

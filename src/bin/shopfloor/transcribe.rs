@@ -83,8 +83,7 @@ pub fn run(a: &TranscribeArgs) -> Result<()> {
     let (m, files) = manifest_files(&a.manifest)?;
     let (samples, rate) = read_wav(wav)?;
     let t0 = Instant::now();
-    let mut t =
-        pollster::block_on(Transcriber::load(&m, &files, &LoadOptions { backend, ..Default::default() }, opts))?;
+    let mut t = pollster::block_on(Transcriber::load(&m, files, &LoadOptions { backend, ..Default::default() }, opts))?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let t1 = Instant::now();
     let transcript = pollster::block_on(t.transcribe(&samples, rate))?;
@@ -109,7 +108,7 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     let opts = options(None, false, a.no_fallback, a.language.clone());
     let (m, files) = manifest_files(&a.manifest)?;
     let load = LoadOptions { backend: BackendChoice::Cpu, ..Default::default() };
-    let mut t = pollster::block_on(Transcriber::load(&m, &files, &load, opts))?;
+    let mut t = pollster::block_on(Transcriber::load(&m, files, &load, opts))?;
     let index = String::from_utf8_lossy(&read(&dir.join("transcripts.tsv"))?).into_owned();
     let mut tally: std::collections::BTreeMap<(String, String), (usize, usize)> = Default::default();
     let (mut audio_s, mut busy_s, mut worst_ms) = (0.0, 0.0, 0f64);

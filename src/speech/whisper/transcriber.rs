@@ -153,20 +153,22 @@ fn checked<'a>(bytes: &'a [u8], f: &FileRef) -> Result<&'a [u8]> {
 
 impl Transcriber {
     /// `files`: encoder, decoder, tokenizer.json, config.json and, for live dictation, the VAD
-    /// (`TranscriberManifest::files`).
+    /// (`TranscriberManifest::files`). Each model file is freed once decoded, so a load never
+    /// holds both models' bytes beside a model being optimised.
     pub async fn load(
         m: &TranscriberManifest,
-        files: &[Vec<u8>],
+        files: Vec<Vec<u8>>,
         load: &LoadOptions,
         opts: TranscribeOptions,
     ) -> Result<Transcriber> {
         let want = m.files().len();
-        let (enc, dec, tok, cfg) = match files {
-            [enc, dec, tok, cfg, ..] if files.len() == want => (enc, dec, tok, cfg),
+        let given = files.len();
+        let mut files = files.into_iter();
+        let (enc, dec, tok, cfg) = match (files.next(), files.next(), files.next(), files.next()) {
+            (Some(enc), Some(dec), Some(tok), Some(cfg)) if given == want => (enc, dec, tok, cfg),
             _ => {
                 return Err(Error::InvalidArgument(format!(
-                    "this speech-to-text manifest names {want} files, {} given",
-                    files.len()
+                    "this speech-to-text manifest names {want} files, {given} given"
                 )))
             }
         };
@@ -196,17 +198,17 @@ impl Transcriber {
                 FRAMES / 2
             )));
         }
-        let tok = Tokenizer::parse(checked(tok, &m.models.tokenizer)?, decoder.vocab)?;
-        let cfg = ModelConfig::parse(checked(cfg, &m.models.config)?)?;
+        let tok = Tokenizer::parse(checked(&tok, &m.models.tokenizer)?, decoder.vocab)?;
+        let cfg = ModelConfig::parse(checked(&cfg, &m.models.config)?)?;
         let requested = opts.language.as_deref().or(m.language.as_deref());
         let (languages, language) = Languages::choose(&tok, &cfg, decoder.vocab, requested, &m.name)?;
         let rules = Rules::new(&tok, &cfg.suppress_ids, &cfg.suppress_ids_begin, true);
-        let listening = match (&m.models.vad, files.get(4)) {
+        let listening = match (&m.models.vad, files.next()) {
             (Some(f), Some(bytes)) => {
                 let vo = VadOptions { min_silence_seconds: super::stream::END_SILENCE_SECONDS, ..Default::default() };
                 // Silero runs a 32-ms window at a time: GPU dispatches would cost more than they save.
                 let cpu = LoadOptions { backend: crate::BackendChoice::Cpu, ..load.clone() };
-                Some(Listening::new(crate::speech::load::vad(f, bytes, vo, &cpu).await?, opts.partials))
+                Some(Listening::new(crate::speech::load::vad(f, &bytes, vo, &cpu).await?, opts.partials))
             }
             _ => None,
         };

@@ -140,9 +140,9 @@ impl Recognizer {
                     };
                     // A device that has gone away since the reader was made: the new width is
                     // read on the CPU, like the models already loaded after a device loss.
-                    let m = match Model::load_async(bytes, &pinned(opts.backend)).await {
+                    let m = match Model::load_async(&bytes[..], &pinned(opts.backend)).await {
                         Err(Error::BackendUnavailable { .. }) => {
-                            Model::load_async(bytes, &pinned(BackendChoice::Cpu)).await?
+                            Model::load_async(&bytes[..], &pinned(BackendChoice::Cpu)).await?
                         }
                         r => r?,
                     };
