@@ -27,6 +27,7 @@ import { gzipSync } from 'node:zlib';
 import { launch, serve } from '../tests/e2e/browser.mjs';
 import { renderChart, renderMarkdown } from './report.mjs';
 import { DICTATION, MODELS } from './models.mjs';
+import { MEMORY_HOOK } from './memory-hook.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -54,20 +55,6 @@ function parseArgs(argv) {
   return o;
 }
 
-// Records every wasm memory the page creates (exported by an instance or made in JS and
-// imported, as Emscripten's threaded builds do), so both runtimes are measured the same way.
-const MEMORY_HOOK = `(() => {
-  const list = (globalThis.__benchMemories = []);
-  const M = WebAssembly.Memory;
-  const Hooked = function (d) { const m = new M(d); list.push(m); return m; };
-  Hooked.prototype = M.prototype;
-  WebAssembly.Memory = Hooked;
-  const note = (inst) => { for (const v of Object.values(inst.exports)) if (v instanceof M && !list.includes(v)) list.push(v); };
-  for (const fn of ['instantiate', 'instantiateStreaming']) {
-    const orig = WebAssembly[fn];
-    WebAssembly[fn] = async function (...a) { const r = await orig.apply(this, a); note(r.instance ?? r); return r; };
-  }
-})();`;
 
 async function withPage(webgpu, server, fn) {
   const { context, close } = await launch({ webgpu });

@@ -1,13 +1,15 @@
 // First inference of two single-thread builds, alternated: each round swaps BEFORE/wasm, then
 // AFTER/wasm into pkg/wasm and times `make bench`'s cold start (import + init + fetch + load +
 // first run, fresh profile) of every model; prints both sides per model, load and first run in
-// brackets.
+// brackets with the page's wasm memory after the first run (wasm memory only grows: the load's
+// high-water mark).
 // Leaves AFTER's build in pkg/wasm.
 //
 //   cp -r pkg/wasm /tmp/before/ ; (change, rebuild) ; cp -r pkg/wasm /tmp/after/
 //   node scripts/cold-ab.mjs /tmp/before /tmp/after [efficientnet-lite0,blazeface] [--rounds 2]
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { MEMORY_HOOK } from '../bench/memory-hook.mjs';
 import { MODELS } from '../bench/models.mjs';
 import { launch, serve } from '../tests/e2e/browser.mjs';
 
@@ -37,10 +39,11 @@ try {
         const spec = MODELS.find((m) => m.id === id);
         const { context, close } = await launch({ webgpu: false });
         try {
+          await context.addInitScript(MEMORY_HOOK);
           const page = await context.newPage();
           await page.goto(`${server.url}/bench/index.html`);
           const c = await page.evaluate((a) => import('/bench/harness.js').then((h) => h.cold(a)), { runtime: 'shopfloor', path: 'cpu', threads: 1, spec });
-          ((results[id] ??= { before: [], after: [] })[side]).push(`${c.firstMs.toFixed(0)} (${c.stages.loadMs.toFixed(0)}, ${c.stages.firstRunMs.toFixed(0)})`);
+          ((results[id] ??= { before: [], after: [] })[side]).push(`${c.firstMs.toFixed(0)} (${c.stages.loadMs.toFixed(0)}, ${c.stages.firstRunMs.toFixed(0)}; ${(c.peakWasmBytes / 2 ** 20).toFixed(0)} MiB)`);
         } finally {
           await close();
         }
@@ -51,5 +54,5 @@ try {
   use(after);
   await server.close();
 }
-console.log('| model | before: first inference (load, first run) ms | after |\n|---|---|---|');
+console.log('| model | before: first inference (load, first run; wasm memory) ms | after |\n|---|---|---|');
 for (const [id, r] of Object.entries(results)) console.log(`| ${MODELS.find((m) => m.id === id).title} | ${r.before.join(', ')} | ${r.after.join(', ')} |`);
