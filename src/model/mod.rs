@@ -13,6 +13,7 @@ pub mod integrity;
 mod known_if;
 mod options;
 mod own_ops;
+pub mod peek;
 pub mod proto;
 mod reverse_rnn;
 mod shared_run;

@@ -116,34 +116,3 @@ pub fn parameter_count(proto: &pb::ModelProto) -> u64 {
     });
     total
 }
-
-/// A float initializer by name, as (dims, values): pipelines read weights they post-process
-/// with (a classifier's last linear layer for class activation maps).
-pub fn initializer_f32(proto: &pb::ModelProto, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
-    let graph = proto.graph.as_ref().ok_or_else(|| Error::ModelInvalid("the model has no graph".into()))?;
-    let t = graph.initializer.iter().find(|t| t.name == name).ok_or_else(|| {
-        Error::ModelInvalid(format!("the model has no initializer \"{name}\" (named by its manifest)"))
-    })?;
-    if t.data_type != DataType::Float as i32 {
-        return Err(Error::ModelInvalid(format!("initializer \"{name}\" is not float32")));
-    }
-    let dims: Vec<usize> = t.dims.iter().map(|&d| d.max(0) as usize).collect();
-    let n: usize = dims.iter().product();
-    let values: Vec<f32> = if !t.float_data.is_empty() {
-        t.float_data.clone()
-    } else {
-        t.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
-    };
-    if values.len() != n {
-        return Err(Error::ModelInvalid(format!(
-            "initializer \"{name}\" holds {} values for dims {dims:?}",
-            values.len()
-        )));
-    }
-    Ok((dims, values))
-}
-
-/// The model's `metadata_props` value for `key` (PaddleOCR keeps its character list there).
-pub fn metadata<'a>(proto: &'a pb::ModelProto, key: &str) -> Option<&'a str> {
-    proto.metadata_props.iter().find(|p| p.key == key).map(|p| p.value.as_str())
-}

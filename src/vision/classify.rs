@@ -8,7 +8,7 @@ use super::math::softmax;
 use super::model_ref::{ModelRef, Provenance};
 use super::run::{check_outputs, forward_frame, input_name, take};
 use super::saliency::{class_activation_map, Saliency};
-use crate::model::proto;
+use crate::model::peek;
 use crate::{Error, Model, Result};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -83,8 +83,7 @@ impl ImageClassifier {
         }
         let cam = match (&manifest.cam, &o.features) {
             (Some(spec), Some(_)) => {
-                let p = proto::decode(model_bytes)?;
-                let (dims, weights) = proto::initializer_f32(&p, &spec.weights)?;
+                let (dims, weights) = peek::initializer_f32(model_bytes, &spec.weights)?;
                 if dims.len() != 2 || dims[0] != manifest.labels.len() {
                     return Err(Error::InvalidArgument(format!(
                         "CAM weights \"{}\" are {dims:?}, expected [{} classes, channels]",
@@ -93,7 +92,7 @@ impl ImageClassifier {
                     )));
                 }
                 let bias = match &spec.bias {
-                    Some(b) => proto::initializer_f32(&p, b)?.1,
+                    Some(b) => peek::initializer_f32(model_bytes, b)?.1,
                     None => vec![0.0; dims[0]],
                 };
                 Some(Cam { weights, bias, channels: dims[1] })

@@ -8,7 +8,7 @@ use super::model_ref::ModelRef;
 use super::ocr::TextManifest;
 use super::ocr::{round_side, Recognizer};
 use super::{FaceDetector, ImageClassifier, ObjectDetector, TextReader};
-use crate::model::proto;
+use crate::model::{peek, proto};
 use crate::{BackendChoice, Error, LoadOptions, Model, Result};
 
 /// Loads one model of a manifest; a `sha256` in the manifest is enforced unless the caller pins
@@ -91,13 +91,9 @@ pub async fn text_reader(mut m: TextManifest, files: &[Vec<u8>], opts: &LoadOpti
 
 /// The name of a model's first input (not an initializer), to pin its shape before loading.
 fn first_input(bytes: &[u8]) -> Result<String> {
-    let p = proto::decode(bytes)?;
-    let graph = p.graph.as_ref().ok_or_else(|| Error::ModelInvalid("the model has no graph".into()))?;
-    graph
-        .input
-        .iter()
-        .map(|i| &i.name)
-        .find(|n| !graph.initializer.iter().any(|t| &t.name == *n))
-        .cloned()
-        .ok_or_else(|| Error::ModelInvalid("the model has no input".into()))
+    if let Some(name) = peek::first_input(bytes) {
+        return Ok(name);
+    }
+    proto::decode(bytes)?; // a corrupt file: decoding says where
+    Err(Error::ModelInvalid("the model has no input".into()))
 }

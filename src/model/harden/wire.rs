@@ -24,7 +24,8 @@ impl Tally {
     }
 }
 
-enum Value<'a> {
+/// A field's value: only a length-delimited one's bytes are kept.
+pub(crate) enum Value<'a> {
     Varint,
     Len(&'a [u8]),
     Fixed,
@@ -77,7 +78,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn fields(bytes: &[u8]) -> impl Iterator<Item = (u64, Value<'_>)> {
+/// The fields of one message, in order: (field number, value); ends early on malformed bytes.
+pub(crate) fn fields(bytes: &[u8]) -> impl Iterator<Item = (u64, Value<'_>)> {
     let mut r = Reader { bytes };
     std::iter::from_fn(move || r.next())
 }

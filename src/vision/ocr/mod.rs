@@ -18,7 +18,7 @@ use super::image::{warp_affine, RgbaImage};
 use super::model_ref::{ModelRef, Provenance};
 use super::preprocess::{Fit, InputSpec};
 use super::run::{forward, forward_frame, input_name, take};
-use crate::model::proto;
+use crate::model::peek;
 use crate::{BackendChoice, Error, HostTensor, LoadOptions, Model, Result};
 use geometry::Pt;
 
@@ -175,8 +175,7 @@ impl TextReader {
         match (&r.charset, &r.charset_metadata) {
             (Some(list), _) => charset.extend(list.iter().cloned()),
             (None, Some(key)) => {
-                let p = proto::decode(rec_bytes)?;
-                let text = proto::metadata(&p, key).ok_or_else(|| {
+                let text = peek::metadata(rec_bytes, key).ok_or_else(|| {
                     Error::ModelInvalid(format!("the recogniser has no \"{key}\" metadata (the character list)"))
                 })?;
                 charset.extend(text.split('\n').map(str::to_string));
