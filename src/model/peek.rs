@@ -36,10 +36,15 @@ fn graph_entries(model: &[u8], number: u64) -> impl Iterator<Item = &[u8]> {
     each(model, MODEL_GRAPH).flat_map(move |g| each(g, number))
 }
 
+/// One message decoded from a `Bytes` copy of it: the decoders `proto::decode` already has (from
+/// a `&[u8]` prost would compile a second set: 10 KiB more wasm).
+fn decode<M: Message + Default>(message: &[u8]) -> Option<M> {
+    M::decode(bytes::Bytes::copy_from_slice(message)).ok()
+}
+
 /// The top-level initializer named `name`, decoded alone.
 pub fn initializer(model: &[u8], name: &str) -> Option<pb::TensorProto> {
-    let t = graph_entries(model, GRAPH_INITIALIZER).find(|t| last(t, TENSOR_NAME) == Some(name.as_bytes()))?;
-    pb::TensorProto::decode(t).ok()
+    decode(graph_entries(model, GRAPH_INITIALIZER).find(|t| last(t, TENSOR_NAME) == Some(name.as_bytes()))?)
 }
 
 /// A float initializer by name, as (dims, values): pipelines read weights they post-process
@@ -69,10 +74,7 @@ pub fn initializer_f32(model: &[u8], name: &str) -> Result<(Vec<usize>, Vec<f32>
 
 /// The model's `metadata_props` value for `key` (PaddleOCR keeps its character list there).
 pub fn metadata(model: &[u8], key: &str) -> Option<String> {
-    each(model, MODEL_METADATA)
-        .filter_map(|e| pb::StringStringEntryProto::decode(e).ok())
-        .find(|e| e.key == key)
-        .map(|e| e.value)
+    each(model, MODEL_METADATA).filter_map(decode::<pb::StringStringEntryProto>).find(|e| e.key == key).map(|e| e.value)
 }
 
 /// The name of the model's first input that is not an initializer.
