@@ -86,9 +86,10 @@ impl Model {
     }
 
     /// `load_with`, the analysed graph kept for the first `plans` plans at the file's shapes (2
-    /// when the GPU's plan follows the CPU's). Owned bytes are freed once decoded, and the
-    /// decoded file once tract has parsed it: a load otherwise held the file three times over
-    /// (bytes, protobuf, tract's tensors) while the plan packed a fourth copy of the weights.
+    /// when the GPU's plan follows the CPU's). Owned bytes are freed once decoded, the large
+    /// weights go to tract one at a time (`weights.rs`) and the rest of the decoded file is
+    /// dropped before the plan is compiled: a load otherwise held the weights three times over
+    /// (bytes, protobuf, tract's tensors) while the plan packed a fourth copy.
     fn load_parts(bytes: Cow<[u8]>, opts: &LoadOptions, mut onnx: tract_onnx::Onnx, plans: usize) -> Result<Model> {
         harden::checked_ops::install(&mut onnx.op_register);
         known_if::install(&mut onnx.op_register);
