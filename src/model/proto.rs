@@ -1,5 +1,6 @@
-//! The ONNX protobuf: decoding it, and reading what the SDK needs from it (op types and counts,
-//! opset, weights, metadata). Its checks are in `harden`, its fix-ups in `fixes`.
+//! The ONNX protobuf: decoding it, and reading what the SDK needs from the decoded file (op types
+//! and counts, opset, parameter count). Its checks are in `harden`, its fix-ups in `fixes`; a few
+//! fields read without decoding (a classifier's weights, metadata) are in `peek`.
 
 use std::collections::{BTreeMap, HashSet};
 
