@@ -15,7 +15,7 @@
 // 3), so a timed run follows a run of its own runtime, not what the other left running on the CPU;
 // 0 interleaves single timed runs A B A B (each after the other's). WebGPU always interleaves.
 // --settle-ms waits that long before each timed run (default 0: runs back to back): both pools
-// have gone to sleep, as between a camera's frames (docs/performance.md, "Threads").
+// have gone to sleep, as between a camera's frames (docs/performance-log.md, "Threads").
 // --budget-s caps each model's A B rounds (after 5 on the CPU, 1 on WebGPU); software WebGPU
 // adapters (SwiftShader, lavapipe) take seconds per run, so they get few runs.
 import { execFileSync } from 'node:child_process';

@@ -2,7 +2,7 @@
 # Measures what relaxed SIMD would gain on the CPU path, one thread: builds the relaxed variant
 # (scripts/build.sh, SHOPFLOOR_VARIANTS=relaxed), then runs `make bench`'s CPU path with the plain
 # and the relaxed module in pkg/wasm/ in turn, ROUNDS times each, and puts the plain one back.
-# Each run prints its table of ratios to onnxruntime-web (docs/performance.md, "What relaxed SIMD
+# Each run prints its table of ratios to onnxruntime-web (docs/performance-log.md, "What relaxed SIMD
 # would gain"). Extra arguments go to bench/run.mjs.
 set -euo pipefail
 cd "$(dirname "$0")/.."

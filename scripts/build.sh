@@ -4,7 +4,7 @@
 # esbuild, scripts/bundle-pkg.mjs) loads at init():
 #   pkg/wasm/     single-thread (simd128): every page;
 #   pkg/wasm-relaxed/  only when asked (SHOPFLOOR_VARIANTS=relaxed): single-thread with relaxed
-#                 SIMD, for scripts/bench-relaxed.sh; not shipped (docs/performance.md says why).
+#                 SIMD, for scripts/bench-relaxed.sh; not shipped (docs/performance-log.md says why).
 #   pkg/wasm-mt/  threaded (simd128 + atomics, shared memory, a rayon pool of Web Workers):
 #                 cross-origin isolated pages only (COOP/COEP), chosen by pkg/src/runtime-impl.ts.
 # Each variant has its own target dir (different rustflags): the second one is a full compile.

@@ -1,7 +1,7 @@
 // The package's JS (scripts/build.sh, after tsc has type-checked pkg/src): each entry a single
 // ES module, so a page's `import('shopfloor')` costs one request instead of a four-level
 // waterfall of 29 modules (~240 ms of a cold first inference in Chromium on localhost, more over
-// a network; docs/performance.md, "One module per entry").
+// a network; docs/performance-log.md, "One module per entry").
 //   index.js           the API (every module of pkg/src but the ones below)
 //   elements.js        the custom elements; imports ./index.js, so a page runs one SDK instance
 //   worker.js          the SDK's Web Worker (`{ worker: true }`); imports ./index.js

@@ -11,7 +11,7 @@ wasm_has_rustup_target() {
 }
 
 # std's own size-over-speed variants (sorts, integer formatting, float parsing): none is in a
-# model's run, and they take 105 KiB off the gzipped module (docs/performance.md, "What the wasm holds").
+# model's run, and they take 105 KiB off the gzipped module (docs/performance-log.md, "What the wasm holds").
 WASM_STD_FEATURES="panic-unwind,optimize_for_size"
 
 if wasm_has_rustup_target && [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then

@@ -195,7 +195,7 @@ async function instantiate<G extends Glue>(glueImport: Promise<unknown>, compile
   await glue.default({ module_or_path: module });
   // A few ms now, while a model most likely still downloads: the browser then optimises the
   // GEMM kernel in the background during the load, where the first run would have waited for it
-  // (docs/performance.md, "First inference"). It only reads and writes its own fixed buffers.
+  // (docs/performance-log.md, "First inference"). It only reads and writes its own fixed buffers.
   glue.tierUp();
   return { glue, module };
 }
@@ -279,7 +279,7 @@ async function load(options: InitOptions, wanted: 'auto' | number): Promise<Load
  * fails it: a worker that cannot start (a Content-Security-Policy without `worker-src 'self'`)
  * or that fails only leaves the first load as cold as without it, and `backends().cpu.warmUp`
  * says so. Off by default: on a 2-core machine, overlapping a model's download and load it
- * slowed them more than it saved (docs/performance.md, "First inference").
+ * slowed them more than it saved (docs/performance-log.md, "First inference").
  */
 function warmUp(options: InitOptions, module: WebAssembly.Module, threaded: boolean): void {
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;

@@ -2,7 +2,7 @@
 // page has just compiled loads and runs a small graph of common CNN ops once, then the worker
 // ends. Browsers compile a wasm function at its first call and share compiled code between the
 // instances of one module, so this compiles the load and run paths on another core while the
-// page fetches its model (docs/performance.md, "First inference").
+// page fetches its model (docs/performance-log.md, "First inference").
 import { messageOf } from './errors.js';
 
 /** What runtime-impl.ts sends: the compiled module, and which build it is. */

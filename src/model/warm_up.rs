@@ -5,7 +5,7 @@
 //! first inference (tract's loader and optimiser, then the kernels). The JS layer runs this in a
 //! second instance of the same compiled module, in a Worker, while the page fetches its model:
 //! the browser shares compiled code between instances of one module, so the page's load then
-//! finds most of it compiled (docs/performance.md, "First inference").
+//! finds most of it compiled (docs/performance-log.md, "First inference").
 
 use std::collections::HashMap;
 

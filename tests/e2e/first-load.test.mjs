@@ -1,7 +1,7 @@
 // A page's first load: Model.load and the pipelines' create() download their files while the
 // wasm module downloads and compiles, instead of after it (pkg/src/runtime-impl.ts,
 // `instanceWith`), and report failures as before: the module's first, then the files'. The time
-// it saves is measured, not asserted: docs/performance.md, "First inference".
+// it saves is measured, not asserted: docs/performance-log.md, "First inference".
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // The warm-up Worker init({ warmUp: true }) starts (pkg/src/warm-up.ts): it runs on both
 // builds, reports what it did in backends().cpu.warmUp, gives way to the page's first load, and
 // never costs the page its SDK when it cannot run. Its effect on a cold first inference is measured, not asserted:
-// docs/performance.md, "First inference".
+// docs/performance-log.md, "First inference".
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, serve, watchErrors } from './browser.mjs';
