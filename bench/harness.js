@@ -70,6 +70,8 @@ const RUNTIMES = {
             return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, toF32(t.data)]));
           },
           free: () => m.free(),
+          /** Where the threaded build ran the plan when asked ('pool' or 'inline'; null while it still measures, or on one thread). */
+          placement: () => m.info().cpuPlacement ?? null,
         };
       },
     };
@@ -207,7 +209,7 @@ export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, m
       }
       if (a.length >= minRounds && performance.now() - start > budgetMs) break;
     }
-    return { ...check, shopfloor: stats(a), ort: stats(b), oursBackend: ours.backend, turn };
+    return { ...check, shopfloor: stats(a), ort: stats(b), oursBackend: ours.backend, oursPlacement: ours.placement(), turn };
   } finally {
     ours.free();
     peer.free();
