@@ -70,19 +70,24 @@ fn depthwise_conv_leaves_other_convolutions_to_tract() {
 }
 
 #[test]
-fn direct_conv_matches_tract_on_random_shapes_and_padding() {
+fn direct_conv_matches_tract_on_random_shapes_strides_and_padding() {
     let mut rng = Lcg(0x5eed);
-    for case in 0..300 {
+    let mut strided = 0;
+    for case in 0..400 {
         let format = [DataFormat::NCHW, DataFormat::CHW][case % 2];
         let kernel = [rng.in_range(1, 5), rng.in_range(1, 5)];
-        // 1×1 is `PointwiseConv`'s; 3×1, 1×3 and 3×3 are `WinogradConv`'s (winograd.rs).
-        if kernel == [1, 1] || kernel == [1, 3] || kernel == [3, 1] || kernel == [3, 3] {
+        let strides = [rng.in_range(1, 3), rng.in_range(1, 3)];
+        // 1×1 is `PointwiseConv`'s; at stride 1, 3×1, 1×3 and 3×3 are `WinogradConv`'s (winograd.rs).
+        let winograd = kernel == [1, 3] || kernel == [3, 1] || kernel == [3, 3];
+        if kernel == [1, 1] || (winograd && strides == [1, 1]) {
             continue;
         }
         // Output channels past a block of 4 and between blocks; rows wide enough for the kernel
-        // to take them (its wide rows waste at most a quarter).
+        // to take them (its wide rows waste at most a quarter), the first and last rows and
+        // columns of a stride's remainders among them.
         let (n, c, m) = (rng.in_range(1, 2), rng.in_range(1, 9), rng.in_range(1, 11));
-        let (h, w) = (rng.in_range(kernel[0], 12), rng.in_range(5 * kernel[1], 40));
+        let h = rng.in_range(kernel[0], 12 * strides[0]);
+        let w = rng.in_range(5 * kernel[1] * strides[1], 40 * strides[1]);
         let pad = |rng: &mut Lcg| tvec!(rng.below(kernel[0]), rng.below(kernel[1]));
         let padding = match rng.below(4) {
             0 => PaddingSpec::Valid,
@@ -91,16 +96,18 @@ fn direct_conv_matches_tract_on_random_shapes_and_padding() {
             _ => PaddingSpec::SameLower,
         };
         let shape: Vec<usize> = if format == DataFormat::NCHW { vec![n, c, h, w] } else { vec![c, h, w] };
-        let spec = pool_spec(format, kernel, [1, 1], padding.clone(), c);
+        let spec = pool_spec(format, kernel, strides, padding.clone(), c);
         let (tract, ours, replaced) = full_conv_plans(spec, m, &mut rng, &shape);
-        let what = format!("case {case}: {format:?} {kernel:?} {padding:?} {shape:?} → {m}");
+        let what = format!("case {case}: {format:?} {kernel:?} strides {strides:?} {padding:?} {shape:?} → {m}");
         assert_eq!(replaced, 1, "{what} was not replaced");
         assert!(ours.nodes().iter().any(|n| n.op.name() == "DirectConv"), "{what}");
         let input = random_tensor(&mut rng, &shape);
         let (want, got) = (run(tract, &input), run(ours, &input));
         let (worst, scale) = worst_and_scale(&want, &got, &what);
         assert!(worst <= 1e-5 * scale, "{what}: off by {worst} (scale {scale})");
+        strided += usize::from(strides != [1, 1]);
     }
+    assert!(strided >= 150, "{strided} strided cases");
 }
 
 /// Element-wise steps after a direct convolution (leaky ReLU, `max` / `min` with a constant, in
@@ -200,6 +207,23 @@ fn convolutions_fold_the_element_wise_steps_after_them() {
     }
 }
 
+/// A network's first layer (3 channels, 3×3 taps at stride 2) reads 27 rows of the product per
+/// tile, so it takes an input past the scratch budget of many-channel layers: EfficientNet-Lite0's
+/// 224², as the model gives it.
+#[test]
+fn direct_conv_takes_a_first_layer_that_reads_few_rows_on_a_larger_input() {
+    let mut rng = Lcg(0xf1257);
+    let spec = pool_spec(DataFormat::NCHW, [3, 3], [2, 2], PaddingSpec::SameUpper, 3);
+    let shape = [1, 3, 224, 224];
+    let (tract, ours, replaced) = full_conv_plans(spec, 32, &mut rng, &shape);
+    assert_eq!(replaced, 1);
+    assert!(ours.nodes().iter().any(|n| n.op.name() == "DirectConv"));
+    let input = random_tensor(&mut rng, &shape);
+    let (want, got) = (run(tract, &input), run(ours, &input));
+    let (worst, scale) = worst_and_scale(&want, &got, "224² first layer");
+    assert!(worst <= 1e-5 * scale, "off by {worst} (scale {scale})");
+}
+
 #[test]
 fn direct_conv_leaves_what_it_does_not_cover_to_tract() {
     let mut rng = Lcg(11);
@@ -208,8 +232,8 @@ fn direct_conv_leaves_what_it_does_not_cover_to_tract() {
     };
     let same = PaddingSpec::SameUpper;
     let cases = [
-        ("stride 2", spec([3, 3], [2, 2], same.clone()), [1, 4, 9, 40]),
         ("rows too narrow: 4 wide columns for 2 outputs", spec([2, 3], [1, 1], same.clone()), [1, 4, 9, 2]),
+        ("strided rows too narrow: 5 wide columns for 3 outputs", spec([5, 5], [2, 2], same.clone()), [1, 4, 9, 6]),
         (
             "channels last",
             PoolSpec { data_format: DataFormat::NHWC, ..spec([3, 3], [1, 1], same.clone()) },
@@ -234,6 +258,11 @@ fn direct_conv_leaves_what_it_does_not_cover_to_tract() {
     let wide = pool_spec(DataFormat::NCHW, [2, 3], [1, 1], PaddingSpec::SameUpper, 64);
     let (_, _, replaced) = full_conv_plans(wide, 8, &mut rng, &[1, 64, 40, 40]);
     assert_eq!(replaced, 0, "an input past the cache budget");
+    // A first layer that reads few rows of the product, on an input past even its larger budget
+    // (3 planes of 600², 4.1 MiB).
+    let first = pool_spec(DataFormat::NCHW, [3, 3], [2, 2], PaddingSpec::SameUpper, 3);
+    let (_, _, replaced) = full_conv_plans(first, 16, &mut rng, &[1, 3, 600, 600]);
+    assert_eq!(replaced, 0, "a first layer past the few rows' budget");
     // Grouped: two groups of two channels.
     let grouped = spec([2, 3], [1, 1], same);
     let (_, _, replaced) = conv_plans(grouped, 2, random_tensor(&mut rng, &[4, 2, 2, 3]), &[1, 4, 9, 40]);

@@ -1,12 +1,15 @@
-//! Stride-1 convolution of f32 NCHW planes without im2col, for what `WinogradConv` (tried first)
-//! leaves: other kernel sizes (5×5, 2×4, …), and 3-tap ones over fewer than 8 channels or too
-//! few outputs (openWakeWord's first layer, one channel). tract lowers a convolution to a matrix product whose B
+//! Convolution of f32 NCHW planes without im2col, for what `WinogradConv` (tried first) leaves:
+//! other kernel sizes (5×5, 2×4, …), 3-tap ones over fewer than 8 channels or too few outputs
+//! (openWakeWord's first layer, one channel), and strided ones (a network's first layer, 3 → 24
+//! channels at stride 2 in BlazeFace). tract lowers a convolution to a matrix product whose B
 //! side its `Patcher` writes element by element into packed panels (a quarter of the openWakeWord
-//! embedding's time). At stride 1, B's row for input channel c and tap (ky, kx) is the input
-//! plane itself, shifted: with each plane copied once into a zero-bordered scratch of width
-//! `wp`, output (y, x) reads `scratch[c][y + ky][x + kx]`, so eight consecutive outputs of a
-//! "wide" row (x up to `wp`, the columns past the output's width computed and dropped) are eight
-//! consecutive floats. Each column tile gathers them through a table of one offset per
+//! embedding's time). B's row for input channel c and tap (ky, kx) is the input plane itself,
+//! shifted: with each plane copied once into a zero-bordered scratch, output (y, x) reads padded
+//! row `sy·y + ky`, column `sx·x + kx`. The scratch splits each padded plane by the remainders of
+//! row and column by the strides into `sy·sx` sub-planes of width `wq` (one, the plane itself, at
+//! stride 1), so that tap (ky, kx) reads sub-plane `(ky % sy, kx % sx)` at `(y + ky / sy,
+//! x + kx / sx)`: eight consecutive outputs of a "wide" row (x up to `wq`, the columns past the
+//! output's width computed and dropped) are eight consecutive floats. Each column tile gathers them through a table of one offset per
 //! (c, ky, kx) into a small panel for the 4×8 micro-kernel (`offset_tile`); the filters are
 //! packed once, when the op is built. The element-wise steps after the layer (`epilogue`) run on
 //! each output row as it is written.
@@ -29,6 +32,13 @@ const MAX_FILTER_BYTES: usize = 128 << 10;
 /// (PP-OCRv4 det's 3×3 layers over 96 planes of 40² and up, 677 KiB and up; openWakeWord's, at
 /// most 236 KiB, gain).
 const MAX_SCRATCH_BYTES: usize = 256 << 10;
+/// A tile that reads at most this many rows of the product (a first layer's 3 channels × 3×3
+/// taps) streams through a larger scratch, the next tile reading the same cache lines, up to
+/// `FEW_ROWS_MAX_SCRATCH_BYTES` (EfficientNet-Lite0's 224² input, 607 KiB): the wide rows of the
+/// product, as large as the output, are held whole, and a larger first layer's (PP-OCRv4 det's at
+/// 640², 13 MB) would raise a page's wasm memory for good, for no measured gain.
+const FEW_ROWS: usize = 32;
+const FEW_ROWS_MAX_SCRATCH_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct DirectConv {
@@ -57,17 +67,31 @@ struct Geometry {
     pad_left: usize,
     oh: usize,
     ow: usize,
-    /// Scratch plane width and height (the padded input).
-    wp: usize,
-    hp: usize,
-    /// Wide output columns computed per output channel: `oh · wp` rounded up to `NR`.
+    sy: usize,
+    sx: usize,
+    /// One sub-plane's height and width: the padded input's, divided by the strides, rounded up.
+    hq: usize,
+    wq: usize,
+    /// Wide output columns computed per output channel: `oh · wq` rounded up to `NR`.
     n: usize,
 }
 
+impl Geometry {
+    /// Where padded row `py`, column `px` of channel `c` lands in the scratch.
+    fn at(&self, c: usize, py: usize, px: usize) -> usize {
+        (((c * self.sy + py % self.sy) * self.sx + px % self.sx) * self.hq + py / self.sy) * self.wq + px / self.sx
+    }
+
+    fn scratch_len(&self) -> usize {
+        self.c * self.sy * self.sx * self.hq * self.wq
+    }
+}
+
 impl DirectConv {
-    /// The kernel for `node` if it is an f32 2-D convolution of one group at stride 1 without
-    /// dilation, over NCHW or CHW, with constant OIHW filters of more than one tap and at most
-    /// `MAX_FILTER_BYTES`, an input of at most `MAX_SCRATCH_BYTES` padded, and wide rows that
+    /// The kernel for `node` if it is an f32 2-D convolution of one group without dilation, over
+    /// NCHW or CHW, with constant OIHW filters of more than one tap and at most
+    /// `MAX_FILTER_BYTES`, an input of at most `MAX_SCRATCH_BYTES` padded (`FEW_ROWS_MAX_SCRATCH_BYTES`
+    /// for at most `FEW_ROWS` rows of the product), and wide rows that
     /// waste at most a quarter more columns than the output has.
     pub fn replacing(model: &TypedModel, node: &TypedNode) -> TractResult<Option<DirectConv>> {
         let Some(ConstantFilters { conv, kernel, bias }) = constant_filters(model, node)? else { return Ok(None) };
@@ -78,7 +102,6 @@ impl DirectConv {
             && spec.kernel_shape.iter().product::<usize>() > 1
             && conv.group == 1
             && spec.dilations().iter().all(|&d| d == 1)
-            && spec.strides().iter().all(|&s| s == 1)
             && kernel.shape() == [m, c, spec.kernel_shape[0], spec.kernel_shape[1]].as_slice()
             && (bias.len() == 1 || bias.len() == m);
         let Some(shape) = input.shape.as_concrete().filter(|_| fits) else { return Ok(None) };
@@ -93,12 +116,14 @@ impl DirectConv {
         // Past a quarter of waste (narrow padded rows: 4 wide for 2 outputs), tract's im2col wins;
         // so it does where what every tile reads outgrows the cache.
         let filter_bytes = m * c * spec.kernel_shape.iter().product::<usize>() * 4;
-        let scratch_bytes = g.c * g.hp * g.wp * 4;
+        let scratch_bytes = g.scratch_len() * 4;
         let fits = g.oh * g.ow > 0
-            && 4 * g.wp <= 5 * g.ow
+            && 4 * g.wq <= 5 * g.ow
             && g.c == c
             && filter_bytes <= MAX_FILTER_BYTES
-            && scratch_bytes <= MAX_SCRATCH_BYTES;
+            && (scratch_bytes <= MAX_SCRATCH_BYTES
+                || (c * spec.kernel_shape.iter().product::<usize>() <= FEW_ROWS
+                    && scratch_bytes <= FEW_ROWS_MAX_SCRATCH_BYTES));
         Ok(fits.then_some(op))
     }
 
@@ -113,11 +138,18 @@ impl DirectConv {
         let [kh, kw] = [self.pool_spec.kernel_shape[0], self.pool_spec.kernel_shape[1]];
         let pads = self.pool_spec.computed_padding(&[h, w]);
         let (oh, ow) = (pads[0].convoluted, pads[1].convoluted);
-        // At stride 1 the padded plane holds every tap of every output exactly.
-        let wp = (pads[1].pad_before + w + pads[1].pad_after).max(ow + kw - 1);
-        let hp = (pads[0].pad_before + h + pads[0].pad_after).max(oh + kh - 1);
-        let n = (oh * wp).div_ceil(NR) * NR;
-        Ok(Geometry { c, h, w, kh, kw, pad_top: pads[0].pad_before, pad_left: pads[1].pad_before, oh, ow, wp, hp, n })
+        let strides = self.pool_spec.strides();
+        let (sy, sx) = (strides[0], strides[1]);
+        // The padded plane holds every tap of every output (a stride's last columns may need
+        // fewer than the padding gives, or more where the padding leaves them out).
+        let hp = (pads[0].pad_before + h + pads[0].pad_after).max(oh.saturating_sub(1) * sy + kh);
+        let wp = (pads[1].pad_before + w + pads[1].pad_after).max(ow.saturating_sub(1) * sx + kw);
+        // Then `hq ≥ oh + (kh − 1) / sy` and `wq ≥ ow + (kw − 1) / sx`: every tap of an output
+        // inside the output's extent is inside its sub-plane.
+        let (hq, wq) = (hp.div_ceil(sy), wp.div_ceil(sx));
+        let n = (oh * wq).div_ceil(NR) * NR;
+        let (pad_top, pad_left) = (pads[0].pad_before, pads[1].pad_before);
+        Ok(Geometry { c, h, w, kh, kw, pad_top, pad_left, oh, ow, sy, sx, hq, wq, n })
     }
 }
 
@@ -155,12 +187,13 @@ impl EvalOp for DirectConv {
         let dst = dst.as_slice_mut::<f32>()?;
         let k = g.c * g.kh * g.kw;
         // Every tap's offset in the scratch: B's row for (c, ky, kx).
-        let offsets: Vec<usize> = (0..g.c)
-            .flat_map(|c| (0..g.kh).flat_map(move |ky| (0..g.kw).map(move |kx| (c * g.hp + ky) * g.wp + kx)))
-            .collect();
-        // The last tile of a plane reads up to NR − 1 columns past `oh · wp`, and its last taps
-        // up to (kh − 1)·wp + kw − 1 further: zero slack after the last plane covers both.
-        let mut scratch = vec![0f32; g.c * g.hp * g.wp + g.wp + NR];
+        let offsets: Vec<usize> =
+            (0..g.c).flat_map(|c| (0..g.kh).flat_map(move |ky| (0..g.kw).map(move |kx| g.at(c, ky, kx)))).collect();
+        // The last tile of a sub-plane reads up to NR − 1 columns past `oh · wq`, and its last
+        // taps up to ((kh − 1) / sy)·wq + (kw − 1) / sx further, which `hq ≥ oh + (kh − 1) / sy`
+        // leaves at most (kw − 1) / sx + NR − 1 past the sub-plane's end: into the next one (wide
+        // columns that are dropped), or into zero slack after the last.
+        let mut scratch = vec![0f32; g.scratch_len() + g.wq + NR];
         let (plane_in, plane_out) = (g.h * g.w, g.oh * g.ow);
         // Blocks `first ..` of MR output channels (fewer in the last), into their rows of the
         // output. Tile by tile, every block: one tile's B columns stay in cache while the blocks'
@@ -179,7 +212,7 @@ impl EvalOp for DirectConv {
             // Each row keeps its first `ow` wide columns, then takes the epilogue while in cache.
             for (r, row) in rows.chunks_mut(plane_out).enumerate() {
                 for (y, line) in row.chunks_mut(g.ow).enumerate() {
-                    line.copy_from_slice(&wide[r * g.n + y * g.wp..][..g.ow]);
+                    line.copy_from_slice(&wide[r * g.n + y * g.wq..][..g.ow]);
                 }
                 self.epilogue.apply(row);
             }
@@ -209,12 +242,24 @@ impl TypedOp for DirectConv {
     as_op!();
 }
 
-/// Copies one image's planes into the scratch planes' interiors (borders stay zero).
+/// Copies one image's planes into the scratch's sub-planes (borders stay zero).
 fn fill(scratch: &mut [f32], planes: &[f32], g: &Geometry) {
     for (c, plane) in planes.chunks_exact(g.h * g.w).enumerate() {
         for (y, row) in plane.chunks_exact(g.w).enumerate() {
-            let at = (c * g.hp + g.pad_top + y) * g.wp + g.pad_left;
-            scratch[at..at + g.w].copy_from_slice(row);
+            let py = g.pad_top + y;
+            if g.sx == 1 {
+                let at = g.at(c, py, g.pad_left);
+                scratch[at..at + g.w].copy_from_slice(row);
+                continue;
+            }
+            // Column x goes to the sub-plane of (pad_left + x) % sx: every sx-th value of the
+            // row from its first that lands there, side by side.
+            for first in 0..g.sx.min(g.w) {
+                let at = g.at(c, py, g.pad_left + first);
+                for (dst, &v) in scratch[at..].iter_mut().zip(row[first..].iter().step_by(g.sx)) {
+                    *dst = v;
+                }
+            }
         }
     }
 }
