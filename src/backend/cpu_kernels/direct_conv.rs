@@ -9,9 +9,9 @@
 //! row and column by the strides into `sy·sx` sub-planes of width `wq` (one, the plane itself, at
 //! stride 1), so that tap (ky, kx) reads sub-plane `(ky % sy, kx % sx)` at `(y + ky / sy,
 //! x + kx / sx)`: eight consecutive outputs of a "wide" row (x up to `wq`, the columns past the
-//! output's width computed and dropped) are eight consecutive floats. Each column tile gathers them through a table of one offset per
-//! (c, ky, kx) into a small panel for the 4×8 micro-kernel (`offset_tile`); the filters are
-//! packed once, when the op is built. The element-wise steps after the layer (`epilogue`) run on
+//! output's width computed and dropped) are eight consecutive floats. Each column tile gathers
+//! them through a table of one offset per (c, ky, kx) into a small panel for the 4×8
+//! micro-kernel (`offset_tile`); the filters are packed once, when the op is built. The element-wise steps after the layer (`epilogue`) run on
 //! each output row as it is written.
 
 use std::sync::Arc;
@@ -115,15 +115,15 @@ impl DirectConv {
         let g = op.geometry(shape)?;
         // Past a quarter of waste (narrow padded rows: 4 wide for 2 outputs), tract's im2col wins;
         // so it does where what every tile reads outgrows the cache.
-        let filter_bytes = m * c * spec.kernel_shape.iter().product::<usize>() * 4;
+        // Rows of the product: one per (channel, tap).
+        let rows = c * spec.kernel_shape.iter().product::<usize>();
         let scratch_bytes = g.scratch_len() * 4;
         let fits = g.oh * g.ow > 0
             && 4 * g.wq <= 5 * g.ow
             && g.c == c
-            && filter_bytes <= MAX_FILTER_BYTES
+            && m * rows * 4 <= MAX_FILTER_BYTES
             && (scratch_bytes <= MAX_SCRATCH_BYTES
-                || (c * spec.kernel_shape.iter().product::<usize>() <= FEW_ROWS
-                    && scratch_bytes <= FEW_ROWS_MAX_SCRATCH_BYTES));
+                || (rows <= FEW_ROWS && scratch_bytes <= FEW_ROWS_MAX_SCRATCH_BYTES));
         Ok(fits.then_some(op))
     }
 
