@@ -4,7 +4,7 @@
 //
 //   node scripts/profile-browser.mjs --named            # once: pkg/wasm with names (see below)
 //   node scripts/profile-browser.mjs /models/cache/blazeface/face_detection_front_128.onnx \
-//        input:0=1x128x128x3 [--runs 300] [--top 25] [--threads] [--load] [--callers NAME]
+//        input:0=1x128x128x3 [--runs 300] [--top 25] [--threads] [--load] [--callers NAME] [--callees NAME]
 //
 // Several inputs: one NAME=DIMS each (f32 noise), NAME=DIMS:i64=VALUE for an i64 one.
 //
@@ -14,7 +14,8 @@
 // init(), `Model.load(url, { inputShapes })` and one run, while the browser still compiles and
 // tiers up the wasm (self and inclusive time).
 //
-// --callers NAME also prints who calls the functions whose names contain NAME (three callers up).
+// --callers NAME also prints who calls the functions whose names contain NAME (three callers up);
+// --callees NAME what the outermost such function calls, with the time under each.
 //
 // --named rebuilds the glue of the last release build with wasm-bindgen, names kept, into
 // pkg/wasm (and pkg/wasm-mt with --threads); `bash scripts/build.sh` puts the shipped ones back.
@@ -40,9 +41,9 @@ if (flag('--named')) {
   process.exit(0);
 }
 
-const [model, ...feedArgs] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.match(/^--(runs|top|callers|width)$/));
+const [model, ...feedArgs] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.match(/^--(runs|top|callers|callees|width)$/));
 if (!model || !feedArgs.length) {
-  console.error('usage: node scripts/profile-browser.mjs MODEL_URL NAME=DIMS[:i64=VALUE] ... [--runs N] [--top N] [--threads] [--load | --cold] [--callers NAME] | --named [--threads]');
+  console.error('usage: node scripts/profile-browser.mjs MODEL_URL NAME=DIMS[:i64=VALUE] ... [--runs N] [--top N] [--threads] [--load | --cold] [--callers NAME] [--callees NAME] | --named [--threads]');
   process.exit(2);
 }
 // NAME=DIMS: f32 noise; NAME=DIMS:i64=VALUE: an i64 tensor filled with VALUE.
@@ -115,6 +116,9 @@ try {
   // --callers SUBSTR: time under the first frame matching SUBSTR, by the chain of its 3 callers.
   const callee = option('--callers', null);
   const callers = new Map();
+  // --callees SUBSTR: time under the outermost frame matching SUBSTR, by the function it called.
+  const under = option('--callees', null);
+  const callees = new Map();
   const short = (name) => name.replace(/\[[0-9a-f]+\]/g, '').slice(0, 70);
   // An anonymous JS function by where it is: file and line.
   const nameOf = (id) => {
@@ -130,6 +134,15 @@ try {
     const seen = new Set();
     for (let at = id; at !== undefined; at = parent.get(at)) seen.add(nameOf(at));
     for (const n of seen) inclusive.set(n, (inclusive.get(n) ?? 0) + t);
+    if (under) {
+      const path = [];
+      for (let at = id; at !== undefined; at = parent.get(at)) path.push(nameOf(at));
+      const top = path.findLastIndex((n) => n.includes(under));
+      if (top >= 0) {
+        const key = top === 0 ? '(self)' : path[top - 1];
+        callees.set(key, (callees.get(key) ?? 0) + t);
+      }
+    }
     if (callee) {
       let at = id;
       while (at !== undefined && !nameOf(at).includes(callee)) at = parent.get(at);
@@ -150,6 +163,7 @@ try {
   print('self time', self);
   if (load || cold) print('inclusive time', inclusive);
   if (callee) print(`callers of ${callee} (caller < its caller < ...)`, callers);
+  if (under) print(`what the outermost ${under} calls (inclusive)`, callees);
 } finally {
   await close();
   server.close();

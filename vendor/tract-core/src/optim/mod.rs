@@ -108,6 +108,7 @@ impl Optimizer {
             Box::<PropagateRoi>::default(),
             Box::<FoldUniformMask>::default(),
             Box::new(OpOptim("declutter", TypedOp::declutter_with_session, 0)),
+            Box::new(PropConst::sole_consumers()),
             Box::new(PushSliceUp),
             Box::new(PushSplitDown),
             Box::<concat_then_einsum::ConcatThenEinsum>::default(),

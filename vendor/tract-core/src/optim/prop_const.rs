@@ -17,7 +17,25 @@ use crate::optim::{CONST_FOLD_MEM_BUDGET, OptimizerSession};
 /// Every fold, including each step of the walk, must additionally keep its output
 /// within the allowance.
 #[derive(Clone, Debug, Default)]
-pub struct PropConst(usize);
+pub struct PropConst(usize, bool);
+
+/// The output shape of a node that only relabels its input's axes (an `AxisOp` that adds,
+/// removes or reshapes axes, not one that moves them): its value is the input's data as it lies.
+fn relabelled_shape(node: &TypedNode) -> Option<TVec<usize>> {
+    let op = node.op_as::<AxisOp>()?;
+    if matches!(op, AxisOp::Move(..)) || node.outputs.len() != 1 {
+        return None;
+    }
+    node.outputs[0].fact.shape.as_concrete().map(|s| s.into())
+}
+
+impl PropConst {
+    /// Folds only nodes whose constant inputs feed nothing else, so a constant that several
+    /// nodes share stays one tensor.
+    pub fn sole_consumers() -> PropConst {
+        PropConst(0, true)
+    }
+}
 
 impl super::TypedPass for PropConst {
     fn reset(&mut self) -> TractResult<()> {
@@ -45,8 +63,9 @@ impl super::TypedPass for PropConst {
                 && inputs.iter().zip(&node.inputs).all(|(fact, outlet)| {
                     fact.konst.is_some()
                         && (model.node(outlet.node).outputs[outlet.slot].successors.len() == 1
-                            || node.op_is::<Slice>()
-                            || (fact.datum_type.is_number()
+                            || (!self.1 && node.op_is::<Slice>())
+                            || (!self.1
+                                && fact.datum_type.is_number()
                                 && fact
                                     .mem_size()
                                     .as_i64()
@@ -79,8 +98,25 @@ impl super::TypedPass for PropConst {
                             if succ.inputs.len() > 1 {
                                 break;
                             }
-                            let Ok(Some(succ_res)) = succ.op.eval_out_of_plan(res.clone()) else {
-                                break;
+                            let succ_res = match relabelled_shape(succ) {
+                                // Relabel the value in place: it is the fold's own output, so
+                                // `into_tensor` takes it without a copy.
+                                Some(shape)
+                                    if res.len() == 1
+                                        && res[0].is_plain()
+                                        && res[0].len() == shape.iter().product::<usize>() =>
+                                {
+                                    let mut t = res.pop().unwrap().into_tensor();
+                                    t.set_shape(&shape)?;
+                                    tvec!(t.into_tvalue())
+                                }
+                                _ => {
+                                    let Ok(Some(succ_res)) = succ.op.eval_out_of_plan(res.clone())
+                                    else {
+                                        break;
+                                    };
+                                    succ_res
+                                }
                             };
                             let succ_mem: u64 = succ_res
                                 .iter()

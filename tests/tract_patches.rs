@@ -1,0 +1,114 @@
+//! What `vendor/tract-core` changes in tract's optimiser (its PATCHED.md): a constant folded
+//! through a chain of axis changes in one pass, in place where only the axes' labels change, and
+//! weights two layers share left as one tensor.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::change_axes::AxisOp;
+use tract_onnx::tract_core::ops::konst::Const;
+use tract_onnx::tract_core::ops::math;
+use tract_onnx::tract_core::optim::Optimizer;
+
+fn f32s(shape: &[usize], values: impl Fn(usize) -> f32) -> Tensor {
+    let n = shape.iter().product();
+    tract_ndarray::ArrayD::from_shape_vec(shape, (0..n).map(values).collect()).unwrap().into_tensor()
+}
+
+/// The graph's constants, after tract's `declutter`.
+fn decluttered_consts(model: &mut TypedModel) -> Vec<Arc<Tensor>> {
+    Optimizer::declutter().optimize(model).unwrap();
+    model.nodes().iter().filter_map(|n| n.op_as::<Const>()).map(|c| c.val().clone()).collect()
+}
+
+fn values(t: &Tensor) -> Vec<f32> {
+    t.to_plain_array_view::<f32>().unwrap().iter().copied().collect()
+}
+
+fn run(model: TypedModel, x: Tensor) -> Vec<f32> {
+    let out = model.into_runnable().unwrap().run(tvec!(x.into_tvalue())).unwrap();
+    values(&out[0])
+}
+
+#[test]
+fn a_constant_through_axis_changes_folds_to_their_value() {
+    // [1, 2, 3, 1] → drop axis 0 → drop the last → [2, 3] → reshape to [3, 2] → add to x.
+    let w = f32s(&[1, 2, 3, 1], |i| i as f32 * 0.5 - 1.0);
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact([3, 2])).unwrap();
+    let mut k = model.add_const("w", w.clone()).unwrap();
+    for (ix, op) in
+        [AxisOp::Rm(0), AxisOp::Rm(2), AxisOp::Reshape(0, tvec!(2.into(), 3.into()), tvec!(3.into(), 2.into()))]
+            .into_iter()
+            .enumerate()
+    {
+        k = model.wire_node(format!("axes.{ix}"), op, &[k]).unwrap()[0];
+    }
+    let sum = model.wire_node("sum", math::add(), &[x, k]).unwrap();
+    model.select_output_outlets(&sum).unwrap();
+
+    let consts = decluttered_consts(&mut model);
+    let folded = consts.iter().find(|t| t.volume() == 6).expect("the folded weights");
+    assert_eq!(folded.shape(), &[3, 2]);
+    assert_eq!(values(folded), values(&w), "a relabelling keeps the data as it lies");
+    assert!(model.nodes().iter().all(|n| !n.op_is::<AxisOp>()), "every axis change went into the constant");
+
+    let x = f32s(&[3, 2], |i| i as f32);
+    let expected: Vec<f32> = (0..6).map(|i| i as f32 + (i as f32 * 0.5 - 1.0)).collect();
+    assert_eq!(run(model, x), &expected[..]);
+}
+
+#[test]
+fn a_constant_moved_across_axes_is_transposed_by_its_fold() {
+    // A move reorders the data: the fold must evaluate it, not relabel it.
+    let w = f32s(&[1, 2, 3], |i| i as f32);
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact([3, 2])).unwrap();
+    let k = model.add_const("w", w).unwrap();
+    let k = model.wire_node("rm", AxisOp::Rm(0), &[k]).unwrap()[0];
+    let k = model.wire_node("move", AxisOp::Move(1, 0), &[k]).unwrap()[0];
+    let sum = model.wire_node("sum", math::add(), &[x, k]).unwrap();
+    model.select_output_outlets(&sum).unwrap();
+
+    Optimizer::declutter().optimize(&mut model).unwrap();
+    // w as [2, 3] is [[0, 1, 2], [3, 4, 5]]; moved, [[0, 3], [1, 4], [2, 5]].
+    let zeros = f32s(&[3, 2], |_| 0.0);
+    assert_eq!(run(model, zeros), &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+}
+
+#[test]
+fn weights_two_convolutions_share_stay_one_tensor() {
+    // Tied weights (one initializer read by two layers, as the ONNX zoo's light models have
+    // them): tract's declutter rules put axis changes between them and each product, and folding
+    // each reader's changes into a copy of its own would double them in memory. tract's earlier
+    // fold (before those rules run) copies shared constants only up to its 4 MiB allowance.
+    use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
+    use tract_onnx::tract_core::ops::nn::DataFormat;
+    let c = 16;
+    let conv = Conv {
+        pool_spec: PoolSpec {
+            data_format: DataFormat::NCHW,
+            kernel_shape: tvec!(1, 1),
+            padding: PaddingSpec::Valid,
+            dilations: None,
+            strides: None,
+            input_channels: c,
+            output_channels: c,
+        },
+        kernel_fmt: KernelFormat::OIHW,
+        group: 1,
+        q_params: None,
+    };
+    let mut model = TypedModel::default();
+    let x = model.add_source("x", f32::fact([1, c, 8, 8])).unwrap();
+    let w = model.add_const("w", f32s(&[c, c, 1, 1], |i| ((i * 7) % 13) as f32 / 13.0 - 0.5)).unwrap();
+    let b = model.add_const("b", f32s(&[c], |i| i as f32 / 16.0)).unwrap();
+    let one = model.wire_node("one", conv.clone(), &[x, w, b]).unwrap()[0];
+    let two = model.wire_node("two", conv, &[one, w, b]).unwrap();
+    model.select_output_outlets(&two).unwrap();
+    let input = || f32s(&[1, c, 8, 8], |i| ((i * 5) % 17) as f32 / 17.0);
+    let expected = run(model.clone(), input());
+
+    let consts = decluttered_consts(&mut model);
+    assert_eq!(consts.iter().filter(|t| t.volume() == c * c).count(), 1, "{model}");
+    let got = run(model, input());
+    assert!(got.iter().zip(&expected).all(|(a, b)| (a - b).abs() <= 1e-5 * b.abs().max(1.0)));
+}
