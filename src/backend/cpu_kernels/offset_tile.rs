@@ -18,7 +18,11 @@ pub const NR: usize = 8;
 
 /// Filters `[m][k…]` (OIHW, or OI) → `[m / MR rounded up][k][MR]`, zero past the last output.
 pub fn pack(kernel: &Tensor) -> TractResult<Arc<Tensor>> {
-    let (m, k) = (kernel.shape()[0], kernel.shape()[1..].iter().product::<usize>());
+    pack_as(kernel, kernel.shape()[0], kernel.shape()[1..].iter().product::<usize>())
+}
+
+/// `pack` for a tensor whose data, whatever its shape, is `m` rows of `k` floats: no reshaped copy.
+pub fn pack_as(kernel: &Tensor, m: usize, k: usize) -> TractResult<Arc<Tensor>> {
     let src = kernel.try_as_plain_ram()?;
     let packed = pack_rows(src.as_slice::<f32>()?, m, k);
     Ok(Arc::new(tract_ndarray::Array1::from_vec(packed).into_tensor()))

@@ -23,7 +23,7 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 use super::constant_operand::{constant_operand, Spread};
 use super::conv_filters::{constant_filters, ConstantFilters};
 use super::epilogue::Epilogue;
-use super::offset_tile::{gather, pack, pack_rows, padded_bias, tile, MR, NR};
+use super::offset_tile::{gather, pack_as, pack_rows, padded_bias, tile, MR, NR};
 
 /// Every column tile reads all the filters, as `DirectConv`'s: past this, tract's blocked product
 /// (one block's filters kept in cache while the panels stream) is the better shape.
@@ -96,7 +96,6 @@ impl PointwiseConv {
         let filters = facts[w_slot].konst.clone().unwrap();
         let k = *filters.shape().last().unwrap();
         let m = filters.len() / k.max(1);
-        let kernel = (*filters).clone().into_shape(&[m, k])?;
         let plane: usize = shape[axis + 1..].iter().product();
         let fits = axis <= 1
             && x.len() >= axis + 2
@@ -104,7 +103,8 @@ impl PointwiseConv {
             && !x.contains(&o_ax)
             && renamed == o
             && facts[x_slot].datum_type == f32::datum_type()
-            && kernel.datum_type() == f32::datum_type()
+            && filters.datum_type() == f32::datum_type()
+            && filters.is_plain()
             && shape[axis] == k
             && (1..=MAX_CHANNELS).contains(&k)
             && m >= 1
@@ -132,7 +132,8 @@ impl PointwiseConv {
             k,
             groups: 1,
             axis,
-            packed: pack(&kernel)?,
+            // The weights as they lie are `m` rows of `k` (output channel first).
+            packed: pack_as(&filters, m, k)?,
             bias: padded_bias(&bias, m)?,
             residual,
             epilogue,
