@@ -131,12 +131,11 @@ try {
     if (name === '(idle)' || name === '(program)') continue;
     self.set(name, (self.get(name) ?? 0) + t);
     total += t;
-    const seen = new Set();
-    for (let at = id; at !== undefined; at = parent.get(at)) seen.add(nameOf(at));
-    for (const n of seen) inclusive.set(n, (inclusive.get(n) ?? 0) + t);
+    // The sample's stack, innermost first.
+    const path = [];
+    for (let at = id; at !== undefined; at = parent.get(at)) path.push(nameOf(at));
+    for (const n of new Set(path)) inclusive.set(n, (inclusive.get(n) ?? 0) + t);
     if (under) {
-      const path = [];
-      for (let at = id; at !== undefined; at = parent.get(at)) path.push(nameOf(at));
       const top = path.findLastIndex((n) => n.includes(under));
       if (top >= 0) {
         const key = top === 0 ? '(self)' : path[top - 1];
