@@ -75,7 +75,7 @@ export function renderMarkdown(report) {
   if (mt?.models && report.paths.cpu?.models) {
     L.push('', `### shopfloor: ${mt.threads} threads vs 1 (median ms; speed-up = 1 thread / ${mt.threads} threads)`, '');
     // Each plan of the threaded build measures its runs in the pool and inline and keeps the faster
-    // (src/backend/pool.rs): where it was running at the end of the timed runs.
+    // (src/backend/pool/mod.rs): where it was running at the end of the timed runs.
     L.push('| model | 1 thread | threaded | speed-up | threaded runs went to |', '|---|---|---|---|---|');
     for (const m of report.models) {
       const one = report.paths.cpu.models[m.id]?.warm?.shopfloor?.median;

@@ -4,6 +4,7 @@
 //! browser (or a native Vulkan/Metal/DX12 driver) may or may not provide: `probe` says which
 //! and why, so the page can tell the user plainly.
 
+pub mod bands;
 pub mod clock;
 pub mod cpu;
 pub mod cpu_kernels;

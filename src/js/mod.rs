@@ -86,6 +86,28 @@ pub fn test_panic_next_run() {
     crate::backend::cpu::PANIC_NEXT_RUN.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Test-only (not part of the package API): `"pool"` or `"inline"` places every CPU run there
+/// (a plan with row bands runs them in the pool), `"auto"` gives the choice back to each plan; for
+/// measuring the two ways in one page (`scripts/bands-ab.mjs`).
+#[wasm_bindgen(js_name = __testForcePlacement)]
+pub fn test_force_placement(way: &str) -> Result<(), JsValue> {
+    let forced = match way {
+        "auto" => 0,
+        "pool" => 1,
+        "inline" => 2,
+        other => return Err(JsValue::from_str(&format!("unknown placement {other:?}: use auto, pool or inline"))),
+    };
+    crate::backend::pool::FORCED.store(forced, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// Test-only (not part of the package API): CPU runs so far that went in row bands
+/// (`backend::bands`), so the browser tests can tell the threaded build's bands ran.
+#[wasm_bindgen(js_name = __testBandedRuns)]
+pub fn test_banded_runs() -> usize {
+    crate::backend::cpu::BANDED_RUNS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Memory in use: `{ liveModels, wasmMemoryBytes }`. For leak checks in long sessions.
 #[wasm_bindgen(js_name = memoryStats)]
 pub fn memory_stats() -> Result<JsValue, JsValue> {

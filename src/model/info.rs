@@ -35,8 +35,10 @@ pub struct ModelInfo {
     pub plan: &'static str,
     pub cached_plans: usize,
     /// Threaded build, CPU: where the latest plan's runs go once measured (`"pool"`: the worker
-    /// pool; `"inline"`: on the calling thread, single-threaded, measured faster for this small
-    /// plan); absent while measuring, on one thread, or on the GPU.
+    /// pool, each layer split over it; `"bands"`: the pool, a small plan's first layers in two
+    /// bands of rows side by side (`backend::bands`); `"inline"`: on the calling thread,
+    /// single-threaded, measured faster for this small plan); absent while measuring, on one
+    /// thread, or on the GPU.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_placement: Option<&'static str>,
     /// The WebGPU plan, when the model runs there.

@@ -2,6 +2,7 @@
 //! and the CLI hold.
 
 mod analysis;
+mod banded_run;
 mod feeds;
 mod fixes;
 mod gpu_side;
@@ -302,12 +303,7 @@ impl Model {
     }
 
     pub fn info(&self) -> ModelInfo {
-        let cpu_placement = match self.cpu.placement() {
-            Some(crate::backend::pool::Where::Pool) => Some("pool"),
-            Some(crate::backend::pool::Where::Inline) => Some("inline"),
-            None => None,
-        };
-        ModelInfo { cached_plans: self.cpu.cached_plans(), cpu_placement, ..self.info.clone() }
+        ModelInfo { cached_plans: self.cpu.cached_plans(), cpu_placement: self.cpu.placement(), ..self.info.clone() }
     }
 
     /// Runs the model. Inputs by name (all of them); outputs in the model's output order.

@@ -252,19 +252,23 @@ test('the main thread keeps running while the pool computes', async () => {
   await page.close();
 });
 
-test('each CPU plan measures the pool against one inline thread and keeps the faster; answers do not move', async () => {
+test('each CPU plan measures the pool (a small CNN in two bands of rows) against one inline thread and keeps the faster; answers do not move', async () => {
   const threaded = await open(server.url);
   const single = await open(server.url, { threads: 1 });
   const measure = (page) =>
     page.evaluate(async () => {
       const out = {};
-      // Enough runs to decide (src/backend/pool.rs: 5 warm-up runs in the pool, then 5 each way;
+      // Enough runs to decide (src/backend/pool/mod.rs: 5 warm-up runs in the pool, then 5 each way;
       // a plan whose measured pooled run is too long for the caller's thread is settled at once).
       for (const [url, input, dims, runs] of [
         ['/models/cache/blazeface/face_detection_front_128.onnx', 'input:0', [1, 128, 128, 3], 16],
         ['/models/cache/ppocr/ppocrv4_det.onnx', 'x', [1, 3, 640, 640], 6],
       ]) {
         const m = await window.sf.Model.load(url, { backend: 'cpu' });
+        // A test-only export of the wasm glue (not the package API): runs that went in row bands.
+        const threads = (await window.sf.backends()).cpu.threads;
+        const glue = await import(threads > 1 ? '/pkg/wasm-mt/shopfloor.js' : '/pkg/wasm/shopfloor.js');
+        const banded0 = glue.__testBandedRuns();
         const n = dims.reduce((a, b) => a * b, 1);
         const feeds = { [input]: { dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5) } };
         const before = m.info().cpuPlacement ?? null;
@@ -276,7 +280,7 @@ test('each CPU plan measures the pool against one inline thread and keeps the fa
           const scale = first.reduce((a, v) => Math.max(a, Math.abs(v)), 1e-30);
           for (let j = 0; j < r.length; j++) worst = Math.max(worst, Math.abs(r[j] - first[j]) / scale);
         }
-        out[url.split('/').pop()] = { before, after: m.info().cpuPlacement ?? null, worst };
+        out[url.split('/').pop()] = { before, after: m.info().cpuPlacement ?? null, worst, banded: glue.__testBandedRuns() - banded0 };
         m.free();
       }
       return out;
@@ -284,12 +288,17 @@ test('each CPU plan measures the pool against one inline thread and keeps the fa
   const [mt, st] = [await measure(threaded), await measure(single)];
   const face = mt['face_detection_front_128.onnx'];
   assert.equal(face.before, null, 'nothing is decided before a run');
-  assert.ok(['pool', 'inline'].includes(face.after), JSON.stringify(mt));
+  assert.ok(['bands', 'inline'].includes(face.after), JSON.stringify(mt));
+  // BlazeFace's pooled runs after its first go in two bands of rows (src/backend/bands/): at least
+  // the 4 other warm-up runs and the 5 measured; their answers are the whole plan's (worst, below).
+  assert.ok(face.banded >= 9, JSON.stringify(mt));
+  assert.equal(mt['ppocrv4_det.onnx'].banded, 0, 'a large plan splits each layer instead');
   // PP-OCRv4 det at 640² takes hundreds of milliseconds: never tried on the caller's thread.
   assert.equal(mt['ppocrv4_det.onnx'].after, 'pool', JSON.stringify(mt));
   for (const r of [...Object.values(mt), ...Object.values(st)]) assert.ok(r.worst <= 1e-5, JSON.stringify({ mt, st }));
   for (const r of Object.values(st)) assert.equal(r.after, null, 'one thread: nothing to place');
-  console.log(`# BlazeFace on the threaded build runs ${face.after === 'pool' ? 'in the pool' : 'inline, measured faster'}`);
+  for (const r of Object.values(st)) assert.equal(r.banded, 0, 'one thread: no bands');
+  console.log(`# BlazeFace on the threaded build runs ${face.after === 'bands' ? 'in two bands on the pool' : 'inline, measured faster'}`);
   await threaded.close();
   await single.close();
 });

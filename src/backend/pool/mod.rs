@@ -13,6 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::Error;
 use crate::error::Result;
 
+/// Set by the test-only wasm export `__testForcePlacement` (`scripts/bands-ab.mjs`): 1 runs
+/// every CPU run in the pool, 2 inline, 0 lets each plan's placement choose.
+pub static FORCED: AtomicUsize = AtomicUsize::new(0);
+
 /// Threads the CPU path uses: the pool's size once started, else 1.
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
@@ -205,19 +209,23 @@ impl Placement {
     }
 }
 
-/// Runs `job` on the pool or inline, as `placement` says, and records how long it took there (the
-/// lock is held only around the bookkeeping).
+/// Runs `job` on the pool or inline, as `placement` says (and tells `job` which), and records how
+/// long it took there (the lock is held only around the bookkeeping).
 pub async fn run_placed<T: Send + 'static>(
     placement: &std::sync::Mutex<Placement>,
-    job: impl FnOnce() -> Result<T> + Send + 'static,
+    job: impl FnOnce(Where) -> Result<T> + Send + 'static,
 ) -> Result<T> {
     if threads() <= 1 {
-        return job();
+        return job(Where::Inline);
     }
-    let at = placement.lock().map(|p| p.next()).unwrap_or(Where::Pool);
+    let at = match FORCED.load(Ordering::Relaxed) {
+        1 => Where::Pool,
+        2 => Where::Inline,
+        _ => placement.lock().map(|p| p.next()).unwrap_or(Where::Pool),
+    };
     let (out, ms) = match at {
-        Where::Pool => pooled(job).await,
-        Where::Inline => timed(job),
+        Where::Pool => pooled(move || job(Where::Pool)).await,
+        Where::Inline => timed(move || job(Where::Inline)),
     };
     if out.is_ok() {
         if let Ok(mut p) = placement.lock() {
@@ -250,6 +258,21 @@ async fn pooled<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'sta
     timed(job)
 }
 
+/// `job` on the pool when there is one, neither placed nor timed; inline otherwise.
+pub async fn on_pool<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    pooled(job).await.0
+}
+
+/// `a` and `b` side by side when called on a pool thread of the threaded build (rayon's `join`:
+/// the other thread takes one), else one after the other.
+pub fn join<R: Send>(a: &(dyn Fn() -> R + Sync), b: &(dyn Fn() -> R + Sync)) -> (R, R) {
+    #[cfg(all(target_arch = "wasm32", feature = "threads"))]
+    if threads() > 1 && rayon::current_thread_index().is_some() {
+        return rayon::join(a, b);
+    }
+    (a(), b())
+}
+
 /// `job` on the caller's thread, and how long it took (ms).
 fn timed<T>(job: impl FnOnce() -> Result<T>) -> (Result<T>, f64) {
     let t0 = super::clock::now_ms();
@@ -259,55 +282,7 @@ fn timed<T>(job: impl FnOnce() -> Result<T>) -> (Result<T>, f64) {
 
 /// One pool job at a time, for the thread that awaits them (the page's or the SDK worker's).
 #[cfg(all(target_arch = "wasm32", feature = "threads"))]
-mod turn {
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
-    use std::task::{Poll, Waker};
-
-    thread_local! {
-        /// Whether a job is in the pool, and who waits for its turn (oldest first).
-        static STATE: RefCell<(bool, VecDeque<Waker>)> = const { RefCell::new((false, VecDeque::new())) };
-    }
-
-    /// Held while a job is in the pool; dropping it (also on a panic) lets the next one in.
-    pub struct Turn;
-
-    impl Drop for Turn {
-        fn drop(&mut self) {
-            let next = STATE.with_borrow_mut(|(busy, waiting)| {
-                *busy = false;
-                waiting.pop_front()
-            });
-            if let Some(w) = next {
-                w.wake();
-            }
-        }
-    }
-
-    pub async fn take() -> Turn {
-        let mut queued = false;
-        std::future::poll_fn(|cx| {
-            STATE.with_borrow_mut(|(busy, waiting)| {
-                // Newcomers wait behind those already queued; a woken waiter takes a free turn.
-                if !*busy && (queued || waiting.is_empty()) {
-                    *busy = true;
-                    // A waiter polled before its wake-up leaves no stale entry behind.
-                    waiting.retain(|w| !w.will_wake(cx.waker()));
-                    Poll::Ready(Turn)
-                } else {
-                    if queued {
-                        waiting.push_front(cx.waker().clone());
-                    } else {
-                        waiting.push_back(cx.waker().clone());
-                        queued = true;
-                    }
-                    Poll::Pending
-                }
-            })
-        })
-        .await
-    }
-}
+mod turn;
 
 #[cfg(test)]
 mod tests {
