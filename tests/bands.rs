@@ -58,6 +58,18 @@ fn larger_cnns_in_bands_give_their_outputs() {
     bands_match_whole("ppocr/ppocrv4_rec.onnx", &[1, 3, 48, 320]);
 }
 
+/// Architectures the cut was not tuned on: a 1-D spectrogram front end, a small classifier, and
+/// the ONNX zoo's grouped convolutions with channel shuffles (ShuffleNet), concatenated branches
+/// (GoogLeNet) and fire modules (SqueezeNet). Whichever of them split must give their outputs.
+#[test]
+fn other_architectures_in_bands_give_their_outputs() {
+    bands_match_whole("openwakeword/melspectrogram.onnx", &[1, 1760]);
+    bands_match_whole("ppocr/ppocr_cls.onnx", &[1, 3, 48, 192]);
+    for light in ["light_shufflenet", "light_inception_v1", "light_squeezenet"] {
+        bands_match_whole(&format!("onnx-tests/light/{light}.onnx"), &[1, 3, 224, 224]);
+    }
+}
+
 /// A small deterministic generator.
 struct Lcg(u64);
 
