@@ -62,8 +62,8 @@ pub fn best(model: &TypedModel, facts: &[Fact], axis: usize, max_ratio: f64) -> 
             continue;
         }
         let Some(cut) = bands(reach, rows, h) else { continue };
-        let top = band_work(model, facts, &works, &order[..=position], axis, cut.top_end);
-        let bottom = band_work(model, facts, &works, &order[..=position], axis, h - cut.bottom_start);
+        let top = band_work(model, facts, &works, &order[..=position], cut.top_end);
+        let bottom = band_work(model, facts, &works, &order[..=position], h - cut.bottom_start);
         let handover = node.outputs[0].fact.shape.as_concrete().map_or(0.0, |s| s.iter().product::<usize>() as f64);
         let ratio = (top.max(bottom) + (total - prefix_work) + handover) / total;
         if ratio < best.as_ref().map_or(max_ratio, |b| b.ratio) {
@@ -90,7 +90,7 @@ fn bands(reach: Reach, rows: usize, h: usize) -> Option<Cut> {
 
 /// Work of the nodes in `prefix` (eval order) for an input band of `rows` rows: each node's share
 /// of its whole-input work by the rows it computes in the band.
-fn band_work(model: &TypedModel, facts: &[Fact], works: &[f64], prefix: &[usize], axis: usize, rows: usize) -> f64 {
+fn band_work(model: &TypedModel, facts: &[Fact], works: &[f64], prefix: &[usize], rows: usize) -> f64 {
     let mut band_rows = vec![0usize; model.nodes().len()];
     let mut sum = 0.0;
     for &id in prefix {
@@ -104,7 +104,6 @@ fn band_work(model: &TypedModel, facts: &[Fact], works: &[f64], prefix: &[usize]
         band_rows[id] = if node.inputs.is_empty() { rows } else { map.out(rows_in) };
         let whole = node.outputs[0].fact.shape.as_concrete().and_then(|s| s.get(reach.axis).copied()).unwrap_or(1);
         sum += works[id] * band_rows[id].min(whole) as f64 / whole.max(1) as f64;
-        let _ = axis;
     }
     sum
 }
