@@ -3,7 +3,8 @@
 //! A page's main thread may never block, and tract blocks its caller while the pool works. So a
 //! run is handed whole to the pool (`rayon::spawn`, which never blocks) and the caller awaits a
 //! channel that the pool thread fills; inside, tract's kernels split their work over the other
-//! pool threads (`Executor::RayonGlobal`, which every pool thread runs under). The pool's Web
+//! pool threads (`Executor::RayonGlobal`, which every pool thread runs under), or, for a small
+//! plan with row bands (`backend::bands`), its two bands go one to each thread (`join`). The pool's Web
 //! Workers are started from JS (`startThreads`; `pool_workers` starts them). Everywhere else
 //! (single-thread build, native, pool not started) a job runs inline on the caller's thread.
 
