@@ -221,11 +221,13 @@ export async function warm({ path, threads, spec, warmupMs, minWarmup, rounds, m
  * same input after a time-boxed warm-up of each: each pair's ratio B / A, taken run by run, is
  * what drift on a shared machine disturbs least.
  */
-export async function pair({ path, threads, spec, pkgs, warmupMs, rounds }) {
+export async function pair({ path, threads, spec, pkgs, warmupMs, rounds, force }) {
   const data = await inputs(spec);
   const sides = [];
   const counts = Array.isArray(threads) ? threads : [threads, threads];
   for (const [i, pkg] of pkgs.entries()) sides.push(await (await RUNTIMES.shopfloor({ path, threads: counts[i], pkg })).open(spec, data));
+  // The threaded builds' placement, forced (test-only export): both sides' runs the same way.
+  if (force) for (const pkg of pkgs) (await import(pkg.replace(/index\.js$/, 'wasm-mt/shopfloor.js'))).__testForcePlacement(force);
   try {
     const check = compare(await sides[1].run(), await sides[0].run());
     for (const s of sides) {

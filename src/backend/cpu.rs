@@ -150,7 +150,7 @@ impl CpuBackend {
         let key = self.key_of(&inputs);
         let model = self.source.decluttered_at(&key)?;
         let Some(bands) = compile_bands(model) else { return Ok(None) };
-        execute_bands(&bands, inputs, self.max_tensor_bytes).map(Some)
+        execute_bands(Arc::new(bands), inputs, self.max_tensor_bytes).map(Some)
     }
 
     /// `run`, on the thread pool when this build has one (see `pool`): the plan is compiled here,
@@ -166,8 +166,10 @@ impl CpuBackend {
             let p = plan.clone();
             super::pool::on_pool(move || Ok(p.band_plans().is_some())).await?;
         }
-        super::pool::run_placed(&placement, move |at| match plan.ready_bands() {
-            Some(bands) if at == super::pool::Where::Pool => execute_bands(&bands, inputs, budget),
+        // A banded run stays on this thread and hands one band to the pool (`execute_bands`).
+        let banded = plan.ready_bands();
+        super::pool::run_placed(&placement, banded.is_some(), move |at| match banded {
+            Some(bands) if at == super::pool::Where::Pool => execute_bands(bands, inputs, budget),
             _ => execute(&plan.whole, inputs, budget),
         })
         .await
@@ -179,7 +181,7 @@ impl CpuBackend {
         let (plan, placement) = self.entry_for(self.key_of(inputs.iter().map(|t| &**t)))?;
         let budget = self.max_tensor_bytes;
         let values = inputs.into_iter().map(|t| t.into_tvalue()).collect();
-        super::pool::run_placed(&placement, move |_| execute_values(&plan.whole, values, budget)).await
+        super::pool::run_placed(&placement, false, move |_| execute_values(&plan.whole, values, budget)).await
     }
 
     /// Where the most recently used plan's runs go (`info().cpuPlacement`): `"pool"`, `"bands"`
@@ -211,25 +213,43 @@ fn execute_values(plan: &Part, values: TVec<TValue>, max_tensor_bytes: u64) -> R
 /// Runs that went in row bands, for the browser tests (the test-only export `__testBandedRuns`).
 pub(crate) static BANDED_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// A run in row bands: the two bands side by side on the pool (`pool::join`), each on one
-/// thread, then the rest of the graph on the joined tensor.
-fn execute_bands(bands: &BandPlans, inputs: Vec<Tensor>, max_tensor_bytes: u64) -> Result<Vec<HostTensor>> {
+/// A run in row bands: the second band handed to a pool thread while this thread computes the
+/// first (`pool::beside`), then the rest of the graph here, on the joined tensor. Each part runs
+/// under tract's single-thread executor: a band is one thread's whole share.
+fn execute_bands(bands: Arc<BandPlans>, inputs: Vec<Tensor>, max_tensor_bytes: u64) -> Result<Vec<HostTensor>> {
     use super::bands::Part as P;
     let input = inputs.into_iter().next().ok_or_else(|| Error::Internal("a banded plan takes one input".into()))?;
     BANDED_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let run = |part: P, value: TValue| {
-        let plan = match part {
-            P::Top => &bands.top,
-            P::Bottom => &bands.bottom,
-            P::Rest => &bands.rest,
-        };
-        // Each band is one thread's whole share: tract's kernels must not split it again.
-        use tract_onnx::tract_core::internal::tract_linalg::multithread::{multithread_tract_scope, Executor};
-        multithread_tract_scope(Executor::SingleThread, || run_part(plan, tvec![value], max_tensor_bytes))
-    };
-    let wrap = |e: TractError| Error::Internal(format!("joining the row bands: {e:#}"));
-    let outputs = super::bands::run_split(&bands.geometry, &input, run, super::pool::join, wrap)?;
+    let g = &bands.geometry;
+    let bottom_input = Arc::new(g.band_input(P::Bottom, &input).map_err(band_error)?);
+    let shared = bands.clone();
+    let bottom: Arc<dyn Fn() -> Result<Tensor> + Send + Sync> =
+        Arc::new(move || run_band(&shared, P::Bottom, bottom_input.clone().into_tvalue(), max_tensor_bytes));
+    let (top, bottom) = super::pool::beside(
+        || run_band(&bands, P::Top, g.band_input(P::Top, &input).map_err(band_error)?.into_tvalue(), max_tensor_bytes),
+        bottom,
+    );
+    let joined = g.join(top?, bottom?).map_err(band_error)?;
+    let outputs = single_threaded(|| run_part(&bands.rest, tvec![joined.into_tvalue()], max_tensor_bytes))?;
     outputs.iter().map(|v| HostTensor::from_tract(v)).collect()
+}
+
+/// One band of a run: its part of the plan on its rows of the input, and the rows it keeps.
+fn run_band(bands: &BandPlans, band: super::bands::Part, input: TValue, max_tensor_bytes: u64) -> Result<Tensor> {
+    let plan = if band == super::bands::Part::Top { &bands.top } else { &bands.bottom };
+    let outputs = single_threaded(|| run_part(plan, tvec![input], max_tensor_bytes))?;
+    bands.geometry.band_output(band, outputs).map_err(band_error)
+}
+
+fn band_error(e: TractError) -> Error {
+    Error::Internal(format!("joining the row bands: {e:#}"))
+}
+
+/// `job` under tract's single-thread executor, whatever thread it is on: its kernels must not
+/// split a band's work again.
+fn single_threaded<T>(job: impl FnOnce() -> T) -> T {
+    use tract_onnx::tract_core::internal::tract_linalg::multithread::{multithread_tract_scope, Executor};
+    multithread_tract_scope(Executor::SingleThread, job)
 }
 
 fn run_part(plan: &Part, values: TVec<TValue>, max_tensor_bytes: u64) -> Result<TVec<TValue>> {

@@ -102,10 +102,12 @@ pub fn test_force_placement(way: &str) -> Result<(), JsValue> {
 }
 
 /// Test-only (not part of the package API): CPU runs so far that went in row bands
-/// (`backend::bands`), so the browser tests can tell the threaded build's bands ran.
+/// (`backend::bands`), and bands the caller's thread ran itself because no pool thread had started
+/// them (`pool::beside`), so the browser tests can tell the threaded build's bands ran side by side.
 #[wasm_bindgen(js_name = __testBandedRuns)]
-pub fn test_banded_runs() -> usize {
-    crate::backend::cpu::BANDED_RUNS.load(std::sync::atomic::Ordering::Relaxed)
+pub fn test_banded_runs() -> Vec<usize> {
+    use std::sync::atomic::Ordering::Relaxed;
+    vec![crate::backend::cpu::BANDED_RUNS.load(Relaxed), crate::backend::pool::TAKEN_BACK.load(Relaxed)]
 }
 
 /// Memory in use: `{ liveModels, wasmMemoryBytes }`. For leak checks in long sessions.

@@ -265,10 +265,11 @@ test('each CPU plan measures the pool (a small CNN in two bands of rows) against
         ['/models/cache/ppocr/ppocrv4_det.onnx', 'x', [1, 3, 640, 640], 6],
       ]) {
         const m = await window.sf.Model.load(url, { backend: 'cpu' });
-        // A test-only export of the wasm glue (not the package API): runs that went in row bands.
+        // A test-only export of the wasm glue (not the package API): runs that went in row bands,
+        // and bands a pool thread had not started when the page's thread was done with its own.
         const threads = (await window.sf.backends()).cpu.threads;
         const glue = await import(threads > 1 ? '/pkg/wasm-mt/shopfloor.js' : '/pkg/wasm/shopfloor.js');
-        const banded0 = glue.__testBandedRuns();
+        const [banded0, takenBack0] = glue.__testBandedRuns();
         const n = dims.reduce((a, b) => a * b, 1);
         const feeds = { [input]: { dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5) } };
         const before = m.info().cpuPlacement ?? null;
@@ -280,7 +281,7 @@ test('each CPU plan measures the pool (a small CNN in two bands of rows) against
           const scale = first.reduce((a, v) => Math.max(a, Math.abs(v)), 1e-30);
           for (let j = 0; j < r.length; j++) worst = Math.max(worst, Math.abs(r[j] - first[j]) / scale);
         }
-        out[url.split('/').pop()] = { before, after: m.info().cpuPlacement ?? null, worst, banded: glue.__testBandedRuns() - banded0 };
+        out[url.split('/').pop()] = { before, after: m.info().cpuPlacement ?? null, worst, banded: glue.__testBandedRuns()[0] - banded0, takenBack: glue.__testBandedRuns()[1] - takenBack0 };
         m.free();
       }
       return out;
@@ -292,6 +293,9 @@ test('each CPU plan measures the pool (a small CNN in two bands of rows) against
   // BlazeFace's pooled runs after its first go in two bands of rows (src/backend/bands/): at least
   // the 4 other warm-up runs and the 5 measured; their answers are the whole plan's (worst, below).
   assert.ok(face.banded >= 9, JSON.stringify(mt));
+  // The page's thread runs one band and a pool thread the other (src/backend/pool/helper.rs): in
+  // back-to-back runs the pool thread is awake and takes its band.
+  assert.ok(face.takenBack < face.banded, JSON.stringify(mt));
   assert.equal(mt['ppocrv4_det.onnx'].banded, 0, 'a large plan splits each layer instead');
   // PP-OCRv4 det at 640² takes hundreds of milliseconds: never tried on the caller's thread.
   assert.equal(mt['ppocrv4_det.onnx'].after, 'pool', JSON.stringify(mt));

@@ -108,16 +108,32 @@ pub fn run_split<E>(
     wrap: impl Fn(TractError) -> E + Sync,
 ) -> Result<TVec<TValue>, E> {
     let g = geometry;
-    let band = |part: Part, rows: &Range<usize>, keep: &Range<usize>| -> Result<Tensor, E> {
-        let slice = input.slice(g.input_axis, rows.start, rows.end).map_err(&wrap)?;
-        let out = run(part, slice.into_tvalue())?;
-        let first = out.first().ok_or_else(|| wrap(format_err!("a band gave no output")))?;
-        first.slice(g.cut_axis, keep.start, keep.end).map_err(&wrap)
+    let band = |part: Part| -> Result<Tensor, E> {
+        let slice = g.band_input(part, input).map_err(&wrap)?;
+        g.band_output(part, run(part, slice.into_tvalue())?).map_err(&wrap)
     };
-    let (top, bottom) =
-        join(&|| band(Part::Top, &g.top_input, &g.top_keep), &|| band(Part::Bottom, &g.bottom_input, &g.bottom_keep));
-    let joined = Tensor::stack_tensors(g.cut_axis, &[top?, bottom?]).map_err(&wrap)?;
-    run(Part::Rest, joined.into_tvalue())
+    let (top, bottom) = join(&|| band(Part::Top), &|| band(Part::Bottom));
+    run(Part::Rest, g.join(top?, bottom?).map_err(&wrap)?.into_tvalue())
+}
+
+impl Geometry {
+    /// A band's rows of the whole input (a copy).
+    pub fn band_input(&self, band: Part, input: &Tensor) -> TractResult<Tensor> {
+        let rows = if band == Part::Top { &self.top_input } else { &self.bottom_input };
+        input.slice(self.input_axis, rows.start, rows.end)
+    }
+
+    /// The rows a band keeps of its graph's outputs: its share of the cut tensor.
+    pub fn band_output(&self, band: Part, outputs: TVec<TValue>) -> TractResult<Tensor> {
+        let keep = if band == Part::Top { &self.top_keep } else { &self.bottom_keep };
+        let first = outputs.first().ok_or_else(|| format_err!("a band gave no output"))?;
+        first.slice(self.cut_axis, keep.start, keep.end)
+    }
+
+    /// The two bands' shares joined: the cut tensor, the rest's input.
+    pub fn join(&self, top: Tensor, bottom: Tensor) -> TractResult<Tensor> {
+        Tensor::stack_tensors(self.cut_axis, &[top, bottom])
+    }
 }
 
 /// One of a split's three graphs.

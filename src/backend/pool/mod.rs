@@ -3,8 +3,9 @@
 //! A page's main thread may never block, and tract blocks its caller while the pool works. So a
 //! run is handed whole to the pool (`rayon::spawn`, which never blocks) and the caller awaits a
 //! channel that the pool thread fills; inside, tract's kernels split their work over the other
-//! pool threads (`Executor::RayonGlobal`, which every pool thread runs under), or, for a small
-//! plan with row bands (`backend::bands`), its two bands go one to each thread (`join`). The pool's Web
+//! pool threads (`Executor::RayonGlobal`, which every pool thread runs under). A small plan with
+//! row bands (`backend::bands`) is not handed over whole: the caller runs one band and hands the
+//! other to one pool thread (`beside`), holding the pool's turn as a job would. The pool's Web
 //! Workers are started from JS (`startThreads`; `pool_workers` starts them). Everywhere else
 //! (single-thread build, native, pool not started) a job runs inline on the caller's thread.
 
@@ -211,9 +212,12 @@ impl Placement {
 }
 
 /// Runs `job` on the pool or inline, as `placement` says (and tells `job` which), and records how
-/// long it took there (the lock is held only around the bookkeeping).
+/// long it took there (the lock is held only around the bookkeeping). With `beside`, a run placed
+/// in the pool stays on the caller's thread, holding the pool's turn, and hands the pool its share
+/// itself (`beside`): a plan in row bands gives one band to one pool thread and computes the other.
 pub async fn run_placed<T: Send + 'static>(
     placement: &std::sync::Mutex<Placement>,
+    beside: bool,
     job: impl FnOnce(Where) -> Result<T> + Send + 'static,
 ) -> Result<T> {
     if threads() <= 1 {
@@ -225,6 +229,7 @@ pub async fn run_placed<T: Send + 'static>(
         _ => placement.lock().map(|p| p.next()).unwrap_or(Where::Pool),
     };
     let (out, ms) = match at {
+        Where::Pool if beside => holding_turn(move || job(Where::Pool)).await,
         Where::Pool => pooled(move || job(Where::Pool)).await,
         Where::Inline => timed(move || job(Where::Inline)),
     };
@@ -234,6 +239,14 @@ pub async fn run_placed<T: Send + 'static>(
         }
     }
     out
+}
+
+/// `job` on the caller's thread with the pool's turn held (so that it may use the pool through
+/// `beside`), timed from the turn on, as `pooled` times its jobs.
+async fn holding_turn<T>(job: impl FnOnce() -> Result<T>) -> (Result<T>, f64) {
+    #[cfg(all(target_arch = "wasm32", feature = "threads"))]
+    let _turn = turn::take().await;
+    timed(job)
 }
 
 /// Runs `job` on the pool when there is one (awaiting it without blocking), inline otherwise,
@@ -264,14 +277,30 @@ pub async fn on_pool<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send +
     pooled(job).await.0
 }
 
-/// `a` and `b` side by side when called on a pool thread of the threaded build (rayon's `join`:
-/// the other thread takes one), else one after the other.
-pub fn join<R: Send>(a: &(dyn Fn() -> R + Sync), b: &(dyn Fn() -> R + Sync)) -> (R, R) {
+/// How long the caller waits for a pool thread's share that has started (`beside`) before it
+/// computes that share itself. A share is a band of a small plan (milliseconds): the bound is a
+/// guard against a pool thread stalled by the browser, never reached in a normal run.
+const BESIDE_WAIT_MS: f64 = 100.0;
+
+/// `local` on the caller's thread while a pool thread runs `remote`, side by side, with the pool's
+/// turn held (`run_placed` with `beside`); one after the other where there is no pool. A page's
+/// thread may not block, and the hand-off of a whole run to the pool and back cost 0.5-0.7 ms of a
+/// 4-5 ms BlazeFace run (docs/performance-log.md, "Row bands"), so: the caller runs `local`, then
+/// runs `remote` itself if no pool thread has started it yet, or else spins until the pool thread
+/// is done (at most `BESIDE_WAIT_MS`, after which it runs `remote` too and drops the pool's
+/// answer; so does a pool thread's panic). `remote` is shared, not borrowed, for that reason: the
+/// caller may return while the pool still runs it.
+pub fn beside<L, R: Send + 'static>(
+    local: impl FnOnce() -> L,
+    remote: std::sync::Arc<dyn Fn() -> R + Send + Sync>,
+) -> (L, R) {
     #[cfg(all(target_arch = "wasm32", feature = "threads"))]
-    if threads() > 1 && rayon::current_thread_index().is_some() {
-        return rayon::join(a, b);
+    if threads() > 1 && rayon::current_thread_index().is_none() {
+        // Pool threads already run under tract's pool executor; a share sets its own (`cpu`).
+        return helper::beside_with(local, remote, BESIDE_WAIT_MS, |job| rayon::spawn(job));
     }
-    (a(), b())
+    let _ = BESIDE_WAIT_MS;
+    (local(), remote())
 }
 
 /// `job` on the caller's thread, and how long it took (ms).
@@ -284,6 +313,11 @@ fn timed<T>(job: impl FnOnce() -> Result<T>) -> (Result<T>, f64) {
 /// One pool job at a time, for the thread that awaits them (the page's or the SDK worker's).
 #[cfg(all(target_arch = "wasm32", feature = "threads"))]
 mod turn;
+
+/// A share of a run handed to one pool thread while the caller computes its own (`beside`).
+#[cfg_attr(not(all(target_arch = "wasm32", feature = "threads")), allow(dead_code))]
+mod helper;
+pub use helper::TAKEN_BACK;
 
 #[cfg(test)]
 mod tests {
