@@ -1208,6 +1208,94 @@ fn fuse_elementwise_chain(
     Ok(Some(patch))
 }
 
+/// A binary op's element-wise evaluation for one element type. Instantiated per op with the op's
+/// closure for f32 (the type models run: the loop inlines it), and once per element type for all
+/// ops with a function pointer for the others (shapes, indices, masks, rare types), whose code
+/// per op and type was most of tract's binary ops in a wasm module (shopfloor's PATCHED.md).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! bin_eval_with {
+    (f32, $with:ident, $cab:expr, $($arg:expr),*) => {
+        $crate::ops::binary::$with::<f32, _>($($arg),*, $cab)
+    };
+    ($typ:ident, $with:ident, $cab:expr, $($arg:expr),*) => {{
+        let cab: fn(&mut $typ, &$typ, &$typ) = $cab;
+        $crate::ops::binary::$with::<$typ, fn(&mut $typ, &$typ, &$typ)>($($arg),*, cab)
+    }};
+}
+
+/// `c = cab(a, b)` element by element, `a` and `b` broadcast to `c`'s shape.
+#[inline]
+pub fn out_of_place_with<T: Datum, F: Fn(&mut T, &T, &T) + Copy + Send + Sync>(
+    c: &mut Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    cab: F,
+) -> TractResult<()> {
+    // Same-shape fast path: bypass ndarray Zip when c, a, b share the same shape (and hence
+    // same len for plain storage). Iterate over slices directly.
+    if c.shape() == a.shape() && a.shape() == b.shape() {
+        let a_plain = a.try_as_plain_ram()?;
+        let a_slice = a_plain.as_slice::<T>()?;
+        let b_plain = b.try_as_plain_ram()?;
+        let b_slice = b_plain.as_slice::<T>()?;
+        let mut c_plain = c.try_as_plain_ram_mut()?;
+        let c_slice = c_plain.as_slice_mut::<T>()?;
+        debug_assert_eq!(c_slice.len(), a_slice.len());
+        debug_assert_eq!(c_slice.len(), b_slice.len());
+        let len = c_slice.len();
+        tract_linalg::multithread::par_chunks_mut(c_slice, 1, len, |first_row, c_chunk| {
+            let n = c_chunk.len();
+            let a_chunk = &a_slice[first_row..first_row + n];
+            let b_chunk = &b_slice[first_row..first_row + n];
+            for ((cv, av), bv) in c_chunk.iter_mut().zip(a_chunk.iter()).zip(b_chunk.iter()) {
+                cab(cv, av, bv);
+            }
+            Ok(())
+        })?;
+        return Ok(());
+    }
+    let a = a.to_plain_array_view::<T>()?;
+    let b = b.to_plain_array_view::<T>()?;
+    let mut c_plain = c.try_as_plain_ram_mut()?;
+    let mut c = c_plain.to_array_view_mut::<T>()?;
+    crate::ndarray::Zip::from(&mut c).and_broadcast(a).and_broadcast(b).for_each(cab);
+    Ok(())
+}
+
+/// `a = cab(a, b)` element by element, `b` broadcast to `a`'s shape.
+#[inline]
+pub fn in_a_with<T: Datum, F: Fn(&mut T, &T, &T) + Copy + Send + Sync>(
+    a: &mut Tensor,
+    b: &Tensor,
+    cab: F,
+) -> TractResult<()> {
+    // Same-shape fast path: bypass ndarray Zip when a and b share the same shape (and hence
+    // same len for plain storage).
+    if a.shape() == b.shape() {
+        let b_plain = b.try_as_plain_ram()?;
+        let b_slice = b_plain.as_slice::<T>()?;
+        let mut a_plain = a.try_as_plain_ram_mut()?;
+        let a_slice = a_plain.as_slice_mut::<T>()?;
+        debug_assert_eq!(a_slice.len(), b_slice.len());
+        let len = a_slice.len();
+        tract_linalg::multithread::par_chunks_mut(a_slice, 1, len, |first_row, a_chunk| {
+            let n = a_chunk.len();
+            let b_chunk = &b_slice[first_row..first_row + n];
+            for (av, bv) in a_chunk.iter_mut().zip(b_chunk.iter()) {
+                cab(av, &av.clone(), bv);
+            }
+            Ok(())
+        })?;
+        return Ok(());
+    }
+    let b = b.to_plain_array_view::<T>()?;
+    let mut a_plain = a.try_as_plain_ram_mut()?;
+    let mut a = a_plain.to_array_view_mut::<T>()?;
+    crate::ndarray::Zip::from(&mut a).and_broadcast(b).for_each(|a, b| cab(a, &a.clone(), b));
+    Ok(())
+}
+
 #[macro_export]
 macro_rules! bin_to_super_type {
     ($func:ident, $Op:ident,
@@ -1236,34 +1324,15 @@ macro_rules! bin_to_super_type {
 
             fn eval_out_of_place(&self, c: &mut Tensor, a: &Tensor, b: &Tensor) -> TractResult<()> {
                 $(if $out_of_place(c, a, b)? { return Ok(()) } )?
+                    $(
+                        $(if c.datum_type() == $typ::datum_type() {
+                            return $crate::bin_eval_with!($typ, out_of_place_with, $cab, c, a, b);
+                        })*
+                    )*
                     // Same-shape fast path: bypass ndarray Zip when c, a, b
                     // share the same shape (and hence same len for plain
                     // storage). Iterate over slices directly.
                     if c.shape() == a.shape() && a.shape() == b.shape() {
-                        $(
-                            $(if c.datum_type() == $typ::datum_type() {
-                                let cab: fn(&mut $typ, &$typ, &$typ) -> () = $cab;
-                                let a_plain = a.try_as_plain_ram()?;
-                                let a_slice = a_plain.as_slice::<$typ>()?;
-                                let b_plain = b.try_as_plain_ram()?;
-                                let b_slice = b_plain.as_slice::<$typ>()?;
-                                let mut c_plain = c.try_as_plain_ram_mut()?;
-                                let c_slice = c_plain.as_slice_mut::<$typ>()?;
-                                debug_assert_eq!(c_slice.len(), a_slice.len());
-                                debug_assert_eq!(c_slice.len(), b_slice.len());
-                                let len = c_slice.len();
-                                tract_linalg::multithread::par_chunks_mut(c_slice, 1, len, |first_row, c_chunk| {
-                                    let n = c_chunk.len();
-                                    let a_chunk = &a_slice[first_row..first_row + n];
-                                    let b_chunk = &b_slice[first_row..first_row + n];
-                                    for ((cv, av), bv) in c_chunk.iter_mut().zip(a_chunk.iter()).zip(b_chunk.iter()) {
-                                        cab(cv, av, bv);
-                                    }
-                                    Ok(())
-                                })?;
-                                return Ok(())
-                            })*
-                        )*
                         $(
                             $(
                                 $(if a.datum_type().unquantized() == <$typ_dt>::datum_type().unquantized() {
@@ -1283,16 +1352,6 @@ macro_rules! bin_to_super_type {
                             )*
                         )?
                     }
-                    $(
-                        $(if c.datum_type() == $typ::datum_type() {
-                            let a = a.to_plain_array_view::<$typ>()?;
-                            let b = b.to_plain_array_view::<$typ>()?;
-                            let mut c_plain = c.try_as_plain_ram_mut()?;
-                            let mut c = c_plain.to_array_view_mut::<$typ>()?;
-                            $crate::ndarray::Zip::from(&mut c).and_broadcast(a).and_broadcast(b).for_each($cab);
-                            return Ok(())
-                        })*
-                     )*
                     $(
                         $(
                             $(if a.datum_type().unquantized() == <$typ_dt>::datum_type().unquantized() {
@@ -1323,29 +1382,14 @@ macro_rules! bin_to_super_type {
             fn eval_in_a(&self, a: &mut Tensor, b: &Tensor) -> TractResult<()> {
                 // c and a are same type
                 $(if $eval_in_a(a, b)? { return Ok(()) } )?
+                $(
+                    $(if b.datum_type() == $typ::datum_type() {
+                        return $crate::bin_eval_with!($typ, in_a_with, $cab, a, b);
+                    })*
+                )*
                 // Same-shape fast path: bypass ndarray Zip when a and b share
                 // the same shape (and hence same len for plain storage).
                 if a.shape() == b.shape() {
-                    $(
-                        $(if b.datum_type() == $typ::datum_type() {
-                            let cab: fn(&mut $typ, &$typ, &$typ) -> () = $cab;
-                            let b_plain = b.try_as_plain_ram()?;
-                            let b_slice = b_plain.as_slice::<$typ>()?;
-                            let mut a_plain = a.try_as_plain_ram_mut()?;
-                            let a_slice = a_plain.as_slice_mut::<$typ>()?;
-                            debug_assert_eq!(a_slice.len(), b_slice.len());
-                            let len = a_slice.len();
-                            tract_linalg::multithread::par_chunks_mut(a_slice, 1, len, |first_row, a_chunk| {
-                                let n = a_chunk.len();
-                                let b_chunk = &b_slice[first_row..first_row + n];
-                                for (av, bv) in a_chunk.iter_mut().zip(b_chunk.iter()) {
-                                    cab(av, &av.clone(), bv);
-                                }
-                                Ok(())
-                            })?;
-                            return Ok(())
-                        })*
-                    )*
                     $(
                         $(
                             $(if a.datum_type().unquantized() == <$typ_dt>::datum_type().unquantized() {
@@ -1363,16 +1407,6 @@ macro_rules! bin_to_super_type {
                         )*
                     )?
                 }
-                $(
-                    $(if b.datum_type() == $typ::datum_type() {
-                        let cab: fn(&mut $typ, &$typ, &$typ) -> () = $cab;
-                        let b = b.to_plain_array_view::<$typ>()?;
-                        let mut a_plain = a.try_as_plain_ram_mut()?;
-                        let mut a = a_plain.to_array_view_mut::<$typ>()?;
-                        $crate::ndarray::Zip::from(&mut a).and_broadcast(b).for_each(|a, b| cab(a, &a.clone(), b));
-                        return Ok(())
-                    })*
-                )*
                 $(
                     $(
                         $(if a.datum_type().unquantized() == <$typ_dt>::datum_type().unquantized() {

@@ -21,6 +21,21 @@ fn eval_comp_oop<T: Datum + PartialOrd>(
     Ok(c)
 }
 
+/// `c = f(a, b)` element by element, `a` and `b` broadcast to `c`'s shape.
+fn comp_with<T: Datum + PartialOrd, F: Fn(&T, &T) -> bool>(
+    c: &mut Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    f: F,
+) -> TractResult<()> {
+    let a = a.to_plain_array_view::<T>()?;
+    let b = b.to_plain_array_view::<T>()?;
+    let mut c_plain = c.try_as_plain_ram_mut()?;
+    let mut view = c_plain.to_array_view_mut::<bool>()?;
+    Zip::from(&mut view).and_broadcast(&a).and_broadcast(&b).for_each(|c, a, b| *c = f(a, b));
+    Ok(())
+}
+
 // Helper for TDim symbolic eval
 fn eval_tdim_symbolic(
     ctx: &EvalContext,
@@ -102,14 +117,13 @@ macro_rules! comp_bin_mini_op {
                         .for_each(|c, a, b| *c = a $cmp b);
                     return Ok(());
                 }
-                fn inner<T: Datum + PartialOrd>(c: &mut Tensor, a: &Tensor, b: &Tensor, f: impl Fn(&T, &T) -> bool) -> TractResult<()> {
-                    let a = a.to_plain_array_view::<T>()?;
-                    let b = b.to_plain_array_view::<T>()?;
-                    let mut c_plain = c.try_as_plain_ram_mut()?;
-                    let mut view = c_plain.to_array_view_mut::<bool>()?;
-                    Zip::from(&mut view).and_broadcast(&a).and_broadcast(&b)
-                        .for_each(|c, a, b| *c = f(a, b));
-                    Ok(())
+                // f32 with the comparison inlined; the other types once each for every
+                // comparison, through a function pointer (shopfloor's PATCHED.md: size).
+                if dt == f32::datum_type() {
+                    return comp_with::<f32, _>(c, a, b, |a: &f32, b: &f32| a $cmp b);
+                }
+                fn inner<T: Datum + PartialOrd>(c: &mut Tensor, a: &Tensor, b: &Tensor, f: fn(&T, &T) -> bool) -> TractResult<()> {
+                    comp_with::<T, fn(&T, &T) -> bool>(c, a, b, f)
                 }
                 dispatch_numbers!(inner(dt)(c, a, b, |a: &_, b: &_| a $cmp b))
             }
