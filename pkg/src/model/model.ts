@@ -63,9 +63,9 @@ export interface ModelInfo {
   /**
    * Threaded build, CPU models: where the latest plan's runs go, decided after its first runs
    * measured both ways and measured again every 60 runs (what else runs in the page changes which
-   * is faster). `"pool"`: the Web Worker pool, each layer split over its threads; `"bands"`: the
-   * pool too, for a small CNN whose first layers run as two bands of the image rows side by side,
-   * one per thread; `"inline"`: the calling thread on one core, measured faster for this small
+   * is faster). `"pool"`: the Web Worker pool, each layer split over its threads; `"bands"`: for a
+   * small CNN whose first layers run as two bands of the image rows side by side, one on the
+   * calling thread and one on a pool thread; `"inline"`: the calling thread on one core, measured faster for this small
    * model (only ever chosen for runs of a few milliseconds). Absent while first measuring and on
    * one thread.
    */
