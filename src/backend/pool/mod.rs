@@ -280,6 +280,7 @@ pub async fn on_pool<T: Send + 'static>(job: impl FnOnce() -> Result<T> + Send +
 /// How long the caller waits for a pool thread's share that has started (`beside`) before it
 /// computes that share itself. A share is a band of a small plan (milliseconds): the bound is a
 /// guard against a pool thread stalled by the browser, never reached in a normal run.
+#[cfg_attr(not(all(target_arch = "wasm32", feature = "threads")), allow(dead_code))]
 const BESIDE_WAIT_MS: f64 = 100.0;
 
 /// `local` on the caller's thread while a pool thread runs `remote`, side by side, with the pool's
@@ -299,7 +300,6 @@ pub fn beside<L, R: Send + 'static>(
         // Pool threads already run under tract's pool executor; a share sets its own (`cpu`).
         return helper::beside_with(local, remote, BESIDE_WAIT_MS, |job| rayon::spawn(job));
     }
-    let _ = BESIDE_WAIT_MS;
     (local(), remote())
 }
 
