@@ -1,6 +1,8 @@
 //! What `vendor/tract-core` changes in tract's optimiser (its PATCHED.md): a constant folded
 //! through a chain of axis changes in one pass, in place where only the axes' labels change, and
-//! weights two layers share left as one tensor.
+//! weights two layers share left as one tensor. And what `vendor/tract-core` and
+//! `vendor/tract-nnef` leave as it was natively: model transforms registered by name (the wasm
+//! build leaves them out).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::change_axes::AxisOp;
@@ -111,4 +113,18 @@ fn weights_two_convolutions_share_stay_one_tensor() {
     assert_eq!(consts.iter().filter(|t| t.volume() == c * c).count(), 1, "{model}");
     let got = run(model, input());
     assert!(got.iter().zip(&expected).all(|(a, b)| (a - b).abs() <= 1e-5 * b.abs().max(1.0)));
+}
+
+/// Natively every transform is still found by name: tract-core's own (through either of its
+/// registration macros or directly), tract-nnef's (whose default build refuses: it needs a body)
+/// and tract-transformers'. Only wasm builds leave the registrations out.
+#[test]
+fn model_transforms_stay_registered_natively() {
+    use tract_onnx::tract_core::transform::get_transform;
+    for name in ["f32_to_f16", "set_symbols", "conv_nhwc", "detect_apply_rope"] {
+        assert!(matches!(get_transform(name), Ok(Some(_))), "{name} is not registered");
+    }
+    let refused = get_transform("patch").err().expect("tract-nnef's patch transform is registered");
+    assert!(format!("{refused}").contains("body"), "{refused}");
+    assert!(matches!(get_transform("no_such_transform"), Ok(None)));
 }

@@ -155,10 +155,25 @@ pub struct ModelTransformFactory {
 
 inventory::collect!(ModelTransformFactory);
 
+/// Registers a transform for `get_transform`, except on wasm (shopfloor's patch: nothing looks a
+/// transform up by name there, and the registrations alone kept every transform's code and tract's
+/// whole NNEF parser in the module; vendor/tract-core/PATCHED.md). On wasm the factory is only
+/// type-checked.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __submit_model_transform {
+    ($($factory:tt)*) => {
+        #[cfg(not(target_family = "wasm"))]
+        $crate::internal::inventory::submit! { $($factory)* }
+        #[cfg(target_family = "wasm")]
+        const _: fn() -> $crate::transform::ModelTransformFactory = || $($factory)*;
+    };
+}
+
 #[macro_export]
 macro_rules! register_simple_model_transform {
     ($name: expr, $type: expr) => {
-        $crate::internal::inventory::submit! {
+        $crate::__submit_model_transform! {
             $crate::transform::ModelTransformFactory {
                 name: $name,
                 build_default: || Ok(Box::new($type)),
@@ -171,7 +186,7 @@ macro_rules! register_simple_model_transform {
 #[macro_export]
 macro_rules! register_model_transform {
     ($name:expr, $config:ty, $builder:expr) => {
-        $crate::internal::inventory::submit! {
+        $crate::__submit_model_transform! {
             $crate::transform::ModelTransformFactory {
                 name: $name,
                 build_default: || {
@@ -457,7 +472,7 @@ register_model_transform!("set_property", SetPropertyConfig, |config| Ok(Box::ne
     SetPropertyTransform(config)
 )));
 
-inventory::submit! {
+__submit_model_transform! {
     ModelTransformFactory {
         name: "f32_to_f16",
         build_default: || Ok(build_float_translator(DatumType::F32, DatumType::F16, NodeFilter::default())),
@@ -469,7 +484,7 @@ inventory::submit! {
     }
 }
 
-inventory::submit! {
+__submit_model_transform! {
     ModelTransformFactory {
         name: "f16_to_f32",
         build_default: || Ok(build_float_translator(DatumType::F16, DatumType::F32, NodeFilter::default())),
@@ -481,7 +496,7 @@ inventory::submit! {
     }
 }
 
-inventory::submit! {
+__submit_model_transform! {
     ModelTransformFactory {
         name: "float_precision",
         build_default: || {
