@@ -48,6 +48,11 @@ pub fn pool_worker_run() {
 
 /// Starts `n` workers, then rayon's global pool on them. Resolves once every rayon thread runs.
 pub async fn start(n: usize) -> Result<()> {
+    // tract cuts a product whose packed operands pass 1.5 MB into one chunk per thread where it
+    // knows no cache size (wasm): a thread slowed by anything else on its core then holds the
+    // whole product up. Four chunks per thread, as tract takes on a large cache, let the others
+    // take its share (docs/performance-log.md, "Chunks per thread").
+    tract_linalg::knobs::TRACT_MMM_CHUNKS_PER_THREAD.set(Some(4));
     let unavailable = |reason: String| Error::BackendUnavailable { backend: "cpu".into(), reason };
     wasm_bindgen_futures::JsFuture::from(start_workers(wasm_bindgen::module(), wasm_bindgen::memory(), n))
         .await
