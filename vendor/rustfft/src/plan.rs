@@ -177,13 +177,7 @@ pub(crate) enum Recipe {
     Butterfly12,
     Butterfly13,
     Butterfly16,
-    Butterfly17,
-    Butterfly19,
-    Butterfly23,
     Butterfly24,
-    Butterfly27,
-    Butterfly29,
-    Butterfly31,
     Butterfly32,
 }
 
@@ -207,13 +201,7 @@ impl Recipe {
             Recipe::Butterfly12 => 12,
             Recipe::Butterfly13 => 13,
             Recipe::Butterfly16 => 16,
-            Recipe::Butterfly17 => 17,
-            Recipe::Butterfly19 => 19,
-            Recipe::Butterfly23 => 23,
             Recipe::Butterfly24 => 24,
-            Recipe::Butterfly27 => 27,
-            Recipe::Butterfly29 => 29,
-            Recipe::Butterfly31 => 31,
             Recipe::Butterfly32 => 32,
             Recipe::MixedRadix {
                 left_fft,
@@ -358,13 +346,7 @@ impl<T: FftNum> FftPlannerScalar<T> {
             Recipe::Butterfly12 => Arc::new(Butterfly12::new(direction)) as Arc<dyn Fft<T>>,
             Recipe::Butterfly13 => Arc::new(Butterfly13::new(direction)) as Arc<dyn Fft<T>>,
             Recipe::Butterfly16 => Arc::new(Butterfly16::new(direction)) as Arc<dyn Fft<T>>,
-            Recipe::Butterfly17 => Arc::new(Butterfly17::new(direction)) as Arc<dyn Fft<T>>,
-            Recipe::Butterfly19 => Arc::new(Butterfly19::new(direction)) as Arc<dyn Fft<T>>,
-            Recipe::Butterfly23 => Arc::new(Butterfly23::new(direction)) as Arc<dyn Fft<T>>,
             Recipe::Butterfly24 => Arc::new(Butterfly24::new(direction)) as Arc<dyn Fft<T>>,
-            Recipe::Butterfly27 => Arc::new(Butterfly27::new(direction)) as Arc<dyn Fft<T>>,
-            Recipe::Butterfly29 => Arc::new(Butterfly29::new(direction)) as Arc<dyn Fft<T>>,
-            Recipe::Butterfly31 => Arc::new(Butterfly31::new(direction)) as Arc<dyn Fft<T>>,
             Recipe::Butterfly32 => Arc::new(Butterfly32::new(direction)) as Arc<dyn Fft<T>>,
             Recipe::MixedRadix {
                 left_fft,
@@ -430,9 +412,8 @@ impl<T: FftNum> FftPlannerScalar<T> {
         } // 31*32 = 992. if we're above this size, don't bother. anddon't bother for powers of 2 because radix4 is fast
 
         let limit = (len as f64).sqrt().ceil() as usize + 1;
-        let butterflies = [
-            2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 17, 19, 23, 24, 27, 29, 31, 32,
-        ];
+        // shopfloor: without the 17-, 19-, 23-, 27-, 29- and 31-point butterflies (PATCHED.md).
+        let butterflies = [2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 24, 32];
 
         // search through our butterflies. if we find one that divides the length, see of the quotient is also a butterfly
         // if it is, we have a butterfly product
@@ -550,9 +531,8 @@ impl<T: FftNum> FftPlannerScalar<T> {
                 1 => 12,
                 _ => 24,
             }
-        } else if p3 > 2 {
-            27
         } else if p3 > 1 {
+            // shopfloor: 27 was the base for three or more 3s; 9 is now, RadixN takes the rest.
             9
         } else if p7 > 0 {
             7
@@ -621,13 +601,7 @@ impl<T: FftNum> FftPlannerScalar<T> {
             12 => Some(Arc::new(Recipe::Butterfly12)),
             13 => Some(Arc::new(Recipe::Butterfly13)),
             16 => Some(Arc::new(Recipe::Butterfly16)),
-            17 => Some(Arc::new(Recipe::Butterfly17)),
-            19 => Some(Arc::new(Recipe::Butterfly19)),
-            23 => Some(Arc::new(Recipe::Butterfly23)),
             24 => Some(Arc::new(Recipe::Butterfly24)),
-            27 => Some(Arc::new(Recipe::Butterfly27)),
-            29 => Some(Arc::new(Recipe::Butterfly29)),
-            31 => Some(Arc::new(Recipe::Butterfly31)),
             32 => Some(Arc::new(Recipe::Butterfly32)),
             _ => None,
         }
@@ -722,7 +696,7 @@ mod unit_tests {
 
     #[test]
     fn test_plan_scalar_butterflies() {
-        // Check that all butterflies are used
+        // Check that all butterflies are used (shopfloor: 17-31 points are gone, PATCHED.md)
         let mut planner = FftPlannerScalar::<f64>::new();
         assert_eq!(*planner.design_fft_for_len(2), Recipe::Butterfly2);
         assert_eq!(*planner.design_fft_for_len(3), Recipe::Butterfly3);
@@ -735,12 +709,7 @@ mod unit_tests {
         assert_eq!(*planner.design_fft_for_len(12), Recipe::Butterfly12);
         assert_eq!(*planner.design_fft_for_len(13), Recipe::Butterfly13);
         assert_eq!(*planner.design_fft_for_len(16), Recipe::Butterfly16);
-        assert_eq!(*planner.design_fft_for_len(17), Recipe::Butterfly17);
-        assert_eq!(*planner.design_fft_for_len(19), Recipe::Butterfly19);
-        assert_eq!(*planner.design_fft_for_len(23), Recipe::Butterfly23);
         assert_eq!(*planner.design_fft_for_len(24), Recipe::Butterfly24);
-        assert_eq!(*planner.design_fft_for_len(29), Recipe::Butterfly29);
-        assert_eq!(*planner.design_fft_for_len(31), Recipe::Butterfly31);
         assert_eq!(*planner.design_fft_for_len(32), Recipe::Butterfly32);
     }
 
@@ -779,7 +748,8 @@ mod unit_tests {
     fn test_plan_scalar_mixedradixsmall() {
         // Products of two "small" butterflies < 31 that have a common divisor >1, and isn't a power of 2 should be MixedRadixSmall
         let mut planner = FftPlannerScalar::<f64>::new();
-        for len in [12 * 3, 6 * 27].iter() {
+        // shopfloor: 6 * 24 instead of 6 * 27 (no 27-point butterfly, PATCHED.md)
+        for len in [12 * 3, 6 * 24].iter() {
             let plan = planner.design_fft_for_len(*len);
             assert!(
                 is_mixedradixsmall(&plan),
