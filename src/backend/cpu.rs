@@ -390,6 +390,7 @@ fn compile_part(mut decluttered: TypedModel, cannot_run: impl Fn(TractError) -> 
     if cfg!(target_arch = "wasm32") {
         super::cpu_kernels::substitute_convolutions(&mut decluttered).map_err(ours)?;
         super::cpu_kernels::fuse_element_wise(&mut decluttered).map_err(ours)?;
+        super::cpu_kernels::substitute_vector_products(&mut decluttered).map_err(ours)?;
     }
     let mut optimized = super::optimise::codegen(decluttered).map_err(cannot_run)?;
     super::cpu_kernels::substitute(&mut optimized).map_err(ours)?;

@@ -14,6 +14,7 @@ mod convolutions;
 mod element_wise;
 mod lrn;
 mod max_pool;
+mod vector_by_matrix;
 mod winograd;
 
 /// A small deterministic generator (no test randomness from outside).

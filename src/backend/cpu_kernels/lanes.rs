@@ -44,6 +44,14 @@ mod imp {
         pub unsafe fn store(self, p: *mut f32) {
             unsafe { v128_store(p as *mut v128, self.0) }
         }
+
+        /// The lanes' sum, as `(l0 + l1) + (l2 + l3)`.
+        #[inline(always)]
+        pub fn sum(self) -> f32 {
+            let v = self.0;
+            (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v))
+                + (f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v))
+        }
     }
 
     impl std::ops::Add for V4 {
@@ -106,6 +114,11 @@ mod imp {
         /// Four floats writable at `p`.
         pub unsafe fn store(self, p: *mut f32) {
             unsafe { std::ptr::write_unaligned(p as *mut [f32; 4], self.0) }
+        }
+
+        /// The lanes' sum, as `(l0 + l1) + (l2 + l3)`.
+        pub fn sum(self) -> f32 {
+            (self.0[0] + self.0[1]) + (self.0[2] + self.0[3])
         }
     }
 

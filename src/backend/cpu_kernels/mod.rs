@@ -10,7 +10,9 @@
 //! 1×1 convolutions; all of them also take the element-wise nodes after them, as their
 //! `epilogue`), then the element-wise chains that branch and meet again after tract's ops
 //! (`ElementwiseChain`: hard swish) and the steps by per-channel constants that no convolution took
-//! (`ChannelChain`: a batch normalisation before a convolution). After codegen: max pooling
+//! (`ChannelChain`: a batch normalisation before a convolution), and the vector × matrix products
+//! whose matrices are a run's values (`VectorByMatrix`: attention over a key/value cache, read in
+//! place where tract would copy and pack it at every run). After codegen: max pooling
 //! (`WindowMaxPool`) and LRN (`ChannelLrn`). The graph the WebGPU translator reads keeps tract's
 //! ops, and any node whose parameters a kernel does not cover stays tract's. Each kernel is
 //! property-tested against the op it replaces (`tests/cpu_kernels/` natively; the browser's
@@ -32,6 +34,8 @@ mod gemm_f32_8x8;
 mod lanes;
 mod offset_tile;
 mod pointwise_conv;
+mod vector_by_matrix;
+mod vector_by_matrix_layout;
 mod window_max_pool;
 mod winograd_conv;
 mod winograd_transforms;
@@ -44,6 +48,7 @@ pub use direct_conv::DirectConv;
 pub use elementwise_chain::ElementwiseChain;
 use epilogue::Epilogue;
 pub use pointwise_conv::PointwiseConv;
+pub use vector_by_matrix::VectorByMatrix;
 pub use window_max_pool::WindowMaxPool;
 pub use winograd_conv::WinogradConv;
 
@@ -125,6 +130,21 @@ pub fn fuse_element_wise(model: &mut TypedModel) -> TractResult<usize> {
         }
         patch.apply(model)?;
         replaced += 1;
+    }
+    Ok(replaced)
+}
+
+/// Before tract's codegen: splits each einsum over a concat of a cache and this step's rows, then
+/// replaces each vector × matrix product over a run's values (attention over a key/value cache)
+/// with `VectorByMatrix`, which reads the matrices where they lie; returns how many it replaced.
+pub fn substitute_vector_products(model: &mut TypedModel) -> TractResult<usize> {
+    vector_by_matrix_layout::split_over_concat(model)?;
+    let mut replaced = 0;
+    for id in model.eval_order()? {
+        if let Some((op, inputs)) = vector_by_matrix_layout::replacing(model, model.node(id))? {
+            replace_chain(model, id, &inputs, op, &[])?;
+            replaced += 1;
+        }
     }
     Ok(replaced)
 }
