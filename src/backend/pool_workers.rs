@@ -53,6 +53,7 @@ pub async fn start(n: usize) -> Result<()> {
     // whole product up. Four chunks per thread, as tract takes on a large cache, let the others
     // take its share (docs/performance-log.md, "Chunks per thread").
     tract_linalg::knobs::TRACT_MMM_CHUNKS_PER_THREAD.set(Some(4));
+    tract_linalg::multithread::set_threading_mac_threshold(1 << 17);
     let unavailable = |reason: String| Error::BackendUnavailable { backend: "cpu".into(), reason };
     wasm_bindgen_futures::JsFuture::from(start_workers(wasm_bindgen::module(), wasm_bindgen::memory(), n))
         .await
