@@ -56,12 +56,12 @@ test-data:
 	bash scripts/test-data.sh
 
 build-native-tests:
-	+cargo test --all-targets --no-run
+	+cargo test --workspace --all-targets --no-run
 
 # The matmul and conv cases once more per GPU GEMM kernel pair, and with every product on the
 # 128x128 kernel (the full run uses the kernels measured faster here).
 test-native: build-native-tests test-data
-	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_REQUIRE_MODELS=1 cargo test --all-targets
+	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_REQUIRE_MODELS=1 cargo test --workspace --all-targets
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=tiled cargo test --test gpu_kernels -- matmul conv
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=subgroup cargo test --test gpu_kernels -- matmul conv
 	SHOPFLOOR_EXPECT_GPU=1 SHOPFLOOR_GPU_GEMM=wide cargo test --test gpu_kernels -- matmul conv
@@ -74,5 +74,5 @@ docs:
 	node_modules/.bin/typedoc --options pkg/typedoc.json
 
 lint:
-	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings

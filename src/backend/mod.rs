@@ -7,7 +7,7 @@
 pub mod bands;
 pub mod clock;
 pub mod cpu;
-pub mod cpu_kernels;
+pub use shopfloor_cpu_kernels as cpu_kernels;
 pub(crate) mod feed_values;
 pub mod gpu;
 pub mod optimise;

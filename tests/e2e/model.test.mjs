@@ -309,6 +309,11 @@ const ERROR_CASES = [
     data[100] = NaN;
     return (await sf.Model.load(url)).run({ 'input:0': { dims: [1, 128, 128, 3], data } });
   }],
+  ['an infinity as the last value', 'INPUT_MISMATCH', async (sf, { url }) => {
+    const data = new Float32Array(49152).fill(0.5);
+    data[49151] = -Infinity;
+    return (await sf.Model.load(url)).run({ 'input:0': { dims: [1, 128, 128, 3], data } });
+  }],
   ['negative dims', 'INPUT_MISMATCH', async (sf, { url }) => (await sf.Model.load(url)).run({ 'input:0': { dims: [1, -128, 128, 3], data: new Float32Array(10) } })],
   ['a non-object feed', 'INVALID_ARGUMENT', async (sf, { url }) => (await sf.Model.load(url)).run([1, 2])],
   ['a freed model', 'INVALID_ARGUMENT', async (sf, { url }) => {
