@@ -1,5 +1,9 @@
 //! Our own CPU kernels, put in place of tract's ops in an optimised plan where they are faster.
 //!
+//! A crate of its own (`shopfloor::backend::cpu_kernels` re-exports it) so that the wasm build can
+//! optimise it for speed while the rest of shopfloor is optimised for size: with LTO a crate's
+//! opt-level also governs the generic code it instantiates (the root Cargo.toml's profiles).
+//!
 //! Matrix-product micro-kernels register with tract-linalg's kernel inventory instead
 //! (`gemm_f32_8x8`, wasm SIMD builds): tract's own dispatch then picks them for every matmul and
 //! convolution. Whole-op kernels are substituted on the CPU backend's plan only. Before tract's
