@@ -1,4 +1,4 @@
-//! Our CPU kernels (src/backend/cpu_kernels/) against the tract ops they replace: random shapes
+//! Our CPU kernels (crates/cpu-kernels/src/) against the tract ops they replace: random shapes
 //! and layouts, the same answers (up to the order of the sums; Winograd's within its own bound),
 //! and the nodes they must leave alone left alone. One test binary; a file per kernel family.
 

@@ -76,13 +76,9 @@ fn layout(einsum: &EinSum, shapes: [&[usize]; 2]) -> Option<Layout> {
     Some(Layout { matrices, batch: batch.map(|b| b.0), c, f, sizes: [nb, nc, nf] })
 }
 
-/// Row-major element strides of `shape`.
+/// Row-major element strides of `shape` (tract's tensors are always laid out so).
 fn strides(shape: &[usize]) -> TVec<usize> {
-    let mut s: TVec<usize> = tvec![1; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * shape[i + 1];
-    }
-    s
+    Tensor::natural_strides(shape).into_iter().map(|s| s as usize).collect()
 }
 
 /// The concrete shape of an f32 value, if it has one.
