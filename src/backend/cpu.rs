@@ -155,8 +155,13 @@ impl CpuBackend {
 
     /// `run`, on the thread pool when this build has one (see `pool`): the plan is compiled here,
     /// the run itself goes to a pool thread and this awaits it without blocking, unless the plan
-    /// measured itself faster inline on one thread (`pool::Placement`).
-    pub async fn run_async(&mut self, inputs: Vec<Tensor>) -> Result<Vec<HostTensor>> {
+    /// measured itself faster inline on one thread (`pool::Placement`). `check` vets the inputs
+    /// first, where the run goes (the feeds' NaN/infinity scan, split over the pool there).
+    pub async fn run_async(
+        &mut self,
+        inputs: Vec<Tensor>,
+        check: impl FnOnce(&[Tensor]) -> Result<()> + Send + 'static,
+    ) -> Result<Vec<HostTensor>> {
         let (plan, placement) = self.entry_for(self.key_of(&inputs))?;
         let budget = self.max_tensor_bytes;
         // The bands compile on the pool after the plan's first run (a page's first inference never
@@ -168,9 +173,12 @@ impl CpuBackend {
         }
         // A banded run stays on this thread and hands one band to the pool (`execute_bands`).
         let banded = plan.ready_bands();
-        super::pool::run_placed(&placement, banded.is_some(), move |at| match banded {
-            Some(bands) if at == super::pool::Where::Pool => execute_bands(bands, inputs, budget),
-            _ => execute(&plan.whole, inputs, budget),
+        super::pool::run_placed(&placement, banded.is_some(), move |at| {
+            check(&inputs)?;
+            match banded {
+                Some(bands) if at == super::pool::Where::Pool => execute_bands(bands, inputs, budget),
+                _ => execute(&plan.whole, inputs, budget),
+            }
         })
         .await
     }

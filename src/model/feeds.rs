@@ -80,30 +80,63 @@ fn cast(tensor: Tensor, model_dt: Option<DatumType>) -> Result<Tensor> {
     }
 }
 
+/// Whether `t`'s NaN/infinity scan can wait for the run (`Unscanned`): an f32 feed that reaches
+/// the model as it is (a cast would round what the scan must see).
+pub(super) fn scan_later(t: &impl Feed, model_dt: Option<DatumType>) -> bool {
+    t.f32s().is_some() && matches!(model_dt, None | Some(DatumType::F32))
+}
+
 pub(super) fn check_finite(info: &IoInfo, t: &impl Feed) -> Result<()> {
-    if let Some(v) = t.f32s() {
-        if let Some(i) = first_non_finite(v) {
-            return Err(Error::InputMismatch {
-                name: info.name.clone(),
-                detail: format!(
-                    "element {i} is {}: inputs must be finite numbers (fix the pre-processing, or load with \
-                     allowNonFinite if the model expects NaN or infinity)",
-                    v[i]
-                ),
-            });
+    t.f32s().map_or(Ok(()), |v| scan(&info.name, v))
+}
+
+/// The inputs (by position) whose NaN/infinity scan `Model::prepare_unscanned` left for the run:
+/// scanned where the run goes, so that on the pool it is split over the threads (a Whisper
+/// decoder step's feeds hold 6 million values, 4 ms on one thread) rather than done on the page's
+/// thread first. Every run path calls `check` before the values reach a kernel.
+#[must_use]
+pub(super) struct Unscanned(pub(super) Vec<(usize, String)>);
+
+impl Unscanned {
+    pub fn check(&self, tensors: &[Tensor]) -> Result<()> {
+        for (i, name) in &self.0 {
+            if let Some(v) = tensors.get(*i).and_then(|t| t.f32s()) {
+                scan(name, v)?;
+            }
         }
+        Ok(())
     }
-    Ok(())
+}
+
+fn scan(name: &str, v: &[f32]) -> Result<()> {
+    match first_non_finite(v) {
+        None => Ok(()),
+        Some(i) => Err(Error::InputMismatch {
+            name: name.to_string(),
+            detail: format!(
+                "element {i} is {}: inputs must be finite numbers (fix the pre-processing, or load with \
+                 allowNonFinite if the model expects NaN or infinity)",
+                v[i]
+            ),
+        }),
+    }
 }
 
 /// The index of the first NaN or infinity. Blocks are scanned without a branch (an early-exit
 /// `position` ran one value at a time: 14 % of a Whisper decoder step, whose feeds hold 6 million
 /// values); only a block that holds one is searched.
+/// On a pool thread (a run in the pool, `Unscanned`), large feeds are scanned by all its threads.
 fn first_non_finite(v: &[f32]) -> Option<usize> {
     const BLOCK: usize = 1024;
-    v.chunks(BLOCK).enumerate().find_map(|(b, block)| {
+    let in_block = |(b, block): (usize, &[f32])| {
         has_non_finite(block).then(|| block.iter().position(|x| !x.is_finite()).map(|i| b * BLOCK + i)).flatten()
-    })
+    };
+    #[cfg(all(target_arch = "wasm32", feature = "threads"))]
+    if v.len() >= 64 * BLOCK && rayon::current_thread_index().is_some() {
+        use rayon::prelude::*;
+        return v.par_chunks(BLOCK).enumerate().find_map_first(in_block);
+    }
+    v.chunks(BLOCK).enumerate().find_map(in_block)
 }
 
 /// Whether `block` holds a NaN or an infinity (every exponent bit set), sixteen values a step in

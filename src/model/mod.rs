@@ -37,7 +37,7 @@ use crate::error::{Error, Result};
 use crate::frame::FrameTransform;
 use crate::tensor::HostTensor;
 pub use feeds::Feed;
-use feeds::{check_finite, check_input, f32_views};
+use feeds::{check_finite, check_input, f32_views, scan_later, Unscanned};
 pub use info::{ModelInfo, OpInfo};
 pub use options::{BackendChoice, LoadOptions, DEFAULT_MAX_TENSOR_BYTES};
 pub use signature::{Dim, IoInfo};
@@ -318,12 +318,21 @@ impl Model {
     /// moves to the CPU for good, says so in `info()`, and this run still returns a result.
     /// Feeds are host tensors, or tract tensors that the run takes as they are (`Feed`).
     pub async fn run_async<F: Feed>(&mut self, given: HashMap<String, F>) -> Result<Vec<(String, HostTensor)>> {
-        let tensors = self.prepare(given)?;
-        self.run_prepared(tensors).await
+        let (tensors, unscanned) = self.prepare_unscanned(given)?;
+        self.run_prepared(tensors, unscanned).await
     }
 
-    /// `run_async` past the feeds' checks: one body whatever the feeds' type.
-    async fn run_prepared(&mut self, tensors: Vec<Tensor>) -> Result<Vec<(String, HostTensor)>> {
+    /// `run_async` past the feeds' checks but their NaN/infinity scan, which a CPU run does where
+    /// it runs (`Unscanned`): one body whatever the feeds' type.
+    async fn run_prepared(&mut self, tensors: Vec<Tensor>, unscanned: Unscanned) -> Result<Vec<(String, HostTensor)>> {
+        if self.gpu.is_some() || self.shape_plans.is_some() {
+            unscanned.check(&tensors)?;
+            return self.run_checked(tensors, Unscanned(vec![])).await;
+        }
+        self.run_checked(tensors, unscanned).await
+    }
+
+    async fn run_checked(&mut self, tensors: Vec<Tensor>, unscanned: Unscanned) -> Result<Vec<(String, HostTensor)>> {
         if let Some(plan) = &self.gpu {
             let views = f32_views(&tensors)?;
             let slices: Vec<&[f32]> = views.iter().filter_map(|v| v.as_slice()).collect();
@@ -335,7 +344,7 @@ impl Model {
         if let Some(outs) = self.run_per_shape(&tensors).await? {
             return Ok(outs);
         }
-        let outs = self.cpu.run_async(tensors).await?;
+        let outs = self.cpu.run_async(tensors, move |t| unscanned.check(t)).await?;
         Ok(self.outputs.iter().map(|o| o.name.clone()).zip(outs).collect())
     }
 
@@ -402,7 +411,15 @@ impl Model {
     }
 
     /// Checks the feeds against the signature and converts them to the model's types.
-    fn prepare<F: Feed>(&self, mut given: HashMap<String, F>) -> Result<Vec<Tensor>> {
+    fn prepare<F: Feed>(&self, given: HashMap<String, F>) -> Result<Vec<Tensor>> {
+        let (tensors, unscanned) = self.prepare_unscanned(given)?;
+        unscanned.check(&tensors)?;
+        Ok(tensors)
+    }
+
+    /// `prepare` but the NaN/infinity scan of the feeds that reach the model as they are, left
+    /// to the run (`Unscanned`).
+    fn prepare_unscanned<F: Feed>(&self, mut given: HashMap<String, F>) -> Result<(Vec<Tensor>, Unscanned)> {
         if let Some(unknown) = given.keys().find(|k| !self.inputs.iter().any(|i| &i.name == *k)) {
             return Err(Error::InputMismatch {
                 name: unknown.clone(),
@@ -411,6 +428,7 @@ impl Model {
         }
         let mut symbols: HashMap<String, usize> = HashMap::new();
         let mut tensors = Vec::with_capacity(self.inputs.len());
+        let mut unscanned = Unscanned(vec![]);
         for (info, dt) in self.inputs.iter().zip(&self.input_dts) {
             let t = given.remove(&info.name).ok_or_else(|| Error::InputMismatch {
                 name: info.name.clone(),
@@ -418,11 +436,15 @@ impl Model {
             })?;
             check_input(info, *dt, &t, &mut symbols, self.max_tensor_bytes)?;
             if !self.allow_non_finite {
-                check_finite(info, &t)?;
+                if scan_later(&t, *dt) {
+                    unscanned.0.push((tensors.len(), info.name.clone()));
+                } else {
+                    check_finite(info, &t)?;
+                }
             }
             tensors.push(t.into_model_tensor(*dt)?);
         }
-        Ok(tensors)
+        Ok((tensors, unscanned))
     }
 
     fn input_names(&self) -> String {

@@ -307,6 +307,50 @@ test('each CPU plan measures the pool (a small CNN in two bands of rows) against
   await single.close();
 });
 
+test('a NaN or an infinity in a large feed, scanned by the pool threads: INPUT_MISMATCH naming the first, then runs answer as before', async () => {
+  const page = await open(server.url);
+  const r = await page.evaluate(async () => {
+    // Every run in the pool, where a feed of 64 Ki values or more is scanned by all its threads
+    // (src/model/feeds.rs): EfficientNet-Lite0's 150,528.
+    const glue = await import('/pkg/wasm-mt/shopfloor.js');
+    glue.__testForcePlacement('pool');
+    const banded0 = glue.__testBandedRuns()[0];
+    const m = await window.sf.Model.load('/models/cache/efficientnet/efficientnet_lite0.onnx', { backend: 'cpu' });
+    const data = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i) * 0.5);
+    const run = async () => {
+      try {
+        const out = await m.run({ input: { dims: [1, 3, 224, 224], data } });
+        return Array.from(Object.values(out)[0].data);
+      } catch (e) {
+        return `${e.code}: ${e.message}`;
+      }
+    };
+    const original = data.slice();
+    const clean = await run();
+    const bad = {};
+    // The first of several, wherever the threads' shares begin and end.
+    for (const [at, v] of [[150527, -Infinity], [99999, NaN], [70000, Infinity], [1, NaN]]) {
+      data[at] = v;
+      bad[at] = await run();
+    }
+    data.set(original);
+    const again = await run();
+    m.free();
+    glue.__testForcePlacement('auto');
+    // A run in row bands would stay on the page's thread: none here, each went to the pool whole.
+    return { banded: glue.__testBandedRuns()[0] - banded0, clean, bad, again };
+  });
+  assert.equal(r.banded, 0);
+  assert.deepEqual(Object.keys(r.bad).map(Number).sort((a, b) => a - b), [1, 70000, 99999, 150527]);
+  assert.match(r.bad[150527], /^INPUT_MISMATCH: .*"input".*element 150527 is -inf/);
+  assert.match(r.bad[99999], /^INPUT_MISMATCH: .*element 99999 is NaN/);
+  assert.match(r.bad[70000], /^INPUT_MISMATCH: .*element 70000 is inf/);
+  assert.match(r.bad[1], /^INPUT_MISMATCH: .*element 1 is NaN/);
+  assert.equal(typeof r.clean, 'object', String(r.clean));
+  assert.deepEqual(r.again, r.clean);
+  await page.close();
+});
+
 test('{ worker: true } on a threaded page runs in the SDK worker with its own pool', async () => {
   const page = await open(server.url);
   const r = await page.evaluate(async () => {
