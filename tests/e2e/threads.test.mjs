@@ -258,7 +258,7 @@ test('each CPU plan measures the pool (a small CNN in two bands of rows) against
   const measure = (page) =>
     page.evaluate(async () => {
       const out = {};
-      // Enough runs to decide (src/backend/pool/mod.rs: 5 warm-up runs in the pool, then 5 each way;
+      // Enough runs to decide (src/backend/pool/placement.rs: 5 warm-up runs in the pool, then 5 each way;
       // a plan whose measured pooled run is too long for the caller's thread is settled at once).
       for (const [url, input, dims, runs] of [
         ['/models/cache/blazeface/face_detection_front_128.onnx', 'input:0', [1, 128, 128, 3], 16],
