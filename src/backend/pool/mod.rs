@@ -3,8 +3,7 @@
 //! A page's main thread may never block, and tract blocks its caller while the pool works. So a
 //! run is handed whole to the pool (`rayon::spawn`, which never blocks) and the caller awaits a
 //! channel that the pool thread fills; inside, tract's kernels split their work over the other
-//! pool threads (`Executor::RayonGlobal`, which every pool thread runs under), which spin for the
-//! length of the run rather than sleep between its products (`keep_warm`). A small plan with
+//! pool threads (`Executor::RayonGlobal`, which every pool thread runs under). A small plan with
 //! row bands (`backend::bands`) is not handed over whole: the caller runs one band and hands the
 //! other to one pool thread (`beside`), holding the pool's turn as a job would. The pool's Web
 //! Workers are started from JS (`startThreads`; `pool_workers` starts them). Everywhere else
@@ -71,7 +70,7 @@ pub async fn run_placed<T: Send + 'static>(
     };
     let (out, ms) = match at {
         Where::Pool if beside => holding_turn(move || job(Where::Pool)).await,
-        Where::Pool => pooled(move || warm(move || job(Where::Pool))).await,
+        Where::Pool => pooled(move || job(Where::Pool)).await,
         Where::Inline => timed(move || job(Where::Inline)),
     };
     if out.is_ok() {
@@ -144,14 +143,6 @@ pub fn beside<L, R: Send + 'static>(
     (local(), remote())
 }
 
-/// `job` with the pool's other threads awake for its length (`keep_warm`), where there is a pool.
-fn warm<T>(job: impl FnOnce() -> T) -> T {
-    #[cfg(all(target_arch = "wasm32", feature = "threads"))]
-    return keep_warm::during(job);
-    #[cfg(not(all(target_arch = "wasm32", feature = "threads")))]
-    job()
-}
-
 /// `job` on the caller's thread, and how long it took (ms).
 fn timed<T>(job: impl FnOnce() -> Result<T>) -> (Result<T>, f64) {
     let t0 = super::clock::now_ms();
@@ -162,10 +153,6 @@ fn timed<T>(job: impl FnOnce() -> Result<T>) -> (Result<T>, f64) {
 /// One pool job at a time, for the thread that awaits them (the page's or the SDK worker's).
 #[cfg(all(target_arch = "wasm32", feature = "threads"))]
 mod turn;
-
-/// The pool's other threads spinning while a run is in the pool.
-#[cfg(all(target_arch = "wasm32", feature = "threads"))]
-mod keep_warm;
 
 /// A share of a run handed to one pool thread while the caller computes its own (`beside`).
 #[cfg_attr(not(all(target_arch = "wasm32", feature = "threads")), allow(dead_code))]
