@@ -326,14 +326,13 @@ impl Model {
     /// `run_async` past the feeds' checks but their NaN/infinity scan, which a CPU run does where
     /// it runs (`Unscanned`): one body whatever the feeds' type.
     async fn run_prepared(&mut self, tensors: Vec<Tensor>, unscanned: Unscanned) -> Result<Vec<(String, HostTensor)>> {
-        if self.gpu.is_some() || self.shape_plans.is_some() {
+        // A GPU plan, or one that may be chosen, reads the values before any CPU run would.
+        let unscanned = if self.gpu.is_some() || self.shape_plans.is_some() {
             unscanned.check(&tensors)?;
-            return self.run_checked(tensors, Unscanned(vec![])).await;
-        }
-        self.run_checked(tensors, unscanned).await
-    }
-
-    async fn run_checked(&mut self, tensors: Vec<Tensor>, unscanned: Unscanned) -> Result<Vec<(String, HostTensor)>> {
+            Unscanned(vec![])
+        } else {
+            unscanned
+        };
         if let Some(plan) = &self.gpu {
             let views = f32_views(&tensors)?;
             let slices: Vec<&[f32]> = views.iter().filter_map(|v| v.as_slice()).collect();
