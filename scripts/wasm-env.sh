@@ -13,6 +13,8 @@ wasm_has_rustup_target() {
 # std's own size-over-speed variants (sorts, integer formatting, float parsing): none is in a
 # model's run, and they take 105 KiB off the gzipped module (docs/performance-log.md, "What the wasm holds").
 WASM_STD_FEATURES="panic-unwind,optimize_for_size"
+# .cargo/config.toml's size flags (it says why), for the variants that set their own rustflags.
+export WASM_SIZE_FLAGS="-Z location-detail=none -Z panic-in-drop=abort"
 
 if wasm_has_rustup_target && [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
   export SHOPFLOOR_WASM_TOOLCHAIN="rustup + rust-src"
@@ -47,7 +49,7 @@ wasm_threads_env() {
   # Cargo appends these to .cargo/config.toml's rustflags for wasm32 (repeated here so the
   # variant's flags read whole). A shared memory must declare its maximum: 4 GiB, all a wasm32
   # instance can address (rustc's default is 1 GiB).
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+exception-handling,+atomics,+bulk-memory,+mutable-globals -C panic=unwind --cfg=web_sys_unstable_apis -C link-arg=--max-memory=4294967296"
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+exception-handling,+atomics,+bulk-memory,+mutable-globals -C panic=unwind --cfg=web_sys_unstable_apis $WASM_SIZE_FLAGS -C link-arg=--max-memory=4294967296"
   export WASM_MT_TARGET_DIR="${WASM_TARGET_DIR}-mt"
   export SHOPFLOOR_WASM_MT_TOOLCHAIN
 }

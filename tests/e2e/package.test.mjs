@@ -55,6 +55,13 @@ test('the threaded module imports a shared memory (and its worker finds the glue
   assert.ok(!WebAssembly.Module.exports(single).some((e) => e.name === 'startThreads'), 'the single-thread build has no pool');
 });
 
+test('the shipped modules went through crates/wasm-order (no name section left)', () => {
+  for (const v of ['wasm', 'wasm-mt']) {
+    const mod = new WebAssembly.Module(readFileSync(`${PKG}/${v}/shopfloor_bg.wasm`));
+    assert.equal(WebAssembly.Module.customSections(mod, 'name').length, 0, `${v}: scripts/build.sh did not reorder it`);
+  }
+});
+
 test('package.json is an ESM package with an exports map and types', () => {
   const pkg = JSON.parse(readFileSync(`${PKG}/package.json`, 'utf8'));
   assert.equal(pkg.type, 'module');

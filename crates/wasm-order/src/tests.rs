@@ -1,0 +1,134 @@
+use wasm_encoder::{
+    CodeSection, ConstExpr, ElementSection, Elements, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    ImportSection, IndirectNameMap, Instruction, Module, NameMap, NameSection, RefType, StartSection, TableSection,
+    TableType, TypeSection, ValType,
+};
+
+use super::*;
+
+/// A module with one import and five functions named so that sorting moves them:
+/// `b::f<u8>` (0 locals, a call), `a::g` (long), `<x as T>::f` (short), `b::f<u16>` (a call_indirect
+/// through the table) and `start`; an export, a table with two elements and a start function.
+fn module(with_names: bool) -> Vec<u8> {
+    let mut m = Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    types.ty().function([ValType::I32], [ValType::I32]);
+    m.section(&types);
+    let mut imports = ImportSection::new();
+    imports.import("env", "log", EntityType::Function(1));
+    m.section(&imports);
+    let mut funcs = FunctionSection::new();
+    for ty in [1, 1, 1, 1, 0] {
+        funcs.function(ty);
+    }
+    m.section(&funcs);
+    let mut tables = TableSection::new();
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        minimum: 2,
+        maximum: None,
+        table64: false,
+        shared: false,
+    });
+    m.section(&tables);
+    let mut exports = ExportSection::new();
+    exports.export("entry", ExportKind::Func, 2);
+    exports.export("table", ExportKind::Table, 0);
+    m.section(&exports);
+    m.section(&StartSection { function_index: 5 });
+    let mut elements = ElementSection::new();
+    elements.active(Some(0), &ConstExpr::i32_const(0), Elements::Functions([3u32, 1].as_slice().into()));
+    m.section(&elements);
+    let mut code = CodeSection::new();
+    let body = |instrs: &[Instruction]| {
+        let mut f = Function::new([(1, ValType::I32)]);
+        for i in instrs {
+            f.instruction(i);
+        }
+        f.instruction(&Instruction::End);
+        f
+    };
+    code.function(&body(&[Instruction::LocalGet(0), Instruction::Call(3), Instruction::Call(0)]));
+    let long: Vec<Instruction> = (0..40)
+        .flat_map(|k| [Instruction::LocalGet(0), Instruction::I32Const(k), Instruction::I32Add, Instruction::Drop])
+        .collect();
+    code.function(&body(&[long.as_slice(), &[Instruction::LocalGet(0)]].concat()));
+    code.function(&body(&[Instruction::LocalGet(0)]));
+    code.function(&body(&[
+        Instruction::LocalGet(0),
+        Instruction::I32Const(1),
+        Instruction::CallIndirect { type_index: 1, table_index: 0 },
+    ]));
+    code.function(&body(&[Instruction::I32Const(7), Instruction::Call(1), Instruction::Drop]));
+    m.section(&code);
+    if with_names {
+        let mut names = NameMap::new();
+        for (i, n) in [(0, "log"), (1, "b::f<u8>"), (2, "a::g"), (3, "<x as T>::f"), (4, "b::f<u16>"), (5, "start")] {
+            names.append(i, n);
+        }
+        let mut section = NameSection::new();
+        section.functions(&names);
+        section.locals(&IndirectNameMap::new());
+        m.section(&section);
+    }
+    m.finish()
+}
+
+fn names_of(wasm: &[u8]) -> usize {
+    layout(wasm).unwrap().names.len()
+}
+
+#[test]
+fn sort_key_drops_generics_and_qualifiers() {
+    assert_eq!(sort_key("ndarray::zip::Zip<(P1, P2), D>::for_each::<F>"), "ndarray::zip::Zip::for_each::");
+    assert_eq!(sort_key("<tract_core::ops::math::Add as tract_core::ops::binary::BinMiniOp>::eval"), "::eval");
+    assert_eq!(sort_key("plain"), "plain");
+    assert_eq!(sort_key("unbalanced>>x"), "unbalanced>>x");
+}
+
+#[test]
+fn reorders_by_name_and_renumbers_every_reference() {
+    let input = module(true);
+    let out = reorder(&input).unwrap();
+    // `reorder` has checked the bodies, exports, elements and start; here, the new order:
+    // "::f" (old 3), "a::g" (2), "b::f" (old 1 and 4, the smaller first), "start" (5).
+    let l = layout(&input).unwrap();
+    let o = order(&l);
+    assert_eq!(o, vec![2, 1, 0, 3, 4]);
+    let refs = function_refs(&out, None).unwrap();
+    assert_eq!(refs.exports[0], ("entry".to_string(), wasmparser::ExternalKind::Func as u8, 2));
+    assert_eq!(refs.start, Some(5));
+    assert_eq!(refs.elements, vec![1, 3]);
+    assert_eq!(names_of(&out), 0, "the name section is left out");
+}
+
+#[test]
+fn a_module_without_names_is_ordered_by_size() {
+    let input = module(false);
+    let l = layout(&input).unwrap();
+    let sizes: Vec<usize> = order(&l).iter().map(|&i| l.bodies[i].range().len()).collect();
+    assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
+    reorder(&input).unwrap();
+}
+
+#[test]
+fn the_check_catches_a_wrong_renumbering() {
+    let input = module(true);
+    let out = reorder(&input).unwrap();
+    let l = layout(&input).unwrap();
+    let mut map: Vec<u32> = (0..l.imported).collect();
+    for (new, &old) in order(&l).iter().enumerate() {
+        map.resize(map.len().max(l.imported as usize + old + 1), 0);
+        map[l.imported as usize + old] = l.imported + new as u32;
+    }
+    check(&input, &out, &map).unwrap();
+    map.swap(1, 2);
+    assert!(matches!(check(&input, &out, &map), Err(OrderError::Check(_))));
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    assert!(matches!(reorder(b"\0asm\x01\0\0\0\x0a"), Err(OrderError::Parse(_))));
+    assert!(matches!(reorder(b"not wasm"), Err(OrderError::Parse(_))));
+}
