@@ -13,8 +13,17 @@ wasm_has_rustup_target() {
 # std's own size-over-speed variants (sorts, integer formatting, float parsing): none is in a
 # model's run, and they take 105 KiB off the gzipped module (docs/performance-log.md, "What the wasm holds").
 WASM_STD_FEATURES="panic-unwind,optimize_for_size"
-# .cargo/config.toml's size flags (it says why), for the variants that set their own rustflags.
+# Flags that trade debugging detail the module cannot use for size (docs/performance-log.md,
+# "Functions in name order, and two rustflags"); std is rebuilt with them too:
+#  location-detail=none: panics carry no file:line:col (175 KiB of strings nothing read; a panic
+#    still reaches the caller as INTERNAL with its message);
+#  panic-in-drop=abort: a destructor that panics traps instead of unwinding, so calls to
+#    destructors need no cleanup code (none of ours is written to panic; docs/guarantees.md).
+# Cargo appends them to .cargo/config.toml's wasm32 rustflags; -Z needs RUSTC_BOOTSTRAP=1, set
+# below, so they live here rather than in that file (a plain `cargo check --target wasm32-…` keeps
+# working). The threaded and relaxed variants set the whole list themselves.
 export WASM_SIZE_FLAGS="-Z location-detail=none -Z panic-in-drop=abort"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$WASM_SIZE_FLAGS"
 
 if wasm_has_rustup_target && [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
   export SHOPFLOOR_WASM_TOOLCHAIN="rustup + rust-src"
