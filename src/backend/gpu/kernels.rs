@@ -59,6 +59,14 @@ pub enum RowsMode {
     RmsNorm = 12,
 }
 
+/// A kernel file as the module embeds it: stripped of its comments by build.rs (the commented
+/// source is `kernels/NAME.wgsl`).
+macro_rules! wgsl {
+    ($name:literal) => {
+        include_str!(concat!(env!("OUT_DIR"), "/kernels/", $name, ".wgsl"))
+    };
+}
+
 impl Kernel {
     /// The tiled matrix product as plans ask for it: vec4 loads in each product's own
     /// orientation where its operands allow (session.rs), scalar loads elsewhere.
@@ -68,63 +76,50 @@ impl Kernel {
         // Each family's parameter struct is declared once (conv_params.wgsl, matmul_common.wgsl,
         // epilogue_params.wgsl, or in the kernel's own file) and mirrors its `ops/` struct.
         match self {
-            Kernel::Elementwise => include_str!("kernels/elementwise.wgsl"),
-            Kernel::Copy => include_str!("kernels/copy.wgsl"),
+            Kernel::Elementwise => wgsl!("elementwise"),
+            Kernel::Copy => wgsl!("copy"),
             Kernel::Matmul => concat!(
-                include_str!("kernels/matmul.wgsl"),
-                include_str!("kernels/matmul_tile.wgsl"),
-                include_str!("kernels/matmul_common.wgsl"),
-                include_str!("kernels/epilogue_params.wgsl"),
-                include_str!("kernels/epilogue.wgsl")
+                wgsl!("matmul"),
+                wgsl!("matmul_tile"),
+                wgsl!("matmul_common"),
+                wgsl!("epilogue_params"),
+                wgsl!("epilogue")
             ),
             Kernel::MatmulVec4 { .. } => concat!(
-                include_str!("kernels/matmul_vec4.wgsl"),
-                include_str!("kernels/matmul_tile.wgsl"),
-                include_str!("kernels/matmul_common.wgsl"),
-                include_str!("kernels/epilogue_params.wgsl"),
-                include_str!("kernels/epilogue.wgsl")
+                wgsl!("matmul_vec4"),
+                wgsl!("matmul_tile"),
+                wgsl!("matmul_common"),
+                wgsl!("epilogue_params"),
+                wgsl!("epilogue")
             ),
-            Kernel::MatmulWide => concat!(
-                include_str!("kernels/matmul_wide.wgsl"),
-                include_str!("kernels/matmul_common.wgsl"),
-                include_str!("kernels/epilogue_params.wgsl"),
-                include_str!("kernels/epilogue.wgsl")
-            ),
-            Kernel::MatmulSubgroup(_) => concat!(
-                include_str!("kernels/matmul_subgroup.wgsl"),
-                include_str!("kernels/matmul_common.wgsl"),
-                include_str!("kernels/epilogue_params.wgsl"),
-                include_str!("kernels/epilogue.wgsl")
-            ),
+            Kernel::MatmulWide => {
+                concat!(wgsl!("matmul_wide"), wgsl!("matmul_common"), wgsl!("epilogue_params"), wgsl!("epilogue"))
+            }
+            Kernel::MatmulSubgroup(_) => {
+                concat!(wgsl!("matmul_subgroup"), wgsl!("matmul_common"), wgsl!("epilogue_params"), wgsl!("epilogue"))
+            }
             Kernel::Conv => concat!(
-                include_str!("kernels/conv.wgsl"),
-                include_str!("kernels/conv_params.wgsl"),
-                include_str!("kernels/epilogue_params.wgsl"),
-                include_str!("kernels/conv_gather.wgsl"),
-                include_str!("kernels/epilogue.wgsl")
+                wgsl!("conv"),
+                wgsl!("conv_params"),
+                wgsl!("epilogue_params"),
+                wgsl!("conv_gather"),
+                wgsl!("epilogue")
             ),
             Kernel::ConvSubgroup(_) => concat!(
-                include_str!("kernels/conv_subgroup.wgsl"),
-                include_str!("kernels/conv_params.wgsl"),
-                include_str!("kernels/epilogue_params.wgsl"),
-                include_str!("kernels/conv_gather.wgsl"),
-                include_str!("kernels/epilogue.wgsl")
+                wgsl!("conv_subgroup"),
+                wgsl!("conv_params"),
+                wgsl!("epilogue_params"),
+                wgsl!("conv_gather"),
+                wgsl!("epilogue")
             ),
-            Kernel::Depthwise => concat!(
-                include_str!("kernels/depthwise.wgsl"),
-                include_str!("kernels/conv_params.wgsl"),
-                include_str!("kernels/epilogue_params.wgsl"),
-                include_str!("kernels/epilogue.wgsl")
-            ),
-            Kernel::Deconv => concat!(
-                include_str!("kernels/deconv.wgsl"),
-                include_str!("kernels/conv_params.wgsl"),
-                include_str!("kernels/epilogue_params.wgsl")
-            ),
-            Kernel::Pool(_) => include_str!("kernels/pool.wgsl"),
-            Kernel::Rows(_) => include_str!("kernels/rows.wgsl"),
-            Kernel::Lrn => include_str!("kernels/lrn.wgsl"),
-            Kernel::Frame(_) => include_str!("kernels/frame.wgsl"),
+            Kernel::Depthwise => {
+                concat!(wgsl!("depthwise"), wgsl!("conv_params"), wgsl!("epilogue_params"), wgsl!("epilogue"))
+            }
+            Kernel::Deconv => concat!(wgsl!("deconv"), wgsl!("conv_params"), wgsl!("epilogue_params")),
+            Kernel::Pool(_) => wgsl!("pool"),
+            Kernel::Rows(_) => wgsl!("rows"),
+            Kernel::Lrn => wgsl!("lrn"),
+            Kernel::Frame(_) => wgsl!("frame"),
         }
     }
 
