@@ -18,7 +18,7 @@ VARIANTS="${SHOPFLOOR_VARIANTS:-st mt}"
 # No wasm-opt: binaryen's -O3 measurably slows tract's SIMD matmul kernels (see docs/architecture.md, "Build");
 # rustc's LTO at opt-level 3 is the optimisation pass.
 # Then the functions are reordered so that gzip finds their likenesses (crates/wasm-order: about
-# 11 % off the gzipped module, nothing else changed; it drops the name section it sorts by).
+# 12 % off the gzipped module, nothing else changed; it drops the name section it sorts by).
 bindgen() { # wasm file, output dir
   rm -rf "$2"
   wasm-bindgen --target web --out-dir "$2" --out-name shopfloor "$1"

@@ -94,7 +94,7 @@ fn reorders_by_name_and_renumbers_every_reference() {
     // `reorder` has checked the bodies, exports, elements and start; here, the new order:
     // "::f" (old 3), "a::g" (2), "b::f" (old 1 and 4, the smaller first), "start" (5).
     let l = layout(&input).unwrap();
-    let o = order(&l);
+    let o = order(&input, &l);
     assert_eq!(o, vec![2, 1, 0, 3, 4]);
     let refs = function_refs(&out, None).unwrap();
     assert_eq!(refs.exports[0], ("entry".to_string(), wasmparser::ExternalKind::Func as u8, 2));
@@ -104,12 +104,33 @@ fn reorders_by_name_and_renumbers_every_reference() {
 }
 
 #[test]
-fn a_module_without_names_is_ordered_by_size() {
+fn a_module_without_names_is_one_chain_from_the_smallest() {
     let input = module(false);
     let l = layout(&input).unwrap();
-    let sizes: Vec<usize> = order(&l).iter().map(|&i| l.bodies[i].range().len()).collect();
-    assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
+    let o = order(&input, &l);
+    let smallest = (0..l.bodies.len()).min_by_key(|&i| (l.bodies[i].range().len(), i)).unwrap();
+    assert_eq!(o[0], smallest);
+    let mut sorted = o.clone();
+    sorted.sort();
+    assert_eq!(sorted, (0..l.bodies.len()).collect::<Vec<_>>(), "a permutation");
     reorder(&input).unwrap();
+}
+
+#[test]
+fn a_chain_puts_the_most_alike_body_next() {
+    let bodies: [&[u8]; 4] =
+        [&[1, 2, 3, 4, 5, 6], &[90, 80, 70, 60, 50, 40, 30], &[1, 2, 3, 4, 5, 6, 7], &[9, 9, 9, 9, 9, 9, 9, 9]];
+    // Sorted by size: 0, 1, 2, 3. From 0, body 2 shares its 4-byte substrings; then 1 and 3
+    // share nothing with 2, and the tie goes to the smaller.
+    assert_eq!(chain_alike(&[0, 1, 2, 3], |i| bodies[i]), vec![0, 2, 1, 3]);
+    assert_eq!(chain_alike(&[3, 1], |i| bodies[i]), vec![3, 1], "two are left as given");
+}
+
+#[test]
+fn jaccard_of_sorted_sets() {
+    assert_eq!(jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
+    assert_eq!(jaccard(&[], &[]), 1.0);
+    assert_eq!(jaccard(&[1], &[]), 0.0);
 }
 
 #[test]
@@ -118,7 +139,7 @@ fn the_check_catches_a_wrong_renumbering() {
     let out = reorder(&input).unwrap();
     let l = layout(&input).unwrap();
     let mut map: Vec<u32> = (0..l.imported).collect();
-    for (new, &old) in order(&l).iter().enumerate() {
+    for (new, &old) in order(&input, &l).iter().enumerate() {
         map.resize(map.len().max(l.imported as usize + old + 1), 0);
         map[l.imported as usize + old] = l.imported + new as u32;
     }
