@@ -246,7 +246,7 @@ pub fn reorder(wasm: &[u8]) -> Result<Vec<u8>, OrderError> {
     let mut module = wasm_encoder::Module::new();
     r.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| OrderError::Encode(e.to_string()))?;
     let out = module.finish();
-    check(wasm, &out, &r.new_index)?;
+    check(wasm, &layout, &out, &r.new_index)?;
     Ok(out)
 }
 
@@ -309,14 +309,14 @@ fn mapped<'a>(op: Operator<'a>, map: &[u32]) -> Operator<'a> {
     }
 }
 
-/// `out` validates, and is `input` with `map` applied: each new function's locals and
-/// instructions are those of the old one it came from, and the exports, elements and start
-/// function point where they did.
-fn check(input: &[u8], out: &[u8], map: &[u32]) -> Result<(), OrderError> {
+/// `out` validates, and is `input` (laid out as `a`) with `map` applied: each new function's
+/// locals and instructions are those of the old one it came from, and the exports, elements and
+/// start function point where they did.
+fn check(input: &[u8], a: &Layout, out: &[u8], map: &[u32]) -> Result<(), OrderError> {
     Validator::new_with_features(WasmFeatures::all())
         .validate_all(out)
         .map_err(|e| OrderError::Check(format!("the output does not validate: {e}")))?;
-    let (a, b) = (layout(input)?, layout(out)?);
+    let b = layout(out)?;
     if a.bodies.len() != b.bodies.len() || a.imported != b.imported {
         return Err(OrderError::Check("the function counts differ".into()));
     }

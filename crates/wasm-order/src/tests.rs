@@ -143,9 +143,9 @@ fn the_check_catches_a_wrong_renumbering() {
         map.resize(map.len().max(l.imported as usize + old + 1), 0);
         map[l.imported as usize + old] = l.imported + new as u32;
     }
-    check(&input, &out, &map).unwrap();
+    check(&input, &l, &out, &map).unwrap();
     map.swap(1, 2);
-    assert!(matches!(check(&input, &out, &map), Err(OrderError::Check(_))));
+    assert!(matches!(check(&input, &l, &out, &map), Err(OrderError::Check(_))));
 }
 
 #[test]
