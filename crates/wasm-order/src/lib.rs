@@ -16,6 +16,8 @@
 
 use std::collections::HashMap;
 
+mod dedupe;
+
 use wasm_encoder::reencode::{self, Reencode};
 use wasmparser::{FunctionBody, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures};
 
@@ -95,14 +97,14 @@ pub fn sort_key(name: &str) -> String {
     out
 }
 
-/// The new position of each defined function: by [`sort_key`]; within a key, a chain of alike
-/// bodies ([`chain_alike`]), starting from the smallest.
-fn order(wasm: &[u8], l: &Layout) -> Vec<usize> {
+/// The new position of each function of `kept` (defined functions, by their old position): by
+/// [`sort_key`]; within a key, a chain of alike bodies ([`chain_alike`]), starting from the smallest.
+fn order(wasm: &[u8], l: &Layout, kept: &[usize]) -> Vec<usize> {
     let keys: Vec<String> = (0..l.bodies.len())
         .map(|i| l.names.get(&(l.imported + i as u32)).map_or(String::new(), |n| sort_key(n)))
         .collect();
     let size = |i: usize| l.bodies[i].range().len();
-    let mut by_key: Vec<usize> = (0..l.bodies.len()).collect();
+    let mut by_key: Vec<usize> = kept.to_vec();
     by_key.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(size(a).cmp(&size(b))).then(a.cmp(&b)));
     let mut order = Vec::with_capacity(by_key.len());
     for group in by_key.chunk_by(|&a, &b| keys[a] == keys[b]) {
@@ -232,15 +234,21 @@ impl Reencode for Renumber<'_, '_> {
     }
 }
 
-/// `wasm` with its functions reordered (see the crate's doc) and no `name` section; checked to
-/// validate and to hold the same bodies, exports, elements and start function, renumbered.
+/// `wasm` with each function's copies merged into it ([`dedupe`]), its functions reordered (see
+/// the crate's doc) and no `name` section; checked to validate and to hold the same bodies,
+/// exports, elements and start function, renumbered.
 pub fn reorder(wasm: &[u8]) -> Result<Vec<u8>, OrderError> {
     let layout = layout(wasm)?;
-    let order = order(wasm, &layout);
+    let keepers = dedupe::keepers(&layout)?;
+    let kept: Vec<usize> = (0..keepers.len()).filter(|&i| keepers[i] == i).collect();
+    let order = order(wasm, &layout, &kept);
     let mut new_index: Vec<u32> = (0..layout.imported).collect();
-    new_index.resize(layout.imported as usize + order.len(), 0);
+    new_index.resize(layout.imported as usize + keepers.len(), 0);
     for (new, &old) in order.iter().enumerate() {
         new_index[layout.imported as usize + old] = layout.imported + new as u32;
+    }
+    for (old, &k) in keepers.iter().enumerate() {
+        new_index[layout.imported as usize + old] = new_index[layout.imported as usize + k];
     }
     let mut r = Renumber { layout: &layout, new_index, order };
     let mut module = wasm_encoder::Module::new();
@@ -248,6 +256,11 @@ pub fn reorder(wasm: &[u8]) -> Result<Vec<u8>, OrderError> {
     let out = module.finish();
     check(wasm, &layout, &out, &r.new_index)?;
     Ok(out)
+}
+
+/// How many functions `wasm` defines (imports not counted).
+pub fn defined_functions(wasm: &[u8]) -> Result<usize, OrderError> {
+    Ok(layout(wasm)?.bodies.len())
 }
 
 /// Everything of `wasm` outside code that names a function, with `map` applied, in the order the module lists it.
@@ -309,19 +322,27 @@ fn mapped<'a>(op: Operator<'a>, map: &[u32]) -> Operator<'a> {
     }
 }
 
-/// `out` validates, and is `input` (laid out as `a`) with `map` applied: each new function's
-/// locals and instructions are those of the old one it came from, and the exports, elements and
-/// start function point where they did.
+/// `out` validates, and is `input` (laid out as `a`) with `map` applied: every old function's
+/// type, locals and instructions, mapped, are those of the new function it maps to (copies map to
+/// one function), every new function is one's image, and the exports, elements and start
+/// function point where they did.
 fn check(input: &[u8], a: &Layout, out: &[u8], map: &[u32]) -> Result<(), OrderError> {
     Validator::new_with_features(WasmFeatures::all())
         .validate_all(out)
         .map_err(|e| OrderError::Check(format!("the output does not validate: {e}")))?;
     let b = layout(out)?;
-    if a.bodies.len() != b.bodies.len() || a.imported != b.imported {
-        return Err(OrderError::Check("the function counts differ".into()));
+    let images: std::collections::HashSet<u32> = map[a.imported as usize..].iter().copied().collect();
+    if images.len() != b.bodies.len()
+        || a.imported != b.imported
+        || map[..a.imported as usize].iter().enumerate().any(|(i, &m)| m != i as u32)
+    {
+        return Err(OrderError::Check("the function counts differ, or an import moved".into()));
     }
     for (old, body) in a.bodies.iter().enumerate() {
-        let new = map[a.imported as usize + old] as usize - a.imported as usize;
+        let new = map[a.imported as usize + old].checked_sub(a.imported).map(|n| n as usize);
+        let Some(new) = new.filter(|&n| n < b.bodies.len()) else {
+            return Err(OrderError::Check(format!("function {old} maps outside the output's functions")));
+        };
         let fail = |what: &str| OrderError::Check(format!("function {old} (now {new}): {what}"));
         if a.types[old] != b.types[new] {
             return Err(fail("its type changed"));

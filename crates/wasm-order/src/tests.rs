@@ -94,7 +94,7 @@ fn reorders_by_name_and_renumbers_every_reference() {
     // `reorder` has checked the bodies, exports, elements and start; here, the new order:
     // "::f" (old 3), "a::g" (2), "b::f" (old 1 and 4, the smaller first), "start" (5).
     let l = layout(&input).unwrap();
-    let o = order(&input, &l);
+    let o = order(&input, &l, &(0..l.bodies.len()).collect::<Vec<_>>());
     assert_eq!(o, vec![2, 1, 0, 3, 4]);
     let refs = function_refs(&out, None).unwrap();
     assert_eq!(refs.exports[0], ("entry".to_string(), wasmparser::ExternalKind::Func as u8, 2));
@@ -107,7 +107,7 @@ fn reorders_by_name_and_renumbers_every_reference() {
 fn a_module_without_names_is_one_chain_from_the_smallest() {
     let input = module(false);
     let l = layout(&input).unwrap();
-    let o = order(&input, &l);
+    let o = order(&input, &l, &(0..l.bodies.len()).collect::<Vec<_>>());
     let smallest = (0..l.bodies.len()).min_by_key(|&i| (l.bodies[i].range().len(), i)).unwrap();
     assert_eq!(o[0], smallest);
     let mut sorted = o.clone();
@@ -139,7 +139,7 @@ fn the_check_catches_a_wrong_renumbering() {
     let out = reorder(&input).unwrap();
     let l = layout(&input).unwrap();
     let mut map: Vec<u32> = (0..l.imported).collect();
-    for (new, &old) in order(&input, &l).iter().enumerate() {
+    for (new, &old) in order(&input, &l, &(0..l.bodies.len()).collect::<Vec<_>>()).iter().enumerate() {
         map.resize(map.len().max(l.imported as usize + old + 1), 0);
         map[l.imported as usize + old] = l.imported + new as u32;
     }
@@ -152,4 +152,94 @@ fn the_check_catches_a_wrong_renumbering() {
 fn bad_input_is_an_error() {
     assert!(matches!(reorder(b"\0asm\x01\0\0\0\x0a"), Err(OrderError::Parse(_))));
     assert!(matches!(reorder(b"not wasm"), Err(OrderError::Parse(_))));
+}
+
+/// One import, then: `leaf` and its copy, a caller of each (alike once the leaves merge), and the
+/// leaf's body again under another type index of the same signature.
+fn module_with_copies() -> Vec<u8> {
+    let mut m = Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([ValType::I32], [ValType::I32]);
+    types.ty().function([ValType::I32], [ValType::I32]);
+    m.section(&types);
+    let mut imports = ImportSection::new();
+    imports.import("env", "log", EntityType::Function(0));
+    m.section(&imports);
+    let mut funcs = FunctionSection::new();
+    for ty in [0, 0, 0, 0, 1] {
+        funcs.function(ty);
+    }
+    m.section(&funcs);
+    let mut tables = TableSection::new();
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        minimum: 2,
+        maximum: None,
+        table64: false,
+        shared: false,
+    });
+    m.section(&tables);
+    let mut exports = ExportSection::new();
+    exports.export("copy", ExportKind::Func, 2);
+    exports.export("caller_of_copy", ExportKind::Func, 4);
+    exports.export("other_type", ExportKind::Func, 5);
+    m.section(&exports);
+    let mut elements = ElementSection::new();
+    elements.active(Some(0), &ConstExpr::i32_const(0), Elements::Functions([1u32, 2].as_slice().into()));
+    m.section(&elements);
+    let mut code = CodeSection::new();
+    let body = |instrs: &[Instruction]| {
+        let mut f = Function::new([]);
+        for i in instrs {
+            f.instruction(i);
+        }
+        f.instruction(&Instruction::End);
+        f
+    };
+    let leaf = [Instruction::LocalGet(0), Instruction::I32Const(5), Instruction::I32Add];
+    code.function(&body(&leaf));
+    code.function(&body(&leaf));
+    code.function(&body(&[Instruction::LocalGet(0), Instruction::Call(1)]));
+    code.function(&body(&[Instruction::LocalGet(0), Instruction::Call(2)]));
+    code.function(&body(&leaf));
+    m.section(&code);
+    let mut names = NameMap::new();
+    for (i, n) in [(1, "leaf<u8>"), (2, "leaf<u16>"), (3, "caller<u8>"), (4, "caller<u16>"), (5, "other")] {
+        names.append(i, n);
+    }
+    let mut section = NameSection::new();
+    section.functions(&names);
+    m.section(&section);
+    m.finish()
+}
+
+#[test]
+fn copies_are_kept_once_and_so_are_callers_that_become_alike() {
+    let input = module_with_copies();
+    let l = layout(&input).unwrap();
+    assert_eq!(dedupe::keepers(&l).unwrap(), vec![0, 0, 2, 2, 4], "same type index only");
+    let out = reorder(&input).unwrap();
+    let o = layout(&out).unwrap();
+    assert_eq!(o.bodies.len(), 3);
+    let refs = function_refs(&out, None).unwrap();
+    let export = |name: &str| refs.exports.iter().find(|e| e.0 == name).unwrap().2;
+    // Sorted by name: caller (new 1), leaf (2), other (3).
+    assert_eq!((export("caller_of_copy"), export("copy"), export("other_type")), (1, 2, 3));
+    assert_eq!(refs.elements, vec![2, 2], "two table slots, still two function pointers");
+}
+
+#[test]
+fn the_check_catches_a_merge_of_different_functions() {
+    let input = module_with_copies();
+    let out = reorder(&input).unwrap();
+    let l = layout(&input).unwrap();
+    // The right map: import 0; caller 3 and 4 → 1, leaf 1 and 2 → 2, other 5 → 3.
+    let mut map = vec![0, 2, 2, 1, 1, 3];
+    check(&input, &l, &out, &map).unwrap();
+    map[5] = 2; // `other` (another type index) onto the leaf
+    assert!(matches!(check(&input, &l, &out, &map), Err(OrderError::Check(_))));
+    map[5] = 1; // onto the caller: other instructions
+    assert!(matches!(check(&input, &l, &out, &map), Err(OrderError::Check(_))));
+    map[5] = 9; // outside the output
+    assert!(matches!(check(&input, &l, &out, &map), Err(OrderError::Check(_))));
 }
