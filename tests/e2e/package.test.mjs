@@ -62,6 +62,38 @@ test('the shipped modules went through crates/wasm-order (no name section left)'
   }
 });
 
+/** Each defined function's type index and body bytes, from the function and code sections. */
+function definedFunctions(bytes) {
+  let i = 8;
+  const leb = () => {
+    let v = 0, shift = 0, b;
+    do { b = bytes[i++]; v += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+    return v;
+  };
+  const types = [], bodies = [];
+  while (i < bytes.length) {
+    const id = bytes[i++], size = leb(), end = i + size;
+    if (id === 3) for (let n = leb(); n > 0; n--) types.push(leb());
+    if (id === 10) for (let n = leb(); n > 0; n--) { const s = leb(); bodies.push(bytes.subarray(i, i + s)); i += s; }
+    i = end;
+  }
+  assert.equal(types.length, bodies.length);
+  return types.map((t, k) => ({ type: t, body: bodies[k] }));
+}
+
+test('the shipped modules hold each function once (crates/wasm-order merged the copies)', () => {
+  for (const v of ['wasm', 'wasm-mt']) {
+    const fns = definedFunctions(readFileSync(`${PKG}/${v}/shopfloor_bg.wasm`));
+    assert.ok(fns.length > 10000, `${v}: ${fns.length} functions: the parse went wrong`);
+    const seen = new Set();
+    for (const f of fns) {
+      const key = `${f.type}:${Buffer.from(f.body).toString('latin1')}`;
+      assert.ok(!seen.has(key), `${v}: two functions of type ${f.type} have the same ${f.body.length}-byte body`);
+      seen.add(key);
+    }
+  }
+});
+
 test('package.json is an ESM package with an exports map and types', () => {
   const pkg = JSON.parse(readFileSync(`${PKG}/package.json`, 'utf8'));
   assert.equal(pkg.type, 'module');

@@ -1,13 +1,16 @@
-//! Reorders a wasm module's functions so that gzip finds their likenesses.
+//! Merges a wasm module's copies of one function and reorders its functions so that gzip finds
+//! their likenesses.
 //!
 //! rustc lays a module's functions out in the order codegen met them, so the instances of one
 //! generic function (tract's ops for each element type, ndarray's loops, the same trait method on
 //! a dozen types) lie far apart, beyond deflate's 32 KiB window. Sorted by their demangled name
 //! with every generic argument and `<T as Trait>` qualifier taken out, and within one such name
 //! each body followed by the one most like it, they sit side by side and the module gzips about
-//! 12 % smaller (docs/performance-log.md, "What the wasm holds"). Nothing else changes: the same
-//! bodies, instruction for instruction, with every function index (calls, `ref.func`, tables'
-//! elements, exports, the start function) renumbered.
+//! 12 % smaller (docs/performance-log.md, "What the wasm holds"). Before that, each function that
+//! is a copy of another once lowered to wasm is dropped for it (module `dedupe`: about one in six,
+//! 4 % of the raw module, 1.5 % gzipped). Nothing else changes: the same bodies, instruction for
+//! instruction, with every function index (calls, `ref.func`, tables' elements, exports, the
+//! start function) renumbered.
 //! The browser compiles each function on its own, so their order does not change how fast it
 //! runs. [`reorder`] checks that on its own output before returning it.
 //!
@@ -234,7 +237,7 @@ impl Reencode for Renumber<'_, '_> {
     }
 }
 
-/// `wasm` with each function's copies merged into it ([`dedupe`]), its functions reordered (see
+/// `wasm` with each function's copies merged into it (module `dedupe`), its functions reordered (see
 /// the crate's doc) and no `name` section; checked to validate and to hold the same bodies,
 /// exports, elements and start function, renumbered.
 pub fn reorder(wasm: &[u8]) -> Result<Vec<u8>, OrderError> {
