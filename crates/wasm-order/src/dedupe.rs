@@ -2,7 +2,8 @@
 //!
 //! LLVM merges identical functions only where their IR is identical; once lowered to wasm, where
 //! every pointer and reference is an `i32`, many instances of one generic function are byte for
-//! byte the same (about one function in eight of shopfloor's module). Each is kept once, and every
+//! byte the same (about one function in six of shopfloor's module, counting the callers that become
+//! alike once their callees merge). Each is kept once, and every
 //! call, `ref.func`, export, element and start that named a copy names the one kept. Table
 //! entries stay distinct slots, so function pointers still compare as before.
 

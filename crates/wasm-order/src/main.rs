@@ -1,5 +1,6 @@
 //! `shopfloor-wasm-order IN.wasm OUT.wasm`: writes IN with copies of a function merged, its
-//! functions reordered for gzip and no name section (the library's doc says how and why); scripts/build.sh runs it on each variant.
+//! functions reordered for gzip and no name section (the library's doc says how and why);
+//! scripts/build.sh runs it on each variant.
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
