@@ -13,16 +13,34 @@ const FULL: [usize; 3] = [2, 3, 4];
 /// Broadcast along the first and last axes.
 const PART: [usize; 3] = [1, 3, 1];
 
-/// A flat index into a tensor of `shape` broadcast to `FULL`, for `FULL`'s flat index `i`.
+/// Pairs of shapes that broadcast to `FULL` (after the same shapes and `FULL` against `PART`,
+/// either way round): fewer axes, both sides broadcast, a scalar, a broadcast run innermost or
+/// outermost, axes that merge into one run.
+const PAIRS: [(&[usize], &[usize]); 9] = [
+    (&FULL, &PART),
+    (&PART, &FULL),
+    (&FULL, &FULL),
+    (&FULL, &[3, 4]),
+    (&FULL, &[4]),
+    (&[2, 1, 4], &[1, 3, 1]),
+    (&[1, 1, 1], &FULL),
+    (&FULL, &[2, 1, 1]),
+    (&[2, 3, 1], &[1, 1, 4]),
+];
+
+/// A flat index into a tensor of `shape` broadcast to `FULL`, for `FULL`'s flat index `i`
+/// (`shape`'s missing axes lead, as 1s).
 fn index_in(shape: &[usize], i: usize) -> usize {
     let (mut rest, mut index, mut stride) = (i, 0, 1);
+    let lead = FULL.len() - shape.len();
     for (axis, &n) in FULL.iter().enumerate().rev() {
         let coord = rest % n;
         rest /= n;
-        if shape[axis] != 1 {
+        let own = if axis >= lead { shape[axis - lead] } else { 1 };
+        if own != 1 {
             index += coord * stride;
         }
-        stride *= shape[axis];
+        stride *= own;
     }
     index
 }
@@ -44,7 +62,7 @@ fn check<T: Datum + PartialEq + Copy, C: Datum + PartialEq + Copy>(
     b_at: impl Fn(usize) -> T,
     expected: impl Fn(T, T) -> C,
 ) {
-    for (a_shape, b_shape) in [(&FULL, &PART), (&PART, &FULL), (&FULL, &FULL)] {
+    for (a_shape, b_shape) in PAIRS {
         let (a, b) = (tensor(a_shape, &a_at), tensor(b_shape, &b_at));
         let want: Vec<C> = (0..FULL.iter().product())
             .map(|i| expected(a_at(index_in(a_shape, i)), b_at(index_in(b_shape, i))))
@@ -53,7 +71,7 @@ fn check<T: Datum + PartialEq + Copy, C: Datum + PartialEq + Copy>(
         let mut c = Tensor::zero_dt(C::datum_type(), &FULL).unwrap();
         op.eval_out_of_place(&mut c, &a, &b).unwrap();
         assert!(values::<C>(&c) == want, "{what}: out of place");
-        if C::datum_type() == T::datum_type() && a_shape == &FULL {
+        if C::datum_type() == T::datum_type() && a_shape == FULL {
             let mut in_a = a.clone();
             op.eval_in_a(&mut in_a, &b).unwrap();
             assert!(values::<C>(&in_a) == want, "{what}: in place");
@@ -118,5 +136,18 @@ fn shapes_as_tdims_add_and_multiply() {
             })
             .collect();
         assert_eq!(got, want, "{}", op.name());
+    }
+}
+
+/// Shapes that do not broadcast are an error, not a panic (ndarray's `Zip` panicked on them).
+#[test]
+fn shapes_that_do_not_broadcast_are_an_error() {
+    let a = tensor(&FULL, |i| i as f32);
+    for b_shape in [&[5usize][..], &[3, 5], &[2, 3, 4, 1]] {
+        let b = tensor(b_shape, |i| i as f32);
+        let mut c = Tensor::zero::<f32>(&FULL).unwrap();
+        assert!(math::Add.eval_out_of_place(&mut c, &a, &b).is_err(), "{b_shape:?}");
+        let mut in_a = a.clone();
+        assert!(math::Add.eval_in_a(&mut in_a, &b).is_err(), "{b_shape:?} in place");
     }
 }

@@ -2,7 +2,8 @@
 //! through a chain of axis changes in one pass, in place where only the axes' labels change, and
 //! weights two layers share left as one tensor. And what `vendor/tract-core` and
 //! `vendor/tract-nnef` leave as it was natively: model transforms registered by name (the wasm
-//! build leaves them out).
+//! build leaves them out). And the load-time shortcuts of its PATCHED.md: uniform values remembered
+//! per tensor, equal uniform constants shared without comparing them whole.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::change_axes::AxisOp;
@@ -131,4 +132,49 @@ fn model_transforms_stay_registered_natively() {
         }
     }
     assert!(matches!(get_transform("no_such_transform"), Ok(None)));
+}
+
+/// Large constants' uniform values are remembered per tensor (`TypedFact::try_from`): each new
+/// tensor, even one that takes a dropped one's place in memory, gets its own.
+#[test]
+fn a_large_constants_uniform_value_is_its_own_every_time() {
+    let len = 1 << 15; // 128 KiB: past the size from which the value is remembered
+    for round in 0..40 {
+        let value = round as f32 * 0.5;
+        let mut v = vec![value; len];
+        if round % 3 == 2 {
+            v[len - 1] = -1.0;
+        }
+        let t = Arc::new(tract_ndarray::Array1::from_vec(v).into_tensor());
+        let want = (round % 3 != 2).then(|| tensor0(value));
+        for _ in 0..2 {
+            let fact = TypedFact::try_from(t.clone()).unwrap();
+            assert_eq!(fact.uniform.as_deref().cloned(), want, "round {round}");
+            fact.consistent().unwrap();
+        }
+    }
+}
+
+/// `add_const` gives an equal constant's node back, uniform or not, and only an equal one's.
+#[test]
+fn add_const_shares_equal_constants_only() {
+    let mut model = TypedModel::default();
+    let uniform = |shape: &[usize], v: f32| f32s(shape, move |_| v);
+    let big = [64usize, 64, 3, 3];
+    let a = model.add_const("a", uniform(&big, 0.02)).unwrap();
+    assert_eq!(model.add_const("b", uniform(&big, 0.02)).unwrap(), a, "the same value, another tensor");
+    assert_ne!(model.add_const("c", uniform(&big, 0.03)).unwrap(), a, "another value");
+    assert_ne!(model.add_const("d", uniform(&[64, 64, 9, 1], 0.02)).unwrap(), a, "another shape");
+    let zeros = model.add_const("z", uniform(&big, 0.0)).unwrap();
+    let signed = f32s(&big, |i| if i % 2 == 0 { -0.0 } else { 0.0 });
+    assert_eq!(model.add_const("s", signed).unwrap(), zeros, "-0 beside 0 equals 0");
+    let nans = model.add_const("n", uniform(&big, f32::NAN)).unwrap();
+    // tract's tensors compare NaN equal to NaN.
+    assert_eq!(model.add_const("n2", uniform(&big, f32::NAN)).unwrap(), nans, "NaNs as tract compares them");
+    assert_ne!(model.add_const("n3", f32s(&big, |i| if i == 7 { 1.0 } else { f32::NAN })).unwrap(), nans);
+    let ramp = model.add_const("r", f32s(&big, |i| i as f32)).unwrap();
+    assert_eq!(model.add_const("r2", f32s(&big, |i| i as f32)).unwrap(), ramp);
+    let mut off = f32s(&big, |i| i as f32);
+    off.try_as_plain_ram_mut().unwrap().as_slice_mut::<f32>().unwrap()[100] = -1.0;
+    assert_ne!(model.add_const("r3", off).unwrap(), ramp);
 }

@@ -354,9 +354,9 @@ impl TypedFact {
         {
             bail!("fact as uniform value {:?}, but is of type {:?}", u, self.datum_type);
         }
-        if let (Some(u), Some(k)) = (self.uniform.as_deref(), self.konst.as_deref()) {
-            if let Some(k) = k.as_uniform() {
-                if &k != u {
+        if let (Some(u), Some(k)) = (self.uniform.as_deref(), self.konst.as_ref()) {
+            if let Some(k) = remembered_uniform_value(k) {
+                if &*k != u {
                     bail!(
                         "Uniform value and uniform constant mismatch: value:{u:?}, uniform:{k:?}",
                     );
@@ -483,6 +483,37 @@ fn uniform_value(t: &Tensor) -> Option<Tensor> {
     t.as_uniform()
 }
 
+/// `uniform_value` of a shared tensor, remembered while it lives (shopfloor: tract builds a
+/// constant's fact again on every rewrite that touches its node, pass after pass, and so scanned a
+/// model's weights many times over: a tenth of light_resnet50's load). Only for tensors large
+/// enough for a scan to cost more than the lookup. A tensor behind an `Arc` can change only
+/// through `Arc::get_mut` or `make_mut`, which the `Weak` kept here makes fail or move the value
+/// into a new allocation; so a live entry at the same address is the same, unchanged tensor.
+pub(crate) fn remembered_uniform_value(t: &Arc<Tensor>) -> Option<Arc<Tensor>> {
+    const WORTH: usize = 1 << 16;
+    const KEPT: usize = 256;
+    thread_local! {
+        static SEEN: std::cell::RefCell<Vec<(std::sync::Weak<Tensor>, Option<Arc<Tensor>>)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if t.len() * t.datum_type().size_of() < WORTH {
+        return uniform_value(t).map(Arc::new);
+    }
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        seen.retain(|(tensor, _)| tensor.strong_count() > 0);
+        if let Some((_, uniform)) = seen.iter().find(|(tensor, _)| std::ptr::eq(tensor.as_ptr(), Arc::as_ptr(t))) {
+            return uniform.clone();
+        }
+        let uniform = uniform_value(t).map(Arc::new);
+        if seen.len() >= KEPT {
+            seen.remove(0);
+        }
+        seen.push((Arc::downgrade(t), uniform.clone()));
+        uniform
+    })
+}
+
 impl TryFrom<Arc<Tensor>> for TypedFact {
     type Error = TractError;
     fn try_from(t: Arc<Tensor>) -> TractResult<TypedFact> {
@@ -500,7 +531,7 @@ impl TryFrom<Arc<Tensor>> for TypedFact {
         Ok(TypedFact {
             datum_type: t.datum_type(),
             shape: ShapeFact::from_dims(t.shape().iter().map(TDim::from)),
-            uniform: uniform_value(&t).map(Arc::new),
+            uniform: remembered_uniform_value(&t),
             exotic_fact,
             konst: Some(t),
             uniform_tdim,

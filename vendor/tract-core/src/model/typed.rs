@@ -154,12 +154,10 @@ impl SpecialOps<TypedFact, Box<dyn TypedOp>> for TypedModel {
         v: impl IntoArcTensor,
     ) -> TractResult<OutletId> {
         let v = v.into_arc_tensor();
-        for node in &self.nodes {
-            if node.op_is::<Const>() && node.outputs[0].fact.konst.as_ref() == Some(&v) {
-                return Ok(node.id.into());
-            }
-        }
         let fact = TypedFact::try_from(v.clone())?;
+        if let Some(node) = self.const_equal_to(&v, &fact) {
+            return Ok(node.into());
+        }
         let name = self.unique_name(name.into()).into_owned();
         let op = if let Some(exotic) = &fact.exotic_fact {
             crate::ops::konst::Const::new_with_exotic_fact(v, exotic.clone())?
@@ -171,6 +169,20 @@ impl SpecialOps<TypedFact, Box<dyn TypedOp>> for TypedModel {
 }
 
 impl TypedModel {
+    /// The constant node whose value equals `v` (whose fact is `fact`), for `add_const` to share.
+    /// (shopfloor: two uniform constants are equal where their values are, which spares comparing
+    /// whole tensors of one value repeated: the ONNX zoo's light test models compared every weight
+    /// of a shape against every other, a tenth of light_resnet50's load. Not generic, so one copy.)
+    fn const_equal_to(&self, v: &Arc<Tensor>, fact: &TypedFact) -> Option<usize> {
+        let same = |k: &TypedFact| match (&k.konst, &k.uniform, &fact.uniform) {
+            (Some(k), _, _) if Arc::ptr_eq(k, v) => true,
+            (Some(k), Some(a), Some(b)) => k.datum_type() == v.datum_type() && k.shape() == v.shape() && a == b,
+            (Some(k), _, _) => k == v,
+            (None, _, _) => false,
+        };
+        self.nodes.iter().find(|node| node.op_is::<Const>() && same(&node.outputs[0].fact)).map(|node| node.id)
+    }
+
     /// The mnemonic this graph is known by, from the [`TRACT_NAME`] property.
     pub fn name(&self) -> Option<&str> {
         let name = self.properties.get(TRACT_NAME)?;
