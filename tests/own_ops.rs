@@ -346,3 +346,56 @@ fn a_reverse_lstm_is_the_forward_one_over_the_reversed_sequence() {
     assert_eq!(e.code(), ErrorCode::UnsupportedOp, "{e}");
     assert!(e.to_string().contains("sequence_lens"), "{e}");
 }
+
+// --- ConstantOfShape (our own op: the tensor made once) ------------------------------------------
+
+fn filled(value: f32) -> tract_onnx::pb::AttributeProto {
+    use common::onnx::*;
+    let t = f32_init("", &[1], &[value]);
+    tract_onnx::pb::AttributeProto { name: "value".into(), r#type: 4, t: Some(t), ..Default::default() }
+}
+
+#[test]
+fn constant_of_shape_of_a_known_shape_keeps_each_node_its_own_value() {
+    use common::onnx::*;
+    // Two nodes of the same shape and different values, one of them read twice.
+    let bytes = model(
+        vec![
+            node("ConstantOfShape", &["s"], &["a"], vec![filled(1.5)]),
+            node("ConstantOfShape", &["s"], &["b"], vec![filled(-2.0)]),
+            node("Add", &["x", "a"], &["xa"], vec![]),
+            node("Mul", &["xa", "b"], &["xab"], vec![]),
+            node("Sub", &["xab", "a"], &["y"], vec![]),
+        ],
+        vec![value_info("x", F32, &[2, 3])],
+        vec![value_info("y", F32, &[2, 3])],
+        |g| g.initializer.push(i64_init("s", &[2], &[2, 3])),
+    );
+    let mut m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+    let x = [0.0f32, 1.0, -1.0, 2.5, 3.0, -0.5];
+    let out = run(&mut m, vec![("x", f32s(&[2, 3], &x))]).unwrap();
+    let want: Vec<f32> = x.iter().map(|v| (v + 1.5) * -2.0 - 1.5).collect();
+    assert_eq!(out[0].1.data, TensorData::F32(want));
+}
+
+#[test]
+fn constant_of_shape_of_a_symbolic_shape_follows_the_input() {
+    use common::onnx::*;
+    let bytes = model(
+        vec![
+            node("Shape", &["x"], &["s"], vec![]),
+            node("ConstantOfShape", &["s"], &["z"], vec![filled(2.5)]),
+            node("Add", &["x", "z"], &["y"], vec![]),
+        ],
+        vec![value_info("x", F32, &[-1, 3])],
+        vec![value_info("y", F32, &[-1, 3])],
+        |_| {},
+    );
+    let mut m = Model::load(&bytes, &LoadOptions::default()).unwrap();
+    for rows in [1usize, 4, 2] {
+        let x: Vec<f32> = (0..rows * 3).map(|i| i as f32).collect();
+        let out = run(&mut m, vec![("x", f32s(&[rows, 3], &x))]).unwrap();
+        assert_eq!(out[0].1.dims, vec![rows, 3]);
+        assert_eq!(out[0].1.data, TensorData::F32(x.iter().map(|v| v + 2.5).collect()), "{rows} rows");
+    }
+}

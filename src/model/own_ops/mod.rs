@@ -7,6 +7,8 @@
 //! - `LinearAttention`, `CausalConvWithState`, `BitCast`, `CenterCropPad`, `LpPool`, `AffineGrid`,
 //!   `Col2Im`: absent from tract.
 //! - `Scan` whose body's inputs are untyped (ONNX allows it; tract refuses): `untyped_scan.rs`.
+//! - `ConstantOfShape`: tract's makes its tensor again at every step of a load
+//!   (`constant_of_shape.rs`).
 
 use tract_onnx::model::OnnxOpRegister;
 use tract_onnx::tract_hir::internal::*;
@@ -19,6 +21,7 @@ mod bit_shift;
 mod causal_conv;
 mod center_crop_pad;
 mod col2im;
+mod constant_of_shape;
 mod cum_prod;
 mod linear_attention;
 mod lp_pool;
@@ -35,6 +38,7 @@ pub fn install(reg: &mut OnnxOpRegister) {
     reg.insert("LpPool", lp_pool::parse);
     reg.insert("AffineGrid", affine_grid::parse);
     reg.insert("Col2Im", col2im::parse);
+    reg.insert("ConstantOfShape", constant_of_shape::parse);
     untyped_scan::install(reg);
 }
 
