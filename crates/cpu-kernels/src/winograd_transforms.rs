@@ -78,6 +78,24 @@ impl Tile {
         }
     }
 
+    /// `filter` of `N` filters of 9 taps at once, F(2×2, 3×3): `g[j][r]` is filter `r`'s tap `j`,
+    /// `u[r]` gets its 16 values. The same arithmetic in the same order as `filter`, lane by lane,
+    /// so that the compiler can run it on vectors (one filter at a time was a seventh of
+    /// light_resnet50's load).
+    pub fn filters_2x2<const N: usize>(g: &[[f64; N]; 9], u: &mut [[f32; 16]; N]) {
+        fn line<const N: usize>(a: &[f64; N], b: &[f64; N], c: &[f64; N]) -> [[f64; N]; 4] {
+            G2.map(|row| std::array::from_fn(|r| row[0] * a[r] + row[1] * b[r] + row[2] * c[r]))
+        }
+        let rows = [0, 1, 2].map(|r| line(&g[3 * r], &g[3 * r + 1], &g[3 * r + 2]));
+        for k in 0..4 {
+            for (i, v) in line(&rows[0][k], &rows[1][k], &rows[2][k]).iter().enumerate() {
+                for (u, v) in u.iter_mut().zip(v) {
+                    u[4 * i + k] = *v as f32;
+                }
+            }
+        }
+    }
+
     /// `Bᵀd` of `run` consecutive tiles into `v[p · stride + at ..]`, point by point. Lines: `rows`
     /// holds the span's input lines, each from the run's first tile. F(2×2, 3×3): the four input
     /// rows, each split into its even columns, then from `odd` on its odd columns (tile x reads
@@ -231,6 +249,35 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Eight filters at once give each filter's values bit for bit, signs of zero, infinities
+    /// and NaNs included.
+    #[test]
+    fn filters_at_once_equal_one_at_a_time() {
+        let specials = [0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MIN_POSITIVE / 4.0, f32::MAX];
+        for seed in 0..20 {
+            let filters: Vec<Vec<f32>> = (0..8)
+                .map(|r| {
+                    let mut g = noise(9, (seed * 8 + r) as f32);
+                    if seed % 2 == 1 {
+                        g[(seed + r) % 9] = specials[(seed + r) % specials.len()];
+                    }
+                    g
+                })
+                .collect();
+            let mut lanes = [[0f64; 8]; 9];
+            for (r, g) in filters.iter().enumerate() {
+                g.iter().zip(lanes.iter_mut()).for_each(|(t, lane)| lane[r] = *t as f64);
+            }
+            let mut at_once = [[0f32; 16]; 8];
+            Tile::filters_2x2(&lanes, &mut at_once);
+            for (r, g) in filters.iter().enumerate() {
+                let mut one = [0f32; 16];
+                Tile::F2x2.filter(g, &mut one);
+                assert_eq!(one.map(f32::to_bits), at_once[r].map(f32::to_bits), "seed {seed}, filter {r}");
             }
         }
     }
