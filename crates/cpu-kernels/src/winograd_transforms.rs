@@ -83,14 +83,20 @@ impl Tile {
     /// so that the compiler can run it on vectors (one filter at a time was a seventh of
     /// light_resnet50's load).
     pub fn filters_2x2<const N: usize>(g: &[[f64; N]; 9], u: &mut [[f32; 16]; N]) {
-        fn line<const N: usize>(a: &[f64; N], b: &[f64; N], c: &[f64; N]) -> [[f64; N]; 4] {
-            G2.map(|row| std::array::from_fn(|r| row[0] * a[r] + row[1] * b[r] + row[2] * c[r]))
+        // Plain loops, no closures: a first load runs this in the browser's baseline compiler,
+        // where every call that LLVM left (an array's `map`) costs.
+        let mut rows = [[[0f64; N]; 4]; 3];
+        for (row, out) in rows.iter_mut().enumerate() {
+            for (m, out) in G2.iter().zip(out.iter_mut()) {
+                for r in 0..N {
+                    out[r] = m[0] * g[3 * row][r] + m[1] * g[3 * row + 1][r] + m[2] * g[3 * row + 2][r];
+                }
+            }
         }
-        let rows = [0, 1, 2].map(|r| line(&g[3 * r], &g[3 * r + 1], &g[3 * r + 2]));
         for k in 0..4 {
-            for (i, v) in line(&rows[0][k], &rows[1][k], &rows[2][k]).iter().enumerate() {
-                for (u, v) in u.iter_mut().zip(v) {
-                    u[4 * i + k] = *v as f32;
+            for (i, m) in G2.iter().enumerate() {
+                for r in 0..N {
+                    u[r][4 * i + k] = (m[0] * rows[0][k][r] + m[1] * rows[1][k][r] + m[2] * rows[2][k][r]) as f32;
                 }
             }
         }
