@@ -5,8 +5,15 @@
 //!
 //! Every transform runs over a run of consecutive tiles, four at a time (`V4`, wasm SIMD), and
 //! may read and write up to 3 values past the run, which the caller's buffers leave room for.
+//! `transformed_filters` packs a layer's filter transforms once, at load.
+
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
 
 use super::lanes::V4;
+use super::offset_tile::MR;
 
 /// Slack the callers leave after each run's buffers (a step's last lanes).
 pub const SLACK: usize = 4;
@@ -184,6 +191,49 @@ impl Tile {
             }
         }
     }
+}
+
+/// Each filter's transform (`Tile::filter`), packed per point for the micro-kernel: point `p`'s
+/// `m × c` values as `pack_rows` lays them out, in one pass, written straight into the tensor.
+/// The `MR` filters of one block of outputs and one input channel are transformed together, so
+/// that each point's values go out as one run of `MR` (filter by filter, the sixteen points'
+/// writes each landed on another cache line, eight times over).
+pub fn transformed_filters(kernel: &Tensor, tile: Tile) -> TractResult<Arc<Tensor>> {
+    let (m, c, taps) = (kernel.shape()[0], kernel.shape()[1], kernel.shape()[2] * kernel.shape()[3]);
+    let g = kernel.try_as_plain_ram()?;
+    let g = g.as_slice::<f32>()?;
+    ensure!(g.len() >= m * c * taps, "a {m}×{c} filter bank of {taps} taps holds {} values", g.len());
+    let (alpha, block) = (tile.points(), m.div_ceil(MR) * c * MR);
+    // Every value is written below, the padding past `m` as zeros.
+    let mut packed = unsafe { Tensor::uninitialized::<f32>(&[alpha * block])? };
+    {
+        let mut out = packed.try_as_plain_ram_mut()?;
+        let out = out.as_slice_mut::<f32>()?;
+        let mut u = [[0f32; 16]; MR];
+        let mut lanes = [[0f64; MR]; 9];
+        for first in (0..m).step_by(MR) {
+            let rows = MR.min(m - first);
+            for i in 0..c {
+                let filter = |r: usize| &g[((first + r) * c + i) * taps..][..taps];
+                if tile == Tile::F2x2 && taps == 9 {
+                    for r in 0..MR {
+                        let taps = if r < rows { filter(r) } else { &[0.0; 9] };
+                        taps.iter().zip(lanes.iter_mut()).for_each(|(t, lane)| lane[r] = *t as f64);
+                    }
+                    Tile::filters_2x2(&lanes, &mut u);
+                } else {
+                    (0..rows).for_each(|r| tile.filter(filter(r), &mut u[r]));
+                }
+                let at = ((first / MR) * c + i) * MR;
+                for p in 0..alpha {
+                    for (r, v) in out[p * block + at..][..MR].iter_mut().enumerate() {
+                        *v = if r < rows { u[r][p] } else { 0.0 };
+                    }
+                }
+            }
+        }
+    }
+    Ok(packed.into_arc_tensor())
 }
 
 #[cfg(test)]
