@@ -85,30 +85,6 @@ impl Tile {
         }
     }
 
-    /// `filter` of `N` filters of 9 taps at once, F(2×2, 3×3): `g[j][r]` is filter `r`'s tap `j`,
-    /// `u[r]` gets its 16 values. The same arithmetic in the same order as `filter`, lane by lane,
-    /// so that the compiler can run it on vectors (one filter at a time was a seventh of
-    /// light_resnet50's load).
-    pub fn filters_2x2<const N: usize>(g: &[[f64; N]; 9], u: &mut [[f32; 16]; N]) {
-        // Plain loops, no closures: a first load runs this in the browser's baseline compiler,
-        // where every call that LLVM left (an array's `map`) costs.
-        let mut rows = [[[0f64; N]; 4]; 3];
-        for (row, out) in rows.iter_mut().enumerate() {
-            for (m, out) in G2.iter().zip(out.iter_mut()) {
-                for r in 0..N {
-                    out[r] = m[0] * g[3 * row][r] + m[1] * g[3 * row + 1][r] + m[2] * g[3 * row + 2][r];
-                }
-            }
-        }
-        for k in 0..4 {
-            for (i, m) in G2.iter().enumerate() {
-                for r in 0..N {
-                    u[r][4 * i + k] = (m[0] * rows[0][k][r] + m[1] * rows[1][k][r] + m[2] * rows[2][k][r]) as f32;
-                }
-            }
-        }
-    }
-
     /// `Bᵀd` of `run` consecutive tiles into `v[p · stride + at ..]`, point by point. Lines: `rows`
     /// holds the span's input lines, each from the run's first tile. F(2×2, 3×3): the four input
     /// rows, each split into its even columns, then from `odd` on its odd columns (tile x reads
@@ -210,19 +186,11 @@ pub fn transformed_filters(kernel: &Tensor, tile: Tile) -> TractResult<Arc<Tenso
         let mut out = packed.try_as_plain_ram_mut()?;
         let out = out.as_slice_mut::<f32>()?;
         let mut u = [[0f32; 16]; MR];
-        let mut lanes = [[0f64; MR]; 9];
         for first in (0..m).step_by(MR) {
             let rows = MR.min(m - first);
             for i in 0..c {
-                let filter = |r: usize| &g[((first + r) * c + i) * taps..][..taps];
-                if tile == Tile::F2x2 && taps == 9 {
-                    for r in 0..MR {
-                        let taps = if r < rows { filter(r) } else { &[0.0; 9] };
-                        taps.iter().zip(lanes.iter_mut()).for_each(|(t, lane)| lane[r] = *t as f64);
-                    }
-                    Tile::filters_2x2(&lanes, &mut u);
-                } else {
-                    (0..rows).for_each(|r| tile.filter(filter(r), &mut u[r]));
+                for (r, u) in u[..rows].iter_mut().enumerate() {
+                    tile.filter(&g[((first + r) * c + i) * taps..][..taps], u);
                 }
                 let at = ((first / MR) * c + i) * MR;
                 for p in 0..alpha {
@@ -305,35 +273,6 @@ mod tests {
                         );
                     }
                 }
-            }
-        }
-    }
-
-    /// Eight filters at once give each filter's values bit for bit, signs of zero, infinities
-    /// and NaNs included.
-    #[test]
-    fn filters_at_once_equal_one_at_a_time() {
-        let specials = [0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MIN_POSITIVE / 4.0, f32::MAX];
-        for seed in 0..20 {
-            let filters: Vec<Vec<f32>> = (0..8)
-                .map(|r| {
-                    let mut g = noise(9, (seed * 8 + r) as f32);
-                    if seed % 2 == 1 {
-                        g[(seed + r) % 9] = specials[(seed + r) % specials.len()];
-                    }
-                    g
-                })
-                .collect();
-            let mut lanes = [[0f64; 8]; 9];
-            for (r, g) in filters.iter().enumerate() {
-                g.iter().zip(lanes.iter_mut()).for_each(|(t, lane)| lane[r] = *t as f64);
-            }
-            let mut at_once = [[0f32; 16]; 8];
-            Tile::filters_2x2(&lanes, &mut at_once);
-            for (r, g) in filters.iter().enumerate() {
-                let mut one = [0f32; 16];
-                Tile::F2x2.filter(g, &mut one);
-                assert_eq!(one.map(f32::to_bits), at_once[r].map(f32::to_bits), "seed {seed}, filter {r}");
             }
         }
     }
