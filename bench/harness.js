@@ -250,6 +250,31 @@ export async function pair({ path, threads, spec, pkgs, warmupMs, rounds, force 
 }
 
 /**
+ * Two builds' warm loads in one page, alternated A B B A …: each round loads the model (fetch
+ * from the browser's cache, parse, optimise, plan) and runs it once, then frees it; the first
+ * round of each side, which also compiles the module's loading code, is left out.
+ */
+export async function pairLoad({ path, threads, spec, pkgs, rounds }) {
+  const data = await inputs(spec);
+  const counts = Array.isArray(threads) ? threads : [threads, threads];
+  const runtimes = [];
+  for (const [i, pkg] of pkgs.entries()) runtimes.push(await RUNTIMES.shopfloor({ path, threads: counts[i], pkg }));
+  const once = async (k) => {
+    const t = performance.now();
+    const s = await runtimes[k].open(spec, data);
+    await s.run();
+    const ms = performance.now() - t;
+    s.free();
+    return ms;
+  };
+  for (const k of [0, 1]) await once(k);
+  const times = [[], []];
+  for (let i = 0; i < rounds; i++) for (const k of i % 2 ? [1, 0] : [0, 1]) times[k].push(await once(k));
+  const ratios = times[1].map((t, i) => t / times[0][i]).sort((x, y) => x - y);
+  return { a: stats(times[0]), b: stats(times[1]), ratio: { ...stats(ratios), p10: ratios[Math.floor(0.1 * ratios.length)] } };
+}
+
+/**
  * Dictation with Whisper tiny.en: each recording transcribed whole (after one warm-up), then fed
  * live in real time (0.1-s chunks, each fed when it would have been recorded, then silence);
  * `delayMs` is from the end of speech (the VAD's) to the first segment's arrival.

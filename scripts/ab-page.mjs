@@ -7,6 +7,7 @@
 //   cp -r pkg/wasm pkg/wasm-mt /tmp/a/ ; (change, bash scripts/build.sh) ; cp -r pkg/wasm pkg/wasm-mt /tmp/b/
 //   node scripts/ab-page.mjs /tmp/a /tmp/b efficientnet-lite0,blazeface [--threads N|NA,NB] [--rounds 200] [--warmup-ms 2000]
 //     [--force pool|inline]   (threaded builds: every run of both sides in the pool, or inline)
+//     [--load]                (each round a warm load and first run instead of a run: load code)
 //
 // Each side is the package's current JS (pkg/ but src/) with that directory's wasm, copied under
 // target/ab/; both sides load in the page's one JS realm, each its own wasm instance.
@@ -29,6 +30,7 @@ const threads = option('--threads', '1').split(',').map(Number);
 const rounds = Number(option('--rounds', '200'));
 const warmupMs = Number(option('--warmup-ms', '2000'));
 const force = option('--force', null);
+const load = args.includes('--load');
 
 for (const [name, dir] of [['a', A], ['b', B]]) {
   const out = join(ROOT, 'target/ab', name);
@@ -46,6 +48,14 @@ try {
   console.log(`| model | A ms (median) | B ms (median) | B / A, median of pairs (p10-p90 of pairs) | runs | max rel. diff |`);
   console.log('|---|---|---|---|---|---|');
   for (const spec of MODELS.filter((m) => list.split(',').includes(m.id))) {
+    if (load) {
+      const r = await page.evaluate((a) => import('/bench/harness.js').then((h) => h.pairLoad(a)), {
+        path: 'cpu', threads: threads.length > 1 ? threads : threads[0], spec, pkgs: ['/target/ab/a/index.js', '/target/ab/b/index.js'], rounds,
+      });
+      const f = (x) => x.toPrecision(3);
+      console.log(`| ${spec.title}, load + first run | ${f(r.a.median)} | ${f(r.b.median)} | **${r.ratio.median.toFixed(3)}** (${r.ratio.p10.toFixed(2)}-${r.ratio.p90.toFixed(2)}) | ${r.a.runs} | |`);
+      continue;
+    }
     const r = await page.evaluate((a) => import('/bench/harness.js').then((h) => h.pair(a)), {
       path: 'cpu', threads: threads.length > 1 ? threads : threads[0], spec, pkgs: ['/target/ab/a/index.js', '/target/ab/b/index.js'], warmupMs, rounds, force,
     });
