@@ -9,6 +9,7 @@ pub mod error;
 pub mod frame;
 pub mod heap;
 pub mod js;
+pub mod json;
 pub mod model;
 pub mod speech;
 pub mod tensor;

@@ -135,12 +135,12 @@ impl EnrolledCommand {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("plain data serialises")
+        crate::json::to_string(self)
     }
 
     /// Reads and checks a saved command (JSON from untrusted storage).
     pub fn from_json(json: &str) -> Result<Self> {
-        let c: EnrolledCommand = serde_json::from_str(json)
+        let c: EnrolledCommand = crate::json::from_str(json)
             .map_err(|e| Error::InvalidArgument(format!("not a saved enrolled command: {e}")))?;
         c.validate()?;
         Ok(c)

@@ -70,7 +70,7 @@ fn default_threshold() -> f64 {
 
 impl SpeechManifest {
     pub fn parse(json: &str) -> Result<Self> {
-        let m: SpeechManifest = serde_json::from_str(json)
+        let m: SpeechManifest = crate::json::from_str(json)
             .map_err(|e| Error::InvalidArgument(format!("the voice-command manifest is not valid: {e}")))?;
         m.validate()?;
         Ok(m)

@@ -26,7 +26,7 @@ pub enum Manifest {
 
 impl Manifest {
     pub fn parse(json: &str) -> Result<Manifest> {
-        serde_json::from_str(json).map_err(|e| Error::InvalidArgument(format!("the model manifest is not valid: {e}")))
+        crate::json::from_str(json).map_err(|e| Error::InvalidArgument(format!("the model manifest is not valid: {e}")))
     }
 
     pub fn task(&self) -> &'static str {

@@ -209,12 +209,12 @@ impl LinearSvm {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("plain data serialises")
+        crate::json::to_string(self)
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
         let s: LinearSvm =
-            serde_json::from_str(json).map_err(|e| Error::InvalidArgument(format!("not a saved LinearSvm: {e}")))?;
+            crate::json::from_str(json).map_err(|e| Error::InvalidArgument(format!("not a saved LinearSvm: {e}")))?;
         let mut fresh = LinearSvm::new(s.dim, s.options.clone())?;
         if s.classes.iter().collect::<std::collections::HashSet<_>>().len() != s.classes.len() {
             return Err(Error::InvalidArgument("a saved LinearSvm lists a class twice".into()));

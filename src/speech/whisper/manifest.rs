@@ -51,7 +51,7 @@ pub struct ModelConfig {
 
 impl TranscriberManifest {
     pub fn parse(json: &str) -> Result<Self> {
-        let m: TranscriberManifest = serde_json::from_str(json)
+        let m: TranscriberManifest = crate::json::from_str(json)
             .map_err(|e| Error::InvalidArgument(format!("the speech-to-text manifest is not valid: {e}")))?;
         if m.task != "transcribe" {
             return Err(Error::InvalidArgument(format!(
@@ -71,6 +71,6 @@ impl TranscriberManifest {
 
 impl ModelConfig {
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|e| Error::ModelInvalid(format!("the Whisper config.json: {e}")))
+        crate::json::from_slice(bytes).map_err(|e| Error::ModelInvalid(format!("the Whisper config.json: {e}")))
     }
 }

@@ -77,7 +77,7 @@ impl Tokenizer {
     /// `vocab_size`: the model's logits width (timestamp tokens follow the added tokens).
     pub fn parse(json: &[u8], vocab_size: usize) -> Result<Tokenizer> {
         let bad = |m: String| Error::ModelInvalid(format!("tokenizer.json: {m}"));
-        let file: File = serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
+        let file: File = crate::json::from_slice(json).map_err(|e| bad(e.to_string()))?;
         let chars = byte_chars();
         let to_byte: HashMap<char, u8> = chars.iter().enumerate().map(|(b, c)| (*c, b as u8)).collect();
         let bytes_of = |s: &str| -> Option<Vec<u8>> { s.chars().map(|c| to_byte.get(&c).copied()).collect() };
