@@ -1,6 +1,7 @@
 // JSON in the wasm module (src/json.rs): the browser's JSON.parse and serde-wasm-bindgen read
-// manifests and saved heads there, where native builds use serde_json. Each way a text can be
-// wrong gives INVALID_ARGUMENT saying what is wrong, and a saved head comes back exactly.
+// manifests, saved heads and enrolled voice commands there, where native builds use serde_json.
+// Each way a text can be wrong gives INVALID_ARGUMENT saying what is wrong, and what was saved
+// comes back exactly.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { launch, serve, watchErrors } from './browser.mjs';
 
 const MANIFEST = '/models/cache/efficientnet/manifest.json';
 const PATH = fileURLToPath(new URL(`../..${MANIFEST}`, import.meta.url));
-const haveData = existsSync(PATH);
+const haveData = existsSync(PATH) && existsSync(fileURLToPath(new URL('../../models/cache/speech-test/enrol_3.wav', import.meta.url)));
 if (!haveData && process.env.SHOPFLOOR_REQUIRE_MODELS) throw new Error('EfficientNet-Lite0 missing: run scripts/test-data.sh');
 const skip = haveData ? false : 'test data missing: run scripts/test-data.sh';
 
@@ -23,7 +24,7 @@ after(async () => {
   for (const s of Object.values(servers)) await s.close();
 });
 
-for (const [variant, key] of [['single-thread', 'st'], ['threaded', 'mt']]) test(`${variant}: manifests and saved heads give typed errors for bad JSON and come back exactly`, { skip }, async () => {
+for (const [variant, key] of [['single-thread', 'st'], ['threaded', 'mt']]) test(`${variant}: manifests, saved heads and enrolled commands give typed errors for bad JSON and come back exactly`, { skip }, async () => {
   const server = servers[key];
   const manifest = JSON.parse(readFileSync(PATH, 'utf8'));
   const { context, close } = await launch({ webgpu: false });
@@ -64,7 +65,24 @@ for (const [variant, key] of [['single-thread', 'st'], ['threaded', 'mt']]) test
         await code('svmType', () => sf.LinearSvm.fromJSON({ ...saved, dim: 'four' }));
         await code('svmMissing', () => sf.LinearSvm.fromJSON({}));
         await code('svmNotObject', () => sf.LinearSvm.fromJSON('[1, 2]'));
-        return { threads: (await sf.backends()).cpu.threads, codes, same: JSON.stringify(restored.toJSON()) === JSON.stringify(saved), p1, p2, trained: restored.trained };
+
+        // A custom voice command enrolled from four takes, saved, and added to a fresh VoiceCommands.
+        const takes = [];
+        for (let i = 0; i < 4; i++) {
+          const buf = await (await fetch(`/models/cache/speech-test/enrol_${i}.wav`)).arrayBuffer();
+          const audio = await new OfflineAudioContext(1, 1, 48000).decodeAudioData(buf);
+          takes.push({ samples: audio.getChannelData(0), sampleRate: audio.sampleRate });
+        }
+        const voice = await sf.VoiceCommands.create({ model: '/models/speech/manifest.json', backend: 'cpu', commands: ['stop'] });
+        const enrolled = await voice.enrol('conveyor jam', takes);
+        const fresh = await sf.VoiceCommands.create({ model: '/models/speech/manifest.json', backend: 'cpu', commands: ['stop'] });
+        const added = fresh.addEnrolled(JSON.stringify(enrolled));
+        const sameCommand = JSON.stringify(fresh.enrolled[0]) === JSON.stringify(enrolled);
+        await code('commandType', () => fresh.addEnrolled('{"name": 1}'));
+        await code('commandSyntax', () => fresh.addEnrolled('{"name": "x"'));
+        voice.free();
+        fresh.free();
+        return { added, sameCommand, threads: (await sf.backends()).cpu.threads, codes, same: JSON.stringify(restored.toJSON()) === JSON.stringify(saved), p1, p2, trained: restored.trained };
       },
       { manifest, url: MANIFEST },
     );
@@ -80,6 +98,10 @@ for (const [variant, key] of [['single-thread', 'st'], ['threaded', 'mt']]) test
     assert.match(r.codes.svmType, /^INVALID_ARGUMENT: .*not a saved LinearSvm: invalid type: string "four", expected/);
     assert.match(r.codes.svmMissing, /^INVALID_ARGUMENT: .*not a saved LinearSvm: missing field/);
     assert.match(r.codes.svmNotObject, /^INVALID_ARGUMENT: .*not a saved LinearSvm: (missing field `dim`|invalid type: integer `1`)/);
+    assert.equal(r.added, 'conveyor jam');
+    assert.equal(r.sameCommand, true, 'an enrolled command comes back as it was saved');
+    assert.match(r.codes.commandType, /^INVALID_ARGUMENT: .*not a saved enrolled command: invalid type: floating point `1\.0`, expected a string/);
+    assert.match(r.codes.commandSyntax, /^INVALID_ARGUMENT: .*not a saved enrolled command: .*JSON/);
     assert.deepEqual(errors, []);
   } finally {
     await close();
