@@ -104,6 +104,14 @@ pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     }
 }
 
+/// A thrown JS value's message: an `Error`'s `message` without its name (its `String()` would put
+/// "SyntaxError: " or "Error: " first), or the string thrown.
+#[cfg(target_arch = "wasm32")]
+pub fn js_message(e: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

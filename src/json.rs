@@ -51,16 +51,11 @@ mod imp {
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use super::*;
-    use wasm_bindgen::JsCast;
+    use crate::error::js_message;
 
     pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, JsonError> {
-        let value = js_sys::JSON::parse(text).map_err(|e| JsonError(message(e)))?;
-        serde_wasm_bindgen::from_value(value).map_err(|e| JsonError(message(e.into())))
-    }
-
-    /// A JS error's message alone (its `String()` would put "SyntaxError: " or "Error: " first).
-    fn message(e: wasm_bindgen::JsValue) -> String {
-        e.dyn_ref::<js_sys::Error>().map_or_else(|| "not JSON".into(), |e| String::from(e.message()))
+        let value = js_sys::JSON::parse(text).map_err(|e| JsonError(js_message(&e)))?;
+        serde_wasm_bindgen::from_value(value).map_err(|e| JsonError(js_message(&e.into())))
     }
 
     pub fn to_string<T: Serialize>(value: &T) -> String {

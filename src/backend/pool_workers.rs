@@ -57,7 +57,9 @@ pub async fn start(n: usize) -> Result<()> {
     let unavailable = |reason: String| Error::BackendUnavailable { backend: "cpu".into(), reason };
     wasm_bindgen_futures::JsFuture::from(start_workers(wasm_bindgen::module(), wasm_bindgen::memory(), n))
         .await
-        .map_err(|e| unavailable(format!("the CPU thread pool could not start its workers: {}", js_message(&e))))?;
+        .map_err(|e| {
+            unavailable(format!("the CPU thread pool could not start its workers: {}", crate::error::js_message(&e)))
+        })?;
     rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .thread_name(|i| format!("shopfloor-pool-{i}"))
@@ -68,9 +70,4 @@ pub async fn start(n: usize) -> Result<()> {
         })
         .build_global()
         .map_err(|e| unavailable(format!("the CPU thread pool could not start: {e}")))
-}
-
-fn js_message(e: &JsValue) -> String {
-    use wasm_bindgen::JsCast;
-    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_default()
 }
