@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 
 mod dedupe;
+mod hop;
 
 use wasm_encoder::reencode::{self, Reencode};
 use wasmparser::{FunctionBody, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures};
@@ -101,7 +102,8 @@ pub fn sort_key(name: &str) -> String {
 }
 
 /// The new position of each function of `kept` (defined functions, by their old position): by
-/// [`sort_key`]; within a key, a chain of alike bodies ([`chain_alike`]), starting from the smallest.
+/// [`sort_key`]; within a key, a chain of alike bodies ([`chain_alike`]), starting from the smallest;
+/// then, from each function, a hop to the most alike one left wherever it is ([`hop::hop_alike`]).
 fn order(wasm: &[u8], l: &Layout, kept: &[usize]) -> Vec<usize> {
     let keys: Vec<String> = (0..l.bodies.len())
         .map(|i| l.names.get(&(l.imported + i as u32)).map_or(String::new(), |n| sort_key(n)))
@@ -113,7 +115,7 @@ fn order(wasm: &[u8], l: &Layout, kept: &[usize]) -> Vec<usize> {
     for group in by_key.chunk_by(|&a, &b| keys[a] == keys[b]) {
         order.extend(chain_alike(group, |i| &wasm[l.bodies[i].range()]));
     }
-    order
+    hop::hop_alike(&order, |i| &wasm[l.bodies[i].range()])
 }
 
 /// How many of the next bodies by size a chain weighs for its next link.

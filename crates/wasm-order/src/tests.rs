@@ -243,3 +243,24 @@ fn the_check_catches_a_merge_of_different_functions() {
     map[5] = 9; // outside the output
     assert!(matches!(check(&input, &l, &out, &map), Err(OrderError::Check(_))));
 }
+
+#[test]
+fn a_hop_brings_an_alike_body_from_anywhere_and_otherwise_keeps_the_order() {
+    // Four unlike bodies, and a fifth almost the first: the hop places it second.
+    let noise = |seed: u64, len: usize| -> Vec<u8> {
+        let mut x = seed;
+        (0..len)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (x >> 56) as u8
+            })
+            .collect()
+    };
+    let mut near = noise(1, 400);
+    near[200] ^= 0xff;
+    let bodies = [noise(1, 400), noise(2, 400), noise(3, 400), noise(4, 400), near, vec![7, 7], vec![]];
+    assert_eq!(hop::hop_alike(&[0, 1, 2, 3, 4, 5, 6], |i| &bodies[i]), vec![0, 4, 1, 2, 3, 5, 6]);
+    assert_eq!(hop::hop_alike(&[3, 2, 1, 0], |i| &bodies[i]), vec![3, 2, 1, 0], "nothing alike: as given");
+    assert_eq!(hop::hop_alike(&[6, 4, 5, 0], |i| &bodies[i]), vec![6, 4, 0, 5], "short bodies are never hopped to");
+    assert!(hop::hop_alike(&[], |i| &bodies[i]).is_empty());
+}
