@@ -227,6 +227,44 @@ test('matrix products at sides no kernel tile divides, with fused bias and ReLU,
   for (const [name, worst] of Object.entries(r.value)) assert.ok(worst <= 1e-5, `${name}: ${worst}`);
 });
 
+test('Sigmoid and Tanh give their f32 rational fits bit for bit: NaN, ±0, ±∞, the clamps and a sweep, at a length no vector divides', async () => {
+  const r = await inPage(async (sf) => {
+    const special = [NaN, 0, -0, Infinity, -Infinity, 1e30, -1e30, 3.4e38, -3.4e38, 1e-40, -1e-40, 14.5, -14.5, 14.499999, -14.499999, 7.5, -7.5, 7.4999995, -7.4999995, 1, -1, 0.5];
+    const sweep = Array.from({ length: 4093 }, (_, i) => -20 + (40 * i) / 4092);
+    const v = Float32Array.from([...special, ...sweep]);
+    const m = await sf.Model.load('/models/cache/fixtures/activations.onnx', { backend: 'cpu', inputShapes: { v: [v.length] }, allowNonFinite: true });
+    const out = await m.run({ v: { dims: [v.length], data: v } });
+    m.free();
+    // tract-linalg's ssigmoid and stanh, one f32 rounding per operation.
+    const f = Math.fround;
+    const fit = (x, lo, hi, a, b, offset) => {
+      const c = x < lo ? lo : x > hi ? hi : x;
+      const x2 = f(c * c);
+      let p = f(a[0]);
+      for (const k of a.slice(1)) p = f(f(x2 * p) + f(k));
+      p = f(p * c);
+      let q = f(b[0]);
+      for (const k of b.slice(1)) q = f(f(x2 * q) + f(k));
+      const r = f(p / q);
+      return offset === undefined ? r : f(r + offset);
+    };
+    const sig = (x) => fit(x, -14.5, 14.5, [-4.433153405e-18, 1.169974371e-14, -1.875289645e-11, 4.257889523e-8, 0.00004811817576, 0.008163842030, 0.2499999971], [3.922935744e-6, 0.001524872358, 0.1159886749, 1.0], 0.5);
+    const tanh = (x) => fit(x, -7.5, 7.5, [-8.488492677e-14, 5.277853000e-11, -2.022500419e-8, 0.00001115424833, 0.003103950131, 0.1308400453, 0.9999999934], [0.0002546136580, 0.02449515379, 0.4641733162, 1.0]);
+    const wrong = [];
+    for (const [name, ref] of [['sigmoid', sig], ['tanh', tanh]]) {
+      const got = out[name].data;
+      if (got.length !== v.length) wrong.push(`${name}: length ${got.length}`);
+      for (let i = 0; i < v.length && wrong.length < 8; i++) {
+        const want = ref(v[i]);
+        if (!Object.is(got[i], want) && !(Number.isNaN(got[i]) && Number.isNaN(want))) wrong.push(`${name}(${v[i]}) = ${got[i]}, want ${want}`);
+      }
+    }
+    return wrong;
+  });
+  assert.ok(r.ok, r.message);
+  assert.deepEqual(r.value, []);
+});
+
 test("Silero VAD's standard file: its If on sr picks the 16 or 8 kHz network per value, matching onnxruntime", async () => {
   const streams = [16000, 8000].map((rate) => {
     const frames = readNpy(`${CACHE}refs/silero_stream_${rate}/frames.npy`);

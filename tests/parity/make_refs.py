@@ -104,6 +104,14 @@ def fixtures() -> None:
     g = helper.make_graph(nodes, "window_max_pool", [x], outs)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "window_max_pool.onnx")
 
+    # Sigmoid and Tanh on one vector (tract-linalg's element-wise kernels, wasm SIMD in the
+    # package): tests/e2e/model.test.mjs checks them bit for bit against the f32 rational fits.
+    v = helper.make_tensor_value_info("v", TensorProto.FLOAT, ["n"])
+    nodes = [helper.make_node("Sigmoid", ["v"], ["sigmoid"]), helper.make_node("Tanh", ["v"], ["tanh"])]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ["sigmoid", "tanh"]]
+    g = helper.make_graph(nodes, "activations", [v], outs)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), d / "activations.onnx")
+
     # Matrix products at sides that are no multiple of any kernel tile, with the epilogues tract
     # fuses into them (bias per row and per column, ReLU), and one whose depth (300) crosses the
     # wasm kernel's blocks of 256 steps: tests/e2e/model.test.mjs recomputes
