@@ -87,9 +87,7 @@ fn signature(body: &[u8]) -> Option<[u32; HASHES]> {
     if body.len() < 4 {
         return None;
     }
-    let mut grams: Vec<u32> = body.windows(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
-    grams.sort_unstable();
-    grams.dedup();
+    let grams = super::substrings(body);
     let mut sig = [u32::MAX; HASHES];
     for (k, s) in sig.iter_mut().enumerate() {
         // Coefficients from a fixed LCG: odd, below P.

@@ -130,16 +130,7 @@ fn chain_alike<'a>(members: &[usize], bytes: impl Fn(usize) -> &'a [u8]) -> Vec<
     if members.len() <= 2 {
         return members.to_vec();
     }
-    let grams: Vec<Vec<u32>> = members
-        .iter()
-        .map(|&i| {
-            let b = bytes(i);
-            let mut g: Vec<u32> = b.windows(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
-            g.sort_unstable();
-            g.dedup();
-            g
-        })
-        .collect();
+    let grams: Vec<Vec<u32>> = members.iter().map(|&i| substrings(bytes(i))).collect();
     let mut placed = vec![false; members.len()];
     let mut chain = Vec::with_capacity(members.len());
     let mut cur = 0;
@@ -163,6 +154,14 @@ fn chain_alike<'a>(members: &[usize], bytes: impl Fn(usize) -> &'a [u8]) -> Vec<
         cur = next;
     }
     chain
+}
+
+/// A body's distinct 4-byte substrings, sorted: what both likeness measures compare.
+fn substrings(body: &[u8]) -> Vec<u32> {
+    let mut g: Vec<u32> = body.windows(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+    g.sort_unstable();
+    g.dedup();
+    g
 }
 
 /// |a ∩ b| / |a ∪ b| of two sorted, deduplicated lists (1 for two empty ones).
