@@ -8,11 +8,14 @@
 //   CALLERS='Condvar>::wait' node scripts/profile-threads.mjs ...   # also who calls those, 5 up
 //
 // Without --threads: the single-thread build (one thread, as profile-browser.mjs sees it).
+// --force pool|inline: every run of the threaded build that way (else each plan's placement
+// chooses, and re-measures the other way every 60 runs).
 import { launch, serve } from '../tests/e2e/browser.mjs';
 const args = process.argv.slice(2);
-const [model, ...feedArgs] = args.filter((a) => !a.startsWith('--') && !/^\d+$/.test(a));
+const [model, ...feedArgs] = args.filter((a, i) => !a.startsWith('--') && !/^\d+$/.test(a) && args[i - 1] !== '--force');
 const runs = Number(args[args.indexOf('--runs') + 1] ?? 60);
 const threads = args.includes('--threads');
+const force = args.includes('--force') ? args[args.indexOf('--force') + 1] : null;
 const feeds = feedArgs.map((f) => {
   const [name, rest] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)];
   const [dims, i64] = rest.split(':i64=');
@@ -24,9 +27,10 @@ try {
   const page = await context.newPage();
   await page.goto(`${server.url}/tests/e2e/blank.html`);
   const cdp = await context.newCDPSession(page);
-  await page.evaluate(async ({ model, feeds, threads }) => {
+  await page.evaluate(async ({ model, feeds, threads, force }) => {
     const sf = await import('/pkg/index.js');
     await sf.init({ threads: threads ? 'auto' : 1 });
+    if (force) (await import('/pkg/wasm-mt/shopfloor.js')).__testForcePlacement(force);
     const feed = {};
     for (const { name, shape, i64 } of feeds) {
       const n = shape.reduce((a, b) => a * b, 1);
@@ -34,7 +38,7 @@ try {
     }
     window.p = { m: await sf.Model.load(model, { backend: 'cpu' }), feed };
     for (let i = 0; i < 20; i++) await window.p.m.run(window.p.feed);
-  }, { model, feeds, threads });
+  }, { model, feeds, threads, force });
   const chunks = [];
   cdp.on('Tracing.dataCollected', (e) => chunks.push(...e.value));
   const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
