@@ -14,6 +14,20 @@ const PATH_TITLES = {
   webgpu: 'WebGPU: shopfloor `webgpu` vs onnxruntime-web `webgpu`',
 };
 
+const PATH_SHORT = { cpu: 'CPU, 1 thread', 'cpu-mt': 'CPU, threaded', webgpu: 'WebGPU' };
+
+/**
+ * One runtime's cold starts of one model (`bench/run.mjs --cold-rounds`): the start whose first
+ * inference is the median (the lower middle one of an even count), with every successful start's
+ * time in `firstMsAll` (sorted) and `failedStarts` when some failed; the first error when all did.
+ */
+export function medianCold(starts) {
+  const ok = starts.filter((c) => !c.error && Number.isFinite(c.firstMs)).sort((a, b) => a.firstMs - b.firstMs);
+  if (!ok.length) return starts.find((c) => c.error) ?? { error: 'no cold start' };
+  const failed = starts.length - ok.length;
+  return { ...ok[(ok.length - 1) >> 1], firstMsAll: ok.map((c) => c.firstMs), ...(failed ? { failedStarts: failed } : {}) };
+}
+
 export function ratios(report) {
   const out = [];
   for (const [path, entry] of Object.entries(report.paths)) {
@@ -39,7 +53,8 @@ export function renderMarkdown(report) {
   L.push('Latency is `run()` including input upload and output readback, median / p90 over alternated A B turns ' +
     '(on the CPU paths one untimed run, then the timed ones, so each follows a run of its own runtime; `--turn 0`: single runs) ' +
     `after warm-up; ratio = shopfloor / onnxruntime-web (below 1 is faster). A timing whose outputs differ by more than ${MAX_REL_DIFF} ` +
-    '(max |a−b| / max |b|) does not count. First inference = import + wasm init + model fetch + load + first run, fresh profile ' +
+    '(max |a−b| / max |b|) does not count. First inference = import + wasm init + model fetch + load + first run, fresh profile, ' +
+    'the median of `--cold-rounds` cold starts per side, the sides in turns ' +
     '(each runtime used as its documented API has it: shopfloor\'s `init()` and `Model.load(url)` called at once, so the model downloads ' +
     'while the module compiles; onnxruntime-web\'s model fetched, then `InferenceSession.create`, which loads its wasm). ' +
     'Peak wasm memory = all wasm memories of the page after 3 runs (GPU buffers not included).');
@@ -117,6 +132,14 @@ export function renderMarkdown(report) {
     if (!mine.length) continue;
     const met = mine.filter((r) => r.valid && r.ratio <= 1).length;
     L.push(`- ${label}: met on ${met} of ${mine.length} models (${mine.map((r) => `${r.model} ${r.valid ? r.ratio.toFixed(2) + '×' : 'outputs differ'}`).join('; ')})`);
+  }
+  for (const [path, entry] of Object.entries(report.paths)) {
+    const firsts = report.models
+      .map((m) => ({ m, ours: entry.models?.[m.id]?.shopfloorCold?.firstMs, peer: entry.models?.[m.id]?.ortCold?.firstMs }))
+      .filter((f) => f.ours > 0 && f.peer > 0);
+    if (!firsts.length) continue;
+    const met = firsts.filter((f) => f.ours <= 0.8 * f.peer).length;
+    L.push(`- First inference ≤ 0.8× onnxruntime-web's, ${PATH_SHORT[path] ?? path}: met on ${met} of ${firsts.length} models (${firsts.map((f) => `${f.m.title} ${(f.ours / f.peer).toFixed(2)}×`).join('; ')})`);
   }
   const eff = report.paths.cpu?.models?.['efficientnet-lite0']?.shopfloorCold;
   if (eff?.firstMs) L.push(`- Time to first inference, EfficientNet-Lite0, CPU < 1 s: ${eff.firstMs < 1000 ? 'met' : 'not met'} (${ms(eff.firstMs)} ms)`);

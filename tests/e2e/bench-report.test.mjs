@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compare, stats } from '../../bench/harness.js';
-import { MAX_REL_DIFF, ratios, renderChart, renderMarkdown } from '../../bench/report.mjs';
+import { MAX_REL_DIFF, medianCold, ratios, renderChart, renderMarkdown } from '../../bench/report.mjs';
 
 test('compare: max |a-b| over the peer output range, per output; size or name mismatch is infinite', () => {
   const b = { y: Float32Array.from([0, 2, -4]) };
@@ -66,6 +66,18 @@ test('markdown: table rows, the mismatch not counted as a result, errors and tar
   assert.match(md, /\| Model C \| error: UNSUPPORTED_OP: Foo/);
   assert.match(md, /met on 1 of 2 models/);
   assert.match(md, /wasm < 2 MB gzipped: met \(1\.50 MB\)/);
+  // 800 / 900 ms: 0.89×, over the 0.8× line; models without both cold starts are left out.
+  assert.match(md, /First inference ≤ 0\.8× onnxruntime-web's, CPU, 1 thread: met on 0 of 1 models \(Model A 0\.89×\)/);
+});
+
+test('medianCold: the median cold start whole, every time kept, failures counted; all failed is the first error', () => {
+  const c = medianCold([{ firstMs: 900, peakWasmBytes: 9 }, { firstMs: 700, peakWasmBytes: 7 }, { error: 'timeout' }, { firstMs: 800, peakWasmBytes: 8 }]);
+  assert.deepEqual(c, { firstMs: 800, peakWasmBytes: 8, firstMsAll: [700, 800, 900], failedStarts: 1 });
+  assert.equal(medianCold([{ firstMs: 5 }, { firstMs: 3 }]).firstMs, 3); // even count: the lower middle one
+  assert.deepEqual(medianCold([{ error: 'a' }, { error: 'b' }]), { error: 'a' });
+  assert.deepEqual(medianCold([]), { error: 'no cold start' });
+  const md = renderMarkdown({ ...report, paths: { cpu: { ...report.paths.cpu, models: { a: { ...report.paths.cpu.models.a, shopfloorCold: { firstMs: 700 } } } } } });
+  assert.match(md, /met on 1 of 1 models \(Model A 0\.78×\)/);
 });
 
 test('chart: an SVG with one bar per comparable result and the 1x line', () => {
