@@ -7,7 +7,8 @@
 /// are done and keeps the faster by their median runs: the pool, or inline on the caller's thread
 /// with tract's single-thread kernels. What else runs in the page changes which is faster (another model or
 /// runtime between the runs leaves the pool's threads asleep and the caches cold), so every
-/// `REVISIT` runs the other way is measured again against the latest runs of the chosen one.
+/// `REVISIT` runs the other way is measured again against the latest runs of the chosen one, and
+/// sooner when the chosen way's latest runs have become `REGRET` times slower than the other's.
 /// Inline is only ever tried for plans whose pooled run is short, so a page's thread is never held
 /// long.
 #[derive(Debug, Default, Clone)]
@@ -70,6 +71,11 @@ const SAMPLES: usize = 5;
 const WARMUP: usize = 5;
 /// Runs the chosen way between two measurements of the other.
 const REVISIT: usize = 60;
+/// The other way is measured again at once, before `REVISIT`, when the chosen way's latest runs
+/// have become this much slower than the other way's last ones: what runs beside a plan can
+/// change within a few runs (another runtime's threads spinning after its own runs made
+/// BlazeFace's pooled bands 4-13 ms where they had been 3.5 at the choice).
+const REGRET: f64 = 1.25;
 
 impl Where {
     fn other(self) -> Where {
@@ -132,7 +138,13 @@ impl Placement {
             }
             Some(w) => {
                 self.since += 1;
-                if self.since >= REVISIT {
+                let (chosen, other) = match w {
+                    Where::Pool => (&self.pooled, &self.inline),
+                    Where::Inline => (&self.inline, &self.pooled),
+                };
+                // Once the chosen way's samples are all runs since the choice.
+                let regret = self.since >= SAMPLES && chosen.median() > REGRET * other.median();
+                if self.since >= REVISIT || regret {
                     self.probing = true;
                     match w {
                         Where::Pool => self.inline.0.clear(),
@@ -229,10 +241,17 @@ mod tests {
         assert_eq!(p.decided(), Some(Where::Inline), "{seen:?}");
         let first = seen.iter().position(|w| *w == Where::Inline).unwrap();
         assert!(first < REVISIT, "measured again within {REVISIT} runs: {seen:?}");
-        assert!(seen[first..].iter().all(|w| *w == Where::Inline), "the probes, then inline: {seen:?}");
-        // Inline stays while the pool is still slower when measured again.
+        // (The pool slowed down to past `REGRET` times inline's runs: measured again at once.)
+        let until = (first + SAMPLES + REVISIT).min(seen.len());
+        assert!(seen[first..until].iter().all(|w| *w == Where::Inline), "the probes, then inline: {seen:?}");
+        // Inline stays while the pool is still slower when measured again (from the end of any
+        // probe under way: two whole cycles of `REVISIT` inline runs and a probe).
+        while p.probing {
+            let at = p.next();
+            p.record(at, if at == Where::Pool { 20.0 } else { 14.0 });
+        }
         let mut seen = vec![];
-        for _ in 0..2 * REVISIT {
+        for _ in 0..2 * (REVISIT + SAMPLES) {
             let at = p.next();
             seen.push(at);
             p.record(at, if at == Where::Pool { 20.0 } else { 14.0 });
@@ -245,6 +264,46 @@ mod tests {
             2 * SAMPLES,
             "and no other pooled run: {seen:?}"
         );
+    }
+
+    /// The chosen way slowing down past `REGRET` times the other way's last runs has the other
+    /// measured again at once, not `REVISIT` runs later; a slowdown short of it waits.
+    #[test]
+    fn a_choice_that_slows_down_is_measured_again_at_once() {
+        use super::REGRET;
+        let mut p = Placement::default();
+        measure(&mut p, 3.5, 3.8);
+        assert_eq!(p.decided(), Some(Where::Pool));
+        // The pool's runs slow to just under the line: no probe of inline.
+        let slow = 3.8 * REGRET * 0.95;
+        for _ in 0..REVISIT - p.since - 1 {
+            assert_eq!(p.next(), Where::Pool);
+            p.record(Where::Pool, slow);
+        }
+        // Past it (another runtime's threads beside the pool): inline is measured within
+        // `SAMPLES` pooled runs and taken.
+        let mut p = Placement::default();
+        measure(&mut p, 3.5, 3.8);
+        let mut seen = vec![];
+        for _ in 0..3 * SAMPLES {
+            let at = p.next();
+            seen.push(at);
+            p.record(at, if at == Where::Pool { 7.8 } else { 3.8 });
+        }
+        let first = seen.iter().position(|w| *w == Where::Inline).expect("inline measured again");
+        assert!(first <= SAMPLES, "within {SAMPLES} slow pooled runs: {seen:?}");
+        assert_eq!(p.decided(), Some(Where::Inline), "{seen:?}");
+        // A machine that slowed down both ways keeps its choice after the probe.
+        let mut p = Placement::default();
+        measure(&mut p, 3.5, 3.8);
+        let mut seen = vec![];
+        for _ in 0..4 * SAMPLES {
+            let at = p.next();
+            seen.push(at);
+            p.record(at, if at == Where::Pool { 7.0 } else { 7.6 });
+        }
+        assert_eq!(p.decided(), Some(Where::Pool), "{seen:?}");
+        assert_eq!(seen.iter().filter(|w| **w == Where::Inline).count(), SAMPLES, "one probe: {seen:?}");
     }
 
     /// An inline choice's probe of the pool that comes out slow (past what inline may hold the
