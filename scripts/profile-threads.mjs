@@ -9,7 +9,7 @@
 //
 // Without --threads: the single-thread build (one thread, as profile-browser.mjs sees it).
 // --force pool|inline: every run of the threaded build that way (else each plan's placement
-// chooses, and re-measures the other way every 60 runs).
+// chooses, and re-measures the other way from time to time: src/backend/pool/placement.rs).
 import { launch, serve } from '../tests/e2e/browser.mjs';
 const args = process.argv.slice(2);
 const [model, ...feedArgs] = args.filter((a, i) => !a.startsWith('--') && !/^\d+$/.test(a) && args[i - 1] !== '--force');
