@@ -178,6 +178,8 @@ impl Transcriber {
                 opts.beam_size.unwrap_or_default()
             )));
         }
+        // The small files' pins first: a wrong tokenizer or config fails before the models load.
+        let (tok, cfg) = (checked(&tok, &m.models.tokenizer)?, checked(&cfg, &m.models.config)?);
         let with_sha = |f: &FileRef| LoadOptions { sha256: load.sha256.clone().or(f.sha256.clone()), ..load.clone() };
         let encoder = Model::load_async(enc, &with_sha(&m.models.encoder)).await?;
         let check_mel = encoder.inputs().first().and_then(|i| i.shape.clone());
@@ -198,8 +200,8 @@ impl Transcriber {
                 FRAMES / 2
             )));
         }
-        let tok = Tokenizer::parse(checked(&tok, &m.models.tokenizer)?, decoder.vocab)?;
-        let cfg = ModelConfig::parse(checked(&cfg, &m.models.config)?)?;
+        let tok = Tokenizer::parse(tok, decoder.vocab)?;
+        let cfg = ModelConfig::parse(cfg)?;
         let requested = opts.language.as_deref().or(m.language.as_deref());
         let (languages, language) = Languages::choose(&tok, &cfg, decoder.vocab, requested, &m.name)?;
         let rules = Rules::new(&tok, &cfg.suppress_ids, &cfg.suppress_ids_begin, true);
