@@ -108,7 +108,7 @@ fn whisper_tiny_en_encoder() {
 /// reused, and the cache is bounded by `plan_cache_size`.
 #[test]
 fn ppocr_v4_det_on_webgpu_per_shape_without_input_shapes() {
-    let (Some(a), Some(b)) = (cached("refs/ppocr_det_320x480"), cached("refs/ppocr_det_640")) else { return };
+    let (Some(a), Some(b)) = (cached("refs/ppocr_det_320x480"), cached("refs/ppocr_det_256x320")) else { return };
     let cases = [read_case(&a, &cache()), read_case(&b, &cache())];
     let bytes = std::fs::read(&cases[0].model).unwrap();
     let opts = LoadOptions { backend: BackendChoice::Webgpu, plan_cache_size: 1, ..Default::default() };

@@ -22,6 +22,9 @@ CASES = {
     "blazeface_128": ("blazeface/face_detection_front_128.onnx", {"input:0": ("face_nhwc", [1, 128, 128, 3])}),
     "ppocr_det_640": ("ppocr/ppocrv4_det.onnx", {"x": ("page_nchw", [1, 3, 640, 640])}),
     "ppocr_det_320x480": ("ppocr/ppocrv4_det.onnx", {"x": ("page_nchw", [1, 3, 320, 480])}),
+    # A second, smaller shape for the per-shape WebGPU plans (tests/gpu_parity.rs): 640² on lavapipe
+    # takes half a minute a run.
+    "ppocr_det_256x320": ("ppocr/ppocrv4_det.onnx", {"x": ("page_nchw", [1, 3, 256, 320])}),
     "ppocr_rec_48x320": ("ppocr/ppocrv4_rec.onnx", {"x": ("line_nchw", [1, 3, 48, 320])}),
     "ppocr_cls_48x192": ("ppocr/ppocr_cls.onnx", {"x": ("line_nchw", [1, 3, 48, 192])}),
     "oww_melspectrogram": ("openwakeword/melspectrogram.onnx", {"input": ("audio", [1, 16000])}),
