@@ -62,8 +62,9 @@ export interface ModelInfo {
   cachedPlans: number;
   /**
    * Threaded build, CPU models: where the latest plan's runs go, decided after its first runs
-   * measured both ways and measured again every 60 runs (what else runs in the page changes which
-   * is faster). `"pool"`: the Web Worker pool, each layer split over its threads; `"bands"`: for a
+   * measured both ways and measured again every 60 runs, or at once when the chosen way's latest
+   * runs have become 1.25 times slower than the other way's (what else runs in the page changes
+   * which is faster). `"pool"`: the Web Worker pool, each layer split over its threads; `"bands"`: for a
    * small CNN whose first layers run as two bands of the image rows side by side, one on the
    * calling thread and one on a pool thread; `"inline"`: the calling thread on one core, measured faster for this small
    * model (only ever chosen for runs of a few milliseconds). Absent while first measuring and on
