@@ -194,8 +194,9 @@ async function instantiate<G extends Glue>(glueImport: Promise<unknown>, compile
   const [glue, module] = (await Promise.all([glueImport, compiled])) as [G, WebAssembly.Module];
   await glue.default({ module_or_path: module });
   // A few ms now, while a model most likely still downloads: the browser then optimises the
-  // GEMM kernel in the background during the load, where the first run would have waited for it
-  // (docs/performance-log.md, "First inference"). It only reads and writes its own fixed buffers.
+  // GEMM kernel and the convolutions' tile in the background during the load, where the first
+  // run would have waited for them (docs/performance-log.md, "First inference"). It only reads
+  // and writes its own fixed buffers.
   glue.tierUp();
   return { glue, module };
 }

@@ -71,8 +71,9 @@ pub fn warm_up() -> Result<(), JsValue> {
     crate::model::warm_up::warm_up().map(drop).map_err(|e| to_js_error(&e))
 }
 
-/// Runs the CPU's GEMM kernel briefly, so the browser has optimised it by a model's first run
-/// (the npm wrapper calls it once the module is instantiated, while a model downloads).
+/// Runs the CPU's GEMM kernel and convolution tile briefly, so the browser has optimised them by
+/// a model's first run (the npm wrapper calls it once the module is instantiated, while a model
+/// downloads).
 #[wasm_bindgen(js_name = tierUp)]
 pub fn tier_up() {
     crate::backend::cpu_kernels::tier_up();

@@ -56,11 +56,14 @@ pub use vector_by_matrix::VectorByMatrix;
 pub use window_max_pool::WindowMaxPool;
 pub use winograd_conv::WinogradConv;
 
-/// Has the browser optimise the GEMM kernel before a model's first run (wasm SIMD builds; a
-/// no-op elsewhere): see `gemm_f32_8x8::tier_up`.
+/// Has the browser optimise the GEMM kernel and the convolutions' tile before a model's first run
+/// (wasm SIMD builds; a no-op elsewhere): see `gemm_f32_8x8::tier_up`.
 pub fn tier_up() {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    gemm_f32_8x8::tier_up();
+    {
+        gemm_f32_8x8::tier_up();
+        offset_tile::tier_up();
+    }
 }
 
 use tract_onnx::prelude::*;

@@ -58,6 +58,8 @@ pub fn padded_bias(bias: &Tensor, m: usize) -> TractResult<Arc<Tensor>> {
 }
 
 /// `panel[i][..NR] = b[offsets[i]..][..NR]`: one column tile's B rows, one after another.
+/// Never inlined, as `tile`.
+#[inline(never)]
 pub fn gather(b: &[f32], offsets: &[usize], panel: &mut [f32]) {
     for (row, &off) in panel.chunks_exact_mut(NR).zip(offsets) {
         row.copy_from_slice(&b[off..off + NR]);
@@ -65,8 +67,12 @@ pub fn gather(b: &[f32], offsets: &[usize], panel: &mut [f32]) {
 }
 
 /// `wide[r][n0 .. n0 + NR] = bias[r] + Σ_k a[k][r] · panel[k][..NR]` for the MR rows of one
-/// block, sums in k order.
+/// block, sums in k order. Never inlined: the ops call their loops once per layer, and a call
+/// that starts in the browser's baseline code ends there, so inlined into them this ran a cold
+/// page's first layers in baseline code; called per tile, it is optimised within a layer's
+/// first calls (docs/performance-log.md, "First inference: where it goes").
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(never)]
 pub fn tile(a: &[f32], panel: &[f32], bias: &[f32], wide: &mut [f32], n: usize, n0: usize) {
     use std::arch::wasm32::*;
     let k = a.len() / MR;
@@ -133,4 +139,23 @@ pub fn tile(a: &[f32], panel: &[f32], bias: &[f32], wide: &mut [f32], n: usize, 
     for (r, row) in acc.iter().enumerate() {
         wide[r * n + n0..][..NR].copy_from_slice(row);
     }
+}
+
+/// Runs `gather` and `tile` on zeros a fixed number of times, so the browser optimises them (in
+/// the background) before a model's first run instead of during its first layers: see
+/// `gemm_f32_8x8::tier_up`, which this follows.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn tier_up() {
+    const K: usize = 256;
+    const CALLS: usize = 320;
+    let a = vec![0f32; K * MR];
+    let b = vec![0f32; K + NR];
+    let offsets: Vec<usize> = (0..K).collect();
+    let mut panel = vec![0f32; K * NR];
+    let mut wide = [0f32; MR * NR];
+    for _ in 0..CALLS {
+        gather(std::hint::black_box(&b), &offsets, &mut panel);
+        tile(std::hint::black_box(&a), &panel, &[0.0; MR], &mut wide, NR, 0);
+    }
+    std::hint::black_box(&wide);
 }

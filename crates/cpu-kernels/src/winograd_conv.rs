@@ -330,7 +330,9 @@ impl WinogradConv {
     }
 
     /// One chunk of tiles: input transform, the α products, output transform into `staged`
-    /// (`[m][4 lines][tc]`).
+    /// (`[m][4 lines][tc]`). Never inlined into `eval`'s loop, which runs once per layer: called
+    /// per chunk, the browser optimises it within a cold page's first layer.
+    #[inline(never)]
     fn chunk(
         &self,
         g: &Geometry,
