@@ -179,6 +179,7 @@ pub fn transformed_filters(kernel: &Tensor, tile: Tile) -> TractResult<Arc<Tenso
     let g = kernel.try_as_plain_ram()?;
     let g = g.as_slice::<f32>()?;
     ensure!(g.len() >= m * c * taps, "a {m}×{c} filter bank of {taps} taps holds {} values", g.len());
+    ensure!(tile != Tile::F2x2 || taps == 9, "F(2×2, 3×3) takes 3×3 filters, not {taps} taps");
     let (alpha, block) = (tile.points(), m.div_ceil(MR) * c * MR);
     // Every value is written below, the padding past `m` as zeros.
     let mut packed = unsafe { Tensor::uninitialized::<f32>(&[alpha * block])? };
