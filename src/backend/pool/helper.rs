@@ -81,9 +81,22 @@ mod tests {
     #[test]
     fn the_pool_thread_runs_the_share_it_starts_before_the_caller_is_done() {
         let caller = thread::current().id();
-        let remote: Arc<dyn Fn() -> thread::ThreadId + Send + Sync> = Arc::new(|| thread::current().id());
-        // The caller's own share outlasts the pool thread's start.
-        let (mine, theirs) = beside_with(|| thread::sleep(Duration::from_millis(50)), remote, 5_000.0, on_a_thread);
+        let started = Arc::new(AtomicBool::new(false));
+        let flag = started.clone();
+        let remote: Arc<dyn Fn() -> thread::ThreadId + Send + Sync> = Arc::new(move || {
+            flag.store(true, Ordering::SeqCst);
+            thread::current().id()
+        });
+        // The caller's own share lasts until the pool thread has begun its share (a fixed sleep
+        // was not always long enough for a new thread to start on a busy machine).
+        let own = || {
+            let t0 = std::time::Instant::now();
+            while !started.load(Ordering::SeqCst) {
+                assert!(t0.elapsed() < Duration::from_secs(30), "the pool thread never began its share");
+                thread::sleep(Duration::from_millis(1));
+            }
+        };
+        let (mine, theirs) = beside_with(own, remote, 5_000.0, on_a_thread);
         assert_eq!(mine, ());
         assert_ne!(theirs, caller);
     }
